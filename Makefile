@@ -1,0 +1,105 @@
+# vouch: a Lua 5.4 host for partnership-vetting rules.
+#
+#   make            build ./vouch
+#   make deps       install the Debian packages the build and tests need
+#   make demo       install what is missing, build, vet the example partners
+#   make test       install what is missing, build, run every test
+#   make test SANITIZE=1   the same under ASan + UBSan (leak checking on)
+#   make bench      benchmarks;  make fuzz  fuzzers (clang)
+#   make install PREFIX=/usr/local;  make uninstall PREFIX=...
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit
+# Debian packages: the -dev packages behind PKGS and the tools the tests use.
+DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
+           libcurl4-openssl-dev libjansson-dev libedit-dev libcsv-dev \
+           libcmocka-dev sqlite3 python3 tmux
+BUILD   := build
+ifeq ($(SANITIZE),1)
+BUILD   := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+
+# Missing -dev packages are named with the exact line that installs them.
+HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && test -f /usr/include/csv.h && echo yes)
+ifeq ($(HAVE_PKGS),yes)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcsv -lm
+endif
+
+SRCS    := $(sort $(wildcard host/*.c))
+OBJS    := $(SRCS:host/%.c=$(BUILD)/%.o) $(BUILD)/stdlib.o
+LUAMODS := $(sort $(shell find stdlib -name '*.lua' ! -path 'stdlib/types/*'))
+
+all: vouch$(if $(filter 1,$(SANITIZE)),-san)
+
+check-deps:
+ifneq ($(HAVE_PKGS),yes)
+	@echo "vouch: missing build dependencies; install them with:" >&2
+	@echo "  apt-get install -y $(DEBS)" >&2
+	@echo "(or run 'make deps')" >&2
+	@exit 1
+endif
+
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+vouch vouch-san: check-deps $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS) -lpthread
+
+$(BUILD)/%.o: host/%.c host/*.h | $(BUILD)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Ihost -c -o $@ $<
+
+# stdlib/ is compiled into the binary: stdlib/a/b.lua becomes module vouch.a.b.
+$(BUILD)/stdlib.c: $(LUAMODS) host/embed.sh | $(BUILD)
+	sh host/embed.sh $(LUAMODS) > $@
+
+$(BUILD)/stdlib.o: $(BUILD)/stdlib.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $@
+
+demo: deps
+	$(MAKE) vouch
+	sh examples/demo.sh
+
+test: deps
+	$(MAKE) vouch$(if $(filter 1,$(SANITIZE)),-san)
+	$(MAKE) -s test-c
+	VOUCH=./vouch$(if $(filter 1,$(SANITIZE)),-san) BUILD=$(BUILD) sh tests/run.sh
+
+# C unit tests: tests/c/test-*.c, cmocka, linked with the host minus main.
+TEST_SRCS := $(wildcard tests/c/test-*.c)
+TEST_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests/%)
+test-c: $(TEST_BINS)
+$(BUILD)/tests/%: tests/c/%.c $(filter-out $(BUILD)/main.o,$(OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Ihost -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka -lpthread
+
+bench: vouch
+	sh tests/bench/run.sh
+
+install: vouch
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vouch/scripts
+	install -m 755 vouch $(DESTDIR)$(PREFIX)/bin/vouch
+	install -m 644 scripts/*.lua $(DESTDIR)$(PREFIX)/share/vouch/scripts/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vouch
+	rm -rf $(DESTDIR)$(PREFIX)/share/vouch
+
+clean:
+	rm -rf build build-san vouch vouch-san
+
+.PHONY: all check-deps deps demo test test-c bench install uninstall clean

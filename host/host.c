@@ -1,0 +1,290 @@
+/*
+** host.c: the one lua_State, the list of host libraries, and the protected
+** call with traceback that everything runs through.
+*/
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lualib.h>
+
+#include "vouch.h"
+
+/*
+** The host libraries, in the order they are opened. Each luaopen_ returns
+** a table; a name starting with '_' merges that table's fields into `vouch`
+** itself, any other name becomes `vouch.NAME`. This list is the only place
+** that knows them all.
+*/
+static const luaL_Reg vouch_libs[] = {
+  {"_loop", luaopen_vouch_loop},
+  {NULL, NULL}
+};
+
+
+vouch_host_t *vouch_host(lua_State *L) {
+  void *ud;
+  lua_getallocf(L, &ud);
+  return (vouch_host_t *)ud;
+}
+
+
+/* Message handler: the error plus a traceback, limits named plainly. */
+int vouch_traceback(lua_State *L) {
+  vouch_host_t *h = vouch_host(L);
+  const char *msg = lua_tostring(L, 1);
+  if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT) {
+    lua_pushstring(L, vouch_limit_message(h));
+    return 1;  /* a limit needs no traceback: where it struck is chance */
+  }
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+
+int vouch_pcall(lua_State *L, int nargs, int nresults) {
+  int base = lua_gettop(L) - nargs;
+  int status;
+  lua_pushcfunction(L, vouch_traceback);
+  lua_insert(L, base);  /* put handler under function and args */
+  status = lua_pcall(L, nargs, nresults, base);
+  lua_remove(L, base);
+  return status;
+}
+
+
+/* Print the error on top of the stack as `vouch: what: message` and pop it. */
+void vouch_report(lua_State *L, const char *what) {
+  const char *msg = lua_tostring(L, -1);
+  if (msg == NULL) msg = "(error object is not a string)";
+  fflush(stdout);
+  if (what) fprintf(stderr, "vouch: %s: %s\n", what, msg);
+  else fprintf(stderr, "vouch: %s\n", msg);
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
+
+/*
+** The exit status for a finished run: a limit outranks a script error, and
+** an error message that is Lua's own stack overflow counts as a limit.
+*/
+int vouch_exit_status(vouch_host_t *h, int lua_status) {
+  if (h->limit_hit != VOUCH_LIMIT_NONE) return VOUCH_EXIT_LIMIT;
+  if (lua_status == LUA_ERRMEM) return VOUCH_EXIT_LIMIT;
+  if (lua_status != LUA_OK || h->failed) return VOUCH_EXIT_SCRIPT;
+  return VOUCH_EXIT_OK;
+}
+
+
+static void list_free(vouch_list_t *l) { vouch_list_free(l); }
+
+
+void vouch_set_script_dir(vouch_host_t *h, const char *script) {
+  char buf[PATH_MAX];
+  const char *slash = strrchr(script, '/');
+  free(h->script_dir);
+  h->script_dir = NULL;
+  if (slash == NULL) {
+    if (getcwd(buf, sizeof buf) != NULL) h->script_dir = strdup(buf);
+  } else {
+    char *dir = strndup(script, (size_t)(slash - script) + (slash == script));
+    if (dir && realpath(dir, buf) != NULL) h->script_dir = strdup(buf);
+    free(dir);
+  }
+}
+
+
+/* Build the `vouch` table from vouch_libs and keep it in the registry. */
+static void open_libs(lua_State *L) {
+  const luaL_Reg *lib;
+  lua_newtable(L);
+  for (lib = vouch_libs; lib->func; lib++) {
+    luaL_requiref(L, lib->name, lib->func, 0);
+    if (lib->name[0] == '_') {
+      lua_pushnil(L);
+      while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);  /* key, key, value */
+        lua_settable(L, -5);
+      }
+    } else {
+      lua_setfield(L, -2, lib->name);
+      continue;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushliteral(L, VOUCH_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_setfield(L, LUA_REGISTRYINDEX, "vouch.lib");
+}
+
+
+static int host_init(lua_State *L) {
+  luaL_openlibs(L);
+  open_libs(L);
+  vouch_sandbox_open(L);
+  return 0;
+}
+
+
+vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
+  vouch_host_t *h = calloc(1, sizeof *h);
+  const char *db;
+  if (h == NULL) return NULL;
+  h->trusted = opts->trusted;
+  h->max_memory = opts->max_memory;
+  h->timeout = opts->timeout;
+  h->exit_code = -1;
+  db = opts->db_path ? opts->db_path : getenv("VOUCH_DB");
+  h->db_path = strdup(db && *db ? db : "vouch.db");
+  if (uv_loop_init(&h->loop) != 0) goto fail;
+  h->L = lua_newstate(vouch_alloc, h);
+  if (h->L == NULL) goto fail_loop;
+  if (vouch_list_set(&h->allow_read, opts->allow_read, 1) != 0 ||
+      vouch_list_set(&h->allow_write, opts->allow_write, 1) != 0 ||
+      vouch_list_set(&h->allow_net, opts->allow_net, 0) != 0) {
+    fprintf(stderr, "vouch: %s\n", strerror(errno));
+    goto fail_state;
+  }
+  lua_pushcfunction(h->L, host_init);
+  if (vouch_pcall(h->L, 0, 0) != LUA_OK) {
+    vouch_report(h->L, "cannot start");
+    goto fail_state;
+  }
+  return h;
+fail_state:
+  lua_close(h->L);
+fail_loop:
+  uv_loop_close(&h->loop);
+fail:
+  free(h->db_path);
+  free(h);
+  return NULL;
+}
+
+
+static void close_walk(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(handle)) uv_close(handle, NULL);
+}
+
+
+void vouch_host_free(vouch_host_t *h) {
+  if (h == NULL) return;
+  vouch_limits_disarm(h);
+  h->limit_hit = VOUCH_LIMIT_NONE;
+  h->max_memory = 0;  /* finalizers of host objects must not fail */
+  lua_close(h->L);
+  /* Closing the state closes what Lua owned; anything left is closed here. */
+  uv_walk(&h->loop, close_walk, NULL);
+  uv_run(&h->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&h->loop) != 0)
+    fprintf(stderr, "vouch: warning: the loop closed with live handles\n");
+  list_free(&h->allow_read);
+  list_free(&h->allow_write);
+  list_free(&h->allow_net);
+  free(h->db_path);
+  free(h->script_dir);
+  free(h);
+}
+
+
+/*
+** Run the function on top of the stack (below it its `nargs` arguments) as
+** the main task, then run the loop until no task or handle is left.
+*/
+static int run_main(vouch_host_t *h, int nargs) {
+  int status;
+  vouch_limits_arm(h);
+  status = vouch_task_start(h->L, nargs);
+  if (status == LUA_OK) status = vouch_run_loop(h);
+  vouch_limits_disarm(h);
+  if (h->exit_code >= 0 && h->limit_hit == VOUCH_LIMIT_NONE) return h->exit_code;
+  return vouch_exit_status(h, status);
+}
+
+
+/* Push the script's environment with `arg` set as lua.c does. */
+static void push_env(lua_State *L, const char *script, int argc, char **argv) {
+  int i;
+  if (vouch_host(L)->trusted) lua_pushglobaltable(L);
+  else vouch_sandbox_env(L);
+  lua_createtable(L, argc, 1);
+  lua_pushstring(L, script);
+  lua_rawseti(L, -2, 0);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "arg");
+}
+
+
+static int set_env(lua_State *L) {
+  if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);  /* _ENV of the chunk */
+  return 0;
+}
+
+
+int vouch_host_run_file(vouch_host_t *h, const char *path, int argc, char **argv) {
+  lua_State *L = h->L;
+  int i;
+  char name[PATH_MAX + 2];
+  vouch_set_script_dir(h, path);
+  if (vouch_load_script(L, path, NULL) != LUA_OK) {
+    snprintf(name, sizeof name, "failed to load %s", path);
+    vouch_report(L, name);
+    return VOUCH_EXIT_SCRIPT;
+  }
+  push_env(L, path, argc, argv);
+  set_env(L);
+  for (i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+  return run_main(h, argc);
+}
+
+
+int vouch_host_run_string(vouch_host_t *h, const char *code, const char *name) {
+  lua_State *L = h->L;
+  if (luaL_loadbufferx(L, code, strlen(code), name, h->trusted ? "bt" : "t") != LUA_OK) {
+    vouch_report(L, "failed to load");
+    return VOUCH_EXIT_SCRIPT;
+  }
+  push_env(L, name, 0, NULL);
+  set_env(L);
+  return run_main(h, 0);
+}
+
+
+/*
+** Run an embedded module as a command (`vouch vet ...` runs vouch.cmd.vet):
+** the module returns a function that takes the command's arguments and
+** returns an exit status (nil means success).
+*/
+int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **argv) {
+  lua_State *L = h->L;
+  int i;
+  const char *code =
+    "local name = ...\n"
+    "local main = require(name)\n"
+    "local status = main(select(2, ...))\n"
+    "if status and status ~= 0 then vouch.exit(status) end\n";
+  vouch_set_script_dir(h, "./x");  /* the working directory */
+  if (luaL_loadbufferx(L, code, strlen(code), "=vouch", "t") != LUA_OK) {
+    vouch_report(L, "failed to load");
+    return VOUCH_EXIT_SCRIPT;
+  }
+  push_env(L, module, argc, argv);
+  set_env(L);
+  lua_pushstring(L, module);
+  for (i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
+  return run_main(h, argc + 1);
+}

@@ -1,0 +1,269 @@
+/*
+** main.c: the command line. Parses options, picks a command from the one
+** table below, and reports; the work is done by the host.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lualib.h>
+#include <sqlite3.h>
+
+#include "vouch.h"
+
+#define DEFAULT_MEMORY "1G"
+#define DEFAULT_TIMEOUT 600.0
+
+typedef struct command {
+  const char *name;
+  int (*run)(vouch_opts_t *o, const struct command *c, int argc, char **argv);
+  const char *module;   /* embedded Lua module that implements it, or NULL */
+  const char *usage;
+  const char *summary;
+} command;
+
+static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv);
+static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv);
+static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv);
+static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv);
+
+/* Every subcommand, in the order `vouch --help` lists them. */
+static const command commands[] = {
+  {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
+   "run a Lua script as a task (arguments in `arg`)"},
+  {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
+  {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
+  {NULL, NULL, NULL, NULL, NULL}
+};
+
+static const char options_help[] =
+  "Options (before the script or anywhere for other commands):\n"
+  "  --db FILE            the database (default: $VOUCH_DB or ./vouch.db)\n"
+  "  --max-memory SIZE    memory limit for scripts, e.g. 256M (default " DEFAULT_MEMORY ")\n"
+  "  --timeout SECONDS    wall-time limit for a run, 0 for none (default 600)\n"
+  "  --allow-read=PATHS   readable files and directories, comma-separated\n"
+  "                       (default: the script's directory and the working directory)\n"
+  "  --allow-write=PATHS  writable files and directories (default: none but the database)\n"
+  "  --allow-net=HOSTS    hosts scripts may reach over HTTP (default: none; * for any)\n"
+  "  --trusted            run with the full standard library and no capability checks\n"
+  "  -e CODE              run CODE instead of a script\n"
+  "\n"
+  "Exit codes:\n"
+  "  0  success\n"
+  "  1  a script failed to load or raised an error\n"
+  "  2  usage error\n"
+  "  3  a limit was exceeded (memory, time, stack)\n"
+  "  4  the database could not be opened or upgraded\n"
+  "  5  a check failed (vouch test)\n";
+
+
+static void usage(FILE *f) {
+  const command *c;
+  fprintf(f, "usage: vouch [OPTIONS] COMMAND [ARGS...]\n"
+             "       vouch [OPTIONS] SCRIPT [ARGS...]\n"
+             "       vouch [OPTIONS] -e CODE\n\nCommands:\n");
+  for (c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
+  fprintf(f, "\n%s", options_help);
+}
+
+
+static const command *find_command(const char *name) {
+  const command *c;
+  for (c = commands; c->name; c++)
+    if (strcmp(c->name, name) == 0) return c;
+  return NULL;
+}
+
+
+/*
+** Take one host option at argv[*i] into `o`. Returns 1 if it was one, 0 if
+** not, -1 on a bad value (reported).
+*/
+static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i], *v = NULL;
+  size_t n;
+  static const char *const with_value[] = {
+    "--db", "--max-memory", "--timeout", "--allow-read", "--allow-write", "--allow-net", NULL
+  };
+  int k;
+  if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
+  for (k = 0; with_value[k]; k++) {
+    n = strlen(with_value[k]);
+    if (strncmp(a, with_value[k], n) != 0) continue;
+    if (a[n] == '=') v = a + n + 1;
+    else if (a[n] == '\0') {
+      if (*i + 1 >= argc) {
+        fprintf(stderr, "vouch: option '%s' needs a value\n", a);
+        return -1;
+      }
+      v = argv[++*i];
+    } else continue;
+    break;
+  }
+  if (with_value[k] == NULL) return 0;
+  switch (k) {
+    case 0: o->db_path = v; break;
+    case 1:
+      if (vouch_parse_size(v, &o->max_memory) != 0) {
+        fprintf(stderr, "vouch: bad --max-memory '%s' (use bytes or 64M, 1G)\n", v);
+        return -1;
+      }
+      break;
+    case 2: {
+      char *end;
+      o->timeout = strtod(v, &end);
+      if (end == v || *end != '\0' || o->timeout < 0) {
+        fprintf(stderr, "vouch: bad --timeout '%s' (seconds)\n", v);
+        return -1;
+      }
+      break;
+    }
+    case 3: o->allow_read = v; break;
+    case 4: o->allow_write = v; break;
+    case 5: o->allow_net = v; break;
+  }
+  return 1;
+}
+
+
+static vouch_host_t *new_host(vouch_opts_t *o) {
+  vouch_host_t *h = vouch_host_new(o);
+  if (h == NULL) fprintf(stderr, "vouch: cannot create the host\n");
+  return h;
+}
+
+
+/* vouch run [OPTIONS] SCRIPT [ARGS...] (options already taken by main) */
+static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
+  vouch_host_t *h;
+  int i = 0, status;
+  for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+    int r = host_option(o, argc, argv, &i);
+    if (r < 0) return VOUCH_EXIT_USAGE;
+    if (r == 0) {
+      fprintf(stderr, "vouch: unknown option '%s'\nusage: vouch %s\n", argv[i], c->usage);
+      return VOUCH_EXIT_USAGE;
+    }
+  }
+  if (i >= argc) {
+    fprintf(stderr, "vouch: no script given\nusage: vouch %s\n", c->usage);
+    return VOUCH_EXIT_USAGE;
+  }
+  if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
+  status = vouch_host_run_file(h, argv[i], argc - i - 1, argv + i + 1);
+  vouch_host_free(h);
+  return status;
+}
+
+
+/* A command implemented in Lua: host options anywhere, the rest to the module. */
+static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) {
+  vouch_host_t *h;
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  int i, n = 0, status;
+  if (rest == NULL) return VOUCH_EXIT_SCRIPT;
+  for (i = 0; i < argc; i++) {
+    int r = strcmp(argv[i], "--") == 0 ? 0 : host_option(o, argc, argv, &i);
+    if (r < 0) { free(rest); return VOUCH_EXIT_USAGE; }
+    if (r == 0) rest[n++] = argv[i];
+  }
+  if ((h = new_host(o)) == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  status = vouch_host_run_module(h, c->module, n, rest);
+  vouch_host_free(h);
+  free(rest);
+  return status;
+}
+
+
+static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv) {
+  const command *t;
+  (void)o; (void)c;
+  if (argc == 0) {
+    usage(stdout);
+    return VOUCH_EXIT_OK;
+  }
+  if ((t = find_command(argv[0])) == NULL) {
+    fprintf(stderr, "vouch: no command '%s' (see 'vouch --help')\n", argv[0]);
+    return VOUCH_EXIT_USAGE;
+  }
+  printf("usage: vouch %s\n\n%s\n", t->usage, t->summary);
+  if (t->module) {
+    /* The module's own help: its `help` field, when it has one. */
+    vouch_opts_t ho = {0};
+    vouch_host_t *h = new_host(&ho);
+    if (h) {
+      char *args[] = {"--help"};
+      vouch_host_run_module(h, t->module, 1, args);
+      vouch_host_free(h);
+    }
+  }
+  printf("\n%s", options_help);
+  return VOUCH_EXIT_OK;
+}
+
+
+static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv) {
+  (void)o; (void)c; (void)argc; (void)argv;
+  printf("vouch %s\n%s\nSQLite %s\nlibuv %s\n", VOUCH_VERSION, LUA_RELEASE,
+         sqlite3_libversion(), uv_version_string());
+  return VOUCH_EXIT_OK;
+}
+
+
+int main(int argc, char **argv) {
+  vouch_opts_t o;
+  const command *c;
+  int i;
+  memset(&o, 0, sizeof o);
+  vouch_parse_size(DEFAULT_MEMORY, &o.max_memory);
+  o.timeout = DEFAULT_TIMEOUT;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int r;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      return VOUCH_EXIT_OK;
+    }
+    if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0)
+      return cmd_version(&o, NULL, 0, NULL);
+    if (strcmp(a, "-e") == 0) {
+      vouch_host_t *h;
+      int status;
+      if (i + 1 >= argc) {
+        fprintf(stderr, "vouch: '-e' needs an argument\n");
+        return VOUCH_EXIT_USAGE;
+      }
+      if ((h = new_host(&o)) == NULL) return VOUCH_EXIT_SCRIPT;
+      vouch_set_script_dir(h, "./-e");
+      status = vouch_host_run_string(h, argv[i + 1], "=(command line)");
+      vouch_host_free(h);
+      return status;
+    }
+    if (a[0] != '-' || a[1] == '\0') break;
+    r = host_option(&o, argc, argv, &i);
+    if (r < 0) return VOUCH_EXIT_USAGE;
+    if (r == 0) {
+      fprintf(stderr, "vouch: unknown option '%s' (see 'vouch --help')\n", a);
+      return VOUCH_EXIT_USAGE;
+    }
+  }
+  if (i >= argc) {
+    c = find_command(isatty(0) ? "repl" : "run");
+    if (c == NULL || c->run == cmd_run) {
+      char *stdin_args[] = {"/dev/stdin"};
+      return cmd_run(&o, find_command("run"), 1, stdin_args);
+    }
+    return c->run(&o, c, 0, argv + i);
+  }
+  c = find_command(argv[i]);
+  if (c == NULL) {
+    /* `vouch script.lua` is `vouch run script.lua` */
+    if (strchr(argv[i], '.') || strchr(argv[i], '/'))
+      return cmd_run(&o, find_command("run"), argc - i, argv + i);
+    fprintf(stderr, "vouch: unknown command '%s' (see 'vouch --help')\n", argv[i]);
+    return VOUCH_EXIT_USAGE;
+  }
+  if (c->run == NULL) return cmd_module(&o, c, argc - i - 1, argv + i + 1);
+  return c->run(&o, c, argc - i - 1, argv + i + 1);
+}

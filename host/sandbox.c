@@ -1,0 +1,702 @@
+/*
+** sandbox.c: environments built from an allow list, the memory and time
+** limits, and the capabilities (--allow-read, --allow-write, --allow-net).
+**
+** A script is untrusted unless --trusted is given. It then runs in its own
+** environment holding copies of the safe parts of the standard library, so
+** nothing it changes is seen by the next script in the same state.
+*/
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lualib.h>
+
+#include "vouch.h"
+
+#define HOOK_COUNT 10000     /* instructions between checks of the limits */
+#define MEMORY_GRACE (4u << 20)  /* room to unwind once memory ran out */
+#define WATCHDOG_GRACE 1.0   /* seconds past the deadline before _exit */
+
+
+/*
+** {======================================================
+** Memory: every allocation of the state goes through here.
+** =======================================================
+*/
+
+void *vouch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  vouch_host_t *h = (vouch_host_t *)ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    h->used_memory -= old;
+    return NULL;
+  }
+  if (h->max_memory && nsize > old) {
+    size_t cap = h->max_memory;
+    if (h->limit_hit == VOUCH_LIMIT_MEMORY) cap += MEMORY_GRACE;
+    if (h->used_memory + (nsize - old) > cap) {
+      if (h->limit_hit == VOUCH_LIMIT_NONE) h->limit_hit = VOUCH_LIMIT_MEMORY;
+      return NULL;
+    }
+  }
+  ptr = realloc(ptr, nsize);
+  if (ptr != NULL) h->used_memory += nsize - old;
+  return ptr;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Time: a count hook that re-arms, and a watchdog for C code
+** that never returns to the VM (a pathological pattern, say).
+** =======================================================
+*/
+
+static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t wd_thread;
+static int wd_stop;
+
+
+const char *vouch_limit_message(vouch_host_t *h) {
+  static char buf[128];
+  switch (h->limit_hit) {
+    case VOUCH_LIMIT_MEMORY:
+      snprintf(buf, sizeof buf, "memory limit exceeded (--max-memory=%zuMiB)",
+               h->max_memory >> 20);
+      return buf;
+    case VOUCH_LIMIT_TIME:
+      snprintf(buf, sizeof buf, "time limit exceeded (--timeout=%gs)", h->timeout);
+      return buf;
+    case VOUCH_LIMIT_STACK: return "stack limit exceeded (recursion too deep)";
+    case VOUCH_LIMIT_INTERRUPT: return "interrupted";
+    default: return "no limit";
+  }
+}
+
+
+static void limits_hook(lua_State *L, lua_Debug *ar) {
+  vouch_host_t *h = vouch_host(L);
+  (void)ar;
+  if (h->limit_hit == VOUCH_LIMIT_NONE && h->deadline && uv_hrtime() > h->deadline)
+    h->limit_hit = VOUCH_LIMIT_TIME;
+  if (h->limit_hit == VOUCH_LIMIT_NONE && h->interrupted) {
+    h->interrupted = 0;
+    luaL_error(L, "interrupted");
+  }
+  if (h->limit_hit != VOUCH_LIMIT_NONE) {
+    /* Fire at every instruction now, so a pcall cannot swallow the limit. */
+    lua_sethook(L, limits_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, "%s", vouch_limit_message(h));
+  }
+}
+
+
+void vouch_limits_hook(lua_State *L) {
+  lua_sethook(L, limits_hook, LUA_MASKCOUNT, HOOK_COUNT);
+}
+
+
+static void *watchdog(void *arg) {
+  vouch_host_t *h = arg;
+  struct timespec ts;
+  double end = h->timeout + WATCHDOG_GRACE;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)end;
+  ts.tv_nsec += (long)((end - (double)(time_t)end) * 1e9);
+  if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+  pthread_mutex_lock(&wd_lock);
+  while (!wd_stop) {
+    if (pthread_cond_timedwait(&wd_cond, &wd_lock, &ts) == ETIMEDOUT && !wd_stop) {
+      static const char msg[] = "vouch: time limit exceeded (stuck outside Lua)\n";
+      ssize_t n = write(2, msg, sizeof msg - 1);
+      (void)n;
+      _exit(VOUCH_EXIT_LIMIT);
+    }
+  }
+  pthread_mutex_unlock(&wd_lock);
+  return NULL;
+}
+
+
+void vouch_limits_arm(vouch_host_t *h) {
+  h->limit_hit = VOUCH_LIMIT_NONE;
+  h->deadline = h->timeout > 0 ? uv_hrtime() + (uint64_t)(h->timeout * 1e9) : 0;
+  vouch_limits_hook(h->L);
+  if (h->timeout > 0 && !h->watchdog_armed) {
+    wd_stop = 0;
+    if (pthread_create(&wd_thread, NULL, watchdog, h) == 0) h->watchdog_armed = 1;
+  }
+}
+
+
+void vouch_limits_disarm(vouch_host_t *h) {
+  h->deadline = 0;
+  if (h->watchdog_armed) {
+    pthread_mutex_lock(&wd_lock);
+    wd_stop = 1;
+    pthread_cond_signal(&wd_cond);
+    pthread_mutex_unlock(&wd_lock);
+    pthread_join(wd_thread, NULL);
+    h->watchdog_armed = 0;
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Capabilities
+** =======================================================
+*/
+
+void vouch_list_free(vouch_list_t *l) {
+  int i;
+  for (i = 0; i < l->n; i++) free(l->v[i]);
+  free(l->v);
+  l->v = NULL;
+  l->n = 0;
+}
+
+
+/*
+** Resolve a path that may not exist yet: the longest existing prefix goes
+** through realpath (so `..` and symlinks cannot lead elsewhere) and the rest
+** is appended as written, refused if it holds `..`. Returns a malloc'd
+** string, or NULL with errno set.
+*/
+static char *resolve(const char *path) {
+  char buf[PATH_MAX], *copy, *cut, *out;
+  const char *rest = "";
+  if (realpath(path, buf) != NULL) return strdup(buf);
+  if (errno != ENOENT) return NULL;
+  copy = strdup(path);
+  if (copy == NULL) return NULL;
+  cut = strrchr(copy, '/');
+  if (cut == NULL) {
+    rest = path;
+    if (getcwd(buf, sizeof buf) == NULL) { free(copy); return NULL; }
+  } else {
+    *cut = '\0';
+    rest = path + (cut - copy) + 1;
+    if (realpath(cut == copy ? "/" : copy, buf) == NULL) { free(copy); return NULL; }
+  }
+  free(copy);
+  if (strcmp(rest, "..") == 0 || strcmp(rest, ".") == 0 || *rest == '\0') {
+    errno = EINVAL;
+    return NULL;
+  }
+  out = malloc(strlen(buf) + strlen(rest) + 2);
+  if (out) sprintf(out, "%s%s%s", buf, strcmp(buf, "/") ? "/" : "", rest);
+  return out;
+}
+
+
+int vouch_list_set(vouch_list_t *l, const char *csv, int resolve_paths) {
+  const char *p = csv, *e;
+  vouch_list_free(l);
+  if (csv == NULL) return 0;
+  while (*p) {
+    char *item;
+    e = strchr(p, ',');
+    if (e == NULL) e = p + strlen(p);
+    if (e > p) {
+      char *raw = strndup(p, (size_t)(e - p));
+      char **v = realloc(l->v, sizeof(char *) * (size_t)(l->n + 1));
+      if (raw == NULL || v == NULL) { free(raw); if (v) l->v = v; return -1; }
+      l->v = v;
+      item = resolve_paths ? resolve(raw) : strdup(raw);
+      if (item == NULL) item = strdup(raw);  /* a path to be created later */
+      free(raw);
+      if (item == NULL) return -1;
+      l->v[l->n++] = item;
+    }
+    p = *e ? e + 1 : e;
+  }
+  return 0;
+}
+
+
+static int under(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  if (strcmp(dir, "/") == 0) return 1;
+  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+
+/*
+** Whether `path` may be opened for `mode`. Reading is allowed under the
+** --allow-read paths (default: the script's directory and the working
+** directory) and under the --allow-write ones; writing only under
+** --allow-write. The default database is always allowed. On success and
+** when `resolved` is not NULL it receives the resolved path (malloc'd).
+*/
+int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved) {
+  char *r = resolve(path), cwd[PATH_MAX];
+  int ok = 0, i;
+  if (r == NULL) return 0;
+  if (h->trusted) ok = 1;
+  for (i = 0; !ok && i < h->allow_write.n; i++) ok = under(r, h->allow_write.v[i]);
+  if (!ok && mode == VOUCH_READ) {
+    for (i = 0; !ok && i < h->allow_read.n; i++) ok = under(r, h->allow_read.v[i]);
+    if (!ok && h->allow_read.n == 0) {
+      if (h->script_dir) ok = under(r, h->script_dir);
+      if (!ok && getcwd(cwd, sizeof cwd)) ok = under(r, cwd);
+    }
+  }
+  if (!ok) {
+    char *db = resolve(h->db_path);
+    if (db) {
+      size_t n = strlen(db);
+      /* the database and its -wal, -shm and -journal files */
+      ok = strncmp(r, db, n) == 0 && (r[n] == '\0' || r[n] == '-');
+      free(db);
+    }
+  }
+  if (ok && resolved) *resolved = r;
+  else free(r);
+  return ok;
+}
+
+
+/* Like vouch_allowed, but raises an error that names the flag to use. */
+int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved) {
+  vouch_host_t *h = vouch_host(L);
+  if (vouch_allowed(h, path, mode, resolved)) return 1;
+  return luaL_error(L, "%s: %s access denied (allow it with --allow-%s=PATH)", path,
+                    mode == VOUCH_READ ? "read" : "write",
+                    mode == VOUCH_READ ? "read" : "write");
+}
+
+
+int vouch_net_allowed(vouch_host_t *h, const char *host) {
+  int i;
+  if (h->trusted) return 1;
+  for (i = 0; i < h->allow_net.n; i++)
+    if (strcmp(h->allow_net.v[i], "*") == 0 || strcasecmp(h->allow_net.v[i], host) == 0)
+      return 1;
+  return 0;
+}
+
+
+/* Parse "64M", "1G", "512k" or plain bytes. */
+int vouch_parse_size(const char *s, size_t *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || v < 0) return -1;
+  switch (*end) {
+    case 'k': case 'K': v *= 1024; end++; break;
+    case 'm': case 'M': v *= 1024 * 1024; end++; break;
+    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
+    default: break;
+  }
+  if (*end == 'i') end++;
+  if (*end == 'B' || *end == 'b') end++;
+  if (*end != '\0') return -1;
+  *out = (size_t)v;
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Loading: text chunks only, unless trusted
+** =======================================================
+*/
+
+/*
+** Load a script file as a text chunk (a first line starting with '#' is
+** skipped, as lua.c does) and push it, or push the error message. The
+** caller checks the read capability when the path comes from a script.
+*/
+int vouch_load_script(lua_State *L, const char *path, const char *chunkname) {
+  vouch_host_t *h = vouch_host(L);
+  FILE *f = fopen(path, "rb");
+  luaL_Buffer b;
+  char buf[8192];
+  size_t n, skip = 0;
+  int status;
+  if (f == NULL) {
+    lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+    return LUA_ERRFILE;
+  }
+  luaL_buffinit(L, &b);
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) luaL_addlstring(&b, buf, n);
+  if (ferror(f)) {
+    fclose(f);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "cannot read %s: %s", path, strerror(errno));
+    return LUA_ERRFILE;
+  }
+  fclose(f);
+  luaL_pushresult(&b);
+  {
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (len > 0 && s[0] == '#') {
+      while (skip < len && s[skip] != '\n') skip++;
+    }
+    if (chunkname == NULL) chunkname = lua_pushfstring(L, "@%s", path);
+    else lua_pushstring(L, chunkname);
+    /* keep the line count: load the newline that ended the '#' line */
+    status = luaL_loadbufferx(L, s + skip, len - skip, lua_tostring(L, -1),
+                              h->trusted ? "bt" : "t");
+    lua_rotate(L, -3, 1);  /* chunk below source and name */
+    lua_pop(L, 2);
+  }
+  return status;
+}
+
+
+/* load(chunk [, chunkname [, mode [, env]]]): text only; env defaults to the script's. */
+static int sb_load(lua_State *L) {
+  int status;
+  size_t len;
+  const char *s;
+  const char *name;
+  const char *mode = luaL_optstring(L, 3, "t");
+  int has_env = !lua_isnone(L, 4);
+  if (strchr(mode, 'b') != NULL && strchr(mode, 't') == NULL)
+    return luaL_error(L, "binary chunks are not allowed in the sandbox");
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    s = lua_tolstring(L, 1, &len);
+    name = luaL_optstring(L, 2, s);
+    status = luaL_loadbufferx(L, s, len, name, "t");
+  } else {
+    /* A reader function: collect its pieces first (bounded by memory). */
+    luaL_Buffer b;
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    name = luaL_optstring(L, 2, "=(load)");
+    luaL_buffinit(L, &b);
+    for (;;) {
+      lua_pushvalue(L, 1);
+      lua_call(L, 0, 1);
+      if (lua_isnil(L, -1) || (lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) == 0)) {
+        lua_pop(L, 1);
+        break;
+      }
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "reader function must return a string");
+      luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    s = lua_tolstring(L, -1, &len);
+    status = luaL_loadbufferx(L, s, len, name, "t");
+  }
+  if (status != LUA_OK) {
+    luaL_pushfail(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  if (has_env) lua_pushvalue(L, 4);
+  else lua_pushvalue(L, lua_upvalueindex(1));
+  if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
+  return 1;
+}
+
+
+/* setmetatable without __gc: a finalizer would run after the limits are gone. */
+static int sb_setmetatable(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
+      return luaL_error(L, "__gc metamethods are not allowed in the sandbox");
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
+
+static int sb_collectgarbage(lua_State *L) {
+  const char *opt = luaL_optstring(L, 1, "count");
+  if (strcmp(opt, "count") != 0)
+    return luaL_error(L, "collectgarbage(\"%s\") is not allowed in the sandbox", opt);
+  lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) +
+                    (lua_Number)lua_gc(L, LUA_GCCOUNTB, 0) / 1024);
+  return 1;
+}
+
+
+/*
+** {------------------------------------------------------
+** require: the embedded stdlib (vouch.*), then the script's directory,
+** then VOUCH_PATH (directories or package.path-style templates, ';'
+** separated). Each environment has its own table of loaded modules.
+** -------------------------------------------------------
+*/
+
+static int find_embedded(const char *name) {
+  int i;
+  for (i = 0; vouch_stdlib[i].name; i++)
+    if (strcmp(vouch_stdlib[i].name, name) == 0) return i;
+  return -1;
+}
+
+
+/* Push the path of module `name` found in `dir` or a template, or nothing. */
+static int try_file(lua_State *L, const char *tmpl, const char *name, int is_template) {
+  const char *file;
+  luaL_Buffer b;
+  const char *mod = luaL_gsub(L, name, ".", "/");
+  if (is_template) {
+    file = luaL_gsub(L, tmpl, "?", mod);
+    lua_remove(L, -2);
+  } else {
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, tmpl);
+    luaL_addchar(&b, '/');
+    luaL_addstring(&b, mod);
+    luaL_addstring(&b, ".lua");
+    luaL_pushresult(&b);
+    lua_remove(L, -2);
+    file = lua_tostring(L, -1);
+    if (access(file, R_OK) != 0) {
+      lua_pop(L, 1);
+      mod = luaL_gsub(L, name, ".", "/");
+      lua_pushfstring(L, "%s/%s/init.lua", tmpl, mod);
+      lua_remove(L, -2);
+      file = lua_tostring(L, -1);
+    }
+  }
+  if (access(file, R_OK) == 0) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+
+static int search_path(lua_State *L, const char *name) {
+  vouch_host_t *h = vouch_host(L);
+  const char *vp = getenv("VOUCH_PATH");
+  if (h->script_dir && try_file(L, h->script_dir, name, 0)) return 1;
+  if (vp != NULL) {
+    const char *p = vp, *e;
+    while (*p) {
+      e = strchr(p, ';');
+      if (e == NULL) e = p + strlen(p);
+      if (e > p) {
+        lua_pushlstring(L, p, (size_t)(e - p));
+        {
+          const char *entry = lua_tostring(L, -1);
+          int found = try_file(L, entry, name, strchr(entry, '?') != NULL);
+          lua_remove(L, found ? -2 : -1);
+          if (found) return 1;
+        }
+      }
+      p = *e ? e + 1 : e;
+    }
+  }
+  return 0;
+}
+
+
+/* Load module `name` as a chunk, or raise. Pushes the chunk and its origin. */
+static void load_module(lua_State *L, const char *name) {
+  int i = strncmp(name, "vouch.", 6) == 0 ? find_embedded(name) : -1;
+  int status;
+  if (i >= 0) {
+    const char *file = lua_pushfstring(L, "@[vouch]/%s.lua", name + 6);
+    status = luaL_loadbufferx(L, vouch_stdlib[i].src, vouch_stdlib[i].len, file, "t");
+    lua_remove(L, -2);
+    lua_pushfstring(L, "[vouch]/%s.lua", name + 6);
+  } else if (search_path(L, name)) {
+    const char *file = lua_tostring(L, -1);
+    status = vouch_load_script(L, file, NULL);
+    lua_insert(L, -2);  /* chunk below the file name */
+  } else {
+    luaL_error(L, "module '%s' not found (looked in the vouch stdlib, the script's "
+                  "directory and VOUCH_PATH)", name);
+    return;
+  }
+  if (status != LUA_OK)
+    luaL_error(L, "error loading module '%s': %s", name, lua_tostring(L, -2));
+}
+
+
+/* require(name) in the sandbox; upvalues: the environment, its loaded table. */
+static int sb_require(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  if (lua_getfield(L, lua_upvalueindex(2), name) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  load_module(L, name);                    /* 2: chunk, 3: origin */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_setupvalue(L, 2, 1);                 /* _ENV of the module */
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 3);
+  lua_call(L, 2, 1);                       /* 4: what the module returned */
+  if (lua_isnil(L, 4)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, 4);
+  lua_setfield(L, lua_upvalueindex(2), name);
+  lua_pushvalue(L, 3);
+  return 2;                                /* module, origin */
+}
+
+
+/* The searcher added to package.searchers for trusted scripts. */
+static int searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  int i = strncmp(name, "vouch.", 6) == 0 ? find_embedded(name) : -1;
+  if (i < 0 && !search_path(L, name)) {
+    lua_pushfstring(L, "no vouch module '%s' (stdlib, script directory, VOUCH_PATH)", name);
+    return 1;
+  }
+  if (i < 0) lua_pop(L, 1);  /* the path search_path pushed */
+  load_module(L, name);
+  return 2;
+}
+
+/* }------------------------------------------------------ */
+
+
+/*
+** Called once per state: make the string metatable safe for every script
+** (no `dump`, and `getmetatable("")` answers a string instead of the table),
+** keep the templates the environments are copied from, and teach the stock
+** `require` about vouch modules for trusted scripts.
+*/
+void vouch_sandbox_open(lua_State *L) {
+  vouch_host_t *h = vouch_host(L);
+  lua_pushliteral(L, "");
+  lua_getmetatable(L, -1);
+  lua_remove(L, -2);
+  if (!h->trusted) {
+    lua_getglobal(L, "string");
+    lua_newtable(L);   /* safe copy used by s:method() */
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -4);
+    }
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_setfield(L, -3, "__index");
+    lua_pop(L, 1);
+    lua_pushliteral(L, "the string metatable is not accessible");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  /* package.searchers gets vouch's, before the C loaders */
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  lua_pushcfunction(L, searcher);
+  lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+  lua_pop(L, 2);
+  lua_getfield(L, LUA_REGISTRYINDEX, "vouch.lib");
+  lua_setglobal(L, "vouch");
+}
+
+
+static const char *const base_allowed[] = {
+  "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "select",
+  "tonumber", "tostring", "type", "xpcall", "getmetatable", "rawequal",
+  "rawget", "rawlen", "rawset", "_VERSION", NULL
+};
+
+static const char *const libs_copied[] = {
+  "string", "table", "math", "utf8", "coroutine", NULL
+};
+
+static const char *const os_allowed[] = { "time", "clock", "date", "difftime", NULL };
+
+
+/* Push a shallow copy of the table at `idx`. */
+static void copy_table(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+}
+
+
+/*
+** Push a fresh sandbox environment: the allow list of the standard library
+** as copies, `load`, `require`, `setmetatable` and `collectgarbage`
+** wrapped, and a copy of `vouch` two levels deep (so that a script changing
+** `vouch.db.open` changes it for itself alone).
+*/
+void vouch_sandbox_env(lua_State *L) {
+  int i, env;
+  lua_newtable(L);
+  env = lua_gettop(L);
+  lua_pushglobaltable(L);
+  for (i = 0; base_allowed[i]; i++) {
+    lua_getfield(L, -1, base_allowed[i]);
+    lua_setfield(L, env, base_allowed[i]);
+  }
+  for (i = 0; libs_copied[i]; i++) {
+    lua_getfield(L, -1, libs_copied[i]);
+    copy_table(L, -1);
+    lua_remove(L, -2);
+    if (i == 0) {
+      lua_pushnil(L);
+      lua_setfield(L, -2, "dump");
+    }
+    lua_setfield(L, env, libs_copied[i]);
+  }
+  lua_newtable(L);
+  lua_getfield(L, -2, "os");
+  for (i = 0; os_allowed[i]; i++) {
+    lua_getfield(L, -1, os_allowed[i]);
+    lua_setfield(L, -3, os_allowed[i]);
+  }
+  lua_pop(L, 1);
+  lua_setfield(L, env, "os");
+  lua_getfield(L, -1, "setmetatable");
+  lua_pushcclosure(L, sb_setmetatable, 1);
+  lua_setfield(L, env, "setmetatable");
+  lua_pop(L, 1);  /* global table */
+
+  lua_pushcfunction(L, sb_collectgarbage);
+  lua_setfield(L, env, "collectgarbage");
+  lua_pushvalue(L, env);
+  lua_pushcclosure(L, sb_load, 1);
+  lua_setfield(L, env, "load");
+  lua_pushvalue(L, env);
+  lua_newtable(L);  /* loaded modules of this environment */
+  lua_pushcclosure(L, sb_require, 2);
+  lua_setfield(L, env, "require");
+  lua_pushvalue(L, env);
+  lua_setfield(L, env, "_G");
+
+  lua_getfield(L, LUA_REGISTRYINDEX, "vouch.lib");
+  copy_table(L, -1);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      copy_table(L, -1);
+      lua_remove(L, -2);
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -4);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  lua_remove(L, -2);
+  lua_setfield(L, env, "vouch");
+}

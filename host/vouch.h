@@ -1,0 +1,124 @@
+/*
+** vouch.h: what the host's C files share.
+**
+** One vouch_host_t per process: it owns the lua_State, the libuv loop, the
+** sandbox's limits and capabilities, and the path of the default database.
+** Any C function called from Lua finds it with vouch_host(L).
+*/
+#ifndef VOUCH_H
+#define VOUCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <uv.h>
+
+#define VOUCH_VERSION "0.1.0"
+
+/* Exit codes, documented in `vouch --help` and the README. */
+enum {
+  VOUCH_EXIT_OK = 0,      /* success */
+  VOUCH_EXIT_SCRIPT = 1,  /* a script failed to load or run */
+  VOUCH_EXIT_USAGE = 2,   /* bad command line */
+  VOUCH_EXIT_LIMIT = 3,   /* memory, time or stack limit exceeded */
+  VOUCH_EXIT_DB = 4,      /* the database could not be opened or upgraded */
+  VOUCH_EXIT_FAILED = 5   /* a check failed: `vouch test`, `vouch diff --fail-on` */
+};
+
+/* Which limit ended a script (vouch_host_t.limit_hit). */
+enum { VOUCH_LIMIT_NONE, VOUCH_LIMIT_MEMORY, VOUCH_LIMIT_TIME, VOUCH_LIMIT_STACK,
+       VOUCH_LIMIT_INTERRUPT };
+
+/* Access a capability grants (vouch_allowed). */
+enum { VOUCH_READ, VOUCH_WRITE };
+
+typedef struct vouch_list {
+  char **v;                 /* owned strings; resolved paths or host names */
+  int n;
+} vouch_list_t;
+
+typedef struct vouch_opts {
+  int trusted;              /* full standard library, no capabilities checked */
+  size_t max_memory;        /* bytes; 0 = unlimited */
+  double timeout;           /* seconds of wall time; 0 = unlimited */
+  const char *db_path;      /* default database; NULL = $VOUCH_DB or vouch.db */
+  const char *allow_read;   /* comma-separated; NULL = defaults */
+  const char *allow_write;
+  const char *allow_net;
+} vouch_opts_t;
+
+typedef struct vouch_host {
+  lua_State *L;             /* the one state; owned */
+  uv_loop_t loop;           /* the one loop; closed by vouch_host_free */
+  int trusted;              /* --trusted given */
+  size_t max_memory;        /* allocator limit in bytes, 0 = none */
+  size_t used_memory;       /* bytes the allocator has handed out */
+  double timeout;           /* --timeout seconds, 0 = none */
+  uint64_t deadline;        /* uv_hrtime() at which time runs out, 0 = none */
+  volatile int limit_hit;   /* VOUCH_LIMIT_*: the limit that ended the run */
+  int interrupted;          /* SIGINT seen (the REPL turns it into an error) */
+  vouch_list_t allow_read;  /* resolved directories and files */
+  vouch_list_t allow_write;
+  vouch_list_t allow_net;   /* host names, or "*" */
+  char *db_path;            /* default database path; owned */
+  char *script_dir;         /* directory of the main script; owned, may be NULL */
+  int failed;               /* a task raised an error: exit status 1 */
+  int exit_code;            /* set by vouch.exit(n), -1 until then */
+  int watchdog_armed;       /* the hard deadline thread runs */
+} vouch_host_t;
+
+/* host.c */
+vouch_host_t *vouch_host(lua_State *L);
+vouch_host_t *vouch_host_new(const vouch_opts_t *opts);
+void vouch_host_free(vouch_host_t *h);
+int vouch_host_run_file(vouch_host_t *h, const char *path, int argc, char **argv);
+int vouch_host_run_string(vouch_host_t *h, const char *code, const char *name);
+int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **argv);
+int vouch_traceback(lua_State *L);
+int vouch_pcall(lua_State *L, int nargs, int nresults);
+void vouch_report(lua_State *L, const char *what);
+int vouch_exit_status(vouch_host_t *h, int lua_status);
+void vouch_set_script_dir(vouch_host_t *h, const char *script);
+
+/* sandbox.c */
+void *vouch_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void vouch_sandbox_open(lua_State *L);
+void vouch_sandbox_env(lua_State *L);
+void vouch_limits_arm(vouch_host_t *h);
+void vouch_limits_disarm(vouch_host_t *h);
+void vouch_limits_hook(lua_State *L);
+const char *vouch_limit_message(vouch_host_t *h);
+int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved);
+int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved);
+int vouch_net_allowed(vouch_host_t *h, const char *host);
+int vouch_parse_size(const char *s, size_t *out);
+int vouch_list_set(vouch_list_t *l, const char *csv, int resolve);
+void vouch_list_free(vouch_list_t *l);
+int vouch_load_script(lua_State *L, const char *path, const char *chunkname);
+
+/* loop.c: every script runs as a task, a coroutine on the libuv loop. */
+typedef struct vouch_task vouch_task_t;
+typedef struct vouch_op vouch_op_t;
+struct vouch_op {
+  vouch_task_t *task;       /* the waiting task; NULL once done or cancelled */
+  lua_State *L;             /* the task's coroutine, where results are pushed */
+  void (*cancel)(vouch_op_t *op);  /* stop the work and free it; no Lua here */
+  vouch_op_t *prev, *next;  /* the loop's list of pending operations */
+};
+void vouch_op_start(lua_State *L, vouch_op_t *op);
+int vouch_op_wait(lua_State *L);
+void vouch_op_done(vouch_op_t *op, int nres);
+void vouch_op_unlink(vouch_op_t *op);
+int luaopen_vouch_loop(lua_State *L);
+int vouch_task_start(lua_State *L, int nargs);
+vouch_task_t *vouch_task_current(lua_State *L);
+void vouch_task_resume(vouch_task_t *t, int nres);
+int vouch_run_loop(vouch_host_t *h);
+
+/* stdlib.c, generated from stdlib/ by host/embed.sh */
+struct vouch_module { const char *name; const char *src; size_t len; };
+extern const struct vouch_module vouch_stdlib[];
+
+#endif
