@@ -1,0 +1,61 @@
+/*
+** db.h: the narrow C interface to the database. SQLite stays behind it:
+** db.c (the Lua API, vouch.db) and the loaders' bulk path (src:into) use
+** only these calls, so another database could be put behind them later.
+*/
+#ifndef VOUCH_DB_H
+#define VOUCH_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vouch.h"
+
+#define VOUCH_DB_MT "vouch.db"
+
+/* A value crossing the interface; strings and blobs are borrowed. */
+enum { VOUCH_NULL, VOUCH_INT, VOUCH_REAL, VOUCH_TEXT, VOUCH_BLOB };
+typedef struct vouch_value {
+  int type;                 /* VOUCH_NULL .. VOUCH_BLOB */
+  union {
+    int64_t i;
+    double d;
+    struct { const char *p; size_t n; } s;  /* TEXT and BLOB; not owned */
+  } u;
+} vouch_value_t;
+
+typedef struct vouch_db vouch_db_t;      /* an open database (userdata "vouch.db") */
+typedef struct vouch_bulk vouch_bulk_t;  /* a bulk insert in progress */
+
+/* What a finished load records in the host's `loads` table. */
+typedef struct vouch_load_info {
+  const char *source;       /* path or URL */
+  const char *format;       /* "csv", "json", "ndjson" */
+  const char *hash;         /* hex digest of the content, or NULL */
+  int64_t rows;             /* rows stored */
+  int64_t bad_rows;         /* rows skipped as bad (opts.skip_bad) */
+} vouch_load_info_t;
+
+/* The vouch.db userdata at `idx`, or raise "vouch.db expected". */
+vouch_db_t *vouch_db_check(lua_State *L, int idx);
+
+/* The host's default database (--db, $VOUCH_DB, ./vouch.db), opened and
+** migrated on first use; raises on failure. */
+vouch_db_t *vouch_db_default(lua_State *L);
+
+/*
+** Bulk insert: begin a transaction (a savepoint inside an open one), create
+** `table` if it does not exist with the given columns, and prepare one insert.
+** vouch_db_bulk_row adds a row of `ncols` values. vouch_db_bulk_end commits
+** and records the load when `commit` is true (info may be NULL: no record),
+** and otherwise rolls back so that nothing of the load remains. On error each
+** returns NULL or -1 and sets *err to a malloc'd message; after an error the
+** caller still calls vouch_db_bulk_end(b, 0, ...) to release everything.
+*/
+vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const char *table, int ncols,
+                                  const char *const *cols, char **err);
+int vouch_db_bulk_row(vouch_bulk_t *b, const vouch_value_t *vals, char **err);
+int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info,
+                      char **err);
+
+#endif
