@@ -93,7 +93,7 @@ bench: vouch
 install: vouch
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vouch/scripts
 	install -m 755 vouch $(DESTDIR)$(PREFIX)/bin/vouch
-	install -m 644 scripts/*.lua $(DESTDIR)$(PREFIX)/share/vouch/scripts/
+	for f in scripts/*.lua; do [ ! -f "$$f" ] || install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/vouch/scripts/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vouch

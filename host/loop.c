@@ -22,7 +22,8 @@ struct vouch_task {
   int ref;                  /* registry ref to the userdata while it lives */
   int state;                /* TASK_* */
   int nargs;                /* values on co's stack for the next resume */
-  int id;                   /* for messages: task 1 is the main script */
+  int id;                   /* for messages */
+  int main;                 /* the script's own task: errors need no name */
   vouch_op_t *op;           /* what the task waits for, or NULL */
   vouch_task_t *next;       /* ready queue */
 };
@@ -167,8 +168,11 @@ static void resume(lua_State *L, vouch_task_t *t) {
     luaL_traceback(t->co, t->co, msg, 0);
   }
   lua_xmove(t->co, L, 1);
-  vouch_report(L, t->id == 1 ? NULL : lua_pushfstring(L, "task %d", t->id));
-  if (t->id != 1) lua_pop(L, 1);
+  {
+    char what[32];
+    snprintf(what, sizeof what, "task %d", t->id);
+    vouch_report(L, t->main ? NULL : what);
+  }
   h->failed = 1;
   lua_settop(t->co, 0);
   finish(L, t, TASK_FAILED);
@@ -405,7 +409,7 @@ static int state_gc(lua_State *L) {
 
 
 int vouch_task_start(lua_State *L, int nargs) {
-  task_new(L, nargs);
+  task_new(L, nargs)->main = 1;
   lua_pop(L, 1);
   return LUA_OK;
 }

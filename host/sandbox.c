@@ -423,6 +423,23 @@ static int sb_setmetatable(lua_State *L) {
 }
 
 
+/*
+** getmetatable: tables as usual; for other values only a __metatable field
+** is answered, so a script cannot reach (and change) the metatables that
+** the host's userdata and the strings share with every other script.
+*/
+static int sb_getmetatable(lua_State *L) {
+  luaL_checkany(L, 1);
+  if (!lua_getmetatable(L, 1)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) return 1;
+  if (lua_type(L, 1) != LUA_TTABLE) lua_pushnil(L);
+  return 1;  /* the metatable of a table, or nil */
+}
+
+
 static int sb_collectgarbage(lua_State *L) {
   const char *opt = luaL_optstring(L, 1, "count");
   if (strcmp(opt, "count") != 0)
@@ -609,7 +626,7 @@ void vouch_sandbox_open(lua_State *L) {
 
 static const char *const base_allowed[] = {
   "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "select",
-  "tonumber", "tostring", "type", "xpcall", "getmetatable", "rawequal",
+  "tonumber", "tostring", "type", "xpcall", "rawequal",
   "rawget", "rawlen", "rawset", "_VERSION", NULL
 };
 
@@ -673,6 +690,8 @@ void vouch_sandbox_env(lua_State *L) {
 
   lua_pushcfunction(L, sb_collectgarbage);
   lua_setfield(L, env, "collectgarbage");
+  lua_pushcfunction(L, sb_getmetatable);
+  lua_setfield(L, env, "getmetatable");
   lua_pushvalue(L, env);
   lua_pushcclosure(L, sb_load, 1);
   lua_setfield(L, env, "load");
