@@ -26,6 +26,7 @@ struct vouch_task {
   int main;                 /* the script's own task: errors need no name */
   vouch_op_t *op;           /* what the task waits for, or NULL */
   vouch_task_t *next;       /* ready queue */
+  vouch_task_t *live_prev, *live_next;  /* the loop's list of live tasks */
 };
 
 /* The loop's own state: one per host, kept in the registry. */
@@ -34,7 +35,8 @@ typedef struct loop_state {
   uv_idle_t *idle;          /* runs the ready queue; malloc'd, freed on close */
   vouch_task_t *head, *tail;/* tasks ready to run */
   vouch_op_t ops;           /* sentinel of the list of pending operations */
-  int live;                 /* tasks started and not finished */
+  vouch_task_t *live_head;  /* tasks started and not finished */
+  int live;                 /* how many */
   int next_id;
 } loop_state;
 
@@ -99,6 +101,9 @@ static vouch_task_t *task_new(lua_State *L, int nargs) {
   t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
   t->id = ++s->next_id;
   s->live++;
+  t->live_next = s->live_head;
+  if (s->live_head) s->live_head->live_prev = t;
+  s->live_head = t;
   make_ready(s, t);
   return t;
 }
@@ -125,10 +130,19 @@ static void wake_waiters(lua_State *L, vouch_task_t *t) {
 }
 
 
+static void unlink_live(loop_state *s, vouch_task_t *t) {
+  if (t->live_prev) t->live_prev->live_next = t->live_next;
+  else s->live_head = t->live_next;
+  if (t->live_next) t->live_next->live_prev = t->live_prev;
+  t->live_prev = t->live_next = NULL;
+  s->live--;
+}
+
+
 static void finish(lua_State *L, vouch_task_t *t, int state) {
   loop_state *s = state_of(L);
   t->state = state;
-  s->live--;
+  unlink_live(s, t);
   wake_waiters(L, t);
   luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
   t->ref = LUA_NOREF;
@@ -457,6 +471,15 @@ int vouch_run_loop(vouch_host_t *h) {
   }
   cancel_all(s);
   uv_run(&h->loop, UV_RUN_NOWAIT);  /* let cancelled work close */
+  /* Tasks left now are abandoned: the next run starts with none. */
+  s->head = s->tail = NULL;
+  while (s->live_head) {
+    vouch_task_t *t = s->live_head;
+    unlink_live(s, t);
+    t->state = TASK_FAILED;
+    luaL_unref(h->L, LUA_REGISTRYINDEX, t->ref);
+    t->ref = LUA_NOREF;
+  }
   return h->failed ? LUA_ERRRUN : LUA_OK;
 }
 

@@ -132,7 +132,7 @@ void vouch_limits_arm(vouch_host_t *h) {
   h->limit_hit = VOUCH_LIMIT_NONE;
   h->deadline = h->timeout > 0 ? uv_hrtime() + (uint64_t)(h->timeout * 1e9) : 0;
   vouch_limits_hook(h->L);
-  if (h->timeout > 0 && !h->watchdog_armed) {
+  if (h->timeout > 0 && !h->watchdog_armed && !h->no_watchdog) {
     wd_stop = 0;
     if (pthread_create(&wd_thread, NULL, watchdog, h) == 0) h->watchdog_armed = 1;
   }

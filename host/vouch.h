@@ -67,6 +67,7 @@ typedef struct vouch_host {
   int failed;               /* a task raised an error: exit status 1 */
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */
+  int no_watchdog;          /* never start it (the fuzzer has its own) */
 } vouch_host_t;
 
 /* host.c */

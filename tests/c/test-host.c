@@ -107,6 +107,19 @@ static void test_limits_reset_between_runs(void **state) {
   vouch_host_free(h);
 }
 
+/* Found by fuzz_sandbox: tasks abandoned by a failed run must not make the
+** next run in the same host report them as blocked forever. */
+static void test_abandoned_tasks_do_not_leak_into_next_run(void **state) {
+  vouch_host_t *h = host(NULL, NULL);
+  (void)state;
+  assert_non_null(h);
+  assert_int_equal(vouch_host_run_string(h,
+    "for i = 1, 50 do vouch.spawn(function() vouch.sleep(i % 3) end) end\n"
+    "prnit('x')\n", "=fails"), VOUCH_EXIT_SCRIPT);
+  assert_int_equal(vouch_host_run_string(h, "vouch.sleep(1)", "=next"), VOUCH_EXIT_OK);
+  vouch_host_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_size),
@@ -114,6 +127,7 @@ int main(void) {
     cmocka_unit_test(test_symlink_escape),
     cmocka_unit_test(test_run_and_close_clean),
     cmocka_unit_test(test_limits_reset_between_runs),
+    cmocka_unit_test(test_abandoned_tasks_do_not_leak_into_next_run),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
