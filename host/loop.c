@@ -93,7 +93,6 @@ static vouch_task_t *task_new(lua_State *L, int nargs) {
   t->co = lua_newthread(L);
   lua_setiuservalue(L, -2, 1);             /* anchor the coroutine */
   *(vouch_task_t **)lua_getextraspace(t->co) = t;
-  vouch_limits_hook(t->co);
   lua_insert(L, -(nargs + 2));             /* userdata below function and args */
   lua_xmove(L, t->co, nargs + 1);
   t->nargs = nargs;
@@ -152,8 +151,12 @@ static void finish(lua_State *L, vouch_task_t *t, int state) {
 static void resume(lua_State *L, vouch_task_t *t) {
   vouch_host_t *h = vouch_host(L);
   int nres, status;
+  lua_State *prev = h->running;
   t->state = TASK_RUNNING;
+  h->running = t->co;
+  vouch_limits_hook(t->co);
   status = lua_resume(t->co, L, t->nargs, &nres);
+  h->running = prev;
   t->nargs = 0;
   if (status == LUA_YIELD) {
     lua_pop(t->co, nres);
@@ -435,11 +438,12 @@ int vouch_task_start(lua_State *L, int nargs) {
 */
 static void deadline_fired(uv_timer_t *timer) {
   vouch_host_t *h = timer->data;
-  if (h->limit_hit == VOUCH_LIMIT_NONE) {
+  /* No Lua runs now (the watchdog's signal may have tripped the limit
+  ** already, with nothing to stop): report it here. */
+  if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)
     h->limit_hit = VOUCH_LIMIT_TIME;
-    fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
-    h->failed = 1;
-  }
+  fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
+  h->failed = 1;
   uv_stop(&h->loop);
 }
 
