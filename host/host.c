@@ -21,6 +21,8 @@
 */
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
+  {"cron", luaopen_vouch_cron},
+  {"_sched", luaopen_vouch_sched},
   {NULL, NULL}
 };
 

@@ -32,6 +32,8 @@ static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv)
 static const command commands[] = {
   {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
    "run a Lua script as a task (arguments in `arg`)"},
+  {"cron", NULL, "vouch.cmd.cron", "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
+   "print when a schedule expression fires"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}

@@ -119,6 +119,10 @@ vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
 
+/* cron.c, sched.c: schedules (see cron.h for the C side of cron) */
+int luaopen_vouch_cron(lua_State *L);
+int luaopen_vouch_sched(lua_State *L);
+
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
 extern const struct vouch_module vouch_stdlib[];
