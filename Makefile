@@ -91,7 +91,9 @@ bench: vouch
 	sh tests/bench/run.sh
 
 # libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c with seeds in
-# tests/fuzz/corpus/NAME. FUZZ_SECONDS per target (default 30).
+# tests/fuzz/corpus/NAME. FUZZ_SECONDS per target (default 30), new inputs
+# kept in fuzz-out/NAME. FUZZ_RUNS=N instead runs N inputs per target with a
+# fixed seed from the seed corpus alone: the same inputs every time (CI).
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_OBJS := $(SRCS:host/%.c=build-fuzz/%.o) build-fuzz/stdlib.o
@@ -105,10 +107,17 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out build-fuzz/main.o,$(FUZZ_OBJ
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ihost -o $@ $^ $(PKG_LIBS) -lpthread
 fuzz: check-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p fuzz-out/$$t; \
-	  echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
-	  ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	    -close_fd_mask=3 -artifact_prefix=fuzz-out/$$t/ fuzz-out/$$t tests/fuzz/corpus/$$t \
+	  if [ -n "$(FUZZ_RUNS)" ]; then \
+	    rm -rf fuzz-out/$$t.ci; mkdir -p fuzz-out/$$t.ci fuzz-out/$$t; \
+	    echo "fuzz $$t for $(FUZZ_RUNS) runs (seed 1)"; \
+	    set -- -runs=$(FUZZ_RUNS) -seed=1 fuzz-out/$$t.ci; \
+	  else \
+	    mkdir -p fuzz-out/$$t; \
+	    echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+	    set -- -max_total_time=$(FUZZ_SECONDS) fuzz-out/$$t; \
+	  fi; \
+	  ./build-fuzz/fuzz_$$t "$$@" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=3 \
+	    -artifact_prefix=fuzz-out/$$t/ tests/fuzz/corpus/$$t \
 	    2>fuzz-out/$$t.log || { tail -n 40 fuzz-out/$$t.log; exit 1; }; \
 	  grep -E "^#[0-9]+ +DONE" fuzz-out/$$t.log || tail -n 2 fuzz-out/$$t.log; \
 	done

@@ -20,6 +20,10 @@
 #include "cron.h"
 
 #define SEARCH_SPAN (8 * 366 * 86400LL)   /* how far next() looks ahead */
+/* Times the search handles: years 1 to 9999. Beyond them broken-down times
+** fail and the epoch arithmetic overflows, so nothing fires there. */
+#define TIME_MIN (-62135596800LL)
+#define TIME_MAX 253402300799LL
 
 static const char *const month_names[] = {
   "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", NULL
@@ -405,6 +409,7 @@ static int next_in_zone(const vouch_cron_t *c, int64_t from, int64_t *next) {
 
 int vouch_cron_next(const vouch_cron_t *c, const char *tz, int64_t from, int64_t *next) {
   int r;
+  if (from < TIME_MIN || from > TIME_MAX - SEARCH_SPAN) return -1;
   if (c->interval > 0) {
     /* Intervals are aligned to the epoch, so they never depend on a zone. */
     int64_t q = from / c->interval;
@@ -470,8 +475,8 @@ int vouch_time_parse(const char *s, const char *tz, int64_t now, int64_t *out) {
 char *vouch_time_utc(int64_t t, char *buf) {
   struct tm tm;
   time_t tt = (time_t)t;
-  gmtime_r(&tt, &tm);
-  if (strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) buf[0] = '\0';
+  if (t < TIME_MIN || t > TIME_MAX || gmtime_r(&tt, &tm) == NULL
+      || strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) buf[0] = '\0';
   return buf;
 }
 
@@ -480,8 +485,8 @@ char *vouch_time_local(int64_t t, const char *tz, char *buf, size_t n) {
   struct tm tm;
   time_t tt = (time_t)t;
   tz_enter(tz);
-  localtime_r(&tt, &tm);
-  if (strftime(buf, n, "%a %Y-%m-%d %H:%M:%S %Z", &tm) == 0 && n) buf[0] = '\0';
+  if ((t < TIME_MIN || t > TIME_MAX || localtime_r(&tt, &tm) == NULL
+       || strftime(buf, n, "%a %Y-%m-%d %H:%M:%S %Z", &tm) == 0) && n) buf[0] = '\0';
   tz_leave();
   return buf;
 }

@@ -1,0 +1,29 @@
+-- fuzz_regress_test.lua: every input a fuzzer (tests/fuzz) found to crash
+-- or misbehave, replayed through the Lua API so the normal suite keeps it
+-- fixed. Each test names the fuzz target and what went wrong.
+local T = require "testlib"
+
+-- fuzz_cron: "every 5s" from math.maxinteger overflowed int64 in the
+-- interval arithmetic (UBSan: signed integer overflow) and returned a time
+-- before the start.
+T.test("cron: interval from the largest integer fires never", function()
+  local t = vouch.cron.next("every 5s", math.maxinteger)
+  T.eq(#t, 0, "fire times")
+end)
+
+T.test("cron: expression from far past or future fires never", function()
+  T.eq(#vouch.cron.next("0 0 * * *", -math.maxinteger), 0, "fire times")
+  T.eq(#vouch.cron.next("0 0 * * *", math.maxinteger), 0, "fire times")
+  T.eq(#vouch.cron.next("0 0 * * *", 253402300799 - 86400), 0, "fire times near year 9999")
+end)
+
+T.test("cron: times beyond year 9999 print as empty text", function()
+  T.eq(vouch.cron.utc(math.maxinteger), "", "utc")
+  T.eq(vouch.cron.utc(-math.maxinteger), "", "utc")
+  T.eq(vouch.cron.utc(253402300799), "9999-12-31T23:59:59Z", "utc")
+end)
+
+T.test("cron: ordinary times still work at the edges", function()
+  T.eq(vouch.cron.next("*/5 * * * *", 0)[1], "1970-01-01T00:05:00Z", "from the epoch")
+  T.eq(vouch.cron.next("every 1h", -1)[1], "1970-01-01T00:00:00Z", "before the epoch")
+end)
