@@ -12,6 +12,7 @@
 #include <lualib.h>
 
 #include "vouch.h"
+#include "db.h"
 
 /*
 ** The host libraries, in the order they are opened. Each luaopen_ returns
@@ -23,6 +24,7 @@ static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},
+  {"db", luaopen_vouch_db},
   {NULL, NULL}
 };
 
