@@ -21,6 +21,8 @@
 */
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
+  {"json", luaopen_vouch_json},
+  {"load", luaopen_vouch_load},
   {NULL, NULL}
 };
 
