@@ -25,6 +25,8 @@ static const luaL_Reg vouch_libs[] = {
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},
   {"db", luaopen_vouch_db},
+  {"json", luaopen_vouch_json},
+  {"load", luaopen_vouch_load},
   {NULL, NULL}
 };
 

@@ -122,6 +122,9 @@ int vouch_run_loop(vouch_host_t *h);
 /* cron.c, sched.c: schedules (see cron.h for the C side of cron) */
 int luaopen_vouch_cron(lua_State *L);
 int luaopen_vouch_sched(lua_State *L);
+/* json.c, load.c */
+int luaopen_vouch_json(lua_State *L);
+int luaopen_vouch_load(lua_State *L);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
