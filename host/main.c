@@ -169,6 +169,14 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     if (r == 0) rest[n++] = argv[i];
   }
   if ((h = new_host(o)) == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  /* The command may read the files named on its command line (DATA, --rules
+     FILE, --rules=FILE), whatever --allow-read says. */
+  vouch_set_script_dir(h, "./x");
+  for (i = 0; i < n; i++) {
+    const char *v = rest[i], *eq = strchr(v, '=');
+    if (v[0] == '-' && eq == NULL) continue;
+    vouch_allow_read_path(h, v[0] == '-' ? eq + 1 : v);
+  }
   status = vouch_host_run_module(h, c->module, n, rest);
   vouch_host_free(h);
   free(rest);
