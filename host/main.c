@@ -32,6 +32,15 @@ static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv)
 static const command commands[] = {
   {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
    "run a Lua script as a task (arguments in `arg`)"},
+  {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv]",
+   "score partners with a scorecard, store the run, print them ranked"},
+  {"explain", NULL, "vouch.cmd.explain", "explain PARTNER [--run N]",
+   "every rule's outcome for one partner, with evidence"},
+  {"runs", NULL, "vouch.cmd.runs", "runs [--limit N]", "list the stored scoring runs"},
+  {"diff", NULL, "vouch.cmd.diff", "diff RUN_A RUN_B [--fail-on verdict|reject]",
+   "compare two runs: verdict changes, score moves, dimension shifts"},
+  {"test", NULL, "vouch.cmd.test", "test [PATH...] [--min-coverage PCT]",
+   "run scorecard tests (*_test.lua) and report rule coverage"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}

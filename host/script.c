@@ -139,8 +139,26 @@ static int script_dir(lua_State *L) {
 }
 
 
+/* vouch.eprint(...): print to stderr, for commands' messages and warnings. */
+static int script_eprint(lua_State *L) {
+  int i, n = lua_gettop(L);
+  fflush(stdout);
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *s = luaL_tolstring(L, i, &len);
+    if (i > 1) fputc('\t', stderr);
+    fwrite(s, 1, len, stderr);
+    lua_pop(L, 1);
+  }
+  fputc('\n', stderr);
+  fflush(stderr);
+  return 0;
+}
+
+
 static const luaL_Reg script_funcs[] = {
   {"script", script_script},
+  {"eprint", script_eprint},
   {"dir", script_dir},
   {NULL, NULL}
 };

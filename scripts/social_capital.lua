@@ -75,7 +75,10 @@ return sc.scorecard {
     -- A verified identity means a platform checked who they are.
     { id = "TRUST_VERIFIED", dimension = "trust", weight = 0.2,
       reads = { "verified" },
-      says = "identity verified: {verified}",
+      says = function(ev)
+        return (ev.verified == 1 or ev.verified == true) and "identity verified"
+          or "identity not verified"
+      end,
       score = function(v) return (v == true or v == 1) and 100 or 0 end },
     -- Years in business show staying power; ten years counts as full.
     { id = "TRUST_TENURE", dimension = "trust", weight = 0.3,
