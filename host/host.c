@@ -27,6 +27,7 @@ static const luaL_Reg vouch_libs[] = {
   {"db", luaopen_vouch_db},
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
+  {"_script", luaopen_vouch_script},
   {NULL, NULL}
 };
 
