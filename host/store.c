@@ -150,11 +150,7 @@ static char *fmt(const char *f, ...) {
 
 static int progress(void *ud) {
   vouch_host_t *h = ud;
-  if (h->limit_hit != VOUCH_LIMIT_NONE) return 1;
-  if (h->interrupted) {
-    h->interrupted = 0;  /* reported as SQLite's "interrupted" */
-    return 1;
-  }
+  if (h->limit_hit != VOUCH_LIMIT_NONE) return 1;  /* an interrupt too */
   if (h->deadline && uv_hrtime() > h->deadline) {
     h->limit_hit = VOUCH_LIMIT_TIME;
     return 1;
