@@ -5,6 +5,7 @@
 #   make demo       install what is missing, build, vet the example partners
 #   make test       install what is missing, build, run every test
 #   make test SANITIZE=1   the same under ASan + UBSan (leak checking on)
+#   make test VALGRIND=1   the same under valgrind memcheck
 #   make bench      benchmarks;  make fuzz  fuzzers (clang)
 #   make install PREFIX=/usr/local;  make uninstall PREFIX=...
 
@@ -80,7 +81,7 @@ demo: deps
 test: deps
 	$(MAKE) vouch$(if $(filter 1,$(SANITIZE)),-san)
 	$(MAKE) -s test-c
-	VOUCH=./vouch$(if $(filter 1,$(SANITIZE)),-san) BUILD=$(BUILD) sh tests/run.sh
+	VOUCH=./vouch$(if $(filter 1,$(SANITIZE)),-san) BUILD=$(BUILD) VALGRIND=$(VALGRIND) sh tests/run.sh
 
 # C unit tests: tests/c/test-*.c, cmocka, linked with the host minus main.
 TEST_SRCS := $(wildcard tests/c/test-*.c)

@@ -7,6 +7,9 @@
 # (tests/lua/*_test.lua, run by vouch itself) and the CLI tests
 # (tests/cli/*.sh, which drive ./vouch as a subprocess).
 #   VOUCH=./vouch BUILD=build sh tests/run.sh [PATTERN]
+# VALGRIND=1 runs every vouch and C test program under valgrind memcheck
+# (through a wrapper that $VOUCH names); a program with memcheck errors
+# fails, and the errors are listed at the end (logs kept in $VALGRIND_LOGS).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 VOUCH=$(cd "$root" && realpath "${VOUCH:-./vouch}")
@@ -16,6 +19,21 @@ export VOUCH CMOCKA_MESSAGE_OUTPUT=TAP NO_COLOR=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/vouch-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 pass=0 fail=0
+
+vg=
+if [ "${VALGRIND:-0}" = 1 ]; then
+  VALGRIND_LOGS=${VALGRIND_LOGS:-$root/valgrind-out}
+  rm -rf "$VALGRIND_LOGS"; mkdir -p "$VALGRIND_LOGS" "$work/vg"
+  # Definite and indirect leaks count as errors; "possible" ones are
+  # libuv's and glibc's thread stacks, kept until exit on purpose.
+  vg="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
+    --errors-for-leak-kinds=definite,indirect --track-origins=yes --num-callers=30
+    --suppressions=$root/tests/valgrind.supp --log-file=$VALGRIND_LOGS/vg.%p"
+  printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$(echo $vg)" "$VOUCH" >"$work/vg/vouch"
+  chmod +x "$work/vg/vouch"
+  VOUCH=$work/vg/vouch
+  export VALGRIND_LOGS
+fi
 
 run_one() {  # NAME CMD...
   name=$1; shift
@@ -37,7 +55,7 @@ run_one() {  # NAME CMD...
 }
 
 for t in "$root/$BUILD"/tests/test-*; do
-  [ -x "$t" ] && run_one "c/$(basename "$t")" "$t"
+  [ -x "$t" ] && run_one "c/$(basename "$t")" $vg "$t"
 done
 for t in "$root"/tests/lua/*_test.lua; do
   [ -f "$t" ] && run_one "lua/$(basename "$t")" "$VOUCH" run --allow-write="$work/t" \
@@ -47,5 +65,15 @@ for t in "$root"/tests/cli/*.sh; do
   [ -f "$t" ] && [ "$(basename "$t")" != lib.sh ] && run_one "cli/$(basename "$t")" sh "$t"
 done
 
+if [ -n "$vg" ]; then
+  # With -q memcheck writes nothing unless it found something.
+  bad=$(find "$VALGRIND_LOGS" -name 'vg.*' -size +0 | sort)
+  for f in $bad; do
+    echo "valgrind: $(basename "$f"): $(grep -m1 'Command:' "$f" | sed 's/.*Command: //')"
+    grep -v '^==[0-9]*== *$' "$f" | head -n 30 | sed 's/^/  /'
+  done
+  echo "valgrind: $(ls "$VALGRIND_LOGS" | wc -l) processes, $(echo $bad | wc -w) with errors (logs in $VALGRIND_LOGS)"
+  [ -z "$bad" ] || fail=$((fail + 1))
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
