@@ -1,19 +1,10 @@
 #!/bin/sh
-# host.sh: start-up time of `vouch run` and `vouch -e`, and the cost of the
-# sandbox's limit hook on CPU-bound Lua, against the stock lua5.4
-# interpreter on the same script. Medians of RUNS runs (default 5).
+# host.sh: start-up of `vouch run`, `vouch -e` and the REPL, and the cost of
+# the sandbox (environment, allocator limit, watchdog) on CPU-bound Lua,
+# against the stock lua5.4 interpreter running the same script.
 set -eu
-cd "$(dirname "$0")/../.."
-RUNS=${RUNS:-5}
+. "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-# median CMD...: wall seconds of CMD, median of $RUNS runs
-median() {
-  for i in $(seq "$RUNS"); do
-    s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N)
-    echo $(( (e - s) / 1000 ))
-  done | sort -n | awk '{ v[NR] = $1 } END { printf "%.4f", v[int((NR + 1) / 2)] / 1e6 }'
-}
 
 cat > "$tmp/fib.lua" <<'LUA'
 local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
@@ -23,16 +14,26 @@ print(fib(30), #t)
 LUA
 echo 'print("hi")' > "$tmp/hi.lua"
 
-printf '%-34s %10s\n' "host" "seconds"
-printf '%-34s %10s\n' "vouch run (start-up, hello)" "$(median ./vouch run "$tmp/hi.lua")"
-printf '%-34s %10s\n' "vouch -e (start-up)" "$(median ./vouch -e 'local x = 1')"
-if command -v lua5.4 >/dev/null; then
-  printf '%-34s %10s\n' "lua5.4 (start-up, hello)" "$(median lua5.4 "$tmp/hi.lua")"
-  l=$(median lua5.4 "$tmp/fib.lua")
-  printf '%-34s %10s\n' "lua5.4 fib(30) + 200k strings" "$l"
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
+
+R=$RUNS; RUNS=$((R * 3))   # start-ups are short: more runs
+measure "$VOUCH" run "$tmp/hi.lua"; row "start-up: vouch run hello.lua" "$(ms "$WALL")" ms "$PEAK"
+measure "$VOUCH" -e 'local x = 1'; row "start-up: vouch -e" "$(ms "$WALL")" ms "$PEAK"
+if "$VOUCH" help repl >/dev/null 2>&1; then
+  measure "$VOUCH" repl </dev/null
+  row "start-up: vouch repl (to EOF)" "$(ms "$WALL")" ms "$PEAK"
 fi
-v=$(median ./vouch run --allow-read="$tmp" "$tmp/fib.lua")
-t=$(median ./vouch run --trusted "$tmp/fib.lua")
-printf '%-34s %10s\n' "vouch sandboxed, same script" "$v"
-printf '%-34s %10s\n' "vouch --trusted, same script" "$t"
-[ -n "${l:-}" ] && awk -v v="$v" -v l="$l" 'BEGIN { printf "%-34s %9.1f%%\n", "sandbox + hook cost vs lua5.4", (v / l - 1) * 100 }'
+if command -v lua5.4 >/dev/null; then
+  measure lua5.4 "$tmp/hi.lua"; row "start-up: lua5.4 hello.lua (floor)" "$(ms "$WALL")" ms "$PEAK"
+fi
+RUNS=$R
+l=
+if command -v lua5.4 >/dev/null; then
+  measure lua5.4 "$tmp/fib.lua"; l=$WALL
+  row "cpu: lua5.4 fib(30) + 200k strings" "$WALL" s "$PEAK"
+fi
+measure "$VOUCH" run --trusted "$tmp/fib.lua"; t=$WALL
+row "cpu: vouch --trusted, same" "$WALL" s "$PEAK"
+measure "$VOUCH" run "$tmp/fib.lua"; v=$WALL
+if [ -n "$l" ]; then base=$l what=lua5.4; else base=$t what=trusted; fi
+row "cpu: vouch sandboxed, same" "$WALL" s "$PEAK" "x$(ratio "$v" "$base") of $what"
