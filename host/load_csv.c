@@ -494,6 +494,25 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
           names[i] = c->f[i].p;
           lens[i] = c->f[i].n;
         }
+        /* A name given twice would make rows() keep the last value and
+        ** into() fail in SQLite: refuse it here, where it can be named. */
+        lua_createtable(L, 0, c->nf);
+        for (i = 0; !fail && i < c->nf; i++) {
+          lua_pushlstring(L, names[i], lens[i]);
+          if (lua_rawget(L, -2) != LUA_TNIL) {
+            const char *at = c->f[i].esc ? rec : c->f[i].p;
+            lua_pushlstring(L, names[i], lens[i]);
+            free(names);
+            free(lens);
+            return bad_at(L, s, rec, line0, at, "duplicate column name '%s'",
+                          lua_tostring(L, -1), 0, 0);
+          }
+          lua_pop(L, 1);
+          lua_pushlstring(L, names[i], lens[i]);
+          lua_pushboolean(L, 1);
+          lua_rawset(L, -3);
+        }
+        lua_pop(L, 1);
         if (!fail) fail = vouch_source_set_cols(L, s, c->nf, names, lens) != 0;
         free(names);
         free(lens);

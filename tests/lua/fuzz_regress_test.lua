@@ -27,3 +27,37 @@ T.test("cron: ordinary times still work at the edges", function()
   T.eq(vouch.cron.next("*/5 * * * *", 0)[1], "1970-01-01T00:05:00Z", "from the epoch")
   T.eq(vouch.cron.next("every 1h", -1)[1], "1970-01-01T00:00:00Z", "before the epoch")
 end)
+
+-- fuzz_csv: a header naming a column twice gave rows() the last value only
+-- (silently) while into() failed in SQLite. Now both refuse it, naming
+-- file:line:column.
+local dir = arg[0]:match("^(.*)/tests/lua/[^/]*$") .. "/tests/fuzz/regress/"
+
+T.test("csv: a duplicate column name is bad input at its place", function()
+  local path = dir .. "csv-dup-header.csv"
+  T.checkerror(path .. ":1:9: duplicate column name 'id'", function()
+    for _ in assert(vouch.load.csv(path)):rows() do end
+  end)
+  local db = vouch.db.open(":memory:")
+  T.checkerror(path .. ":1:9: duplicate column name 'id'", function()
+    assert(vouch.load.csv(path)):into(db, "t")
+  end)
+end)
+
+T.test("csv: a duplicate quoted, escaped column name is found too", function()
+  local path = dir .. "csv-dup-header-quoted.csv"
+  T.checkerror("duplicate column name 'n\"'", function()
+    for _ in assert(vouch.load.csv(path)):rows() do end
+  end)
+end)
+
+-- Names differing in case are two keys in Lua but one column in SQLite:
+-- rows() gives both, into() refuses them with a message naming the file.
+T.test("csv: names differing in case load as rows, refused by into()", function()
+  local path = dir .. "csv-case-header.csv"
+  local rows = assert(vouch.load.csv(path)):all()
+  T.eq(rows[1].a, 1, "a"); T.eq(rows[1].A, 2, "A")
+  local db = vouch.db.open(":memory:")
+  T.checkerror(path, function() assert(vouch.load.csv(path)):into(db, "t") end)
+  T.eq(db:one("SELECT count(*) AS n FROM sqlite_schema WHERE name = 't'").n, 0, "no table left")
+end)
