@@ -69,6 +69,8 @@ void *vouch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 */
 
 static vouch_host_t *sig_host;   /* the host the signal handler trips */
+static struct sigaction old_alarm;  /* SIGALRM's handler before ours, put back */
+static int alarm_saved;
 static pthread_t main_thread;
 static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
@@ -192,7 +194,8 @@ void vouch_limits_arm(vouch_host_t *h) {
     sa.sa_handler = on_alarm;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGALRM, &sa, alarm_saved ? NULL : &old_alarm);
+    alarm_saved = 1;
     wd_stop = 0;
     if (!h->no_watchdog && pthread_create(&wd_thread, NULL, watchdog, h) == 0)
       h->watchdog_armed = 1;
@@ -209,6 +212,13 @@ void vouch_limits_disarm(vouch_host_t *h) {
     pthread_mutex_unlock(&wd_lock);
     pthread_join(wd_thread, NULL);
     h->watchdog_armed = 0;
+  }
+  /* The host may be freed next: a late SIGALRM must not find it, and the
+  ** process's own SIGALRM handler (libFuzzer has one) comes back. */
+  if (sig_host == h) {
+    sig_host = NULL;
+    if (alarm_saved) sigaction(SIGALRM, &old_alarm, NULL);
+    alarm_saved = 0;
   }
 }
 
