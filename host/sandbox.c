@@ -130,9 +130,23 @@ void vouch_limits_hook(lua_State *L) {
 }
 
 
-static void on_alarm(int sig) {
-  (void)sig;
-  if (sig_host && sig_host->deadline) vouch_limits_trip(sig_host, VOUCH_LIMIT_TIME);
+/*
+** SIGALRM: the watchdog's, after the deadline. Any other (alarm() in a
+** library, `kill -ALRM`, libFuzzer's own timer) must not end the script as
+** out of time, so the deadline is checked, and the handler that was there
+** before ours still gets the signal.
+*/
+static void on_alarm(int sig, siginfo_t *info, void *ctx) {
+  vouch_host_t *h = sig_host;
+  if (h && h->deadline && uv_hrtime() >= h->deadline) {
+    vouch_limits_trip(h, VOUCH_LIMIT_TIME);
+    return;
+  }
+  if (old_alarm.sa_flags & SA_SIGINFO) {
+    if (old_alarm.sa_sigaction) old_alarm.sa_sigaction(sig, info, ctx);
+  } else if (old_alarm.sa_handler != SIG_DFL && old_alarm.sa_handler != SIG_IGN) {
+    old_alarm.sa_handler(sig);
+  }
 }
 
 
@@ -191,8 +205,8 @@ void vouch_limits_arm(vouch_host_t *h) {
     sig_host = h;
     main_thread = pthread_self();
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_sigaction = on_alarm;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, alarm_saved ? NULL : &old_alarm);
     alarm_saved = 1;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -50,6 +51,38 @@ static void test_alarm_after_host_free(void **state) {
   sigaction(SIGALRM, &old, NULL);
 }
 
+/*
+** Found by fuzz_csv too: any SIGALRM during a run (libFuzzer's timer, a
+** library's alarm(), kill -ALRM) ended the script as "time limit exceeded"
+** although its deadline was far away. A stray alarm now goes to the
+** handler that was there before and the script carries on.
+*/
+static void test_stray_alarm_is_not_a_timeout(void **state) {
+  struct sigaction sa, old;
+  vouch_host_t *h;
+  (void)state;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = count_alarm;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, &old);
+  alarms = 0;
+  h = timed_host();
+  assert_non_null(h);
+  {
+    struct itimerval every = {{0, 10000}, {0, 10000}}, off;
+    memset(&off, 0, sizeof off);
+    setitimer(ITIMER_REAL, &every, NULL);   /* SIGALRM every 10 ms */
+    assert_int_equal(vouch_host_run_string(h,
+      "local n = 0\n"
+      "for i = 1, 10 do vouch.sleep(20); n = n + 1 end\n"
+      "assert(n == 10)", "=t"), VOUCH_EXIT_OK);
+    setitimer(ITIMER_REAL, &off, NULL);
+  }
+  assert_true(alarms > 0);   /* they came, and went to the old handler */
+  vouch_host_free(h);
+  sigaction(SIGALRM, &old, NULL);
+}
+
 /* Many hosts in one process, each with a limit: no handler or thread left over. */
 static void test_hosts_in_a_loop(void **state) {
   int i;
@@ -66,6 +99,7 @@ static void test_hosts_in_a_loop(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_alarm_after_host_free),
+    cmocka_unit_test(test_stray_alarm_is_not_a_timeout),
     cmocka_unit_test(test_hosts_in_a_loop),
   };
   return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
