@@ -112,7 +112,8 @@ static const char *push_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char
                                  int offset) {
   const char *msg = d->db ? sqlite3_errmsg(d->db) : "database is closed";
   luaL_Buffer b;
-  if ((rc & 0xff) == SQLITE_AUTH && d->auth.deny[0]) msg = d->auth.deny;
+  if (d->auth.deny[0] && ((rc & 0xff) == SQLITE_AUTH || strstr(msg, "not authorized")))
+    msg = d->auth.deny;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, msg);
   luaL_addstring(&b, " (");
@@ -155,7 +156,8 @@ static char *c_error(vouch_db_t *d, const char *what) {
   int rc = d->db ? sqlite3_extended_errcode(d->db) : SQLITE_MISUSE;
   size_t n;
   char *s;
-  if ((rc & 0xff) == SQLITE_AUTH && d->auth.deny[0]) m = d->auth.deny;
+  if (d->auth.deny[0] && ((rc & 0xff) == SQLITE_AUTH || strstr(m, "not authorized")))
+    m = d->auth.deny;
   n = strlen(what) + strlen(m) + 64;
   if ((s = malloc(n)) != NULL)
     snprintf(s, n, "%s: %s (%s)", what, m, vouch__store_code_name(rc));
