@@ -404,6 +404,13 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
     sqlite3_close(db);
     return rc;
   }
+  /* SQLite's memory counts against --max-memory too (a query can build a
+     huge string or sort without Lua allocating anything). */
+  if (h && h->max_memory) {
+    sqlite3_int64 cur = sqlite3_hard_heap_limit64(-1);
+    if (cur == 0 || cur > (sqlite3_int64)h->max_memory)
+      sqlite3_hard_heap_limit64((sqlite3_int64)h->max_memory);
+  }
   sqlite3_busy_timeout(db, VOUCH_BUSY_TIMEOUT);
   sqlite3_extended_result_codes(db, 1);
   /* Extensions stay off for everyone; the sandbox also loses what the
