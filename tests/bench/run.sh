@@ -8,10 +8,11 @@
 # Parts: workload (shared/bench/compare.sh at 200k and 1M partners; sizes in
 # WORKLOAD_SIZES), load (CSV and NDJSON MB/s), insert (bulk rows/s against
 # C), score (scorecard library against hand-written Lua), host (start-up,
-# sandbox cost), and whatever other parts the branches add.
+# sandbox cost), and whatever other parts the branches add (storage.sh, the
+# storage bench's own report at 1M rows, runs only by name).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-parts=${*:-workload $(cd "$here" && ls *.sh | sed 's/\.sh$//' | grep -v '^lib$\|^run$\|^workload$' | tr '\n' ' ')}
+parts=${*:-workload $(cd "$here" && ls *.sh | sed 's/\.sh$//' | grep -v '^lib$\|^run$\|^workload$\|^storage$' | tr '\n' ' ')}
 . "$here/lib.sh"
 echo "vouch $("$VOUCH" --version | head -n 1 | cut -d' ' -f2), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), RUNS=$RUNS"
 row "what" "value" "unit" "peak_MiB" "note"

@@ -63,3 +63,17 @@ check "make install into a prefix" 0 '' -- make -s -C "$ROOT" install PREFIX="$p
 check "installed vouch runs from elsewhere" 0 '^installed$' -- sh -c "cd / && '$prefix/bin/vouch' -e 'print(\"installed\")'"
 check "make uninstall removes it" 0 '' -- make -s -C "$ROOT" uninstall PREFIX="$prefix"
 ok "uninstalled binary is gone" test ! -e "$prefix/bin/vouch"
+
+# require: the embedded stdlib, then the script's directory, then VOUCH_PATH
+mkdir -p proj lib1 lib2/pkg
+echo 'return "from script dir"' > proj/shared.lua
+echo 'return "from VOUCH_PATH"' > lib1/shared.lua
+echo 'return "only in VOUCH_PATH"' > lib1/extra.lua
+echo 'return "template"' > lib2/pkg/init.lua
+echo 'print(require("shared"), require("extra"), (require("pkg")))' > proj/main.lua
+check "require order: script dir before VOUCH_PATH" 0 '^from script dir	only in VOUCH_PATH	template$' -- \
+  env VOUCH_PATH="$TMP/lib1;$TMP/lib2" "$VOUCH" run --allow-read="$TMP" proj/main.lua
+check "require caches modules" 0 '^true$' -- sh -c "cd proj && '$VOUCH' -e 'print(require(\"shared\") == require(\"shared\"))'"
+echo 'return {loaded = true' > proj/broken.lua
+echo 'require("broken")' > proj/broken_user.lua
+check "require of a broken module names it" 1 "error loading module 'broken'" -- "$VOUCH" run proj/broken_user.lua
