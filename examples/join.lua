@@ -44,7 +44,7 @@ db:tx(function()
 end)
 
 for r in db:rows("SELECT * FROM partner_profile ORDER BY partner_id") do
-  print(string.format("%s  %-22s %-10s %5s followers  overlap %-4s  %d reviews  %s",
+  print(string.format("%s | %s | %s | %s followers | overlap %s | %d reviews | %s",
     r.partner_id, r.name, r.kind, r.followers or "-", r.overlap or "-", r.reviews,
     r.stars and string.format("%.1f stars", r.stars) or "no stars"))
 end

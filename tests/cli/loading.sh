@@ -76,3 +76,14 @@ PY
 check "a progress line (bytes, rows, rows/s) on a terminal" 0 \
   'vouch: loading big\.csv: [0-9.]+ MB, [0-9]+ rows, [0-9]+ rows/s' -- \
   python3 progress_pty.py "$VOUCH"
+
+# examples/join.lua: three sources at once, joined by partner id, stored.
+check "examples/join.lua joins three sources" 0 \
+  'P001 \| Acme Foods \| brand \| 120000 followers \| overlap 0.42 \| 2 reviews \| 4.5 stars' -- \
+  "$VOUCH" --db "$TMP/join.db" run "$ROOT/examples/join.lua"
+check "the joined rows are in the database" 0 '^5\|P004\|ร้านกาแฟดี\|0.61\|4.5$' -- \
+  sqlite3 "$TMP/join.db" "SELECT (SELECT count(*) FROM partner_profile), partner_id, name,
+    overlap, stars FROM partner_profile WHERE partner_id = 'P004'"
+check "a null overlap and no reviews stay NULL" 0 '^P005\|\|0\|$' -- \
+  sqlite3 "$TMP/join.db" "SELECT partner_id, overlap, reviews, stars FROM partner_profile
+    WHERE partner_id = 'P005'"
