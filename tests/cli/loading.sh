@@ -87,3 +87,23 @@ check "the joined rows are in the database" 0 '^5\|P004\|ร้านกาแ�
 check "a null overlap and no reviews stay NULL" 0 '^P005\|\|0\|$' -- \
   sqlite3 "$TMP/join.db" "SELECT partner_id, overlap, reviews, stars FROM partner_profile
     WHERE partner_id = 'P005'"
+
+# Leaving a source while a read is in flight: break, close, <close>, exit.
+cat > early.lua <<'LUA'
+local src = vouch.load.csv("big.csv")
+local n = 0
+for _ in src:rows() do n = n + 1 if n == 10 then break end end
+src:close()
+local ok, err = pcall(src.all, src)
+print(n, ok, err)
+do
+  local s2 <close> = vouch.load.csv("big.csv")
+  for _ in s2:rows() do break end
+end
+local s3 = vouch.load.csv("big.csv")
+s3:rows()(s3)
+if arg[1] == "exit" then vouch.exit(0) end
+LUA
+check "a source left with a read in flight is closed clean" 0 \
+  '^10	false	attempt to use a closed source$' -- "$VOUCH" run early.lua
+check "vouch.exit during a load" 0 '^10	false' -- "$VOUCH" run early.lua exit
