@@ -37,6 +37,8 @@ typedef struct vouch_reader {
   char *buf;                /* the buffer (also the source's s->buf); owned */
   size_t cap;               /* its size */
   char *ahead;              /* the read-ahead chunk; owned */
+  size_t chunk;             /* its size: bytes per read */
+  int64_t size;             /* the file's size when opened */
   int64_t offset;           /* file offset of the next read */
   ssize_t result;           /* of the last request */
   int busy;                 /* a request is in flight */
@@ -177,7 +179,7 @@ static void progress(vouch_source_t *s, int final) {
 */
 static int read_ahead(lua_State *L, vouch_source_t *s) {
   reader *r = s->r;
-  uv_buf_t b = uv_buf_init(r->ahead, CHUNK);
+  uv_buf_t b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
   int rc;
   r->busy = 1;
   rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
@@ -225,6 +227,15 @@ static int absorb(lua_State *L, vouch_source_t *s) {
   XXH3_128bits_update(r->hash, r->ahead, n);
   s->end += n;
   r->offset += (int64_t)n;
+  if (r->offset >= r->size && r->chunk > 4096) {
+    /* All of it is read: the next read only confirms the end, so a small
+    ** chunk does (and a file that grew is still read, in small steps). */
+    char *na = realloc(r->ahead, 4096);
+    if (na != NULL) {
+      r->ahead = na;
+      r->chunk = 4096;
+    }
+  }
   read_ahead(L, s);
   progress(s, 0);
   return VOUCH_ROW;
@@ -302,11 +313,8 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
   r->fd = -1;
   s->r = r;
   r->req.data = r;
-  r->cap = 2 * CHUNK;
-  r->buf = s->buf = malloc(r->cap);
-  r->ahead = malloc(CHUNK);
   r->hash = XXH3_createState();
-  if (r->buf == NULL || r->ahead == NULL || r->hash == NULL) return luaL_error(L, "not enough memory");
+  if (r->hash == NULL) return luaL_error(L, "not enough memory");
   XXH3_128bits_reset(r->hash);
   s->started = uv_hrtime();
   vouch_op_start(L, &r->op);
@@ -337,12 +345,21 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
     lua_pushstring(L, uv_err_name((int)r->result));
     return 3;
   }
-  if (fstat(r->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (fstat(r->fd, &st) != 0) memset(&st, 0, sizeof st);
+  if (S_ISDIR(st.st_mode)) {
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", s->path, strerror(EISDIR));
     lua_pushstring(L, "EISDIR");
     return 3;
   }
+  /* Small files get small buffers: 100 sources open at once stay cheap. */
+  r->chunk = CHUNK;
+  r->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : INT64_MAX;
+  if (r->size < CHUNK) r->chunk = (size_t)r->size + 4096;
+  r->cap = 2 * r->chunk;
+  r->buf = s->buf = malloc(r->cap);
+  r->ahead = malloc(r->chunk);
+  if (r->buf == NULL || r->ahead == NULL) return luaL_error(L, "not enough memory");
   read_ahead(L, s);
   return prime_k(L, LUA_OK, ctx);
 }

@@ -57,6 +57,47 @@ got=$(sqlite3 "$work/import.db" "SELECT count(*) FROM partners_raw")
 awk -v a="$(cat "$work/csv into(db).secs")" -v b="$(cat "$work/sqlite3 .import --csv.secs")" \
   'BEGIN { printf "into(db) vs .import: %.2fx the speed (goal: above 1)\n", b / a }'
 
+# 100 files of 2,000 rows: one after another, then all at once (vouch.all).
+python3 - "$FILE" "$work/parts" <<'PY'
+import csv, os, sys
+src, out = sys.argv[1], sys.argv[2]
+os.mkdir(out)
+with open(src, newline="", encoding="utf-8") as f:
+    r = csv.reader(f)
+    head = next(r)
+    for i in range(100):
+        with open("%s/p%03d.csv" % (out, i), "w", newline="", encoding="utf-8") as o:
+            w = csv.writer(o, lineterminator="\r\n")
+            w.writerow(head)
+            for _ in range(2000):
+                w.writerow(next(r))
+PY
+cat > "$work/many.lua" <<'LUA'
+local dir, mode = arg[1], arg[2]
+local function load(i)
+  local n = 0
+  for _ in vouch.load.csv(string.format("%s/p%03d.csv", dir, i)):rows() do n = n + 1 end
+  return n
+end
+local total = 0
+if mode == "all" then
+  local fns = {}
+  for i = 0, 99 do fns[#fns + 1] = function() return load(i) end end
+  for _, n in ipairs({vouch.all(fns)}) do total = total + n end
+else
+  for i = 0, 99 do total = total + load(i) end
+end
+print(total)
+LUA
+main_rows=$rows
+bytes=$(cat "$work"/parts/*.csv | wc -c) rows=200000
+echo "100 files of 2,000 rows ($(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }'))"
+measure "one after another" "$VOUCH" --allow-read="$work" run "$work/many.lua" "$work/parts" seq
+measure "vouch.all" "$VOUCH" --allow-read="$work" run "$work/many.lua" "$work/parts" all
+[ "$(cat "$work/out")" = "$rows" ] || { echo "vouch.all read $(cat "$work/out") rows" >&2; exit 1; }
+awk -v a="$(cat "$work/vouch.all.secs")" -v b="$(cat "$work/one after another.secs")" \
+  'BEGIN { printf "vouch.all vs one after another: %.2fx the speed (goal: above 1)\n", b / a }'
+
 # ~1 GB: the data rows eight times under one header.
 big=$cache/partners-8x.csv
 if [ ! -f "$big" ]; then
@@ -64,7 +105,7 @@ if [ ! -f "$big" ]; then
   for i in 1 2 3 4 5 6 7 8; do tail -n +2 "$FILE" >> "$big.tmp"; done
   mv "$big.tmp" "$big"
 fi
-bytes=$(stat -c %s "$big") rows=$((rows * 8))
+bytes=$(stat -c %s "$big") rows=$((main_rows * 8))
 echo "file: $big ($(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }'), $rows rows)"
 measure "csv rows() 1 GB" "$VOUCH" --timeout 0 --allow-read="$big" run "$work/rows.lua" "$big"
 [ "$(cat "$work/out")" = "$rows" ] || { echo "rows(): read $(cat "$work/out") rows" >&2; exit 1; }
