@@ -115,6 +115,8 @@ static const char *push_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char
   luaL_Buffer b;
   if (d->auth.deny[0] && ((rc & 0xff) == SQLITE_AUTH || strstr(msg, "not authorized")))
     msg = d->auth.deny;
+  if ((rc & 0xff) == SQLITE_NOMEM && d->h->max_memory && d->h->limit_hit == VOUCH_LIMIT_NONE)
+    d->h->limit_hit = VOUCH_LIMIT_MEMORY;  /* SQLite's share of --max-memory ran out */
   luaL_buffinit(L, &b);
   luaL_addstring(&b, msg);
   luaL_addstring(&b, " (");
