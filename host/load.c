@@ -392,11 +392,17 @@ static void push_keys(lua_State *L, int sidx) {
 }
 
 
+/*
+** The iterator is a closure over the source (upvalue 1) and its keys table
+** (upvalue 2), so that a row costs no type check and no uservalue lookup.
+*/
 static int rows_k(lua_State *L, int status, lua_KContext ctx) {
-  vouch_source_t *s = check_source(L, 1);
+  vouch_source_t *s = lua_touserdata(L, lua_upvalueindex(1));
   (void)status;
-  lua_settop(L, 1);
-  push_keys(L, 1);
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  if (lua_type(L, lua_upvalueindex(2)) == LUA_TTABLE) lua_pushvalue(L, lua_upvalueindex(2));
+  else push_keys(L, 1);
   switch (step(L, s, 1, VOUCH_MODE_LUA)) {
     case VOUCH_ROW: return 1;
     case VOUCH_NEED: return lua_yieldk(L, 0, ctx, rows_k);
@@ -414,9 +420,10 @@ static int rows_iter(lua_State *L) {
 /* src:rows(): an iterator of rows, read as the loop asks for them. */
 static int source_rows(lua_State *L) {
   check_source(L, 1);
-  lua_pushcfunction(L, rows_iter);
-  lua_pushvalue(L, 1);
-  return 2;
+  lua_settop(L, 1);
+  push_keys(L, 1);
+  lua_pushcclosure(L, rows_iter, 2);
+  return 1;
 }
 
 
