@@ -124,8 +124,10 @@ static int json_decode(lua_State *L) {
     json_t **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = j;
     luaL_setmetatable(L, "vouch.json.box");
+    vouch_json_push(L, j);
+    json_decref(j);  /* now, rather than when the box is collected */
+    *box = NULL;
   }
-  vouch_json_push(L, j);
   return 1;
 }
 

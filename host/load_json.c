@@ -23,6 +23,7 @@
 typedef struct json_state {
   int whole;                /* vouch.load.json: the whole document */
   json_t *doc;              /* json: the parsed document; owned */
+  int parsed;               /* json: the document was parsed (doc may be gone) */
   size_t next;              /* json: index of the next element */
   size_t count;             /* json: elements (1 for an object) */
   json_t *cur;              /* ndjson: the current line's value; owned */
@@ -145,11 +146,12 @@ static int json_next(lua_State *L, vouch_source_t *s, int mode) {
   json_state *j = s->state;
   json_t *row;
   drop_row(j);
-  if (j->doc == NULL) {
+  if (j->doc == NULL && !j->parsed) {
     json_error_t err;
     if (!s->eof) return VOUCH_NEED;  /* the whole document first */
     j->doc = json_loadb(s->buf + s->pos, s->end - s->pos, JFLAGS, &err);
     s->pos = s->end;
+    j->parsed = 1;
     if (j->doc == NULL) return vouch_source_bad(L, s, err.line, err.column > 0 ? err.column : 1, "%s",
                                          err.text);
     if (json_is_array(j->doc)) j->count = json_array_size(j->doc);
@@ -157,7 +159,11 @@ static int json_next(lua_State *L, vouch_source_t *s, int mode) {
     else return vouch_source_bad(L, s, 1, 1, "expected an array or an object");
   }
   if (mode == VOUCH_MODE_PRIME) return VOUCH_ROW;
-  if (j->next >= j->count) return VOUCH_END;
+  if (j->next >= j->count) {
+    if (j->doc) json_decref(j->doc);  /* the document is done: let it go now */
+    j->doc = NULL;
+    return VOUCH_END;
+  }
   row = json_is_array(j->doc) ? json_array_get(j->doc, j->next) : j->doc;
   j->next++;
   if (mode == VOUCH_MODE_VALUES) {
