@@ -150,13 +150,15 @@ static char *fmt(const char *f, ...) {
 
 static int progress(void *ud) {
   vouch_host_t *h = ud;
-  if (h->limit_hit != VOUCH_LIMIT_NONE) return 1;
-  if (h->interrupted) {
-    h->interrupted = 0;  /* reported as SQLite's "interrupted" */
+  if (h->limit_hit == VOUCH_LIMIT_INTERRUPT) {
+    /* Ctrl-C: this query ends with SQLite's "interrupted" and that is the
+       one error the interrupt makes; the hook then finds nothing to do. */
+    h->limit_hit = VOUCH_LIMIT_NONE;
     return 1;
   }
+  if (h->limit_hit != VOUCH_LIMIT_NONE) return 1;
   if (h->deadline && uv_hrtime() > h->deadline) {
-    h->limit_hit = VOUCH_LIMIT_TIME;
+    vouch_limits_trip(h, VOUCH_LIMIT_TIME);
     return 1;
   }
   return 0;
