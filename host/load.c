@@ -38,7 +38,7 @@ typedef struct vouch_reader {
   size_t cap;               /* its size */
   char *ahead;              /* the read-ahead chunk; owned */
   size_t chunk;             /* its size: bytes per read */
-  int64_t size;             /* the file's size when opened */
+  int64_t size;             /* the file's size when opened; INT64_MAX if not regular */
   int64_t offset;           /* file offset of the next read */
   ssize_t result;           /* of the last request */
   int busy;                 /* a request is in flight */
@@ -179,8 +179,14 @@ static void progress(vouch_source_t *s, int final) {
 */
 static int read_ahead(lua_State *L, vouch_source_t *s) {
   reader *r = s->r;
-  uv_buf_t b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
+  uv_buf_t b;
   int rc;
+  if (r->ahead == NULL || r->offset >= r->size) {  /* at the end already */
+    r->pending = 1;
+    r->result = 0;
+    return 0;
+  }
+  b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
   r->busy = 1;
   rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
   if (rc < 0) {
@@ -227,14 +233,11 @@ static int absorb(lua_State *L, vouch_source_t *s) {
   XXH3_128bits_update(r->hash, r->ahead, n);
   s->end += n;
   r->offset += (int64_t)n;
-  if (r->offset >= r->size && r->chunk > 4096) {
-    /* All of it is read: the next read only confirms the end, so a small
-    ** chunk does (and a file that grew is still read, in small steps). */
-    char *na = realloc(r->ahead, 4096);
-    if (na != NULL) {
-      r->ahead = na;
-      r->chunk = 4096;
-    }
+  if (r->offset >= r->size) {
+    /* A regular file is read up to the size it had when it was opened: the
+    ** end needs no read of its own (one trip to the thread pool less). */
+    free(r->ahead);
+    r->ahead = NULL;
   }
   read_ahead(L, s);
   progress(s, 0);
