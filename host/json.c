@@ -448,7 +448,8 @@ static int mark(lua_State *L, const char *mt, const char *other) {
   return 1;
 }
 
-/* vouch.json.array(t): mark t to be encoded as an array, even when empty. */
+/* vouch.json.array(t): mark t to be encoded as an array, even when empty.
+** (Named json_mark*: json_array and json_object are jansson's.) */
 static int json_markarray(lua_State *L) { return mark(L, ARRAY_MT, OBJECT_MT); }
 
 /* vouch.json.object(t): mark t to be encoded as an object, even when empty. */
