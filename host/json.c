@@ -115,7 +115,8 @@ static int json_decode(lua_State *L) {
   json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
   if (j == NULL) {
     lua_pushnil(L);
-    lua_pushfstring(L, "%s:%d:%d: %s", name, err.line, err.column, err.text);
+    lua_pushfstring(L, "%s:%d:%d: %s", name, err.line, err.column > 0 ? err.column : 1,
+                    err.text);
     return 2;
   }
   /* A value raised while converting (out of memory) would leak j: anchor it. */
@@ -123,8 +124,10 @@ static int json_decode(lua_State *L) {
     json_t **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = j;
     luaL_setmetatable(L, "vouch.json.box");
+    vouch_json_push(L, j);
+    json_decref(j);  /* now, rather than when the box is collected */
+    *box = NULL;
   }
-  vouch_json_push(L, j);
   return 1;
 }
 
@@ -445,7 +448,8 @@ static int mark(lua_State *L, const char *mt, const char *other) {
   return 1;
 }
 
-/* vouch.json.array(t): mark t to be encoded as an array, even when empty. */
+/* vouch.json.array(t): mark t to be encoded as an array, even when empty.
+** (Named json_mark*: json_array and json_object are jansson's.) */
 static int json_markarray(lua_State *L) { return mark(L, ARRAY_MT, OBJECT_MT); }
 
 /* vouch.json.object(t): mark t to be encoded as an object, even when empty. */
