@@ -29,6 +29,7 @@
 
 #include "vouch.h"
 #include "cron.h"
+#include "store.h"
 #include "vouch_sched.h"
 
 extern char **environ;
@@ -40,60 +41,17 @@ extern char **environ;
 #define DUE_SCAN_MAX 100000     /* fire times looked at when catching up */
 
 /*
-** The tables, appended to the host's migrations as migration 2. Runs of
-** schedules outlive the schedule (history after `rm`), so no foreign key.
-*/
-const char vouch_sched_schema[] =
-  "CREATE TABLE IF NOT EXISTS schedules(name TEXT PRIMARY KEY, expr TEXT NOT NULL,\n"
-  "  tz TEXT NOT NULL DEFAULT 'UTC', script TEXT NOT NULL,\n"
-  "  args TEXT NOT NULL DEFAULT '[]',            -- JSON array of strings\n"
-  "  missed TEXT NOT NULL DEFAULT 'skip' CHECK (missed IN ('skip','once','each')),\n"
-  "  missed_cap INTEGER NOT NULL DEFAULT 10,     -- most missed runs caught up (each)\n"
-  "  overlap TEXT NOT NULL DEFAULT 'skip' CHECK (overlap IN ('skip','queue','replace')),\n"
-  "  jitter INTEGER NOT NULL DEFAULT 0,          -- seconds of random delay, at most\n"
-  "  paused INTEGER NOT NULL DEFAULT 0,\n"
-  "  alerts TEXT NOT NULL DEFAULT '[]',          -- JSON: \"stderr\", \"file:PATH\", URLs\n"
-  "  threshold REAL NOT NULL DEFAULT 10,         -- total move that is worth an alert\n"
-  "  created_at TEXT NOT NULL, last_run TEXT, next_run TEXT);\n"
-  "CREATE TABLE IF NOT EXISTS schedule_runs(id INTEGER PRIMARY KEY,\n"
-  "  schedule TEXT NOT NULL, scheduled_for TEXT,\n"
-  "  trigger TEXT NOT NULL DEFAULT 'time',       -- time|missed|manual|event\n"
-  "  status TEXT NOT NULL CHECK (status IN ('running','ok','failed','limit',\n"
-  "    'crashed','aborted','replaced','skipped')),\n"
-  "  started_at TEXT NOT NULL, ended_at TEXT, duration REAL, exit_code INTEGER,\n"
-  "  error TEXT, output TEXT, pid INTEGER,\n"
-  "  run_id INTEGER,                             -- the scorecard run it made, if any\n"
-  "  alert TEXT);                                -- JSON: what monitoring reported\n"
-  "CREATE INDEX IF NOT EXISTS schedule_runs_schedule ON schedule_runs(schedule, id);\n"
-  "CREATE TABLE IF NOT EXISTS schedule_triggers(id INTEGER PRIMARY KEY,\n"
-  "  schedule TEXT NOT NULL, partner_id TEXT, reason TEXT,\n"
-  "  created_at TEXT NOT NULL, fired_at TEXT);\n";
-
-
-/*
 ** {======================================================
 ** The database
 ** =======================================================
 */
 
-/* Open the database with the schedule tables; NULL and *err (malloc'd). */
-static sqlite3 *db_open(const char *path, char **err) {
+/* Open the host's database, migrated; NULL and *err (malloc'd). */
+static sqlite3 *db_open(const char *path, vouch_host_t *h, char **err) {
   sqlite3 *db = NULL;
-  char *msg = NULL;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)
-      != SQLITE_OK) {
-    if (asprintf(err, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory") < 0)
-      *err = NULL;
-    sqlite3_close(db);
-    return NULL;
-  }
-  sqlite3_busy_timeout(db, 10000);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON", NULL, NULL, NULL);
-  if (sqlite3_exec(db, vouch_sched_schema, NULL, NULL, &msg) != SQLITE_OK) {
-    if (asprintf(err, "%s: %s", path, msg ? msg : "cannot create the schedule tables") < 0)
-      *err = NULL;
-    sqlite3_free(msg);
-    sqlite3_close(db);
+  *err = NULL;
+  if (vouch__store_open(path, VOUCH_STORE_HOST, h, NULL, &db, err) != SQLITE_OK) {
+    if (db) sqlite3_close(db);
     return NULL;
   }
   return db;
@@ -1296,7 +1254,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   n = readlink("/proc/self/exe", e.exe, sizeof e.exe - 1);
   if (n <= 0) { fprintf(stderr, "vouch: cannot find my own executable\n"); return VOUCH_EXIT_SCRIPT; }
   e.exe[n] = '\0';
-  if ((e.db = db_open(db_path, &err)) == NULL) {
+  if ((e.db = db_open(db_path, NULL, &err)) == NULL) {
     fprintf(stderr, "vouch: %s\n", err ? err : "cannot open the database");
     free(err);
     if (e.log != stderr) fclose(e.log);
@@ -1411,7 +1369,7 @@ static sqlite3 *sdb(lua_State *L) {
   lua_pushcfunction(L, sdb_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
-  *p = db_open(vouch_host(L)->db_path, &err);
+  *p = db_open(vouch_host(L)->db_path, vouch_host(L), &err);
   if (*p == NULL) {
     lua_pushstring(L, err ? err : "cannot open the database");
     free(err);

@@ -7,9 +7,6 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-/* The schedule tables (the host's migration 2); idempotent. */
-extern const char vouch_sched_schema[];
-
 /* Population stability index of sorted `a` against sorted `e`, and its band
 ** ("stable" < 0.1 <= "moderate" < 0.25 <= "significant"). */
 double vouch_psi(const double *e, int ne, const double *a, int na);
