@@ -225,6 +225,7 @@ struct engine {
   int pending_work;             /* webhooks in flight */
   int failures;                 /* runs that did not end ok (for `run`) */
   int lock_fd;
+  int in_run;                   /* uv_run is running: uv_stop may be called */
 };
 
 static int64_t clock_now(engine *e) {
@@ -376,7 +377,7 @@ static void check_schedule(engine *e, sched_def *d, int64_t now) {
   db_run(e->db, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
          t == INT64_MAX ? NULL : vouch_time_utc(t, ts), d->name);
   {
-    int on_time = now - last < LATE_LIMIT;
+    int on_time = now - last < LATE_LIMIT + d->jitter;
     int64_t missed = ndue - on_time, keep = ndue < 64 ? ndue : 64, run_missed = 0, i;
     if (strcmp(d->missed, "once") == 0) run_missed = (missed > 0 && !on_time) ? 1 : 0;
     else if (strcmp(d->missed, "each") == 0) {
@@ -1040,7 +1041,7 @@ static void maybe_finish(engine *e) {
   if (e->mode == MODE_DAEMON || e->stopping) {
     if (uv_is_active((uv_handle_t *)&e->poll)) uv_timer_stop(&e->poll);
   }
-  uv_stop(&e->loop);
+  if (e->in_run) uv_stop(&e->loop);
 }
 
 
@@ -1313,7 +1314,11 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
     def_free(&d);
   }
   if (status == VOUCH_EXIT_OK && (e.mode == MODE_DAEMON || e.children || e.pending_work))
+  {
+    e.in_run = 1;
     uv_run(&e.loop, UV_RUN_DEFAULT);
+    e.in_run = 0;
+  }
   if (e.mode == MODE_DAEMON) logf_(&e, "exit", NULL, "pid=%ld", (long)getpid());
   if (e.mode == MODE_RUN && status == VOUCH_EXIT_OK && e.failures) status = VOUCH_EXIT_SCRIPT;
 
@@ -1753,23 +1758,6 @@ static int sched_psi(lua_State *L) {
   return 2;
 }
 
-/* vouch.eprint(...): write the arguments to stderr, tab-separated, and a newline. */
-static int sched_eprint(lua_State *L) {
-  int i, n = lua_gettop(L);
-  fflush(stdout);
-  for (i = 1; i <= n; i++) {
-    size_t len;
-    const char *s = luaL_tolstring(L, i, &len);
-    if (i > 1) fputc('\t', stderr);
-    fwrite(s, 1, len, stderr);
-    lua_pop(L, 1);
-  }
-  fputc('\n', stderr);
-  fflush(stderr);
-  return 0;
-}
-
-
 int luaopen_vouch_sched(lua_State *L) {
   static const luaL_Reg schedules[] = {
     {"add", sched_add}, {"list", sched_list}, {"get", sched_get},
@@ -1780,8 +1768,9 @@ int luaopen_vouch_sched(lua_State *L) {
   lua_newtable(L);
   lua_pushcfunction(L, sched_schedule);
   lua_setfield(L, -2, "schedule");
-  lua_pushcfunction(L, sched_eprint);
-  lua_setfield(L, -2, "eprint");
+  /* The process id: scorecard runs record it, which links them to a schedule's run. */
+  lua_pushinteger(L, (lua_Integer)getpid());
+  lua_setfield(L, -2, "pid");
   luaL_newlib(L, schedules);
   lua_setfield(L, -2, "schedules");
   return 1;
