@@ -871,7 +871,10 @@ static void child_finish(child *c) {
     status = "ok";
   } else {
     status = c->exit_status == VOUCH_EXIT_LIMIT ? "limit" : "failed";
-    snprintf(error, sizeof error, "%s", c->lasterr[0] ? c->lasterr : "exited with an error");
+    const char *why = c->lasterr;
+    if (strncmp(why, "vouch: ", 7) == 0) why += 7;  /* the child's program name */
+    if (*why == '\0') why = "exited with an error";
+    snprintf(error, sizeof error, "%s", why);
   }
   output = malloc(keep + 4);
   if (output) {

@@ -50,8 +50,20 @@ check "Lua: bad expression" 0 "^nil	0 0 0 0 0: day-of-month field" -- "$VOUCH" -
 "$VOUCH" schedule add bomb '@daily' bomb.lua >/dev/null
 check "run: a script error" 1 'status=failed .*err.lua:1: boom' -- "$VOUCH" schedule run err
 check "run: a memory blow-up" 1 'status=limit .*memory limit exceeded' -- "$VOUCH" --max-memory 32M schedule run bomb
-check "history: statuses" 0 '' -- sh -c "sqlite3 '$VOUCH_DB' \"select status from schedule_runs where schedule in ('err','bomb') order by id\" | tr '\n' ' ' | grep -qx 'failed limit '"
-"$VOUCH" schedule rm err >/dev/null; "$VOUCH" schedule rm bomb >/dev/null
+printf 'while true do end\n' > spin.lua
+printf 'vouch.sleep(60000)\n' > sleepy.lua
+"$VOUCH" schedule add spin '@daily' spin.lua >/dev/null
+"$VOUCH" schedule add crash '@daily' sleepy.lua >/dev/null
+check "run: a timeout" 1 'status=limit .*time limit exceeded' -- "$VOUCH" --timeout 1 schedule run spin
+# A run that dies of a signal (here: killed from outside) is recorded as crashed.
+"$VOUCH" schedule run crash >crash.out 2>&1 &
+runner=$!
+n=0; while [ -z "$(q "select pid from schedule_runs where schedule='crash' and status='running'")" ] && [ $n -lt 300 ]; do n=$((n + 1)); sleep 0.1; done
+kill -9 "$(q "select pid from schedule_runs where schedule='crash' and status='running'")"
+wait $runner
+check "run: a crash" 0 'status=crashed .*killed by signal 9' -- cat crash.out
+check "history: statuses" 0 '' -- sh -c "sqlite3 '$VOUCH_DB' \"select status from schedule_runs where schedule in ('err','bomb','spin','crash') order by id\" | tr '\n' ' ' | grep -qx 'failed limit limit crashed '"
+for s in err bomb spin crash; do "$VOUCH" schedule rm $s >/dev/null; done
 "$VOUCH" schedule rm hourly >/dev/null
 
 # --- missed runs: the schedule's next run is 01:00; no daemon ran until 04:30,
@@ -77,6 +89,7 @@ check "a tick with nothing due runs nothing" 0 '^$' -- "$VOUCH" schedule tick --
 check "paused does not run" 0 '^0$' -- q "select count(*) from schedule_runs where schedule='m-each' and scheduled_for='2026-01-01T06:00:00Z'"
 VOUCH_NOW=2026-01-01T08:10:00Z "$VOUCH" schedule resume m-each >/dev/null
 check "resume skips what was missed" 0 '^2026-01-01T09:00:00Z$' -- q "select next_run from schedules where name='m-each'"
+check "help" 0 'missed skip\|once\|each' -- "$VOUCH" help schedule
 check "tick: needs --at" 2 'tick needs --at' -- "$VOUCH" schedule tick
 # Jitter delays a run by a stable amount up to the jitter.
 "$VOUCH" schedule add jit 'every 1h' job.lua --jitter 1800 >/dev/null
