@@ -432,14 +432,22 @@ static void poll_once(engine *e) {
   st = db_prep(e->db, "SELECT " DEF_COLUMNS " FROM schedules WHERE paused=0 ORDER BY name", NULL);
   if (st) {
     /* Read them all first: checking writes to the table. */
-    sched_def defs[256];
-    int n = 0, i;
-    while (n < 256 && sqlite3_step(st) == SQLITE_ROW) def_read(st, &defs[n++]);
+    sched_def *defs = NULL;
+    int n = 0, cap = 0, i;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      if (n == cap) {
+        sched_def *nd = realloc(defs, sizeof *defs * (size_t)(cap = cap ? cap * 2 : 16));
+        if (nd == NULL) break;
+        defs = nd;
+      }
+      def_read(st, &defs[n++]);
+    }
     sqlite3_finalize(st);
     for (i = 0; i < n; i++) {
       check_schedule(e, &defs[i], now);
       def_free(&defs[i]);
     }
+    free(defs);
   }
   try_start(e);
 }
