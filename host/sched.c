@@ -525,6 +525,8 @@ static void backstop_cb(uv_timer_t *t) {
 
 /* --- monitoring --- */
 
+#define FLAG_OUTCOMES "('veto','penalty','cap','review')"
+
 static const char *const dimensions[] = {
   "total", "trust", "goodwill", "authority", "community", "empathy",
   "shared_values", "respect", "collaboration", NULL
@@ -641,10 +643,14 @@ json_t *vouch_sched_compare(sqlite3 *db, int64_t run, double threshold) {
   json_object_set_new(rep, "threshold", json_real(threshold));
 
   flags = json_array();
+  /* A red flag is a rule that vetoes, penalises, caps or forces a review; it
+     is new when the partner's same rule did not flag in the previous run
+     (rules that pass are stored too). */
   st = db_prep(db, "SELECT r.partner_id, r.code, r.outcome, r.points, r.dimension FROM reasons r"
-               " WHERE r.run_id=? AND r.outcome IN ('veto','penalty','cap') AND NOT EXISTS"
+               " WHERE r.run_id=? AND r.outcome IN " FLAG_OUTCOMES " AND NOT EXISTS"
                " (SELECT 1 FROM reasons p WHERE p.run_id=? AND p.partner_id=r.partner_id"
-               "  AND p.code=r.code) ORDER BY r.partner_id, r.code", "ii", run, prev);
+               "  AND p.code=r.code AND p.outcome IN " FLAG_OUTCOMES ")"
+               " ORDER BY r.partner_id, r.code", "ii", run, prev);
   while (st && sqlite3_step(st) == SQLITE_ROW)
     json_array_append_new(flags, json_pack("{s:s?, s:s?, s:s?, s:f, s:s?}",
       "partner_id", col_text(st, 0), "code", col_text(st, 1), "outcome", col_text(st, 2),

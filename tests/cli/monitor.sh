@@ -60,3 +60,16 @@ check "psi: a small shift is moderate" 0 'moderate$' -- "$VOUCH" -e '
   local e, a = {}, {}
   for i = 1, 1000 do e[i] = i; a[i] = i + 80 end
   print(vouch.schedules.psi(e, a))'
+
+# End to end with the real scorecard: `vouch vet` scheduled as cmd:vet over
+# data that changes between two runs (the walkthrough's first round).
+cp "$ROOT/examples/partners.csv" partners.csv
+export VOUCH_DB="$TMP/vet.db"
+"$VOUCH" --allow-write="$TMP" schedule add vet 'every 1m' cmd:vet partners.csv \
+  --alert "file:$TMP/vet-alerts.jsonl" >/dev/null
+check "vet: first run stores a scorecard run" 0 'end +vet run=1 status=ok' -- "$VOUCH" schedule tick --at 2026-01-01T00:01:00Z
+python3 "$ROOT/examples/monitoring/mutate.py" partners.csv 1 >/dev/null
+check "vet: the second run alerts" 0 'alert +vet run_id=2 verdicts=1 ' -- "$VOUCH" schedule tick --at 2026-01-01T00:02:00Z
+check "vet: B002's verdict and its new flag" 0 '^B002 approve reject CONTROVERSY veto$' -- py vet-alerts.jsonl \
+  "c=a['verdict_changes'][0]; f=[x for x in a['new_flags'] if x['outcome']=='veto'][0]; print(c['partner_id'], c['from'], c['to'], f['code'], f['outcome'])"
+check "vet: the runs are linked" 0 '^1\|2$' -- sqlite3 "$VOUCH_DB" "select group_concat(run_id, '|') from schedule_runs where schedule='vet'"

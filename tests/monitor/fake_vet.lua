@@ -20,6 +20,10 @@ db:tx(function()
     scores[#scores + 1] = { run_id = run, partner_id = id, name = "Partner " .. i, kind = "brand",
       total = total, verdict = verdict, trust = trust, goodwill = 50 + i % 7,
       authority = 40 + i % 5 }
+    if phase == 0 and id == "P07" then  -- the rule ran and passed: not a flag
+      reasons[#reasons + 1] = { run_id = run, partner_id = id, code = "controversy",
+        dimension = "trust", outcome = "pass" }
+    end
     if phase == 1 and id == "P07" then
       reasons[#reasons + 1] = { run_id = run, partner_id = id, code = "controversy",
         dimension = "trust", outcome = "veto", points = -100, rank = 1 }
