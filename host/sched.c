@@ -368,11 +368,18 @@ static void check_schedule(engine *e, sched_def *d, int64_t now) {
   }
   if (now < next + jitter_of(d->name, next, d->jitter)) return;
   /* Collect the due times; keep only the most recent 64. */
-  for (t = next; t <= now && nmissed_total < DUE_SCAN_MAX; nmissed_total++) {
-    due[ndue % 64] = t;
-    ndue++;
-    last = t;
-    if (next_fire(d->expr, d->tz, t, &t) != 0) { t = INT64_MAX; break; }
+  {
+    vouch_cron_t c;
+    char err[256];
+    if (vouch_cron_parse(d->expr, &c, err, sizeof err) != 0) return;
+    vouch_tz_hold(d->tz);
+    for (t = next; t <= now && nmissed_total < DUE_SCAN_MAX; nmissed_total++) {
+      due[ndue % 64] = t;
+      ndue++;
+      last = t;
+      if (vouch_cron_next(&c, d->tz, t, &t) != 0) { t = INT64_MAX; break; }
+    }
+    vouch_tz_release();
   }
   db_run(e->db, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
          t == INT64_MAX ? NULL : vouch_time_utc(t, ts), d->name);
