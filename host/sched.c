@@ -120,18 +120,19 @@ static int64_t env_now(void) {
 /* A schedule as stored. */
 typedef struct sched_def {
   char *name, *expr, *tz, *script, *args, *missed, *overlap, *alerts, *next_run;
+  char *dir;                    /* where it was added: the runs' working directory */
   int64_t missed_cap, jitter, paused;
   double threshold;
 } sched_def;
 
 static void def_free(sched_def *d) {
   free(d->name); free(d->expr); free(d->tz); free(d->script); free(d->args);
-  free(d->missed); free(d->overlap); free(d->alerts); free(d->next_run);
+  free(d->missed); free(d->overlap); free(d->alerts); free(d->next_run); free(d->dir);
   memset(d, 0, sizeof *d);
 }
 
 #define DEF_COLUMNS "name, expr, tz, script, args, missed, missed_cap, overlap, " \
-                    "jitter, paused, alerts, threshold, next_run"
+                    "jitter, paused, alerts, threshold, next_run, dir"
 
 static void def_read(sqlite3_stmt *st, sched_def *d) {
 #define DUP(i) (col_text(st, i) ? strdup(col_text(st, i)) : NULL)
@@ -139,7 +140,7 @@ static void def_read(sqlite3_stmt *st, sched_def *d) {
   d->args = DUP(4); d->missed = DUP(5); d->missed_cap = sqlite3_column_int64(st, 6);
   d->overlap = DUP(7); d->jitter = sqlite3_column_int64(st, 8);
   d->paused = sqlite3_column_int64(st, 9); d->alerts = DUP(10);
-  d->threshold = sqlite3_column_double(st, 11); d->next_run = DUP(12);
+  d->threshold = sqlite3_column_double(st, 11); d->next_run = DUP(12); d->dir = DUP(13);
 #undef DUP
 }
 
@@ -193,6 +194,7 @@ typedef struct child {          /* a running schedule */
   char lasterr[512];            /* the last line of stderr that said something */
   char errline[512];            /* the stderr line being read */
   size_t errpos;
+  int spawn_tried;              /* uv_spawn was called: proc needs closing */
   int spawned, exited, eofs, closed;
   int64_t exit_status;
   int term_signal;
@@ -837,7 +839,7 @@ static int64_t max_run_id(sqlite3 *db) {
 }
 
 static void child_free_if_closed(child *c) {
-  if (c->closed < (c->backstop_on ? 4 : 3)) return;
+  if (c->closed < 2 + c->spawn_tried + c->backstop_on) return;
   free(c->name);
   free(c);
 }
@@ -857,7 +859,7 @@ static void child_unlink(engine *e, child *c) {
 }
 
 static void child_close(child *c) {
-  uv_close((uv_handle_t *)&c->proc, child_handle_closed);
+  if (c->spawn_tried) uv_close((uv_handle_t *)&c->proc, child_handle_closed);
   uv_close((uv_handle_t *)&c->out, child_handle_closed);
   uv_close((uv_handle_t *)&c->err, child_handle_closed);
   if (c->backstop_on) {
@@ -999,13 +1001,15 @@ static void start_run(engine *e, request *r) {
   stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   stdio[2].data.stream = (uv_stream_t *)&c->err;
   po.file = e->exe;
+  po.cwd = d.dir && access(d.dir, X_OK) == 0 ? d.dir : NULL;
   po.args = argv;
   po.env = env;
   po.stdio = stdio;
   po.stdio_count = 3;
   po.exit_cb = exit_cb;
   c->started = uv_hrtime();
-  rc = argv && env ? uv_spawn(&e->loop, &c->proc, &po) : UV_ENOMEM;
+  c->spawn_tried = argv && env;
+  rc = c->spawn_tried ? uv_spawn(&e->loop, &c->proc, &po) : UV_ENOMEM;
   c->proc.data = c;
   c->next = e->children;
   e->children = c;
@@ -1178,9 +1182,15 @@ static const char daemon_help[] =
 
 /* Host options for the children, as `vouch run` takes them. */
 static int child_options(engine *e, const vouch_opts_t *o, const char *db) {
-  char buf[64];
+  char buf[64], abs_db[2 * PATH_MAX + 2], cwd[PATH_MAX];
   const char *vals[8][2];
   int n = 0, i;
+  /* Runs work in their schedule's directory: the database must not move. */
+  if (db[0] != '/' && strcmp(db, ":memory:") != 0 && getcwd(cwd, sizeof cwd) &&
+      strlen(db) < PATH_MAX) {
+    snprintf(abs_db, sizeof abs_db, "%s/%s", cwd, db);
+    db = abs_db;
+  }
   vals[n][0] = "--db"; vals[n++][1] = db;
   snprintf(buf, sizeof buf, "%zu", o->max_memory);
   vals[n][0] = "--max-memory"; vals[n++][1] = buf;
@@ -1522,7 +1532,7 @@ static void check_alerts(lua_State *L, int idx) {
 static int schedule_add_k(lua_State *L, int replace) {
   sqlite3 *db;
   vouch_cron_t c;
-  char err[256], ts[32], now_s[32];
+  char err[256], ts[32], now_s[32], cwd[PATH_MAX];
   const char *name, *expr, *script, *tz, *missed, *overlap;
   char *resolved = NULL;
   lua_Integer cap, jitter;
@@ -1610,17 +1620,19 @@ static int schedule_add_k(lua_State *L, int replace) {
   if (vouch_cron_next(&c, tz, now, &next) != 0) next = -1;
   vouch_time_utc(now, now_s);
   if (db_run(db, "INSERT INTO schedules(name, expr, tz, script, args, missed, missed_cap,"
-             " overlap, jitter, paused, alerts, threshold, created_at, next_run)"
-             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+             " overlap, jitter, paused, alerts, threshold, created_at, next_run, dir)"
+             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
              " expr=excluded.expr, tz=excluded.tz, script=excluded.script, args=excluded.args,"
+             " dir=excluded.dir,"
              " missed=excluded.missed, missed_cap=excluded.missed_cap, overlap=excluded.overlap,"
              " jitter=excluded.jitter, alerts=excluded.alerts, threshold=excluded.threshold,"
              " next_run=CASE WHEN schedules.expr=excluded.expr AND schedules.tz=excluded.tz"
              " THEN schedules.next_run ELSE excluded.next_run END",
-             "ssssssisiisdss", name, expr, tz, resolved ? resolved : script,
+             "ssssssisiisdsss", name, expr, tz, resolved ? resolved : script,
              lua_tostring(L, args_json), missed, (int64_t)cap, overlap, (int64_t)jitter,
              (int64_t)paused, lua_tostring(L, alerts_json), threshold, now_s,
-             next >= 0 ? vouch_time_utc(next, ts) : NULL) != 0) {
+             next >= 0 ? vouch_time_utc(next, ts) : NULL,
+             getcwd(cwd, sizeof cwd) ? cwd : NULL) != 0) {
     free(resolved);
     return luaL_error(L, "cannot store schedule '%s': %s", name, sqlite3_errmsg(db));
   }

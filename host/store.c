@@ -69,6 +69,7 @@ static const char *const migrations[] = {
   "  paused INTEGER NOT NULL DEFAULT 0,\n"
   "  alerts TEXT NOT NULL DEFAULT '[]',\n"
   "  threshold REAL NOT NULL DEFAULT 10,\n"
+  "  dir TEXT,\n"
   "  created_at TEXT NOT NULL, last_run TEXT, next_run TEXT);\n"
   "CREATE TABLE schedule_runs(id INTEGER PRIMARY KEY,\n"
   "  schedule TEXT NOT NULL, scheduled_for TEXT,\n"

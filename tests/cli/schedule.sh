@@ -97,3 +97,11 @@ check "tick: needs --at" 2 'tick needs --at' -- "$VOUCH" schedule tick
 "$VOUCH" schedule tick --at 2026-01-01T01:30:00Z 2>/dev/null
 check "jitter: runs once, within the jitter" 0 '^1$' -- q "select count(*) from schedule_runs where schedule='jit' and status='ok'"
 check "jitter: started after its time" 0 '^1$' -- q "select started_at > scheduled_for from schedule_runs where schedule='jit' and status='ok'"
+
+# Runs work in the directory the schedule was added from, whatever the
+# daemon's; the database stays the one the daemon was given.
+mkdir -p proj elsewhere
+printf 'print("here")\n' > proj/here.lua
+(cd proj && "$VOUCH" --db ../rel.db schedule add here '@daily' here.lua >/dev/null)
+check "run: in the schedule's directory, with a relative --db" 0 'status=ok' -- sh -c "cd elsewhere && '$VOUCH' --db ../rel.db schedule run here"
+check "run: nothing created where the daemon runs" 0 '^$' -- ls elsewhere
