@@ -49,6 +49,51 @@ local Card = {}
 Card.__index = Card
 M.Card = Card
 
+-- What an expression rule may use besides the fields it reads.
+local function clamp(x, a, b) if x < a then return a elseif x > b then return b end return x end
+local EXPR_HELPERS = { min = math.min, max = math.max, abs = math.abs, floor = math.floor,
+  ceil = math.ceil, sqrt = math.sqrt, log = math.log, exp = math.exp, huge = math.huge,
+  clamp = clamp, unknown = M.unknown, math = math, string = string }
+M.helpers = EXPR_HELPERS
+-- An expression with its string literals and comments blanked out, so
+-- that only names and operators are left to check.
+local function strip_strings(src)
+  local out, i, n = {}, 1, #src
+  while i <= n do
+    local c = src:sub(i, i)
+    local eq = src:match("^%[(=*)%[", i)
+    if eq then
+      local close = src:find("]" .. eq .. "]", i, true)
+      out[#out + 1] = '""'
+      i = close and close + #eq + 2 or n + 1
+    elseif src:sub(i, i + 1) == "--" then
+      local leq = src:match("^%-%-%[(=*)%[", i)
+      local stop = leq and src:find("]" .. leq .. "]", i, true) or src:find("\n", i, true)
+      i = stop and stop + (leq and #leq + 2 or 1) or n + 1
+    elseif c == '"' or c == "'" then
+      local j = i + 1
+      while j <= n and src:sub(j, j) ~= c do
+        if src:sub(j, j) == "\\" then j = j + 1 end
+        j = j + 1
+      end
+      out[#out + 1] = '""'
+      i = j + 1
+    else
+      out[#out + 1] = c
+      i = i + 1
+    end
+  end
+  return concat(out)
+end
+
+-- Names the generated scorer uses for itself.
+local INTERNAL = {}
+for w in ("v e s w wa wd pt hp d u verdict t tw miss pen cap veto rev nf n0 p r i " ..
+          "D F V E R K H UNKNOWN"):gmatch("%S+") do INTERNAL[w] = true end
+local KEYWORDS = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or " ..
+          "repeat return then true until while"):gmatch("%a+") do KEYWORDS[w] = true end
+
 
 --[[ {======================================================
   Checking and normalising a scorecard
@@ -112,8 +157,9 @@ local function normalise_rule(r, i, card, portfolio)
     end
     n.kind = r.flag
     if not portfolio then
-      if type(r.when) ~= "function" then fail(where .. ": a flag needs 'when = function(...)'", 3) end
-      n.fn = r.when
+      if type(r.when) == "string" then n.expr = r.when
+      elseif type(r.when) == "function" then n.fn = r.when
+      else fail(where .. ": a flag needs 'when = function(...)' or an expression", 3) end
     end
     if r.flag == "penalty" then
       if type(r.points) ~= "number" or r.points < 0 then
@@ -128,13 +174,44 @@ local function normalise_rule(r, i, card, portfolio)
     fail(where .. ": a portfolio rule needs 'flag' (veto, penalty, cap or review)", 3)
   elseif type(r.score) == "function" then
     n.kind, n.fn = "score", r.score
+  elseif type(r.score) == "string" then
+    n.kind, n.expr = "score", r.score
   elseif type(r.points) == "function" then
     n.kind, n.fn = "points", r.points
+  elseif type(r.points) == "string" then
+    n.kind, n.expr = "points", r.points
   else
     fail(where .. ": give 'score = function' (0..100), 'points = function' or 'flag'", 3)
   end
   if (n.kind == "score" or n.kind == "points") and not n.dimension then
     fail(where .. ": a " .. n.kind .. " rule needs a 'dimension'", 3)
+  end
+  if n.expr then
+    -- An expression is compiled into the scorer itself: its fields are
+    -- local variables there, so they must be named like them.
+    for _, f in ipairs(n.reads) do
+      if not f:match("^[%a_][%w_]*$") or KEYWORDS[f] or EXPR_HELPERS[f] or INTERNAL[f]
+         or f:match("^[fR]%d+$") then
+        fail(format("%s: an expression rule reads fields named like Lua variables " ..
+                    "(not a keyword or a helper); '%s' is not", where, f), 3)
+      end
+    end
+    local ok, err = load(format("local %s\nreturn (%s)", concat(n.reads, ", "), n.expr),
+                         "=" .. n.id, "t", {})
+    if not ok then fail(format("%s: bad expression: %s", where, err), 3) end
+    -- It may name only what it reads and the helpers (it is compiled where
+    -- every field the scorecard reads is in scope).
+    local reads = {}
+    for _, f in ipairs(n.reads) do reads[f] = true end
+    local bare = strip_strings(n.expr)
+    for pos, name in bare:gmatch("()%f[%w_]([%a_][%w_]*)") do
+      local before = bare:sub(1, pos - 1):match("([%.:]*)%s*$")
+      local member = before == "." or before == ":"
+      if not member and not reads[name] and not EXPR_HELPERS[name] and not KEYWORDS[name] then
+        fail(format("%s: the expression uses '%s', which the rule does not read " ..
+                    "(add it to 'reads')", where, name), 3)
+      end
+    end
   end
   return n
 end
@@ -160,9 +237,18 @@ end
 local function compile(card, full)
   local out, fields, nfields = {}, {}, 0
   local function emit(s, ...) out[#out + 1] = select("#", ...) > 0 and format(s, ...) or s end
+  -- A field is a local of the scorer, named after it when it can be (so an
+  -- expression rule's text is used as it is), else f1, f2...
+  local function lname(f)
+    if f:match("^[%a_][%w_]*$") and not KEYWORDS[f] and not EXPR_HELPERS[f]
+       and not INTERNAL[f] and not f:match("^[fR]%d+$") then
+      return f
+    end
+    return "f" .. fields[f]
+  end
   local function field(f)
     if not fields[f] then nfields = nfields + 1; fields[f] = nfields end
-    return "f" .. fields[f]
+    return lname(f)
   end
   local rules = card.rules
   for _, r in ipairs(rules) do for _, f in ipairs(r.reads) do field(f) end end
@@ -170,6 +256,15 @@ local function compile(card, full)
   local many_fields = nfields > 150   -- too many for locals: read p[...] directly
   local function ref(f) return many_fields and format("p[%q]", f) or field(f) end
   local direct = #rules <= 180        -- rule functions as upvalues R1, R2...
+  -- An expression rule, inline: a function of its fields, called at once,
+  -- is what Lua makes of `(function(a, b) return EXPR end)(f1, f2)`; here
+  -- the fields are bound as locals of a block instead, with no call.
+  local function inline(r)
+    local args = {}
+    for k, f in ipairs(r.reads) do args[k] = ref(f) end
+    if not many_fields then return "(" .. r.expr .. ")" end
+    return format("nil; do local %s = %s; v = (%s) end", concat(r.reads, ", "), concat(args, ", "), r.expr)
+  end
 
   local body = {}
   local function b(s, ...) body[#body + 1] = select("#", ...) > 0 and format(s, ...) or s end
@@ -183,6 +278,7 @@ local function compile(card, full)
       if not r.optional[f] then conds[#conds + 1] = ref(f) .. " ~= nil" end
     end
     local callexpr = format(direct and "R%d(%s)" or "R[%d](%s)", i, concat(args, ", "))
+    if r.expr then callexpr = inline(r) end
     local res = full and "v, e" or "v"
     local none = (r.kind == "score" or r.kind == "points") and "nil" or "UNKNOWN"
     if #conds > 0 then
@@ -227,6 +323,7 @@ local function compile(card, full)
       end
     end
     local function fcall(i, r)
+      if r.expr then b("v = %s", inline(r)); return end
       local args = {}
       for k, f in ipairs(r.reads) do args[k] = ref(f) end
       b(direct and "v = R%d(%s)" or "v = R[%d](%s)", i, concat(args, ", "))
@@ -275,8 +372,13 @@ local function compile(card, full)
     for i, r in ipairs(rules) do
       if r.kind ~= "score" and r.kind ~= "points" then
         if r.kinds then b("if K[%d][%s] then", i, ref("kind")) end
-        fcall(i, r)
-        b("if v then if v == UNKNOWN then goto slow end; nf = nf + 1; F[nf] = %q", r.id)
+        if r.expr and not many_fields and not r.expr:find("unknown", 1, true) then
+          -- An expression that cannot answer unknown is the condition itself.
+          b("if %s then nf = nf + 1; F[nf] = %q", inline(r), r.id)
+        else
+          fcall(i, r)
+          b("if v then if v == UNKNOWN then goto slow end; nf = nf + 1; F[nf] = %q", r.id)
+        end
         if r.kind == "veto" then b("  veto = true")
         elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
         elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
@@ -404,8 +506,12 @@ local function compile(card, full)
   if full then b("r.full = true") end
   b("return r")
 
-  emit("local R, K, UNKNOWN = ...")
+  emit("local R, K, UNKNOWN, H = ...")
   emit("local huge = math.huge")
+  local hnames = {}
+  for k in pairs(EXPR_HELPERS) do hnames[#hnames + 1] = k end
+  sort(hnames)
+  for _, k in ipairs(hnames) do emit("local %s = H.%s", k, k) end
   if direct then
     for i = 1, #rules do emit("local R%d = R[%d]", i, i) end
   end
@@ -414,7 +520,7 @@ local function compile(card, full)
             or "local D, F = r.dimensions, r.flags")
   if not many_fields and nfields > 0 then
     local names, vals = {}, {}
-    for f, k in pairs(fields) do names[k] = "f" .. k; vals[k] = format("p[%q]", f) end
+    for f, k in pairs(fields) do names[k] = lname(f); vals[k] = format("p[%q]", f) end
     emit("local %s = %s", concat(names, ", "), concat(vals, ", "))
   end
   for _, l in ipairs(body) do emit(l) end
@@ -426,7 +532,7 @@ local function compile(card, full)
   for i, r in ipairs(rules) do fns[i] = r.fn; kinds[i] = r.kinds or false end
   if full then card.generated = src end
   if not full then card.generated_fast = src end
-  return chunk(fns, kinds, M.unknown)
+  return chunk(fns, kinds, M.unknown, EXPR_HELPERS)
 end
 
 --[[ }====================================================== ]]
@@ -886,7 +992,7 @@ function Card:run(opts)
   db:exec("INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, status, started_by, pid) " ..
           "VALUES (?, ?, ?, ?, 'running', ?, ?)", self.name, hash, M.json(opts.inputs or {}),
           now(), opts.started_by or "cli", vouch.pid)
-  local run_id = db:one("SELECT max(id) AS id FROM runs").id
+  local run_id = db:last_id()
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
   local keep = opts.keep and {} or nil
   local batch = opts.batch or 500

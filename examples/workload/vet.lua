@@ -10,9 +10,11 @@ if not csv_path or not db_path then
   error("usage: vouch run examples/workload/vet.lua PARTNERS.csv OUT.db", 0)
 end
 
-local min, max, log = math.min, math.max, math.log
-local function clamp(x, a, b) return min(max(x, a), b) end
-
+-- The formulas are expression rules: a string over the fields the rule
+-- reads (and helpers such as min, max, log, clamp), compiled into the
+-- scorer itself, which is the fastest form for a bulk job. A function
+-- (`score = function(avg, n, ...) ... end`) does the same at the cost of a
+-- call per rule and partner.
 local card = sc.scorecard {
   name = "workload",
   dimensions = {
@@ -25,45 +27,38 @@ local card = sc.scorecard {
   rules = {
     { id = "TRUST", dimension = "trust",
       reads = { "review_avg", "review_count", "verified", "years_active" },
-      score = function(avg, n, verified, years)
-        local b = ((avg * n + 3.5 * 20) / (n + 20) - 1) / 4
-        return 100 * (0.5 * b + 0.2 * verified + 0.3 * min(years, 10) / 10)
-      end },
+      score = [[100 * (0.5 * (((review_avg * review_count + 3.5 * 20) / (review_count + 20) - 1) / 4)
+                       + 0.2 * verified + 0.3 * min(years_active, 10) / 10)]] },
     { id = "GOODWILL", dimension = "goodwill", reads = { "sentiment" },
-      score = function(s) return 50 * (s + 1) end },
+      score = "50 * (sentiment + 1)" },
     { id = "AUTHORITY", dimension = "authority", reads = { "followers", "engagement_rate" },
-      score = function(f, e)
-        return 60 * min(1.0, log(1 + f, 10) / 7) + 40 * min(1.0, e / 0.06)
-      end },
+      score = "60 * min(1.0, log(1 + followers, 10) / 7) + 40 * min(1.0, engagement_rate / 0.06)" },
     { id = "COMMUNITY", dimension = "community", reads = { "community_events", "mutual_connections" },
-      score = function(ev, mc) return 50 * min(1.0, ev / 12) + 50 * min(1.0, mc / 50) end },
+      score = "50 * min(1.0, community_events / 12) + 50 * min(1.0, mutual_connections / 50)" },
     { id = "EMPATHY", dimension = "empathy", reads = { "self_mention_ratio" },
-      score = function(r) return 100 * (1 - r) end },
+      score = "100 * (1 - self_mention_ratio)" },
     { id = "SHARED_VALUES", dimension = "shared_values", reads = { "values_alignment", "audience_overlap" },
-      score = function(v, o) return 100 * (0.7 * v + 0.3 * o) end },
+      score = "100 * (0.7 * values_alignment + 0.3 * audience_overlap)" },
     { id = "RESPECT", dimension = "respect", reads = { "response_hours" },
-      score = function(h) return 100 * clamp(1 - (h - 4) / 68, 0, 1) end },
+      score = "100 * min(max(1 - (response_hours - 4) / 68, 0), 1)" },
     { id = "COLLABORATION", dimension = "collaboration", reads = { "collabs_past", "collabs_successful" },
-      score = function(past, ok)
-        if past == 0 then return 50.0 end
-        return 100 * (ok + 1) / (past + 2)
-      end },
+      score = "collabs_past == 0 and 50.0 or 100 * (collabs_successful + 1) / (collabs_past + 2)" },
 
     { id = "CONTROVERSY", flag = "veto", reads = { "controversy_count" },
-      when = function(n) return n >= 3 end },
+      when = "controversy_count >= 3" },
     { id = "INSINCERE_ENDORSEMENT", flag = "penalty", points = 15,
       reads = { "endorsements_total", "endorsements_used" },
-      when = function(t, u) return t >= 5 and u / t < 0.3 end },
+      when = "endorsements_total >= 5 and endorsements_used / endorsements_total < 0.3" },
     { id = "PRICE_INFLATION", flag = "penalty", points = 10, reads = { "price_quote", "market_price" },
-      when = function(q, m) return m > 0 and q > 1.5 * m end },
+      when = "market_price > 0 and price_quote > 1.5 * market_price" },
     { id = "SELF_FOCUS", flag = "penalty", points = 5, reads = { "self_mention_ratio" },
-      when = function(r) return r > 0.6 end },
+      when = "self_mention_ratio > 0.6" },
     { id = "AUDIENCE_MISMATCH", flag = "penalty", points = 10, reads = { "audience_overlap" },
-      when = function(o) return o < 0.1 end },
+      when = "audience_overlap < 0.1" },
     { id = "FAKE_ENGAGEMENT", flag = "penalty", points = 20, reads = { "followers", "engagement_rate" },
-      when = function(f, e) return f > 100000 and e > 0.15 end },
+      when = "followers > 100000 and engagement_rate > 0.15" },
     { id = "LOW_EVIDENCE", flag = "review", reads = { "review_count" },
-      when = function(n) return n < 5 end },
+      when = "review_count < 5" },
   },
 }
 

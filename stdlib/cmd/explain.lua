@@ -60,7 +60,7 @@ return function(...)
   for k, o in ipairs(principal) do
     local pts = ""
     if o.points and (o.outcome == "score" or o.outcome == "points") then pts = format(" %.1f", o.points)
-    elseif o.points then pts = format(" %+.1f on the total", o.points) end
+    elseif o.points and o.points ~= 0 then pts = format(" %+.1f on the total", o.points) end
     print(format("  %d. %s (%s%s): %s", k, o.code, o.outcome, pts, cli.evidence(cli.decode(o.evidence))))
   end
   -- Dimensions in the canonical order, then whatever has no dimension.
