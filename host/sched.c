@@ -1599,6 +1599,23 @@ static int schedule_add_k(lua_State *L, int replace) {
   lua_getfield(L, t, "args");
   push_json_strings(L, lua_gettop(L), "args");
   args_json = lua_gettop(L);
+  if (strncmp(script, "cmd:", 4) == 0 && !vouch_host(L)->trusted) {
+    /* A command reads the files named in its arguments: they must be
+       readable by whoever schedules it, or scheduling would widen --allow-read. */
+    json_t *a = json_loads(lua_tostring(L, args_json), 0, NULL);
+    size_t k;
+    for (k = 0; k < json_array_size(a); k++) {
+      const char *v = json_string_value(json_array_get(a, k)), *eq;
+      if (v == NULL) continue;
+      if (v[0] == '-' && (eq = strchr(v, '=')) != NULL) v = eq + 1;
+      if (access(v, F_OK) == 0 && !vouch_allowed(vouch_host(L), v, VOUCH_READ, NULL)) {
+        lua_pushfstring(L, "%s: read access denied (allow it with --allow-read=PATH)", v);
+        json_decref(a);
+        return lua_error(L);
+      }
+    }
+    json_decref(a);
+  }
   lua_getfield(L, t, "alerts");
   if (lua_type(L, -1) == LUA_TSTRING) {
     lua_newtable(L);

@@ -55,3 +55,10 @@ T.test("schedules: get, list, context outside a schedule", function()
   T.eq(type(schedules.list()), "table")
   T.eq(schedules.context(), nil)
 end)
+
+T.test("schedules: a command may not read what the script may not", function()
+  T.checkerror("/etc/hostname: read access denied", vouch.schedule,
+    "leak", "@daily", "cmd:vet", {args = {"/etc/hostname"}})
+  T.checkerror("/etc/hostname: read access denied", vouch.schedule,
+    "leak", "@daily", "cmd:vet", {args = {"x.csv", "--rules=/etc/hostname"}})
+end)
