@@ -15,7 +15,7 @@ PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
            libcurl4-openssl-dev libjansson-dev libedit-dev libcsv-dev \
-           libcmocka-dev libxxhash-dev sqlite3 python3 tmux clang libclang-rt-14-dev tzdata
+           libcmocka-dev libxxhash-dev sqlite3 python3 tmux tzdata clang libclang-rt-14-dev
 BUILD   := build
 ifeq ($(SANITIZE),1)
 BUILD   := build-san

@@ -283,24 +283,44 @@ int vouch_cron_parse(const char *expr, vouch_cron_t *c, char *err, size_t errlen
 
 static char *saved_tz;        /* the process's TZ before the first switch */
 static int saved_tz_known;
+static char cur_tz[128];      /* the zone set while depth > 0 */
+static int depth;             /* nested tz_enter calls in force */
 
 
-/* Make `tz` the C library's zone; undo with tz_leave. */
+/*
+** Make `tz` the C library's zone; undo with tz_leave. Calls nest: an inner
+** call for the zone already in force costs nothing, which is what makes
+** vouch_tz_hold worth having around a loop of vouch_cron_next calls.
+*/
 static void tz_enter(const char *tz) {
+  if (tz == NULL || *tz == '\0') tz = "UTC";
+  if (depth > 0 && strcmp(cur_tz, tz) == 0) { depth++; return; }
   if (!saved_tz_known) {
     const char *e = getenv("TZ");
     saved_tz = e ? strdup(e) : NULL;
     saved_tz_known = 1;
   }
-  setenv("TZ", tz && *tz ? tz : "UTC", 1);
+  if (depth == 0) snprintf(cur_tz, sizeof cur_tz, "%s", tz);
+  depth++;
+  setenv("TZ", tz, 1);
   tzset();
 }
 
 static void tz_leave(void) {
+  if (depth > 0 && --depth > 0) {
+    /* back to the zone of the enclosing call */
+    const char *e = getenv("TZ");
+    if (e == NULL || strcmp(e, cur_tz) != 0) { setenv("TZ", cur_tz, 1); tzset(); }
+    return;
+  }
   if (saved_tz) setenv("TZ", saved_tz, 1);
   else unsetenv("TZ");
   tzset();
 }
+
+
+void vouch_tz_hold(const char *tz) { tz_enter(tz); }
+void vouch_tz_release(void) { tz_leave(); }
 
 
 int vouch_tz_check(const char *tz, char *err, size_t errlen) {

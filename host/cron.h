@@ -36,6 +36,11 @@ int vouch_cron_next(const vouch_cron_t *c, const char *tz, int64_t from, int64_t
 /* 0 if `tz` names an installed IANA zone (or is UTC), else -1 and a message. */
 int vouch_tz_check(const char *tz, char *err, size_t errlen);
 
+/* Keep `tz` in force until vouch_tz_release, so that many vouch_cron_next
+** calls in that zone do not each switch zones (they still work without). */
+void vouch_tz_hold(const char *tz);
+void vouch_tz_release(void);
+
 /*
 ** Parse a time: "now", Unix seconds ("@1700000000"), or
 ** "YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM]"; without a zone suffix it is a wall

@@ -22,12 +22,12 @@
 */
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
-  {"cron", luaopen_vouch_cron},
-  {"_sched", luaopen_vouch_sched},
+  {"_script", luaopen_vouch_script},
   {"db", luaopen_vouch_db},
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
-  {"_script", luaopen_vouch_script},
+  {"cron", luaopen_vouch_cron},
+  {"_sched", luaopen_vouch_sched},
   {NULL, NULL}
 };
 

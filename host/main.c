@@ -27,13 +27,12 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv);
+static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv);
 
 /* Every subcommand, in the order `vouch --help` lists them. */
 static const command commands[] = {
   {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
    "run a Lua script as a task (arguments in `arg`)"},
-  {"cron", NULL, "vouch.cmd.cron", "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
-   "print when a schedule expression fires"},
   {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv]",
    "score partners with a scorecard, store the run, print them ranked"},
   {"explain", NULL, "vouch.cmd.explain", "explain PARTNER [--run N]",
@@ -43,6 +42,13 @@ static const command commands[] = {
    "compare two runs: verdict changes, score moves, dimension shifts"},
   {"test", NULL, "vouch.cmd.test", "test [PATH...] [--min-coverage PCT]",
    "run scorecard tests (*_test.lua) and report rule coverage"},
+  {"cron", NULL, "vouch.cmd.cron", "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
+   "print when a schedule expression fires"},
+  {"schedule", cmd_sched, "vouch.cmd.schedule",
+   "schedule add|list|rm|pause|resume|run|history|tick ...",
+   "manage scheduled runs of scripts (see 'vouch help schedule')"},
+  {"daemon", cmd_sched, NULL, "daemon [--poll MS] [--grace S] [--max-running N] [--clock FILE] [--log FILE]",
+   "run due schedules until stopped (SIGTERM/SIGINT)"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}
@@ -66,7 +72,8 @@ static const char options_help[] =
   "  2  usage error\n"
   "  3  a limit was exceeded (memory, time, stack)\n"
   "  4  the database could not be opened or upgraded\n"
-  "  5  a check failed (vouch test)\n";
+  "  5  a check failed (vouch test)\n"
+  "  6  another daemon is running on the database (vouch daemon)\n";
 
 
 static void usage(FILE *f) {
@@ -190,6 +197,29 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
   }
   status = vouch_host_run_module(h, c->module, n, rest);
   vouch_host_free(h);
+  free(rest);
+  return status;
+}
+
+
+/*
+** The scheduler's engine is C (sched.c): `vouch daemon`, and `vouch schedule
+** run|tick`; the other `schedule` subcommands are the Lua module.
+*/
+static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv) {
+  char **rest;
+  int i, n = 0, status;
+  const char *sub = c->module ? (argc > 0 ? argv[0] : "") : c->name;
+  if (c->module && strcmp(sub, "run") != 0 && strcmp(sub, "tick") != 0)
+    return cmd_module(o, c, argc, argv);
+  if (c->module) { argc--; argv++; }
+  if ((rest = calloc((size_t)argc + 1, sizeof *rest)) == NULL) return VOUCH_EXIT_SCRIPT;
+  for (i = 0; i < argc; i++) {
+    int r = host_option(o, argc, argv, &i);
+    if (r < 0) { free(rest); return VOUCH_EXIT_USAGE; }
+    if (r == 0) rest[n++] = argv[i];
+  }
+  status = vouch_sched_command(o, sub, n, rest);
   free(rest);
   return status;
 }

@@ -1,33 +1,1832 @@
 /*
 ** sched.c: schedules in the database, the daemon that runs them, and the
-** monitoring that compares a schedule's scorecard runs (vouch.schedule).
+** monitoring that compares a schedule's scorecard runs.
+**
+** Lua sees vouch.schedule(...) (register or update a schedule) and the
+** vouch.schedules table (list, get, remove, pause, resume, history, trigger,
+** context). The daemon (`vouch daemon`), `vouch schedule tick` and
+** `vouch schedule run` share one engine on a private libuv loop: each run
+** is a child process of vouch itself (`vouch run SCRIPT ARGS`, with the
+** limits of `vouch run`), so a crash, a timeout or a memory blow-up in one
+** run is recorded and the daemon goes on.
 */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sqlite3.h>
 
 #include "vouch.h"
 #include "cron.h"
+#include "store.h"
+#include "vouch_sched.h"
 
-/* vouch.eprint(...): write the arguments to stderr, tab-separated, and a newline. */
-static int sched_eprint(lua_State *L) {
-  int i, n = lua_gettop(L);
-  fflush(stdout);
-  for (i = 1; i <= n; i++) {
-    size_t len;
-    const char *s = luaL_tolstring(L, i, &len);
-    if (i > 1) fputc('\t', stderr);
-    fwrite(s, 1, len, stderr);
-    lua_pop(L, 1);
+extern char **environ;
+
+#define OUTPUT_KEEP 4000        /* bytes of a run's output kept in history */
+#define LATE_LIMIT 60           /* seconds after which a due fire counts as missed */
+#define QUEUE_CAP 10            /* queued runs per schedule (overlap=queue) */
+#define MISSED_CAP_DEFAULT 10
+#define DUE_SCAN_MAX 100000     /* fire times looked at when catching up */
+
+/*
+** {======================================================
+** The database
+** =======================================================
+*/
+
+/* Open the host's database, migrated; NULL and *err (malloc'd). */
+static sqlite3 *db_open(const char *path, vouch_host_t *h, char **err) {
+  sqlite3 *db = NULL;
+  *err = NULL;
+  if (vouch__store_open(path, VOUCH_STORE_HOST, h, NULL, &db, err) != SQLITE_OK) {
+    if (db) sqlite3_close(db);
+    return NULL;
   }
-  fputc('\n', stderr);
-  fflush(stderr);
+  return db;
+}
+
+
+/* Prepare, bind text/integer/real/NULL from a format ("s", "i", "d", "n"). */
+static sqlite3_stmt *db_prep(sqlite3 *db, const char *sql, const char *fmt, ...) {
+  sqlite3_stmt *st;
+  va_list ap;
+  int i;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return NULL;
+  va_start(ap, fmt);
+  for (i = 0; fmt && fmt[i]; i++) {
+    switch (fmt[i]) {
+      case 's': {
+        const char *s = va_arg(ap, const char *);
+        if (s) sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(st, i + 1);
+        break;
+      }
+      case 'i': sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
+      case 'd': sqlite3_bind_double(st, i + 1, va_arg(ap, double)); break;
+      default: sqlite3_bind_null(st, i + 1); break;
+    }
+  }
+  va_end(ap);
+  return st;
+}
+
+/* Run a statement that returns no rows; 0 or -1. */
+#define db_run(db, ...) db_done(db_prep(db, __VA_ARGS__))
+static int db_done(sqlite3_stmt *st) {
+  int rc;
+  if (st == NULL) return -1;
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int table_exists(sqlite3 *db, const char *name) {
+  sqlite3_stmt *st = db_prep(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                             "s", name);
+  int r = st && sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return r;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i) {
+  const unsigned char *s = sqlite3_column_text(st, i);
+  return s ? (const char *)s : NULL;
+}
+
+/* }====================================================== */
+
+
+/* The time schedules think it is: $VOUCH_NOW when set (tests), else now. */
+static int64_t env_now(void) {
+  const char *e = getenv("VOUCH_NOW");
+  int64_t t;
+  if (e && *e && vouch_time_parse(e, NULL, (int64_t)time(NULL), &t) == 0) return t;
+  return (int64_t)time(NULL);
+}
+
+
+/* A schedule as stored. */
+typedef struct sched_def {
+  char *name, *expr, *tz, *script, *args, *missed, *overlap, *alerts, *next_run;
+  char *dir;                    /* where it was added: the runs' working directory */
+  int64_t missed_cap, jitter, paused;
+  double threshold;
+} sched_def;
+
+static void def_free(sched_def *d) {
+  free(d->name); free(d->expr); free(d->tz); free(d->script); free(d->args);
+  free(d->missed); free(d->overlap); free(d->alerts); free(d->next_run); free(d->dir);
+  memset(d, 0, sizeof *d);
+}
+
+#define DEF_COLUMNS "name, expr, tz, script, args, missed, missed_cap, overlap, " \
+                    "jitter, paused, alerts, threshold, next_run, dir"
+
+static void def_read(sqlite3_stmt *st, sched_def *d) {
+#define DUP(i) (col_text(st, i) ? strdup(col_text(st, i)) : NULL)
+  d->name = DUP(0); d->expr = DUP(1); d->tz = DUP(2); d->script = DUP(3);
+  d->args = DUP(4); d->missed = DUP(5); d->missed_cap = sqlite3_column_int64(st, 6);
+  d->overlap = DUP(7); d->jitter = sqlite3_column_int64(st, 8);
+  d->paused = sqlite3_column_int64(st, 9); d->alerts = DUP(10);
+  d->threshold = sqlite3_column_double(st, 11); d->next_run = DUP(12); d->dir = DUP(13);
+#undef DUP
+}
+
+static int def_load(sqlite3 *db, const char *name, sched_def *d) {
+  sqlite3_stmt *st = db_prep(db, "SELECT " DEF_COLUMNS " FROM schedules WHERE name=?",
+                             "s", name);
+  int found = st && sqlite3_step(st) == SQLITE_ROW;
+  if (found) def_read(st, d);
+  sqlite3_finalize(st);
+  return found;
+}
+
+
+/* The next fire of a schedule after `from`, as UTC text; 0 or -1. */
+static int next_fire(const char *expr, const char *tz, int64_t from, int64_t *t) {
+  vouch_cron_t c;
+  char err[256];
+  if (vouch_cron_parse(expr, &c, err, sizeof err) != 0) return -1;
+  return vouch_cron_next(&c, tz, from, t);
+}
+
+
+/*
+** {======================================================
+** The engine: due schedules, child processes, shutdown
+** =======================================================
+*/
+
+enum { MODE_DAEMON, MODE_TICK, MODE_RUN };
+
+typedef struct engine engine;
+
+typedef struct request {        /* a run waiting to start */
+  char *name;                   /* owned */
+  int64_t scheduled_for;        /* fire time, or the moment asked */
+  char trigger[8];              /* time | missed | manual | event */
+  char *partner, *reason;       /* for event triggers; owned, may be NULL */
+  struct request *next;
+} request;
+
+typedef struct child {          /* a running schedule */
+  uv_process_t proc;
+  uv_pipe_t out, err;
+  engine *e;
+  char *name;                   /* owned */
+  int64_t row;                  /* schedule_runs.id */
+  int64_t runs_before;          /* max(runs.id) when it started */
+  uint64_t started;             /* uv_hrtime() */
+  char output[OUTPUT_KEEP];     /* the last OUTPUT_KEEP bytes, as a ring */
+  size_t outlen;                /* bytes seen in all */
+  char lasterr[512];            /* the last line of stderr that said something */
+  char errline[512];            /* the stderr line being read */
+  size_t errpos;
+  int spawn_tried;              /* uv_spawn was called: proc needs closing */
+  int spawned, exited, eofs, closed;
+  int64_t exit_status;
+  int term_signal;
+  const char *fate;             /* set when we ended it: "aborted", "replaced" */
+  uv_timer_t backstop;          /* kills a child that outlives its time limit */
+  int backstop_on;
+  struct child *next;
+} child;
+
+struct engine {
+  uv_loop_t loop;
+  sqlite3 *db;
+  int mode;
+  char exe[PATH_MAX];           /* this program, for the children */
+  char **child_opts;            /* host options for `vouch run`; owned */
+  int nchild_opts;
+  double timeout;               /* the children's --timeout */
+  char *clock_file;             /* --clock FILE: the time is read from it */
+  int64_t fixed_now;            /* tick --at: the time, or -1 */
+  uint64_t poll_ms;
+  double grace;                 /* seconds running children get on shutdown */
+  int max_running;
+  FILE *log;
+  uv_timer_t poll, grace_timer;
+  uv_signal_t sigterm, sigint;
+  child *children;
+  int nrunning;
+  request *queue, **queue_tail;
+  int stopping, stop_signals;
+  int pending_work;             /* webhooks in flight */
+  int failures;                 /* runs that did not end ok (for `run`) */
+  int lock_fd;
+  int in_run;                   /* uv_run is running: uv_stop may be called */
+};
+
+static int64_t clock_now(engine *e) {
+  if (e->fixed_now >= 0) return e->fixed_now;
+  if (e->clock_file) {
+    FILE *f = fopen(e->clock_file, "r");
+    char buf[64] = "";
+    int64_t t;
+    if (f) {
+      if (fgets(buf, sizeof buf, f) == NULL) buf[0] = '\0';
+      fclose(f);
+      buf[strcspn(buf, "\r\n")] = '\0';
+      if (vouch_time_parse(buf, NULL, (int64_t)time(NULL), &t) == 0) return t;
+    }
+  }
+  return (int64_t)time(NULL);
+}
+
+/* One line per event: TIME EVENT NAME details. */
+static void logf_(engine *e, const char *event, const char *name, const char *fmt, ...) {
+  char ts[32];
+  va_list ap;
+  fprintf(e->log, "%s %-8s %s", vouch_time_utc(clock_now(e), ts), event, name ? name : "-");
+  if (fmt && *fmt) {
+    fputc(' ', e->log);
+    va_start(ap, fmt);
+    vfprintf(e->log, fmt, ap);
+    va_end(ap);
+  }
+  fputc('\n', e->log);
+  fflush(e->log);
+}
+
+static void try_start(engine *e);
+static void maybe_finish(engine *e);
+
+
+static int running_of(engine *e, const char *name, child **out) {
+  child *c;
+  for (c = e->children; c; c = c->next)
+    if (!c->exited && strcmp(c->name, name) == 0) {
+      if (out) *out = c;
+      return 1;
+    }
   return 0;
 }
 
-int luaopen_vouch_sched(lua_State *L) {
-  static const luaL_Reg funcs[] = {
-    {"eprint", sched_eprint}, {NULL, NULL}
-  };
-  luaL_newlib(L, funcs);
+static int queued_of(engine *e, const char *name) {
+  request *r;
+  int n = 0;
+  for (r = e->queue; r; r = r->next) n += strcmp(r->name, name) == 0;
+  return n;
+}
+
+static void request_free(request *r) {
+  free(r->name); free(r->partner); free(r->reason); free(r);
+}
+
+static void enqueue(engine *e, const char *name, int64_t at, const char *trigger,
+                    const char *partner, const char *reason) {
+  request *r = calloc(1, sizeof *r);
+  if (r == NULL) return;
+  r->name = strdup(name);
+  r->scheduled_for = at;
+  snprintf(r->trigger, sizeof r->trigger, "%s", trigger);
+  r->partner = partner ? strdup(partner) : NULL;
+  r->reason = reason ? strdup(reason) : NULL;
+  *e->queue_tail = r;
+  e->queue_tail = &r->next;
+}
+
+/* Record a run that never started (overlap or missed policy). */
+static void record_skip(engine *e, const char *name, int64_t at, const char *trigger,
+                        const char *why) {
+  char ts[32], now[32];
+  db_run(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
+         " started_at, ended_at, duration, error) VALUES (?,?,?,'skipped',?,?,0,?)",
+         "ssssss", name, vouch_time_utc(at, ts), trigger, vouch_time_utc(clock_now(e), now),
+         now, why);
+  logf_(e, "skip", name, "for=%s reason=\"%s\"", ts, why);
+}
+
+
+/*
+** A fire is due: apply the overlap policy. Catch-up runs (missed=each) queue
+** whatever the policy, since running each of them is the point.
+*/
+static void fire(engine *e, const sched_def *d, int64_t at, const char *trigger,
+                 const char *partner, const char *reason) {
+  child *c = NULL;
+  int busy = running_of(e, d->name, &c) || queued_of(e, d->name) > 0;
+  if (!busy || strcmp(trigger, "missed") == 0 || strcmp(trigger, "manual") == 0) {
+    enqueue(e, d->name, at, trigger, partner, reason);
+    return;
+  }
+  if (strcmp(d->overlap, "queue") == 0) {
+    if (queued_of(e, d->name) >= QUEUE_CAP) {
+      record_skip(e, d->name, at, trigger, "the queue of this schedule is full");
+      return;
+    }
+    enqueue(e, d->name, at, trigger, partner, reason);
+    logf_(e, "queue", d->name, "waiting=%d", queued_of(e, d->name));
+  } else if (strcmp(d->overlap, "replace") == 0) {
+    if (c && !c->fate) {
+      c->fate = "replaced";
+      uv_process_kill(&c->proc, SIGTERM);
+      logf_(e, "replace", d->name, "run=%lld pid=%d", (long long)c->row, c->proc.pid);
+    }
+    if (queued_of(e, d->name) == 0) enqueue(e, d->name, at, trigger, partner, reason);
+  } else {
+    record_skip(e, d->name, at, trigger, "the previous run is still running (overlap=skip)");
+  }
+}
+
+
+/* A stable pseudo-random delay in [0, jitter] for one fire of one schedule. */
+static int64_t jitter_of(const char *name, int64_t at, int64_t jitter) {
+  uint64_t h = 1469598103934665603ULL ^ (uint64_t)at;
+  const char *p;
+  if (jitter <= 0) return 0;
+  for (p = name; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  h ^= h >> 29;
+  return (int64_t)(h % (uint64_t)(jitter + 1));
+}
+
+
+/*
+** Look at one schedule at time `now`: every fire time up to now is due. The
+** latest is on time if it is less than LATE_LIMIT old; the others were
+** missed (no daemon ran) and the missed policy says what becomes of them.
+*/
+static void check_schedule(engine *e, sched_def *d, int64_t now) {
+  int64_t next, t, due[64], ndue = 0, nmissed_total = 0, last = -1;
+  char ts[32];
+  if (d->next_run == NULL || vouch_time_parse(d->next_run, NULL, now, &next) != 0) {
+    if (next_fire(d->expr, d->tz, now, &t) == 0)
+      db_run(e->db, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
+             vouch_time_utc(t, ts), d->name);
+    return;
+  }
+  if (now < next + jitter_of(d->name, next, d->jitter)) return;
+  /* Collect the due times; keep only the most recent 64. */
+  {
+    vouch_cron_t c;
+    char err[256];
+    if (vouch_cron_parse(d->expr, &c, err, sizeof err) != 0) return;
+    vouch_tz_hold(d->tz);
+    for (t = next; t <= now && nmissed_total < DUE_SCAN_MAX; nmissed_total++) {
+      due[ndue % 64] = t;
+      ndue++;
+      last = t;
+      if (vouch_cron_next(&c, d->tz, t, &t) != 0) { t = INT64_MAX; break; }
+    }
+    vouch_tz_release();
+  }
+  db_run(e->db, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
+         t == INT64_MAX ? NULL : vouch_time_utc(t, ts), d->name);
+  {
+    int on_time = now - last < LATE_LIMIT + d->jitter;
+    int64_t missed = ndue - on_time, keep = ndue < 64 ? ndue : 64, run_missed = 0, i;
+    if (strcmp(d->missed, "once") == 0) run_missed = (missed > 0 && !on_time) ? 1 : 0;
+    else if (strcmp(d->missed, "each") == 0) {
+      run_missed = missed < d->missed_cap ? missed : d->missed_cap;
+      if (run_missed > keep - on_time) run_missed = keep - on_time;
+    }
+    if (missed > 0) {
+      char why[160];
+      snprintf(why, sizeof why, "%lld missed run%s: %lld caught up (missed=%s)",
+               (long long)missed, missed == 1 ? "" : "s", (long long)run_missed, d->missed);
+      logf_(e, "missed", d->name, "count=%lld run=%lld policy=%s", (long long)missed,
+            (long long)run_missed, d->missed);
+      if (run_missed < missed)
+        record_skip(e, d->name, due[(ndue - 1 - on_time) % 64], "missed", why);
+    }
+    /* The newest missed ones, oldest first, then the one on time. */
+    for (i = run_missed; i >= 1; i--)
+      fire(e, d, due[(ndue - on_time - i) % 64], "missed", NULL, NULL);
+    if (on_time) fire(e, d, last, "time", NULL, NULL);
+  }
+}
+
+
+/* Early re-runs asked for by scripts (vouch.schedules.trigger). */
+static void check_triggers(engine *e) {
+  sqlite3_stmt *st = db_prep(e->db, "SELECT t.id, t.schedule, t.partner_id, t.reason FROM "
+                             "schedule_triggers t WHERE t.fired_at IS NULL ORDER BY t.id", NULL);
+  char ts[32];
+  if (st == NULL) return;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    sched_def d = {0};
+    int64_t id = sqlite3_column_int64(st, 0);
+    const char *name = col_text(st, 1);
+    db_run(e->db, "UPDATE schedule_triggers SET fired_at=? WHERE id=?", "si",
+           vouch_time_utc(clock_now(e), ts), id);
+    if (name && def_load(e->db, name, &d) && !d.paused) {
+      logf_(e, "trigger", name, "partner=%s reason=\"%s\"",
+            col_text(st, 2) ? col_text(st, 2) : "-", col_text(st, 3) ? col_text(st, 3) : "");
+      fire(e, &d, clock_now(e), "event", col_text(st, 2), col_text(st, 3));
+    }
+    def_free(&d);
+  }
+  sqlite3_finalize(st);
+}
+
+
+static void poll_once(engine *e) {
+  int64_t now = clock_now(e);
+  sqlite3_stmt *st;
+  if (e->stopping) return;
+  check_triggers(e);
+  st = db_prep(e->db, "SELECT " DEF_COLUMNS " FROM schedules WHERE paused=0 ORDER BY name", NULL);
+  if (st) {
+    /* Read them all first: checking writes to the table. */
+    sched_def *defs = NULL;
+    int n = 0, cap = 0, i;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      if (n == cap) {
+        sched_def *nd = realloc(defs, sizeof *defs * (size_t)(cap = cap ? cap * 2 : 16));
+        if (nd == NULL) break;
+        defs = nd;
+      }
+      def_read(st, &defs[n++]);
+    }
+    sqlite3_finalize(st);
+    for (i = 0; i < n; i++) {
+      check_schedule(e, &defs[i], now);
+      def_free(&defs[i]);
+    }
+    free(defs);
+  }
+  try_start(e);
+}
+
+static void poll_cb(uv_timer_t *t) {
+  poll_once(t->data);
+}
+
+
+/* --- child output --- */
+
+static void keep_output(child *c, const char *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    c->output[c->outlen % OUTPUT_KEEP] = p[i];
+    c->outlen++;
+  }
+}
+
+static void note_stderr(child *c, const char *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    if (p[i] == '\n') {
+      c->errline[c->errpos] = '\0';
+      /* the first line of a report, not its traceback */
+      if (c->errpos > 0 && c->errline[0] != '\t' && strncmp(c->errline, "stack traceback", 15)
+          && (strncmp(c->errline, "vouch:", 6) == 0 || c->lasterr[0] == '\0'))
+        memcpy(c->lasterr, c->errline, c->errpos + 1);
+      c->errpos = 0;
+    } else if (c->errpos < sizeof c->errline - 1) {
+      c->errline[c->errpos++] = p[i];
+    }
+  }
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  buf->base = malloc(suggested);
+  buf->len = buf->base ? suggested : 0;
+}
+
+static void child_handle_closed(uv_handle_t *h);
+static void child_finish(child *c);
+
+static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  child *c = s->data;
+  if (n > 0) {
+    keep_output(c, buf->base, (size_t)n);
+    if (s == (uv_stream_t *)&c->err) note_stderr(c, buf->base, (size_t)n);
+  }
+  free(buf->base);
+  if (n < 0) {
+    uv_read_stop(s);
+    c->eofs++;
+    if (c->exited && c->eofs == 2) child_finish(c);
+  }
+}
+
+static void exit_cb(uv_process_t *p, int64_t status, int sig) {
+  child *c = p->data;
+  c->exited = 1;
+  c->exit_status = status;
+  c->term_signal = sig;
+  if (c->eofs == 2) child_finish(c);
+}
+
+static void backstop_cb(uv_timer_t *t) {
+  child *c = t->data;
+  if (!c->exited) {
+    if (!c->fate) c->fate = "killed";
+    uv_process_kill(&c->proc, SIGKILL);
+  }
+}
+
+
+/* --- monitoring --- */
+
+#define FLAG_OUTCOMES "('veto','penalty','cap','review')"
+
+static const char *const dimensions[] = {
+  "total", "trust", "goodwill", "authority", "community", "empathy",
+  "shared_values", "respect", "collaboration", NULL
+};
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double *column_values(sqlite3 *db, const char *dim, int64_t run, int *n) {
+  char sql[160];
+  sqlite3_stmt *st;
+  double *v = NULL;
+  int cap = 0;
+  *n = 0;
+  snprintf(sql, sizeof sql, "SELECT %s FROM scores WHERE run_id=? AND %s IS NOT NULL", dim, dim);
+  st = db_prep(db, sql, "i", run);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    if (*n == cap) {
+      double *nv = realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 64));
+      if (nv == NULL) break;
+      v = nv;
+    }
+    v[(*n)++] = sqlite3_column_double(st, 0);
+  }
+  sqlite3_finalize(st);
+  if (v) qsort(v, (size_t)*n, sizeof *v, cmp_double);
+  return v;
+}
+
+
+/*
+** Population stability index of `a` (new) against `e` (expected, the
+** previous run), both sorted: ten bins cut at the deciles of `e` (fewer when
+** values repeat), empty bins counted as 0.0001 so the logarithm stays finite.
+*/
+double vouch_psi(const double *e, int ne, const double *a, int na) {
+  double edges[9], psi = 0;
+  int nedges = 0, k, b;
+  if (ne == 0 || na == 0) return 0;
+  for (k = 1; k <= 9; k++) {
+    double q = e[(k * ne) / 10 < ne ? (k * ne) / 10 : ne - 1];
+    if (nedges == 0 || q > edges[nedges - 1]) edges[nedges++] = q;
+  }
+  for (b = 0; b <= nedges; b++) {
+    int ce = 0, ca = 0, i;
+    double lo = b == 0 ? -INFINITY : edges[b - 1], hi = b == nedges ? INFINITY : edges[b];
+    double pe, pa;
+    for (i = 0; i < ne; i++) ce += e[i] >= lo && e[i] < hi;
+    for (i = 0; i < na; i++) ca += a[i] >= lo && a[i] < hi;
+    pe = (double)ce / ne; pa = (double)ca / na;
+    if (pe < 1e-4) pe = 1e-4;
+    if (pa < 1e-4) pa = 1e-4;
+    psi += (pa - pe) * log(pa / pe);
+  }
+  return psi;
+}
+
+const char *vouch_psi_band(double psi) {
+  return psi < 0.1 ? "stable" : psi < 0.25 ? "moderate" : "significant";
+}
+
+
+/*
+** Compare scorecard run `run` with the previous finished run of the same
+** scorecard. Returns a JSON report (owned by the caller) when something
+** moved, NULL when nothing did or there is nothing to compare with.
+*/
+json_t *vouch_sched_compare(sqlite3 *db, int64_t run, double threshold) {
+  sqlite3_stmt *st;
+  int64_t prev = 0;
+  char *scorecard = NULL;
+  json_t *rep, *changes, *moves, *flags, *drift;
+  int worth = 0, i;
+  st = db_prep(db, "SELECT p.id, r.scorecard FROM runs r JOIN runs p ON p.scorecard=r.scorecard"
+               " AND p.status='ok' AND p.id<r.id WHERE r.id=? ORDER BY p.id DESC LIMIT 1",
+               "i", run);
+  if (st && sqlite3_step(st) == SQLITE_ROW) {
+    prev = sqlite3_column_int64(st, 0);
+    scorecard = strdup(col_text(st, 1) ? col_text(st, 1) : "");
+  }
+  sqlite3_finalize(st);
+  if (prev == 0) return NULL;
+  rep = json_object();
+  json_object_set_new(rep, "scorecard", json_string(scorecard));
+  json_object_set_new(rep, "run_id", json_integer(run));
+  json_object_set_new(rep, "previous_run_id", json_integer(prev));
+  free(scorecard);
+
+  changes = json_array();
+  moves = json_array();
+  st = db_prep(db, "SELECT n.partner_id, n.name, o.verdict, n.verdict, o.total, n.total"
+               " FROM scores n JOIN scores o ON o.run_id=? AND o.partner_id=n.partner_id"
+               " WHERE n.run_id=? AND (o.verdict<>n.verdict OR abs(n.total-o.total)>?)"
+               " ORDER BY abs(coalesce(n.total,0)-coalesce(o.total,0)) DESC, n.partner_id",
+               "iid", prev, run, threshold);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    json_t *o = json_pack("{s:s?, s:s?, s:s?, s:s?}", "partner_id", col_text(st, 0),
+                          "name", col_text(st, 1), "from", col_text(st, 2), "to", col_text(st, 3));
+    double a = sqlite3_column_double(st, 4), b = sqlite3_column_double(st, 5);
+    json_object_set_new(o, "total_from", sqlite3_column_type(st, 4) == SQLITE_NULL
+                        ? json_null() : json_real(a));
+    json_object_set_new(o, "total_to", sqlite3_column_type(st, 5) == SQLITE_NULL
+                        ? json_null() : json_real(b));
+    if (strcmp(col_text(st, 2) ? col_text(st, 2) : "", col_text(st, 3) ? col_text(st, 3) : ""))
+      json_array_append(changes, o);
+    if (fabs(b - a) > threshold) json_array_append(moves, o);
+    json_decref(o);
+  }
+  sqlite3_finalize(st);
+  json_object_set_new(rep, "verdict_changes", changes);
+  json_object_set_new(rep, "moves", moves);
+  json_object_set_new(rep, "threshold", json_real(threshold));
+
+  flags = json_array();
+  /* A red flag is a rule that vetoes, penalises, caps or forces a review; it
+     is new when the partner's same rule did not flag in the previous run
+     (rules that pass are stored too). */
+  st = db_prep(db, "SELECT r.partner_id, r.code, r.outcome, r.points, r.dimension FROM reasons r"
+               " WHERE r.run_id=? AND r.outcome IN " FLAG_OUTCOMES " AND NOT EXISTS"
+               " (SELECT 1 FROM reasons p WHERE p.run_id=? AND p.partner_id=r.partner_id"
+               "  AND p.code=r.code AND p.outcome IN " FLAG_OUTCOMES ")"
+               " ORDER BY r.partner_id, r.code", "ii", run, prev);
+  while (st && sqlite3_step(st) == SQLITE_ROW)
+    json_array_append_new(flags, json_pack("{s:s?, s:s?, s:s?, s:f, s:s?}",
+      "partner_id", col_text(st, 0), "code", col_text(st, 1), "outcome", col_text(st, 2),
+      "points", sqlite3_column_double(st, 3), "dimension", col_text(st, 4)));
+  sqlite3_finalize(st);
+  json_object_set_new(rep, "new_flags", flags);
+
+  drift = json_array();
+  for (i = 0; dimensions[i]; i++) {
+    int ne, na;
+    double *ev = column_values(db, dimensions[i], prev, &ne);
+    double *av = column_values(db, dimensions[i], run, &na);
+    if (ne > 0 && na > 0) {
+      double p = vouch_psi(ev, ne, av, na);
+      json_array_append_new(drift, json_pack("{s:s, s:f, s:s}", "dimension", dimensions[i],
+                                             "psi", round(p * 10000) / 10000,
+                                             "band", vouch_psi_band(p)));
+      if (p >= 0.1) worth = 1;
+    }
+    free(ev);
+    free(av);
+  }
+  json_object_set_new(rep, "drift", drift);
+  if (json_array_size(changes) || json_array_size(moves) || json_array_size(flags)) worth = 1;
+  if (!worth) {
+    json_decref(rep);
+    return NULL;
+  }
+  return rep;
+}
+
+
+/* --- alerts --- */
+
+typedef struct webhook {
+  uv_work_t work;
+  engine *e;
+  char *url, *body, *name;
+  long status;
+  char error[CURL_ERROR_SIZE];
+} webhook;
+
+static size_t discard(char *p, size_t size, size_t n, void *ud) {
+  (void)p; (void)ud;
+  return size * n;
+}
+
+static void webhook_work(uv_work_t *w) {
+  webhook *wh = w->data;
+  CURL *curl = curl_easy_init();
+  struct curl_slist *hdr = NULL;
+  CURLcode rc;
+  if (curl == NULL) { snprintf(wh->error, sizeof wh->error, "curl init failed"); return; }
+  hdr = curl_slist_append(hdr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, wh->url);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, wh->body);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, wh->error);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &wh->status);
+  else if (!wh->error[0]) snprintf(wh->error, sizeof wh->error, "%s", curl_easy_strerror(rc));
+  curl_slist_free_all(hdr);
+  curl_easy_cleanup(curl);
+}
+
+static void webhook_done(uv_work_t *w, int status) {
+  webhook *wh = w->data;
+  (void)status;
+  if (wh->status >= 200 && wh->status < 300)
+    logf_(wh->e, "webhook", wh->name, "url=%s status=%ld", wh->url, wh->status);
+  else
+    logf_(wh->e, "webhook", wh->name, "url=%s failed=\"%s\"", wh->url,
+          wh->error[0] ? wh->error : "HTTP error");
+  wh->e->pending_work--;
+  free(wh->url); free(wh->body); free(wh->name);
+  maybe_finish(wh->e);
+  free(wh);
+}
+
+static void send_alert(engine *e, const char *name, const char *targets, json_t *rep) {
+  json_t *arr = json_loads(targets ? targets : "[]", 0, NULL);
+  char *body = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+  size_t i;
+  json_t *drift = json_object_get(rep, "drift"), *d;
+  char summary[512] = "";
+  size_t len = 0;
+  json_array_foreach(drift, i, d) {
+    const char *band = json_string_value(json_object_get(d, "band"));
+    if (band && strcmp(band, "stable") && len < sizeof summary - 80)
+      len += (size_t)snprintf(summary + len, sizeof summary - len, " %s=%.3f(%s)",
+                              json_string_value(json_object_get(d, "dimension")),
+                              json_real_value(json_object_get(d, "psi")), band);
+  }
+  logf_(e, "alert", name, "run_id=%lld verdicts=%zu moves=%zu flags=%zu drift:%s",
+        (long long)json_integer_value(json_object_get(rep, "run_id")),
+        json_array_size(json_object_get(rep, "verdict_changes")),
+        json_array_size(json_object_get(rep, "moves")),
+        json_array_size(json_object_get(rep, "new_flags")), len ? summary : " none");
+  json_array_foreach(arr, i, d) {
+    const char *t = json_string_value(d);
+    if (t == NULL || body == NULL) continue;
+    if (strcmp(t, "stderr") == 0) {
+      fprintf(stderr, "vouch: alert: %s\n", body);
+    } else if (strncmp(t, "file:", 5) == 0) {
+      int fd = open(t + 5, O_WRONLY | O_APPEND | O_CREAT, 0644);
+      size_t n = strlen(body);
+      if (fd < 0 || write(fd, body, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
+        logf_(e, "error", name, "alert file %s: %s", t + 5, strerror(errno));
+      if (fd >= 0) close(fd);
+    } else if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0) {
+      webhook *wh = calloc(1, sizeof *wh);
+      if (wh == NULL) continue;
+      wh->e = e;
+      wh->url = strdup(t);
+      wh->body = strdup(body);
+      wh->name = strdup(name);
+      wh->work.data = wh;
+      e->pending_work++;
+      if (uv_queue_work(&e->loop, &wh->work, webhook_work, webhook_done) != 0) {
+        e->pending_work--;
+        free(wh->url); free(wh->body); free(wh->name); free(wh);
+      }
+    }
+  }
+  free(body);
+  json_decref(arr);
+}
+
+
+/* After a run: the scorecard runs it made, compared with their predecessors. */
+static int64_t monitor(engine *e, child *c, json_t **alert_out) {
+  sched_def d = {0};
+  sqlite3_stmt *st;
+  int64_t last = 0;
+  json_t *all = NULL;
+  if (!table_exists(e->db, "runs") || !def_load(e->db, c->name, &d)) {
+    def_free(&d);
+    return 0;
+  }
+  st = db_prep(e->db, "SELECT id FROM runs WHERE id>? AND status='ok' AND (pid=? OR"
+               " started_by='schedule:'||?) ORDER BY id", "iis", c->runs_before,
+               (int64_t)c->proc.pid, c->name);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    int64_t run = sqlite3_column_int64(st, 0);
+    json_t *rep = vouch_sched_compare(e->db, run, d.threshold);
+    last = run;
+    if (rep) {
+      char ts[32];
+      json_object_set_new(rep, "schedule", json_string(c->name));
+      json_object_set_new(rep, "at", json_string(vouch_time_utc(clock_now(e), ts)));
+      send_alert(e, c->name, d.alerts, rep);
+      if (all == NULL) all = json_array();
+      json_array_append_new(all, rep);
+    }
+  }
+  sqlite3_finalize(st);
+  def_free(&d);
+  *alert_out = all;
+  return last;
+}
+
+
+/* --- starting and ending runs --- */
+
+static int64_t max_run_id(sqlite3 *db) {
+  sqlite3_stmt *st;
+  int64_t id = 0;
+  if (!table_exists(db, "runs")) return 0;
+  st = db_prep(db, "SELECT coalesce(max(id),0) FROM runs", NULL);
+  if (st && sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return id;
+}
+
+static void child_free_if_closed(child *c) {
+  if (c->closed < 2 + c->spawn_tried + c->backstop_on) return;
+  free(c->name);
+  free(c);
+}
+
+static void child_handle_closed(uv_handle_t *h) {
+  child *c = h->data;
+  engine *e = c->e;
+  c->closed++;
+  child_free_if_closed(c);
+  maybe_finish(e);
+}
+
+static void child_unlink(engine *e, child *c) {
+  child **p;
+  for (p = &e->children; *p; p = &(*p)->next)
+    if (*p == c) { *p = c->next; break; }
+}
+
+static void child_close(child *c) {
+  if (c->spawn_tried) uv_close((uv_handle_t *)&c->proc, child_handle_closed);
+  uv_close((uv_handle_t *)&c->out, child_handle_closed);
+  uv_close((uv_handle_t *)&c->err, child_handle_closed);
+  if (c->backstop_on) {
+    uv_timer_stop(&c->backstop);
+    uv_close((uv_handle_t *)&c->backstop, child_handle_closed);
+  }
+}
+
+
+/* The child has exited and its output is read: record how it went. */
+static void child_finish(child *c) {
+  engine *e = c->e;
+  const char *status;
+  char error[600] = "", ts[32], *output;
+  size_t keep = c->outlen < OUTPUT_KEEP ? c->outlen : OUTPUT_KEEP, i;
+  double secs = (double)(uv_hrtime() - c->started) / 1e9;
+  int64_t run_id = 0;
+  json_t *alert = NULL;
+  char *alert_text = NULL;
+
+  if (c->fate) {
+    status = strcmp(c->fate, "killed") == 0 ? "limit" : c->fate;
+    snprintf(error, sizeof error, "%s", strcmp(c->fate, "aborted") == 0
+             ? "the daemon stopped before the run ended"
+             : strcmp(c->fate, "replaced") == 0 ? "replaced by a newer run (overlap=replace)"
+             : "killed after outliving its time limit");
+  } else if (c->term_signal) {
+    status = "crashed";
+    snprintf(error, sizeof error, "killed by signal %d (%s)", c->term_signal,
+             strsignal(c->term_signal));
+  } else if (c->exit_status == 0) {
+    status = "ok";
+  } else {
+    status = c->exit_status == VOUCH_EXIT_LIMIT ? "limit" : "failed";
+    const char *why = c->lasterr;
+    if (strncmp(why, "vouch: ", 7) == 0) why += 7;  /* the child's program name */
+    if (*why == '\0') why = "exited with an error";
+    snprintf(error, sizeof error, "%s", why);
+  }
+  output = malloc(keep + 4);
+  if (output) {
+    size_t start = c->outlen - keep, o = 0;
+    if (c->outlen > OUTPUT_KEEP) { memcpy(output, "...", 3); o = 3; }
+    for (i = 0; i < keep; i++) output[o++] = c->output[(start + i) % OUTPUT_KEEP];
+    output[o] = '\0';
+  }
+  if (strcmp(status, "ok") == 0) run_id = monitor(e, c, &alert);
+  if (alert) alert_text = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS);
+  db_run(e->db, "UPDATE schedule_runs SET status=?, ended_at=?, duration=?, exit_code=?,"
+         " error=?, output=?, run_id=?, alert=? WHERE id=?", "ssdissssi",
+         status, vouch_time_utc(clock_now(e), ts), secs, (int64_t)c->exit_status,
+         error[0] ? error : NULL, output, NULL, alert_text, c->row);
+  if (run_id)
+    db_run(e->db, "UPDATE schedule_runs SET run_id=? WHERE id=?", "ii", run_id, c->row);
+  if (strcmp(status, "ok") != 0) e->failures++;
+  if (error[0])
+    logf_(e, "end", c->name, "run=%lld status=%s duration=%.2fs error=\"%s\"",
+          (long long)c->row, status, secs, error);
+  else
+    logf_(e, "end", c->name, "run=%lld status=%s duration=%.2fs%s", (long long)c->row,
+          status, secs, run_id ? "" : "");
+  if (e->mode == MODE_RUN && output && *output) {
+    fflush(e->log);
+    fputs(output, stdout);
+    if (output[strlen(output) - 1] != '\n') putchar('\n');
+    fflush(stdout);
+  }
+  free(output);
+  free(alert_text);
+  json_decref(alert);
+  e->nrunning--;
+  child_unlink(e, c);
+  child_close(c);
+  try_start(e);
+}
+
+
+/* Start the run `r` asks for (r is consumed). */
+static void start_run(engine *e, request *r) {
+  sched_def d = {0};
+  child *c;
+  json_t *args = NULL;
+  char **argv = NULL, **env = NULL, ts[32], now[32], buf[4][600];
+  size_t nargs = 0, i, nenv = 0, k;
+  uv_process_options_t po;
+  uv_stdio_container_t stdio[3];
+  int rc;
+
+  if (!def_load(e->db, r->name, &d)) {
+    logf_(e, "error", r->name, "no such schedule any more");
+    request_free(r);
+    return;
+  }
+  c = calloc(1, sizeof *c);
+  if (c == NULL) { def_free(&d); request_free(r); return; }
+  c->e = e;
+  c->name = strdup(r->name);
+  c->runs_before = max_run_id(e->db);
+  db_run(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
+         " started_at) VALUES (?,?,?,'running',?)", "ssss", r->name,
+         vouch_time_utc(r->scheduled_for, ts), r->trigger, vouch_time_utc(clock_now(e), now));
+  c->row = sqlite3_last_insert_rowid(e->db);
+  db_run(e->db, "UPDATE schedules SET last_run=? WHERE name=?", "ss", now, r->name);
+
+  /* vouch [host options] run SCRIPT ARGS..., or vouch [host options] CMD ARGS... */
+  args = json_loads(d.args ? d.args : "[]", 0, NULL);
+  argv = calloc((size_t)e->nchild_opts + json_array_size(args) + 5, sizeof *argv);
+  if (argv) {
+    argv[nargs++] = e->exe;
+    for (k = 0; k < (size_t)e->nchild_opts; k++) argv[nargs++] = e->child_opts[k];
+    if (strncmp(d.script, "cmd:", 4) == 0) argv[nargs++] = d.script + 4;
+    else { argv[nargs++] = "run"; argv[nargs++] = d.script; }
+    for (i = 0; i < json_array_size(args); i++)
+      if (json_is_string(json_array_get(args, i)))
+        argv[nargs++] = (char *)json_string_value(json_array_get(args, i));
+    argv[nargs] = NULL;
+  }
+  for (nenv = 0; environ[nenv]; nenv++) {}
+  env = calloc(nenv + 5, sizeof *env);
+  if (env) {
+    for (k = 0, i = 0; environ[k]; k++)
+      if (strncmp(environ[k], "VOUCH_SCHEDULE", 14) != 0) env[i++] = environ[k];
+    snprintf(buf[0], sizeof buf[0], "VOUCH_SCHEDULE=%s", r->name);
+    snprintf(buf[1], sizeof buf[1], "VOUCH_SCHEDULE_RUN=%lld:%s:%s", (long long)c->row,
+             r->trigger, ts);
+    snprintf(buf[2], sizeof buf[2], "VOUCH_SCHEDULE_PARTNER=%s", r->partner ? r->partner : "");
+    snprintf(buf[3], sizeof buf[3], "VOUCH_SCHEDULE_REASON=%s", r->reason ? r->reason : "");
+    env[i++] = buf[0]; env[i++] = buf[1]; env[i++] = buf[2]; env[i++] = buf[3];
+    env[i] = NULL;
+  }
+
+  uv_pipe_init(&e->loop, &c->out, 0);
+  uv_pipe_init(&e->loop, &c->err, 0);
+  c->proc.data = c->out.data = c->err.data = c;
+  memset(&po, 0, sizeof po);
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&c->out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&c->err;
+  po.file = e->exe;
+  po.cwd = d.dir && access(d.dir, X_OK) == 0 ? d.dir : NULL;
+  po.args = argv;
+  po.env = env;
+  po.stdio = stdio;
+  po.stdio_count = 3;
+  po.exit_cb = exit_cb;
+  c->started = uv_hrtime();
+  c->spawn_tried = argv && env;
+  rc = c->spawn_tried ? uv_spawn(&e->loop, &c->proc, &po) : UV_ENOMEM;
+  c->proc.data = c;
+  c->next = e->children;
+  e->children = c;
+  e->nrunning++;
+  if (rc != 0) {
+    snprintf(c->lasterr, sizeof c->lasterr, "cannot start %.300s: %s", e->exe, uv_strerror(rc));
+    c->exited = 1;
+    c->exit_status = 127;
+    c->eofs = 2;
+    logf_(e, "start", r->name, "run=%lld failed=\"%s\"", (long long)c->row, c->lasterr);
+    child_finish(c);
+  } else {
+    c->spawned = 1;
+    db_run(e->db, "UPDATE schedule_runs SET pid=? WHERE id=?", "ii", (int64_t)c->proc.pid, c->row);
+    logf_(e, "start", r->name, "run=%lld pid=%d for=%s trigger=%s", (long long)c->row,
+          c->proc.pid, ts, r->trigger);
+    uv_read_start((uv_stream_t *)&c->out, alloc_cb, read_cb);
+    uv_read_start((uv_stream_t *)&c->err, alloc_cb, read_cb);
+    if (e->timeout > 0) {
+      uv_timer_init(&e->loop, &c->backstop);
+      c->backstop.data = c;
+      c->backstop_on = 1;
+      uv_timer_start(&c->backstop, backstop_cb, (uint64_t)((e->timeout + 10) * 1000), 0);
+    }
+  }
+  free(argv);
+  free(env);
+  json_decref(args);
+  def_free(&d);
+  request_free(r);
+}
+
+
+/* Start what waits, as far as the limits allow, in order. */
+static void try_start(engine *e) {
+  request **p = &e->queue;
+  while (*p && !e->stopping) {
+    request *r = *p;
+    if (e->nrunning >= e->max_running) break;
+    if (running_of(e, r->name, NULL)) { p = &r->next; continue; }
+    *p = r->next;
+    if (e->queue_tail == &r->next) e->queue_tail = p;
+    r->next = NULL;
+    start_run(e, r);
+    p = &e->queue;  /* the list may have changed */
+  }
+  maybe_finish(e);
+}
+
+
+/* Stop the loop when there is nothing left to wait for. */
+static void maybe_finish(engine *e) {
+  int done;
+  if (e->mode == MODE_DAEMON) done = e->stopping;
+  else done = e->queue == NULL || e->stopping;
+  if (!done || e->children || e->pending_work) return;
+  if (e->mode == MODE_DAEMON || e->stopping) {
+    if (uv_is_active((uv_handle_t *)&e->poll)) uv_timer_stop(&e->poll);
+  }
+  if (e->in_run) uv_stop(&e->loop);
+}
+
+
+static void grace_cb(uv_timer_t *t) {
+  engine *e = t->data;
+  child *c;
+  for (c = e->children; c; c = c->next)
+    if (!c->exited) {
+      c->fate = "aborted";
+      uv_process_kill(&c->proc, SIGKILL);
+      logf_(e, "kill", c->name, "run=%lld pid=%d grace=%gs", (long long)c->row,
+            c->proc.pid, e->grace);
+    }
+}
+
+
+static void signal_cb(uv_signal_t *s, int signum) {
+  engine *e = s->data;
+  request *r;
+  e->stop_signals++;
+  if (e->stop_signals > 1) {
+    logf_(e, "stop", NULL, "signal=%d again: killing the running runs", signum);
+    grace_cb(&e->grace_timer);
+    return;
+  }
+  e->stopping = 1;
+  uv_timer_stop(&e->poll);
+  for (r = e->queue; r; ) {
+    request *n = r->next;
+    logf_(e, "drop", r->name, "queued run not started: stopping");
+    request_free(r);
+    r = n;
+  }
+  e->queue = NULL;
+  e->queue_tail = &e->queue;
+  logf_(e, "stop", NULL, "signal=%d running=%d grace=%gs", signum, e->nrunning, e->grace);
+  if (e->children) uv_timer_start(&e->grace_timer, grace_cb, (uint64_t)(e->grace * 1000), 0);
+  maybe_finish(e);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The lock: one daemon per database
+** =======================================================
+*/
+
+/* 0 with the lock held, or -1 (reported). A dead holder's lock is taken over. */
+static int take_lock(engine *e, const char *db_path) {
+  char path[PATH_MAX], old[32] = "";
+  ssize_t n;
+  snprintf(path, sizeof path, "%s.lock", db_path);
+  e->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (e->lock_fd < 0) {
+    fprintf(stderr, "vouch: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  n = pread(e->lock_fd, old, sizeof old - 1, 0);
+  old[n > 0 ? n : 0] = '\0';
+  old[strcspn(old, "\n")] = '\0';
+  if (flock(e->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    fprintf(stderr, "vouch: another daemon (pid %s) is running on %s (lock %s)\n",
+            old[0] ? old : "?", db_path, path);
+    close(e->lock_fd);
+    e->lock_fd = -1;
+    return -1;
+  }
+  if (old[0] && atol(old) != (long)getpid())
+    logf_(e, "lock", NULL, "stale lock of pid %s replaced (that daemon is gone)", old);
+  {
+    char me[32];
+    int len = snprintf(me, sizeof me, "%ld\n", (long)getpid());
+    if (ftruncate(e->lock_fd, 0) != 0 || pwrite(e->lock_fd, me, (size_t)len, 0) != len)
+      logf_(e, "error", NULL, "cannot write the lock %s", path);
+  }
+  return 0;
+}
+
+static void drop_lock(engine *e) {
+  if (e->lock_fd < 0) return;
+  if (ftruncate(e->lock_fd, 0) != 0) { /* the lock still goes with the descriptor */ }
+  close(e->lock_fd);
+  e->lock_fd = -1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Commands: vouch daemon, vouch schedule tick, vouch schedule run
+** =======================================================
+*/
+
+static const char daemon_help[] =
+  "usage: vouch [OPTIONS] daemon [--poll MS] [--grace SECONDS] [--max-running N]\n"
+  "                              [--clock FILE] [--log FILE]\n"
+  "Run due schedules until SIGTERM or SIGINT, one log line per event.\n"
+  "  --poll MS         how often schedules are checked (default 1000)\n"
+  "  --grace SECONDS   on stop, how long running runs may finish (default 30)\n"
+  "  --max-running N   runs at the same time (default 4)\n"
+  "  --clock FILE      read the current time from FILE (tests: a controllable clock)\n"
+  "  --log FILE        append the log to FILE instead of stderr\n"
+  "Each run is `vouch run SCRIPT ARGS` with the host options given here\n"
+  "(--max-memory, --timeout, --allow-*). A second daemon on the same database\n"
+  "refuses to start (exit 6); a crashed daemon's lock is taken over.\n";
+
+
+/* Host options for the children, as `vouch run` takes them. */
+static int child_options(engine *e, const vouch_opts_t *o, const char *db) {
+  char buf[64], abs_db[2 * PATH_MAX + 2], cwd[PATH_MAX];
+  const char *vals[8][2];
+  int n = 0, i;
+  /* Runs work in their schedule's directory: the database must not move. */
+  if (db[0] != '/' && strcmp(db, ":memory:") != 0 && getcwd(cwd, sizeof cwd) &&
+      strlen(db) < PATH_MAX) {
+    snprintf(abs_db, sizeof abs_db, "%s/%s", cwd, db);
+    db = abs_db;
+  }
+  vals[n][0] = "--db"; vals[n++][1] = db;
+  snprintf(buf, sizeof buf, "%zu", o->max_memory);
+  vals[n][0] = "--max-memory"; vals[n++][1] = buf;
+  if (o->allow_read) { vals[n][0] = "--allow-read"; vals[n++][1] = o->allow_read; }
+  if (o->allow_write) { vals[n][0] = "--allow-write"; vals[n++][1] = o->allow_write; }
+  if (o->allow_net) { vals[n][0] = "--allow-net"; vals[n++][1] = o->allow_net; }
+  e->child_opts = calloc((size_t)n + 2, sizeof(char *));
+  if (e->child_opts == NULL) return -1;
+  for (i = 0; i < n; i++)
+    if (asprintf(&e->child_opts[e->nchild_opts++], "%s=%s", vals[i][0], vals[i][1]) < 0)
+      return -1;
+  if (asprintf(&e->child_opts[e->nchild_opts++], "--timeout=%g", o->timeout) < 0) return -1;
+  if (o->trusted) e->child_opts[e->nchild_opts++] = strdup("--trusted");
+  return 0;
+}
+
+static void walk_close(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static int usage_error(const char *msg, const char *arg) {
+  fprintf(stderr, "vouch: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+  return VOUCH_EXIT_USAGE;
+}
+
+
+/*
+** `vouch daemon`, `vouch schedule tick --at TIME` and `vouch schedule run
+** NAME`. Host options are already in `o`; argv holds the rest.
+*/
+int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv) {
+  engine e;
+  const char *db_path = o->db_path ? o->db_path : getenv("VOUCH_DB");
+  const char *log_path = NULL, *name = NULL;
+  char *err = NULL;
+  int i, status = VOUCH_EXIT_OK;
+  ssize_t n;
+
+  memset(&e, 0, sizeof e);
+  e.fixed_now = -1;
+  e.poll_ms = 1000;
+  e.grace = 30;
+  e.max_running = 4;
+  e.lock_fd = -1;
+  e.log = stderr;
+  e.queue_tail = &e.queue;
+  e.timeout = o->timeout;
+  if (db_path == NULL || *db_path == '\0') db_path = "vouch.db";
+  e.mode = strcmp(cmd, "daemon") == 0 ? MODE_DAEMON : strcmp(cmd, "tick") == 0 ? MODE_TICK
+           : MODE_RUN;
+  for (i = 0; i < argc; i++) {
+    const char *a = argv[i], *v = NULL;
+    static const char *const opts[] = {"--poll", "--grace", "--max-running", "--clock",
+                                       "--log", "--at", NULL};
+    int k;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(e.mode == MODE_DAEMON ? daemon_help
+            : "usage: vouch schedule tick --at TIME | vouch schedule run NAME\n", stdout);
+      return VOUCH_EXIT_OK;
+    }
+    for (k = 0; opts[k]; k++) {
+      size_t l = strlen(opts[k]);
+      if (strncmp(a, opts[k], l) == 0 && (a[l] == '=' || a[l] == '\0')) {
+        if (a[l] == '=') v = a + l + 1;
+        else if (i + 1 < argc) v = argv[++i];
+        else return usage_error("option needs a value:", a);
+        break;
+      }
+    }
+    if (opts[k] == NULL) {
+      if (a[0] == '-' || e.mode != MODE_RUN || name) return usage_error("unexpected argument", a);
+      name = a;
+      continue;
+    }
+    switch (k) {
+      case 0: e.poll_ms = (uint64_t)atol(v); if (e.poll_ms < 10) e.poll_ms = 10; break;
+      case 1: e.grace = atof(v); if (e.grace < 0) e.grace = 0; break;
+      case 2: e.max_running = atoi(v); if (e.max_running < 1) e.max_running = 1; break;
+      case 3: e.clock_file = (char *)v; break;
+      case 4: log_path = v; break;
+      case 5:
+        if (vouch_time_parse(v, NULL, (int64_t)time(NULL), &e.fixed_now) != 0)
+          return usage_error("bad time for --at (use YYYY-MM-DDTHH:MM:SSZ):", v);
+        break;
+    }
+  }
+  if (e.mode == MODE_TICK && e.fixed_now < 0) return usage_error("tick needs --at TIME", NULL);
+  if (e.mode == MODE_RUN && name == NULL) return usage_error("usage: vouch schedule run NAME", NULL);
+  if (e.mode != MODE_RUN && strcmp(db_path, ":memory:") == 0)
+    return usage_error("the scheduler needs a database file, not", db_path);
+  if (log_path && (e.log = fopen(log_path, "a")) == NULL) {
+    fprintf(stderr, "vouch: %s: %s\n", log_path, strerror(errno));
+    return VOUCH_EXIT_USAGE;
+  }
+  n = readlink("/proc/self/exe", e.exe, sizeof e.exe - 1);
+  if (n <= 0) { fprintf(stderr, "vouch: cannot find my own executable\n"); return VOUCH_EXIT_SCRIPT; }
+  e.exe[n] = '\0';
+  if ((e.db = db_open(db_path, NULL, &err)) == NULL) {
+    fprintf(stderr, "vouch: %s\n", err ? err : "cannot open the database");
+    free(err);
+    if (e.log != stderr) fclose(e.log);
+    return VOUCH_EXIT_DB;
+  }
+  if (e.mode != MODE_RUN && take_lock(&e, db_path) != 0) {
+    sqlite3_close(e.db);
+    if (e.log != stderr) fclose(e.log);
+    return VOUCH_EXIT_LOCKED;
+  }
+  if (child_options(&e, o, db_path) != 0 || uv_loop_init(&e.loop) != 0) {
+    fprintf(stderr, "vouch: out of memory\n");
+    status = VOUCH_EXIT_SCRIPT;
+    goto done;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  /* Runs left 'running' by a daemon that died are over. */
+  {
+    sqlite3_stmt *st = db_prep(e.db, "SELECT id, pid FROM schedule_runs WHERE status='running'", NULL);
+    char ts[32];
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+      pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+      if (pid > 0 && kill(pid, 0) == 0) continue;
+      db_run(e.db, "UPDATE schedule_runs SET status='aborted', ended_at=?, error="
+             "'the daemon that ran it stopped before it ended' WHERE id=?", "si",
+             vouch_time_utc(clock_now(&e), ts), sqlite3_column_int64(st, 0));
+    }
+    sqlite3_finalize(st);
+  }
+
+  uv_timer_init(&e.loop, &e.poll);
+  uv_timer_init(&e.loop, &e.grace_timer);
+  e.poll.data = e.grace_timer.data = &e;
+  uv_signal_init(&e.loop, &e.sigterm);
+  uv_signal_init(&e.loop, &e.sigint);
+  e.sigterm.data = e.sigint.data = &e;
+  uv_signal_start(&e.sigterm, signal_cb, SIGTERM);
+  uv_signal_start(&e.sigint, signal_cb, SIGINT);
+
+  if (e.mode == MODE_DAEMON) {
+    logf_(&e, "daemon", NULL, "pid=%ld db=%s poll=%llums max-running=%d", (long)getpid(),
+          db_path, (unsigned long long)e.poll_ms, e.max_running);
+    uv_timer_start(&e.poll, poll_cb, 0, e.poll_ms);
+  } else if (e.mode == MODE_TICK) {
+    poll_once(&e);
+  } else {
+    sched_def d = {0};
+    if (!def_load(e.db, name, &d)) {
+      fprintf(stderr, "vouch: no schedule named '%s'\n", name);
+      status = VOUCH_EXIT_USAGE;
+    } else {
+      fire(&e, &d, clock_now(&e), "manual", NULL, NULL);
+      try_start(&e);
+    }
+    def_free(&d);
+  }
+  if (status == VOUCH_EXIT_OK && (e.mode == MODE_DAEMON || e.children || e.pending_work))
+  {
+    e.in_run = 1;
+    uv_run(&e.loop, UV_RUN_DEFAULT);
+    e.in_run = 0;
+  }
+  if (e.mode == MODE_DAEMON) logf_(&e, "exit", NULL, "pid=%ld", (long)getpid());
+  if (e.mode == MODE_RUN && status == VOUCH_EXIT_OK && e.failures) status = VOUCH_EXIT_SCRIPT;
+
+  uv_walk(&e.loop, walk_close, NULL);
+  uv_run(&e.loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&e.loop) != 0) fprintf(stderr, "vouch: warning: the loop closed with live handles\n");
+  curl_global_cleanup();
+done:
+  while (e.queue) {
+    request *r = e.queue;
+    e.queue = r->next;
+    request_free(r);
+  }
+  for (i = 0; i < e.nchild_opts; i++) free(e.child_opts[i]);
+  free(e.child_opts);
+  drop_lock(&e);
+  sqlite3_close(e.db);
+  if (e.log != stderr) fclose(e.log);
+  return status;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** vouch.schedule and vouch.schedules
+** =======================================================
+*/
+
+#define SCHED_DB "vouch.sched.db"
+
+static int sdb_gc(lua_State *L) {
+  sqlite3 **p = lua_touserdata(L, 1);
+  if (*p) sqlite3_close(*p);
+  *p = NULL;
+  return 0;
+}
+
+/* The host's default database with the schedule tables, opened once. */
+static sqlite3 *sdb(lua_State *L) {
+  sqlite3 **p;
+  char *err = NULL;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, SCHED_DB) == LUA_TUSERDATA) {
+    p = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return *p;
+  }
+  lua_pop(L, 1);
+  p = lua_newuserdatauv(L, sizeof *p, 0);
+  *p = NULL;
+  lua_newtable(L);
+  lua_pushcfunction(L, sdb_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  *p = db_open(vouch_host(L)->db_path, vouch_host(L), &err);
+  if (*p == NULL) {
+    lua_pushstring(L, err ? err : "cannot open the database");
+    free(err);
+    lua_error(L);
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, SCHED_DB);
+  return *p;
+}
+
+static void push_row(lua_State *L, sqlite3_stmt *st) {
+  int i, n = sqlite3_column_count(st);
+  lua_createtable(L, 0, n);
+  for (i = 0; i < n; i++) {
+    switch (sqlite3_column_type(st, i)) {
+      case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
+      case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
+      case SQLITE_NULL: continue;
+      default: lua_pushstring(L, col_text(st, i)); break;
+    }
+    lua_setfield(L, -2, sqlite3_column_name(st, i));
+  }
+}
+
+static int fail_with(lua_State *L, const char *msg) {
+  luaL_pushfail(L);
+  lua_pushstring(L, msg);
+  return 2;
+}
+
+/* Turn a Lua list of strings at idx into a JSON array text (pushed). */
+static void push_json_strings(lua_State *L, int idx, const char *what) {
+  luaL_Buffer b;
+  lua_Integer i, n;
+  luaL_buffinit(L, &b);
+  luaL_addchar(&b, '[');
+  if (!lua_isnoneornil(L, idx)) {
+    if (lua_type(L, idx) == LUA_TSTRING) {
+      lua_newtable(L);
+      lua_pushvalue(L, idx);
+      lua_rawseti(L, -2, 1);
+      lua_replace(L, idx);
+    }
+    if (lua_type(L, idx) != LUA_TTABLE)
+      luaL_error(L, "option '%s' must be a list of strings", what);
+    n = (lua_Integer)lua_rawlen(L, idx);
+    for (i = 1; i <= n; i++) {
+      json_t *s;
+      char *txt;
+      lua_rawgeti(L, idx, i);
+      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "option '%s': item %d must be a string", what, (int)i);
+      s = json_string(lua_tostring(L, -1));
+      txt = json_dumps(s, JSON_ENCODE_ANY);
+      lua_pop(L, 1);
+      if (i > 1) luaL_addchar(&b, ',');
+      if (txt) luaL_addstring(&b, txt);
+      free(txt);
+      json_decref(s);
+    }
+  }
+  luaL_addchar(&b, ']');
+  luaL_pushresult(&b);
+}
+
+static const char *opt_string(lua_State *L, int t, const char *k, const char *def) {
+  const char *s;
+  lua_getfield(L, t, k);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return def; }
+  s = lua_tostring(L, -1);
+  if (s == NULL) luaL_error(L, "option '%s' must be a string", k);
+  lua_pop(L, 1);  /* still anchored in the table */
+  return s;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer def) {
+  lua_Integer v;
+  int isnum;
+  lua_getfield(L, t, k);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return def; }
+  v = lua_tointegerx(L, -1, &isnum);
+  if (!isnum) luaL_error(L, "option '%s' must be an integer", k);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Check that each alert target may be used by this script. */
+static void check_alerts(lua_State *L, int idx) {
+  vouch_host_t *h = vouch_host(L);
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, idx);
+  for (i = 1; i <= n; i++) {
+    const char *t;
+    lua_rawgeti(L, idx, i);
+    t = lua_tostring(L, -1);
+    if (strcmp(t, "stderr") == 0) {
+    } else if (strncmp(t, "file:", 5) == 0 && t[5]) {
+      char *r = NULL;
+      vouch_check_path(L, t + 5, VOUCH_WRITE, &r);
+      free(r);
+    } else if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0) {
+      const char *host = strstr(t, "//") + 2;
+      char hostname[256];
+      size_t len = strcspn(host, ":/?#");
+      snprintf(hostname, sizeof hostname, "%.*s", (int)len, host);
+      if (!vouch_net_allowed(h, hostname))
+        luaL_error(L, "%s: network access denied (allow it with --allow-net=%s)", t, hostname);
+    } else {
+      luaL_error(L, "bad alert target '%s' (use stderr, file:PATH or an http(s) URL)", t);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+
+/*
+** vouch.schedule{name=, expr=, script=, args=, tz=, missed=, missed_cap=,
+** overlap=, jitter=, alerts=, threshold=, paused=}, or
+** vouch.schedule(name, expr, script [, opts]): create or update a schedule
+** (an update keeps its history and whether it is paused). Returns the row.
+** vouch.schedules.add(...) does the same but refuses an existing name.
+*/
+static int schedule_add_k(lua_State *L, int replace) {
+  sqlite3 *db;
+  vouch_cron_t c;
+  char err[256], ts[32], now_s[32], cwd[PATH_MAX];
+  const char *name, *expr, *script, *tz, *missed, *overlap;
+  char *resolved = NULL;
+  lua_Integer cap, jitter;
+  double threshold;
+  int64_t now = env_now(), next;
+  int t, paused, exists, args_json, alerts_json;
+  sqlite3_stmt *st;
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    lua_settop(L, 4);
+    if (lua_isnil(L, 4)) { lua_newtable(L); lua_replace(L, 4); }
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_pushvalue(L, 1); lua_setfield(L, 4, "name");
+    lua_pushvalue(L, 2); lua_setfield(L, 4, "expr");
+    lua_pushvalue(L, 3); lua_setfield(L, 4, "script");
+    t = 4;
+  } else {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    t = 1;
+  }
+  name = opt_string(L, t, "name", NULL);
+  expr = opt_string(L, t, "expr", NULL);
+  script = opt_string(L, t, "script", NULL);
+  if (!name || !*name) return luaL_error(L, "a schedule needs a name");
+  if (!expr) return luaL_error(L, "schedule '%s' needs an expression", name);
+  if (!script || !*script) return luaL_error(L, "schedule '%s' needs a script", name);
+  tz = opt_string(L, t, "tz", "UTC");
+  missed = opt_string(L, t, "missed", "skip");
+  overlap = opt_string(L, t, "overlap", "skip");
+  cap = opt_int(L, t, "missed_cap", MISSED_CAP_DEFAULT);
+  jitter = opt_int(L, t, "jitter", 0);
+  lua_getfield(L, t, "threshold");
+  threshold = lua_isnil(L, -1) ? 10 : luaL_checknumber(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, t, "paused");
+  paused = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (vouch_cron_parse(expr, &c, err, sizeof err) != 0) {
+    lua_pushfstring(L, "%s: %s", expr, err);
+    return fail_with(L, lua_tostring(L, -1));
+  }
+  if (vouch_tz_check(tz, err, sizeof err) != 0) return fail_with(L, err);
+  if (strcmp(missed, "skip") && strcmp(missed, "once") && strcmp(missed, "each"))
+    return fail_with(L, "missed must be skip, once or each");
+  if (strcmp(overlap, "skip") && strcmp(overlap, "queue") && strcmp(overlap, "replace"))
+    return fail_with(L, "overlap must be skip, queue or replace");
+  if (cap < 1 || cap > 1000) return fail_with(L, "missed_cap must be between 1 and 1000");
+  if (jitter < 0 || jitter > 86400) return fail_with(L, "jitter must be 0 to 86400 seconds");
+  if (threshold < 0) return fail_with(L, "threshold must not be negative");
+  if (strncmp(script, "cmd:", 4) != 0) {
+    vouch_check_path(L, script, VOUCH_READ, &resolved);
+    if (access(resolved, R_OK) != 0) {
+      lua_pushfstring(L, "%s: %s", script, strerror(errno));
+      free(resolved);
+      return fail_with(L, lua_tostring(L, -1));
+    }
+  } else if (!vouch_host(L)->trusted) {
+    /* A command runs with the daemon's capabilities, not a script's. */
+    static const char *const ok[] = {"cmd:vet", "cmd:report", NULL};
+    int k;
+    for (k = 0; ok[k] && strcmp(ok[k], script); k++) {}
+    if (!ok[k]) return fail_with(L, "only cmd:vet and cmd:report may be scheduled as commands");
+  }
+  lua_getfield(L, t, "args");
+  push_json_strings(L, lua_gettop(L), "args");
+  args_json = lua_gettop(L);
+  if (strncmp(script, "cmd:", 4) == 0 && !vouch_host(L)->trusted) {
+    /* A command reads the files named in its arguments: they must be
+       readable by whoever schedules it, or scheduling would widen --allow-read. */
+    json_t *a = json_loads(lua_tostring(L, args_json), 0, NULL);
+    size_t k;
+    for (k = 0; k < json_array_size(a); k++) {
+      const char *v = json_string_value(json_array_get(a, k)), *eq;
+      if (v == NULL) continue;
+      if (v[0] == '-' && (eq = strchr(v, '=')) != NULL) v = eq + 1;
+      if (access(v, F_OK) == 0 && !vouch_allowed(vouch_host(L), v, VOUCH_READ, NULL)) {
+        lua_pushfstring(L, "%s: read access denied (allow it with --allow-read=PATH)", v);
+        json_decref(a);
+        return lua_error(L);
+      }
+    }
+    json_decref(a);
+  }
+  lua_getfield(L, t, "alerts");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    lua_newtable(L);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+  }
+  if (lua_istable(L, -1)) check_alerts(L, lua_gettop(L));
+  push_json_strings(L, lua_gettop(L), "alerts");
+  alerts_json = lua_gettop(L);
+  db = sdb(L);
+  st = db_prep(db, "SELECT 1 FROM schedules WHERE name=?", "s", name);
+  exists = st && sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (exists && !replace) {
+    free(resolved);
+    lua_pushfstring(L, "a schedule named '%s' exists (remove it first)", name);
+    return fail_with(L, lua_tostring(L, -1));
+  }
+  if (vouch_cron_next(&c, tz, now, &next) != 0) next = -1;
+  vouch_time_utc(now, now_s);
+  if (db_run(db, "INSERT INTO schedules(name, expr, tz, script, args, missed, missed_cap,"
+             " overlap, jitter, paused, alerts, threshold, created_at, next_run, dir)"
+             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+             " expr=excluded.expr, tz=excluded.tz, script=excluded.script, args=excluded.args,"
+             " dir=excluded.dir,"
+             " missed=excluded.missed, missed_cap=excluded.missed_cap, overlap=excluded.overlap,"
+             " jitter=excluded.jitter, alerts=excluded.alerts, threshold=excluded.threshold,"
+             " next_run=CASE WHEN schedules.expr=excluded.expr AND schedules.tz=excluded.tz"
+             " THEN schedules.next_run ELSE excluded.next_run END",
+             "ssssssisiisdsss", name, expr, tz, resolved ? resolved : script,
+             lua_tostring(L, args_json), missed, (int64_t)cap, overlap, (int64_t)jitter,
+             (int64_t)paused, lua_tostring(L, alerts_json), threshold, now_s,
+             next >= 0 ? vouch_time_utc(next, ts) : NULL,
+             getcwd(cwd, sizeof cwd) ? cwd : NULL) != 0) {
+    free(resolved);
+    return luaL_error(L, "cannot store schedule '%s': %s", name, sqlite3_errmsg(db));
+  }
+  free(resolved);
+  st = db_prep(db, "SELECT * FROM schedules WHERE name=?", "s", name);
+  if (st && sqlite3_step(st) == SQLITE_ROW) push_row(L, st);
+  else lua_pushnil(L);
+  sqlite3_finalize(st);
   return 1;
 }
+
+static int sched_schedule(lua_State *L) { return schedule_add_k(L, 1); }
+static int sched_add(lua_State *L) { return schedule_add_k(L, 0); }
+
+/* vouch.schedules.list() -> array of schedule rows, by name */
+static int sched_list(lua_State *L) {
+  sqlite3_stmt *st = db_prep(sdb(L), "SELECT * FROM schedules ORDER BY name", NULL);
+  int i = 0;
+  lua_newtable(L);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    push_row(L, st);
+    lua_rawseti(L, -2, ++i);
+  }
+  sqlite3_finalize(st);
+  return 1;
+}
+
+/* vouch.schedules.get(name) -> row or nil */
+static int sched_get(lua_State *L) {
+  sqlite3_stmt *st = db_prep(sdb(L), "SELECT * FROM schedules WHERE name=?", "s",
+                             luaL_checkstring(L, 1));
+  if (st && sqlite3_step(st) == SQLITE_ROW) push_row(L, st);
+  else lua_pushnil(L);
+  sqlite3_finalize(st);
+  return 1;
+}
+
+static int change(lua_State *L, const char *sql, const char *fmt, const char *a,
+                  const char *b) {
+  sqlite3 *db = sdb(L);
+  const char *name = luaL_checkstring(L, 1);
+  if (db_run(db, sql, fmt, a, b) != 0)
+    return luaL_error(L, "%s", sqlite3_errmsg(db));
+  if (sqlite3_changes(db) == 0) {
+    lua_pushfstring(L, "no schedule named '%s'", name);
+    return fail_with(L, lua_tostring(L, -1));
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* vouch.schedules.remove(name) -> true, or nil, message */
+static int sched_remove(lua_State *L) {
+  return change(L, "DELETE FROM schedules WHERE name=?", "s", luaL_checkstring(L, 1), NULL);
+}
+
+/* vouch.schedules.pause(name) */
+static int sched_pause(lua_State *L) {
+  return change(L, "UPDATE schedules SET paused=1 WHERE name=?", "s", luaL_checkstring(L, 1), NULL);
+}
+
+/* vouch.schedules.resume(name): runs missed while paused are not caught up. */
+static int sched_resume(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  sched_def d = {0};
+  char ts[32];
+  int64_t next;
+  if (!def_load(sdb(L), name, &d)) {
+    lua_pushfstring(L, "no schedule named '%s'", name);
+    return fail_with(L, lua_tostring(L, -1));
+  }
+  if (next_fire(d.expr, d.tz, env_now(), &next) != 0) next = -1;
+  def_free(&d);
+  return change(L, "UPDATE schedules SET paused=0, next_run=? WHERE name=?", "ss",
+                next >= 0 ? vouch_time_utc(next, ts) : NULL, name);
+}
+
+/* vouch.schedules.history([name [, limit]]) -> rows of schedule_runs, newest first */
+static int sched_history(lua_State *L) {
+  const char *name = luaL_optstring(L, 1, NULL);
+  lua_Integer limit = luaL_optinteger(L, 2, 20);
+  sqlite3_stmt *st = db_prep(sdb(L), "SELECT * FROM schedule_runs WHERE (?1 IS NULL OR"
+                             " schedule=?1) ORDER BY id DESC LIMIT ?2", "si", name,
+                             (int64_t)limit);
+  int i = 0;
+  lua_newtable(L);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    push_row(L, st);
+    lua_rawseti(L, -2, ++i);
+  }
+  sqlite3_finalize(st);
+  return 1;
+}
+
+/*
+** vouch.schedules.trigger(name [, partner_id [, reason]]): ask the daemon to
+** run the schedule early (on its next poll); the run sees the partner and the
+** reason in vouch.schedules.context(). Returns true, or nil, message.
+*/
+static int sched_trigger(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const char *partner = luaL_optstring(L, 2, NULL), *reason = luaL_optstring(L, 3, NULL);
+  sqlite3 *db = sdb(L);
+  char ts[32];
+  sqlite3_stmt *st = db_prep(db, "SELECT 1 FROM schedules WHERE name=?", "s", name);
+  int exists = st && sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (!exists) {
+    lua_pushfstring(L, "no schedule named '%s'", name);
+    return fail_with(L, lua_tostring(L, -1));
+  }
+  db_run(db, "INSERT INTO schedule_triggers(schedule, partner_id, reason, created_at)"
+         " VALUES (?,?,?,?)", "ssss", name, partner, reason, vouch_time_utc(env_now(), ts));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/*
+** vouch.schedules.context() -> {name=, run=, trigger=, scheduled_for=,
+** partner=, reason=} when this script runs for a schedule, else nil.
+*/
+static int sched_context(lua_State *L) {
+  const char *name = getenv("VOUCH_SCHEDULE"), *run = getenv("VOUCH_SCHEDULE_RUN");
+  const char *p = getenv("VOUCH_SCHEDULE_PARTNER"), *r = getenv("VOUCH_SCHEDULE_REASON");
+  char trig[16] = "", when[32] = "";
+  long long id = 0;
+  if (name == NULL || *name == '\0') { lua_pushnil(L); return 1; }
+  if (run) sscanf(run, "%lld:%15[^:]:%31s", &id, trig, when);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, name); lua_setfield(L, -2, "name");
+  lua_pushinteger(L, id); lua_setfield(L, -2, "run");
+  lua_pushstring(L, trig); lua_setfield(L, -2, "trigger");
+  lua_pushstring(L, when); lua_setfield(L, -2, "scheduled_for");
+  if (p && *p) { lua_pushstring(L, p); lua_setfield(L, -2, "partner"); }
+  if (r && *r) { lua_pushstring(L, r); lua_setfield(L, -2, "reason"); }
+  return 1;
+}
+
+/* vouch.schedules.psi(expected, actual) -> psi, band (for reports and tests) */
+static int sched_psi(lua_State *L) {
+  double *v[2];
+  int n[2], k;
+  double p;
+  for (k = 0; k < 2; k++) {
+    lua_Integer i;
+    luaL_checktype(L, k + 1, LUA_TTABLE);
+    n[k] = (int)lua_rawlen(L, k + 1);
+    v[k] = lua_newuserdatauv(L, sizeof(double) * (size_t)(n[k] + 1), 0);
+    for (i = 1; i <= n[k]; i++) {
+      lua_rawgeti(L, k + 1, i);
+      v[k][i - 1] = luaL_checknumber(L, -1);
+      lua_pop(L, 1);
+    }
+    qsort(v[k], (size_t)n[k], sizeof(double), cmp_double);
+  }
+  p = vouch_psi(v[0], n[0], v[1], n[1]);
+  lua_pushnumber(L, p);
+  lua_pushstring(L, vouch_psi_band(p));
+  return 2;
+}
+
+int luaopen_vouch_sched(lua_State *L) {
+  static const luaL_Reg schedules[] = {
+    {"add", sched_add}, {"list", sched_list}, {"get", sched_get},
+    {"remove", sched_remove}, {"pause", sched_pause}, {"resume", sched_resume},
+    {"history", sched_history}, {"trigger", sched_trigger}, {"context", sched_context},
+    {"psi", sched_psi}, {NULL, NULL}
+  };
+  lua_newtable(L);
+  lua_pushcfunction(L, sched_schedule);
+  lua_setfield(L, -2, "schedule");
+  /* The process id: scorecard runs record it, which links them to a schedule's run. */
+  lua_pushinteger(L, (lua_Integer)getpid());
+  lua_setfield(L, -2, "pid");
+  luaL_newlib(L, schedules);
+  lua_setfield(L, -2, "schedules");
+  return 1;
+}
+
+/* }====================================================== */

@@ -58,6 +58,30 @@ static const char *const migrations[] = {
   "  evidence TEXT NOT NULL DEFAULT '{}');\n"
   "CREATE INDEX reasons_run ON reasons(run_id, partner_id);\n"
   "CREATE INDEX reasons_code ON reasons(code);\n",
+  /* 2: schedules, their runs, and early re-runs asked for by scripts */
+  "CREATE TABLE schedules(name TEXT PRIMARY KEY, expr TEXT NOT NULL,\n"
+  "  tz TEXT NOT NULL DEFAULT 'UTC', script TEXT NOT NULL,\n"
+  "  args TEXT NOT NULL DEFAULT '[]',\n"
+  "  missed TEXT NOT NULL DEFAULT 'skip' CHECK (missed IN ('skip','once','each')),\n"
+  "  missed_cap INTEGER NOT NULL DEFAULT 10,\n"
+  "  overlap TEXT NOT NULL DEFAULT 'skip' CHECK (overlap IN ('skip','queue','replace')),\n"
+  "  jitter INTEGER NOT NULL DEFAULT 0,\n"
+  "  paused INTEGER NOT NULL DEFAULT 0,\n"
+  "  alerts TEXT NOT NULL DEFAULT '[]',\n"
+  "  threshold REAL NOT NULL DEFAULT 10,\n"
+  "  dir TEXT,\n"
+  "  created_at TEXT NOT NULL, last_run TEXT, next_run TEXT);\n"
+  "CREATE TABLE schedule_runs(id INTEGER PRIMARY KEY,\n"
+  "  schedule TEXT NOT NULL, scheduled_for TEXT,\n"
+  "  trigger TEXT NOT NULL DEFAULT 'time',\n"
+  "  status TEXT NOT NULL CHECK (status IN ('running','ok','failed','limit',\n"
+  "    'crashed','aborted','replaced','skipped')),\n"
+  "  started_at TEXT NOT NULL, ended_at TEXT, duration REAL, exit_code INTEGER,\n"
+  "  error TEXT, output TEXT, pid INTEGER, run_id INTEGER, alert TEXT);\n"
+  "CREATE INDEX schedule_runs_schedule ON schedule_runs(schedule, id);\n"
+  "CREATE TABLE schedule_triggers(id INTEGER PRIMARY KEY,\n"
+  "  schedule TEXT NOT NULL, partner_id TEXT, reason TEXT,\n"
+  "  created_at TEXT NOT NULL, fired_at TEXT);\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

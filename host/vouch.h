@@ -24,7 +24,8 @@ enum {
   VOUCH_EXIT_USAGE = 2,   /* bad command line */
   VOUCH_EXIT_LIMIT = 3,   /* memory, time or stack limit exceeded */
   VOUCH_EXIT_DB = 4,      /* the database could not be opened or upgraded */
-  VOUCH_EXIT_FAILED = 5   /* a check failed: `vouch test`, `vouch diff --fail-on` */
+  VOUCH_EXIT_FAILED = 5,  /* a check failed: `vouch test`, `vouch diff --fail-on` */
+  VOUCH_EXIT_LOCKED = 6   /* another daemon holds the database's lock */
 };
 
 /* Which limit ended a script (vouch_host_t.limit_hit). */
@@ -123,12 +124,13 @@ vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
 
-/* cron.c, sched.c: schedules (see cron.h for the C side of cron) */
-int luaopen_vouch_cron(lua_State *L);
-int luaopen_vouch_sched(lua_State *L);
 /* json.c, load.c */
 int luaopen_vouch_json(lua_State *L);
 int luaopen_vouch_load(lua_State *L);
+/* cron.c, sched.c: schedules (see cron.h for the C side of cron) */
+int luaopen_vouch_cron(lua_State *L);
+int luaopen_vouch_sched(lua_State *L);
+int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };

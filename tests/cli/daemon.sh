@@ -1,0 +1,100 @@
+#!/bin/sh
+# vouch daemon: overlap policies with a controllable clock (--clock FILE),
+# graceful shutdown in the middle of runs, and the one-daemon lock.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+export VOUCH_DB="$TMP/d.db" VOUCH_NOW=2026-01-01T00:00:00Z
+printf 'vouch.sleep(tonumber(arg[1]) * 1000) print("slept", arg[1])\n' > slow.lua
+q() { sqlite3 "$VOUCH_DB" "$1"; }
+pids=
+trap 'for p in $pids; do kill -9 $p 2>/dev/null; done' EXIT
+
+# wait_for FILE REGEX: up to 60 s for a line matching REGEX.
+wait_for() {
+  n=0
+  while ! grep -Eq -- "$2" "$1" 2>/dev/null; do
+    n=$((n + 1))
+    if [ $n -gt 600 ]; then echo "# timed out waiting for /$2/ in $1"; sed 's/^/# /' "$1" | tail -n 20; return 1; fi
+    sleep 0.1
+  done
+}
+# waited NAME FILE REGEX: a test that passes when the line comes.
+waited() { if wait_for "$2" "$3"; then echo "ok - $1"; else echo "not ok - $1"; fi; }
+set_clock() { echo "$1" > clock; }
+# stop PID: SIGTERM, then wait for it to exit (bounded).
+stop() {
+  kill -TERM "$1"
+  wait_exit "$1"
+}
+wait_exit() {
+  n=0
+  while kill -0 "$1" 2>/dev/null && [ $n -lt 600 ]; do n=$((n + 1)); sleep 0.1; done
+  ! kill -0 "$1" 2>/dev/null
+}
+
+"$VOUCH" schedule add o-skip 'every 1m' slow.lua 30 --overlap skip >/dev/null
+"$VOUCH" schedule add o-queue 'every 1m' slow.lua 3 --overlap queue >/dev/null
+"$VOUCH" schedule add o-replace 'every 1m' slow.lua 30 --overlap replace >/dev/null
+set_clock 2026-01-01T00:00:30Z
+"$VOUCH" daemon --clock clock --poll 100 --grace 1 --log d.log 2>d.err &
+d1=$!; pids="$pids $d1"
+waited "daemon starts" d.log ' daemon +- pid='
+check "a second daemon refuses to start" 6 "another daemon \(pid $d1\) is running" -- "$VOUCH" daemon --poll 100
+check "tick refuses too while a daemon runs" 6 "another daemon" -- "$VOUCH" schedule tick --at 2026-01-01T00:01:00Z
+set_clock 2026-01-01T00:01:00Z
+waited "first runs start" d.log 'start +o-skip run=.*for=2026-01-01T00:01:00Z'
+wait_for d.log 'start +o-queue' && wait_for d.log 'start +o-replace'
+set_clock 2026-01-01T00:02:00Z
+waited "overlap=skip skips" d.log 'skip +o-skip for=2026-01-01T00:02:00Z reason="the previous run is still running'
+waited "overlap=queue queues" d.log 'queue +o-queue waiting=1'
+waited "overlap=queue runs it after the first" d.log 'start +o-queue run=.*for=2026-01-01T00:02:00Z'
+wait_count() {  # FILE REGEX N
+  n=0
+  while [ "$(grep -Ec -- "$2" "$1")" -lt "$3" ]; do
+    n=$((n + 1)); [ $n -gt 600 ] && return 1; sleep 0.1
+  done
+}
+if wait_count d.log 'end +o-queue run=.*status=ok' 2; then echo "ok - the queued run ends"; else echo "not ok - the queued run ends"; fi
+check "overlap=queue: the runs did not overlap" 0 '^1$' -- q "select a.ended_at <= b.started_at from schedule_runs a join schedule_runs b on b.id > a.id where a.schedule='o-queue' and b.schedule='o-queue' and a.status='ok' and b.status='ok' limit 1"
+waited "overlap=replace kills the old run" d.log 'end +o-replace run=.*status=replaced'
+waited "overlap=replace starts the new one" d.log 'start +o-replace run=.*for=2026-01-01T00:02:00Z'
+# Graceful shutdown: two runs are in the middle (o-skip, o-replace); the grace
+# is one second, then they are killed and recorded as aborted.
+if stop $d1; then echo "ok - SIGTERM stops the daemon"; else echo "not ok - SIGTERM stops the daemon"; fi
+check "stop is logged with the running count" 0 'stop +- signal=15 running=2 grace=1s' -- cat d.log
+check "runs past the grace are killed" 0 'kill +o-skip' -- cat d.log
+check "and recorded as aborted" 0 '^o-replace\|aborted\|the daemon stopped before the run ended$' -- q "select schedule, status, error from schedule_runs where schedule='o-replace' order by id desc limit 1"
+check "every run has ended" 0 '^0$' -- q "select count(*) from schedule_runs where status='running' or ended_at is null"
+check "statuses" 0 '^o-queue:ok,ok o-replace:aborted,replaced o-skip:aborted,skipped$' -- q "select group_concat(s, ' ') from (select schedule || ':' || group_concat(status, ',') s from (select * from schedule_runs order by schedule, status) group by schedule)"
+check "no run starts after the stop" 0 '' -- sh -c "! sed -n '/ stop /,\$p' d.log | grep -q ' start '"
+check "the lock is released" 0 '^$' -- cat "$VOUCH_DB.lock"
+
+# Graceful shutdown where the run finishes within the grace period.
+for s in o-skip o-queue o-replace; do "$VOUCH" schedule rm $s >/dev/null; done
+VOUCH_NOW=2026-01-01T00:02:30Z "$VOUCH" schedule add g 'every 1m' slow.lua 2 >/dev/null
+set_clock 2026-01-01T00:02:30Z
+"$VOUCH" daemon --clock clock --poll 100 --grace 60 --log g.log 2>g.err &
+d2=$!; pids="$pids $d2"
+wait_for g.log ' daemon ' >/dev/null
+set_clock 2026-01-01T00:03:00Z
+waited "a run starts" g.log 'start +g run='
+kill -TERM $d2
+waited "SIGTERM mid-run: the daemon stops taking runs" g.log 'stop +- signal=15 running=1 grace=60s'
+set_clock 2026-01-01T00:04:00Z
+if wait_exit $d2; then echo "ok - the daemon waits for the run, then exits"; else echo "not ok - the daemon waits for the run, then exits"; fi
+check "the run finished ok" 0 '^ok$' -- q "select status from schedule_runs where schedule='g' order by id desc limit 1"
+check "nothing started after the stop" 0 '^1$' -- q "select count(*) from schedule_runs where schedule='g'"
+
+# A daemon that dies leaves its lock behind; the next one takes it over.
+"$VOUCH" daemon --clock clock --poll 100 --log k.log 2>k.err &
+d3=$!; pids="$pids $d3"
+wait_for k.log ' daemon ' >/dev/null
+kill -9 $d3; wait $d3 2>/dev/null
+check "the dead daemon's pid is in the lock" 0 "^$d3\$" -- cat "$VOUCH_DB.lock"
+"$VOUCH" daemon --clock clock --poll 100 --log k2.log 2>k2.err &
+d4=$!; pids="$pids $d4"
+waited "a stale lock is detected and replaced" k2.log "lock +- stale lock of pid $d3 replaced"
+check "the new daemon holds the lock" 0 "^$d4\$" -- cat "$VOUCH_DB.lock"
+stop $d4 >/dev/null
+check "daemon: help" 0 'controllable clock' -- "$VOUCH" daemon --help
+check "daemon: needs a database file" 2 'needs a database file' -- "$VOUCH" --db :memory: daemon
