@@ -103,14 +103,21 @@ typedef struct vouch_task vouch_task_t;
 typedef struct vouch_op vouch_op_t;
 struct vouch_op {
   vouch_task_t *task;       /* the waiting task; NULL once done or cancelled */
-  lua_State *L;             /* the task's coroutine, where results are pushed */
+  lua_State *L;             /* the task's coroutine, where results are pushed;
+                               NULL once cancelled */
   void (*cancel)(vouch_op_t *op);  /* stop the work and free it; no Lua here */
   vouch_op_t *prev, *next;  /* the loop's list of pending operations */
+  struct vouch_op_timer *timer;  /* armed by vouch_op_timeout, or NULL */
 };
+/* Async calls: check first (raises), allocate, start, arm, wait. */
+void vouch_op_check(lua_State *L);
 void vouch_op_start(lua_State *L, vouch_op_t *op);
 int vouch_op_wait(lua_State *L);
 void vouch_op_done(vouch_op_t *op, int nres);
 void vouch_op_unlink(vouch_op_t *op);
+void vouch_op_cancel(vouch_op_t *op);
+void vouch_op_timeout(vouch_op_t *op, int64_t ms);
+int64_t vouch_opt_timeout(lua_State *L, int idx);
 int luaopen_vouch_loop(lua_State *L);
 int vouch_task_start(lua_State *L, int nargs);
 vouch_task_t *vouch_task_current(lua_State *L);
