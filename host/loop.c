@@ -276,11 +276,10 @@ static void resume(lua_State *L, vouch_task_t *t) {
     if (limit) {
       lua_pushstring(t->co, vouch_limit_message(h));
     } else {
-      const char *msg = lua_tostring(t->co, -1);
-      if (msg && strstr(msg, "stack overflow") != NULL) h->limit_hit = VOUCH_LIMIT_STACK;
-      if (lua_type(t->co, -1) == LUA_TSTRING || msg == NULL) {
-        if (msg == NULL) msg = lua_pushfstring(t->co, "(error object is a %s value)",
-                                               luaL_typename(t->co, -1));
+      /* A message gets its traceback now; an error object passes as it is. */
+      if (lua_type(t->co, -1) == LUA_TSTRING) {
+        const char *msg = lua_tostring(t->co, -1);
+        if (strstr(msg, "stack overflow") != NULL) h->limit_hit = VOUCH_LIMIT_STACK;
         luaL_traceback(t->co, t->co, msg, 0);
       }
     }
@@ -296,7 +295,9 @@ static void resume(lua_State *L, vouch_task_t *t) {
     return;
   }
   if (lua_type(t->co, -1) != LUA_TSTRING) {
-    const char *msg = luaL_tolstring(t->co, -1, NULL);
+    /* No __tostring here: no Lua may run on a coroutine that failed. */
+    const char *msg = lua_pushfstring(t->co, "(error object is a %s value)",
+                                      luaL_typename(t->co, -1));
     luaL_traceback(t->co, t->co, msg, 0);
   }
   lua_xmove(t->co, L, 1);
