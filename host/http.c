@@ -121,11 +121,12 @@ static int url_check(vouch_host_t *h, const char *url, char **host) {
   if (host) *host = NULL;
   if (u == NULL) return URL_BAD;
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &hn, 0) != CURLUE_OK) {
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
     r = URL_BAD;
   } else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
     r = URL_SCHEME;
+  } else if (curl_url_get(u, CURLUPART_HOST, &hn, 0) != CURLUE_OK) {
+    r = URL_BAD;
   } else {
     char hp[512];
     curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
