@@ -45,3 +45,4 @@ check "a script ending with requests in flight exits clean" 0 '^done$' -- \
 check "an error while requests are in flight fails the run" 1 'oops' -- \
   $VOUCH --timeout 30 --allow-net=127.0.0.1 -e \
   "for i = 1, 3 do vouch.spawn(function() vouch.http.get('$URL/stall') end) end vouch.sleep(50) error('oops')"
+

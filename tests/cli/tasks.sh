@@ -75,3 +75,4 @@ print("clean")
 LUA
 check "a run with cancelled work ends clean (no warning, nothing on stderr)" 0 '^clean$' -- \
   $T run clean.lua
+
