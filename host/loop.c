@@ -1206,10 +1206,15 @@ int vouch_run_loop(vouch_host_t *h) {
   uv_run(&h->loop, UV_RUN_DEFAULT);
   if (deadline) uv_close((uv_handle_t *)deadline, deadline_closed);
   if (h->exit_code < 0 && !h->failed && s->live > 0) report_blocked(h, s);
-  /* Tasks left in the ready queue after a stop are abandoned, not run. */
+  /*
+  ** Tasks left after a stop (an error, vouch.exit, a limit) or blocked are
+  ** cancelled, not run: their work stops, their to-be-closed variables
+  ** close, and a later run (the REPL's next line) starts with none.
+  */
+  cancel_all(s);
+  while (s->lhead) cancel_task(h->L, s->lhead);
   s->head = s->tail = NULL;
   if (s->idle) uv_idle_stop(s->idle);
-  cancel_all(s);
   uv_run(&h->loop, UV_RUN_NOWAIT);  /* let cancelled work close */
   return h->failed ? LUA_ERRRUN : LUA_OK;
 }

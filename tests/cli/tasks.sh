@@ -76,3 +76,6 @@ LUA
 check "a run with cancelled work ends clean (no warning, nothing on stderr)" 0 '^clean$' -- \
   $T run clean.lua
 
+check "tasks left when the run fails are cancelled: their variables close" 1 \
+  'closed at exit' -- $T -e \
+  'vouch.spawn(function() local x <close> = setmetatable({}, {__close = function() print("closed at exit") end}) vouch.sleep(60000) end) vouch.sleep(1) error("stop")'
