@@ -39,7 +39,8 @@ struct vouch_task {
   int ref;                  /* registry ref to the userdata while it lives */
   int state;                /* TASK_* */
   int nargs;                /* values on co's stack for the next resume */
-  int id;                   /* for messages: task 1 is the main script */
+  int id;                   /* for messages */
+  int main;                 /* the script's own task: errors need no name */
   vouch_op_t *op;           /* what the task waits for, or NULL */
   vouch_task_t *next;       /* ready queue */
   vouch_task_t *lprev, *lnext;  /* the loop's list of live tasks */
@@ -136,7 +137,6 @@ static vouch_task_t *task_new(lua_State *L, int nargs) {
   t->co = lua_newthread(L);
   lua_setiuservalue(L, -2, 1);             /* anchor the coroutine */
   *(vouch_task_t **)lua_getextraspace(t->co) = t;
-  vouch_limits_hook(t->co);
   lua_insert(L, -(nargs + 2));             /* userdata below function and args */
   lua_xmove(L, t->co, nargs + 1);
   t->nargs = nargs;
@@ -247,8 +247,12 @@ static void finish(lua_State *L, vouch_task_t *t, int state) {
 static void resume(lua_State *L, vouch_task_t *t) {
   vouch_host_t *h = vouch_host(L);
   int nres, status, limit;
+  lua_State *prev = h->running;
   t->state = TASK_RUNNING;
+  h->running = t->co;                      /* where a limit trips */
+  vouch_limits_hook(t->co);
   status = lua_resume(t->co, L, t->nargs, &nres);
+  h->running = prev;
   t->nargs = 0;
   if (status == LUA_YIELD) {
     lua_pop(t->co, nres);
@@ -304,7 +308,7 @@ static void resume(lua_State *L, vouch_task_t *t) {
   {
     char what[32];
     snprintf(what, sizeof what, "task %d", t->id);
-    vouch_report(L, t->id == 1 ? NULL : what);
+    vouch_report(L, t->main ? NULL : what);
   }
   h->failed = 1;
   lua_resetthread(t->co);
@@ -930,7 +934,14 @@ static int pass_resume(lua_State *L, int coidx, lua_State *co, int narg) {
   }
   *(vouch_task_t **)lua_getextraspace(co) = t;    /* its async calls are t's */
   lua_xmove(L, co, narg);
-  status = lua_resume(co, L, narg, &nres);
+  {
+    vouch_host_t *h = vouch_host(L);
+    lua_State *prev = h->running;
+    h->running = co;                      /* a limit that trips stops co */
+    vouch_limits_hook(co);
+    status = lua_resume(co, L, narg, &nres);
+    h->running = prev;
+  }
   if (status == LUA_YIELD && t != NULL && t->op != NULL) {
     lua_pop(co, nres);
     if (!lua_isyieldable(L)) {
@@ -1102,7 +1113,7 @@ static int state_gc(lua_State *L) {
 
 
 int vouch_task_start(lua_State *L, int nargs) {
-  task_new(L, nargs);
+  task_new(L, nargs)->main = 1;
   lua_pop(L, 1);
   return LUA_OK;
 }
@@ -1116,11 +1127,12 @@ int vouch_task_start(lua_State *L, int nargs) {
 
 static void deadline_fired(uv_timer_t *timer) {
   vouch_host_t *h = timer->data;
-  if (h->limit_hit == VOUCH_LIMIT_NONE) {
+  /* No Lua runs now (the watchdog's signal may have tripped the limit
+  ** already, with nothing to stop): report it here. */
+  if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)
     h->limit_hit = VOUCH_LIMIT_TIME;
-    fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
-    h->failed = 1;
-  }
+  fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
+  h->failed = 1;
   uv_stop(&h->loop);
 }
 
@@ -1173,7 +1185,7 @@ static void report_blocked(vouch_host_t *h, loop_state *s) {
     if (++n > BLOCKED_REPORTS) continue;
     push_waits_for(L, s, t);
     lua_pushfstring(L, "task %d%s is blocked forever, waiting for %s", t->id,
-                    t->id == 1 ? " (the script)" : "", lua_tostring(L, -1));
+                    t->main ? " (the script)" : "", lua_tostring(L, -1));
     luaL_traceback(L, t->co, lua_tostring(L, -1), 0);
     vouch_report(L, NULL);
     lua_pop(L, 2);
