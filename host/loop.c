@@ -92,6 +92,23 @@ static void run_ready(uv_idle_t *idle);
 static void resume(lua_State *L, vouch_task_t *t);
 
 
+/*
+** Reset coroutine `co`, running its pending __close handlers; they run
+** with h->running on `co`, so that a limit tripping meanwhile stops them.
+*/
+static int close_thread(lua_State *co) {
+  vouch_host_t *h = vouch_host(co);
+  lua_State *prev = h->running;
+  int status;
+  h->running = co;
+  vouch_limits_hook(co);
+  status = lua_resetthread(co);
+  h->running = prev;
+  if (prev) vouch_limits_hook(prev);      /* a limit tripped meanwhile stops it too */
+  return status;
+}
+
+
 static void make_ready(loop_state *s, vouch_task_t *t) {
   t->state = TASK_READY;
   t->next = NULL;
@@ -270,7 +287,7 @@ static void resume(lua_State *L, vouch_task_t *t) {
     return;
   } else if (lua_touserdata(t->co, -1) == (void *)&h->exit_code) {
     /* vouch.exit() raises a sentinel that is not reported. */
-    lua_resetthread(t->co);
+    close_thread(t->co);
     lua_settop(t->co, 0);
     finish(L, t, TASK_DONE);
     uv_stop(&h->loop);
@@ -292,7 +309,7 @@ static void resume(lua_State *L, vouch_task_t *t) {
   limit = h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT;
   if (!limit && each_waiter(L, t, found_one, NULL)) {
     lua_xmove(t->co, L, 1);
-    lua_resetthread(t->co);               /* close its to-be-closed variables */
+    close_thread(t->co);               /* close its to-be-closed variables */
     lua_settop(t->co, 0);
     lua_xmove(L, t->co, 1);               /* the error is what waiters see */
     finish(L, t, TASK_FAILED);
@@ -311,7 +328,7 @@ static void resume(lua_State *L, vouch_task_t *t) {
     vouch_report(L, t->main ? NULL : what);
   }
   h->failed = 1;
-  lua_resetthread(t->co);
+  close_thread(t->co);
   lua_settop(t->co, 0);
   lua_pushliteral(t->co, "the run failed");
   finish(L, t, TASK_FAILED);
@@ -575,7 +592,7 @@ static void cancel_task(lua_State *L, vouch_task_t *t) {
   if (t->op) vouch_op_cancel(t->op);
   if (t->state == TASK_READY) unqueue(s, t);
   t->joining = 0;
-  lua_resetthread(t->co);                  /* runs its pending __close */
+  close_thread(t->co);                  /* runs its pending __close */
   lua_settop(t->co, 0);
   finish(L, t, TASK_CANCELLED);
 }
@@ -941,12 +958,13 @@ static int pass_resume(lua_State *L, int coidx, lua_State *co, int narg) {
     vouch_limits_hook(co);
     status = lua_resume(co, L, narg, &nres);
     h->running = prev;
+    if (prev) vouch_limits_hook(prev);    /* a limit that tripped in co stops L too */
   }
   if (status == LUA_YIELD && t != NULL && t->op != NULL) {
     lua_pop(co, nres);
     if (!lua_isyieldable(L)) {
       vouch_op_cancel(t->op);
-      lua_resetthread(co);
+      close_thread(co);
       lua_pushliteral(L, "attempt to wait across a C-call boundary (a coroutine "
                          "resumed from a metamethod or a function called from C)");
       return -1;
@@ -988,7 +1006,7 @@ static int resume_result(lua_State *L, lua_State *co, int r, int wrap) {
   if (r < 0) {
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {  /* an error in the coroutine */
-      stat = lua_resetthread(co);               /* close its tbc variables */
+      stat = close_thread(co);               /* close its tbc variables */
       lua_xmove(co, L, 1);
     }
     if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {

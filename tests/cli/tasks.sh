@@ -79,3 +79,8 @@ check "a run with cancelled work ends clean (no warning, nothing on stderr)" 0 '
 check "tasks left when the run fails are cancelled: their variables close" 1 \
   'closed at exit' -- $T -e \
   'vouch.spawn(function() local x <close> = setmetatable({}, {__close = function() print("closed at exit") end}) vouch.sleep(60000) end) vouch.sleep(1) error("stop")'
+check "a limit that ends a coroutine stops its resumer too" 3 '^vouch: time limit exceeded' -- \
+  $VOUCH --timeout 1 -e 'local co = coroutine.create(function() while true do end end) print(coroutine.resume(co)) print("went on")'
+ok "nothing runs after it" sh -c "! $VOUCH --timeout 1 -e 'local co = coroutine.create(function() while true do end end) print(coroutine.resume(co)) print(\"went on\")' 2>&1 | grep -q 'went on'"
+check "a limit inside a cancelled task's __close is still a limit" 3 'time limit exceeded' -- \
+  $VOUCH --timeout 1 -e 'local t = vouch.spawn(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) vouch.sleep(60000) end) vouch.sleep(1) t:cancel() print("went on")'
