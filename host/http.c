@@ -131,7 +131,17 @@ static int url_check(vouch_host_t *h, const char *url, char **host) {
     char hp[512];
     curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
     snprintf(hp, sizeof hp, "%s:%s", hn, port ? port : "");
-    if (!vouch_net_allowed(h, hn) && !vouch_net_allowed(h, hp)) r = URL_DENIED;
+    if (!vouch_net_allowed(h, hn) && !vouch_net_allowed(h, hp)) {
+      /* An IPv6 literal may be allowed with or without its brackets. */
+      size_t n = strlen(hn);
+      char bare[256];
+      r = URL_DENIED;
+      if (n > 2 && n < sizeof bare && hn[0] == '[' && hn[n - 1] == ']') {
+        memcpy(bare, hn + 1, n - 2);
+        bare[n - 2] = '\0';
+        if (vouch_net_allowed(h, bare)) r = URL_OK;
+      }
+    }
     if (host) *host = strdup(hn);
   }
   curl_free(scheme);
