@@ -111,7 +111,18 @@ struct vouch_op {
   vouch_op_t *prev, *next;  /* the loop's list of pending operations */
   struct vouch_op_timer *timer;  /* armed by vouch_op_timeout, or NULL */
 };
-/* Async calls: check first (raises), allocate, start, arm, wait. */
+/*
+** An async call: vouch_op_check(L) (raises if it may not wait), allocate,
+** vouch_op_start, start the work, vouch_op_timeout(op, vouch_opt_timeout(L,
+** OPTS)) (milliseconds, -1 = none), return vouch_op_wait(L) or lua_yieldk.
+** The completion pushes results on op->L and calls vouch_op_done. A
+** timeout, task:cancel(), vouch.race/all or shutdown may cancel the op at
+** any time: op->cancel runs (no Lua) with op->task and op->L already NULL,
+** and a completion that still arrives must only free. After a timeout the
+** task (or a lua_yieldk continuation) gets nil, "timed out after N ms",
+** "ETIMEDOUT". The op may run in a user coroutine inside the task: loop.c
+** passes the wait through coroutine.resume/wrap.
+*/
 void vouch_op_check(lua_State *L);
 void vouch_op_start(lua_State *L, vouch_op_t *op);
 int vouch_op_wait(lua_State *L);
