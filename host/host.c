@@ -28,6 +28,7 @@ static const luaL_Reg vouch_libs[] = {
   {"load", luaopen_vouch_load},
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},
+  {"http", luaopen_vouch_http},
   {NULL, NULL}
 };
 
