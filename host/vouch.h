@@ -67,6 +67,8 @@ typedef struct vouch_host {
   int failed;               /* a task raised an error: exit status 1 */
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */
+  void (*on_report)(struct vouch_host *h);  /* before an error report is written
+                                               (the REPL clears its prompt) */
 } vouch_host_t;
 
 /* host.c */
@@ -116,6 +118,9 @@ int vouch_task_start(lua_State *L, int nargs);
 vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
+
+/* repl.c */
+int vouch_repl(vouch_host_t *h);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
