@@ -53,6 +53,7 @@ typedef struct repl {
   volatile sig_atomic_t busy;  /* a statement's task runs */
   lua_State *volatile co;   /* that task's coroutine; NULL once it is left */
   lua_Integer stmt;         /* number of the latest statement */
+  int abandoned;            /* statements given up while they waited */
   uv_timer_t *deadline;     /* --timeout for a statement that waits */
   int editing;              /* the line editor is installed (a prompt is up) */
   int hidden;               /* the prompt line was cleared for output */
@@ -248,6 +249,7 @@ static int stmt_k(lua_State *L, int status, lua_KContext ctx) {
 static void abandon(repl *r, const char *why) {
   if (r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
   r->co = NULL;
+  r->abandoned++;
   out_line(r, stderr, "\033[31m", why);
   r->failed = 1;
   end_statement(r);
@@ -312,17 +314,26 @@ static int load_chunk(repl *r, const char *src, size_t n) {
 }
 
 
+/* Whether the syntax error on top of the stack is at the end of the input. */
+static int ends_at_eof(lua_State *L) {
+  size_t n;
+  const char *msg = lua_tolstring(L, -1, &n);
+  return msg && n >= 5 && strcmp(msg + n - 5, "<eof>") == 0;
+}
+
+
 /*
 ** Compile the statement in r->buf as lua.c does: first as `return EXPR`,
 ** then as statements. Push the chunk and return STMT_READY; STMT_INCOMPLETE
-** when the input ends inside a construct (the error ends in "<eof>");
+** when the input ends inside a construct (the error, of either reading,
+** ends in "<eof>");
 ** STMT_ERROR after reporting a syntax error.
 */
 static int compile(repl *r) {
   lua_State *L = r->L;
   const char *src = r->buf;
   size_t n = r->len;
-  int status;
+  int status, open_expr = 0;
   if (n > 0 && src[0] == '=') { src++; n--; }  /* `=expr` */
   lua_pushliteral(L, "return ");
   lua_pushlstring(L, src, n);
@@ -334,16 +345,13 @@ static int compile(repl *r) {
   }
   lua_remove(L, -2);
   if (status == LUA_OK) return STMT_READY;
+  open_expr = ends_at_eof(L);  /* `{` is the start of an expression */
   lua_pop(L, 1);
   status = load_chunk(r, src, n);
   if (status == LUA_OK) return STMT_READY;
-  if (status == LUA_ERRSYNTAX) {
-    size_t ml;
-    const char *msg = lua_tolstring(L, -1, &ml);
-    if (ml >= 5 && strcmp(msg + ml - 5, "<eof>") == 0) {
-      lua_pop(L, 1);
-      return STMT_INCOMPLETE;
-    }
+  if (status == LUA_ERRSYNTAX && (open_expr || ends_at_eof(L))) {
+    lua_pop(L, 1);
+    return STMT_INCOMPLETE;
   }
   lua_pushfstring(L, "syntax error: %s", lua_tostring(L, -1));
   out_line(r, stderr, "\033[31m", lua_tostring(L, -1));
@@ -627,6 +635,18 @@ static int key_eof(int count, int key) {
 }
 
 
+/* The editor reads keys through here, so that the end of input is seen. */
+static int read_key(FILE *f) {
+  unsigned char c;
+  ssize_t n;
+  (void)f;
+  do n = read(0, &c, 1); while (n < 0 && errno == EINTR);
+  if (n == 1) return c;
+  the_repl->key = KEY_EOF;
+  return EOF;
+}
+
+
 static int key_interrupt(int count, int key) {
   (void)count; (void)key;
   the_repl->key = KEY_INTERRUPT;
@@ -794,8 +814,11 @@ static void setup_editor(repl *r) {
   rl_instream = stdin;
   rl_outstream = stdout;
   rl_catch_signals = 0;
+  rl_getc_function = read_key;
   rl_initialize();
-  rl_basic_word_break_characters = " \t\n()[]{},;=+-*/%^#~<>&|";
+  /* A Lua name with its dots and colons is one word; so is a string's path. */
+  rl_basic_word_break_characters = " \t\n()[]{},;=+-*%^#~<>&|";
+  rl_special_prefixes = "";
   rl_attempted_completion_function = complete;
   rl_add_defun("vouch-interrupt", key_interrupt, 3);  /* Ctrl-C when the tty sends it */
   rl_add_defun("vouch-eof", key_eof, 4);
@@ -889,13 +912,17 @@ int vouch_repl(vouch_host_t *h) {
       take_line(&r, line);
       while (r.busy && !r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
+        if (h->failed) r.failed = 1;  /* a background task failed (reported) */
         h->failed = 0;
         if (h->exit_code >= 0 && !r.quit) { r.quit = 1; r.status = h->exit_code; }
       }
     }
     free(line);
-    /* What was spawned in the background runs to its end, as with `vouch run`. */
-    if (h->exit_code < 0) uv_run(&h->loop, UV_RUN_DEFAULT);
+    /*
+    ** What was spawned in the background runs to its end, as with `vouch
+    ** run`, unless a statement was given up (it would keep waiting).
+    */
+    if (h->exit_code < 0 && !r.abandoned) uv_run(&h->loop, UV_RUN_DEFAULT);
     if (h->failed) r.failed = 1;
     if (h->exit_code >= 0) r.status = h->exit_code;
     else if (r.failed) r.status = VOUCH_EXIT_SCRIPT;

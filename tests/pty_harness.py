@@ -11,8 +11,10 @@ Scenario lines (backslash escapes \\r \\n \\t \\xNN \\\\ work in arguments):
     send TEXT         write TEXT to the terminal
     expect REGEX      wait until the output since the last match holds REGEX
                       (searched line by line, ANSI sequences removed)
-    screen REGEX      wait until the emulated screen's cursor line matches
+    screen REGEX      wait until the emulated screen's cursor line matches and
+                      the output has paused (no stale match right after a send)
     absent REGEX      fail if the output since the last match holds REGEX
+    raw REGEX         wait until the raw output (ANSI kept) holds REGEX
     sleep MS          wait a while (for a timer; never for an answer)
     eof               wait for the program to exit
     status N          its exit status must be N
@@ -28,10 +30,19 @@ import signal
 import sys
 import time
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[78=>]|\r")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z@]|\x1b[78=>]|\x07")
+
+
+def plain(data):
+    """Output as text lines: ANSI removed, a carriage return starts a line."""
+    text = ANSI.sub("", data.decode("utf-8", "replace"))
+    return re.sub(r"\r(?!\n)", "\n", text).replace("\r\n", "\n")
 
 
 ESC = {"r": "\r", "n": "\n", "t": "\t", "\\": "\\", "e": "\x1b"}
+
+
+QUIET = 0.15  # seconds without output before the screen counts as settled
 
 
 def unescape(s):
@@ -148,6 +159,7 @@ def main():
     seen = ""        # output since the last match, ANSI removed
     raw = b""
     status = None
+    last_output = [time.monotonic()]
 
     def pump(wait):
         nonlocal seen, raw, status
@@ -165,7 +177,8 @@ def main():
             return
         raw += data
         screen.feed(data)
-        seen += ANSI.sub("", data.decode("utf-8", "replace"))
+        seen += plain(data)
+        last_output[0] = time.monotonic()
 
     def fail(why):
         print("harness: " + why, file=sys.stderr)
@@ -183,6 +196,7 @@ def main():
         cmd, _, arg = line.partition(" ")
         if cmd == "send":
             os.write(fd, unescape(arg))
+            last_output[0] = time.monotonic()
         elif cmd in ("expect", "screen"):
             rx = re.compile(unescape(arg).decode("latin-1"), re.M)
             end = time.monotonic() + timeout
@@ -192,11 +206,19 @@ def main():
                     if m:
                         seen = seen[m.end():]
                         break
-                elif rx.search(screen.cursor_line()):
+                elif (rx.search(screen.cursor_line())
+                      and time.monotonic() - last_output[0] > QUIET):
                     break
                 if status is not None or time.monotonic() > end:
                     fail("line %d: %s /%s/ not seen%s" % (
                         n, cmd, arg, " (the program exited)" if status is not None else ""))
+                pump(0.05)
+        elif cmd == "raw":
+            rx = re.compile(unescape(arg))
+            end = time.monotonic() + timeout
+            while not rx.search(raw):
+                if status is not None or time.monotonic() > end:
+                    fail("line %d: raw /%s/ not seen" % (n, arg))
                 pump(0.05)
         elif cmd == "absent":
             pump(0.05)
