@@ -53,6 +53,7 @@ typedef struct repl {
   volatile sig_atomic_t busy;  /* a statement's task runs */
   lua_State *volatile co;   /* that task's coroutine; NULL once it is left */
   lua_Integer stmt;         /* number of the latest statement */
+  volatile sig_atomic_t sigint_ran;  /* Lua was running when SIGINT came */
   int abandoned;            /* statements given up while they waited */
   uv_timer_t *deadline;     /* --timeout for a statement that waits */
   int editing;              /* the line editor is installed (a prompt is up) */
@@ -189,8 +190,9 @@ static int stmt_handler(lua_State *L) {
 
 /* The hook set on an abandoned statement: it ends at its next instruction. */
 static void kill_hook(lua_State *L, lua_Debug *ar) {
+  vouch_host_t *h = vouch_host(L);
   (void)ar;
-  vouch_host(L)->interrupted = 0;
+  if (h->limit_hit == VOUCH_LIMIT_INTERRUPT) h->limit_hit = VOUCH_LIMIT_NONE;
   luaL_error(L, "interrupted");
 }
 
@@ -202,7 +204,6 @@ static void end_statement(repl *r) {
   if (r->deadline) uv_timer_stop(r->deadline);
   vouch_limits_disarm(h);
   h->limit_hit = VOUCH_LIMIT_NONE;
-  h->interrupted = 0;
   if (r->timing) {
     char t[64];
     snprintf(t, sizeof t, "(%.3f s)", (double)(uv_hrtime() - r->started) / 1e9);
@@ -657,16 +658,20 @@ static int key_interrupt(int count, int key) {
 
 
 /*
-** SIGINT: mark the host interrupted (the limits hook raises "interrupted"
-** in whatever Lua code runs, within a few thousand instructions), make the
-** statement's coroutine end at its next instruction (as lua.c does), and
-** tell the loop, which ends a statement that waits or clears the line.
+** SIGINT: stop the Lua code running now (the host's interrupt: one error
+** in the running coroutine, be it the statement, a coroutine of it or a
+** background task), make the statement's own coroutine end at its next
+** instruction whatever pcall it is in (as lua.c does), and tell the loop,
+** which gives up a statement that waits, or clears the line at the prompt.
 */
 static void on_sigint(int sig) {
   repl *r = the_repl;
+  vouch_host_t *h;
   (void)sig;
   if (r == NULL) return;
-  r->h->interrupted = 1;
+  h = r->h;
+  r->sigint_ran = h->running != NULL;
+  if (h->running) vouch_limits_trip(h, VOUCH_LIMIT_INTERRUPT);
   if (r->busy && r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
   if (r->async) uv_async_send(r->async);
 }
@@ -678,10 +683,11 @@ static void on_async(uv_async_t *a) {
   if (r->busy) {
     abandon(r, "interrupted");
     if (!r->interactive) r->quit = 1;  /* a script stops at Ctrl-C */
-  } else if (h->interrupted) {
-    h->interrupted = 0;  /* nothing ran to take it: Ctrl-C at the prompt */
-    if (r->interactive) clear_input(r);
+  } else if (!r->sigint_ran && r->interactive) {
+    clear_input(r);  /* no Lua ran to take it: Ctrl-C at the prompt */
   }
+  r->sigint_ran = 0;
+  if (h->limit_hit == VOUCH_LIMIT_INTERRUPT) h->limit_hit = VOUCH_LIMIT_NONE;
 }
 
 /* }====================================================== */

@@ -278,6 +278,38 @@ send \x04
 eof
 END
 
+tty "tty: Ctrl-C stops a busy loop inside a coroutine" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send spin = coroutine.wrap(function() while true do end end)\r
+screen ^vouch>$
+send spin()\r
+sleep 300
+send \x03
+expect interrupted$
+screen ^vouch>$
+send "after"\r
+expect ^"after"$
+screen ^vouch>$
+send \x04
+eof
+END
+
+tty "tty: Ctrl-C at the prompt stops a busy background task" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send vouch.spawn(function() vouch.sleep(100) while true do end end)\r
+expect vouch.task
+sleep 500
+send \x03
+expect task [0-9]+.*interrupted
+screen ^vouch>$
+send 2 + 2\r
+expect ^4$
+screen ^vouch>$
+send \x04
+eof
+status 0
+END
+
 tty "tty: Ctrl-C stops a statement that waits" "$VOUCH" repl <<'END'
 screen ^vouch>$
 send vouch.sleep(60000) print("not printed")\r
