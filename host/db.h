@@ -2,6 +2,9 @@
 ** db.h: the narrow C interface to the database. SQLite stays behind it:
 ** db.c (the Lua API, vouch.db) and the loaders' bulk path (src:into) use
 ** only these calls, so another database could be put behind them later.
+** Call them from the loop's thread only: connections are opened without
+** SQLite's mutexes. A bulk insert borrows its database: keep the userdata
+** referenced (on a Lua stack or in the registry) until vouch_db_bulk_end.
 */
 #ifndef VOUCH_DB_H
 #define VOUCH_DB_H
@@ -35,6 +38,9 @@ typedef struct vouch_load_info {
   int64_t rows;             /* rows stored */
   int64_t bad_rows;         /* rows skipped as bad (opts.skip_bad) */
 } vouch_load_info_t;
+
+/* The vouch.db library: vouch.db.open, vouch.db.blob. */
+int luaopen_vouch_db(lua_State *L);
 
 /* The vouch.db userdata at `idx`, or raise "vouch.db expected". */
 vouch_db_t *vouch_db_check(lua_State *L, int idx);
