@@ -195,7 +195,14 @@ end
 
 local function cell(v)
   if v == nil then return "", 0 end
-  local s = type(v) == "string" and v:gsub("%c", " ") or tostring(v)
+  local s
+  if type(v) == "string" then
+    s = v:gsub("%c", " ")
+  elseif mtype(v) == "float" and v == v and v ~= 1 / 0 and v ~= -1 / 0 then
+    s = sfmt("%.6f", v):gsub("0+$", ""):gsub("%.$", ".0")  -- 6 places in a grid
+  else
+    s = tostring(v)
+  end
   local w = width(s)
   if w > M.cell then
     s = (utf8.offset(s, M.cell - 2) and ssub(s, 1, utf8.offset(s, M.cell - 2) - 1) or ssub(s, 1, M.cell - 3)) .. "..."
@@ -271,9 +278,41 @@ function M.format(v, color)
   return (format(v, painter(color), "", 1, {}))
 end
 
+M.count = 100000   -- rows of a query counted before "more than"
+
+-- Whether `v` is a query cursor (the state db:rows returns).
+local function is_cursor(v)
+  local mt = type(v) == "userdata" and getmetatable(v)
+  return type(mt) == "table" and rawget(mt, "__name") == "vouch.db.rows"
+end
+
+-- Drain a query's iterator into a result table, its columns in order.
+local function query_rows(iter, cursor)
+  local rows, n = {}, 0
+  local cols = debug and debug.getuservalue and debug.getuservalue(cursor, 2)
+  for row in iter, cursor do
+    n = n + 1
+    if n <= M.rows then rows[n] = row end
+    if n >= M.count then break end
+  end
+  local more = n >= M.count and iter(cursor) ~= nil
+  if cursor.close then cursor:close() end
+  return rows, n, more, type(cols) == "table" and cols or nil
+end
+
 --- The text for a statement's results (a table.pack), or nil for none.
+-- The results of db:rows(...) print as the table of the query's rows.
 function M.show(r, color)
   if r.n == 0 then return nil end
+  if r.n >= 2 and type(r[1]) == "function" and is_cursor(r[2]) then
+    local rows, n, more, cols = query_rows(r[1], r[2])
+    if n == 0 then return "(no rows)" end
+    local text = M.grid(setmetatable(rows, { __columns = cols }), color)
+    if n > #rows then
+      text = text:gsub("[^\n]*$", "") .. sfmt("... (%s%d rows in all)", more and "more than " or "", n)
+    end
+    return text
+  end
   local parts, multi = {}, false
   for i = 1, r.n do
     parts[i] = M.format(r[i], color)

@@ -186,10 +186,26 @@ local t = {} for i = 1, 1e8 do t[i] = ("x"):rep(64) .. i end
 print("after")
 END
 
-pipe "piped: .tables without storage says so" 1 'storage is unavailable' <<'END'
+pipe "piped: .tables lists the database's tables with row counts" 0 \
+  "${B}name      rows${N}--------  ----${N}loads        0${N}partners     0${N}.*${B}t            2$N\(6 rows\)" <<'END'
+db = vouch.db.open()
+db:exec("CREATE TABLE t(name TEXT, id INTEGER PRIMARY KEY, score REAL)")
+db:insert("t", {{name = "Lotus Foods", score = 4.5}, {name = "Blue River", score = 2 / 3}})
 .tables
 END
 
+pipe "piped: db:rows(...) prints the query as a table, columns in order" 0 \
+  "^name         id     score${N}-----------  --  --------${N}Lotus Foods   1       4.5${N}Blue River    2  0.666667${N}\(2 rows\)$N\(no rows\)" <<'END'
+db = vouch.db.open()
+db:rows("SELECT * FROM t ORDER BY id")
+db:rows("SELECT * FROM t WHERE id > 100")
+END
+
+pipe "piped: a long query result is cut with a count" 0 '... \(100 rows in all\)' <<'END'
+db = vouch.db.open()
+db:tx(function() for i = 1, 98 do db:insert("t", {name = "p" .. i}) end end)
+db:rows("SELECT id FROM t")
+END
 pipe "piped: a failed background task is reported, the REPL goes on" 1 \
   "vouch: task [0-9]+.*${B}still here$N\$" <<'END'
 vouch.spawn(function() error("bg failed") end)
@@ -379,6 +395,13 @@ screen ^vouch>$
 send task:\t\t
 expect status.*wait|wait.*status
 send \x03
+screen ^vouch>$
+send db = vouch.db.open()\r
+screen ^vouch>$
+send db:ro\t
+screen ^vouch> db:rows$
+send ("SELECT 1 AS one")\r
+expect ^one
 screen ^vouch>$
 send \x04
 eof
