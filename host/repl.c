@@ -559,10 +559,27 @@ static void show_prompt(repl *r) {
 }
 
 
-/* Clear the prompt line before output; it is redrawn before the loop blocks. */
+/* Columns on the screen that the UTF-8 text `s` (n bytes) takes, roughly. */
+static size_t columns(const char *s, size_t n) {
+  size_t i, w = 0;
+  for (i = 0; i < n; i++) w += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return w;
+}
+
+
+/*
+** Clear the prompt and what was typed (it may wrap over several rows)
+** before output; the editor redraws both before the loop blocks.
+*/
 static void hide_prompt(repl *r) {
+  int height = 0, width = 0;
+  size_t col = strlen(r->len ? PROMPT_MORE : PROMPT), rows = 0;
   if (!r->editing || r->hidden) return;
-  fputs("\r\033[K", stdout);
+  if (rl_line_buffer && rl_point > 0) col += columns(rl_line_buffer, (size_t)rl_point);
+  rl_get_screen_size(&height, &width);  /* the width the editor wraps at */
+  if (width > 0) rows = col / (size_t)width;
+  if (rows > 0) printf("\033[%zuA", rows);
+  fputs("\r\033[J", stdout);
   fflush(stdout);
   r->hidden = 1;
 }

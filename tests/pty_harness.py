@@ -22,12 +22,15 @@ Scenario lines (backslash escapes \\r \\n \\t \\xNN \\\\ work in arguments):
 Every wait is bounded (--timeout, default 10 s). On failure the harness
 prints what it last saw and exits 1; the program is killed in any case.
 """
+import fcntl
 import os
 import pty
 import re
 import select
 import signal
+import struct
 import sys
+import termios
 import time
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z@]|\x1b[78=>]|\x07")
@@ -154,6 +157,7 @@ def main():
             os.execvp(args[0], args)
         finally:
             os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     os.set_blocking(fd, False)
     screen = Screen()
     seen = ""        # output since the last match, ANSI removed

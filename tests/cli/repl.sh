@@ -374,6 +374,22 @@ send \x04
 eof
 END
 
+tty "tty: output over a line that wraps clears all its rows" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send vouch.spawn(function() vouch.sleep(1000) print("ti" .. "ck") end)\r
+screen ^vouch>$
+send long = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+expect ^tick$
+screen ^a+$
+send "\r
+screen ^vouch>$
+send #long, long:find("tick", 1, true)\r
+expect ^180\tnil$
+screen ^vouch>$
+send \x04
+eof
+END
+
 tty "tty: Tab completes globals, fields and methods" "$VOUCH" repl <<'END'
 screen ^vouch>$
 send prin\t
