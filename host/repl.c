@@ -47,6 +47,7 @@ typedef struct repl {
   uv_poll_t *poll;          /* stdin readable; malloc'd, freed when closed */
   uv_async_t *async;        /* a SIGINT arrived; malloc'd, freed when closed */
   uv_prepare_t *prepare;    /* puts the prompt back before the loop blocks */
+  uv_signal_t *signals[2];  /* SIGWINCH and SIGCONT: the terminal changed */
   int stdin_flags;          /* fcntl flags of stdin, restored at the end */
   char *buf;                /* the statement typed so far (lines joined by \n) */
   size_t len, cap;
@@ -54,6 +55,7 @@ typedef struct repl {
   lua_State *volatile co;   /* that task's coroutine; NULL once it is left */
   lua_Integer stmt;         /* number of the latest statement */
   volatile sig_atomic_t sigint_ran;  /* Lua was running when SIGINT came */
+  volatile sig_atomic_t sigint_quit; /* SIGINT without a terminal: leave */
   int abandoned;            /* statements given up while they waited */
   uv_timer_t *deadline;     /* --timeout for a statement that waits */
   int editing;              /* the line editor is installed (a prompt is up) */
@@ -610,6 +612,32 @@ static void on_stdin(uv_poll_t *p, int status, int events) {
 }
 
 
+/*
+** The terminal changed size (SIGWINCH), or vouch comes back to the
+** foreground (SIGCONT) after Ctrl-Z, with the terminal's modes reset by the
+** shell: set the editor up again and redraw the prompt and what was typed.
+*/
+static void on_terminal(uv_signal_t *sig, int signum) {
+  repl *r = sig->data;
+  char *typed;
+  int point;
+  if (signum == SIGWINCH) rl_resize_terminal();
+  if (signum != SIGCONT || !r->editing) return;
+  typed = strdup(rl_line_buffer ? rl_line_buffer : "");
+  point = rl_point;
+  rl_callback_handler_remove();
+  fputs("\n", stdout);
+  rl_callback_handler_install(r->len ? PROMPT_MORE : PROMPT, on_line);
+  if (typed && *typed) {
+    rl_insert_text(typed);
+    if (point >= 0 && point <= rl_end) rl_point = point;
+    fputs("\r\033[K", stdout);
+    rl_forced_update_display();
+  }
+  free(typed);
+}
+
+
 static void on_prepare(uv_prepare_t *p) {
   repl *r = p->data;
   if (r->quit) return;
@@ -687,6 +715,15 @@ static void on_sigint(int sig) {
   (void)sig;
   if (r == NULL) return;
   h = r->h;
+  if (!r->interactive) {
+    /* Without a terminal Ctrl-C ends the REPL, as it would any program. */
+    r->sigint_quit = 1;
+    if (!r->busy) {
+      signal(SIGINT, SIG_DFL);
+      raise(SIGINT);
+      return;
+    }
+  }
   r->sigint_ran = h->running != NULL;
   if (h->running) vouch_limits_trip(h, VOUCH_LIMIT_INTERRUPT);
   if (r->busy && r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
@@ -860,6 +897,7 @@ static void setup_editor(repl *r) {
 int vouch_repl(vouch_host_t *h) {
   repl r;
   struct sigaction sa;
+  int i;
   memset(&r, 0, sizeof r);
   r.h = h;
   r.L = h->L;
@@ -906,6 +944,14 @@ int vouch_repl(vouch_host_t *h) {
       uv_prepare_init(&h->loop, r.prepare);
       r.prepare->data = &r;
       uv_prepare_start(r.prepare, on_prepare);
+      for (i = 0; i < 2; i++) {
+        r.signals[i] = malloc(sizeof *r.signals[i]);
+        if (r.signals[i] == NULL) continue;
+        uv_signal_init(&h->loop, r.signals[i]);
+        r.signals[i]->data = &r;
+        uv_signal_start(r.signals[i], on_terminal, i == 0 ? SIGWINCH : SIGCONT);
+        uv_unref((uv_handle_t *)r.signals[i]);
+      }
       show_prompt(&r);
       while (!r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
@@ -915,6 +961,8 @@ int vouch_repl(vouch_host_t *h) {
       if (r.editing) rl_callback_handler_remove();
       uv_close((uv_handle_t *)r.poll, handle_closed);
       uv_close((uv_handle_t *)r.prepare, handle_closed);
+      for (i = 0; i < 2; i++)
+        if (r.signals[i]) uv_close((uv_handle_t *)r.signals[i], handle_closed);
       r.poll = NULL;
       r.prepare = NULL;
     } else {
@@ -928,7 +976,7 @@ int vouch_repl(vouch_host_t *h) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    while (!r.quit) {
+    while (!r.quit && !r.sigint_quit) {
       n = getline(&line, &cap, stdin);
       if (n < 0) { take_line(&r, NULL); break; }
       if (n > 0 && line[n - 1] == '\n') line[--n] = '\0';
@@ -945,9 +993,10 @@ int vouch_repl(vouch_host_t *h) {
     ** What was spawned in the background runs to its end, as with `vouch
     ** run`, unless a statement was given up (it would keep waiting).
     */
-    if (h->exit_code < 0 && !r.abandoned) uv_run(&h->loop, UV_RUN_DEFAULT);
+    if (h->exit_code < 0 && !r.abandoned && !r.sigint_quit) uv_run(&h->loop, UV_RUN_DEFAULT);
     if (h->failed) r.failed = 1;
     if (h->exit_code >= 0) r.status = h->exit_code;
+    else if (r.sigint_quit) r.status = 128 + SIGINT;
     else if (r.failed) r.status = VOUCH_EXIT_SCRIPT;
   }
 

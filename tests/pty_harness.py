@@ -15,6 +15,7 @@ Scenario lines (backslash escapes \\r \\n \\t \\xNN \\\\ work in arguments):
                       the output has paused (no stale match right after a send)
     absent REGEX      fail if the output since the last match holds REGEX
     raw REGEX         wait until the raw output (ANSI kept) holds REGEX
+    signal NAME       send the program a signal (STOP, CONT, WINCH ...)
     sleep MS          wait a while (for a timer; never for an answer)
     eof               wait for the program to exit
     status N          its exit status must be N
@@ -232,6 +233,8 @@ def main():
             end = time.monotonic() + float(arg) / 1000
             while time.monotonic() < end:
                 pump(max(0, min(0.05, end - time.monotonic())))
+        elif cmd == "signal":
+            os.kill(pid, getattr(signal, "SIG" + arg))
         elif cmd == "eof":
             end = time.monotonic() + timeout
             while status is None:

@@ -123,6 +123,14 @@ vouch.spawn(function() vouch.sleep(10) print("first") end)
 vouch.sleep(200) print("second")
 END
 
+ok "piped: Ctrl-C while waiting for input ends the REPL" python3 -c '
+import signal, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "repl"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+p.stdin.write(b"1 + 1\n"); p.stdin.flush()
+assert p.stdout.readline() == b"2\n"
+p.send_signal(signal.SIGINT)
+sys.exit(0 if p.wait(timeout=20) in (-signal.SIGINT, 130) else 1)' "$VOUCH"
+
 pipe "piped: .help lists the commands" 0 '\.load FILE.*\.tables.*\.time on\|off.*\.exit' <<'END'
 .help
 END
@@ -385,6 +393,23 @@ send "\r
 screen ^vouch>$
 send #long, long:find("tick", 1, true)\r
 expect ^180\tnil$
+screen ^vouch>$
+send \x04
+eof
+END
+
+tty "tty: back from a stop (Ctrl-Z, fg) the prompt and the line come back" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send resumed = 5
+screen ^vouch> resumed = 5$
+signal STOP
+sleep 200
+signal CONT
+screen ^vouch> resumed = 5$
+send 6\r
+screen ^vouch>$
+send resumed\r
+expect ^56$
 screen ^vouch>$
 send \x04
 eof
