@@ -34,7 +34,7 @@ static const command commands[] = {
   {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
    "run a Lua script as a task (arguments in `arg`)"},
   {"repl", cmd_repl, NULL, "repl [OPTIONS]",
-   "an interactive Lua prompt with the host loaded (plain `vouch` on a terminal)"},
+   "the interactive Lua prompt (plain `vouch` on a terminal)"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}

@@ -56,6 +56,7 @@ typedef struct repl {
   lua_Integer stmt;         /* number of the latest statement */
   volatile sig_atomic_t sigint_ran;  /* Lua was running when SIGINT came */
   volatile sig_atomic_t sigint_quit; /* SIGINT without a terminal: leave */
+  volatile sig_atomic_t interrupting; /* SIGINT came while the statement ran */
   int abandoned;            /* statements given up while they waited */
   uv_timer_t *deadline;     /* --timeout for a statement that waits */
   int editing;              /* the line editor is installed (a prompt is up) */
@@ -120,7 +121,8 @@ static int repl_print(lua_State *L) {
   {
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
-    out_write(r, stdout, s, len);
+    if (r) out_write(r, stdout, s, len);
+    else fwrite(s, 1, len, stdout);
   }
   return 0;
 }
@@ -157,10 +159,10 @@ static int stmt_handler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  {
+  if (the_repl && the_repl->interrupting) {
     size_t n = strlen(msg);
     if (n >= 11 && strcmp(msg + n - 11, "interrupted") == 0) {
-      lua_pushliteral(L, "interrupted");
+      lua_pushliteral(L, "interrupted");  /* Ctrl-C: where it struck is chance */
       return 1;
     }
   }
@@ -203,6 +205,7 @@ static void end_statement(repl *r) {
   vouch_host_t *h = r->h;
   r->busy = 0;
   r->co = NULL;
+  r->interrupting = 0;
   if (r->deadline) uv_timer_stop(r->deadline);
   vouch_limits_disarm(h);
   h->limit_hit = VOUCH_LIMIT_NONE;
@@ -726,6 +729,7 @@ static void on_sigint(int sig) {
   }
   r->sigint_ran = h->running != NULL;
   if (h->running) vouch_limits_trip(h, VOUCH_LIMIT_INTERRUPT);
+  if (r->busy) r->interrupting = 1;
   if (r->busy && r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
   if (r->async) uv_async_send(r->async);
 }
