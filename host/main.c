@@ -28,6 +28,7 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv);
+static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv);
 
 /* Every subcommand, in the order `vouch --help` lists them. */
 static const command commands[] = {
@@ -49,6 +50,8 @@ static const command commands[] = {
    "manage scheduled runs of scripts (see 'vouch help schedule')"},
   {"daemon", cmd_sched, NULL, "daemon [--poll MS] [--grace S] [--max-running N] [--clock FILE] [--log FILE]",
    "run due schedules until stopped (SIGTERM/SIGINT)"},
+  {"repl", cmd_repl, NULL, "repl [OPTIONS]",
+   "the interactive Lua prompt (plain `vouch` on a terminal)"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}
@@ -221,6 +224,25 @@ static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv) {
   }
   status = vouch_sched_command(o, sub, n, rest);
   free(rest);
+  return status;
+}
+
+
+/* vouch repl [OPTIONS]: host options only; the REPL does the rest. */
+static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
+  vouch_host_t *h;
+  int i, status;
+  for (i = 0; i < argc; i++) {
+    int r = host_option(o, argc, argv, &i);
+    if (r < 0) return VOUCH_EXIT_USAGE;
+    if (r == 0) {
+      fprintf(stderr, "vouch: unknown argument '%s'\nusage: vouch %s\n", argv[i], c->usage);
+      return VOUCH_EXIT_USAGE;
+    }
+  }
+  if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
+  status = vouch_repl(h);
+  vouch_host_free(h);
   return status;
 }
 

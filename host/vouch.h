@@ -69,6 +69,8 @@ typedef struct vouch_host {
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */
   int no_watchdog;          /* never start it (the fuzzer has its own) */
+  void (*on_report)(struct vouch_host *h);  /* before an error report is written
+                                               (the REPL clears its prompt) */
 } vouch_host_t;
 
 /* host.c */
@@ -151,6 +153,8 @@ int luaopen_vouch_sched(lua_State *L);
 int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv);
 /* http.c */
 int luaopen_vouch_http(lua_State *L);
+/* repl.c */
+int vouch_repl(vouch_host_t *h);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
