@@ -21,6 +21,7 @@
 */
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
+  {"file", luaopen_vouch_file},
   {NULL, NULL}
 };
 

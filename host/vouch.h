@@ -117,6 +117,9 @@ vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
 
+/* file.c */
+int luaopen_vouch_file(lua_State *L);
+
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
 extern const struct vouch_module vouch_stdlib[];
