@@ -313,15 +313,29 @@ local function display_name(e)
   return tostring(n)
 end
 
--- A reason as one line of words: "audience_mismatch (community): -12 penalty".
+-- What a reason did, in words: "scored 38", "-15 penalty", "veto".
+local function effect(r)
+  local p, o = r.points, r.outcome
+  local has = type(p) == "number"
+  if o == "score" then return has and ("scored " .. num(p)) or "scored"
+  elseif o == "points" or o == "pass" then return has and ((p > 0 and "+" or "") .. num(p) .. " points") or o
+  elseif o == "penalty" then return has and (num(p) .. " penalty") or "penalty"
+  elseif o == "cap" then return has and ("total capped at " .. num(p)) or "total capped"
+  elseif o == "veto" then return "veto"
+  elseif o == "review" then return "forces review"
+  elseif o == "indeterminate" then return "indeterminate: data missing" end
+  return tostring(o)
+end
+
+-- A reason after its code, in words: "(community): -10 penalty".
+local function reason_detail(r)
+  local dim = (r.dimension and r.dimension ~= "") and ("(" .. label(r.dimension) .. ")") or ""
+  return dim .. ": " .. effect(r)
+end
+
+-- A reason as one line of words: "audience_mismatch (community): -10 penalty".
 local function reason_text(r)
-  local parts = { r.code }
-  if r.dimension and r.dimension ~= "" then parts[#parts + 1] = "(" .. label(r.dimension) .. ")" end
-  local what = r.outcome
-  if type(r.points) == "number" and r.outcome ~= "veto" and r.outcome ~= "review" then
-    what = (r.points > 0 and "+" or "") .. num(r.points) .. " " .. r.outcome
-  end
-  return concat(parts, " ") .. ": " .. what
+  return tostring(r.code) .. " " .. reason_detail(r)
 end
 M.reason_text = reason_text
 
@@ -440,6 +454,8 @@ h3{font-size:16px;margin:0 0 2px;overflow-wrap:anywhere}
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px}
 figcaption{font-weight:600;margin-bottom:6px}
 svg.chart{max-width:100%;height:auto;display:block;margin:0 auto}
+svg.chart text{font-family:inherit}
+.card ul.reasons{font-size:13px}
 .tablewrap{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:10px}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}
@@ -489,7 +505,7 @@ local function reasons_html(list, limit)
     end
     local flag = M.flag_outcomes[r.outcome] and r.rank == nil
     out[#out + 1] = format('<li%s><code>%s</code> %s</li>', flag and ' class="flag"' or "",
-      esc(r.code), esc(reason_text(r):sub(#r.code + 2)))
+      esc(r.code), esc(reason_detail(r)))
   end
   out[#out + 1] = "</ul>"
   return concat(out)
@@ -604,7 +620,7 @@ local function html_partner(data, charts, out)
         local items = {}
         for _, r in ipairs(l) do
           items[#items + 1] = format('<li class="%s">%s <code>%s</code> %s</li>', cls, sign, esc(r.code),
-            esc(reason_text(r):sub(#r.code + 2)))
+            esc(reason_detail(r)))
         end
         return '<ul class="reasons">' .. concat(items) .. "</ul>"
       end
@@ -719,7 +735,7 @@ local function md_reasons(list)
   if #list == 0 then return "none recorded" end
   local out = {}
   for _, r in ipairs(list) do
-    out[#out + 1] = "`" .. gsub(esc(r.code), "[`|]", "") .. "` " .. mde(reason_text(r):sub(#r.code + 2))
+    out[#out + 1] = "`" .. gsub(esc(r.code), "[`|]", "") .. "` " .. mde(reason_detail(r))
   end
   return concat(out, "; ")
 end

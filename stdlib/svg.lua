@@ -79,6 +79,15 @@ local num = M.num
 -- Coordinates with two decimals keep the files small and diff-friendly.
 local function c(v) return (gsub(format("%.2f", v), "%.?0+$", "")) end
 
+--- At most `n` characters of `s` (UTF-8 aware), with "…" when cut; for
+--- labels in a fixed space (the chart's <title> keeps the whole text).
+function M.shorten(s, n)
+  s = M.clean(s)
+  local len = utf8.len(s)
+  if len <= n then return s end
+  return s:sub(1, utf8.offset(s, n + 1) - 1) .. "…"
+end
+
 --- A dimension code as words: "shared_values" -> "shared values".
 function M.label(dim) return (gsub(tostring(dim), "_", " ")) end
 
@@ -101,7 +110,7 @@ function M.reset_ids() next_id = 0 end
 local function open(w, h, title, desc, class)
   local id = new_id("c")
   return {
-    format('<svg class="chart %s" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="%s-t %s-d">',
+    format('<svg class="chart %s" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="%s-t %s-d" font-family="system-ui, \'Noto Sans\', \'DejaVu Sans\', sans-serif">',
       class, w, h, w, h, id, id),
     format('<title id="%s-t">%s</title>', id, esc(title)),
     format('<desc id="%s-d">%s</desc>', id, esc(desc)),
@@ -141,8 +150,9 @@ function M.radar(o)
   local series = o.series or {}
   local top = o.max or 100
   local size = o.size or 300
+  local width = size + 40
   local legend_h = 20 * #series + 6
-  local cx, cy, r = size / 2, size / 2, size / 2 - 62
+  local cx, cy, r = width / 2, size / 2, size / 2 - 62
   local n = #axes
   local descs = {}
   for _, s in ipairs(series) do
@@ -150,7 +160,7 @@ function M.radar(o)
     for _, a in ipairs(axes) do parts[#parts + 1] = M.label(a) .. " " .. num(s.values[a], 0) end
     descs[#descs + 1] = s.name .. ": " .. concat(parts, ", ")
   end
-  local out = open(size, size + legend_h, o.title or "Social capital",
+  local out = open(width, size + legend_h, o.title or "Social capital",
     o.desc or ("Scores out of " .. num(top) .. " on " .. n .. " dimensions. " .. concat(descs, ". ") .. "."),
     "radar")
   local function point(i, v)
@@ -202,7 +212,7 @@ function M.radar(o)
     insert(out, format('<line x1="12" y1="%s" x2="40" y2="%s" stroke="%s" stroke-width="2"%s/>', c(y), c(y),
       style.color, style.dash ~= "" and format(' stroke-dasharray="%s"', style.dash) or ""))
     insert(out, marker(style.marker, 26, y, 3, k == 1 and style.color or "#fff", style.color))
-    insert(out, text(48, y + 4, s.name, ' font-size="12" fill="#111827"'))
+    insert(out, text(48, y + 4, M.shorten(s.name, 40), ' font-size="12" fill="#111827"'))
   end
   insert(out, '</svg>')
   return concat(out, "\n")
@@ -253,7 +263,7 @@ function M.bars(o)
     local fill = kind.pattern and format("url(#%s-%s)", id, kind.pattern) or kind.color
     local bw = max(2, bar_w * (it.value or 0) / top)
     insert(out, format('<g class="bar"><title>%s</title>', esc(parts[i])))
-    insert(out, text(label_w - 8, y + 14, it.label, ' text-anchor="end" font-size="12" fill="#111827"'))
+    insert(out, text(label_w - 8, y + 14, M.shorten(it.label, 28), ' text-anchor="end" font-size="12" fill="#111827"'))
     if it.kind then
       insert(out, text(label_w - 8, y + 25, it.kind, ' text-anchor="end" font-size="9" fill="#6b7280"'))
     end
