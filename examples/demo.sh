@@ -3,3 +3,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 ./vouch run examples/hello.lua
+sh examples/report.sh
