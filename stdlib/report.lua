@@ -307,6 +307,7 @@ end
 local verdict_mark = { approve = "✓", review = "?", reject = "✗" }
 local verdict_order = { "approve", "review", "reject" }
 
+
 local function display_name(e)
   local n = e.name
   if n == nil or n == "" then n = e.partner_id end
@@ -348,9 +349,16 @@ local function run_title(run)
   return format("Run #%s", tostring(run.id))
 end
 
+-- A stored UTC time as people read it: "2026-11-01 09:00 UTC".
+local function when(t)
+  if type(t) ~= "string" then return "" end
+  local d, hm = t:match("^(%d%d%d%d%-%d%d%-%d%d)T(%d%d:%d%d)")
+  return d and (d .. " " .. hm .. " UTC") or t
+end
+
 local function run_subtitle(run)
-  local bits = { tostring(run.scorecard) }
-  if run.started_at then bits[#bits + 1] = "started " .. tostring(run.started_at) end
+  local bits = { "scorecard " .. tostring(run.scorecard) }
+  if run.started_at then bits[#bits + 1] = when(run.started_at) end
   if run.status and run.status ~= "ok" then bits[#bits + 1] = "status " .. tostring(run.status) end
   if run.partners then bits[#bits + 1] = tostring(run.partners) .. " partners" end
   return concat(bits, " · ")
@@ -385,11 +393,15 @@ local function charts_for(data)
                    { name = "Portfolio median", values = data.median } } })
     end
   elseif data.report == "partner" then
-    local xs, total = {}, {}
-    for i, h in ipairs(data.history) do xs[i] = "#" .. tostring(h.run_id); total[i] = h.total end
+    local xs, total, marks = {}, {}, {}
+    for i, h in ipairs(data.history) do
+      xs[i] = "#" .. tostring(h.run_id)
+      total[i] = h.total
+      marks[i] = num(h.total) .. " " .. (verdict_mark[h.verdict] or "") .. " " .. tostring(h.verdict)
+    end
     add("total", "total", "Total over runs", svg.lines{
       title = "Total score of " .. display_name(data.partner) .. " over runs",
-      x = xs, series = { { name = "total", values = total } } })
+      x = xs, width = 900, height = 260, series = { { name = "total", values = total, labels = marks } } })
     local series = {}
     for k, d in ipairs(M.dimensions) do
       local v = {}
@@ -484,7 +496,11 @@ code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;back
 .note{color:var(--muted);font-size:13px}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:16px}
 @media (max-width:700px){header{padding:20px 16px}main{padding:16px 12px 32px}.grid2{grid-template-columns:1fr}
-.side{grid-template-columns:1fr}th,td{padding:6px}.hide-s{display:none}}
+.side{grid-template-columns:1fr}th,td{padding:6px}
+table.ranked thead{display:none}
+table.ranked tr{display:grid;grid-template-columns:2em minmax(0,1fr) auto;gap:4px 8px;padding:10px 8px;border-bottom:1px solid var(--line)}
+table.ranked td{border:0;padding:0}table.ranked td.rank{text-align:left;font-weight:700}
+table.ranked td.verdict,table.ranked td.why{grid-column:2/4}}
 @media print{body{background:#fff;font-size:11pt}header{background:#fff;color:#000;border-bottom:2px solid #000;padding:0 0 8px}
 header p,header .kicker{color:#333}main{max-width:none;padding:0}.tile,figure,.card,.tablewrap{border-color:#999}
 .cards{grid-template-columns:repeat(2,1fr)}figure,.card,tr,.tile{break-inside:avoid}h2{break-after:avoid}
@@ -560,11 +576,12 @@ local function html_run(data, charts, out)
     (data.median_total and (" · total " .. num(data.median_total)) or "")))
   insert(out, figure(charts.flags, "Red flags: partners flagged per flag"))
   insert(out, "</div>")
-  insert(out, '<h2>Ranked partners</h2><div class="tablewrap"><table>')
+  insert(out, '<h2>Ranked partners</h2><div class="tablewrap"><table class="ranked">')
   insert(out, '<thead><tr><th class="num">#</th><th>Partner</th><th class="num">Total</th><th>Verdict</th>' ..
     '<th>Principal reasons and red flags</th></tr></thead><tbody>')
   for _, e in ipairs(list) do
-    insert(out, format('<tr><td class="num">%d</td><td>%s</td><td class="num">%s%s</td><td>%s</td><td>%s</td></tr>',
+    insert(out, format('<tr><td class="num rank">%d</td><td class="partner">%s</td><td class="num total">%s%s</td>' ..
+      '<td class="verdict">%s</td><td class="why">%s</td></tr>',
       e.rank, who_html(e), esc(num(e.total)), meter(e.total), verdict_badge(e.verdict), reasons_html(e.reasons)))
   end
   if #list == 0 then insert(out, '<tr><td colspan="5" class="note">This run scored no partner.</td></tr>') end
@@ -605,7 +622,7 @@ local function html_partner(data, charts, out)
     '<th class="num">Total</th><th>Verdict</th><th>Principal reasons and red flags</th></tr></thead><tbody>')
   for _, e in ipairs(h) do
     insert(out, format('<tr><td>#%s<div class="sub">%s</div></td><td>%s</td><td class="num">%s</td><td>%s</td><td>%s</td></tr>',
-      esc(e.run_id), esc(e.started_at or ""), esc(e.scorecard or ""), esc(num(e.total)),
+      esc(e.run_id), esc(when(e.started_at)), esc(e.scorecard or ""), esc(num(e.total)),
       verdict_badge(e.verdict), reasons_html(e.reasons)))
   end
   insert(out, "</tbody></table></div>")
@@ -821,7 +838,7 @@ function M.markdown(data, opts)
     insert(out, "| " .. concat(head, " | ") .. " |")
     insert(out, "|" .. rep("---|", 2) .. rep("---:|", 1) .. "---|" .. rep("---:|", #M.dimensions))
     for _, h in ipairs(data.history) do
-      local row = { "#" .. tostring(h.run_id), mde(h.started_at or ""), num(h.total), md_verdict(h.verdict) }
+      local row = { "#" .. tostring(h.run_id), mde(when(h.started_at)), num(h.total), md_verdict(h.verdict) }
       for _, d in ipairs(M.dimensions) do row[#row + 1] = num(h.dims[d]) end
       insert(out, "| " .. concat(row, " | ") .. " |")
     end

@@ -288,7 +288,8 @@ end
 
 --- A line chart over runs. `o.x`: the labels of the x positions (run
 --- names); `o.series`: `{name=, values={[i]=number|nil}}` (a gap where a
---- value is missing); `o.max` the scale (100). Each line ends in its name.
+--- value is missing; `labels`: text above each point, if any); `o.max` the
+--- scale (100). Each line ends in its name.
 function M.lines(o)
   local xs = o.x or {}
   local series = o.series or {}
@@ -332,6 +333,9 @@ function M.lines(o)
       local v = s.values[i]
       if type(v) == "number" then
         insert(out, marker(style.marker, X(i), Y(v), 3, "#fff", style.color))
+        if s.labels then
+          insert(out, text(X(i), Y(v) - 9, s.labels[i] or num(v), format(' text-anchor="middle" font-size="11" font-weight="700" fill="%s"', style.color)))
+        end
         last = i
       end
     end

@@ -201,4 +201,20 @@ function M.expected_run(run_id)
            median_total = median(t), flags = flags, dimensions = M.dimensions }
 end
 
+--- A partner's history worked out from the rows: each run's entry of
+--- expected_run with the run's id, time and scorecard.
+function M.expected_history(partner_id)
+  local r = M.rows()
+  local out = {}
+  for _, run in ipairs(r.runs) do
+    for _, e in ipairs(M.expected_run(run.id).partners) do
+      if e.partner_id == partner_id then
+        e.run_id, e.started_at, e.scorecard, e.status = run.id, run.started_at, run.scorecard, run.status
+        out[#out + 1] = e
+      end
+    end
+  end
+  return out
+end
+
 return M

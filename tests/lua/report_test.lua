@@ -93,7 +93,7 @@ T.test("html: hostile names stay text, no script, no URL, CSP set", function()
   T.eq(html:find("@media print", 1, true) ~= nil, true, "print styles")
   T.eq(count(html, '<svg class="chart radar"'), #data.partners + 1, "a radar per partner and the median")
   T.eq(count(html, '<svg class="chart bars"'), 1, "red flag bars")
-  T.eq(count(html, "<tr><td class=\"num\">"), #data.partners, "a table row per partner")
+  T.eq(count(html, "<tr><td class=\"num rank\">"), #data.partners, "a table row per partner")
 end)
 
 T.test("html: sections of a run in rank order with counts", function()
