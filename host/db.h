@@ -36,6 +36,9 @@ typedef struct vouch_load_info {
   int64_t bad_rows;         /* rows skipped as bad (opts.skip_bad) */
 } vouch_load_info_t;
 
+/* The vouch.db library: vouch.db.open, vouch.db.blob. */
+int luaopen_vouch_db(lua_State *L);
+
 /* The vouch.db userdata at `idx`, or raise "vouch.db expected". */
 vouch_db_t *vouch_db_check(lua_State *L, int idx);
 

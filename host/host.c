@@ -12,6 +12,7 @@
 #include <lualib.h>
 
 #include "vouch.h"
+#include "db.h"
 
 /*
 ** The host libraries, in the order they are opened. Each luaopen_ returns
@@ -21,6 +22,7 @@
 */
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
+  {"db", luaopen_vouch_db},
   {"file", luaopen_vouch_file},
   {NULL, NULL}
 };

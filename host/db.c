@@ -1,0 +1,1625 @@
+/*
+** db.c: vouch.db, SQLite for scripts, and the narrow C interface of db.h.
+**
+** A database is a userdata "vouch.db" holding the connection, a bounded
+** cache of prepared statements (keyed by their SQL), the prepared INSERTs
+** of db:insert (per table and column set) and the list of open `rows`
+** cursors, so that closing the database can finalize everything it lent.
+** Values cross as Lua's own types: integers stay integers, floats floats,
+** nil is NULL, strings are bytes (NULs included), blobs are explicit
+** (vouch.db.blob) and booleans are stored as 0 and 1.
+*/
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "store.h"
+
+#define ROWS_MT "vouch.db.rows"
+#define BLOB_MT "vouch.db.blob"
+#define DEFAULT_KEY "vouch.db.default"   /* registry: the host's database */
+#define CACHE_MAX 64        /* prepared statements kept per database */
+#define INS_TABLES_MAX 32   /* tables whose INSERTs db:insert keeps prepared */
+#define INS_STMTS_MAX 8     /* column sets kept per table */
+#define SQL_EXCERPT 200     /* bytes of SQL quoted in an error */
+
+/* Uservalues of the database userdata. */
+enum { UV_CACHE = 1,        /* table: SQL string -> light userdata (stmt_entry) */
+       UV_ANCHOR = 2 };     /* table: column-name strings db:insert points at */
+
+typedef struct stmt_entry {
+  sqlite3_stmt *st;         /* prepared with PERSISTENT; owned */
+  char *sql;                /* copy of the key, to remove it on eviction; owned */
+  size_t len;
+  int busy;                 /* lent to an open rows cursor */
+  struct stmt_entry *prev, *next;  /* most recently used first */
+} stmt_entry;
+
+/* One column set of a table for db:insert: the INSERT naming those columns. */
+typedef struct ins_stmt {
+  sqlite3_stmt *st;         /* owned */
+  int nslots;               /* table slots known when it was prepared */
+  uint64_t *set;            /* bitset over those slots: the columns inserted */
+  int *param;               /* param[slot]: 1-based parameter, 0 if not inserted */
+  struct ins_stmt *next;
+} ins_stmt;
+
+/* What db:insert knows of a table: its column names seen so far ("slots"). */
+typedef struct ins_table {
+  char *name;               /* the table, as given; owned */
+  int nslots, cap;
+  const char **key;         /* slot names: Lua strings anchored in UV_ANCHOR */
+  size_t *keylen;
+  uint64_t *seen;           /* scratch bitset for the row being read */
+  ins_stmt *stmts;          /* most recently used first, at most INS_STMTS_MAX */
+  struct ins_table *next;   /* most recently used first */
+} ins_table;
+
+typedef struct rows_cursor rows_cursor;
+
+struct vouch_bulk {
+  vouch_db_t *db;           /* borrowed; the caller keeps the userdata alive */
+  sqlite3_stmt *ins;        /* NULL once the database was closed; owned */
+  char *table;              /* owned */
+  int outer;                /* began the transaction (else a savepoint) */
+  int sp;                   /* savepoint number */
+  int64_t rows;
+  vouch_bulk_t *prev, *next;/* the database's open bulk inserts */
+};
+
+struct vouch_db {
+  sqlite3 *db;              /* the connection; NULL once closed */
+  vouch_host_t *h;          /* whose limits the progress handler obeys */
+  vouch_auth_t auth;        /* the authorizer's state (untrusted scripts) */
+  int sandboxed;            /* the authorizer is installed */
+  int readonly;
+  int is_default;           /* the host's database (cached in the registry) */
+  int tx_depth;             /* db:tx levels open */
+  lua_State *tx_owner;      /* the coroutine that opened the outermost db:tx */
+  int sp_seq;               /* savepoint numbers */
+  stmt_entry *cache;        /* statement cache, MRU list */
+  int ncache;
+  ins_table *ins;           /* db:insert's tables, MRU list */
+  int nins;
+  rows_cursor *cursors;     /* open rows cursors */
+  vouch_bulk_t *bulks;      /* open bulk inserts */
+  char *path;               /* as opened; owned */
+};
+
+struct rows_cursor {
+  vouch_db_t *db;           /* NULL once released */
+  sqlite3_stmt *st;         /* the statement being read */
+  stmt_entry *entry;        /* the cache entry lent, or NULL if st is ours */
+  int ncols;
+  rows_cursor *prev, *next; /* the database's open cursors */
+};
+
+
+/*
+** {======================================================
+** Errors
+** =======================================================
+*/
+
+/*
+** Push the message of a failed SQLite call: SQLite's words, the code's
+** name, and where in the SQL it failed when SQLite says (offset >= 0).
+** A refusal by the authorizer says why instead of "not authorized".
+*/
+static const char *push_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char *sql,
+                                 int offset) {
+  const char *msg = d->db ? sqlite3_errmsg(d->db) : "database is closed";
+  luaL_Buffer b;
+  if ((rc & 0xff) == SQLITE_AUTH && d->auth.deny[0]) msg = d->auth.deny;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, msg);
+  luaL_addstring(&b, " (");
+  luaL_addstring(&b, vouch__store_code_name(rc));
+  luaL_addchar(&b, ')');
+  if (sql != NULL) {
+    size_t n = strlen(sql);
+    if (offset >= 0) lua_pushfstring(L, " at offset %d", offset);
+    else lua_pushliteral(L, "");
+    luaL_addvalue(&b);
+    luaL_addstring(&b, " in \"");
+    luaL_addlstring(&b, sql, n > SQL_EXCERPT ? SQL_EXCERPT : n);
+    if (n > SQL_EXCERPT) luaL_addstring(&b, "...");
+    luaL_addchar(&b, '"');
+  }
+  d->auth.deny[0] = '\0';
+  luaL_pushresult(&b);
+  return lua_tostring(L, -1);
+}
+
+
+/* Raise the message on top of the stack with the caller's position. */
+static int raise_top(lua_State *L) {
+  luaL_where(L, 1);
+  lua_insert(L, -2);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+
+static int raise_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char *sql, int offset) {
+  push_sqlerror(L, d, rc, sql, offset);
+  return raise_top(L);
+}
+
+
+/* A malloc'd copy of SQLite's message, for the C interface's *err. */
+static char *c_error(vouch_db_t *d, const char *what) {
+  const char *m = d->db ? sqlite3_errmsg(d->db) : "database is closed";
+  int rc = d->db ? sqlite3_extended_errcode(d->db) : SQLITE_MISUSE;
+  size_t n;
+  char *s;
+  if ((rc & 0xff) == SQLITE_AUTH && d->auth.deny[0]) m = d->auth.deny;
+  n = strlen(what) + strlen(m) + 64;
+  if ((s = malloc(n)) != NULL)
+    snprintf(s, n, "%s: %s (%s)", what, m, vouch__store_code_name(rc));
+  d->auth.deny[0] = '\0';
+  return s;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Transactions: the outermost level is BEGIN IMMEDIATE ... COMMIT (so a
+** writer waits for the lock up front instead of failing half-way), inner
+** levels are savepoints.
+** =======================================================
+*/
+
+/* Run the host's own statement; the authorizer lets it through. */
+static int internal_exec(vouch_db_t *d, const char *sql) {
+  int rc;
+  d->auth.internal++;
+  rc = sqlite3_exec(d->db, sql, NULL, NULL, NULL);
+  d->auth.internal--;
+  return rc;
+}
+
+
+/* Begin a level; returns its savepoint number (0 for the outermost) or -1. */
+static int tx_begin(vouch_db_t *d) {
+  char sql[48];
+  if (sqlite3_get_autocommit(d->db))
+    return internal_exec(d, d->readonly ? "BEGIN" : "BEGIN IMMEDIATE") == SQLITE_OK ? 0 : -1;
+  snprintf(sql, sizeof sql, "SAVEPOINT vouch_sp%d", ++d->sp_seq);
+  return internal_exec(d, sql) == SQLITE_OK ? d->sp_seq : -1;
+}
+
+
+static int tx_commit(vouch_db_t *d, int sp) {
+  char sql[48];
+  if (sp == 0) return internal_exec(d, "COMMIT");
+  snprintf(sql, sizeof sql, "RELEASE vouch_sp%d", sp);
+  return internal_exec(d, sql);
+}
+
+
+/*
+** Undo a level. Errors are ignored: SQLite may already have rolled the
+** transaction back (an interrupt, a full disk), and there is nothing left
+** to undo then. The progress handler is off so a time limit cannot stop
+** the rollback itself.
+*/
+static void tx_rollback(vouch_db_t *d, int sp) {
+  char sql[80];
+  if (d->db == NULL) return;
+  vouch__store_progress(d->db, d->h, 0);
+  if (sp == 0) {
+    if (!sqlite3_get_autocommit(d->db)) internal_exec(d, "ROLLBACK");
+  } else {
+    snprintf(sql, sizeof sql, "ROLLBACK TO vouch_sp%d; RELEASE vouch_sp%d", sp, sp);
+    internal_exec(d, sql);
+  }
+  vouch__store_progress(d->db, d->h, 1);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Opening and closing
+** =======================================================
+*/
+
+vouch_db_t *vouch_db_check(lua_State *L, int idx) {
+  return (vouch_db_t *)luaL_checkudata(L, idx, VOUCH_DB_MT);
+}
+
+
+static vouch_db_t *check_open(lua_State *L, int idx) {
+  vouch_db_t *d = vouch_db_check(L, idx);
+  if (d->db == NULL) luaL_error(L, "attempt to use a closed database");
+  return d;
+}
+
+
+static void cursor_release(rows_cursor *c);
+static void ins_free_all(vouch_db_t *d);
+
+
+static void cache_free_entry(stmt_entry *e) {
+  sqlite3_finalize(e->st);
+  free(e->sql);
+  free(e);
+}
+
+
+/* Finalize everything the database lent or kept, then close it. */
+static void db_close_all(lua_State *L, vouch_db_t *d) {
+  stmt_entry *e, *next;
+  vouch_bulk_t *b;
+  if (d->db == NULL) return;
+  while (d->cursors) cursor_release(d->cursors);
+  for (b = d->bulks; b; b = b->next) {
+    sqlite3_finalize(b->ins);
+    b->ins = NULL;
+  }
+  for (e = d->cache; e; e = next) {
+    next = e->next;
+    cache_free_entry(e);
+  }
+  d->cache = NULL;
+  d->ncache = 0;
+  ins_free_all(d);
+  /* An open transaction is rolled back by the close: it never committed. */
+  sqlite3_close_v2(d->db);
+  d->db = NULL;
+  d->tx_depth = 0;
+  if (d->is_default && L != NULL) {
+    /* The next vouch.db.open() opens the host's database again. */
+    lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY);
+    if (lua_touserdata(L, -1) == d) {
+      lua_pushnil(L);
+      lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+
+/*
+** Push a new database userdata for `path` opened with `flags`. Returns 1,
+** or pushes nil, message, code and returns 3 (nothing is left open).
+*/
+static int push_db(lua_State *L, const char *path, const char *display, int flags) {
+  vouch_host_t *h = vouch_host(L);
+  vouch_db_t *d;
+  char *err = NULL;
+  sqlite3 *conn;
+  int rc;
+  if (!h->trusted) flags |= VOUCH_STORE_SANDBOX;
+  d = (vouch_db_t *)lua_newuserdatauv(L, sizeof *d, 2);
+  memset(d, 0, sizeof *d);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, UV_CACHE);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, UV_ANCHOR);
+  d->path = strdup(path);
+  d->h = h;
+  luaL_setmetatable(L, VOUCH_DB_MT);  /* from here on __gc frees what is set */
+  rc = vouch__store_open(path, flags, h, &d->auth, &conn, &err);
+  if (rc != SQLITE_OK) {
+    lua_pop(L, 1);
+    luaL_pushfail(L);
+    if (err && strncmp(err, path, strlen(path)) == 0)
+      lua_pushfstring(L, "%s%s", display, err + strlen(path));
+    else
+      lua_pushstring(L, err ? err : "cannot open the database");
+    lua_pushstring(L, vouch__store_code_name(rc));
+    free(err);
+    return 3;
+  }
+  d->db = conn;
+  d->sandboxed = (flags & VOUCH_STORE_SANDBOX) != 0;
+  d->readonly = (flags & VOUCH_STORE_READONLY) != 0;
+  return 1;
+}
+
+
+/* Push the host's database, opening and migrating it on first use. */
+static void push_default(lua_State *L) {
+  vouch_host_t *h = vouch_host(L);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY) == LUA_TUSERDATA) {
+    vouch_db_t *d = (vouch_db_t *)lua_touserdata(L, -1);
+    if (d->db != NULL) return;
+  }
+  lua_pop(L, 1);
+  if (push_db(L, h->db_path, h->db_path, VOUCH_STORE_HOST) != 1) {
+    /* The CLI reports this with its own exit code, unless the script chose one. */
+    if (h->exit_code < 0) h->exit_code = VOUCH_EXIT_DB;
+    lua_pop(L, 1);                   /* the code */
+    lua_remove(L, -2);               /* the nil */
+    lua_error(L);
+  }
+  ((vouch_db_t *)lua_touserdata(L, -1))->is_default = 1;
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY);
+}
+
+
+vouch_db_t *vouch_db_default(lua_State *L) {
+  vouch_db_t *d;
+  push_default(L);
+  d = (vouch_db_t *)lua_touserdata(L, -1);
+  lua_pop(L, 1);  /* anchored in the registry */
+  return d;
+}
+
+
+/* Whether two paths name the same file once resolved. */
+static int same_file(const char *a, const char *b) {
+  char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+  int same = ra && rb && strcmp(ra, rb) == 0;
+  free(ra);
+  free(rb);
+  return same;
+}
+
+
+/*
+** vouch.db.open([path [, mode]]): no path is the host's database (always
+** allowed). A path is opened read-write ("w", created when missing) where
+** --allow-write covers it, read-only ("r") where only --allow-read does;
+** `mode` asks for one of them. ":memory:" is a private in-memory database.
+*/
+static int db_open(lua_State *L) {
+  vouch_host_t *h = vouch_host(L);
+  const char *path = luaL_optstring(L, 1, NULL);
+  const char *mode = luaL_optstring(L, 2, NULL);
+  char *resolved = NULL;
+  int flags;
+  if (mode && strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0)
+    return luaL_argerror(L, 2, "mode must be \"r\" or \"w\"");
+  if (path == NULL || (strcmp(h->db_path, ":memory:") != 0 && same_file(path, h->db_path))) {
+    push_default(L);
+    return 1;
+  }
+  if (strcmp(path, ":memory:") == 0)
+    return push_db(L, path, path, mode && *mode == 'r' ? VOUCH_STORE_READONLY : 0);
+  if (mode == NULL || *mode == 'w') {
+    if (vouch_allowed(h, path, VOUCH_WRITE, &resolved)) flags = 0;
+    else if (mode == NULL && vouch_allowed(h, path, VOUCH_READ, &resolved))
+      flags = VOUCH_STORE_READONLY;
+    else return vouch_check_path(L, path, VOUCH_WRITE, NULL);
+  } else {
+    vouch_check_path(L, path, VOUCH_READ, &resolved);
+    flags = VOUCH_STORE_READONLY;
+  }
+  /* The resolved path is absolute: SQLite never reads it as a URI. */
+  lua_pushstring(L, resolved);
+  free(resolved);
+  return push_db(L, lua_tostring(L, -1), path, flags);
+}
+
+
+static int db_close(lua_State *L) {
+  vouch_db_t *d = vouch_db_check(L, 1);
+  db_close_all(L, d);
+  return 0;
+}
+
+
+static int db_gc(lua_State *L) {
+  vouch_db_t *d = vouch_db_check(L, 1);
+  db_close_all(NULL, d);
+  free(d->path);
+  d->path = NULL;
+  return 0;
+}
+
+
+static int db_tostring(lua_State *L) {
+  vouch_db_t *d = vouch_db_check(L, 1);
+  lua_pushfstring(L, "vouch.db (%s%s)", d->path ? d->path : "?",
+                  d->db ? "" : ", closed");
+  return 1;
+}
+
+
+static int db_changes(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  lua_pushinteger(L, sqlite3_changes64(d->db));
+  return 1;
+}
+
+
+static int db_last_id(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  lua_pushinteger(L, sqlite3_last_insert_rowid(d->db));
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Values: binding Lua values, pushing columns
+** =======================================================
+*/
+
+/* vouch.db.blob(s): mark a string to be stored as a BLOB. */
+static int db_blob(lua_State *L) {
+  luaL_checkstring(L, 1);
+  lua_newuserdatauv(L, 0, 1);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, BLOB_MT);
+  return 1;
+}
+
+
+static int blob_tostring(lua_State *L) {
+  luaL_checkudata(L, 1, BLOB_MT);
+  lua_getiuservalue(L, 1, 1);
+  return 1;
+}
+
+
+static int blob_len(lua_State *L) {
+  luaL_checkudata(L, 1, BLOB_MT);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+  return 1;
+}
+
+
+/*
+** Bind the Lua value at `idx` to parameter `i`. Strings are bound STATIC
+** when `keep` says the caller keeps them alive until the statement is
+** reset, else copied. Returns an SQLite code, or -1 for a value that has
+** no SQL form (a table, a function...).
+*/
+static int bind_value(lua_State *L, sqlite3_stmt *st, int i, int idx, int keep) {
+  size_t len;
+  const char *s;
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: return sqlite3_bind_null(st, i);
+    case LUA_TBOOLEAN: return sqlite3_bind_int(st, i, lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) return sqlite3_bind_int64(st, i, lua_tointeger(L, idx));
+      return sqlite3_bind_double(st, i, lua_tonumber(L, idx));
+    case LUA_TSTRING:
+      s = lua_tolstring(L, idx, &len);
+      return sqlite3_bind_text64(st, i, s, len, keep ? SQLITE_STATIC : SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
+    case LUA_TUSERDATA:
+      if (luaL_testudata(L, idx, BLOB_MT)) {
+        int rc;
+        lua_getiuservalue(L, idx, 1);
+        s = lua_tolstring(L, -1, &len);
+        /* the blob userdata holds the string: alive as long as the caller's value */
+        rc = sqlite3_bind_blob64(st, i, s, len, keep ? SQLITE_STATIC : SQLITE_TRANSIENT);
+        lua_pop(L, 1);
+        return rc;
+      }
+      return -1;
+    default:
+      return -1;
+  }
+}
+
+
+static void push_column(lua_State *L, sqlite3_stmt *st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
+    case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
+    case SQLITE_TEXT: {
+      const char *s = (const char *)sqlite3_column_text(st, i);
+      lua_pushlstring(L, s ? s : "", (size_t)sqlite3_column_bytes(st, i));
+      break;
+    }
+    case SQLITE_BLOB: {
+      const void *p = sqlite3_column_blob(st, i);
+      lua_pushlstring(L, p ? (const char *)p : "", (size_t)sqlite3_column_bytes(st, i));
+      break;
+    }
+    default: lua_pushnil(L); break;
+  }
+}
+
+
+/*
+** Push the current row as a table keyed by column name (NULLs absent).
+** `names`, when not 0, is the index of an array of the column names as
+** Lua strings, which saves interning them again for every row.
+*/
+static void push_row(lua_State *L, sqlite3_stmt *st, int ncols, int names) {
+  int i;
+  lua_createtable(L, 0, ncols);
+  for (i = 0; i < ncols; i++) {
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) continue;
+    if (names) lua_rawgeti(L, names, i + 1);
+    else lua_pushstring(L, sqlite3_column_name(st, i));
+    push_column(L, st, i);
+    lua_rawset(L, -3);
+  }
+}
+
+
+/*
+** Bind the arguments from `first` to the top: positional, one per
+** parameter, or named when the one argument is a table (`:name`, `@name`
+** and `$name` take t.name, `?` takes the table's next array item, `?NNN`
+** takes t[NNN]). `keep`: the values outlive the statement's use (see
+** bind_value). Returns 0, or 1 with a message pushed; the caller gives
+** the statement back and raises.
+*/
+static int bind_args(lua_State *L, sqlite3_stmt *st, int first, const char *fname, int keep) {
+  int top = lua_gettop(L), nargs = top - first + 1;
+  int np = sqlite3_bind_parameter_count(st), i, rc;
+  if (nargs == 1 && lua_type(L, first) == LUA_TTABLE) {
+    lua_Integer pos = 1;
+    for (i = 1; i <= np; i++) {
+      const char *name = sqlite3_bind_parameter_name(st, i);
+      if (name == NULL) lua_rawgeti(L, first, pos++);
+      else if (name[0] == '?') lua_rawgeti(L, first, (lua_Integer)strtoll(name + 1, NULL, 10));
+      else {
+        lua_pushstring(L, name + 1);
+        lua_rawget(L, first);
+      }
+      rc = bind_value(L, st, i, -1, keep);
+      if (rc != SQLITE_OK) {
+        if (rc < 0)
+          lua_pushfstring(L, "bad parameter '%s' to '%s' (%s has no SQL value)",
+                          name ? name : "?", fname, luaL_typename(L, -1));
+        else
+          lua_pushfstring(L, "cannot bind parameter '%s' to '%s': %s", name ? name : "?",
+                          fname, sqlite3_errstr(rc));
+        return 1;
+      }
+      lua_pop(L, 1);
+    }
+    return 0;
+  }
+  if (nargs != np) {
+    lua_pushfstring(L, "'%s' got %d parameter value%s for SQL with %d parameter%s", fname,
+                    nargs, nargs == 1 ? "" : "s", np, np == 1 ? "" : "s");
+    return 1;
+  }
+  for (i = 1; i <= np; i++) {
+    rc = bind_value(L, st, i, first + i - 1, keep);
+    if (rc < 0) {
+      lua_pushfstring(L, "bad parameter #%d to '%s' (%s has no SQL value; use a string, "
+                         "number, boolean, nil or vouch.db.blob)", i, fname,
+                      luaL_typename(L, first + i - 1));
+      return 1;
+    }
+    if (rc != SQLITE_OK) {
+      lua_pushfstring(L, "cannot bind parameter #%d to '%s': %s", i, fname, sqlite3_errstr(rc));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The statement cache
+** =======================================================
+*/
+
+/* Whether SQL text from `s` holds anything but spaces and comments. */
+static int has_more_sql(const char *s) {
+  while (*s) {
+    if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == ';') s++;
+    else if (s[0] == '-' && s[1] == '-') { while (*s && *s != '\n') s++; }
+    else if (s[0] == '/' && s[1] == '*') {
+      const char *e = strstr(s + 2, "*/");
+      if (e == NULL) return 0;
+      s = e + 2;
+    } else return 1;
+  }
+  return 0;
+}
+
+
+static void cache_unlink(vouch_db_t *d, stmt_entry *e) {
+  if (e->prev) e->prev->next = e->next;
+  else d->cache = e->next;
+  if (e->next) e->next->prev = e->prev;
+  e->prev = e->next = NULL;
+}
+
+
+static void cache_push_front(vouch_db_t *d, stmt_entry *e) {
+  e->prev = NULL;
+  e->next = d->cache;
+  if (d->cache) d->cache->prev = e;
+  d->cache = e;
+}
+
+
+/* Drop least recently used entries that are not lent out, down to the bound. */
+static void cache_trim(lua_State *L, vouch_db_t *d, int udidx) {
+  stmt_entry *e = d->cache;
+  if (d->ncache <= CACHE_MAX) return;
+  while (e && e->next) e = e->next;
+  lua_getiuservalue(L, udidx, UV_CACHE);
+  while (e && d->ncache > CACHE_MAX) {
+    stmt_entry *prev = e->prev;
+    if (!e->busy) {
+      cache_unlink(d, e);
+      lua_pushlstring(L, e->sql, e->len);
+      lua_pushnil(L);
+      lua_rawset(L, -3);
+      cache_free_entry(e);
+      d->ncache--;
+    }
+    e = prev;
+  }
+  lua_pop(L, 1);
+}
+
+
+/*
+** Find or prepare the statement for the SQL string at `sqlidx`. Sets
+** *entry to the cache entry (NULL when the statement is the caller's to
+** finalize: more SQL follows it, or its entry is lent to a cursor) and
+** *tail to what follows the first statement. Returns NULL for SQL that
+** holds no statement; raises on a syntax error.
+*/
+static sqlite3_stmt *prepare(lua_State *L, vouch_db_t *d, int udidx, int sqlidx,
+                             stmt_entry **entry, const char **tail) {
+  size_t len;
+  const char *sql = lua_tolstring(L, sqlidx, &len);
+  sqlite3_stmt *st = NULL;
+  stmt_entry *e;
+  int rc;
+  *entry = NULL;
+  *tail = "";
+  lua_getiuservalue(L, udidx, UV_CACHE);
+  lua_pushvalue(L, sqlidx);
+  if (lua_rawget(L, -2) == LUA_TLIGHTUSERDATA) {
+    e = (stmt_entry *)lua_touserdata(L, -1);
+    lua_pop(L, 2);
+    if (!e->busy) {
+      cache_unlink(d, e);
+      cache_push_front(d, e);
+      sqlite3_reset(e->st);
+      *entry = e;
+      return e->st;
+    }
+    /* lent to an open cursor: prepare a private copy */
+    rc = sqlite3_prepare_v3(d->db, sql, (int)len, 0, &st, tail);
+    if (rc != SQLITE_OK) raise_sqlerror(L, d, rc, sql, sqlite3_error_offset(d->db));
+    return st;
+  }
+  lua_pop(L, 1);
+  rc = sqlite3_prepare_v3(d->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, &st, tail);
+  if (rc != SQLITE_OK) {
+    lua_pop(L, 1);
+    raise_sqlerror(L, d, rc, sql, sqlite3_error_offset(d->db));
+    return NULL;
+  }
+  if (st == NULL || has_more_sql(*tail)) {
+    lua_pop(L, 1);
+    return st;  /* several statements, or none: not cached */
+  }
+  e = calloc(1, sizeof *e);
+  if (e == NULL || (e->sql = malloc(len + 1)) == NULL) {
+    free(e);
+    lua_pop(L, 1);
+    return st;  /* uncached then */
+  }
+  memcpy(e->sql, sql, len + 1);
+  e->len = len;
+  e->st = st;
+  lua_pushvalue(L, sqlidx);
+  lua_pushlightuserdata(L, e);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  cache_push_front(d, e);
+  d->ncache++;
+  cache_trim(L, d, udidx);
+  *entry = e;
+  return st;
+}
+
+
+/* Give a statement back: reset it when cached, finalize it when not. */
+static void unprepare(sqlite3_stmt *st, stmt_entry *e) {
+  if (e) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  } else {
+    sqlite3_finalize(st);
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** exec, one, rows
+** =======================================================
+*/
+
+/* Step a statement to its end; returns the final code (SQLITE_DONE on success). */
+static int step_all(sqlite3_stmt *st) {
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
+  return rc;
+}
+
+
+/*
+** db:exec(sql, ...): run SQL that returns no rows worth keeping; returns
+** the number of rows changed. Without parameters the SQL may hold several
+** statements (a schema, say); with parameters it must hold one.
+*/
+static int db_exec(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  const char *tail;
+  stmt_entry *e;
+  sqlite3_stmt *st;
+  int rc;
+  luaL_checkstring(L, 2);
+  st = prepare(L, d, 1, 2, &e, &tail);
+  if (st == NULL) {
+    if (has_more_sql(tail)) goto more;
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  if (e == NULL && has_more_sql(tail) && lua_gettop(L) > 2) {
+    sqlite3_finalize(st);
+    return luaL_error(L, "'exec' with parameters takes one SQL statement");
+  }
+  if (bind_args(L, st, 3, "exec", 1)) {
+    unprepare(st, e);
+    return raise_top(L);
+  }
+  rc = step_all(st);
+  if (rc != SQLITE_DONE) {
+    push_sqlerror(L, d, rc, sqlite3_sql(st), -1);
+    unprepare(st, e);
+    return raise_top(L);
+  }
+  unprepare(st, e);
+  if (e == NULL && has_more_sql(tail)) goto more;
+  lua_pushinteger(L, sqlite3_changes64(d->db));
+  return 1;
+more:
+  /* The rest of a script of statements, each prepared once. */
+  while (has_more_sql(tail)) {
+    const char *next = tail;
+    rc = sqlite3_prepare_v2(d->db, next, -1, &st, &tail);
+    if (rc != SQLITE_OK) return raise_sqlerror(L, d, rc, next, sqlite3_error_offset(d->db));
+    if (st == NULL) continue;
+    rc = step_all(st);
+    if (rc != SQLITE_DONE) {
+      push_sqlerror(L, d, rc, sqlite3_sql(st), -1);
+      sqlite3_finalize(st);
+      return raise_top(L);
+    }
+    sqlite3_finalize(st);
+  }
+  lua_pushinteger(L, sqlite3_changes64(d->db));
+  return 1;
+}
+
+
+/* db:one(sql, ...): the first row as a table keyed by column name, or nil. */
+static int db_one(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  const char *tail;
+  stmt_entry *e;
+  sqlite3_stmt *st;
+  int rc;
+  luaL_checkstring(L, 2);
+  st = prepare(L, d, 1, 2, &e, &tail);
+  if (st == NULL) { lua_pushnil(L); return 1; }
+  if (e == NULL && has_more_sql(tail)) {
+    sqlite3_finalize(st);
+    return luaL_error(L, "'one' takes one SQL statement");
+  }
+  if (bind_args(L, st, 3, "one", 1)) {
+    unprepare(st, e);
+    return raise_top(L);
+  }
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    push_row(L, st, sqlite3_column_count(st), 0);
+  } else if (rc == SQLITE_DONE) {
+    lua_pushnil(L);
+  } else {
+    push_sqlerror(L, d, rc, sqlite3_sql(st), -1);
+    unprepare(st, e);
+    return raise_top(L);
+  }
+  unprepare(st, e);
+  return 1;
+}
+
+
+static void cursor_release(rows_cursor *c) {
+  vouch_db_t *d = c->db;
+  if (d == NULL) return;
+  if (c->st) {
+    unprepare(c->st, c->entry);
+    if (c->entry) c->entry->busy = 0;
+  }
+  c->st = NULL;
+  c->entry = NULL;
+  if (c->prev) c->prev->next = c->next;
+  else d->cursors = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  c->db = NULL;
+}
+
+
+/* The iterator of db:rows: the next row, or nil (and the statement given back). */
+static int rows_next(lua_State *L) {
+  rows_cursor *c = (rows_cursor *)luaL_checkudata(L, 1, ROWS_MT);
+  int rc;
+  if (c->db == NULL || c->st == NULL) return 0;
+  rc = sqlite3_step(c->st);
+  if (rc == SQLITE_ROW) {
+    lua_getiuservalue(L, 1, 2);  /* the column names */
+    push_row(L, c->st, c->ncols, lua_gettop(L));
+    return 1;
+  }
+  if (rc == SQLITE_DONE) {
+    cursor_release(c);
+    return 0;
+  }
+  push_sqlerror(L, c->db, rc, sqlite3_sql(c->st), -1);
+  cursor_release(c);
+  return raise_top(L);
+}
+
+
+static int rows_close(lua_State *L) {
+  cursor_release((rows_cursor *)luaL_checkudata(L, 1, ROWS_MT));
+  return 0;
+}
+
+
+/*
+** db:rows(sql, ...): for row in db:rows(sql, ...) do ... end. Returns the
+** iterator, the cursor as state and, fourth, the cursor again as the
+** loop's to-be-closed value, so leaving the loop by break, return or error
+** gives the statement back at once.
+*/
+static int db_rows(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  const char *tail;
+  stmt_entry *e;
+  sqlite3_stmt *st;
+  rows_cursor *c;
+  int i;
+  luaL_checkstring(L, 2);
+  st = prepare(L, d, 1, 2, &e, &tail);
+  if (st != NULL && e == NULL && has_more_sql(tail)) {
+    sqlite3_finalize(st);
+    return luaL_error(L, "'rows' takes one SQL statement");
+  }
+  if (st != NULL && bind_args(L, st, 3, "rows", 0)) {
+    unprepare(st, e);
+    return raise_top(L);
+  }
+  c = (rows_cursor *)lua_newuserdatauv(L, sizeof *c, 2);
+  memset(c, 0, sizeof *c);
+  luaL_setmetatable(L, ROWS_MT);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);  /* keep the database while the cursor lives */
+  if (st != NULL) {
+    c->ncols = sqlite3_column_count(st);
+    lua_createtable(L, c->ncols, 0);
+    for (i = 0; i < c->ncols; i++) {
+      lua_pushstring(L, sqlite3_column_name(st, i));
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_setiuservalue(L, -2, 2);
+    c->db = d;
+    c->st = st;
+    c->entry = e;
+    if (e) e->busy = 1;
+    c->next = d->cursors;
+    if (d->cursors) d->cursors->prev = c;
+    d->cursors = c;
+  }
+  lua_pushcfunction(L, rows_next);
+  lua_insert(L, -2);
+  lua_pushnil(L);
+  lua_pushvalue(L, -2);
+  return 4;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** db:insert, the fast path for many rows. Each row's keys are matched to
+** "slots" (the table's column names seen so far) by the address of their
+** interned strings, in the order Lua's next gives them, so a run of rows
+** built alike costs one pointer comparison per field. The row is bound
+** while it is read into the INSERT of the last column set; a row with
+** another set of columns switches to (or prepares) that set's INSERT.
+** =======================================================
+*/
+
+static void ins_stmt_free(ins_stmt *s) {
+  sqlite3_finalize(s->st);
+  free(s->set);
+  free(s->param);
+  free(s);
+}
+
+
+static void ins_table_free(ins_table *t) {
+  ins_stmt *s, *next;
+  for (s = t->stmts; s; s = next) {
+    next = s->next;
+    ins_stmt_free(s);
+  }
+  free(t->name);
+  free(t->key);
+  free(t->keylen);
+  free(t->seen);
+  free(t);
+}
+
+
+static void ins_free_all(vouch_db_t *d) {
+  ins_table *t, *next;
+  for (t = d->ins; t; t = next) {
+    next = t->next;
+    ins_table_free(t);
+  }
+  d->ins = NULL;
+  d->nins = 0;
+}
+
+
+static ins_table *ins_table_get(lua_State *L, vouch_db_t *d, const char *name) {
+  ins_table *t, *prev = NULL;
+  for (t = d->ins; t; prev = t, t = t->next) {
+    if (strcmp(t->name, name) == 0) {
+      if (prev) {  /* to the front */
+        prev->next = t->next;
+        t->next = d->ins;
+        d->ins = t;
+      }
+      return t;
+    }
+  }
+  if (d->nins >= INS_TABLES_MAX) {
+    for (prev = NULL, t = d->ins; t->next; prev = t, t = t->next) {}
+    prev->next = NULL;
+    ins_table_free(t);
+    d->nins--;
+  }
+  t = calloc(1, sizeof *t);
+  if (t == NULL || (t->name = strdup(name)) == NULL ||
+      (t->seen = calloc(1, sizeof *t->seen)) == NULL) {
+    if (t) free(t->name);
+    free(t);
+    luaL_error(L, "not enough memory");
+  }
+  t->next = d->ins;
+  d->ins = t;
+  d->nins++;
+  return t;
+}
+
+
+/* The slot of the key `s`, trying `guess` first; -1 if new. */
+static int ins_slot(ins_table *t, const char *s, size_t len, int guess) {
+  int i;
+  if (guess < t->nslots && t->key[guess] == s) return guess;
+  for (i = 0; i < t->nslots; i++)
+    if (t->key[i] == s) return i;
+  /* long strings are not interned: compare their bytes */
+  for (i = 0; i < t->nslots; i++)
+    if (t->keylen[i] == len && memcmp(t->key[i], s, len) == 0) return i;
+  return -1;
+}
+
+
+/* Add the key at the top of the stack as a new slot (anchoring the string). */
+static int ins_add_slot(lua_State *L, ins_table *t, int anchor) {
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  if (t->nslots == t->cap) {
+    int cap = t->cap ? t->cap * 2 : 16;
+    const char **key = realloc(t->key, (size_t)cap * sizeof *key);
+    size_t *keylen;
+    uint64_t *seen;
+    if (key) t->key = key;
+    keylen = realloc(t->keylen, (size_t)cap * sizeof *keylen);
+    if (keylen) t->keylen = keylen;
+    seen = realloc(t->seen, (size_t)(cap / 64 + 1) * sizeof *seen);
+    if (seen) t->seen = seen;
+    if (!key || !keylen || !seen) luaL_error(L, "not enough memory");
+    t->cap = cap;
+  }
+  lua_pushvalue(L, -1);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, anchor);
+  t->key[t->nslots] = s;
+  t->keylen[t->nslots] = len;
+  return t->nslots++;
+}
+
+
+static int set_words(int nslots) { return nslots / 64 + 1; }
+
+
+/* Whether statement `s` inserts exactly the columns in t->seen. */
+static int ins_matches(ins_table *t, ins_stmt *s) {
+  int w, nw = set_words(t->nslots), sw = set_words(s->nslots);
+  for (w = 0; w < nw; w++)
+    if (t->seen[w] != (w < sw ? s->set[w] : 0)) return 0;
+  for (; w < sw; w++)
+    if (s->set[w] != 0) return 0;
+  return 1;
+}
+
+
+static void add_ident(luaL_Buffer *b, const char *s, size_t len) {
+  size_t i;
+  luaL_addchar(b, '"');
+  for (i = 0; i < len; i++) {
+    if (s[i] == '"') luaL_addchar(b, '"');
+    luaL_addchar(b, s[i]);
+  }
+  luaL_addchar(b, '"');
+}
+
+
+/* The INSERT for the column set in t->seen: found, or prepared and kept. */
+static ins_stmt *ins_stmt_for(lua_State *L, vouch_db_t *d, ins_table *t) {
+  ins_stmt *s, *prev = NULL;
+  luaL_Buffer b;
+  int i, n = 0, rc, nw = set_words(t->nslots);
+  for (s = t->stmts; s; prev = s, s = s->next) {
+    if (ins_matches(t, s)) {
+      if (prev) {
+        prev->next = s->next;
+        s->next = t->stmts;
+        t->stmts = s;
+      }
+      return s;
+    }
+  }
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "INSERT INTO ");
+  add_ident(&b, t->name, strlen(t->name));
+  for (i = 0; i < t->nslots; i++) {
+    if (!(t->seen[i / 64] >> (i % 64) & 1)) continue;
+    luaL_addstring(&b, n++ ? ", " : "(");
+    add_ident(&b, t->key[i], t->keylen[i]);
+  }
+  if (n == 0) luaL_addstring(&b, " DEFAULT VALUES");
+  else {
+    luaL_addstring(&b, ") VALUES (?");
+    for (i = 1; i < n; i++) luaL_addstring(&b, ", ?");
+    luaL_addchar(&b, ')');
+  }
+  luaL_pushresult(&b);
+  s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    luaL_error(L, "not enough memory");
+    return NULL;
+  }
+  s->nslots = t->nslots;
+  s->set = malloc((size_t)nw * sizeof *s->set);
+  s->param = calloc((size_t)t->nslots + 1, sizeof *s->param);
+  if (s->set == NULL || s->param == NULL) {
+    ins_stmt_free(s);
+    luaL_error(L, "not enough memory");
+    return NULL;
+  }
+  memcpy(s->set, t->seen, (size_t)nw * sizeof *s->set);
+  for (i = 0, n = 0; i < t->nslots; i++)
+    if (t->seen[i / 64] >> (i % 64) & 1) s->param[i] = ++n;
+  rc = sqlite3_prepare_v3(d->db, lua_tostring(L, -1), -1, SQLITE_PREPARE_PERSISTENT,
+                          &s->st, NULL);
+  if (rc != SQLITE_OK) {
+    ins_stmt_free(s);
+    push_sqlerror(L, d, rc, lua_tostring(L, -1), sqlite3_error_offset(d->db));
+    lua_error(L);
+    return NULL;
+  }
+  lua_pop(L, 1);
+  s->next = t->stmts;
+  t->stmts = s;
+  /* keep a few column sets; the least recently used goes */
+  for (i = 1, prev = s; prev->next; i++) {
+    if (i >= INS_STMTS_MAX) {
+      ins_stmt_free(prev->next);
+      prev->next = NULL;
+      break;
+    }
+    prev = prev->next;
+  }
+  return s;
+}
+
+
+/* The arguments of the protected part of db:insert. */
+typedef struct ins_call {
+  vouch_db_t *d;
+  ins_table *t;
+  lua_Integer nrows;        /* rows in the array, or 0 for a single row */
+  lua_Integer done;         /* rows inserted */
+  ins_stmt *cur;            /* the statement last used, or NULL */
+} ins_call;
+
+
+static int bad_value(lua_State *L, lua_Integer row, int keyidx, int validx) {
+  return luaL_error(L, "row %I, column '%s': %s has no SQL value (use a string, number, "
+                       "boolean or vouch.db.blob)", row, lua_tostring(L, keyidx),
+                    luaL_typename(L, validx));
+}
+
+
+/*
+** Insert the row at the top of the stack (row number `n` for messages).
+** Stack: 1 db, 2 table name, 3 rows, 4 anchor table, 5 ins_call.
+*/
+static void ins_row(lua_State *L, ins_call *c, lua_Integer n) {
+  ins_table *t = c->t;
+  ins_stmt *s = c->cur;
+  int row = lua_gettop(L), slot, guess = 0, slow = (s == NULL), rc, w;
+  for (w = 0; w < set_words(t->nslots); w++) t->seen[w] = 0;
+  lua_pushnil(L);
+  while (lua_next(L, row)) {
+    size_t len;
+    const char *k;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "row %I: keys must be column names (got a %s key)", n,
+                 luaL_typename(L, -2));
+    k = lua_tolstring(L, -2, &len);
+    slot = ins_slot(t, k, len, guess);
+    if (slot < 0) {
+      lua_pushvalue(L, -2);
+      slot = ins_add_slot(L, t, 4);
+      lua_pop(L, 1);
+      if (slot % 64 == 0) t->seen[slot / 64] = 0;  /* a new word of the bitset */
+      slow = 1;
+    }
+    guess = slot + 1;
+    t->seen[slot / 64] |= (uint64_t)1 << (slot % 64);
+    if (!slow) {
+      if (slot < s->nslots && s->param[slot]) {
+        rc = bind_value(L, s->st, s->param[slot], -1, 1);
+        if (rc < 0) bad_value(L, n, -2, -1);
+        if (rc != SQLITE_OK) luaL_error(L, "row %I: %s", n, sqlite3_errstr(rc));
+      } else {
+        slow = 1;
+      }
+    }
+    lua_pop(L, 1);
+  }
+  if (slow || !ins_matches(t, s)) {
+    /* another column set: its INSERT, bound from the start */
+    if (s) sqlite3_clear_bindings(s->st);
+    s = c->cur = ins_stmt_for(L, c->d, t);
+    lua_pushnil(L);
+    while (lua_next(L, row)) {
+      size_t len;
+      const char *k = lua_tolstring(L, -2, &len);
+      slot = ins_slot(t, k, len, 0);
+      rc = bind_value(L, s->st, s->param[slot], -1, 1);
+      if (rc < 0) bad_value(L, n, -2, -1);
+      if (rc != SQLITE_OK) luaL_error(L, "row %I: %s", n, sqlite3_errstr(rc));
+      lua_pop(L, 1);
+    }
+  }
+  rc = sqlite3_step(s->st);
+  if (rc != SQLITE_DONE) {
+    push_sqlerror(L, c->d, rc, NULL, -1);
+    sqlite3_reset(s->st);
+    if (c->nrows > 0) lua_pushfstring(L, "insert into %s, row %I: %s", t->name, n,
+                                      lua_tostring(L, -1));
+    else lua_pushfstring(L, "insert into %s: %s", t->name, lua_tostring(L, -1));
+    lua_error(L);
+  }
+  sqlite3_reset(s->st);
+  c->done++;
+}
+
+
+static int ins_protected(lua_State *L) {
+  ins_call *c = (ins_call *)lua_touserdata(L, 5);
+  lua_Integer i;
+  if (c->nrows == 0) {
+    lua_pushvalue(L, 3);
+    ins_row(L, c, 1);
+    return 0;
+  }
+  for (i = 1; i <= c->nrows; i++) {
+    if (lua_rawgeti(L, 3, i) != LUA_TTABLE)
+      luaL_error(L, "row %I is a %s, not a table", i, luaL_typename(L, -1));
+    ins_row(L, c, i);
+    lua_settop(L, 5);
+  }
+  return 0;
+}
+
+
+/*
+** db:insert(table, row) inserts one row and returns its rowid;
+** db:insert(table, {row, row, ...}) inserts them all or none (one
+** transaction, or a savepoint inside one) and returns how many. Rows are
+** tables keyed by column name; a column a row leaves out gets its default.
+*/
+static int db_insert(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  ins_call c;
+  int status, sp = -1, is_array;
+  ins_stmt *s;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  memset(&c, 0, sizeof c);
+  c.d = d;
+  is_array = lua_rawgeti(L, 3, 1) == LUA_TTABLE;
+  lua_pop(L, 1);
+  if (is_array) {
+    c.nrows = (lua_Integer)lua_rawlen(L, 3);
+  } else {
+    lua_pushnil(L);
+    if (!lua_next(L, 3)) {  /* {}: no rows */
+      lua_pushinteger(L, 0);
+      return 1;
+    }
+    lua_pop(L, 2);
+  }
+  c.t = ins_table_get(L, d, name);
+  lua_getiuservalue(L, 1, UV_ANCHOR);          /* 4 */
+  lua_pushlightuserdata(L, &c);                /* 5 */
+  if (c.nrows > 0 && (sp = tx_begin(d)) < 0)
+    return raise_sqlerror(L, d, sqlite3_extended_errcode(d->db), NULL, -1);
+  lua_pushcfunction(L, ins_protected);
+  lua_insert(L, 1);
+  status = lua_pcall(L, 5, 0, 0);
+  /* Whatever happened, no statement keeps the rows' strings. */
+  for (s = c.t->stmts; s; s = s->next) {
+    sqlite3_reset(s->st);
+    sqlite3_clear_bindings(s->st);
+  }
+  if (status == LUA_OK && sp >= 0 && tx_commit(d, sp) != SQLITE_OK) {
+    push_sqlerror(L, d, sqlite3_extended_errcode(d->db), NULL, -1);
+    status = LUA_ERRRUN;
+  }
+  if (status != LUA_OK) {
+    if (sp >= 0) tx_rollback(d, sp);
+    if (lua_type(L, -1) == LUA_TSTRING && status == LUA_ERRRUN) return raise_top(L);
+    return lua_error(L);
+  }
+  if (c.nrows > 0) lua_pushinteger(L, c.done);
+  else lua_pushinteger(L, sqlite3_last_insert_rowid(d->db));
+  return 1;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** db:tx(fn, ...): call fn(...) in a transaction; commit when it returns
+** (its results are tx's), roll back and re-raise when it raises. Nested
+** calls are savepoints. fn may yield (wait for I/O) inside the transaction.
+** =======================================================
+*/
+
+static int tx_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_db_t *d = (vouch_db_t *)lua_touserdata(L, 1);
+  int sp = (int)ctx;
+  if (d->db != NULL) {
+    d->tx_depth--;
+    if (d->tx_depth == 0) d->tx_owner = NULL;
+  }
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (d->db == NULL) return luaL_error(L, "the database was closed inside db:tx");
+    if (tx_commit(d, sp) != SQLITE_OK) {
+      push_sqlerror(L, d, sqlite3_extended_errcode(d->db), NULL, -1);
+      tx_rollback(d, sp);
+      return raise_top(L);
+    }
+    return lua_gettop(L) - 1;
+  }
+  tx_rollback(d, sp);
+  return lua_error(L);  /* the error object is on top */
+}
+
+
+static int db_tx(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  int sp;
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  if (d->tx_depth > 0 && d->tx_owner != L)
+    return luaL_error(L, "a transaction of another task is open on this database");
+  if ((sp = tx_begin(d)) < 0)
+    return raise_sqlerror(L, d, sqlite3_extended_errcode(d->db), NULL, -1);
+  if (d->tx_depth++ == 0) d->tx_owner = L;
+  return tx_k(L, lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, (lua_KContext)sp, tx_k),
+              (lua_KContext)sp);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Bulk insert for the loaders (db.h)
+** =======================================================
+*/
+
+static void bulk_unlink(vouch_bulk_t *b) {
+  vouch_db_t *d = b->db;
+  if (b->prev) b->prev->next = b->next;
+  else if (d->bulks == b) d->bulks = b->next;
+  if (b->next) b->next->prev = b->prev;
+  b->prev = b->next = NULL;
+}
+
+
+/* Append "name" quoted as an SQL identifier to a malloc'd growing string. */
+static int sb_ident(char **s, size_t *n, size_t *cap, const char *id) {
+  size_t need = *n + 2 * strlen(id) + 8, i;
+  if (need > *cap) {
+    char *p = realloc(*s, need * 2);
+    if (p == NULL) return -1;
+    *s = p;
+    *cap = need * 2;
+  }
+  (*s)[(*n)++] = '"';
+  for (i = 0; id[i]; i++) {
+    if (id[i] == '"') (*s)[(*n)++] = '"';
+    (*s)[(*n)++] = id[i];
+  }
+  (*s)[(*n)++] = '"';
+  (*s)[*n] = '\0';
+  return 0;
+}
+
+
+static int sb_add(char **s, size_t *n, size_t *cap, const char *text) {
+  size_t len = strlen(text);
+  if (*n + len + 1 > *cap) {
+    char *p = realloc(*s, (*n + len + 1) * 2);
+    if (p == NULL) return -1;
+    *s = p;
+    *cap = (*n + len + 1) * 2;
+  }
+  memcpy(*s + *n, text, len + 1);
+  *n += len;
+  return 0;
+}
+
+
+vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const char *table, int ncols,
+                                  const char *const *cols, char **err) {
+  vouch_bulk_t *b;
+  char *create = NULL, *insert = NULL;
+  size_t cn = 0, ccap = 0, in = 0, icap = 0;
+  int i, ok = 1, rc;
+  *err = NULL;
+  if (db->db == NULL) { *err = strdup("attempt to use a closed database"); return NULL; }
+  if (ncols <= 0) { *err = strdup("a bulk insert needs at least one column"); return NULL; }
+  b = calloc(1, sizeof *b);
+  if (b == NULL || (b->table = strdup(table)) == NULL) {
+    free(b);
+    *err = strdup("not enough memory");
+    return NULL;
+  }
+  b->db = db;
+  ok = sb_add(&create, &cn, &ccap, "CREATE TABLE IF NOT EXISTS ") == 0 &&
+       sb_ident(&create, &cn, &ccap, table) == 0 && sb_add(&create, &cn, &ccap, "(") == 0 &&
+       sb_add(&insert, &in, &icap, "INSERT INTO ") == 0 &&
+       sb_ident(&insert, &in, &icap, table) == 0 && sb_add(&insert, &in, &icap, "(") == 0;
+  for (i = 0; ok && i < ncols; i++) {
+    ok = sb_add(&create, &cn, &ccap, i ? ", " : "") == 0 &&
+         sb_ident(&create, &cn, &ccap, cols[i]) == 0 &&
+         sb_add(&insert, &in, &icap, i ? ", " : "") == 0 &&
+         sb_ident(&insert, &in, &icap, cols[i]) == 0;
+  }
+  ok = ok && sb_add(&create, &cn, &ccap, ")") == 0 &&
+       sb_add(&insert, &in, &icap, ") VALUES (?") == 0;
+  for (i = 1; ok && i < ncols; i++) ok = sb_add(&insert, &in, &icap, ", ?") == 0;
+  ok = ok && sb_add(&insert, &in, &icap, ")") == 0;
+  if (!ok) {
+    *err = strdup("not enough memory");
+    goto fail;
+  }
+  if ((b->sp = tx_begin(db)) < 0) {
+    *err = c_error(db, "cannot begin the load");
+    goto fail;
+  }
+  b->outer = b->sp == 0;
+  rc = sqlite3_exec(db->db, create, NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    *err = c_error(db, table);
+    goto fail_tx;
+  }
+  rc = sqlite3_prepare_v3(db->db, insert, -1, SQLITE_PREPARE_PERSISTENT, &b->ins, NULL);
+  if (rc != SQLITE_OK) {
+    *err = c_error(db, table);
+    goto fail_tx;
+  }
+  free(create);
+  free(insert);
+  b->next = db->bulks;
+  if (db->bulks) db->bulks->prev = b;
+  db->bulks = b;
+  return b;
+fail_tx:
+  tx_rollback(db, b->sp);
+fail:
+  free(create);
+  free(insert);
+  free(b->table);
+  free(b);
+  return NULL;
+}
+
+
+int vouch_db_bulk_row(vouch_bulk_t *b, const vouch_value_t *vals, char **err) {
+  int i, n, rc = SQLITE_OK;
+  *err = NULL;
+  if (b->ins == NULL || b->db->db == NULL) {
+    *err = strdup("attempt to use a closed database");
+    return -1;
+  }
+  n = sqlite3_bind_parameter_count(b->ins);
+  for (i = 0; rc == SQLITE_OK && i < n; i++) {
+    const vouch_value_t *v = &vals[i];
+    switch (v->type) {
+      case VOUCH_INT: rc = sqlite3_bind_int64(b->ins, i + 1, v->u.i); break;
+      case VOUCH_REAL: rc = sqlite3_bind_double(b->ins, i + 1, v->u.d); break;
+      case VOUCH_TEXT:
+        rc = sqlite3_bind_text64(b->ins, i + 1, v->u.s.p, v->u.s.n, SQLITE_STATIC, SQLITE_UTF8);
+        break;
+      case VOUCH_BLOB:
+        rc = sqlite3_bind_blob64(b->ins, i + 1, v->u.s.p, v->u.s.n, SQLITE_STATIC);
+        break;
+      default: rc = sqlite3_bind_null(b->ins, i + 1); break;
+    }
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(b->ins);
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  }
+  if (rc != SQLITE_OK) {
+    char what[64];
+    snprintf(what, sizeof what, "row %lld", (long long)b->rows + 1);
+    *err = c_error(b->db, what);
+  } else {
+    b->rows++;
+  }
+  sqlite3_reset(b->ins);
+  sqlite3_clear_bindings(b->ins);  /* the values were borrowed */
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+
+/* Record a finished load in `loads`, when the database has that table. */
+static int record_load(vouch_bulk_t *b, const vouch_load_info_t *info) {
+  vouch_db_t *d = b->db;
+  sqlite3_stmt *st;
+  char now[32];
+  int rc;
+  rc = sqlite3_prepare_v2(d->db, "INSERT INTO loads(source, format, hash, rows, bad_rows, "
+                                 "target, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    /* a database without the host's schema keeps no record */
+    return sqlite3_table_column_metadata(d->db, NULL, "loads", NULL, NULL, NULL, NULL,
+                                         NULL, NULL) == SQLITE_OK ? rc : SQLITE_OK;
+  }
+  vouch__store_now(now, sizeof now);
+  sqlite3_bind_text(st, 1, info->source ? info->source : "?", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, info->format ? info->format : "?", -1, SQLITE_STATIC);
+  if (info->hash) sqlite3_bind_text(st, 3, info->hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, info->rows);
+  sqlite3_bind_int64(st, 5, info->bad_rows);
+  sqlite3_bind_text(st, 6, b->table, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info,
+                      char **err) {
+  vouch_db_t *d = b->db;
+  int result = 0;
+  *err = NULL;
+  if (b->ins == NULL || d->db == NULL) {
+    if (commit) {
+      *err = strdup("the database was closed before the load finished");
+      result = -1;
+    }
+  } else {
+    sqlite3_finalize(b->ins);
+    b->ins = NULL;
+    if (commit && info && record_load(b, info) != SQLITE_OK) {
+      *err = c_error(d, "cannot record the load");
+      commit = 0;
+      result = -1;
+    }
+    if (commit && tx_commit(d, b->sp) != SQLITE_OK) {
+      *err = c_error(d, "cannot commit the load");
+      commit = 0;
+      result = -1;
+    }
+    if (!commit) tx_rollback(d, b->sp);
+  }
+  bulk_unlink(b);
+  free(b->table);
+  free(b);
+  return result;
+}
+
+/* }====================================================== */
+
+
+static const luaL_Reg db_methods[] = {
+  {"exec", db_exec},
+  {"one", db_one},
+  {"rows", db_rows},
+  {"insert", db_insert},
+  {"tx", db_tx},
+  {"changes", db_changes},
+  {"last_id", db_last_id},
+  {"close", db_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg db_meta[] = {
+  {"__gc", db_gc},
+  {"__close", db_close},
+  {"__tostring", db_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg db_funcs[] = {
+  {"open", db_open},
+  {"blob", db_blob},
+  {NULL, NULL}
+};
+
+
+int luaopen_vouch_db(lua_State *L) {
+  luaL_newmetatable(L, VOUCH_DB_MT);
+  luaL_setfuncs(L, db_meta, 0);
+  luaL_newlib(L, db_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, ROWS_MT);
+  lua_pushcfunction(L, rows_close);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, rows_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, BLOB_MT);
+  lua_pushcfunction(L, blob_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, blob_len);
+  lua_setfield(L, -2, "__len");
+  lua_pop(L, 1);
+  luaL_newlib(L, db_funcs);
+  lua_pushinteger(L, vouch__store_schema_version());
+  lua_setfield(L, -2, "schema_version");
+  return 1;
+}

@@ -1,0 +1,457 @@
+/*
+** store.c: SQLite below the Lua API. Opens connections configured the way
+** vouch needs them (WAL so a daemon and a REPL can share a file, foreign
+** keys, a busy timeout), creates and upgrades the host's schema through
+** numbered migrations, marks runs whose process died as aborted, and keeps
+** untrusted SQL away from files (the authorizer).
+*/
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define PROGRESS_OPS 1000   /* VM instructions between checks of the limits */
+
+
+/*
+** {======================================================
+** The schema: migration N brings user_version from N-1 to N. Append new
+** migrations at the end; never edit one that has shipped.
+** =======================================================
+*/
+
+static const char *const migrations[] = {
+  /* 1: partners, loads, runs, scores and reasons */
+  "CREATE TABLE partners(id TEXT PRIMARY KEY, name TEXT, kind TEXT,\n"
+  "  attrs TEXT NOT NULL DEFAULT '{}',\n"
+  "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);\n"
+  "CREATE TABLE loads(id INTEGER PRIMARY KEY, source TEXT NOT NULL,\n"
+  "  format TEXT NOT NULL, hash TEXT, rows INTEGER NOT NULL DEFAULT 0,\n"
+  "  bad_rows INTEGER NOT NULL DEFAULT 0, target TEXT, loaded_at TEXT NOT NULL);\n"
+  "CREATE TABLE runs(id INTEGER PRIMARY KEY, scorecard TEXT NOT NULL,\n"
+  "  scorecard_hash TEXT NOT NULL, inputs TEXT NOT NULL DEFAULT '[]',\n"
+  "  started_at TEXT NOT NULL, ended_at TEXT,\n"
+  "  status TEXT NOT NULL DEFAULT 'running'\n"
+  "    CHECK (status IN ('running','ok','failed','aborted')),\n"
+  "  started_by TEXT NOT NULL DEFAULT 'cli',\n"
+  "  pid INTEGER, partners INTEGER, error TEXT);\n"
+  "CREATE TABLE scores(run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+  "  partner_id TEXT NOT NULL, name TEXT, kind TEXT, total REAL,\n"
+  "  verdict TEXT NOT NULL CHECK (verdict IN ('approve','review','reject')),\n"
+  "  trust REAL, goodwill REAL, authority REAL, community REAL, empathy REAL,\n"
+  "  shared_values REAL, respect REAL, collaboration REAL,\n"
+  "  PRIMARY KEY (run_id, partner_id)) WITHOUT ROWID;\n"
+  "CREATE INDEX scores_partner ON scores(partner_id, run_id);\n"
+  "CREATE TABLE reasons(run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+  "  partner_id TEXT NOT NULL, code TEXT NOT NULL, dimension TEXT,\n"
+  "  outcome TEXT NOT NULL,\n"
+  "  points REAL,\n"
+  "  rank INTEGER,\n"
+  "  evidence TEXT NOT NULL DEFAULT '{}');\n"
+  "CREATE INDEX reasons_run ON reasons(run_id, partner_id);\n"
+  "CREATE INDEX reasons_code ON reasons(code);\n",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int vouch__store_schema_version(void) { return NMIGRATIONS; }
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Result codes by name
+** =======================================================
+*/
+
+#define CODE(x) {x, #x}
+static const struct { int code; const char *name; } code_names[] = {
+  CODE(SQLITE_OK), CODE(SQLITE_ERROR), CODE(SQLITE_INTERNAL), CODE(SQLITE_PERM),
+  CODE(SQLITE_ABORT), CODE(SQLITE_BUSY), CODE(SQLITE_LOCKED), CODE(SQLITE_NOMEM),
+  CODE(SQLITE_READONLY), CODE(SQLITE_INTERRUPT), CODE(SQLITE_IOERR),
+  CODE(SQLITE_CORRUPT), CODE(SQLITE_NOTFOUND), CODE(SQLITE_FULL),
+  CODE(SQLITE_CANTOPEN), CODE(SQLITE_PROTOCOL), CODE(SQLITE_EMPTY),
+  CODE(SQLITE_SCHEMA), CODE(SQLITE_TOOBIG), CODE(SQLITE_CONSTRAINT),
+  CODE(SQLITE_MISMATCH), CODE(SQLITE_MISUSE), CODE(SQLITE_NOLFS), CODE(SQLITE_AUTH),
+  CODE(SQLITE_FORMAT), CODE(SQLITE_RANGE), CODE(SQLITE_NOTADB), CODE(SQLITE_NOTICE),
+  CODE(SQLITE_WARNING), CODE(SQLITE_ROW), CODE(SQLITE_DONE),
+  CODE(SQLITE_ERROR_MISSING_COLLSEQ), CODE(SQLITE_ERROR_RETRY),
+  CODE(SQLITE_ERROR_SNAPSHOT), CODE(SQLITE_IOERR_READ), CODE(SQLITE_IOERR_SHORT_READ),
+  CODE(SQLITE_IOERR_WRITE), CODE(SQLITE_IOERR_FSYNC), CODE(SQLITE_IOERR_TRUNCATE),
+  CODE(SQLITE_IOERR_NOMEM), CODE(SQLITE_IOERR_LOCK), CODE(SQLITE_IOERR_SHMOPEN),
+  CODE(SQLITE_IOERR_CORRUPTFS), CODE(SQLITE_LOCKED_SHAREDCACHE),
+  CODE(SQLITE_BUSY_RECOVERY), CODE(SQLITE_BUSY_SNAPSHOT), CODE(SQLITE_BUSY_TIMEOUT),
+  CODE(SQLITE_CANTOPEN_ISDIR), CODE(SQLITE_CANTOPEN_FULLPATH),
+  CODE(SQLITE_CANTOPEN_DIRTYWAL), CODE(SQLITE_CANTOPEN_SYMLINK),
+  CODE(SQLITE_CORRUPT_INDEX), CODE(SQLITE_READONLY_RECOVERY),
+  CODE(SQLITE_READONLY_CANTLOCK), CODE(SQLITE_READONLY_ROLLBACK),
+  CODE(SQLITE_READONLY_DBMOVED), CODE(SQLITE_READONLY_CANTINIT),
+  CODE(SQLITE_READONLY_DIRECTORY), CODE(SQLITE_ABORT_ROLLBACK),
+  CODE(SQLITE_CONSTRAINT_CHECK), CODE(SQLITE_CONSTRAINT_COMMITHOOK),
+  CODE(SQLITE_CONSTRAINT_FOREIGNKEY), CODE(SQLITE_CONSTRAINT_FUNCTION),
+  CODE(SQLITE_CONSTRAINT_NOTNULL), CODE(SQLITE_CONSTRAINT_PRIMARYKEY),
+  CODE(SQLITE_CONSTRAINT_TRIGGER), CODE(SQLITE_CONSTRAINT_UNIQUE),
+  CODE(SQLITE_CONSTRAINT_VTAB), CODE(SQLITE_CONSTRAINT_ROWID),
+  CODE(SQLITE_CONSTRAINT_DATATYPE), CODE(SQLITE_AUTH_USER),
+};
+#undef CODE
+
+
+/* An extended code this table does not know falls back to its primary code. */
+const char *vouch__store_code_name(int code) {
+  size_t i;
+  for (i = 0; i < sizeof code_names / sizeof code_names[0]; i++)
+    if (code_names[i].code == code) return code_names[i].name;
+  if ((code & 0xff) != code) return vouch__store_code_name(code & 0xff);
+  return "SQLITE_UNKNOWN";
+}
+
+/* }====================================================== */
+
+
+void vouch__store_now(char *buf, size_t n) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+
+/* A malloc'd printf, for *err. */
+static char *fmt(const char *f, ...) {
+  va_list ap;
+  char *s = NULL;
+  int n;
+  va_start(ap, f);
+  n = vsnprintf(NULL, 0, f, ap);
+  va_end(ap);
+  if (n < 0 || (s = malloc((size_t)n + 1)) == NULL) return NULL;
+  va_start(ap, f);
+  vsnprintf(s, (size_t)n + 1, f, ap);
+  va_end(ap);
+  return s;
+}
+
+
+/*
+** {======================================================
+** Limits: a long query obeys --timeout and Ctrl-C like Lua code does.
+** =======================================================
+*/
+
+static int progress(void *ud) {
+  vouch_host_t *h = ud;
+  if (h->limit_hit != VOUCH_LIMIT_NONE) return 1;
+  if (h->interrupted) {
+    h->interrupted = 0;  /* reported as SQLite's "interrupted" */
+    return 1;
+  }
+  if (h->deadline && uv_hrtime() > h->deadline) {
+    h->limit_hit = VOUCH_LIMIT_TIME;
+    return 1;
+  }
+  return 0;
+}
+
+
+void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on) {
+  if (h == NULL) return;
+  sqlite3_progress_handler(db, on ? PROGRESS_OPS : 0, on ? progress : NULL, h);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The authorizer: untrusted SQL may read and write the open database, but
+** never reach another file by name (ATTACH, VACUUM INTO), load code
+** (load_extension, fts3_tokenizer) or change how the file is kept (most
+** PRAGMAs). VACUUM attaches its scratch copy internally, so it is refused too.
+** =======================================================
+*/
+
+/* PRAGMAs that only report, with or without an argument. */
+static const char *const pragma_query[] = {
+  "table_info", "table_xinfo", "table_list", "index_list", "index_info",
+  "index_xinfo", "foreign_key_list", "foreign_key_check", "integrity_check",
+  "quick_check", "database_list", "collation_list", "function_list",
+  "module_list", "pragma_list", "compile_options", "data_version", "stats",
+  NULL
+};
+
+/* PRAGMAs that may be read but not set. */
+static const char *const pragma_read[] = {
+  "user_version", "schema_version", "application_id", "page_count", "page_size",
+  "max_page_count", "freelist_count", "encoding", "journal_mode", "foreign_keys",
+  "synchronous", "auto_vacuum", "locking_mode", "wal_autocheckpoint", "temp_store",
+  "mmap_size", "secure_delete", "cell_size_check", "automatic_index",
+  "legacy_alter_table", "reverse_unordered_selects", "ignore_check_constraints",
+  NULL
+};
+
+/* PRAGMAs that may also be set: they change only this connection's manners. */
+static const char *const pragma_set[] = {
+  "busy_timeout", "cache_size", "defer_foreign_keys", "query_only",
+  "recursive_triggers", "case_sensitive_like", "optimize", "analysis_limit",
+  "cache_spill", "shrink_memory", "threads", "soft_heap_limit", NULL
+};
+
+static int in_list(const char *const *l, const char *s) {
+  for (; *l; l++)
+    if (strcasecmp(*l, s) == 0) return 1;
+  return 0;
+}
+
+
+static int authorize(void *ud, int action, const char *a, const char *b,
+                     const char *dbname, const char *trigger) {
+  vouch_auth_t *auth = ud;
+  (void)dbname; (void)trigger;
+  if (auth->internal > 0) return SQLITE_OK;
+  switch (action) {
+    case SQLITE_ATTACH:
+      if (a == NULL || *a == '\0')
+        snprintf(auth->deny, sizeof auth->deny, "VACUUM is not allowed in the sandbox");
+      else
+        snprintf(auth->deny, sizeof auth->deny,
+                 "ATTACH and VACUUM INTO are not allowed in the sandbox "
+                 "(open the database with vouch.db.open)");
+      return SQLITE_DENY;
+    case SQLITE_DETACH:
+      snprintf(auth->deny, sizeof auth->deny, "DETACH is not allowed in the sandbox");
+      return SQLITE_DENY;
+    case SQLITE_FUNCTION:
+      if (b && (strcasecmp(b, "load_extension") == 0 || strcasecmp(b, "fts3_tokenizer") == 0)) {
+        snprintf(auth->deny, sizeof auth->deny, "%s() is not allowed in the sandbox", b);
+        return SQLITE_DENY;
+      }
+      return SQLITE_OK;
+    case SQLITE_PRAGMA:
+      if (a && (in_list(pragma_query, a) || in_list(pragma_set, a) ||
+                (b == NULL && in_list(pragma_read, a))))
+        return SQLITE_OK;
+      snprintf(auth->deny, sizeof auth->deny, "PRAGMA %s%s is not allowed in the sandbox",
+               a ? a : "?", b ? " with a value" : "");
+      return SQLITE_DENY;
+    default:
+      return SQLITE_OK;
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Migrations
+** =======================================================
+*/
+
+static int exec(sqlite3 *db, const char *sql, char **err) {
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) {
+    *err = fmt("%s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+  }
+  return rc;
+}
+
+
+/* The first column of the first row of `sql` as an integer (0 if none). */
+static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out, char **err) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  *out = 0;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    rc = sqlite3_finalize(st);
+  }
+  if (rc != SQLITE_OK) *err = fmt("%s", sqlite3_errmsg(db));
+  return rc;
+}
+
+
+/*
+** Check, before anything is written, that the file is a vouch database this
+** version understands: either new and empty, or of a schema version no newer
+** than ours. A refused file is never touched.
+*/
+static int check_version(sqlite3 *db, const char *path, char **err) {
+  sqlite3_int64 v, tables;
+  int rc = query_int(db, "PRAGMA user_version", &v, err);
+  if (rc != SQLITE_OK) {
+    char *m = *err;
+    *err = fmt("%s: %s", path, m);
+    free(m);
+    return rc;
+  }
+  if (v > NMIGRATIONS) {
+    *err = fmt("%s: the database was written by a newer vouch (schema version %lld; "
+               "this vouch knows up to %d); refusing to use it", path, (long long)v,
+               NMIGRATIONS);
+    return SQLITE_ERROR;
+  }
+  if (v == 0) {
+    rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &tables, err);
+    if (rc != SQLITE_OK) return rc;
+    if (tables > 0) {
+      *err = fmt("%s: not a vouch database (it has tables but no vouch schema "
+                 "version); open it with vouch.db.open(path) instead", path);
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
+
+/*
+** Bring the schema up to date, one migration per transaction. Each step
+** re-reads the version inside its write transaction, so two processes
+** opening a new file at once do not both run a migration.
+*/
+static int migrate(sqlite3 *db, const char *path, char **err) {
+  for (;;) {
+    sqlite3_int64 v = 0;
+    char sql[64];
+    int rc = exec(db, "BEGIN IMMEDIATE", err);
+    if (rc != SQLITE_OK) goto fail;
+    rc = query_int(db, "PRAGMA user_version", &v, err);
+    if (rc != SQLITE_OK) goto rollback;
+    if (v >= NMIGRATIONS) return exec(db, "COMMIT", err) == SQLITE_OK ? SQLITE_OK : SQLITE_ERROR;
+    rc = exec(db, migrations[v], err);
+    if (rc != SQLITE_OK) goto rollback;
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %lld", (long long)v + 1);
+    if ((rc = exec(db, sql, err)) != SQLITE_OK) goto rollback;
+    if ((rc = exec(db, "COMMIT", err)) != SQLITE_OK) goto rollback;
+    continue;
+  rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  fail:
+    {
+      char *m = *err;
+      *err = fmt("%s: cannot upgrade the database to schema version %lld: %s", path,
+                 (long long)v + 1, m ? m : "?");
+      free(m);
+    }
+    return rc;
+  }
+}
+
+
+int vouch__store_abort_dead_runs(sqlite3 *db, char **err) {
+  sqlite3_stmt *sel = NULL, *upd = NULL;
+  char now[32];
+  int rc, n = 0;
+  pid_t self = getpid();
+  vouch__store_now(now, sizeof now);
+  rc = sqlite3_prepare_v2(db, "SELECT id, pid FROM runs WHERE status = 'running' "
+                              "AND pid IS NOT NULL", -1, &sel, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(db, "UPDATE runs SET status = 'aborted', ended_at = ?1, "
+                                "error = ?2 WHERE id = ?3 AND status = 'running'",
+                            -1, &upd, NULL);
+  if (rc == SQLITE_OK) rc = exec(db, "BEGIN IMMEDIATE", err) == SQLITE_OK ? SQLITE_OK : -1;
+  while (rc == SQLITE_OK && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+    sqlite3_int64 pid = sqlite3_column_int64(sel, 1);
+    char why[96];
+    rc = SQLITE_OK;
+    if (pid <= 0 || pid == (sqlite3_int64)self) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    snprintf(why, sizeof why, "process %lld ended before the run finished", (long long)pid);
+    sqlite3_bind_text(upd, 1, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(upd, 2, why, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
+    rc = sqlite3_step(upd);
+    if (rc == SQLITE_DONE) { rc = SQLITE_OK; n += sqlite3_changes(db); }
+    sqlite3_reset(upd);
+  }
+  if (rc == SQLITE_DONE) rc = exec(db, "COMMIT", err);
+  else if (rc != -1) {
+    if (*err == NULL) *err = fmt("%s", sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  }
+  sqlite3_finalize(sel);
+  sqlite3_finalize(upd);
+  return rc == SQLITE_OK ? n : -1;
+}
+
+/* }====================================================== */
+
+
+int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t *auth,
+                      sqlite3 **out, char **err) {
+  sqlite3 *db = NULL;
+  int ro = flags & VOUCH_STORE_READONLY;
+  int oflags = (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+               SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  int rc = sqlite3_open_v2(path, &db, oflags, NULL);
+  *out = NULL;
+  *err = NULL;
+  if (rc != SQLITE_OK) {
+    *err = fmt("%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return rc;
+  }
+  sqlite3_busy_timeout(db, VOUCH_BUSY_TIMEOUT);
+  sqlite3_extended_result_codes(db, 1);
+  /* Extensions stay off for everyone; the sandbox also loses what the
+     Debian build enables (the two-argument fts3_tokenizer). */
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+  if (flags & VOUCH_STORE_SANDBOX) {
+    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+  }
+  if (flags & VOUCH_STORE_HOST) {
+    rc = check_version(db, path, err);
+    if (rc != SQLITE_OK) goto fail;
+  }
+  if (!ro) {
+    /* WAL: readers and one writer at once, and a crash loses at most the
+       transactions not yet committed. NORMAL is durable enough in WAL mode. */
+    if (exec(db, "PRAGMA journal_mode = WAL", err) != SQLITE_OK) {
+      /* another connection may hold the lock while switching: not fatal */
+      free(*err);
+      *err = NULL;
+    }
+    rc = exec(db, "PRAGMA synchronous = NORMAL", err);
+    if (rc != SQLITE_OK) goto fail;
+  }
+  rc = exec(db, "PRAGMA foreign_keys = ON", err);
+  if (rc != SQLITE_OK) goto fail;
+  if (flags & VOUCH_STORE_HOST) {
+    if (!ro && (rc = migrate(db, path, err)) != SQLITE_OK) goto fail;
+    if (!ro && vouch__store_abort_dead_runs(db, err) < 0) {
+      char *m = *err;
+      *err = fmt("%s: cannot mark dead runs: %s", path, m ? m : "?");
+      free(m);
+      rc = SQLITE_ERROR;
+      goto fail;
+    }
+  }
+  if (flags & VOUCH_STORE_SANDBOX) {
+    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+    auth->internal = 0;
+    auth->deny[0] = '\0';
+    sqlite3_set_authorizer(db, authorize, auth);
+  }
+  vouch__store_progress(db, h, 1);
+  *out = db;
+  return SQLITE_OK;
+fail:
+  if (*err == NULL) *err = fmt("%s: %s", path, sqlite3_errmsg(db));
+  sqlite3_close(db);
+  return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+}

@@ -1,0 +1,58 @@
+/*
+** store.h: SQLite below db.c. Opening a connection the way vouch wants it
+** (WAL, foreign keys, busy timeout), the host's schema and its numbered
+** migrations, the sandbox's authorizer, and the names of SQLite's result
+** codes. Private to db.c and store.c: the rest of the host uses db.h.
+*/
+#ifndef VOUCH_STORE_H
+#define VOUCH_STORE_H
+
+#include <sqlite3.h>
+
+#include "vouch.h"
+
+#define VOUCH_BUSY_TIMEOUT 5000     /* ms a writer waits for another's lock */
+
+/* How vouch__store_open opens a database. */
+enum {
+  VOUCH_STORE_READONLY = 1,         /* open read-only; never create */
+  VOUCH_STORE_HOST = 2,             /* the host's database: migrate, mark dead runs */
+  VOUCH_STORE_SANDBOX = 4           /* untrusted: install the authorizer */
+};
+
+/* The authorizer's state, owned by the connection's vouch_db_t. */
+typedef struct vouch_auth {
+  int internal;             /* > 0 while the host prepares its own SQL: allow all */
+  char deny[160];           /* why the last statement was refused, or "" */
+} vouch_auth_t;
+
+/*
+** Open `path` (":memory:" works) with `flags`, configured and, for the host
+** database, migrated to the newest schema. Returns SQLITE_OK and the
+** connection in *out, or an SQLite code with a malloc'd message in *err
+** (the file is then left as it was found). `auth` must outlive the
+** connection when VOUCH_STORE_SANDBOX is given. `h` (may be NULL) is the
+** host whose limits the progress handler obeys.
+*/
+int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t *auth,
+                      sqlite3 **out, char **err);
+
+/* The newest schema version this vouch knows (the number of migrations). */
+int vouch__store_schema_version(void);
+
+/*
+** Mark runs left 'running' by processes that no longer exist as 'aborted'.
+** Returns the number of runs marked, or -1 on error (message in *err).
+*/
+int vouch__store_abort_dead_runs(sqlite3 *db, char **err);
+
+/* The symbolic name of an (extended) result code: "SQLITE_CONSTRAINT_UNIQUE". */
+const char *vouch__store_code_name(int code);
+
+/* The current UTC time as YYYY-MM-DDTHH:MM:SSZ into buf (at least 21 bytes). */
+void vouch__store_now(char *buf, size_t n);
+
+/* Disable or re-enable the progress handler (around the host's rollbacks). */
+void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on);
+
+#endif
