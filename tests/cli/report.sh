@@ -88,7 +88,7 @@ fi
 # A test copy of each page runs a probe that writes what the browser drew
 # into the DOM. Its policy allows inline script, so a name that escaped the
 # escaping would run too and show in the title.
-probe='<script>(function(){var o=[];document.querySelectorAll("svg.chart").forEach(function(s){var b=s.getBBox(),r=s.getBoundingClientRect();o.push("chart "+s.getAttribute("class").split(" ")[1]+" "+Math.round(b.width)+" "+Math.round(b.height)+" "+Math.round(r.width)+" "+Math.round(r.height)+" "+s.querySelectorAll("polygon,rect,path,circle,line,text").length)});var p=document.createElement("pre");p.id="probe";p.textContent="\n"+o.join("\n")+"\nresources "+performance.getEntriesByType("resource").length+"\nscripts "+document.scripts.length+"\ntitle "+document.title+"\n";document.body.appendChild(p)})();</script>'
+probe='<script>(function(){var N=String.fromCharCode(10),o=[];document.querySelectorAll("svg.chart").forEach(function(s){var b=s.getBBox(),r=s.getBoundingClientRect();o.push("chart "+s.getAttribute("class").split(" ")[1]+" "+Math.round(b.width)+" "+Math.round(b.height)+" "+Math.round(r.width)+" "+Math.round(r.height)+" "+s.querySelectorAll("polygon,rect,path,circle,line,text").length)});var p=document.createElement("pre");p.id="probe";p.textContent=N+o.join(N)+N+"resources "+performance.getEntriesByType("resource").length+N+"scripts "+document.scripts.length+N+"title "+document.title+N;document.body.appendChild(p)})();</script>'
 for f in run partner diff; do
   sed -e "s|default-src 'none';|default-src 'none'; script-src 'unsafe-inline';|" \
       -e "s|</body>|$probe</body>|" "$f.html" > "$f.probe.html"
