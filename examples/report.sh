@@ -7,7 +7,7 @@ if ! ./vouch report --out report.html; then
   echo "report: nothing to report yet (vet some partners first)" >&2
   exit 0
 fi
-. tests/cli/chromium.sh
+. tests/chromium.sh
 if [ -n "$(chromium_bin)" ]; then
   chromium_shot report.html report.png 1200,2400 && echo "wrote report.png (a screenshot of report.html)"
 else

@@ -3,7 +3,7 @@
 # Chromium (charts drawn, nothing fetched, no script from the data), the
 # Markdown charts as well-formed SVG files, JSON as parsable data.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/chromium.sh"
+. "$ROOT/tests/chromium.sh"
 cd "$TMP" || exit 1
 export VOUCH_PATH="$ROOT/tests/lua"
 DB="$TMP/report.db"
