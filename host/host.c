@@ -22,7 +22,10 @@
 */
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
+  {"_script", luaopen_vouch_script},
   {"db", luaopen_vouch_db},
+  {"json", luaopen_vouch_json},
+  {"load", luaopen_vouch_load},
   {"file", luaopen_vouch_file},
   {NULL, NULL}
 };

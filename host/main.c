@@ -32,6 +32,15 @@ static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv)
 static const command commands[] = {
   {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
    "run a Lua script as a task (arguments in `arg`)"},
+  {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv]",
+   "score partners with a scorecard, store the run, print them ranked"},
+  {"explain", NULL, "vouch.cmd.explain", "explain PARTNER [--run N]",
+   "every rule's outcome for one partner, with evidence"},
+  {"runs", NULL, "vouch.cmd.runs", "runs [--limit N]", "list the stored scoring runs"},
+  {"diff", NULL, "vouch.cmd.diff", "diff RUN_A RUN_B [--fail-on verdict|reject]",
+   "compare two runs: verdict changes, score moves, dimension shifts"},
+  {"test", NULL, "vouch.cmd.test", "test [PATH...] [--min-coverage PCT]",
+   "run scorecard tests (*_test.lua) and report rule coverage"},
   {"report", NULL, "vouch.cmd.report",
    "report [--run N | --partner ID | --diff A B] [--out FILE] [--format html|md|json] [--open]",
    "write a run, a partner's history or a diff as an HTML, Markdown or JSON report"},
@@ -208,6 +217,14 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
   o->allow_write = allow_write;  /* the host keeps its own resolved copy */
   free(writable);
   if (h == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  /* The command may read the files named on its command line (DATA, --rules
+     FILE, --rules=FILE), whatever --allow-read says. */
+  vouch_set_script_dir(h, "./x");
+  for (i = 0; i < n; i++) {
+    const char *v = rest[i], *eq = strchr(v, '=');
+    if (v[0] == '-' && eq == NULL) continue;
+    vouch_allow_read_path(h, v[0] == '-' ? eq + 1 : v);
+  }
   status = vouch_host_run_module(h, c->module, n, rest);
   vouch_host_free(h);
   free(rest);

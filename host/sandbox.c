@@ -269,6 +269,36 @@ int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved) 
 }
 
 
+/*
+** Make `path` readable as well (a file a user named on a command's command
+** line). When no --allow-read was given the defaults, the script's
+** directory and the working directory, stay readable. Returns 0, or -1
+** when the path does not exist or memory ran out.
+*/
+int vouch_allow_read_path(vouch_host_t *h, const char *path) {
+  char cwd[PATH_MAX], *r, **v;
+  if (access(path, F_OK) != 0 || (r = resolve(path)) == NULL) return -1;
+  if (h->allow_read.n == 0) {
+    const char *defaults[2];
+    int i, n = 0;
+    if (h->script_dir) defaults[n++] = h->script_dir;
+    if (getcwd(cwd, sizeof cwd)) defaults[n++] = cwd;
+    for (i = 0; i < n; i++) {
+      char *d = strdup(defaults[i]);
+      v = realloc(h->allow_read.v, sizeof(char *) * (size_t)(h->allow_read.n + 1));
+      if (d == NULL || v == NULL) { free(d); if (v) h->allow_read.v = v; free(r); return -1; }
+      h->allow_read.v = v;
+      h->allow_read.v[h->allow_read.n++] = d;
+    }
+  }
+  v = realloc(h->allow_read.v, sizeof(char *) * (size_t)(h->allow_read.n + 1));
+  if (v == NULL) { free(r); return -1; }
+  h->allow_read.v = v;
+  h->allow_read.v[h->allow_read.n++] = r;
+  return 0;
+}
+
+
 /* Like vouch_allowed, but raises an error that names the flag to use. */
 int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved) {
   vouch_host_t *h = vouch_host(L);

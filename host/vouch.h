@@ -92,11 +92,15 @@ void vouch_limits_hook(lua_State *L);
 const char *vouch_limit_message(vouch_host_t *h);
 int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved);
 int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved);
+int vouch_allow_read_path(vouch_host_t *h, const char *path);
 int vouch_net_allowed(vouch_host_t *h, const char *host);
 int vouch_parse_size(const char *s, size_t *out);
 int vouch_list_set(vouch_list_t *l, const char *csv, int resolve);
 void vouch_list_free(vouch_list_t *l);
 int vouch_load_script(lua_State *L, const char *path, const char *chunkname);
+
+/* script.c: vouch.script (load a Lua file in a fresh sandbox), vouch.dir */
+int luaopen_vouch_script(lua_State *L);
 
 /* loop.c: every script runs as a task, a coroutine on the libuv loop. */
 typedef struct vouch_task vouch_task_t;
@@ -116,6 +120,10 @@ int vouch_task_start(lua_State *L, int nargs);
 vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
+
+/* json.c, load.c */
+int luaopen_vouch_json(lua_State *L);
+int luaopen_vouch_load(lua_State *L);
 
 /* file.c */
 int luaopen_vouch_file(lua_State *L);

@@ -1,0 +1,837 @@
+-- scorecard.lua: partner-vetting scorecards (require "vouch.scorecard").
+--
+-- A scorecard is a plain table: dimensions with weights, verdict bands,
+-- rules and red flags. Each rule names the partner fields it reads and gets
+-- them as arguments, so a rule cannot look at undeclared data, its evidence
+-- is exactly what it read, and a rule whose inputs are missing is
+-- indeterminate without being called. Missing data is never zero.
+--
+--   local sc = require "vouch.scorecard"
+--   return sc.scorecard {
+--     name = "mine",
+--     dimensions = { trust = 0.6, respect = 0.4 },
+--     bands = { reject = 40, approve = 65 },
+--     rules = {
+--       { id = "TRUST_REVIEWS", dimension = "trust", reads = {"review_avg"},
+--         score = function(avg) return (avg - 1) * 25 end },
+--       { id = "CONTROVERSY", flag = "veto", reads = {"controversy_count"},
+--         when = function(n) return n >= 3 end },
+--     },
+--   }
+--
+-- The scorecard is compiled once into one Lua function (no per-partner
+-- closures, tables or strings), so scoring costs little more than the rule
+-- bodies themselves; explanations, evidence and principal reasons are only
+-- built when asked for.
+local M = {}
+
+local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
+  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
+local setmetatable = setmetatable
+local concat, sort, insert = table.concat, table.sort, table.insert
+local format, byte = string.format, string.byte
+local floor, huge = math.floor, math.huge
+
+--- The eight principles of social capital, in the order they are stored.
+M.DIMENSIONS = { "trust", "goodwill", "authority", "community", "empathy",
+                 "shared_values", "respect", "collaboration" }
+local DIMSET = {}
+for i, d in ipairs(M.DIMENSIONS) do DIMSET[d] = i end
+
+--- What a flag does when raised.
+local FLAGS = { veto = true, penalty = true, cap = true, review = true }
+
+--- A flag's `when` returns this when it cannot decide from present data.
+M.unknown = setmetatable({}, { __tostring = function() return "unknown" end,
+                               __name = "vouch.scorecard.unknown" })
+
+local Card = {}
+Card.__index = Card
+M.Card = Card
+
+
+--[[ {======================================================
+  Checking and normalising a scorecard
+========================================================]]
+
+local function fail(msg, level) error(msg, (level or 1) + 1) end
+
+local function checkarg(n, v, want, fname)
+  if type(v) ~= want then
+    error(format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, want,
+                 v == nil and "no value" or type(v)), 3)
+  end
+end
+
+local function set_of(list, what, where)
+  if list == nil then return nil end
+  if type(list) == "string" then list = { list } end
+  if type(list) ~= "table" then fail(format("%s: '%s' must be a list of strings", where, what), 4) end
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+local function normalise_rule(r, i, card, portfolio)
+  local where = format("scorecard '%s': %s %s", card.name, portfolio and "portfolio rule" or "rule",
+                       type(r) == "table" and r.id and ("'" .. tostring(r.id) .. "'") or ("#" .. i))
+  if type(r) ~= "table" then fail(where .. ": a rule must be a table", 3) end
+  if type(r.id) ~= "string" or not r.id:match("^[A-Z][A-Z0-9_]*$") then
+    fail(where .. ": 'id' must be an upper-case reason code like 'LOW_EVIDENCE'", 3)
+  end
+  local n = { id = r.id, says = r.says, why = r.why, dimension = r.dimension,
+              weight = r.weight or 1, source = r }
+  if n.dimension ~= nil and not card.weights[n.dimension] then
+    fail(format("%s: dimension '%s' is not one of this scorecard's dimensions", where,
+                tostring(n.dimension)), 3)
+  end
+  if type(n.weight) ~= "number" or n.weight <= 0 then
+    fail(where .. ": 'weight' must be a positive number", 3)
+  end
+  local reads = r.reads
+  if type(reads) == "string" then reads = { reads } end
+  if type(reads) ~= "table" or (#reads == 0 and not portfolio) then
+    fail(where .. ": 'reads' must list the partner fields the rule looks at", 3)
+  end
+  n.reads = {}
+  for k, f in ipairs(reads) do
+    if type(f) ~= "string" then fail(format("%s: reads[%d] must be a field name", where, k), 3) end
+    n.reads[k] = f
+  end
+  n.optional = set_of(r.optional, "optional", where) or {}
+  n.kinds = set_of(r.kinds, "kinds", where)
+  if portfolio then
+    if type(r.check) ~= "function" then
+      fail(where .. ": a portfolio rule needs 'check = function(set, raise)'", 3)
+    end
+    n.check = r.check
+  end
+  if r.flag ~= nil then
+    if not FLAGS[r.flag] then
+      fail(where .. ": 'flag' must be 'veto', 'penalty', 'cap' or 'review'", 3)
+    end
+    n.kind = r.flag
+    if not portfolio then
+      if type(r.when) ~= "function" then fail(where .. ": a flag needs 'when = function(...)'", 3) end
+      n.fn = r.when
+    end
+    if r.flag == "penalty" then
+      if type(r.points) ~= "number" or r.points < 0 then
+        fail(where .. ": a penalty needs 'points', a number >= 0 taken off the total", 3)
+      end
+      n.points = r.points
+    elseif r.flag == "cap" then
+      if type(r.cap) ~= "number" then fail(where .. ": a cap needs 'cap', the highest total allowed", 3) end
+      n.cap = r.cap
+    end
+  elseif portfolio then
+    fail(where .. ": a portfolio rule needs 'flag' (veto, penalty, cap or review)", 3)
+  elseif type(r.score) == "function" then
+    n.kind, n.fn = "score", r.score
+  elseif type(r.points) == "function" then
+    n.kind, n.fn = "points", r.points
+  else
+    fail(where .. ": give 'score = function' (0..100), 'points = function' or 'flag'", 3)
+  end
+  if (n.kind == "score" or n.kind == "points") and not n.dimension then
+    fail(where .. ": a " .. n.kind .. " rule needs a 'dimension'", 3)
+  end
+  return n
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Compiling: one generated function scores a partner
+========================================================]]
+
+-- The generated scorer has the shape
+--   function(p, r) <locals for each field read> <each dimension's rules>
+--     <each flag> <total and verdict> end
+-- and writes into the reusable result `r`: r.values[i] (a number for score
+-- and points rules; 1 raised, 0 passed for flags; false indeterminate; nil
+-- not applicable), r.extra[i] (a rule's second return value), r.dimensions
+-- (nil when indeterminate), r.flags (codes raised, in order), r.total,
+-- r.verdict, r.missing.
+local function compile(card)
+  local out, fields, nfields = {}, {}, 0
+  local function emit(s, ...) out[#out + 1] = select("#", ...) > 0 and format(s, ...) or s end
+  local function field(f)
+    if not fields[f] then nfields = nfields + 1; fields[f] = nfields end
+    return "f" .. fields[f]
+  end
+  local rules = card.rules
+  for _, r in ipairs(rules) do for _, f in ipairs(r.reads) do field(f) end end
+  local kindvar = nil
+  for _, r in ipairs(rules) do if r.kinds then kindvar = field("kind") end end
+  local many_fields = nfields > 150   -- too many for locals: read p[...] directly
+  local function ref(f) return many_fields and format("p[%q]", f) or field(f) end
+
+  local body = {}
+  local function b(s, ...) body[#body + 1] = select("#", ...) > 0 and format(s, ...) or s end
+  -- A rule's call: inputs checked for nil, then the function called with them.
+  local function call(i, r)
+    local conds, args = {}, {}
+    for k, f in ipairs(r.reads) do
+      args[k] = ref(f)
+      if not r.optional[f] then conds[#conds + 1] = ref(f) .. " ~= nil" end
+    end
+    local callexpr = format("R[%d](%s)", i, concat(args, ", "))
+    if #rules <= 180 then callexpr = format("R%d(%s)", i, concat(args, ", ")) end
+    if #conds > 0 then
+      -- Missing inputs: a score is nil (indeterminate); a flag is unknown,
+      -- since nil from a flag's `when` means it passed.
+      b("if %s then v, e = %s else v, e = %s, nil end", concat(conds, " and "), callexpr,
+        (r.kind == "score" or r.kind == "points") and "nil" or "UNKNOWN")
+    else
+      b("v, e = %s", callexpr)
+    end
+    b("E[%d] = e", i)
+  end
+  local function applies(i, r)
+    if r.kinds then b("if K[%d][%s] then", i, ref("kind")) end
+  end
+  local function applies_end(i, r)
+    if r.kinds then b("else V[%d] = nil; E[%d] = nil end", i, i) end
+  end
+
+  b("local v, e, s, w, wa, wd, pt, hp, d")
+  b("local t, tw, miss, pen, cap, veto, rev, nf = 0, 0, 0, 0, huge, false, false, 0")
+  for _, dim in ipairs(card.dimension_list) do
+    local dw = card.weights[dim]
+    local members = {}
+    for i, r in ipairs(rules) do
+      if r.dimension == dim and (r.kind == "score" or r.kind == "points") then members[#members + 1] = i end
+    end
+    b("-- dimension %s (weight %s)", dim, tostring(dw))
+    b("s, w, wa, wd, pt, hp = 0, 0, 0, 0, 0, false")
+    local has_score = false
+    for _, i in ipairs(members) do
+      local r = rules[i]
+      b("-- rule %d %s", i, r.id)
+      applies(i, r)
+      b("wa = wa + %.17g", r.weight)
+      call(i, r)
+      if r.kind == "score" then
+        has_score = true
+        b("if v ~= nil and v == v then")
+        b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
+        b("  V[%d] = v; s = s + %.17g * v; w = w + %.17g; wd = wd + %.17g", i, r.weight, r.weight, r.weight)
+        b("else V[%d] = false end", i)
+      else
+        b("if v ~= nil and v == v then V[%d] = v; pt = pt + v; hp = true; wd = wd + %.17g", i, r.weight)
+        b("else V[%d] = false end", i)
+      end
+      applies_end(i, r)
+    end
+    local base = card.base[dim] or 0
+    if has_score then
+      b("if w > 0 then d = s / w")
+      b("  if hp then d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end end")
+      b("elseif hp then d = %.17g + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end", base)
+      b("else d = nil end")
+    else
+      b("if hp then d = %.17g + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end else d = nil end", base)
+    end
+    b("if wa > 0 then")
+    b("  if wd < wa then miss = miss + %.17g * (wa - wd) / wa end", dw)
+    b("  if d then t = t + %.17g * d; tw = tw + %.17g end", dw, dw)
+    b("else d = nil end")
+    b("D[%q] = d", dim)
+  end
+  for i, r in ipairs(rules) do
+    if r.kind ~= "score" and r.kind ~= "points" then
+      b("-- flag %d %s (%s)", i, r.id, r.kind)
+      applies(i, r)
+      call(i, r)
+      b("if v == UNKNOWN then V[%d] = false%s", i, r.kind == "veto" and "; rev = true" or "")
+      b("elseif v then V[%d] = 1; nf = nf + 1; F[nf] = %q", i, r.id)
+      if r.kind == "veto" then b("  veto = true")
+      elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
+      elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
+      else b("  rev = true") end
+      b("else V[%d] = 0 end", i)
+      applies_end(i, r)
+    end
+  end
+  -- Weights sum to one; when some dimensions are indeterminate or do not
+  -- apply, the total is the weighted mean of the others.
+  b("if tw > 0 then")
+  b("  if tw ~= TW then t = t / tw * TW end")
+  b("  t = t - pen")
+  b("  if t < 0 then t = 0 elseif t > 100 then t = 100 end")
+  b("  r.uncapped = t")
+  b("  if t > cap then t = cap end")
+  b("else t = nil; r.uncapped = nil end")
+  b("miss = miss / TW")
+  b("r.total, r.missing, r.vetoed, r.forced, r.nflags = t, miss, veto, rev, nf")
+  b("for i = nf + 1, F.n do F[i] = nil end")
+  b("F.n = nf")
+  b("if veto then r.verdict = 'reject'")
+  b("elseif t == nil or miss > MAXMISS then r.verdict = 'review'")
+  b("elseif t < REJECT then r.verdict = 'reject'")
+  b("elseif rev or t < APPROVE then r.verdict = 'review'")
+  b("else r.verdict = 'approve' end")
+  b("return r")
+
+  emit("local R, K, UNKNOWN, TW, MAXMISS, REJECT, APPROVE = ...")
+  emit("local huge = math.huge")
+  if #rules <= 180 then
+    for i = 1, #rules do emit("local R%d = R[%d]", i, i) end
+  end
+  emit("return function(p, r)")
+  emit("local V, E, D, F = r.values, r.extra, r.dimensions, r.flags")
+  if not many_fields and nfields > 0 then
+    local names, vals = {}, {}
+    for f, k in pairs(fields) do names[k] = "f" .. k; vals[k] = format("p[%q]", f) end
+    emit("local %s = %s", concat(names, ", "), concat(vals, ", "))
+  end
+  for _, l in ipairs(body) do emit(l) end
+  emit("end")
+  local src = concat(out, "\n")
+  local chunk, err = load(src, "=scorecard " .. card.name, "t", { math = math })
+  if not chunk then error("scorecard '" .. card.name .. "': internal compile error: " .. err) end
+  local fns, kinds = {}, {}
+  for i, r in ipairs(rules) do fns[i] = r.fn; kinds[i] = r.kinds or false end
+  card.generated = src
+  return chunk(fns, kinds, M.unknown, card.total_weight, card.max_missing,
+               card.bands.reject, card.bands.approve)
+end
+
+--[[ }====================================================== ]]
+
+
+--- Make a scorecard from its spec (see the file header). Raises, naming the
+--- rule, when the spec is malformed.
+-- spec.name: the scorecard's name (stored with each run)
+-- spec.dimensions: { dimension = weight, ... } (of M.DIMENSIONS; weights sum to 1)
+-- spec.bands: { reject = 40, approve = 65 }: total < reject is reject,
+--   total >= approve is approve, review between
+-- spec.max_missing: the share of weight that may be indeterminate before
+--   the verdict becomes review (default 0.25)
+-- spec.rules, spec.portfolio: lists of rules
+-- spec.evidence: false to store no evidence with runs (bulk jobs)
+-- spec.store: "all" (default) stores every rule's outcome with a run,
+--   "adverse" only raised flags and the principal reasons
+function M.scorecard(spec)
+  checkarg(1, spec, "table", "scorecard")
+  if type(spec.name) ~= "string" or spec.name == "" then
+    error("scorecard: 'name' must be a non-empty string", 2)
+  end
+  local card = setmetatable({ name = spec.name, description = spec.description,
+    spec = spec, weights = {}, base = {}, dimension_list = {}, rules = {},
+    portfolio = {}, index = {}, evidence = spec.evidence ~= false,
+    store = spec.store or "all", max_missing = spec.max_missing or 0.25 }, Card)
+  local where = "scorecard '" .. spec.name .. "'"
+  if type(spec.dimensions) ~= "table" or next(spec.dimensions) == nil then
+    error(where .. ": 'dimensions' must map dimension names to weights", 2)
+  end
+  local total = 0
+  for name, w in pairs(spec.dimensions) do
+    if not DIMSET[name] then
+      error(format("%s: unknown dimension '%s' (use: %s)", where, tostring(name),
+                   concat(M.DIMENSIONS, ", ")), 2)
+    end
+    if type(w) == "table" then card.base[name] = w.base; w = w.weight end
+    if type(w) ~= "number" or w < 0 then
+      error(format("%s: the weight of '%s' must be a number >= 0", where, name), 2)
+    end
+    card.weights[name] = w
+  end
+  for _, d in ipairs(M.DIMENSIONS) do
+    if card.weights[d] then
+      card.dimension_list[#card.dimension_list + 1] = d
+      total = total + card.weights[d]
+    end
+  end
+  if math.abs(total - 1) > 1e-9 then
+    error(format("%s: dimension weights must sum to 1 (they sum to %.17g)", where, total), 2)
+  end
+  card.total_weight = total
+  local bands = spec.bands or {}
+  card.bands = { reject = bands.reject or 40, approve = bands.approve or 65 }
+  if type(card.bands.reject) ~= "number" or type(card.bands.approve) ~= "number"
+     or card.bands.reject > card.bands.approve then
+    error(where .. ": 'bands' needs numbers reject <= approve", 2)
+  end
+  if type(spec.rules) ~= "table" or #spec.rules == 0 then
+    error(where .. ": 'rules' must be a non-empty list", 2)
+  end
+  for i, r in ipairs(spec.rules) do
+    local n = normalise_rule(r, i, card, false)
+    if card.index[n.id] then error(format("%s: duplicate rule id '%s'", where, n.id), 2) end
+    n.index = i
+    card.rules[i] = n
+    card.index[n.id] = n
+  end
+  for i, r in ipairs(spec.portfolio or {}) do
+    local n = normalise_rule(r, i, card, true)
+    if card.index[n.id] then error(format("%s: duplicate rule id '%s'", where, n.id), 2) end
+    n.portfolio = true
+    card.portfolio[i] = n
+    card.index[n.id] = n
+  end
+  -- Each rule's share of its dimension, for ranking reasons.
+  local dimw = {}
+  for _, r in ipairs(card.rules) do
+    if r.kind == "score" or r.kind == "points" then
+      dimw[r.dimension] = (dimw[r.dimension] or 0) + r.weight
+    end
+  end
+  for _, r in ipairs(card.rules) do
+    if r.kind == "score" or r.kind == "points" then
+      r.share = card.weights[r.dimension] * r.weight / dimw[r.dimension]
+    end
+  end
+  card.scorer = compile(card)
+  return card
+end
+
+
+--- A fresh result record for `card.scorer(p, r)`; reuse it across partners
+--- when streaming (each call overwrites it).
+function Card:result()
+  return { values = {}, extra = {}, dimensions = {}, flags = { n = 0 }, nflags = 0 }
+end
+
+
+--[[ {======================================================
+  Explaining a result: outcomes, evidence, principal reasons
+========================================================]]
+
+local function fmtnum(v)
+  if type(v) == "number" then
+    if v == floor(v) and v > -1e15 and v < 1e15 then return format("%d", v) end
+    return format("%.4g", v)
+  end
+  return tostring(v)
+end
+M.fmtnum = fmtnum
+
+--- The evidence of rule `r` for partner `p`: the fields it read, and the
+--- fields of the table the rule returned as its second value.
+function M.evidence(r, p, extra)
+  local ev = {}
+  for _, f in ipairs(r.reads) do ev[f] = p[f] end
+  if type(extra) == "table" and extra ~= M.unknown then
+    for k, v in pairs(extra) do ev[k] = v end
+  end
+  return ev
+end
+
+local function says(r, ev, o)
+  local tpl = r.says
+  if type(tpl) == "function" then return tpl(ev, o) end
+  if tpl == nil then
+    local parts = {}
+    for _, f in ipairs(r.reads) do parts[#parts + 1] = f .. " " .. fmtnum(ev[f]) end
+    tpl = #parts > 0 and concat(parts, ", ") or r.id
+    return tpl
+  end
+  return (tpl:gsub("{([%w_]+)}", function(k)
+    local v = ev[k]
+    if v == nil and o then v = o[k] end
+    return v == nil and "?" or fmtnum(v)
+  end))
+end
+
+-- How adverse an outcome is, in points of the total (vetoes and forced
+-- reviews rank above any number of points). Only positive values count.
+local function impact(card, o, r, result)
+  local kind = o.outcome
+  if kind == "veto" then return 1e9 end
+  if kind == "review" then return 1e6 end
+  if kind == "penalty" or kind == "cap" then return -(o.points or 0) end
+  if kind == "indeterminate" then
+    -- An unchecked veto forces review; missing scores matter most when
+    -- they are why the verdict is review.
+    if r.kind == "veto" then return 2e5 end
+    if not r.share then return 0 end
+    if result.missing > card.max_missing then return 1e5 * r.share end
+    return r.share * 25
+  end
+  if kind == "score" then return r.share * (50 - o.points) end
+  if kind == "points" and o.points < 0 then return -o.points * card.weights[r.dimension] end
+  return 0
+end
+
+local function outcome_of(card, r, value, p, extra, result)
+  local o = { code = r.id, dimension = r.dimension, rule = r }
+  if value == false then
+    o.outcome = "indeterminate"
+  elseif r.kind == "score" or r.kind == "points" then
+    o.outcome, o.points = r.kind, value
+  elseif value == 1 then
+    o.outcome = r.kind
+    if r.kind == "penalty" then o.points = -r.points
+    elseif r.kind == "cap" then
+      o.points = (result.uncapped and result.uncapped > r.cap) and (r.cap - result.uncapped) or 0
+    elseif r.kind == "review" then o.points = 0 end
+  else
+    o.outcome = "pass"
+  end
+  o.evidence = M.evidence(r, p, extra)
+  o.text = says(r, o.evidence, o)
+  return o
+end
+
+--- Turn a compact result (from card.scorer) into the full explanation:
+--- { id, name, kind, total, verdict, missing, dimensions, weakest,
+---   outcomes = { {code, dimension, outcome, points, evidence, text, rank}... },
+---   reasons = the principal outcomes, at most four, most adverse first }.
+--- The returned tables are fresh; `r` may be reused afterwards.
+function Card:explain(p, r)
+  local res = { id = p.id, name = p.name, kind = p.kind, total = r.total,
+                verdict = r.verdict, missing = r.missing, dimensions = {},
+                outcomes = {}, reasons = {}, partner = p }
+  local weakest, low = nil, huge
+  for _, d in ipairs(self.dimension_list) do
+    local v = r.dimensions[d]
+    res.dimensions[d] = v
+    if v and v < low then weakest, low = d, v end
+  end
+  res.weakest = weakest
+  local V, E = r.values, r.extra
+  for i, rule in ipairs(self.rules) do
+    local v = V[i]
+    if v ~= nil then
+      res.outcomes[#res.outcomes + 1] = outcome_of(self, rule, v, p, E[i], r)
+    end
+  end
+  for _, hit in ipairs(r.portfolio or {}) do
+    local o = { code = hit.rule.id, dimension = hit.rule.dimension, rule = hit.rule,
+                outcome = hit.rule.kind, points = hit.points,
+                evidence = M.evidence(hit.rule, p, hit.evidence) }
+    o.text = says(hit.rule, o.evidence, o)
+    res.outcomes[#res.outcomes + 1] = o
+  end
+  local cand = {}
+  for k, o in ipairs(res.outcomes) do
+    o.impact = impact(self, o, o.rule, r)
+    if o.impact > 0 then cand[#cand + 1] = { o, k } end
+  end
+  sort(cand, function(a, b)
+    if a[1].impact ~= b[1].impact then return a[1].impact > b[1].impact end
+    return a[2] < b[2]
+  end)
+  for k = 1, math.min(4, #cand) do
+    cand[k][1].rank = k
+    res.reasons[k] = cand[k][1]
+  end
+  return res
+end
+
+--- Score one partner (a table of fields) and explain the result.
+function Card:score(p)
+  checkarg(1, p, "table", "score")
+  local r = self.scorer(p, self:result())
+  return self:explain(p, r)
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Many partners: streaming, portfolio rules
+========================================================]]
+
+-- Turn what the caller gave into a row iterator: a function, an array of
+-- partner tables, or a source with :rows() (vouch.load.csv and friends).
+local function rows_of(src, fname)
+  local t = type(src)
+  if t == "function" then return src end
+  if t == "table" or t == "userdata" then
+    local ok, rows = pcall(function() return src.rows end)
+    if ok and rows then return src:rows() end
+    if t == "table" then
+      local i = 0
+      return function() i = i + 1; return src[i] end
+    end
+  end
+  error(format("bad argument #1 to '%s' (rows expected: a function, an array or a source, got %s)",
+               fname, t), 3)
+end
+M.rows_of = rows_of
+
+--- Iterate over scored partners: `for p, r in card:each(rows) do ... end`.
+--- `rows` is an iterator, an array or a source with :rows(). `r` is one
+--- compact result reused for every partner (r.total, r.verdict,
+--- r.dimensions, r.flags with r.nflags codes raised); copy what you keep,
+--- or call card:explain(p, r) for the full story.
+function Card:each(rows)
+  local next_row = rows_of(rows, "each")
+  local r, scorer = self:result(), self.scorer
+  return function()
+    local p = next_row()
+    if p == nil then return nil end
+    return p, scorer(p, r)
+  end
+end
+
+local function verdict_of(card, r)
+  if r.vetoed then return "reject" end
+  local t = r.total
+  if t == nil or r.missing > card.max_missing then return "review" end
+  if t < card.bands.reject then return "reject" end
+  if r.forced or t < card.bands.approve then return "review" end
+  return "approve"
+end
+
+--- Apply the portfolio rules to `set`, an array of { partner = p, result = r }
+--- whose results are compact results (each its own). Raised flags are added
+--- to r.portfolio and change r.total and r.verdict.
+function Card:apply_portfolio(set)
+  for _, rule in ipairs(self.portfolio) do
+    local view = {}
+    for k, entry in ipairs(set) do
+      local p, r = entry.partner, entry.result
+      local applicable = not rule.kinds or rule.kinds[p.kind]
+      if applicable then
+        view[#view + 1] = { id = p.id, name = p.name, kind = p.kind, partner = p,
+                            total = r.total, verdict = r.verdict, index = k }
+      end
+    end
+    local function raise(entry, evidence, points)
+      if type(entry) ~= "table" or not entry.index then
+        error("raise: argument 1 must be an entry of the set", 2)
+      end
+      local r = set[entry.index].result
+      local hit = { rule = rule, evidence = evidence }
+      r.portfolio = r.portfolio or {}
+      r.portfolio[#r.portfolio + 1] = hit
+      if r.total then
+        if rule.kind == "penalty" then
+          local before = r.total
+          r.total = math.max(0, r.total - (points or rule.points))
+          hit.points = r.total - before
+        elseif rule.kind == "cap" and r.total > rule.cap then
+          hit.points = rule.cap - r.total
+          r.total = rule.cap
+        end
+      end
+      if rule.kind == "veto" then r.vetoed = true end
+      if rule.kind == "review" then r.forced = true; hit.points = 0 end
+      r.verdict = verdict_of(self, r)
+      entry.total, entry.verdict = r.total, r.verdict
+    end
+    rule.check(view, raise)
+  end
+end
+
+--- Score a whole set in memory (portfolio rules included) and explain every
+--- partner. Returns an array of explanations, in input order.
+function Card:score_all(rows)
+  local set = {}
+  for p in rows_of(rows, "score_all") do
+    set[#set + 1] = { partner = p, result = self.scorer(p, self:result()) }
+  end
+  if #self.portfolio > 0 then self:apply_portfolio(set) end
+  local out = {}
+  for k, e in ipairs(set) do out[k] = self:explain(e.partner, e.result) end
+  return out
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Storing runs (the schema in PLAN.md)
+========================================================]]
+
+--- A small JSON encoder for evidence and inputs (flat tables and arrays of
+--- numbers, strings and booleans; deeper values are encoded recursively).
+local function json(v, out)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == huge or v == -huge then out[#out + 1] = "null"
+    elseif v == floor(v) and v > -1e15 and v < 1e15 then out[#out + 1] = format("%d", v)
+    else out[#out + 1] = format("%.17g", v) end
+  elseif t == "string" then
+    out[#out + 1] = '"' .. v:gsub('[%c"\\]', function(c)
+      local m = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+      return m[c] or format("\\u%04x", byte(c))
+    end) .. '"'
+  elseif t == "boolean" then out[#out + 1] = tostring(v)
+  elseif t == "table" then
+    if next(v) == nil then out[#out + 1] = "{}"; return end
+    if v[1] ~= nil then
+      out[#out + 1] = "["
+      for i, x in ipairs(v) do
+        if i > 1 then out[#out + 1] = "," end
+        json(x, out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        json(k, out); out[#out + 1] = ":"; json(v[k], out)
+      end
+      out[#out + 1] = "}"
+    end
+  else out[#out + 1] = "null" end
+end
+
+--- Encode a value as JSON text (keys sorted, so equal values encode equally).
+function M.json(v)
+  local out = {}
+  json(v, out)
+  return concat(out)
+end
+
+--- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
+function M.hash(s)
+  local h = -3750763034362895579   -- 14695981039346656037 as a signed integer
+  for i = 1, #s do
+    h = (h ~ byte(s, i)) * 1099511628211
+  end
+  return format("%016x", h)
+end
+
+local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+M.now = now
+
+-- Rows of the `partners` table, each the stored attrs with id, name, kind.
+local function partner_rows(db, json_decode, where, ...)
+  local it = db:rows("SELECT id, name, kind, attrs FROM partners " .. (where or "") ..
+                     " ORDER BY id", ...)
+  return function()
+    local row = it()
+    if row == nil then return nil end
+    local p = (row.attrs and json_decode) and json_decode(row.attrs) or {}
+    if type(p) ~= "table" then p = {} end
+    p.id, p.name, p.kind = row.id, row.name, row.kind
+    return p
+  end
+end
+M.partner_rows = partner_rows
+
+local SCORE_COLS = { "run_id", "partner_id", "name", "kind", "total", "verdict" }
+for _, d in ipairs(M.DIMENSIONS) do SCORE_COLS[#SCORE_COLS + 1] = d end
+
+--- Score every partner from `opts.rows` (an iterator, an array, a source
+--- with :rows()) or `opts.query` (SQL whose rows are partners; or
+--- "partners" for the stored partners), and store the run in `opts.db`
+--- (default: the host's database): the run row is committed as 'running'
+--- first, then all scores, reasons and the final status in one
+--- transaction. On error the run is marked 'failed', no score stays, and
+--- the error is raised again. Returns the run id and a summary
+--- { partners = n, approve = n, review = n, reject = n, results = {...} }
+--- (results: the explanations, when opts.keep is true).
+-- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
+-- source text (hashed), opts.started_by (default 'cli'), opts.batch (rows
+-- per insert, default 500).
+function Card:run(opts)
+  checkarg(1, opts, "table", "run")
+  local vouch = vouch
+  local db = opts.db or vouch.db.open()
+  local decode = vouch.json and vouch.json.decode
+  local rows
+  if opts.query == "partners" then rows = partner_rows(db, decode)
+  elseif opts.query then rows = db:rows(opts.query, table.unpack(opts.params or {}))
+  else rows = rows_of(opts.rows, "run") end
+  local hash = M.hash(opts.source or self.generated or self.name)
+  db:exec("INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, status, started_by, pid) " ..
+          "VALUES (?, ?, ?, ?, 'running', ?, ?)", self.name, hash, M.json(opts.inputs or {}),
+          now(), opts.started_by or "cli", vouch.pid)
+  local run_id = db:one("SELECT max(id) AS id FROM runs").id
+  local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
+  local keep = opts.keep and {} or nil
+  local batch = opts.batch or 500
+  local evidence, all = self.evidence, self.store ~= "adverse"
+
+  local scores, reasons, ns, nr = {}, {}, 0, 0
+  local function flush()
+    if ns > 0 then
+      for i = ns + 1, #scores do scores[i] = nil end
+      db:insert("scores", scores)
+    end
+    if nr > 0 then
+      for i = nr + 1, #reasons do reasons[i] = nil end
+      db:insert("reasons", reasons)
+    end
+    ns, nr = 0, 0
+  end
+  local function store(p, r)
+    local res = self:explain(p, r)
+    if keep then keep[#keep + 1] = res end
+    summary.partners = summary.partners + 1
+    summary[res.verdict] = summary[res.verdict] + 1
+    ns = ns + 1
+    local row = scores[ns] or {}
+    scores[ns] = row
+    row.run_id, row.partner_id, row.name, row.kind = run_id, tostring(p.id), p.name, p.kind
+    row.total, row.verdict = res.total, res.verdict
+    for _, d in ipairs(M.DIMENSIONS) do row[d] = res.dimensions[d] end
+    for _, o in ipairs(res.outcomes) do
+      if all or o.rank or (o.outcome ~= "pass" and o.outcome ~= "score" and o.outcome ~= "points") then
+        nr = nr + 1
+        local rr = reasons[nr] or {}
+        reasons[nr] = rr
+        rr.run_id, rr.partner_id, rr.code, rr.dimension = run_id, row.partner_id, o.code, o.dimension
+        rr.outcome, rr.points, rr.rank = o.outcome, o.points, o.rank
+        rr.evidence = evidence and M.json(o.evidence) or "{}"
+      end
+    end
+    if ns >= batch then flush() end
+  end
+
+  local ok, err = pcall(db.tx, db, function()
+    if #self.portfolio > 0 then
+      local set = {}
+      for p in rows do set[#set + 1] = { partner = p, result = self.scorer(p, self:result()) } end
+      self:apply_portfolio(set)
+      for _, e in ipairs(set) do store(e.partner, e.result) end
+    else
+      local r, scorer = self:result(), self.scorer
+      for p in rows do store(p, scorer(p, r)) end
+    end
+    flush()
+    db:exec("UPDATE runs SET status = 'ok', ended_at = ?, partners = ? WHERE id = ?",
+            now(), summary.partners, run_id)
+  end)
+  if not ok then
+    pcall(db.exec, db, "UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE id = ?",
+          now(), tostring(err), run_id)
+    error(err, 0)
+  end
+  summary.results = keep
+  return run_id, summary
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Loading scorecards from files
+========================================================]]
+
+--- Load a scorecard: `what` is a path to a rules script (which returns a
+--- scorecard or a spec table) or the name of an embedded one
+--- ("social_capital" is vouch.scripts.social_capital). Returns the
+--- scorecard and its source text, or nil, message for a missing file.
+function M.load(what)
+  checkarg(1, what, "string", "load")
+  local target = what
+  if not what:find("[/%.]") then target = "vouch.scripts." .. what end
+  local chunk, src, code = vouch.script(target)
+  if not chunk then return nil, src, code end
+  local ok, card = pcall(chunk)
+  if not ok then error(format("error running rules %s: %s", what, tostring(card)), 0) end
+  -- The rules script required its own copy of this module: a scorecard is
+  -- recognised by its compiled scorer, not by its metatable.
+  if type(card) ~= "table" or type(card.scorer) ~= "function" then
+    if type(card) == "table" and card.rules then card = M.scorecard(card)
+    else error(format("rules %s: the script must return a scorecard (got %s)", what, type(card)), 0) end
+  end
+  card.path, card.source = what, src
+  return card, src
+end
+
+--[[ }====================================================== ]]
+
+return M
