@@ -1,7 +1,7 @@
 /*
 ** file.c: luaopen_vouch_file, writing files a command was asked to write
 ** (reports and their charts), handing a written file to the desktop's
-** browser, and the standard streams for commands' output and messages.
+** browser, and standard output for a report printed whole.
 ** Every path is checked against --allow-write first.
 */
 #include <errno.h>
@@ -152,14 +152,12 @@ static int put(lua_State *L, FILE *f, const char *name) {
   return 0;
 }
 
-/* vouch.file.stdout(text), vouch.file.stderr(text): exactly `text`, no newline. */
+/* vouch.file.stdout(text): exactly `text`, no newline (print adds one). */
 static int file_stdout(lua_State *L) { return put(L, stdout, "stdout"); }
-static int file_stderr(lua_State *L) { fflush(stdout); return put(L, stderr, "stderr"); }
 
 
 static const luaL_Reg file_funcs[] = {
   {"stdout", file_stdout},
-  {"stderr", file_stderr},
   {"write", file_write},
   {"mkdir", file_mkdir},
   {"show", file_show},

@@ -25,7 +25,7 @@ Reports on what is stored in the database:
 ]]
 
 local function fail(code, msg)
-  file.stderr("vouch: report: " .. msg .. "\n")
+  vouch.eprint("vouch: report: " .. msg)
   return code
 end
 
