@@ -37,7 +37,7 @@ local flags = {
   { code = "controversy_veto", dimension = "trust", outcome = "veto" },
   { code = "fake_engagement", dimension = "authority", outcome = "penalty", points = -15 },
   { code = "audience_mismatch", dimension = "community", outcome = "penalty", points = -10 },
-  { code = "price_inflation", dimension = "collaboration", outcome = "cap", points = 55 },
+  { code = "price_inflation", dimension = "collaboration", outcome = "cap", points = -6 },
   { code = "values_drift", dimension = "shared_values", outcome = "review" },
   { code = "insincere_endorsement", dimension = "trust", outcome = "penalty", points = -8 },
 }
@@ -84,8 +84,7 @@ function M.rows()
       local verdict = total >= 62 and "approve" or total >= 50 and "review" or "reject"
       for _, f in ipairs(fired) do
         if f.outcome == "veto" then verdict = "reject"
-        elseif f.outcome == "cap" then total = math.min(total, f.points)
-        elseif f.outcome == "penalty" then total = total + f.points
+        elseif f.outcome == "cap" or f.outcome == "penalty" then total = total + f.points
         elseif f.outcome == "review" and verdict == "approve" then verdict = "review" end
         reasons[#reasons + 1] = { run_id = run, partner_id = partner.id, code = f.code,
           dimension = f.dimension, outcome = f.outcome, points = f.points,
