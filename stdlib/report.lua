@@ -704,13 +704,14 @@ end
 -- Markdown
 --=======================================================
 
---- Make text safe in a Markdown table cell or paragraph: markup characters
---- are backslash-escaped, HTML's three become entities (Markdown passes raw
+--- Make text safe in a Markdown table cell or paragraph (never at the start
+--- of a line, where '#' and '-' would matter): markup characters are
+--- backslash-escaped, HTML's three become entities (Markdown passes raw
 --- HTML through), and line breaks become spaces so a cell stays one line.
 function M.md_escape(s)
   s = esc(s):gsub("&quot;", '"'):gsub("&#39;", "'")
   s = gsub(s, "[\r\n\t]+", " ")
-  return (gsub(s, "([\\`*_{}%[%]|#!~])", "\\%1"))
+  return (gsub(s, "([\\`*_{}%[%]|~])", "\\%1"))
 end
 local mde = M.md_escape
 
@@ -736,7 +737,7 @@ function M.markdown(data, opts)
   local charts = charts_for(data)
   local files = array()
   local kicker, title, sub = heading(data)
-  local out = { "# " .. mde(kicker) .. ": " .. mde(title), "", mde(sub), "" }
+  local out = { "# " .. mde(kicker) .. ": " .. mde(title), "", "_" .. mde(sub) .. "_", "" }
   local function img(chart)
     if not dir then return end
     local file = chart.name .. ".svg"
