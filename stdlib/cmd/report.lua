@@ -40,25 +40,20 @@ local function run_id(s, what)
   return n
 end
 
--- Parse the arguments into an options table, or return nil and a message.
+-- Parse the arguments into an options table. A usage error is raised as
+-- { usage = message }, for the caller to tell from a bug.
 local function parse(args)
   local o = {}
   local i = 1
-  local function value(name)
-    local v = args[i + 1]
-    if v == nil then return nil end
-    i = i + 1
-    return v
-  end
   while i <= #args do
     local a = args[i]
     local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
     if name then a = name end
     local function get()
       if inline then return inline end
-      local v = value(a)
-      if v == nil then error({ usage = a .. " needs a value" }) end
-      return v
+      i = i + 1
+      if args[i] == nil then error({ usage = a .. " needs a value" }) end
+      return args[i]
     end
     if a == "--help" or a == "-h" then o.help = true
     elseif a == "--run" then o.run = get()
