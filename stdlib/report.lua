@@ -469,7 +469,8 @@ table.ranked td{border:0;padding:0}table.ranked td.rank{text-align:left;font-wei
 table.ranked td.verdict,table.ranked td.why{grid-column:2/4}}
 @media print{body{background:#fff;font-size:11pt}header{background:#fff;color:#000;border-bottom:2px solid #000;padding:0 0 8px}
 header p,header .kicker{color:#333}main{max-width:none;padding:0}.tile,figure,.card,.tablewrap{border-color:#999}
-.cards{grid-template-columns:repeat(2,1fr)}figure,.card,tr,.tile{break-inside:avoid}h2{break-after:avoid}
+.cards{display:block}.cards .card{display:inline-block;width:48.5%;margin:0 1% 10px 0;vertical-align:top}
+.card svg.chart{max-width:60%}figure,.card,tr,.tile{break-inside:avoid}h2{break-after:avoid}
 .tablewrap{overflow:visible}a{color:inherit;text-decoration:none}}
 ]]
 
