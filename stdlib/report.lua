@@ -40,17 +40,12 @@ end
 -- Data: what a report shows, read from the tables of the schema
 --=======================================================
 
-local function median(values)
-  local v = {}
-  for _, x in ipairs(values) do if type(x) == "number" then v[#v + 1] = x end end
-  if #v == 0 then return nil end
-  sort(v)
-  local m = (#v + 1) / 2
-  return (v[floor(m)] + v[math.ceil(m)]) / 2
-end
-M.median = median
-
 local FLAG_SQL = "('veto','penalty','cap','review')"
+local RANK_SQL = "ORDER BY total IS NULL, total DESC, partner_id"
+
+--- At most this many partners are listed in a report by default (a run may
+--- hold millions); counts, medians and red flags always cover them all.
+M.default_limit = 500
 
 -- One partner's row of `scores` as a report entry.
 local function entry(row)
@@ -60,16 +55,28 @@ local function entry(row)
            total = row.total, verdict = row.verdict, dims = dims, reasons = array() }
 end
 
+local function reason(r)
+  return { code = r.code, dimension = r.dimension, outcome = r.outcome, points = r.points, rank = r.rank }
+end
+
 -- The reasons worth a reader's time: the principal ones, then red flags.
+local REASONS_SQL = "SELECT partner_id, code, dimension, outcome, points, rank FROM reasons " ..
+  "WHERE run_id = ? AND (rank IS NOT NULL OR outcome IN " .. FLAG_SQL .. ") "
+
 local function reasons_of(db, run_id, partner_id)
   local out = array()
-  for r in db:rows("SELECT code, dimension, outcome, points, rank FROM reasons " ..
-      "WHERE run_id = ? AND partner_id = ? AND (rank IS NOT NULL OR outcome IN " .. FLAG_SQL .. ") " ..
-      "ORDER BY rank IS NULL, rank, code", run_id, partner_id) do
-    out[#out + 1] = { code = r.code, dimension = r.dimension, outcome = r.outcome,
-                      points = r.points, rank = r.rank }
+  for r in db:rows(REASONS_SQL .. "AND partner_id = ? ORDER BY rank IS NULL, rank, code",
+      run_id, partner_id) do
+    out[#out + 1] = reason(r)
   end
   return out
+end
+
+local function scored_entry(db, run_id, partner_id)
+  local row = db:one("SELECT * FROM scores WHERE run_id = ? AND partner_id = ?", run_id, partner_id)
+  local e = entry(row)
+  e.reasons = reasons_of(db, run_id, partner_id)
+  return e
 end
 
 local function run_row(db, id)
@@ -86,53 +93,57 @@ function M.latest_run(db)
   return nil, "no finished run in the database (score partners with 'vouch vet' first)"
 end
 
--- Scores of a run, best first, each with its reasons.
-local function run_entries(db, run_id)
-  local list = array()
-  for row in db:rows("SELECT * FROM scores WHERE run_id = ? " ..
-      "ORDER BY total IS NULL, total DESC, partner_id", run_id) do
-    list[#list + 1] = entry(row)
+-- The first `limit` scores of a run by rank (all for a negative limit),
+-- each with its reasons, read in one query rather than one per partner.
+local function run_entries(db, run_id, limit)
+  local list, by_id = array(), {}
+  for row in db:rows("SELECT * FROM scores WHERE run_id = ? " .. RANK_SQL .. " LIMIT ?", run_id, limit) do
+    local e = entry(row)
+    list[#list + 1] = e
+    e.rank = #list
+    by_id[e.partner_id] = e
   end
-  -- One query for all reasons of the run, then grouped: faster than one per partner.
-  local by_id = {}
-  for _, e in ipairs(list) do by_id[e.partner_id] = e end
-  for r in db:rows("SELECT partner_id, code, dimension, outcome, points, rank FROM reasons " ..
-      "WHERE run_id = ? AND (rank IS NOT NULL OR outcome IN " .. FLAG_SQL .. ") " ..
-      "ORDER BY partner_id, rank IS NULL, rank, code", run_id) do
-    local e = by_id[r.partner_id]
-    if e then
-      insert(e.reasons, { code = r.code, dimension = r.dimension, outcome = r.outcome,
-                          points = r.points, rank = r.rank })
-    end
+  for r in db:rows(REASONS_SQL .. "AND partner_id IN (SELECT partner_id FROM scores WHERE run_id = ? " ..
+      RANK_SQL .. " LIMIT ?) ORDER BY partner_id, rank IS NULL, rank, code", run_id, run_id, limit) do
+    insert(by_id[r.partner_id].reasons, reason(r))
   end
-  for i, e in ipairs(list) do e.rank = i end
   return list
 end
 
-local function verdict_counts(list)
-  local counts = { approve = 0, review = 0, reject = 0 }
-  for _, e in ipairs(list) do counts[e.verdict] = (counts[e.verdict] or 0) + 1 end
-  return counts
-end
-
-local function medians(list)
-  local m = {}
-  for _, d in ipairs(M.dimensions) do
-    local v = {}
-    for _, e in ipairs(list) do v[#v + 1] = e.dims[d] end
-    m[d] = median(v)
+local function verdict_counts(db, run_id)
+  local counts, n = { approve = 0, review = 0, reject = 0 }, 0
+  for r in db:rows("SELECT verdict, count(*) AS n FROM scores WHERE run_id = ? GROUP BY verdict", run_id) do
+    counts[r.verdict] = r.n
+    n = n + r.n
   end
-  local t = {}
-  for _, e in ipairs(list) do t[#t + 1] = e.total end
-  return m, median(t)
+  return counts, n
 end
 
---- The data of a run report: the run, its partners ranked with their
---- principal reasons and red flags, counts per verdict, the portfolio's
---- median per dimension and how often each red flag fired.
---- `id` nil means the latest finished run. Returns the table, or nil and
---- a message when there is no such run.
-function M.run(db, id)
+-- The median of a column of a run's scores, NULLs left out; the column is
+-- one of ours (a dimension or "total"), never text from outside.
+local function median(db, run_id, col)
+  local n = db:one(format("SELECT count(%s) AS n FROM scores WHERE run_id = ?", col), run_id).n
+  if n == 0 then return nil end
+  local sum, k = 0, 0
+  for r in db:rows(format("SELECT %s AS v FROM scores WHERE run_id = ? AND %s IS NOT NULL " ..
+      "ORDER BY v LIMIT ? OFFSET ?", col, col), run_id, 2 - n % 2, (n - 1) // 2) do
+    sum, k = sum + r.v, k + 1
+  end
+  return sum / k
+end
+
+local function limit_of(opts)
+  local limit = opts and opts.limit or M.default_limit
+  return limit > 0 and limit or -1
+end
+
+--- The data of a run report: the run, its first partners by rank with
+--- their principal reasons and red flags (`opts.limit`, default
+--- M.default_limit; 0 for all), counts per verdict, the portfolio's median
+--- per dimension and how many partners each red flag caught, over all of
+--- the run. `id` nil means the latest finished run. Returns the table, or
+--- nil and a message when there is no such run.
+function M.run(db, id, opts)
   argcheck(type(db) == "table" or type(db) == "userdata", 1, "run", "database expected")
   if id == nil then
     local err
@@ -141,17 +152,18 @@ function M.run(db, id)
   end
   local run, err = run_row(db, id)
   if not run then return nil, err end
-  local list = run_entries(db, id)
-  local med, med_total = medians(list)
+  local counts, scored = verdict_counts(db, id)
+  local med = {}
+  for _, d in ipairs(M.dimensions) do med[d] = median(db, id, d) end
   local flags = array()
   for r in db:rows("SELECT code, outcome, count(DISTINCT partner_id) AS n FROM reasons " ..
       "WHERE run_id = ? AND outcome IN " .. FLAG_SQL .. " GROUP BY code, outcome " ..
       "ORDER BY n DESC, code", id) do
     flags[#flags + 1] = { code = r.code, outcome = r.outcome, partners = r.n }
   end
-  return { report = "run", run = run, partners = list, counts = verdict_counts(list),
-           median = med, median_total = med_total, flags = flags,
-           dimensions = array(M.dimensions) }
+  return { report = "run", run = run, partners = run_entries(db, id, limit_of(opts)),
+           scored = scored, counts = counts, median = med, median_total = median(db, id, "total"),
+           flags = flags, dimensions = array(M.dimensions) }
 end
 
 --- The data of a partner's report: its score in every run that scored it,
@@ -187,50 +199,47 @@ function M.partner(db, partner_id)
            history = history, changes = changes, dimensions = array(M.dimensions) }
 end
 
+-- Partners scored in run `a` and not in run `b`: the first `limit` and the count.
+local function only_in(db, a, b, limit)
+  local cond = "FROM scores s WHERE run_id = ? AND NOT EXISTS " ..
+    "(SELECT 1 FROM scores t WHERE t.run_id = ? AND t.partner_id = s.partner_id)"
+  local list = array()
+  for r in db:rows("SELECT partner_id, name, verdict, total " .. cond .. " " .. RANK_SQL .. " LIMIT ?",
+      a, b, limit) do
+    list[#list + 1] = { partner_id = r.partner_id, name = r.name, verdict = r.verdict, total = r.total }
+  end
+  return list, db:one("SELECT count(*) AS n " .. cond, a, b).n
+end
+
 --- The data of a diff report between runs `a` and `b`: the partners whose
---- verdict changed, side by side, counts per verdict in each run, and the
---- partners scored in one run only.
-function M.diff(db, a, b)
+--- verdict changed, side by side (most serious first: towards reject, then
+--- by how far the total moved; at most `opts.limit`), counts per verdict in
+--- each run, and the partners scored in one run only.
+function M.diff(db, a, b, opts)
   argcheck(type(db) == "table" or type(db) == "userdata", 1, "diff", "database expected")
   local ra, err = run_row(db, a)
   if not ra then return nil, err end
   local rb; rb, err = run_row(db, b)
   if not rb then return nil, err end
-  local la, lb = run_entries(db, a), run_entries(db, b)
-  local in_a = {}
-  for _, e in ipairs(la) do in_a[e.partner_id] = e end
-  local changed, only_b, same, in_b = array(), array(), 0, {}
-  for _, e in ipairs(lb) do
-    in_b[e.partner_id] = true
-    local old = in_a[e.partner_id]
-    if not old then
-      only_b[#only_b + 1] = { partner_id = e.partner_id, name = e.name, verdict = e.verdict, total = e.total }
-    elseif old.verdict ~= e.verdict then
-      changed[#changed + 1] = { partner_id = e.partner_id, name = e.name or old.name, kind = e.kind or old.kind,
-        a = old, b = e,
-        delta = (type(e.total) == "number" and type(old.total) == "number") and e.total - old.total or nil }
-    else
-      same = same + 1
-    end
+  local limit = limit_of(opts)
+  local both = "FROM scores x JOIN scores y ON y.run_id = ? AND y.partner_id = x.partner_id " ..
+    "WHERE x.run_id = ? AND "
+  local severity = "(CASE %s.verdict WHEN 'reject' THEN 2 WHEN 'review' THEN 1 ELSE 0 END)"
+  local changed = array()
+  for r in db:rows("SELECT x.partner_id " .. both .. "x.verdict <> y.verdict ORDER BY " ..
+      format(severity, "y") .. " - " .. format(severity, "x") .. " DESC, " ..
+      "abs(coalesce(y.total - x.total, 0)) DESC, x.partner_id LIMIT ?", b, a, limit) do
+    local ea, eb = scored_entry(db, a, r.partner_id), scored_entry(db, b, r.partner_id)
+    changed[#changed + 1] = { partner_id = r.partner_id, name = eb.name or ea.name, kind = eb.kind or ea.kind,
+      a = ea, b = eb,
+      delta = (type(ea.total) == "number" and type(eb.total) == "number") and eb.total - ea.total or nil }
   end
-  local only_a = array()
-  for _, e in ipairs(la) do
-    if not in_b[e.partner_id] then
-      only_a[#only_a + 1] = { partner_id = e.partner_id, name = e.name, verdict = e.verdict, total = e.total }
-    end
-  end
-  -- Most serious changes first: towards reject, then by how far the total moved.
-  local severity = { approve = 0, review = 1, reject = 2 }
-  sort(changed, function(x, y)
-    local sx = (severity[x.b.verdict] or 0) - (severity[x.a.verdict] or 0)
-    local sy = (severity[y.b.verdict] or 0) - (severity[y.a.verdict] or 0)
-    if sx ~= sy then return sx > sy end
-    local dx, dy = abs(x.delta or 0), abs(y.delta or 0)
-    if dx ~= dy then return dx > dy end
-    return x.partner_id < y.partner_id
-  end)
-  return { report = "diff", a = ra, b = rb, counts_a = verdict_counts(la), counts_b = verdict_counts(lb),
-           changed = changed, unchanged = same, only_a = only_a, only_b = only_b,
+  local only_a, n_only_a = only_in(db, a, b, limit)
+  local only_b, n_only_b = only_in(db, b, a, limit)
+  return { report = "diff", a = ra, b = rb, counts_a = verdict_counts(db, a), counts_b = verdict_counts(db, b),
+           changed = changed, changed_count = db:one("SELECT count(*) AS n " .. both .. "x.verdict <> y.verdict", b, a).n,
+           unchanged = db:one("SELECT count(*) AS n " .. both .. "x.verdict = y.verdict", b, a).n,
+           only_a = only_a, only_b = only_b, only_a_count = n_only_a, only_b_count = n_only_b,
            dimensions = array(M.dimensions) }
 end
 
@@ -537,7 +546,7 @@ end
 local function html_run(data, charts, out)
   local list = data.partners
   insert(out, "<h2>Verdicts</h2>")
-  insert(out, tiles_html(data.counts, #list))
+  insert(out, tiles_html(data.counts, data.scored))
   insert(out, '<h2>The portfolio</h2><div class="grid2">')
   insert(out, figure(charts.median, "Portfolio median" ..
     (data.median_total and (" · total " .. num(data.median_total)) or "")))
@@ -553,10 +562,14 @@ local function html_run(data, charts, out)
   end
   if #list == 0 then insert(out, '<tr><td colspan="5" class="note">This run scored no partner.</td></tr>') end
   insert(out, "</tbody></table></div>")
+  if data.scored > #list then
+    insert(out, format('<p class="note">The first %d of %d partners by rank; the counts, medians and red flags ' ..
+      'cover them all (vouch report --limit 0 lists every one).</p>', #list, data.scored))
+  end
   if #list > 0 then
     insert(out, "<h2>Each partner beside the portfolio median</h2>")
     if #list > M.max_cards then
-      insert(out, format('<p class="note">The first %d partners by rank; the table above lists all %d.</p>',
+      insert(out, format('<p class="note">The first %d partners by rank, of the %d in the table above.</p>',
         M.max_cards, #list))
     end
     insert(out, '<div class="cards">')
@@ -629,7 +642,10 @@ local function html_diff(data, charts, out)
   end
   insert(out, "</tbody></table></div>")
   insert(out, format('<p class="note">%d partners changed verdict, %d kept it; %d only in run #%s, %d only in run #%s.</p>',
-    #data.changed, data.unchanged, #data.only_a, esc(a), #data.only_b, esc(b)))
+    data.changed_count, data.unchanged, data.only_a_count, esc(a), data.only_b_count, esc(b)))
+  if data.changed_count > #data.changed then
+    insert(out, format('<p class="note">The %d most serious changes are shown below.</p>', #data.changed))
+  end
   insert(out, "<h2>Partners that changed verdict</h2>")
   if #data.changed == 0 then
     insert(out, '<p class="note">No partner changed verdict.</p>')
@@ -748,7 +764,7 @@ function M.markdown(data, opts)
     insert(out, "")
   end
   if data.report == "run" then
-    local n = #data.partners
+    local n = data.scored
     insert(out, "## Verdicts")
     insert(out, "")
     insert(out, "| verdict | partners | share |")
@@ -785,7 +801,12 @@ function M.markdown(data, opts)
         mde(e.kind or ""), num(e.total), md_verdict(e.verdict), md_reasons(e.reasons)))
     end
     insert(out, "")
-    if dir and n > 0 then
+    if n > #data.partners then
+      insert(out, format("The first %d of %d partners by rank; the counts, medians and red flags cover them all.",
+        #data.partners, n))
+      insert(out, "")
+    end
+    if dir and #data.partners > 0 then
       insert(out, "## Each partner beside the portfolio median")
       insert(out, "")
       for i, e in ipairs(data.partners) do
@@ -834,7 +855,7 @@ function M.markdown(data, opts)
     end
     insert(out, "")
     insert(out, format("%d partners changed verdict, %d kept it; %d only in run #%s, %d only in run #%s.",
-      #data.changed, data.unchanged, #data.only_a, a, #data.only_b, b))
+      data.changed_count, data.unchanged, data.only_a_count, a, data.only_b_count, b))
     insert(out, "")
     insert(out, "## Partners that changed verdict")
     insert(out, "")

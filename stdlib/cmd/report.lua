@@ -1,7 +1,7 @@
 -- cmd/report.lua: `vouch report`, stored runs as HTML, Markdown or JSON.
 --
 --   vouch report [--run N | --partner ID | --diff A B] [--out FILE]
---                [--format html|md|json] [--open]
+--                [--format html|md|json] [--limit N] [--open]
 local report = require "vouch.report"
 
 local file = vouch.file
@@ -21,6 +21,8 @@ Reports on what is stored in the database:
                     FILE and that folder need no --allow-write.
   --format F        html (default), md or json; by default taken from
                     FILE's extension (.md, .markdown, .json)
+  --limit N         list at most N partners (default 500, 0 for all); counts,
+                    medians and red flags always cover the whole run
   --open            open the written file with xdg-open or sensible-browser
 ]]
 
@@ -65,6 +67,9 @@ local function parse(args)
       i = i + 2
     elseif a == "--out" then o.out = get()
     elseif a == "--format" then o.format = get()
+    elseif a == "--limit" then
+      o.limit = math.tointeger(tonumber(get()))
+      if not o.limit or o.limit < 0 then error({ usage = "--limit needs a count (0 for all)" }) end
     elseif a == "--open" then o.open = true
     else error({ usage = format("unknown argument '%s'", args[i]) }) end
     i = i + 1
@@ -106,9 +111,10 @@ return function(...)
   local db, err = vouch.db.open()
   if not db then return fail(4, tostring(err)) end
   local data
+  local opts = { limit = o.limit }
   if o.partner then data, err = report.partner(db, o.partner)
-  elseif o.diff then data, err = report.diff(db, o.diff[1], o.diff[2])
-  else data, err = report.run(db, o.run) end
+  elseif o.diff then data, err = report.diff(db, o.diff[1], o.diff[2], opts)
+  else data, err = report.run(db, o.run, opts) end
   db:close()
   if not data then return fail(1, err) end
 

@@ -45,6 +45,22 @@ check "report: data matches the rows" 0 "^same$" -- "$VOUCH" --db "$DB" -e '
   end
   print(same(got, want, "run") or "same")'
 
+check "report: diff data matches the rows" 0 "^9	7	0	0	ok$" -- "$VOUCH" --db "$DB" -e '
+  local report, fx = require "vouch.report", require "report_fixture"
+  local d = report.diff(vouch.db.open(), 1, 3)
+  local a, b, want, same = {}, {}, 0, 0
+  for _, e in ipairs(fx.expected_run(1).partners) do a[e.partner_id] = e.verdict end
+  for _, e in ipairs(fx.expected_run(3).partners) do
+    if a[e.partner_id] ~= e.verdict then want = want + 1 else same = same + 1 end
+  end
+  local sev, ordered = { approve = 0, review = 1, reject = 2 }, true
+  for i = 2, #d.changed do
+    local function s(c) return sev[c.b.verdict] - sev[c.a.verdict] end
+    if s(d.changed[i]) > s(d.changed[i - 1]) then ordered = false end
+  end
+  for _, c in ipairs(d.changed) do if a[c.partner_id] ~= c.a.verdict then ordered = false end end
+  print(d.changed_count, d.unchanged, d.only_a_count, d.only_b_count,
+    (d.changed_count == want and d.unchanged == same and #d.changed == want and ordered) and "ok" or "differs")'
 check "report: latest run as HTML" 0 "^wrote run.html \(html report on run #3\)" -- \
   "$VOUCH" --db "$DB" report --out run.html
 check "report: to stdout" 0 "^<!DOCTYPE html>" -- "$VOUCH" --db "$DB" report --run 1
@@ -59,6 +75,13 @@ check "report: Markdown links its charts" 0 "!\[Red flags\]\(run_files/flags.svg
 check "report: JSON" 0 "^wrote run.json \(json report on run #3\)" -- "$VOUCH" --db "$DB" report --out run.json
 check "report: JSON parses, 16 partners" 0 "^16 3$" -- python3 -c '
 import json; d = json.load(open("run.json")); print(len(d["partners"]), d["run"]["id"])'
+check "report: --limit lists the first partners" 0 "^5 16 16$" -- sh -c "\"$VOUCH\" --db \"$DB\" report --limit 5 --format json |
+  python3 -c 'import json, sys; d = json.load(sys.stdin); print(len(d[\"partners\"]), d[\"scored\"], sum(d[\"counts\"].values()))'"
+check "report: --limit says what it left out" 0 "The first 5 of 16 partners by rank" -- \
+  "$VOUCH" --db "$DB" report --limit 5
+check "report: --limit on a diff" 0 "The 2 most serious changes are shown below" -- \
+  "$VOUCH" --db "$DB" report --diff 1 3 --limit 2
+check "report: bad --limit" 2 "--limit needs a count" -- "$VOUCH" --db "$DB" report --limit -3
 check "report: JSON keeps empty arrays" 0 '"only_a": \[\]' -- "$VOUCH" --db "$DB" report --diff 1 3 --format json
 check "report: SVG files are well-formed XML with a title" 0 "^18 ok$" -- python3 -c '
 import glob, xml.dom.minidom as m

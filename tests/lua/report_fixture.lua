@@ -196,7 +196,7 @@ function M.expected_run(run_id)
   end
   local t = {}
   for _, e in ipairs(list) do t[#t + 1] = e.total end
-  return { report = "run", run = r.runs[run_id], partners = list, counts = counts, median = med,
+  return { report = "run", run = r.runs[run_id], partners = list, scored = #list, counts = counts, median = med,
            median_total = median(t), flags = flags, dimensions = M.dimensions }
 end
 
