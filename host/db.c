@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "store.h"
@@ -112,7 +113,8 @@ static const char *push_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char
                                  int offset) {
   const char *msg = d->db ? sqlite3_errmsg(d->db) : "database is closed";
   luaL_Buffer b;
-  if ((rc & 0xff) == SQLITE_AUTH && d->auth.deny[0]) msg = d->auth.deny;
+  if (d->auth.deny[0] && ((rc & 0xff) == SQLITE_AUTH || strstr(msg, "not authorized")))
+    msg = d->auth.deny;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, msg);
   luaL_addstring(&b, " (");
@@ -134,8 +136,15 @@ static const char *push_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char
 }
 
 
-/* Raise the message on top of the stack with the caller's position. */
+/*
+** Raise the message on top of the stack with the caller's position. When
+** the progress handler stopped SQLite because a limit struck, the count
+** hook is made to fire at the next instruction, so a pcall around the
+** query cannot keep the script going.
+*/
 static int raise_top(lua_State *L) {
+  if (vouch_host(L)->limit_hit != VOUCH_LIMIT_NONE && lua_gethook(L) != NULL)
+    lua_sethook(L, lua_gethook(L), lua_gethookmask(L) | LUA_MASKCOUNT, 1);
   luaL_where(L, 1);
   lua_insert(L, -2);
   lua_concat(L, 2);
@@ -155,7 +164,8 @@ static char *c_error(vouch_db_t *d, const char *what) {
   int rc = d->db ? sqlite3_extended_errcode(d->db) : SQLITE_MISUSE;
   size_t n;
   char *s;
-  if ((rc & 0xff) == SQLITE_AUTH && d->auth.deny[0]) m = d->auth.deny;
+  if (d->auth.deny[0] && ((rc & 0xff) == SQLITE_AUTH || strstr(m, "not authorized")))
+    m = d->auth.deny;
   n = strlen(what) + strlen(m) + 64;
   if ((s = malloc(n)) != NULL)
     snprintf(s, n, "%s: %s (%s)", what, m, vouch__store_code_name(rc));
@@ -1574,6 +1584,13 @@ int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info
 /* }====================================================== */
 
 
+/* vouch.db.pid(): this process's id, for runs.pid (dead runs are aborted by it). */
+static int db_pid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
+
 static const luaL_Reg db_methods[] = {
   {"exec", db_exec},
   {"one", db_one},
@@ -1596,6 +1613,7 @@ static const luaL_Reg db_meta[] = {
 static const luaL_Reg db_funcs[] = {
   {"open", db_open},
   {"blob", db_blob},
+  {"pid", db_pid},
   {NULL, NULL}
 };
 
