@@ -12,9 +12,8 @@ local svg = require "vouch.svg"
 
 local M = {}
 
-local concat, insert, sort = table.concat, table.insert, table.sort
+local concat, insert = table.concat, table.insert
 local format, gsub, rep = string.format, string.gsub, string.rep
-local floor, abs = math.floor, math.abs
 local ipairs, pairs, type, tostring = ipairs, pairs, type, tostring
 local esc, num, label = svg.escape, svg.num, svg.label
 
@@ -24,7 +23,7 @@ M.dimensions = svg.dimensions
 M.flag_outcomes = { veto = true, penalty = true, cap = true, review = true }
 
 --- At most this many partners get a radar chart of their own in a run report
---- (the ranked table always lists them all).
+--- (the ranked table lists as many as the report's limit).
 M.max_cards = 200
 
 -- Arrays are marked so that an empty one is still `[]` in JSON.
