@@ -1,9 +1,11 @@
 #!/bin/sh
-# make demo's last step: the latest run as report.html, and report.png, a
-# screenshot of it, where headless Chromium is installed.
+# make demo's last step: the latest run in the database DB (default: vouch's
+# own default) as report.html, and report.png, a screenshot of it, where
+# headless Chromium is installed.
+#   sh examples/report.sh [DB]
 set -eu
 cd "$(dirname "$0")/.."
-if ! ./vouch report --out report.html; then
+if ! ./vouch ${1:+--db "$1"} report --out report.html; then
   echo "report: nothing to report yet (vet some partners first)" >&2
   exit 0
 fi

@@ -49,6 +49,20 @@ local Card = {}
 Card.__index = Card
 M.Card = Card
 
+-- What an expression rule may use besides the fields it reads.
+local function clamp(x, a, b) if x < a then return a elseif x > b then return b end return x end
+local EXPR_HELPERS = { min = math.min, max = math.max, abs = math.abs, floor = math.floor,
+  ceil = math.ceil, sqrt = math.sqrt, log = math.log, exp = math.exp, huge = math.huge,
+  clamp = clamp, unknown = M.unknown, math = math, string = string }
+M.helpers = EXPR_HELPERS
+-- Names the generated scorer uses for itself.
+local INTERNAL = {}
+for w in ("v e s w wa wd pt hp d u verdict t tw miss pen cap veto rev nf n0 p r i " ..
+          "D F V E R K H UNKNOWN"):gmatch("%S+") do INTERNAL[w] = true end
+local KEYWORDS = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or " ..
+          "repeat return then true until while"):gmatch("%a+") do KEYWORDS[w] = true end
+
 
 --[[ {======================================================
   Checking and normalising a scorecard
@@ -112,8 +126,9 @@ local function normalise_rule(r, i, card, portfolio)
     end
     n.kind = r.flag
     if not portfolio then
-      if type(r.when) ~= "function" then fail(where .. ": a flag needs 'when = function(...)'", 3) end
-      n.fn = r.when
+      if type(r.when) == "string" then n.expr = r.when
+      elseif type(r.when) == "function" then n.fn = r.when
+      else fail(where .. ": a flag needs 'when = function(...)' or an expression", 3) end
     end
     if r.flag == "penalty" then
       if type(r.points) ~= "number" or r.points < 0 then
@@ -128,13 +143,45 @@ local function normalise_rule(r, i, card, portfolio)
     fail(where .. ": a portfolio rule needs 'flag' (veto, penalty, cap or review)", 3)
   elseif type(r.score) == "function" then
     n.kind, n.fn = "score", r.score
+  elseif type(r.score) == "string" then
+    n.kind, n.expr = "score", r.score
   elseif type(r.points) == "function" then
     n.kind, n.fn = "points", r.points
+  elseif type(r.points) == "string" then
+    n.kind, n.expr = "points", r.points
   else
     fail(where .. ": give 'score = function' (0..100), 'points = function' or 'flag'", 3)
   end
   if (n.kind == "score" or n.kind == "points") and not n.dimension then
     fail(where .. ": a " .. n.kind .. " rule needs a 'dimension'", 3)
+  end
+  if n.expr then
+    -- An expression is compiled into the scorer itself: its fields are
+    -- local variables there, so they must be named like them.
+    for _, f in ipairs(n.reads) do
+      if not f:match("^[%a_][%w_]*$") or KEYWORDS[f] or EXPR_HELPERS[f] or INTERNAL[f]
+         or f:match("^[fR]%d+$") then
+        fail(format("%s: an expression rule reads fields named like Lua variables " ..
+                    "(not a keyword or a helper); '%s' is not", where, f), 3)
+      end
+    end
+    local ok, err = load(format("local %s\nreturn (%s)", concat(n.reads, ", "), n.expr),
+                         "=" .. n.id, "t", {})
+    if not ok then fail(format("%s: bad expression: %s", where, err), 3) end
+    -- It may name only what it reads and the helpers (it is compiled where
+    -- every field the scorecard reads is in scope).
+    local reads = {}
+    for _, f in ipairs(n.reads) do reads[f] = true end
+    local bare = n.expr:gsub("%[(=*)%[.-%]%1%]", '""'):gsub('"[^"\\]*(\\.[^"\\]*)*"', '""')
+                       :gsub("'[^'\\]*(\\.[^'\\]*)*'", '""')
+    for pos, name in bare:gmatch("()%f[%w_]([%a_][%w_]*)") do
+      local before = bare:sub(1, pos - 1):match("(%.*)%s*$")
+      local member = before == "." or before == ":"
+      if not member and not reads[name] and not EXPR_HELPERS[name] and not KEYWORDS[name] then
+        fail(format("%s: the expression uses '%s', which the rule does not read " ..
+                    "(add it to 'reads')", where, name), 3)
+      end
+    end
   end
   return n
 end
@@ -149,142 +196,301 @@ end
 -- The generated scorer has the shape
 --   function(p, r) <locals for each field read> <each dimension's rules>
 --     <each flag> <total and verdict> end
--- and writes into the reusable result `r`: r.values[i] (a number for score
--- and points rules; 1 raised, 0 passed for flags; false indeterminate; nil
--- not applicable), r.extra[i] (a rule's second return value), r.dimensions
--- (nil when indeterminate), r.flags (codes raised, in order), r.total,
--- r.verdict, r.missing.
-local function compile(card)
+-- and writes into the reusable result `r`: r.dimensions (nil when
+-- indeterminate), r.flags (codes raised, in order; r.nflags of them),
+-- r.total, r.verdict, r.missing. Two are made: the fast one for bulk
+-- scoring, and the full one (`full` true), which also records each rule's
+-- outcome in r.values[i] (a number for score and points rules; 1 raised,
+-- 0 passed for flags; false indeterminate; nil not applicable) and its
+-- second return value in r.extra[i], for explanations. Rules are pure
+-- functions of what they read, so both give the same scores.
+local function compile(card, full)
   local out, fields, nfields = {}, {}, 0
   local function emit(s, ...) out[#out + 1] = select("#", ...) > 0 and format(s, ...) or s end
+  -- A field is a local of the scorer, named after it when it can be (so an
+  -- expression rule's text is used as it is), else f1, f2...
+  local function lname(f)
+    if f:match("^[%a_][%w_]*$") and not KEYWORDS[f] and not EXPR_HELPERS[f]
+       and not INTERNAL[f] and not f:match("^[fR]%d+$") then
+      return f
+    end
+    return "f" .. fields[f]
+  end
   local function field(f)
     if not fields[f] then nfields = nfields + 1; fields[f] = nfields end
-    return "f" .. fields[f]
+    return lname(f)
   end
   local rules = card.rules
   for _, r in ipairs(rules) do for _, f in ipairs(r.reads) do field(f) end end
-  local kindvar = nil
-  for _, r in ipairs(rules) do if r.kinds then kindvar = field("kind") end end
+  for _, r in ipairs(rules) do if r.kinds then field("kind") end end
   local many_fields = nfields > 150   -- too many for locals: read p[...] directly
   local function ref(f) return many_fields and format("p[%q]", f) or field(f) end
+  local direct = #rules <= 180        -- rule functions as upvalues R1, R2...
+  -- An expression rule, inline: a function of its fields, called at once,
+  -- is what Lua makes of `(function(a, b) return EXPR end)(f1, f2)`; here
+  -- the fields are bound as locals of a block instead, with no call.
+  local function inline(r)
+    local args = {}
+    for k, f in ipairs(r.reads) do args[k] = ref(f) end
+    if not many_fields then return "(" .. r.expr .. ")" end
+    return format("nil; do local %s = %s; v = (%s) end", concat(r.reads, ", "), concat(args, ", "), r.expr)
+  end
 
   local body = {}
   local function b(s, ...) body[#body + 1] = select("#", ...) > 0 and format(s, ...) or s end
-  -- A rule's call: inputs checked for nil, then the function called with them.
+  -- A rule's call: inputs checked for nil, then the function called with
+  -- them. Missing inputs: a score is nil (indeterminate); a flag is
+  -- unknown, since nil from a flag's `when` means it passed.
   local function call(i, r)
     local conds, args = {}, {}
     for k, f in ipairs(r.reads) do
       args[k] = ref(f)
       if not r.optional[f] then conds[#conds + 1] = ref(f) .. " ~= nil" end
     end
-    local callexpr = format("R[%d](%s)", i, concat(args, ", "))
-    if #rules <= 180 then callexpr = format("R%d(%s)", i, concat(args, ", ")) end
+    local callexpr = format(direct and "R%d(%s)" or "R[%d](%s)", i, concat(args, ", "))
+    if r.expr then callexpr = inline(r) end
+    local res = full and "v, e" or "v"
+    local none = (r.kind == "score" or r.kind == "points") and "nil" or "UNKNOWN"
     if #conds > 0 then
-      -- Missing inputs: a score is nil (indeterminate); a flag is unknown,
-      -- since nil from a flag's `when` means it passed.
-      b("if %s then v, e = %s else v, e = %s, nil end", concat(conds, " and "), callexpr,
-        (r.kind == "score" or r.kind == "points") and "nil" or "UNKNOWN")
+      b("if %s then %s = %s else %s = %s%s end", concat(conds, " and "), res, callexpr,
+        res, none, full and ", nil" or "")
     else
-      b("v, e = %s", callexpr)
+      b("%s = %s", res, callexpr)
     end
-    b("E[%d] = e", i)
+    if full then b("E[%d] = e", i) end
   end
+  local function set(i, what) if full then b("V[%d] = %s", i, what) end end
   local function applies(i, r)
     if r.kinds then b("if K[%d][%s] then", i, ref("kind")) end
   end
   local function applies_end(i, r)
-    if r.kinds then b("else V[%d] = nil; E[%d] = nil end", i, i) end
+    if r.kinds then
+      b("else")
+      set(i, "nil")
+      if full then b("E[%d] = nil", i) end
+      b("end")
+    end
   end
 
-  b("local v, e, s, w, wa, wd, pt, hp, d")
-  b("local t, tw, miss, pen, cap, veto, rev, nf = 0, 0, 0, 0, huge, false, false, 0")
+  b("local v, e, s, w, wa, wd, pt, hp, d, u, verdict")
+  b("local t, tw, miss, pen, cap, veto, rev, nf")
+  local TW, MAXMISS = format("%.17g", card.total_weight), format("%.17g", card.max_missing)
+  local REJECT, APPROVE = format("%.17g", card.bands.reject), format("%.17g", card.bands.approve)
+
+  -- The fast scorer first tries the common case: every field present and
+  -- every rule determinate. It skips the bookkeeping of missing data, and
+  -- falls back to the general path (from the start: rules are pure) as
+  -- soon as a rule says it cannot decide.
+  local eligible = not full and not many_fields
+  for _, r in ipairs(rules) do
+    if r.kinds and (r.kind == "score" or r.kind == "points") then eligible = false end
+  end
+  if eligible then
+    local req, seen = {}, {}
+    for _, r in ipairs(rules) do
+      for _, f in ipairs(r.reads) do
+        if not r.optional[f] and not seen[f] then seen[f] = true; req[#req + 1] = ref(f) .. " ~= nil" end
+      end
+    end
+    local function fcall(i, r)
+      if r.expr then b("v = %s", inline(r)); return end
+      local args = {}
+      for k, f in ipairs(r.reads) do args[k] = ref(f) end
+      b(direct and "v = R%d(%s)" or "v = R[%d](%s)", i, concat(args, ", "))
+    end
+    b("if %s then", #req > 0 and concat(req, " and ") or "true")
+    b("t, pen, cap, veto, rev, nf = 0, 0, huge, false, false, 0")
+    for _, dim in ipairs(card.dimension_list) do
+      local dw = card.weights[dim]
+      local nscore, npoints, W = 0, 0, 0
+      local members = {}
+      for i, r in ipairs(rules) do
+        if r.dimension == dim and (r.kind == "score" or r.kind == "points") then members[#members + 1] = i end
+      end
+      if #members == 1 and rules[members[1]].kind == "score" then
+        -- One score rule is the dimension. NaN is caught once, on the total.
+        fcall(members[1], rules[members[1]])
+        b("if v == nil then goto slow elseif v < 0 then v = 0 elseif v > 100 then v = 100 end")
+        b("D[%q] = v; t = t + %.17g * v", dim, dw)
+        goto next_dim
+      end
+      b("s, pt = 0, 0")
+      for i, r in ipairs(rules) do
+        if r.dimension == dim and (r.kind == "score" or r.kind == "points") then
+          fcall(i, r)
+          b("if v == nil or v ~= v then goto slow end")
+          if r.kind == "score" then
+            nscore = nscore + 1
+            W = W + r.weight
+            b("if v < 0 then v = 0 elseif v > 100 then v = 100 end")
+            b("s = s + %.17g * v", r.weight)
+          else
+            npoints = npoints + 1
+            b("pt = pt + v")
+          end
+        end
+      end
+      if nscore > 0 or npoints > 0 then
+        if nscore > 0 then b("d = s / %.17g", W) else b("d = %.17g", card.base[dim] or 0) end
+        if npoints > 0 then b("d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end") end
+        b("D[%q] = d; t = t + %.17g * d", dim, dw)
+      else
+        b("D[%q] = nil; goto slow", dim)
+      end
+      ::next_dim::
+    end
+    for i, r in ipairs(rules) do
+      if r.kind ~= "score" and r.kind ~= "points" then
+        if r.kinds then b("if K[%d][%s] then", i, ref("kind")) end
+        if r.expr and not many_fields and not r.expr:find("unknown", 1, true) then
+          -- An expression that cannot answer unknown is the condition itself.
+          b("if %s then nf = nf + 1; F[nf] = %q", inline(r), r.id)
+        else
+          fcall(i, r)
+          b("if v then if v == UNKNOWN then goto slow end; nf = nf + 1; F[nf] = %q", r.id)
+        end
+        if r.kind == "veto" then b("  veto = true")
+        elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
+        elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
+        else b("  rev = true") end
+        b("end")
+        if r.kinds then b("end") end
+      end
+    end
+    b("if t ~= t then goto slow end")
+    b("t = t - pen")
+    b("if t < 0 then t = 0 elseif t > 100 then t = 100 end")
+    b("u = t")
+    b("if t > cap then t = cap end")
+    b("if veto or t < %s then verdict = 'reject'", REJECT)
+    b("elseif rev or t < %s then verdict = 'review'", APPROVE)
+    b("else verdict = 'approve' end")
+    b("local n0 = r.nflags")
+    b("if n0 > nf then for i = nf + 1, n0 do F[i] = nil end end")
+    b("r.total, r.verdict, r.missing, r.nflags, r.uncapped, r.vetoed, r.forced = t, verdict, 0, nf, u, veto, rev")
+    b("return r")
+    b("end")
+    b("::slow::")
+  end
+  b("t, tw, miss, pen, cap, veto, rev, nf = 0, 0, 0, 0, huge, false, false, 0")
   for _, dim in ipairs(card.dimension_list) do
     local dw = card.weights[dim]
-    local members = {}
+    local members, nscore = {}, 0
     for i, r in ipairs(rules) do
-      if r.dimension == dim and (r.kind == "score" or r.kind == "points") then members[#members + 1] = i end
+      if r.dimension == dim and (r.kind == "score" or r.kind == "points") then
+        members[#members + 1] = i
+        if r.kind == "score" then nscore = nscore + 1 end
+      end
     end
     b("-- dimension %s (weight %s)", dim, tostring(dw))
-    b("s, w, wa, wd, pt, hp = 0, 0, 0, 0, 0, false")
-    local has_score = false
-    for _, i in ipairs(members) do
-      local r = rules[i]
-      b("-- rule %d %s", i, r.id)
-      applies(i, r)
-      b("wa = wa + %.17g", r.weight)
-      call(i, r)
-      if r.kind == "score" then
-        has_score = true
-        b("if v ~= nil and v == v then")
-        b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
-        b("  V[%d] = v; s = s + %.17g * v; w = w + %.17g; wd = wd + %.17g", i, r.weight, r.weight, r.weight)
-        b("else V[%d] = false end", i)
-      else
-        b("if v ~= nil and v == v then V[%d] = v; pt = pt + v; hp = true; wd = wd + %.17g", i, r.weight)
-        b("else V[%d] = false end", i)
-      end
-      applies_end(i, r)
-    end
-    local base = card.base[dim] or 0
-    if has_score then
-      b("if w > 0 then d = s / w")
-      b("  if hp then d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end end")
-      b("elseif hp then d = %.17g + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end", base)
-      b("else d = nil end")
+    local only = members[1]
+    if #members == 1 and nscore == 1 and not rules[only].kinds then
+      -- One score rule makes the dimension: no mean to take.
+      local r = rules[only]
+      b("-- rule %d %s", only, r.id)
+      call(only, r)
+      b("if v ~= nil and v == v then")
+      b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
+      set(only, "v")
+      b("  t = t + %.17g * v; tw = tw + %.17g", dw, dw)
+      b("else")
+      set(only, "false")
+      b("  v = nil; miss = miss + %.17g end", dw)
+      b("D[%q] = v", dim)
     else
-      b("if hp then d = %.17g + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end else d = nil end", base)
+      b("s, w, wa, wd, pt, hp = 0, 0, 0, 0, 0, false")
+      for _, i in ipairs(members) do
+        local r = rules[i]
+        b("-- rule %d %s", i, r.id)
+        applies(i, r)
+        b("wa = wa + %.17g", r.weight)
+        call(i, r)
+        if r.kind == "score" then
+          b("if v ~= nil and v == v then")
+          b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
+          set(i, "v")
+          b("  s = s + %.17g * v; w = w + %.17g; wd = wd + %.17g", r.weight, r.weight, r.weight)
+        else
+          b("if v ~= nil and v == v then")
+          set(i, "v")
+          b("  pt = pt + v; hp = true; wd = wd + %.17g", r.weight)
+        end
+        b("else")
+        set(i, "false")
+        b("end")
+        applies_end(i, r)
+      end
+      local base = card.base[dim] or 0
+      if nscore > 0 then
+        -- Points adjust a score: without any score the dimension is
+        -- indeterminate, whatever the points.
+        b("if w > 0 then d = s / w")
+        b("  if hp then d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end end")
+        b("else d = nil end")
+      else
+        b("if hp then d = %.17g + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end else d = nil end", base)
+      end
+      b("if wa > 0 then")
+      b("  if wd < wa then miss = miss + %.17g * (wa - wd) / wa end", dw)
+      b("  if d then t = t + %.17g * d; tw = tw + %.17g end", dw, dw)
+      b("else d = nil end")
+      b("D[%q] = d", dim)
     end
-    b("if wa > 0 then")
-    b("  if wd < wa then miss = miss + %.17g * (wa - wd) / wa end", dw)
-    b("  if d then t = t + %.17g * d; tw = tw + %.17g end", dw, dw)
-    b("else d = nil end")
-    b("D[%q] = d", dim)
   end
   for i, r in ipairs(rules) do
     if r.kind ~= "score" and r.kind ~= "points" then
       b("-- flag %d %s (%s)", i, r.id, r.kind)
       applies(i, r)
       call(i, r)
-      b("if v == UNKNOWN then V[%d] = false%s", i, r.kind == "veto" and "; rev = true" or "")
-      b("elseif v then V[%d] = 1; nf = nf + 1; F[nf] = %q", i, r.id)
+      b("if v == UNKNOWN then")
+      set(i, "false")
+      if r.kind == "veto" then b("  rev = true") end
+      b("elseif v then nf = nf + 1; F[nf] = %q", r.id)
+      set(i, "1")
       if r.kind == "veto" then b("  veto = true")
       elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
       elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
       else b("  rev = true") end
-      b("else V[%d] = 0 end", i)
+      if full then b("else V[%d] = 0 end", i) else b("end") end
       applies_end(i, r)
     end
   end
   -- Weights sum to one; when some dimensions are indeterminate or do not
   -- apply, the total is the weighted mean of the others.
   b("if tw > 0 then")
-  b("  if tw ~= TW then t = t / tw * TW end")
+  b("  if tw ~= %s then t = t / tw * %s end", TW, TW)
   b("  t = t - pen")
   b("  if t < 0 then t = 0 elseif t > 100 then t = 100 end")
-  b("  r.uncapped = t")
+  b("  u = t")
   b("  if t > cap then t = cap end")
-  b("else t = nil; r.uncapped = nil end")
-  b("miss = miss / TW")
-  b("r.total, r.missing, r.vetoed, r.forced, r.nflags = t, miss, veto, rev, nf")
-  b("for i = nf + 1, F.n do F[i] = nil end")
-  b("F.n = nf")
-  b("if veto then r.verdict = 'reject'")
-  b("elseif t == nil or miss > MAXMISS then r.verdict = 'review'")
-  b("elseif t < REJECT then r.verdict = 'reject'")
-  b("elseif rev or t < APPROVE then r.verdict = 'review'")
-  b("else r.verdict = 'approve' end")
+  b("else t = nil; u = nil end")
+  if card.total_weight ~= 1 then b("miss = miss / %s", TW) end
+  b("if veto then verdict = 'reject'")
+  b("elseif t == nil or miss > %s then verdict = 'review'", MAXMISS)
+  b("elseif t < %s then verdict = 'reject'", REJECT)
+  b("elseif rev or t < %s then verdict = 'review'", APPROVE)
+  b("else verdict = 'approve' end")
+  b("local n0 = r.nflags")
+  b("if n0 > nf then for i = nf + 1, n0 do F[i] = nil end end")
+  b("r.total, r.verdict, r.missing, r.nflags, r.uncapped, r.vetoed, r.forced = t, verdict, miss, nf, u, veto, rev")
+  if full then b("r.full = true") end
   b("return r")
 
-  emit("local R, K, UNKNOWN, TW, MAXMISS, REJECT, APPROVE = ...")
+  emit("local R, K, UNKNOWN, H = ...")
   emit("local huge = math.huge")
-  if #rules <= 180 then
+  local hnames = {}
+  for k in pairs(EXPR_HELPERS) do hnames[#hnames + 1] = k end
+  sort(hnames)
+  for _, k in ipairs(hnames) do emit("local %s = H.%s", k, k) end
+  if direct then
     for i = 1, #rules do emit("local R%d = R[%d]", i, i) end
   end
   emit("return function(p, r)")
-  emit("local V, E, D, F = r.values, r.extra, r.dimensions, r.flags")
+  emit(full and "local V, E, D, F = r.values, r.extra, r.dimensions, r.flags"
+            or "local D, F = r.dimensions, r.flags")
   if not many_fields and nfields > 0 then
     local names, vals = {}, {}
-    for f, k in pairs(fields) do names[k] = "f" .. k; vals[k] = format("p[%q]", f) end
+    for f, k in pairs(fields) do names[k] = lname(f); vals[k] = format("p[%q]", f) end
     emit("local %s = %s", concat(names, ", "), concat(vals, ", "))
   end
   for _, l in ipairs(body) do emit(l) end
@@ -294,9 +500,9 @@ local function compile(card)
   if not chunk then error("scorecard '" .. card.name .. "': internal compile error: " .. err) end
   local fns, kinds = {}, {}
   for i, r in ipairs(rules) do fns[i] = r.fn; kinds[i] = r.kinds or false end
-  card.generated = src
-  return chunk(fns, kinds, M.unknown, card.total_weight, card.max_missing,
-               card.bands.reject, card.bands.approve)
+  if full then card.generated = src end
+  if not full then card.generated_fast = src end
+  return chunk(fns, kinds, M.unknown, EXPR_HELPERS)
 end
 
 --[[ }====================================================== ]]
@@ -384,7 +590,8 @@ function M.scorecard(spec)
       r.share = card.weights[r.dimension] * r.weight / dimw[r.dimension]
     end
   end
-  card.scorer = compile(card)
+  card.scorer = compile(card, false)
+  card.full_scorer = compile(card, true)
   return card
 end
 
@@ -392,7 +599,7 @@ end
 --- A fresh result record for `card.scorer(p, r)`; reuse it across partners
 --- when streaming (each call overwrites it).
 function Card:result()
-  return { values = {}, extra = {}, dimensions = {}, flags = { n = 0 }, nflags = 0 }
+  return { values = {}, extra = {}, dimensions = {}, flags = {}, nflags = 0 }
 end
 
 
@@ -403,7 +610,7 @@ end
 local function fmtnum(v)
   if type(v) == "number" then
     if v == floor(v) and v > -1e15 and v < 1e15 then return format("%d", v) end
-    return format("%.4g", v)
+    return format("%.6g", v)
   end
   return tostring(v)
 end
@@ -493,6 +700,12 @@ function Card:explain(p, r)
   end
   res.weakest = weakest
   local V, E = r.values, r.extra
+  if not r.full then
+    -- The fast scorer records no outcomes: score again with the full one
+    -- (rules are pure functions of what they read, so the outcomes agree).
+    local again = self.full_scorer(p, self:result())
+    V, E = again.values, again.extra
+  end
   for i, rule in ipairs(self.rules) do
     local v = V[i]
     if v ~= nil then
@@ -525,7 +738,7 @@ end
 --- Score one partner (a table of fields) and explain the result.
 function Card:score(p)
   checkarg(1, p, "table", "score")
-  local r = self.scorer(p, self:result())
+  local r = self.full_scorer(p, self:result())
   return self:explain(p, r)
 end
 
@@ -538,12 +751,23 @@ end
 
 -- Turn what the caller gave into a row iterator: a function, an array of
 -- partner tables, or a source with :rows() (vouch.load.csv and friends).
+-- A generic-for triple (f, s, c) as a plain function of no arguments.
+local function closure(f, s, c)
+  if s == nil and c == nil then return f end
+  return function()
+    local v = f(s, c)
+    c = v
+    return v
+  end
+end
+M.closure = closure
+
 local function rows_of(src, fname)
   local t = type(src)
   if t == "function" then return src end
   if t == "table" or t == "userdata" then
     local ok, rows = pcall(function() return src.rows end)
-    if ok and rows then return src:rows() end
+    if ok and rows then return closure(src:rows()) end
     if t == "table" then
       local i = 0
       return function() i = i + 1; return src[i] end
@@ -624,7 +848,7 @@ end
 function Card:score_all(rows)
   local set = {}
   for p in rows_of(rows, "score_all") do
-    set[#set + 1] = { partner = p, result = self.scorer(p, self:result()) }
+    set[#set + 1] = { partner = p, result = self.full_scorer(p, self:result()) }
   end
   if #self.portfolio > 0 then self:apply_portfolio(set) end
   local out = {}
@@ -697,8 +921,8 @@ M.now = now
 
 -- Rows of the `partners` table, each the stored attrs with id, name, kind.
 local function partner_rows(db, json_decode, where, ...)
-  local it = db:rows("SELECT id, name, kind, attrs FROM partners " .. (where or "") ..
-                     " ORDER BY id", ...)
+  local it = closure(db:rows("SELECT id, name, kind, attrs FROM partners " .. (where or "") ..
+                             " ORDER BY id", ...))
   return function()
     local row = it()
     if row == nil then return nil end
@@ -732,13 +956,13 @@ function Card:run(opts)
   local decode = vouch.json and vouch.json.decode
   local rows
   if opts.query == "partners" then rows = partner_rows(db, decode)
-  elseif opts.query then rows = db:rows(opts.query, table.unpack(opts.params or {}))
+  elseif opts.query then rows = closure(db:rows(opts.query, table.unpack(opts.params or {})))
   else rows = rows_of(opts.rows, "run") end
   local hash = M.hash(opts.source or self.generated or self.name)
   db:exec("INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, status, started_by, pid) " ..
           "VALUES (?, ?, ?, ?, 'running', ?, ?)", self.name, hash, M.json(opts.inputs or {}),
           now(), opts.started_by or "cli", vouch.pid)
-  local run_id = db:one("SELECT max(id) AS id FROM runs").id
+  local run_id = db:last_id()
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
   local keep = opts.keep and {} or nil
   local batch = opts.batch or 500
@@ -783,11 +1007,11 @@ function Card:run(opts)
   local ok, err = pcall(db.tx, db, function()
     if #self.portfolio > 0 then
       local set = {}
-      for p in rows do set[#set + 1] = { partner = p, result = self.scorer(p, self:result()) } end
+      for p in rows do set[#set + 1] = { partner = p, result = self.full_scorer(p, self:result()) } end
       self:apply_portfolio(set)
       for _, e in ipairs(set) do store(e.partner, e.result) end
     else
-      local r, scorer = self:result(), self.scorer
+      local r, scorer = self:result(), self.full_scorer
       for p in rows do store(p, scorer(p, r)) end
     end
     flush()

@@ -30,7 +30,8 @@ return function(...)
   local sql = "SELECT s.*, r.scorecard, r.started_at, r.status FROM scores s JOIN runs r ON r.id = s.run_id " ..
               "WHERE (s.partner_id = ? OR s.name = ?)" .. (run and " AND s.run_id = ?" or "") ..
               " ORDER BY s.run_id DESC LIMIT 1"
-  local s = db:one(sql, who, who, run)
+  local s
+  if run then s = db:one(sql, who, who, run) else s = db:one(sql, who, who) end
   if not s then
     if run and not db:one("SELECT id FROM runs WHERE id = ?", run) then
       cli.say("explain: no run %d (see 'vouch runs')", run)
@@ -57,8 +58,10 @@ return function(...)
   print("\nprincipal reasons:")
   if #principal == 0 then print("  (none)") end
   for k, o in ipairs(principal) do
-    print(format("  %d. %s (%s%s): %s", k, o.code, o.outcome,
-                 o.points and format(" %+.1f", o.points) or "", cli.evidence(cli.decode(o.evidence))))
+    local pts = ""
+    if o.points and (o.outcome == "score" or o.outcome == "points") then pts = format(" %.1f", o.points)
+    elseif o.points and o.points ~= 0 then pts = format(" %+.1f on the total", o.points) end
+    print(format("  %d. %s (%s%s): %s", k, o.code, o.outcome, pts, cli.evidence(cli.decode(o.evidence))))
   end
   -- Dimensions in the canonical order, then whatever has no dimension.
   local ranked, canonical = {}, {}

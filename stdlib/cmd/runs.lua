@@ -31,7 +31,7 @@ return function(...)
     rows[#rows + 1] = { tostring(r.id), r.scorecard, (r.scorecard_hash or ""):sub(1, 8), r.started_at,
                         r.status, r.started_by, tostring(r.partners or "-"),
                         tostring(r.approve), tostring(r.review), tostring(r.reject),
-                        r.error and cli.cut(r.error:gsub("\n.*", ""), 40) or "" }
+                        r.error and cli.cut(r.error:gsub("\n.*", ""):gsub("^[^:]*:%d+: ", ""), 50) or "" }
   end
   if #rows == 0 then print("no runs yet (score some partners with 'vouch vet DATA')"); return 0 end
   for _, l in ipairs(cli.table({ "run", "scorecard", "hash", "started", "status", "by", "partners",

@@ -8,8 +8,9 @@ local format, concat = string.format, table.concat
 
 local help = [[
 Score every partner in DATA (CSV, JSON or NDJSON, chosen by extension) with
-a scorecard, store the run in the database, and print the partners ranked by
-total: partner, kind, total, verdict, weakest dimension, principal reasons.
+a scorecard, store the run in the database, and print the partners ranked
+(approvals, reviews, then rejections, each by total): partner, kind, total,
+verdict, weakest dimension, principal reasons.
 
   --rules SCRIPT   the scorecard: a Lua file returning one, or the name of a
                    bundled one (social_capital, influencer, supplier);
@@ -114,8 +115,12 @@ return function(...)
                                  source = card.source, keep = true }
   end
   local results = summary.results
+  -- Ranked as an analyst reads them: approvals first, then reviews, then
+  -- rejections, each by total.
+  local class = { approve = 1, review = 2, reject = 3 }
   for i, r in ipairs(results) do r.order = i end
   table.sort(results, function(a, b)
+    if a.verdict ~= b.verdict then return class[a.verdict] < class[b.verdict] end
     local ta, tb = a.total or -1, b.total or -1
     if ta ~= tb then return ta > tb end
     return a.order < b.order

@@ -67,7 +67,7 @@ function M.chain(sources)
       end
       k = k + 1
       if not sources[k] then return nil end
-      it = sources[k]:rows()
+      it = require("vouch.scorecard").closure(sources[k]:rows())
     end
   end
 end
