@@ -40,7 +40,10 @@ end
 --=======================================================
 
 local FLAG_SQL = "('veto','penalty','cap','review')"
-local RANK_SQL = "ORDER BY total IS NULL, total DESC, partner_id"
+-- Ranked as `vouch vet` ranks them: approvals first, then reviews, then
+-- rejections, each by total.
+local RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, " ..
+  "total IS NULL, total DESC, partner_id"
 
 --- At most this many partners are listed in a report by default (a run may
 --- hold millions); counts, medians and red flags always cover them all.
@@ -487,7 +490,7 @@ local function verdict_badge(v)
 end
 
 local function reasons_html(list, limit)
-  if #list == 0 then return '<span class="note">none recorded</span>' end
+  if #list == 0 then return '<span class="note">nothing adverse</span>' end
   local out = { '<ul class="reasons">' }
   for i, r in ipairs(list) do
     if limit and i > limit then
@@ -732,7 +735,7 @@ end
 local mde = M.md_escape
 
 local function md_reasons(list)
-  if #list == 0 then return "none recorded" end
+  if #list == 0 then return "nothing adverse" end
   local out = {}
   for _, r in ipairs(list) do
     out[#out + 1] = "`" .. gsub(esc(r.code), "[`|]", "") .. "` " .. mde(reason_detail(r))

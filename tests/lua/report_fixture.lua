@@ -149,7 +149,9 @@ function M.expected_run(run_id)
       by_id[s.partner_id] = e
     end
   end
+  local class = { approve = 1, review = 2, reject = 3 }
   table.sort(list, function(a, b)
+    if a.verdict ~= b.verdict then return class[a.verdict] < class[b.verdict] end
     if a.total ~= b.total then return a.total > b.total end
     return a.partner_id < b.partner_id
   end)
