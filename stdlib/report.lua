@@ -463,6 +463,7 @@ ul.reasons{margin:0;padding-left:18px}
 ul.reasons li{margin:1px 0}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;background:#f0f2f5;border-radius:4px;padding:0 4px;overflow-wrap:anywhere}
 .flag{color:var(--reject);font-weight:600}
+ul.reasons li.flag{list-style:none;margin-left:-14px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:14px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px;break-inside:avoid}
 .card .head{display:flex;justify-content:space-between;gap:8px;align-items:flex-start;margin-bottom:6px}
@@ -497,9 +498,10 @@ local function reasons_html(list, limit)
       out[#out + 1] = format('<li class="note">and %d more</li>', #list - limit)
       break
     end
-    local flag = M.flag_outcomes[r.outcome] and r.rank == nil
-    out[#out + 1] = format('<li%s><code>%s</code> %s</li>', flag and ' class="flag"' or "",
-      esc(r.code), esc(reason_detail(r)))
+    -- Red flags are marked by a word and a sign as well as by colour.
+    local flag = M.flag_outcomes[r.outcome]
+    out[#out + 1] = format('<li%s>%s<code>%s</code> %s</li>', flag and ' class="flag"' or "",
+      flag and '<span class="sign" title="red flag">⚑ </span>' or "", esc(r.code), esc(reason_detail(r)))
   end
   out[#out + 1] = "</ul>"
   return concat(out)
@@ -738,7 +740,8 @@ local function md_reasons(list)
   if #list == 0 then return "nothing adverse" end
   local out = {}
   for _, r in ipairs(list) do
-    out[#out + 1] = "`" .. gsub(esc(r.code), "[`|]", "") .. "` " .. mde(reason_detail(r))
+    out[#out + 1] = (M.flag_outcomes[r.outcome] and "⚑ " or "") ..
+      "`" .. gsub(esc(r.code), "[`|]", "") .. "` " .. mde(reason_detail(r))
   end
   return concat(out, "; ")
 end
