@@ -491,7 +491,7 @@ local function verdict_badge(v)
 end
 
 local function reasons_html(list, limit)
-  if #list == 0 then return '<span class="note">nothing adverse</span>' end
+  if #list == 0 then return '<div class="note">nothing adverse</div>' end
   local out = { '<ul class="reasons">' }
   for i, r in ipairs(list) do
     if limit and i > limit then

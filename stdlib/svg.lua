@@ -334,7 +334,11 @@ function M.lines(o)
       if type(v) == "number" then
         insert(out, marker(style.marker, X(i), Y(v), 3, "#fff", style.color))
         if s.labels then
-          insert(out, text(X(i), Y(v) - 9, s.labels[i] or num(v), format(' text-anchor="middle" font-size="11" font-weight="700" fill="%s"', style.color)))
+          -- The first and last labels lean inwards so the edges do not cut them.
+          local anchor = #xs > 1 and (i == 1 and "start" or i == #xs and "end") or "middle"
+          insert(out, text(X(i) + (anchor == "start" and -4 or anchor == "end" and 4 or 0), Y(v) - 9,
+            s.labels[i] or num(v), format(' text-anchor="%s" font-size="11" font-weight="700" fill="%s"',
+              anchor, style.color)))
         end
         last = i
       end
