@@ -14,7 +14,7 @@ PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
            libcurl4-openssl-dev libjansson-dev libedit-dev libcsv-dev \
-           libcmocka-dev libxxhash-dev sqlite3 python3 tmux
+           libcmocka-dev libxxhash-dev sqlite3 python3 tmux clang libclang-rt-14-dev
 BUILD   := build
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
@@ -93,16 +93,42 @@ $(BUILD)/tests/%: tests/c/%.c $(filter-out $(BUILD)/main.o,$(OBJS))
 bench: vouch
 	sh tests/bench/run.sh
 
+# libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c with seeds in
+# tests/fuzz/corpus/NAME. FUZZ_SECONDS per target (default 30).
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJS := $(SRCS:host/%.c=build-fuzz/%.o) build-fuzz/stdlib.o
+build-fuzz/%.o: host/%.c host/*.h
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -Ihost -c -o $@ $<
+build-fuzz/stdlib.o: $(BUILD)/stdlib.c
+	@mkdir -p build-fuzz
+	clang -c -o $@ $<
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out build-fuzz/main.o,$(FUZZ_OBJS))
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ihost -o $@ $^ $(PKG_LIBS) -lpthread
+fuzz: check-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz-out/$$t; \
+	  echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -close_fd_mask=3 -artifact_prefix=fuzz-out/$$t/ fuzz-out/$$t tests/fuzz/corpus/$$t \
+	    2>fuzz-out/$$t.log || { tail -n 40 fuzz-out/$$t.log; exit 1; }; \
+	  grep -E "^#[0-9]+ +DONE" fuzz-out/$$t.log || tail -n 2 fuzz-out/$$t.log; \
+	done
+
 install: vouch
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vouch/scripts
 	install -m 755 vouch $(DESTDIR)$(PREFIX)/bin/vouch
-	install -m 644 scripts/*.lua $(DESTDIR)$(PREFIX)/share/vouch/scripts/
+	for f in scripts/*.lua; do [ ! -f "$$f" ] || install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/vouch/scripts/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vouch
 	rm -rf $(DESTDIR)$(PREFIX)/share/vouch
 
 clean:
-	rm -rf build build-san vouch vouch-san
+	rm -rf build build-san build-fuzz fuzz-out vouch vouch-san
 
-.PHONY: all check-deps deps demo test test-c bench install uninstall clean
+# Keep the fuzz objects between runs.
+.SECONDARY:
+
+.PHONY: all check-deps deps demo test test-c bench fuzz install uninstall clean

@@ -115,6 +115,8 @@ static const char *push_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char
   luaL_Buffer b;
   if (d->auth.deny[0] && ((rc & 0xff) == SQLITE_AUTH || strstr(msg, "not authorized")))
     msg = d->auth.deny;
+  if ((rc & 0xff) == SQLITE_NOMEM && d->h->max_memory)
+    vouch_limits_trip(d->h, VOUCH_LIMIT_MEMORY);  /* SQLite's share of --max-memory */
   luaL_buffinit(L, &b);
   luaL_addstring(&b, msg);
   luaL_addstring(&b, " (");
@@ -138,13 +140,12 @@ static const char *push_sqlerror(lua_State *L, vouch_db_t *d, int rc, const char
 
 /*
 ** Raise the message on top of the stack with the caller's position. When
-** the progress handler stopped SQLite because a limit struck, the count
-** hook is made to fire at the next instruction, so a pcall around the
-** query cannot keep the script going.
+** the progress handler stopped SQLite because a limit struck, the limits'
+** hook is armed on this coroutine too, so a pcall around the query cannot
+** keep the script going.
 */
 static int raise_top(lua_State *L) {
-  if (vouch_host(L)->limit_hit != VOUCH_LIMIT_NONE && lua_gethook(L) != NULL)
-    lua_sethook(L, lua_gethook(L), lua_gethookmask(L) | LUA_MASKCOUNT, 1);
+  vouch_limits_hook(L);
   luaL_where(L, 1);
   lua_insert(L, -2);
   lua_concat(L, 2);
@@ -1625,6 +1626,10 @@ int luaopen_vouch_db(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   luaL_newmetatable(L, ROWS_MT);
+  lua_newtable(L);  /* cursor:close(), for iterators driven by hand */
+  lua_pushcfunction(L, rows_close);
+  lua_setfield(L, -2, "close");
+  lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, rows_close);
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, rows_close);

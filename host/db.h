@@ -2,6 +2,9 @@
 ** db.h: the narrow C interface to the database. SQLite stays behind it:
 ** db.c (the Lua API, vouch.db) and the loaders' bulk path (src:into) use
 ** only these calls, so another database could be put behind them later.
+** Call them from the loop's thread only: connections are opened without
+** SQLite's mutexes. A bulk insert borrows its database: keep the userdata
+** referenced (on a Lua stack or in the registry) until vouch_db_bulk_end.
 */
 #ifndef VOUCH_DB_H
 #define VOUCH_DB_H

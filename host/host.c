@@ -210,6 +210,8 @@ void vouch_host_free(vouch_host_t *h) {
 */
 static int run_main(vouch_host_t *h, int nargs) {
   int status;
+  h->failed = 0;
+  h->exit_code = -1;
   vouch_limits_arm(h);
   status = vouch_task_start(h->L, nargs);
   if (status == LUA_OK) status = vouch_run_loop(h);

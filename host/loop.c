@@ -22,9 +22,11 @@ struct vouch_task {
   int ref;                  /* registry ref to the userdata while it lives */
   int state;                /* TASK_* */
   int nargs;                /* values on co's stack for the next resume */
-  int id;                   /* for messages: task 1 is the main script */
+  int id;                   /* for messages */
+  int main;                 /* the script's own task: errors need no name */
   vouch_op_t *op;           /* what the task waits for, or NULL */
   vouch_task_t *next;       /* ready queue */
+  vouch_task_t *live_prev, *live_next;  /* the loop's list of live tasks */
 };
 
 /* The loop's own state: one per host, kept in the registry. */
@@ -33,7 +35,8 @@ typedef struct loop_state {
   uv_idle_t *idle;          /* runs the ready queue; malloc'd, freed on close */
   vouch_task_t *head, *tail;/* tasks ready to run */
   vouch_op_t ops;           /* sentinel of the list of pending operations */
-  int live;                 /* tasks started and not finished */
+  vouch_task_t *live_head;  /* tasks started and not finished */
+  int live;                 /* how many */
   int next_id;
 } loop_state;
 
@@ -90,7 +93,6 @@ static vouch_task_t *task_new(lua_State *L, int nargs) {
   t->co = lua_newthread(L);
   lua_setiuservalue(L, -2, 1);             /* anchor the coroutine */
   *(vouch_task_t **)lua_getextraspace(t->co) = t;
-  vouch_limits_hook(t->co);
   lua_insert(L, -(nargs + 2));             /* userdata below function and args */
   lua_xmove(L, t->co, nargs + 1);
   t->nargs = nargs;
@@ -98,6 +100,9 @@ static vouch_task_t *task_new(lua_State *L, int nargs) {
   t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
   t->id = ++s->next_id;
   s->live++;
+  t->live_next = s->live_head;
+  if (s->live_head) s->live_head->live_prev = t;
+  s->live_head = t;
   make_ready(s, t);
   return t;
 }
@@ -124,10 +129,19 @@ static void wake_waiters(lua_State *L, vouch_task_t *t) {
 }
 
 
+static void unlink_live(loop_state *s, vouch_task_t *t) {
+  if (t->live_prev) t->live_prev->live_next = t->live_next;
+  else s->live_head = t->live_next;
+  if (t->live_next) t->live_next->live_prev = t->live_prev;
+  t->live_prev = t->live_next = NULL;
+  s->live--;
+}
+
+
 static void finish(lua_State *L, vouch_task_t *t, int state) {
   loop_state *s = state_of(L);
   t->state = state;
-  s->live--;
+  unlink_live(s, t);
   wake_waiters(L, t);
   luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
   t->ref = LUA_NOREF;
@@ -137,8 +151,12 @@ static void finish(lua_State *L, vouch_task_t *t, int state) {
 static void resume(lua_State *L, vouch_task_t *t) {
   vouch_host_t *h = vouch_host(L);
   int nres, status;
+  lua_State *prev = h->running;
   t->state = TASK_RUNNING;
+  h->running = t->co;
+  vouch_limits_hook(t->co);
   status = lua_resume(t->co, L, t->nargs, &nres);
+  h->running = prev;
   t->nargs = 0;
   if (status == LUA_YIELD) {
     lua_pop(t->co, nres);
@@ -167,8 +185,11 @@ static void resume(lua_State *L, vouch_task_t *t) {
     luaL_traceback(t->co, t->co, msg, 0);
   }
   lua_xmove(t->co, L, 1);
-  vouch_report(L, t->id == 1 ? NULL : lua_pushfstring(L, "task %d", t->id));
-  if (t->id != 1) lua_pop(L, 1);
+  {
+    char what[32];
+    snprintf(what, sizeof what, "task %d", t->id);
+    vouch_report(L, t->main ? NULL : what);
+  }
   h->failed = 1;
   lua_settop(t->co, 0);
   finish(L, t, TASK_FAILED);
@@ -405,7 +426,7 @@ static int state_gc(lua_State *L) {
 
 
 int vouch_task_start(lua_State *L, int nargs) {
-  task_new(L, nargs);
+  task_new(L, nargs)->main = 1;
   lua_pop(L, 1);
   return LUA_OK;
 }
@@ -417,11 +438,12 @@ int vouch_task_start(lua_State *L, int nargs) {
 */
 static void deadline_fired(uv_timer_t *timer) {
   vouch_host_t *h = timer->data;
-  if (h->limit_hit == VOUCH_LIMIT_NONE) {
+  /* No Lua runs now (the watchdog's signal may have tripped the limit
+  ** already, with nothing to stop): report it here. */
+  if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)
     h->limit_hit = VOUCH_LIMIT_TIME;
-    fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
-    h->failed = 1;
-  }
+  fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
+  h->failed = 1;
   uv_stop(&h->loop);
 }
 
@@ -453,6 +475,15 @@ int vouch_run_loop(vouch_host_t *h) {
   }
   cancel_all(s);
   uv_run(&h->loop, UV_RUN_NOWAIT);  /* let cancelled work close */
+  /* Tasks left now are abandoned: the next run starts with none. */
+  s->head = s->tail = NULL;
+  while (s->live_head) {
+    vouch_task_t *t = s->live_head;
+    unlink_live(s, t);
+    t->state = TASK_FAILED;
+    luaL_unref(h->L, LUA_REGISTRYINDEX, t->ref);
+    t->ref = LUA_NOREF;
+  }
   return h->failed ? LUA_ERRRUN : LUA_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@
 
 #include "vouch.h"
 
-#define HOOK_COUNT 10000     /* instructions between checks of the limits */
 #define MEMORY_GRACE (4u << 20)  /* room to unwind once memory ran out */
 #define WATCHDOG_GRACE 1.0   /* seconds past the deadline before _exit */
 
@@ -42,7 +42,7 @@ void *vouch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     size_t cap = h->max_memory;
     if (h->limit_hit == VOUCH_LIMIT_MEMORY) cap += MEMORY_GRACE;
     if (h->used_memory + (nsize - old) > cap) {
-      if (h->limit_hit == VOUCH_LIMIT_NONE) h->limit_hit = VOUCH_LIMIT_MEMORY;
+      if (h->limit_hit != VOUCH_LIMIT_MEMORY) vouch_limits_trip(h, VOUCH_LIMIT_MEMORY);
       return NULL;
     }
   }
@@ -56,11 +56,20 @@ void *vouch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 /*
 ** {======================================================
-** Time: a count hook that re-arms, and a watchdog for C code
-** that never returns to the VM (a pathological pattern, say).
+** Time and interrupts.
+**
+** A count hook makes Lua 5.4 check every instruction, which halves the
+** speed of tight code, so none is set while a script runs within its
+** limits. When a limit trips (the allocator, the watchdog's signal, the
+** REPL's Ctrl-C) the hook is set on the running coroutine with a count of
+** 1, as lua.c does for SIGINT, and it raises at every instruction from then
+** on so that no pcall can swallow it. C code that never returns to the VM
+** (a pathological pattern, say) is ended by the watchdog after a grace.
 ** =======================================================
 */
 
+static vouch_host_t *sig_host;   /* the host the signal handler trips */
+static pthread_t main_thread;
 static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t wd_thread;
@@ -87,54 +96,106 @@ const char *vouch_limit_message(vouch_host_t *h) {
 static void limits_hook(lua_State *L, lua_Debug *ar) {
   vouch_host_t *h = vouch_host(L);
   (void)ar;
-  if (h->limit_hit == VOUCH_LIMIT_NONE && h->deadline && uv_hrtime() > h->deadline)
-    h->limit_hit = VOUCH_LIMIT_TIME;
-  if (h->limit_hit == VOUCH_LIMIT_NONE && h->interrupted) {
-    h->interrupted = 0;
+  if (h->limit_hit == VOUCH_LIMIT_INTERRUPT) {
+    h->limit_hit = VOUCH_LIMIT_NONE;  /* one error, then carry on */
+    lua_sethook(L, NULL, 0, 0);
     luaL_error(L, "interrupted");
   }
   if (h->limit_hit != VOUCH_LIMIT_NONE) {
-    /* Fire at every instruction now, so a pcall cannot swallow the limit. */
     lua_sethook(L, limits_hook, LUA_MASKCOUNT, 1);
     luaL_error(L, "%s", vouch_limit_message(h));
   }
+  lua_sethook(L, NULL, 0, 0);  /* a stale trip: nothing to do */
 }
 
 
+/*
+** Trip a limit: remember it and make the running coroutine stop at its next
+** instruction. Safe in a signal handler on the main thread (lua_sethook is).
+*/
+void vouch_limits_trip(vouch_host_t *h, int limit) {
+  /* a limit outranks an interrupt; the first limit is the one reported */
+  if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)
+    h->limit_hit = limit;
+  if (h->running) lua_sethook(h->running, limits_hook, LUA_MASKCOUNT, 1);
+}
+
+
+/* Arm the hook on `L` if a limit has already tripped (a coroutine resumed late). */
 void vouch_limits_hook(lua_State *L) {
-  lua_sethook(L, limits_hook, LUA_MASKCOUNT, HOOK_COUNT);
+  vouch_host_t *h = vouch_host(L);
+  if (h->limit_hit != VOUCH_LIMIT_NONE) lua_sethook(L, limits_hook, LUA_MASKCOUNT, 1);
 }
 
 
+static void on_alarm(int sig) {
+  (void)sig;
+  if (sig_host && sig_host->deadline) vouch_limits_trip(sig_host, VOUCH_LIMIT_TIME);
+}
+
+
+/* Wait until `at` (CLOCK_REALTIME) or until stopped; 1 if the time came. */
+static int wd_wait(const struct timespec *at) {
+  int fired = 0;
+  pthread_mutex_lock(&wd_lock);
+  while (!wd_stop && !fired)
+    fired = pthread_cond_timedwait(&wd_cond, &wd_lock, at) == ETIMEDOUT;
+  pthread_mutex_unlock(&wd_lock);
+  return fired && !wd_stop;
+}
+
+
+static void add_seconds(struct timespec *ts, double s) {
+  ts->tv_sec += (time_t)s;
+  ts->tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+  if (ts->tv_nsec >= 1000000000L) { ts->tv_sec++; ts->tv_nsec -= 1000000000L; }
+}
+
+
+/*
+** The watchdog: at the deadline it signals the main thread (whose handler
+** trips the limit), again every tenth of a second in case the signal came
+** while a coroutine other than the one hooked was running, and after the
+** grace it ends the process.
+*/
 static void *watchdog(void *arg) {
   vouch_host_t *h = arg;
-  struct timespec ts;
-  double end = h->timeout + WATCHDOG_GRACE;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += (time_t)end;
-  ts.tv_nsec += (long)((end - (double)(time_t)end) * 1e9);
-  if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
-  pthread_mutex_lock(&wd_lock);
-  while (!wd_stop) {
-    if (pthread_cond_timedwait(&wd_cond, &wd_lock, &ts) == ETIMEDOUT && !wd_stop) {
-      static const char msg[] = "vouch: time limit exceeded (stuck outside Lua)\n";
-      ssize_t n = write(2, msg, sizeof msg - 1);
-      (void)n;
-      _exit(VOUCH_EXIT_LIMIT);
-    }
+  struct timespec at;
+  int i;
+  clock_gettime(CLOCK_REALTIME, &at);
+  add_seconds(&at, h->timeout);
+  if (!wd_wait(&at)) return NULL;
+  for (i = 0; i < (int)(WATCHDOG_GRACE * 10); i++) {
+    pthread_kill(main_thread, SIGALRM);
+    add_seconds(&at, 0.1);
+    if (!wd_wait(&at)) return NULL;
   }
-  pthread_mutex_unlock(&wd_lock);
+  {
+    char msg[160];
+    int n = snprintf(msg, sizeof msg, "vouch: time limit exceeded (--timeout=%gs)\n",
+                     h->timeout);
+    if (write(2, msg, (size_t)n) < 0) { /* nothing more to do */ }
+  }
+  _exit(VOUCH_EXIT_LIMIT);
   return NULL;
 }
 
 
 void vouch_limits_arm(vouch_host_t *h) {
+  struct sigaction sa;
   h->limit_hit = VOUCH_LIMIT_NONE;
   h->deadline = h->timeout > 0 ? uv_hrtime() + (uint64_t)(h->timeout * 1e9) : 0;
-  vouch_limits_hook(h->L);
   if (h->timeout > 0 && !h->watchdog_armed) {
+    sig_host = h;
+    main_thread = pthread_self();
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
     wd_stop = 0;
-    if (pthread_create(&wd_thread, NULL, watchdog, h) == 0) h->watchdog_armed = 1;
+    if (!h->no_watchdog && pthread_create(&wd_thread, NULL, watchdog, h) == 0)
+      h->watchdog_armed = 1;
   }
 }
 
@@ -453,12 +514,82 @@ static int sb_setmetatable(lua_State *L) {
 }
 
 
+/*
+** getmetatable: tables as usual; for other values only a __metatable field
+** is answered, so a script cannot reach (and change) the metatables that
+** the host's userdata and the strings share with every other script.
+*/
+static int sb_getmetatable(lua_State *L) {
+  luaL_checkany(L, 1);
+  if (!lua_getmetatable(L, 1)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL) return 1;
+  if (lua_type(L, 1) != LUA_TTABLE) lua_pushnil(L);
+  return 1;  /* the metatable of a table, or nil */
+}
+
+
 static int sb_collectgarbage(lua_State *L) {
   const char *opt = luaL_optstring(L, 1, "count");
   if (strcmp(opt, "count") != 0)
     return luaL_error(L, "collectgarbage(\"%s\") is not allowed in the sandbox", opt);
   lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) +
                     (lua_Number)lua_gc(L, LUA_GCCOUNTB, 0) / 1024);
+  return 1;
+}
+
+
+/*
+** coroutine.resume and coroutine.wrap keep h->running on the coroutine
+** that runs, so a limit that trips stops it and not its resumer alone.
+** Upvalue 1 is the stock coroutine.resume.
+*/
+static int sb_resume(lua_State *L) {
+  vouch_host_t *h = vouch_host(L);
+  lua_State *co = lua_tothread(L, 1), *prev = h->running;
+  int n = lua_gettop(L);
+  luaL_argexpected(L, co, 1, "coroutine");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  h->running = co;
+  vouch_limits_hook(co);
+  lua_call(L, n, LUA_MULTRET);
+  h->running = prev;
+  return lua_gettop(L);
+}
+
+
+/* The function coroutine.wrap returns; upvalues: the stock resume, the coroutine. */
+static int sb_wrapped(lua_State *L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_insert(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushcclosure(L, sb_resume, 1);
+  lua_insert(L, 1);
+  lua_call(L, n + 1, LUA_MULTRET);
+  if (!lua_toboolean(L, 1)) {
+    lua_State *co = lua_tothread(L, lua_upvalueindex(2));
+    if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD)
+      lua_resetthread(co);  /* close its variables, as the stock wrap does */
+    lua_settop(L, 2);
+    return lua_error(L);
+  }
+  return lua_gettop(L) - 1;
+}
+
+
+static int sb_wrap(lua_State *L) {
+  lua_State *co;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, -2);
+  lua_pushcclosure(L, sb_wrapped, 2);
   return 1;
 }
 
@@ -639,7 +770,7 @@ void vouch_sandbox_open(lua_State *L) {
 
 static const char *const base_allowed[] = {
   "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "select",
-  "tonumber", "tostring", "type", "xpcall", "getmetatable", "rawequal",
+  "tonumber", "tostring", "type", "xpcall", "rawequal",
   "rawget", "rawlen", "rawset", "_VERSION", NULL
 };
 
@@ -685,6 +816,13 @@ void vouch_sandbox_env(lua_State *L) {
     if (i == 0) {
       lua_pushnil(L);
       lua_setfield(L, -2, "dump");
+    } else if (strcmp(libs_copied[i], "coroutine") == 0) {
+      lua_getfield(L, -1, "resume");
+      lua_pushvalue(L, -1);
+      lua_pushcclosure(L, sb_resume, 1);
+      lua_setfield(L, -3, "resume");
+      lua_pushcclosure(L, sb_wrap, 1);
+      lua_setfield(L, -2, "wrap");
     }
     lua_setfield(L, env, libs_copied[i]);
   }
@@ -703,6 +841,8 @@ void vouch_sandbox_env(lua_State *L) {
 
   lua_pushcfunction(L, sb_collectgarbage);
   lua_setfield(L, env, "collectgarbage");
+  lua_pushcfunction(L, sb_getmetatable);
+  lua_setfield(L, env, "getmetatable");
   lua_pushvalue(L, env);
   lua_pushcclosure(L, sb_load, 1);
   lua_setfield(L, env, "load");

@@ -150,13 +150,15 @@ static char *fmt(const char *f, ...) {
 
 static int progress(void *ud) {
   vouch_host_t *h = ud;
-  if (h->limit_hit != VOUCH_LIMIT_NONE) return 1;
-  if (h->interrupted) {
-    h->interrupted = 0;  /* reported as SQLite's "interrupted" */
+  if (h->limit_hit == VOUCH_LIMIT_INTERRUPT) {
+    /* Ctrl-C: this query ends with SQLite's "interrupted" and that is the
+       one error the interrupt makes; the hook then finds nothing to do. */
+    h->limit_hit = VOUCH_LIMIT_NONE;
     return 1;
   }
+  if (h->limit_hit != VOUCH_LIMIT_NONE) return 1;
   if (h->deadline && uv_hrtime() > h->deadline) {
-    h->limit_hit = VOUCH_LIMIT_TIME;
+    vouch_limits_trip(h, VOUCH_LIMIT_TIME);
     return 1;
   }
   return 0;
@@ -322,6 +324,12 @@ static int check_version(sqlite3 *db, const char *path, char **err) {
 ** opening a new file at once do not both run a migration.
 */
 static int migrate(sqlite3 *db, const char *path, char **err) {
+  sqlite3_int64 current;
+  if (query_int(db, "PRAGMA user_version", &current, err) == SQLITE_OK &&
+      current >= NMIGRATIONS)
+    return SQLITE_OK;  /* up to date: no write lock needed */
+  free(*err);
+  *err = NULL;
   for (;;) {
     sqlite3_int64 v = 0;
     char sql[64];
@@ -350,41 +358,52 @@ static int migrate(sqlite3 *db, const char *path, char **err) {
 }
 
 
+/*
+** Runs are looked for without a lock, and each dead one is marked in its
+** own small write, so opening the database never waits on a writer when
+** there is nothing to mark. A write that finds the database busy leaves
+** the run for the next open.
+*/
 int vouch__store_abort_dead_runs(sqlite3 *db, char **err) {
   sqlite3_stmt *sel = NULL, *upd = NULL;
+  sqlite3_int64 dead[64];
   char now[32];
-  int rc, n = 0;
+  int rc, n = 0, ndead = 0, i;
   pid_t self = getpid();
-  vouch__store_now(now, sizeof now);
   rc = sqlite3_prepare_v2(db, "SELECT id, pid FROM runs WHERE status = 'running' "
                               "AND pid IS NOT NULL", -1, &sel, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(db, "UPDATE runs SET status = 'aborted', ended_at = ?1, "
-                                "error = ?2 WHERE id = ?3 AND status = 'running'",
-                            -1, &upd, NULL);
-  if (rc == SQLITE_OK) rc = exec(db, "BEGIN IMMEDIATE", err) == SQLITE_OK ? SQLITE_OK : -1;
   while (rc == SQLITE_OK && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
     sqlite3_int64 pid = sqlite3_column_int64(sel, 1);
-    char why[96];
     rc = SQLITE_OK;
     if (pid <= 0 || pid == (sqlite3_int64)self) continue;
     if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    snprintf(why, sizeof why, "process %lld ended before the run finished", (long long)pid);
-    sqlite3_bind_text(upd, 1, now, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(upd, 2, why, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
-    rc = sqlite3_step(upd);
-    if (rc == SQLITE_DONE) { rc = SQLITE_OK; n += sqlite3_changes(db); }
-    sqlite3_reset(upd);
+    if (ndead < (int)(sizeof dead / sizeof dead[0])) dead[ndead++] = sqlite3_column_int64(sel, 0);
   }
-  if (rc == SQLITE_DONE) rc = exec(db, "COMMIT", err);
-  else if (rc != -1) {
-    if (*err == NULL) *err = fmt("%s", sqlite3_errmsg(db));
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  if (rc != SQLITE_DONE) {
+    *err = fmt("%s", sqlite3_errmsg(db));
+    sqlite3_finalize(sel);
+    return -1;
   }
   sqlite3_finalize(sel);
+  if (ndead == 0) return 0;
+  vouch__store_now(now, sizeof now);
+  rc = sqlite3_prepare_v2(db, "UPDATE runs SET status = 'aborted', ended_at = ?1, "
+                              "error = 'process ' || pid || ' ended before the run finished' "
+                              "WHERE id = ?2 AND status = 'running'", -1, &upd, NULL);
+  if (rc != SQLITE_OK) {
+    *err = fmt("%s", sqlite3_errmsg(db));
+    return -1;
+  }
+  for (i = 0; i < ndead; i++) {
+    sqlite3_bind_text(upd, 1, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(upd, 2, dead[i]);
+    rc = sqlite3_step(upd);
+    sqlite3_reset(upd);
+    if (rc != SQLITE_DONE) break;  /* busy: the next open tries again */
+    n += sqlite3_changes(db);
+  }
   sqlite3_finalize(upd);
-  return rc == SQLITE_OK ? n : -1;
+  return n;
 }
 
 /* }====================================================== */
@@ -403,6 +422,13 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
     *err = fmt("%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close(db);
     return rc;
+  }
+  /* SQLite's memory counts against --max-memory too (a query can build a
+     huge string or sort without Lua allocating anything). */
+  if (h && h->max_memory) {
+    sqlite3_int64 cur = sqlite3_hard_heap_limit64(-1);
+    if (cur == 0 || cur > (sqlite3_int64)h->max_memory)
+      sqlite3_hard_heap_limit64((sqlite3_int64)h->max_memory);
   }
   sqlite3_busy_timeout(db, VOUCH_BUSY_TIMEOUT);
   sqlite3_extended_result_codes(db, 1);

@@ -58,7 +58,7 @@ typedef struct vouch_host {
   double timeout;           /* --timeout seconds, 0 = none */
   uint64_t deadline;        /* uv_hrtime() at which time runs out, 0 = none */
   volatile int limit_hit;   /* VOUCH_LIMIT_*: the limit that ended the run */
-  int interrupted;          /* SIGINT seen (the REPL turns it into an error) */
+  lua_State *running;       /* the coroutine running now, where a limit trips */
   vouch_list_t allow_read;  /* resolved directories and files */
   vouch_list_t allow_write;
   vouch_list_t allow_net;   /* host names, or "*" */
@@ -67,6 +67,7 @@ typedef struct vouch_host {
   int failed;               /* a task raised an error: exit status 1 */
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */
+  int no_watchdog;          /* never start it (the fuzzer has its own) */
 } vouch_host_t;
 
 /* host.c */
@@ -89,6 +90,7 @@ void vouch_sandbox_env(lua_State *L);
 void vouch_limits_arm(vouch_host_t *h);
 void vouch_limits_disarm(vouch_host_t *h);
 void vouch_limits_hook(lua_State *L);
+void vouch_limits_trip(vouch_host_t *h, int limit);
 const char *vouch_limit_message(vouch_host_t *h);
 int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved);
 int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved);

@@ -55,6 +55,37 @@ local EXPR_HELPERS = { min = math.min, max = math.max, abs = math.abs, floor = m
   ceil = math.ceil, sqrt = math.sqrt, log = math.log, exp = math.exp, huge = math.huge,
   clamp = clamp, unknown = M.unknown, math = math, string = string }
 M.helpers = EXPR_HELPERS
+-- An expression with its string literals and comments blanked out, so
+-- that only names and operators are left to check.
+local function strip_strings(src)
+  local out, i, n = {}, 1, #src
+  while i <= n do
+    local c = src:sub(i, i)
+    local eq = src:match("^%[(=*)%[", i)
+    if eq then
+      local close = src:find("]" .. eq .. "]", i, true)
+      out[#out + 1] = '""'
+      i = close and close + #eq + 2 or n + 1
+    elseif src:sub(i, i + 1) == "--" then
+      local leq = src:match("^%-%-%[(=*)%[", i)
+      local stop = leq and src:find("]" .. leq .. "]", i, true) or src:find("\n", i, true)
+      i = stop and stop + (leq and #leq + 2 or 1) or n + 1
+    elseif c == '"' or c == "'" then
+      local j = i + 1
+      while j <= n and src:sub(j, j) ~= c do
+        if src:sub(j, j) == "\\" then j = j + 1 end
+        j = j + 1
+      end
+      out[#out + 1] = '""'
+      i = j + 1
+    else
+      out[#out + 1] = c
+      i = i + 1
+    end
+  end
+  return concat(out)
+end
+
 -- Names the generated scorer uses for itself.
 local INTERNAL = {}
 for w in ("v e s w wa wd pt hp d u verdict t tw miss pen cap veto rev nf n0 p r i " ..
@@ -172,10 +203,9 @@ local function normalise_rule(r, i, card, portfolio)
     -- every field the scorecard reads is in scope).
     local reads = {}
     for _, f in ipairs(n.reads) do reads[f] = true end
-    local bare = n.expr:gsub("%[(=*)%[.-%]%1%]", '""'):gsub('"[^"\\]*(\\.[^"\\]*)*"', '""')
-                       :gsub("'[^'\\]*(\\.[^'\\]*)*'", '""')
+    local bare = strip_strings(n.expr)
     for pos, name in bare:gmatch("()%f[%w_]([%a_][%w_]*)") do
-      local before = bare:sub(1, pos - 1):match("(%.*)%s*$")
+      local before = bare:sub(1, pos - 1):match("([%.:]*)%s*$")
       local member = before == "." or before == ":"
       if not member and not reads[name] and not EXPR_HELPERS[name] and not KEYWORDS[name] then
         fail(format("%s: the expression uses '%s', which the rule does not read " ..

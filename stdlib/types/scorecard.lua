@@ -17,10 +17,10 @@
 ---@field weight? number weight within its dimension (default 1)
 ---@field says? string|fun(evidence: table, outcome: table): string text of a reason; "{field}" is replaced by the evidence
 ---@field why? string the rationale, shown by tools
----@field score? fun(...): number? 0..100 (clamped); nil is indeterminate
----@field points? number|fun(...): number? a function: points added to the dimension; a number: a penalty's points
+---@field score? string|fun(...): number? 0..100 (clamped); nil is indeterminate; a string is an expression over `reads`, compiled inline
+---@field points? number|string|fun(...): number? a function or expression: points added to the dimension; a number: a penalty's points
 ---@field flag? "veto"|"penalty"|"cap"|"review" what a raised flag does
----@field when? fun(...): any, table? a flag: truthy raises it, falsy passes, sc.unknown is indeterminate; the second value is extra evidence
+---@field when? string|fun(...): any, table? a flag (function or expression): truthy raises it, falsy passes, sc.unknown is indeterminate; the second value is extra evidence
 ---@field cap? number the highest total a raised cap allows
 
 ---A portfolio rule sees every partner of a run at once.

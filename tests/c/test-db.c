@@ -281,6 +281,26 @@ static void test_default_refuses_a_newer_schema(void **state) {
 }
 
 
+/* The REPL's Ctrl-C ends the query that is running, once. */
+static void test_interrupt_stops_a_query(void **state) {
+  vouch_host_t *h = *state;
+  lua_State *L = h->L;
+  static const char code[] =
+    "local db = vouch.db.open(':memory:') "
+    "local ok, err = pcall(db.one, db, 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+    "SELECT x + 1 FROM c) SELECT count(*) AS n FROM c') "
+    "return err";
+  h->limit_hit = VOUCH_LIMIT_INTERRUPT;
+  assert_int_equal(luaL_dostring(L, code), LUA_OK);
+  assert_non_null(strstr(lua_tostring(L, -1), "interrupted (SQLITE_INTERRUPT)"));
+  lua_pop(L, 1);
+  assert_int_equal(h->limit_hit, VOUCH_LIMIT_NONE);
+  assert_int_equal(lua_int(h, "return vouch.db.open(':memory:'):one("
+    "'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000) "
+    "SELECT count(*) AS n FROM c').n"), 100000);
+}
+
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_default_is_cached, setup, teardown),
@@ -293,6 +313,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_bulk_after_close, setup, teardown),
     cmocka_unit_test_setup_teardown(test_check_raises, setup, teardown),
     cmocka_unit_test_setup_teardown(test_default_refuses_a_newer_schema, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_interrupt_stops_a_query, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,4 +139,30 @@ check "a long tx is rolled back by the time limit" 0 '^0$' -- sh -c '
       db:one(\"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c\")
     end)"
   test $? -eq 3 && sqlite3 lim.db "SELECT count(*) FROM runs"'
+check "a query's memory counts against --max-memory (exit 3)" 3 'memory limit exceeded \(--max-memory=64MiB\)' -- \
+  "$VOUCH" --max-memory 64M -e 'local db = vouch.db.open(":memory:")
+    pcall(db.one, db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200) SELECT length(group_concat(hex(zeroblob(1000000)))) AS n FROM c")
+    print("survived")'
+check "a smaller query within the limit" 0 '^40000000$' -- \
+  "$VOUCH" --max-memory 256M -e 'print(vouch.db.open(":memory:"):one("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 20) SELECT length(group_concat(hex(zeroblob(1000000)), \"\")) AS n FROM c").n)'
+# }======================================================
+
+# {====================================================== sharing the file
+"$VOUCH" --db shared-host.db -e 'vouch.db.open()'
+printf 'BEGIN IMMEDIATE;\nINSERT INTO partners VALUES (1, 2, 3, 4, 5, 6);\n.shell sleep 8\nCOMMIT;\n' |
+  sqlite3 shared-host.db >/dev/null 2>&1 &
+writer=$!
+sleep 0.5
+check "opening while another process writes does not wait for it" 0 '^0$' -- \
+  "$VOUCH" --db shared-host.db -e 'print(vouch.db.open():one("SELECT count(*) AS n FROM partners").n)'
+kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null
+printf 'BEGIN IMMEDIATE;\nINSERT INTO partners VALUES (1, 2, 3, 4, 5, 6);\n.shell sleep 1\nCOMMIT;\n' |
+  sqlite3 shared-host.db >/dev/null 2>&1 &
+writer=$!
+sleep 0.3
+check "a write waits for another writer's lock (busy timeout)" 0 '^2$' -- \
+  "$VOUCH" --db shared-host.db -e 'local db = vouch.db.open()
+    db:insert("partners", { id = "2", first_seen = "x", last_seen = "y" })
+    print(db:one("SELECT count(*) AS n FROM partners").n)'
+wait "$writer" 2>/dev/null
 # }======================================================

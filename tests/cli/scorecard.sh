@@ -97,5 +97,8 @@ check "test: below --min-coverage fails" 5 'below --min-coverage 90' -- \
 echo 'return 42' >"$TMP/mine/bad_test.lua"
 check "test: a malformed test file" 1 'bad_test.lua: a scorecard test returns' -- v test "$TMP/mine/bad_test.lua"
 check "test: nothing to run" 2 'no \*_test.lua files' -- v test "$ROOT/host"
+check "test: the walkthrough's own scorecard" 0 '6 passed, 0 failed' -- v test "$ROOT/examples"
+check "vet with the walkthrough's scorecard" 0 'I003 +Nok Travels +influencer +9[0-9]\.[0-9] +approve' -- \
+  v vet --no-store --rules "$ROOT/examples/my_scorecard.lua" "$EX/partners.csv"
 check "help vet" 0 'usage: vouch vet DATA\.\.\. \[--rules SCRIPT\]' -- "$VOUCH" help vet
 check "help test" 0 'min-coverage PCT' -- "$VOUCH" help test

@@ -344,3 +344,50 @@ T.test("vouch.script gives each file a fresh environment", function()
   T.eq(found, true, "vouch.dir lists scripts/")
   T.checkerror("read access denied", vouch.dir, "/etc")
 end)
+
+T.test("expression rules are compiled inline and checked", function()
+  local c = sc.scorecard { name = "expr", dimensions = { trust = 0.5, respect = 0.5 },
+    rules = {
+      { id = "A", dimension = "trust", reads = { "stars" }, score = "clamp(stars * 20, 0, 100)" },
+      { id = "B", dimension = "respect", reads = { "hours" }, score = "100 - min(hours, 100)" },
+      { id = "BONUS", dimension = "respect", reads = { "vip" }, points = "vip and 10 or 0" },
+      { id = "SLOW", flag = "penalty", points = 5, reads = { "hours" }, when = "hours > 48" },
+      { id = "ODD", flag = "review", reads = { "stars", "hours" },
+        when = "stars == 0 and unknown or stars > 4.9 and hours > 1000" },
+    } }
+  local r = c:score { stars = 4, hours = 10, vip = true }
+  T.eq(r.dimensions.trust, 80, "score expression")
+  T.eq(r.dimensions.respect, 100, "points expression, clamped")
+  r = c:score { stars = 4, hours = 60, vip = false }
+  T.eq(r.total, 0.5 * 80 + 0.5 * 40 - 5, "flag expression")
+  r = c:score { stars = 0, hours = 1, vip = false }
+  local odd
+  for _, o in ipairs(r.outcomes) do if o.code == "ODD" then odd = o.outcome end end
+  T.eq(odd, "indeterminate", "an expression may answer unknown")
+  r = c:score { stars = 4, vip = false }
+  T.eq(r.dimensions.respect, nil, "a missing field makes an expression indeterminate")
+  for p, fast in c:each { { stars = 4, hours = 60, vip = true }, { stars = 0, hours = 1, vip = true } } do
+    local full = c:score(p)
+    T.eq(fast.total, full.total, "fast and full agree")
+    T.eq(fast.verdict, full.verdict, "fast and full agree on the verdict")
+  end
+  local function one(rule)
+    return sc.scorecard { name = "x", dimensions = { trust = 1 }, rules = { rule } }
+  end
+  T.checkerror("rule 'A': the expression uses 'hours', which the rule does not read", one,
+    { id = "A", dimension = "trust", reads = { "stars" }, score = "stars * hours" })
+  T.checkerror("rule 'A': bad expression", one,
+    { id = "A", dimension = "trust", reads = { "stars" }, score = "stars *" })
+  T.checkerror("'end' is not", one,
+    { id = "A", dimension = "trust", reads = { "end" }, score = "1" })
+  T.checkerror("'min' is not", one,
+    { id = "A", dimension = "trust", reads = { "min" }, score = "1" })
+  local ok = one { id = "A", dimension = "trust", reads = { "name" },
+                   score = "name:upper() == 'X' and 100 or ('a.b'):len() + #name" }
+  T.eq(ok:score({ name = "x" }).total, 100, "methods, strings and fields of values are allowed")
+  local f = sc.scorecard { name = "mixed", dimensions = { trust = 1 }, rules = {
+    { id = "F", dimension = "trust", reads = { "min", "end" }, score = function(a, b) return a + b end },
+    { id = "G", dimension = "trust", reads = { "x" }, score = "min(x, 100)" } } }
+  T.eq(f:score({ min = 10, ["end"] = 20, x = 300 }).total, (30 + 100) / 2,
+       "fields named like helpers or keywords are fine for function rules")
+end)

@@ -1,0 +1,1 @@
+getmetatable("").__index = {dump = function() end}
