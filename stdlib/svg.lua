@@ -362,11 +362,12 @@ end
 
 
 --- A chart as a standalone SVG file: the XML declaration and namespace a
---- file needs and an inline chart does not.
+--- file needs and an inline chart does not, and a white ground so it reads
+--- in a viewer with a dark theme.
 function M.document(chart)
-  return '<?xml version="1.0" encoding="UTF-8"?>\n' ..
-    chart:gsub("^<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1) ..
-    "\n"
+  chart = gsub(chart, "^<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+  chart = gsub(chart, "</desc>", '%0\n<rect width="100%%" height="100%%" fill="#fff"/>', 1)
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' .. chart .. "\n"
 end
 
 return M
