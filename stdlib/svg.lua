@@ -121,6 +121,11 @@ local function text(x, y, s, attrs)
   return format('<text x="%s" y="%s"%s>%s</text>', c(x), c(y), attrs or "", esc(s))
 end
 
+-- The stroke pattern of a series style, as an attribute.
+local function dash(style)
+  return style.dash ~= "" and format(' stroke-dasharray="%s"', style.dash) or ""
+end
+
 -- A marker shape at (x, y): circle, square, triangle or diamond.
 local function marker(shape, x, y, r, fill, stroke)
   local paint = format(' fill="%s" stroke="%s" stroke-width="1.5"', fill, stroke)
@@ -188,7 +193,7 @@ function M.radar(o)
     for i, a in ipairs(axes) do local x, y = point(i, s.values[a]); pts[#pts + 1] = c(x) .. "," .. c(y) end
     insert(out, format('<g class="series s%d"><polygon points="%s" fill="%s" fill-opacity="%s" stroke="%s" stroke-width="%s"%s/>',
       k, concat(pts, " "), k == 1 and style.color or "none", k == 1 and "0.22" or "0",
-      style.color, k == 1 and "2" or "1.8", style.dash ~= "" and format(' stroke-dasharray="%s"', style.dash) or ""))
+      style.color, k == 1 and "2" or "1.8", dash(style)))
     for i, a in ipairs(axes) do
       local x, y = point(i, s.values[a])
       insert(out, marker(style.marker, x, y, k == 1 and 3 or 2.5, k == 1 and style.color or "#fff", style.color))
@@ -210,7 +215,7 @@ function M.radar(o)
     local style = M.palette[(k - 1) % #M.palette + 1]
     local y = size + 20 * (k - 1) + 8
     insert(out, format('<line x1="12" y1="%s" x2="40" y2="%s" stroke="%s" stroke-width="2"%s/>', c(y), c(y),
-      style.color, style.dash ~= "" and format(' stroke-dasharray="%s"', style.dash) or ""))
+      style.color, dash(style)))
     insert(out, marker(style.marker, 26, y, 3, k == 1 and style.color or "#fff", style.color))
     insert(out, text(48, y + 4, M.shorten(s.name, 40), ' font-size="12" fill="#111827"'))
   end
@@ -327,7 +332,7 @@ function M.lines(o)
       if type(v) == "number" then d[#d + 1] = pen .. c(X(i)) .. " " .. c(Y(v)); pen = "L" else pen = "M" end
     end
     insert(out, format('<g class="series s%d"><path d="%s" fill="none" stroke="%s" stroke-width="2"%s/>', k,
-      concat(d), style.color, style.dash ~= "" and format(' stroke-dasharray="%s"', style.dash) or ""))
+      concat(d), style.color, dash(style)))
     local last
     for i = 1, #xs do
       local v = s.values[i]
