@@ -109,9 +109,10 @@ static const char *find_opener(void) {
 
 /*
 ** vouch.file.show(path) -> opener | nil, message, "ENOENT".
-** Opens a file the script may write (so: one it made) with xdg-open or
-** sensible-browser, in a session of its own, without waiting for it. The
-** opener's name is returned so the command can say what it did.
+** Opens the file the user named with --out (and no other: a script that
+** may write files must not also get to launch a browser on them) with
+** xdg-open or sensible-browser, in a session of its own, without waiting
+** for it. The opener's name is returned so the command can say what it did.
 */
 static int file_show(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -121,7 +122,12 @@ static int file_show(lua_State *L) {
   posix_spawnattr_t attr;
   pid_t pid;
   int err;
+  vouch_host_t *h = vouch_host(L);
   vouch_check_path(L, path, VOUCH_WRITE, &resolved);
+  if (!h->trusted && (h->out_path == NULL || strcmp(resolved, h->out_path) != 0)) {
+    free(resolved);
+    return luaL_error(L, "%s: only the file named by --out can be opened", path);
+  }
   if ((opener = find_opener()) == NULL) {
     free(resolved);
     luaL_pushfail(L);

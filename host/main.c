@@ -174,7 +174,8 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
 ** becomes writable without --allow-write: FILE itself, and FILE's stem
 ** with "_files" (report_files/ beside report.md) for what goes with it.
 ** Sets *buf to the new allow list (the caller frees it after the host is
-** made) and points o->allow_write at it. Returns -1 when out of memory.
+** made), points o->allow_write at it and o->out at FILE (the one file
+** vouch.file.show may open). Returns -1 when out of memory.
 */
 static int out_writable(vouch_opts_t *o, int argc, char **argv, char **buf) {
   const char *out = NULL;
@@ -195,6 +196,7 @@ static int out_writable(vouch_opts_t *o, int argc, char **argv, char **buf) {
   snprintf(*buf, len, "%s%s%s,%.*s_files", o->allow_write ? o->allow_write : "",
            o->allow_write ? "," : "", out, (int)stem, out);
   o->allow_write = *buf;
+  o->out = out;
   return 0;
 }
 

@@ -47,6 +47,7 @@ typedef struct vouch_opts {
   const char *allow_read;   /* comma-separated; NULL = defaults */
   const char *allow_write;
   const char *allow_net;
+  const char *out;          /* a command's --out FILE (writable), or NULL */
 } vouch_opts_t;
 
 typedef struct vouch_host {
@@ -64,6 +65,8 @@ typedef struct vouch_host {
   vouch_list_t allow_net;   /* host names, or "*" */
   char *db_path;            /* default database path; owned */
   char *script_dir;         /* directory of the main script; owned, may be NULL */
+  char *out_path;           /* resolved --out FILE, the one file vouch.file.show
+                               opens; owned, may be NULL */
   int failed;               /* a task raised an error: exit status 1 */
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */

@@ -34,6 +34,11 @@ T.test("writing outside the allowed folders raises", function()
   T.checkerror("write access denied", file.show, "/etc/passwd")
 end)
 
+T.test("show opens only the file named by --out", function()
+  T.eq(file.write("page.html", "<p>x</p>"), true, "written")
+  T.checkerror("page.html: only the file named by --out can be opened", file.show, "page.html")
+end)
+
 T.test("misuse raises in Lua's words", function()
   T.checkerror("write' (string expected, got no value)", file.write, "x")
   T.checkerror("stdout' (string expected, got table)", file.stdout, {})
