@@ -27,6 +27,7 @@ static const luaL_Reg vouch_libs[] = {
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
   {"file", luaopen_vouch_file},
+  {"http", luaopen_vouch_http},
   {NULL, NULL}
 };
 
