@@ -115,7 +115,8 @@ static int json_decode(lua_State *L) {
   json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
   if (j == NULL) {
     lua_pushnil(L);
-    lua_pushfstring(L, "%s:%d:%d: %s", name, err.line, err.column, err.text);
+    lua_pushfstring(L, "%s:%d:%d: %s", name, err.line, err.column > 0 ? err.column : 1,
+                    err.text);
     return 2;
   }
   /* A value raised while converting (out of memory) would leak j: anchor it. */
@@ -123,8 +124,10 @@ static int json_decode(lua_State *L) {
     json_t **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = j;
     luaL_setmetatable(L, "vouch.json.box");
+    vouch_json_push(L, j);
+    json_decref(j);  /* now, rather than when the box is collected */
+    *box = NULL;
   }
-  vouch_json_push(L, j);
   return 1;
 }
 

@@ -22,7 +22,7 @@
 
 #include "load.h"
 
-#define CHUNK (256 * 1024)  /* first buffer size and usual read size */
+#define CHUNK (512 * 1024)  /* bytes per read; the buffer starts at twice that */
 
 /*
 ** The file side of a source. It is malloc'd apart from the source's userdata
@@ -36,10 +36,14 @@ typedef struct vouch_reader {
   uv_file fd;               /* -1 until opened and after close */
   char *buf;                /* the buffer (also the source's s->buf); owned */
   size_t cap;               /* its size */
+  char *ahead;              /* the read-ahead chunk; owned */
+  size_t chunk;             /* its size: bytes per read */
+  int64_t size;             /* the file's size when opened */
   int64_t offset;           /* file offset of the next read */
   ssize_t result;           /* of the last request */
   int busy;                 /* a request is in flight */
   int pending;              /* a finished read is not taken into the buffer yet */
+  int waiting;              /* a task waits for the request (op is linked) */
   int orphan;               /* the source is gone; the callback frees */
   XXH3_state_t *hash;       /* of every byte read, in order; owned */
 } reader;
@@ -54,6 +58,7 @@ static void reader_free(reader *r) {
   }
   if (r->hash) XXH3_freeState(r->hash);
   free(r->buf);
+  free(r->ahead);
   free(r);
 }
 
@@ -69,13 +74,16 @@ static void fs_done(uv_fs_t *req) {
     reader_free(r);
     return;
   }
-  vouch_op_done(&r->op, 0);
+  if (r->waiting) {
+    r->waiting = 0;
+    vouch_op_done(&r->op, 0);
+  }
 }
 
 
 /* The task stopped waiting; the request still completes into the reader. */
 static void fs_cancel(vouch_op_t *op) {
-  (void)op;
+  ((reader *)op)->waiting = 0;
 }
 
 
@@ -164,10 +172,33 @@ static void progress(vouch_source_t *s, int final) {
 ** =======================================================
 */
 
-/* Take a finished read into the buffer. Returns VOUCH_BAD with a message. */
+/*
+** The reader keeps one read ahead: while the loader parses the buffer, the
+** next chunk is read into r->ahead on the loop's thread pool, so parsing
+** and reading overlap and a task waits only when the parser is faster.
+*/
+static int read_ahead(lua_State *L, vouch_source_t *s) {
+  reader *r = s->r;
+  uv_buf_t b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
+  int rc;
+  r->busy = 1;
+  rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
+  if (rc < 0) {
+    r->busy = 0;
+    r->pending = 1;
+    r->result = rc;
+  }
+  return rc;
+}
+
+
+/*
+** Take the finished read-ahead into the buffer (keeping the unparsed bytes,
+** moved to the front) and start the next one. VOUCH_BAD with a message.
+*/
 static int absorb(lua_State *L, vouch_source_t *s) {
   reader *r = s->r;
-  if (!r->pending) return VOUCH_ROW;
+  size_t n;
   r->pending = 0;
   if (r->result < 0) {
     lua_pushfstring(L, "%s: %s", s->path, strerror((int)-r->result));
@@ -175,62 +206,67 @@ static int absorb(lua_State *L, vouch_source_t *s) {
   }
   if (r->result == 0) {
     s->eof = 1;
-  } else {
-    XXH3_128bits_update(r->hash, s->buf + s->end, (size_t)r->result);
-    s->end += (size_t)r->result;
-    r->offset += r->result;
+    return VOUCH_ROW;
   }
-  return VOUCH_ROW;
-}
-
-
-/* Make room and start reading the next chunk after s->end. */
-static int start_read(lua_State *L, vouch_source_t *s) {
-  reader *r = s->r;
-  uv_buf_t b;
-  int rc;
+  n = (size_t)r->result;
   if (s->pos > 0) {
     memmove(s->buf, s->buf + s->pos, s->end - s->pos);
     s->end -= s->pos;
     s->pos = 0;
   }
-  if (s->end == r->cap) {  /* one row fills the buffer: grow it */
-    char *nb = realloc(r->buf, r->cap * 2);
+  if (s->end + n > r->cap) {  /* a row longer than the buffer: grow it */
+    size_t cap = r->cap * 2;
+    char *nb;
+    while (cap < s->end + n) cap *= 2;
+    nb = realloc(r->buf, cap);
     if (nb == NULL) return luaL_error(L, "not enough memory");
     r->buf = s->buf = nb;
-    r->cap *= 2;
+    r->cap = cap;
   }
-  vouch_op_start(L, &r->op);
-  r->op.cancel = fs_cancel;
-  b = uv_buf_init(s->buf + s->end, (unsigned int)(r->cap - s->end));
-  r->busy = 1;
-  rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
-  if (rc < 0) {
-    r->busy = 0;
-    vouch_op_unlink(&r->op);
-    return luaL_error(L, "%s: %s", s->path, uv_strerror(rc));
+  memcpy(s->buf + s->end, r->ahead, n);
+  XXH3_128bits_update(r->hash, r->ahead, n);
+  s->end += n;
+  r->offset += (int64_t)n;
+  if (r->offset >= r->size && r->chunk > 4096) {
+    /* All of it is read: the next read only confirms the end, so a small
+    ** chunk does (and a file that grew is still read, in small steps). */
+    char *na = realloc(r->ahead, 4096);
+    if (na != NULL) {
+      r->ahead = na;
+      r->chunk = 4096;
+    }
   }
-  return 0;
+  read_ahead(L, s);
+  progress(s, 0);
+  return VOUCH_ROW;
 }
 
 
 /*
 ** Run the loader until it has a row, the end or an error. VOUCH_NEED means
-** a read was started: the caller yields with its continuation.
+** the task must wait for the read in flight: the caller yields with its
+** continuation, which calls step again.
 */
 static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
+  reader *r = s->r;
   int rc;
-  if (s->closed || s->r == NULL) return luaL_error(L, "attempt to use a closed source");
-  if (s->r->busy)
+  if (s->closed || r == NULL) return luaL_error(L, "attempt to use a closed source");
+  if (r->waiting)
     return luaL_error(L, "%s: the source is being read by another task", s->path);
-  if (absorb(L, s) == VOUCH_BAD) return VOUCH_BAD;
   s->sidx = sidx;
-  rc = s->loader->next(L, s, mode);
-  if (rc == VOUCH_NEED) {
+  for (;;) {
+    rc = s->loader->next(L, s, mode);
+    if (rc != VOUCH_NEED) break;
     if (s->eof) return luaL_error(L, "%s: the %s loader asked for more after the end",
                                   s->path, s->loader->format);
-    progress(s, 0);
-    start_read(L, s);
+    if (r->pending) {
+      if (absorb(L, s) == VOUCH_BAD) return VOUCH_BAD;
+      continue;
+    }
+    if (!r->busy && read_ahead(L, s) < 0) continue;
+    vouch_op_start(L, &r->op);
+    r->op.cancel = fs_cancel;
+    r->waiting = 1;
     return VOUCH_NEED;
   }
   if (rc == VOUCH_ROW && mode != VOUCH_MODE_PRIME) s->rows++;
@@ -277,19 +313,18 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
   r->fd = -1;
   s->r = r;
   r->req.data = r;
-  r->cap = CHUNK;
-  r->buf = s->buf = malloc(r->cap);
   r->hash = XXH3_createState();
-  if (r->buf == NULL || r->hash == NULL) return luaL_error(L, "not enough memory");
+  if (r->hash == NULL) return luaL_error(L, "not enough memory");
   XXH3_128bits_reset(r->hash);
   s->started = uv_hrtime();
   vouch_op_start(L, &r->op);
   r->op.cancel = fs_cancel;
   r->busy = 1;
+  r->waiting = 1;
   rc = uv_fs_open(&vouch_host(L)->loop, &r->req, s->resolved, O_RDONLY | O_CLOEXEC, 0,
                   fs_done);
   if (rc < 0) {
-    r->busy = 0;
+    r->busy = r->waiting = 0;
     vouch_op_unlink(&r->op);
     r->result = rc;
     return open_k(L, LUA_OK, sidx);
@@ -310,12 +345,22 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
     lua_pushstring(L, uv_err_name((int)r->result));
     return 3;
   }
-  if (fstat(r->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (fstat(r->fd, &st) != 0) memset(&st, 0, sizeof st);
+  if (S_ISDIR(st.st_mode)) {
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", s->path, strerror(EISDIR));
     lua_pushstring(L, "EISDIR");
     return 3;
   }
+  /* Small files get small buffers: 100 sources open at once stay cheap. */
+  r->chunk = CHUNK;
+  r->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : INT64_MAX;
+  if (r->size < CHUNK) r->chunk = (size_t)r->size + 4096;
+  r->cap = 2 * r->chunk;
+  r->buf = s->buf = malloc(r->cap);
+  r->ahead = malloc(r->chunk);
+  if (r->buf == NULL || r->ahead == NULL) return luaL_error(L, "not enough memory");
+  read_ahead(L, s);
   return prime_k(L, LUA_OK, ctx);
 }
 
@@ -347,11 +392,17 @@ static void push_keys(lua_State *L, int sidx) {
 }
 
 
+/*
+** The iterator is a closure over the source (upvalue 1) and its keys table
+** (upvalue 2), so that a row costs no type check and no uservalue lookup.
+*/
 static int rows_k(lua_State *L, int status, lua_KContext ctx) {
-  vouch_source_t *s = check_source(L, 1);
+  vouch_source_t *s = lua_touserdata(L, lua_upvalueindex(1));
   (void)status;
-  lua_settop(L, 1);
-  push_keys(L, 1);
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  if (lua_type(L, lua_upvalueindex(2)) == LUA_TTABLE) lua_pushvalue(L, lua_upvalueindex(2));
+  else push_keys(L, 1);
   switch (step(L, s, 1, VOUCH_MODE_LUA)) {
     case VOUCH_ROW: return 1;
     case VOUCH_NEED: return lua_yieldk(L, 0, ctx, rows_k);
@@ -369,9 +420,10 @@ static int rows_iter(lua_State *L) {
 /* src:rows(): an iterator of rows, read as the loop asks for them. */
 static int source_rows(lua_State *L) {
   check_source(L, 1);
-  lua_pushcfunction(L, rows_iter);
-  lua_pushvalue(L, 1);
-  return 2;
+  lua_settop(L, 1);
+  push_keys(L, 1);
+  lua_pushcclosure(L, rows_iter, 2);
+  return 1;
 }
 
 
@@ -505,7 +557,7 @@ static void source_release(vouch_source_t *s) {
 /* src:close(): close the file now rather than when the source is collected. */
 static int source_close(lua_State *L) {
   vouch_source_t *s = check_source(L, 1);
-  if (s->r && s->r->busy)
+  if (s->r && s->r->waiting)
     return luaL_error(L, "%s: the source is being read by another task", s->path);
   progress(s, 1);
   source_release(s);

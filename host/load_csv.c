@@ -411,10 +411,12 @@ static int set_types(lua_State *L, vouch_source_t *s, csv_state *c) {
     }
     if (idx < 0) {
       if (c->sch_names[i])
-        return luaL_error(L, "%s: opts.schema names a column that is not in the file: '%s'",
-                          s->path, c->sch_names[i]);
-      return luaL_error(L, "%s: opts.schema names column %d of %d", s->path,
+        lua_pushfstring(L, "%s: opts.schema names a column that is not in the file: '%s'",
+                        s->path, c->sch_names[i]);
+      else
+        lua_pushfstring(L, "%s: opts.schema names column %d of %d", s->path,
                         c->sch_idx[i], c->ncols);
+      return lua_error(L);
     }
     c->types[idx] = c->sch_types[i];
   }
@@ -599,8 +601,8 @@ static const vouch_loader_t csv_loader = {"csv", csv_next, csv_free};
 static int opt_field(lua_State *L, const char *name, int type) {
   int t = lua_getfield(L, 2, name);
   if (t != LUA_TNIL && t != type) {
-    return luaL_error(L, "bad argument #2 to 'csv' (opts.%s: %s expected, got %s)", name,
-                      lua_typename(L, type), luaL_typename(L, -1));
+    return luaL_argerror(L, 2, lua_pushfstring(L, "opts.%s: %s expected, got %s", name,
+                      lua_typename(L, type), luaL_typename(L, -1)));
   }
   return t != LUA_TNIL;
 }
@@ -636,8 +638,8 @@ static int load_csv(lua_State *L) {
       for (k = known; *k; k++)
         if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), *k) == 0) break;
       if (*k == NULL)
-        return luaL_error(L, "bad argument #2 to 'csv' (unknown option '%s')",
-                          luaL_tolstring(L, -1, NULL));
+        return luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s'",
+                          luaL_tolstring(L, -1, NULL)));
     }
     if (opt_field(L, "header", LUA_TBOOLEAN)) c->header = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -647,22 +649,22 @@ static int load_csv(lua_State *L) {
       size_t n;
       const char *d = lua_tolstring(L, -1, &n);
       if (n != 1 || *d == '"' || *d == '\r' || *d == '\n' || *d == '\0' || (*d & 0x80))
-        return luaL_error(L, "bad argument #2 to 'csv' (opts.delimiter must be one "
-                          "ASCII character other than a quote or line break)");
+        return luaL_argerror(L, 2, lua_pushfstring(L, "opts.delimiter must be one "
+                          "ASCII character other than a quote or line break"));
       delim = *d;
     }
     lua_pop(L, 1);
     if (opt_field(L, "columns", LUA_TTABLE)) {
       int n = (int)luaL_len(L, -1);
-      if (n < 1) return luaL_error(L, "bad argument #2 to 'csv' (opts.columns is empty)");
+      if (n < 1) return luaL_argerror(L, 2, lua_pushfstring(L, "opts.columns is empty"));
       c->names = calloc((size_t)n, sizeof *c->names);
       c->nlens = calloc((size_t)n, sizeof *c->nlens);
       if (c->names == NULL || c->nlens == NULL) return luaL_error(L, "not enough memory");
       for (i = 0; i < n; i++) {
         const char *nm;
         if (lua_rawgeti(L, -1, i + 1) != LUA_TSTRING)
-          return luaL_error(L, "bad argument #2 to 'csv' (opts.columns[%d] is not a string)",
-                            i + 1);
+          return luaL_argerror(L, 2, lua_pushfstring(L, "opts.columns[%d] is not a string",
+                            i + 1));
         nm = lua_tolstring(L, -1, &c->nlens[i]);
         c->names[i] = malloc(c->nlens[i] + 1);
         if (c->names[i] == NULL) return luaL_error(L, "not enough memory");
@@ -688,9 +690,9 @@ static int load_csv(lua_State *L) {
         for (t = 1; type_names[t]; t++)
           if (strcmp(tn, type_names[t]) == 0) break;
         if (type_names[t] == NULL)
-          return luaL_error(L, "bad argument #2 to 'csv' (opts.schema: type of '%s' must be "
-                            "\"integer\", \"number\", \"string\" or \"boolean\")",
-                            luaL_tolstring(L, -2, NULL));
+          return luaL_argerror(L, 2, lua_pushfstring(L, "opts.schema: type of '%s' must be "
+                            "\"integer\", \"number\", \"string\" or \"boolean\"",
+                            luaL_tolstring(L, -2, NULL)));
         if (lua_type(L, -2) == LUA_TSTRING) {
           c->sch_names[c->nsch] = strdup(lua_tostring(L, -2));
           if (c->sch_names[c->nsch] == NULL) return luaL_error(L, "not enough memory");
@@ -698,8 +700,8 @@ static int load_csv(lua_State *L) {
                    lua_tointeger(L, -2) <= 1000000) {
           c->sch_idx[c->nsch] = (int)lua_tointeger(L, -2);
         } else {
-          return luaL_error(L, "bad argument #2 to 'csv' (opts.schema keys are column "
-                            "names or numbers)");
+          return luaL_argerror(L, 2, lua_pushfstring(L, "opts.schema keys are column "
+                            "names or numbers"));
         }
         c->sch_types[c->nsch++] = (unsigned char)t;
         lua_pop(L, 1);

@@ -23,6 +23,7 @@
 typedef struct json_state {
   int whole;                /* vouch.load.json: the whole document */
   json_t *doc;              /* json: the parsed document; owned */
+  int parsed;               /* json: the document was parsed (doc may be gone) */
   size_t next;              /* json: index of the next element */
   size_t count;             /* json: elements (1 for an object) */
   json_t *cur;              /* ndjson: the current line's value; owned */
@@ -145,18 +146,24 @@ static int json_next(lua_State *L, vouch_source_t *s, int mode) {
   json_state *j = s->state;
   json_t *row;
   drop_row(j);
-  if (j->doc == NULL) {
+  if (j->doc == NULL && !j->parsed) {
     json_error_t err;
     if (!s->eof) return VOUCH_NEED;  /* the whole document first */
     j->doc = json_loadb(s->buf + s->pos, s->end - s->pos, JFLAGS, &err);
     s->pos = s->end;
-    if (j->doc == NULL) return vouch_source_bad(L, s, err.line, err.column, "%s", err.text);
+    j->parsed = 1;
+    if (j->doc == NULL) return vouch_source_bad(L, s, err.line, err.column > 0 ? err.column : 1, "%s",
+                                         err.text);
     if (json_is_array(j->doc)) j->count = json_array_size(j->doc);
     else if (json_is_object(j->doc)) j->count = 1;
     else return vouch_source_bad(L, s, 1, 1, "expected an array or an object");
   }
   if (mode == VOUCH_MODE_PRIME) return VOUCH_ROW;
-  if (j->next >= j->count) return VOUCH_END;
+  if (j->next >= j->count) {
+    if (j->doc) json_decref(j->doc);  /* the document is done: let it go now */
+    j->doc = NULL;
+    return VOUCH_END;
+  }
   row = json_is_array(j->doc) ? json_array_get(j->doc, j->next) : j->doc;
   j->next++;
   if (mode == VOUCH_MODE_VALUES) {
@@ -193,7 +200,8 @@ static int ndjson_next(lua_State *L, vouch_source_t *s, int mode) {
     j->cur = json_loadb(p, n, JFLAGS, &err);
     if (j->cur == NULL) {
       if (s->skip_bad) { s->bad_rows++; continue; }
-      return vouch_source_bad(L, s, j->rowline, err.column, "%s", err.text);
+      return vouch_source_bad(L, s, j->rowline, err.column > 0 ? err.column : 1, "%s",
+                              err.text);
     }
     if (mode == VOUCH_MODE_VALUES) {
       int rc = row_values(L, s, j, j->cur, "the row");
@@ -225,8 +233,8 @@ static int open_json(lua_State *L, const vouch_loader_t *ld, int whole) {
     while (lua_next(L, 2)) {
       lua_pop(L, 1);
       if (whole || lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "skip_bad"))
-        return luaL_error(L, "bad argument #2 to '%s' (unknown option '%s')", ld->format,
-                          luaL_tolstring(L, -1, NULL));
+        return luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s'",
+                          luaL_tolstring(L, -1, NULL)));
     }
   }
   lua_settop(L, 2);
