@@ -48,6 +48,7 @@ typedef struct vouch_opts {
   const char *allow_read;   /* comma-separated; NULL = defaults */
   const char *allow_write;
   const char *allow_net;
+  const char *out;          /* a command's --out FILE (writable), or NULL */
 } vouch_opts_t;
 
 typedef struct vouch_host {
@@ -65,6 +66,8 @@ typedef struct vouch_host {
   vouch_list_t allow_net;   /* host names, or "*" */
   char *db_path;            /* default database path; owned */
   char *script_dir;         /* directory of the main script; owned, may be NULL */
+  char *out_path;           /* resolved --out FILE, the one file vouch.file.show
+                               opens; owned, may be NULL */
   int failed;               /* a task raised an error: exit status 1 */
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */
@@ -155,6 +158,8 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
 int luaopen_vouch_http(lua_State *L);
 /* repl.c */
 int vouch_repl(vouch_host_t *h);
+/* file.c */
+int luaopen_vouch_file(lua_State *L);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
