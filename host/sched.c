@@ -433,10 +433,35 @@ static void check_triggers(engine *e) {
 }
 
 
+/*
+** Runs left 'running' by a daemon that died are over once their process is
+** gone. A child can outlive its daemon (kill -9 of the daemon alone), so
+** this is checked at every look, not only at start: a run whose process
+** still ran when this daemon started is marked when it ends.
+*/
+static void reap_orphans(engine *e) {
+  sqlite3_stmt *st = db_prep(e->db, "SELECT id, pid FROM schedule_runs WHERE status='running'", NULL);
+  char ts[32];
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(st, 0);
+    pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+    child *c;
+    for (c = e->children; c; c = c->next)
+      if (c->row == id) break;
+    if (c || (pid > 0 && kill(pid, 0) == 0)) continue;   /* ours, or still alive */
+    db_run(e->db, "UPDATE schedule_runs SET status='aborted', ended_at=?, error="
+           "'the daemon that ran it stopped before it ended' WHERE id=?", "si",
+           vouch_time_utc(clock_now(e), ts), id);
+  }
+  sqlite3_finalize(st);
+}
+
+
 static void poll_once(engine *e) {
   int64_t now = clock_now(e);
   sqlite3_stmt *st;
   if (e->stopping) return;
+  reap_orphans(e);
   check_triggers(e);
   st = db_prep(e->db, "SELECT " DEF_COLUMNS " FROM schedules WHERE paused=0 ORDER BY name", NULL);
   if (st) {
@@ -1308,18 +1333,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   /* Runs left 'running' by a daemon that died are over. */
-  {
-    sqlite3_stmt *st = db_prep(e.db, "SELECT id, pid FROM schedule_runs WHERE status='running'", NULL);
-    char ts[32];
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-      pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
-      if (pid > 0 && kill(pid, 0) == 0) continue;
-      db_run(e.db, "UPDATE schedule_runs SET status='aborted', ended_at=?, error="
-             "'the daemon that ran it stopped before it ended' WHERE id=?", "si",
-             vouch_time_utc(clock_now(&e), ts), sqlite3_column_int64(st, 0));
-    }
-    sqlite3_finalize(st);
-  }
+  reap_orphans(&e);
 
   uv_timer_init(&e.loop, &e.poll);
   uv_timer_init(&e.loop, &e.grace_timer);
