@@ -108,13 +108,13 @@ while [ "$i" -le "$KILLS" ]; do
   else echo "not ok - daemon killed ($i): $ic"; fi
   i=$((i + 1))
 done
-orphans_gone d.db
-# The children of killed daemons have finished; one clean daemon must close
-# the runs of those that outlived theirs, even those alive when a daemon
-# started.
+# One clean daemon, started while the last killed daemon's children still
+# run: it must close their runs when they end (not only runs whose process
+# was gone when it started).
 "$VOUCH" --allow-read="$TMP" daemon --poll 100 --grace 5 >>daemon.log 2>&1 &
 d=$!; pids="$pids $d"
-sleep 3
+orphans_gone d.db
+sleep 2
 kill -TERM "$d"; wait "$d"; rc=$?
 check "a daemon after the kills stops cleanly" 0 '' -- test "$rc" -eq 0
 check "after the kills no schedule run is left running" 0 '^0$' -- \
