@@ -217,6 +217,13 @@ static int absorb(lua_State *L, vouch_source_t *s) {
     return VOUCH_BAD;
   }
   if (r->result == 0) {
+    if (r->size != INT64_MAX && r->offset < r->size) {
+      /* Truncated while being read: what came is not the file, and a cut
+      ** at a record boundary would otherwise load a part as if it were all. */
+      lua_pushfstring(L, "%s: the file shrank while it was read (%I of %I bytes)",
+                      s->path, (lua_Integer)r->offset, (lua_Integer)r->size);
+      return VOUCH_BAD;
+    }
     s->eof = 1;
     return VOUCH_ROW;
   }
