@@ -1,0 +1,90 @@
+# soak.sh: the daemon under load. 200 schedules fire over SOAK_SECONDS
+# (default 60; SOAK_SECONDS=600 for the long run): scripts that succeed,
+# fail, run out of time and run out of memory, mixed. The daemon's RSS and
+# open descriptors (/proc/PID/status, /proc/PID/fd) are sampled every
+# second; after the first quarter (warm-up: SQLite's cache, the first
+# children) neither may grow beyond a bound, and every run must be recorded
+# with an end.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP" || exit 1
+SECONDS_=${SOAK_SECONDS:-60}
+NSCHED=${SOAK_SCHEDULES:-200}
+d=
+trap '[ -z "$d" ] || kill -9 $d 2>/dev/null' EXIT
+export VOUCH_DB=$TMP/soak.db
+
+cat > ok.lua <<'LUA'
+local db = vouch.db.open()
+db:exec("CREATE TABLE IF NOT EXISTS hits(name TEXT, at TEXT)")
+db:insert("hits", { { name = arg[1], at = os.date("!%Y-%m-%dT%H:%M:%SZ") } })
+LUA
+echo 'error("boom from " .. arg[1])' > fail.lua
+echo 'vouch.sleep(60000)' > slow.lua                   # ends at --timeout
+echo 'local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end' > hog.lua   # ends at --max-memory
+
+kinds="ok ok fail slow hog"
+i=1
+{
+
+  while [ "$i" -le "$NSCHED" ]; do
+    k=$(echo $kinds | cut -d' ' -f$(( (i - 1) % 5 + 1 )))
+    echo "$k s$i"
+    i=$((i + 1))
+  done
+} >list
+# Schedules every 5 to 20 s, spread by jitter.
+while read -r k name; do
+
+  n=${name#s}
+  every=$(( 5 + n % 4 * 5 ))
+  "$VOUCH" schedule add "$name" "every ${every}s" "$k.lua" "$name" --jitter 4 --overlap skip >/dev/null || echo "not ok - schedule add $name"
+done <list
+check "200 schedules added" 0 "^$NSCHED\$" -- sqlite3 soak.db "SELECT count(*) FROM schedules"
+
+"$VOUCH" --max-memory 48M --timeout 2 daemon --poll 200 --grace 3 --max-running 8 >soak.log 2>&1 &
+d=$!
+: >samples
+t=0
+while [ "$t" -lt "$SECONDS_" ]; do
+  sleep 1; t=$((t + 1))
+  kill -0 "$d" 2>/dev/null || break
+  rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$d/status 2>/dev/null)
+  fds=$(ls /proc/$d/fd 2>/dev/null | wc -l)
+  echo "$t $rss $fds" >>samples
+done
+check "the daemon ran the whole soak" 0 '' -- kill -0 "$d"
+kill -TERM "$d"; wait "$d"; rc=$?; d=
+check "the daemon stopped cleanly" 0 '' -- test "$rc" -eq 0
+
+warm=$((SECONDS_ / 4))
+# RSS: the largest after warm-up against the first after it; fds likewise.
+awk -v w="$warm" '$1 >= w' samples >late
+r0=$(head -n 1 late | cut -d' ' -f2); rmax=$(sort -n -k2 late | tail -n 1 | cut -d' ' -f2)
+f0=$(head -n 1 late | cut -d' ' -f3); fmax=$(sort -n -k3 late | tail -n 1 | cut -d' ' -f3)
+rfirst=$(head -n 1 samples | cut -d' ' -f2)
+echo "# RSS KiB: first $rfirst, after warm-up $r0, max after $rmax; fds: after warm-up $f0, max $fmax"
+# Bounds: RSS within 25% or 4 MiB of the warm value; fds may vary by the
+# children's pipes (two per running child, --max-running 8) but not grow.
+check "RSS does not grow after warm-up (${r0} -> ${rmax} KiB)" 0 '' -- \
+  awk -v a="$r0" -v b="$rmax" 'BEGIN { exit !(b <= a * 1.25 || b <= a + 4096) }'
+check "open descriptors stay bounded (${f0} -> ${fmax})" 0 '' -- \
+  awk -v a="$f0" -v b="$fmax" 'BEGIN { exit !(b <= a + 2 * 8 + 2) }'
+last=$(tail -n 4 samples | sort -n -k3 | head -n 1 | cut -d' ' -f3)
+check "descriptors come back down (last seconds: $last, warm: $f0)" 0 '' -- \
+  awk -v a="$f0" -v b="$last" 'BEGIN { exit !(b <= a + 2 * 8) }'
+
+check "every run is recorded with an end" 0 '^0$' -- \
+  sqlite3 soak.db "SELECT count(*) FROM schedule_runs WHERE status = 'running' OR (status <> 'skipped' AND ended_at IS NULL)"
+for s in ok failed limit; do
+  check "runs ended $s" 0 '^[1-9]' -- sqlite3 soak.db "SELECT count(*) FROM schedule_runs WHERE status = '$s'"
+done
+check "memory hogs end as limit with the memory message" 0 'memory' -- \
+  sqlite3 soak.db "SELECT error FROM schedule_runs r JOIN schedules s ON s.name = r.schedule
+                   WHERE r.status = 'limit' AND s.script LIKE '%hog.lua' LIMIT 1"
+check "slow scripts end as limit with the time message" 0 'time' -- \
+  sqlite3 soak.db "SELECT error FROM schedule_runs r JOIN schedules s ON s.name = r.schedule
+                   WHERE r.status = 'limit' AND s.script LIKE '%slow.lua' LIMIT 1"
+check "each ok run wrote its row" 0 '^1$' -- sqlite3 soak.db "
+  SELECT (SELECT count(*) FROM hits) >= (SELECT count(*) FROM schedule_runs WHERE status = 'ok')"
+echo "# runs: $(sqlite3 soak.db "SELECT group_concat(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM schedule_runs GROUP BY status)")"
+unset VOUCH_DB
