@@ -35,6 +35,9 @@ endif
 SRCS    := $(sort $(wildcard host/*.c))
 OBJS    := $(SRCS:host/%.c=$(BUILD)/%.o) $(BUILD)/stdlib.o
 LUAMODS := $(sort $(shell find stdlib -name '*.lua' ! -path 'stdlib/types/*'))
+# The bundled scorecards ship inside the binary too: scripts/x.lua is
+# vouch.scripts.x, found wherever vouch runs or is installed.
+LUAMODS += $(sort $(filter-out %_test.lua,$(wildcard scripts/*.lua)))
 
 all: vouch$(if $(filter 1,$(SANITIZE)),-san)
 
