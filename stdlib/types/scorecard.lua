@@ -87,7 +87,6 @@
 ---@field source? string the scorecard's source text, hashed with the run
 ---@field started_by? string default "cli"
 ---@field keep? boolean return every explanation in summary.results
----@field batch? integer rows per insert (default 500)
 
 ---@class vouch.run_summary
 ---@field run integer
