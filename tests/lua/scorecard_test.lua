@@ -223,10 +223,12 @@ T.test("each reads a loader's source", function()
 end)
 
 T.test("portfolio rules see the whole set", function()
+  local seen_by_twins
   local c = card { portfolio = {
     { id = "TWINS", flag = "review", reads = { "group" },
       says = "same group as {other}",
       check = function(set, raise)
+        seen_by_twins = #set
         local first = {}
         for _, e in ipairs(set) do
           local g = e.partner.group
@@ -238,7 +240,9 @@ T.test("portfolio rules see the whole set", function()
         for _, e in ipairs(set) do if e.partner.quote > 120 then raise(e) end end
       end } } }
   local res = c:score_all { with { id = "A", group = 1 }, with { id = "B", group = 1 },
-                            with { id = "C", group = 2, quote = 130 } }
+                            with { id = "C", group = 2, quote = 130 }, with { id = "D" } }
+  T.eq(seen_by_twins, 3, "a partner without the field a portfolio rule reads is not in its set")
+  T.eq(res[4].verdict, "approve", "and is not judged by it")
   T.eq(res[1].verdict, "approve", "the first of a group")
   T.eq(res[2].verdict, "review", "the second of a group")
   T.eq(res[2].reasons[1].code, "TWINS", "says why")
