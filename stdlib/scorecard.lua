@@ -1011,6 +1011,54 @@ function M.json(v)
   return concat(out)
 end
 
+local function quote_ident(s) return '"' .. tostring(s):gsub('"', '""') .. '"' end
+
+--- Batched inserts for bulk jobs: `local ins = sc.inserter(db, "scores", 12)`
+--- (or a list of column names), then `ins.add(v1, ..., v12)` per row and
+--- `ins.flush()` at the end, inside the caller's transaction. Rows are sent
+--- `per` at a time (default: about 500 values) as one multi-row INSERT,
+--- which saves a statement step and a call into the host per row.
+function M.inserter(db, tbl, columns, per)
+  checkarg(2, tbl, "string", "inserter")
+  local ncols, collist = columns, ""
+  if type(columns) == "table" then
+    local q = {}
+    for i, c in ipairs(columns) do q[i] = quote_ident(c) end
+    ncols, collist = #columns, "(" .. concat(q, ", ") .. ")"
+  end
+  if math.type(ncols) ~= "integer" or ncols < 1 or ncols > 200 then
+    error("bad argument #3 to 'inserter' (a column count 1..200 or a list of names expected)", 2)
+  end
+  per = per or math.max(1, 512 // ncols)
+  local row = "(" .. string.rep("?", ncols, ", ") .. ")"
+  local head = "INSERT INTO " .. quote_ident(tbl) .. collist .. " VALUES "
+  local function sql_for(rows) return head .. string.rep(row, rows, ", ") end
+  local args, sets = {}, {}
+  for i = 1, ncols do
+    args[i] = "a" .. i
+    sets[i] = format("buf[k + %d]", i)
+  end
+  local src = format([[
+local exec, unpack, db, full_sql, sql_for, cap, ncols = ...
+local buf, n = {}, 0
+local function flush()
+  if n == 0 then return end
+  if n == cap then exec(db, full_sql, unpack(buf, 1, n))
+  else exec(db, sql_for(n // ncols), unpack(buf, 1, n)) end
+  n = 0
+end
+local function add(%s)
+  local k = n
+  %s = %s
+  n = k + %d
+  if n == cap then flush() end
+end
+return add, flush]], concat(args, ", "), concat(sets, ", "), concat(args, ", "), ncols)
+  local chunk = assert(load(src, "=inserter", "t", {}))
+  local add, flush = chunk(db.exec, table.unpack, db, sql_for(per), sql_for, per * ncols, ncols)
+  return { add = add, flush = flush }
+end
+
 --- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
 function M.hash(s)
   local h = -3750763034362895579   -- 14695981039346656037 as a signed integer
@@ -1074,12 +1122,11 @@ function Card:run(opts)
   local lean = not (opts.keep == true or opts.text)
   local evidence, all = self.evidence, self.store ~= "adverse"
 
-  -- One cached INSERT each, values passed straight from the explanation.
-  local exec = db.exec
-  local SCORE = "INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, " ..
-                concat(M.DIMENSIONS, ", ") .. ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-  local REASON = "INSERT INTO reasons(run_id, partner_id, code, dimension, outcome, points, rank, " ..
-                 "evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+  -- Batched inserts, values passed straight from the explanation.
+  local scores = M.inserter(db, "scores", SCORE_COLS)
+  local reasons = M.inserter(db, "reasons", { "run_id", "partner_id", "code", "dimension",
+                                              "outcome", "points", "rank", "evidence" })
+  local add_score, add_reason = scores.add, reasons.add
   local function store(p, r)
     local res = self:explain(p, r, lean)
     if keeper then keep[#keep + 1] = keeper(res)
@@ -1087,12 +1134,12 @@ function Card:run(opts)
     summary.partners = summary.partners + 1
     summary[res.verdict] = summary[res.verdict] + 1
     local id, d = tostring(p.id), res.dimensions
-    exec(db, SCORE, run_id, id, p.name, p.kind, res.total, res.verdict, d.trust, d.goodwill,
-         d.authority, d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
+    add_score(run_id, id, p.name, p.kind, res.total, res.verdict, d.trust, d.goodwill,
+              d.authority, d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
     for _, o in ipairs(res.outcomes) do
       if all or o.rank or (o.outcome ~= "pass" and o.outcome ~= "score" and o.outcome ~= "points") then
-        exec(db, REASON, run_id, id, o.code, o.dimension, o.outcome, o.points, o.rank,
-             evidence and (o.evidence_json or (o.evidence and M.json(o.evidence))) or "{}")
+        add_reason(run_id, id, o.code, o.dimension, o.outcome, o.points, o.rank,
+                   evidence and (o.evidence_json or (o.evidence and M.json(o.evidence))) or "{}")
       end
     end
   end
@@ -1112,6 +1159,8 @@ function Card:run(opts)
       local r, scorer = self:result(), self.full_scorer
       for p in rows do store(p, scorer(p, r)) end
     end
+    scores.flush()
+    reasons.flush()
     db:exec("UPDATE runs SET status = 'ok', ended_at = ?, partners = ? WHERE id = ?",
             now(), summary.partners, run_id)
   end)

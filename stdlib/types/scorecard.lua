@@ -152,6 +152,18 @@ function M.scorecard(spec) end
 ---@return string source_or_message
 function M.load(what) end
 
+---@class vouch.inserter
+---@field add fun(...) one row: as many values as columns (nil is NULL)
+---@field flush fun() send the rows still buffered
+
+---Batched multi-row INSERTs for bulk jobs (inside the caller's transaction).
+---@param db vouch.db
+---@param table string
+---@param columns integer|string[] how many columns (all, in table order), or their names
+---@param per? integer rows per statement (default about 512 values)
+---@return vouch.inserter
+function M.inserter(db, table, columns, per) end
+
 ---JSON text with sorted keys (for evidence).
 ---@param v any
 ---@return string
