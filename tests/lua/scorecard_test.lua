@@ -403,7 +403,7 @@ T.test("inserter batches rows, NULLs and a short tail included", function()
   db:exec("CREATE TABLE t(a INTEGER, b TEXT, c REAL)")
   local ins = sc.inserter(db, "t", 3, 4)
   db:tx(function()
-    for i = 1, 10 do ins.add(i, i % 3 == 0 and nil or ("r" .. i), i / 2) end
+    for i = 1, 10 do ins.add(i, i % 3 ~= 0 and ("r" .. i) or nil, i / 2) end
     ins.flush()
     ins.flush()  -- nothing left: a no-op
   end)
