@@ -1,6 +1,7 @@
 -- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]`.
 -- Load the partners, score them with a scorecard, store the run, and print
--- the partners ranked by total with their principal reasons.
+-- the partners ranked (approvals, reviews, rejections, each by total) with
+-- their principal reasons.
 local sc = require "vouch.scorecard"
 local cli = require "vouch.scorecard.cli"
 
