@@ -489,6 +489,24 @@ send \x04
 eof
 END
 
+tty "tty: history goes under XDG_STATE_HOME" env -u VOUCH_HISTORY XDG_STATE_HOME="$TMP/state" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send xdg = 1\r
+screen ^vouch>$
+send \x04
+eof
+END
+ok "tty: the XDG history file holds the statement" grep -q '^xdg\\040=\\0401$' "$TMP/state/vouch/history"
+
+tty "tty: history goes under ~/.local/state without XDG_STATE_HOME" env -u VOUCH_HISTORY -u XDG_STATE_HOME HOME="$TMP/home" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send home = 1\r
+screen ^vouch>$
+send \x04
+eof
+END
+ok "tty: the home history file holds the statement" grep -q '^home\\040=\\0401$' "$TMP/home/.local/state/vouch/history"
+
 tty "tty: colour on a terminal" env -u NO_COLOR "$VOUCH" repl <<'END'
 screen ^vouch>$
 send "green"\r
