@@ -10,11 +10,11 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit
+PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
            libcurl4-openssl-dev libjansson-dev libedit-dev libcsv-dev \
-           libcmocka-dev sqlite3 python3 tmux clang libclang-rt-14-dev
+           libcmocka-dev libxxhash-dev sqlite3 python3 tmux clang libclang-rt-14-dev
 BUILD   := build
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
@@ -35,6 +35,9 @@ endif
 SRCS    := $(sort $(wildcard host/*.c))
 OBJS    := $(SRCS:host/%.c=$(BUILD)/%.o) $(BUILD)/stdlib.o
 LUAMODS := $(sort $(shell find stdlib -name '*.lua' ! -path 'stdlib/types/*'))
+# The bundled scorecards ship inside the binary too: scripts/x.lua is
+# vouch.scripts.x, found wherever vouch runs or is installed.
+LUAMODS += $(sort $(filter-out %_test.lua,$(wildcard scripts/*.lua)))
 
 all: vouch$(if $(filter 1,$(SANITIZE)),-san)
 

@@ -22,7 +22,12 @@
 */
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
+  {"_script", luaopen_vouch_script},
   {"db", luaopen_vouch_db},
+  {"json", luaopen_vouch_json},
+  {"load", luaopen_vouch_load},
+  {"file", luaopen_vouch_file},
+  {"http", luaopen_vouch_http},
   {NULL, NULL}
 };
 
@@ -159,6 +164,7 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
     fprintf(stderr, "vouch: %s\n", strerror(errno));
     goto fail_state;
   }
+  if (opts->out) vouch_allowed(h, opts->out, VOUCH_WRITE, &h->out_path);
   lua_pushcfunction(h->L, host_init);
   if (vouch_pcall(h->L, 0, 0) != LUA_OK) {
     vouch_report(h->L, "cannot start");
@@ -198,6 +204,7 @@ void vouch_host_free(vouch_host_t *h) {
   list_free(&h->allow_net);
   free(h->db_path);
   free(h->script_dir);
+  free(h->out_path);
   free(h);
 }
 

@@ -35,6 +35,18 @@ static const command commands[] = {
    "run a Lua script as a task (arguments in `arg`)"},
   {"repl", cmd_repl, NULL, "repl [OPTIONS]",
    "the interactive Lua prompt (plain `vouch` on a terminal)"},
+  {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv]",
+   "score partners with a scorecard, store the run, print them ranked"},
+  {"explain", NULL, "vouch.cmd.explain", "explain PARTNER [--run N]",
+   "every rule's outcome for one partner, with evidence"},
+  {"runs", NULL, "vouch.cmd.runs", "runs [--limit N]", "list the stored scoring runs"},
+  {"diff", NULL, "vouch.cmd.diff", "diff RUN_A RUN_B [--fail-on verdict|reject]",
+   "compare two runs: verdict changes, score moves, dimension shifts"},
+  {"test", NULL, "vouch.cmd.test", "test [PATH...] [--min-coverage PCT]",
+   "run scorecard tests (*_test.lua) and report rule coverage"},
+  {"report", NULL, "vouch.cmd.report",
+   "report [--run N | --partner ID | --diff A B] [--out FILE] [--format html|md|json] [--open]",
+   "write a run, a partner's history or a diff as an HTML, Markdown or JSON report"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}
@@ -160,18 +172,64 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
 }
 
 
+/*
+** A Lua command's `--out FILE` is the user naming a file to write, so it
+** becomes writable without --allow-write: FILE itself, and FILE's stem
+** with "_files" (report_files/ beside report.md) for what goes with it.
+** Sets *buf to the new allow list (the caller frees it after the host is
+** made), points o->allow_write at it and o->out at FILE (the one file
+** vouch.file.show may open). Returns -1 when out of memory.
+*/
+static int out_writable(vouch_opts_t *o, int argc, char **argv, char **buf) {
+  const char *out = NULL;
+  const char *dot, *slash;
+  size_t stem, len;
+  int i;
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) break;
+    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
+    else if (strncmp(argv[i], "--out=", 6) == 0) out = argv[i] + 6;
+  }
+  if (out == NULL || *out == '\0' || strcmp(out, "-") == 0 || strchr(out, ',')) return 0;
+  dot = strrchr(out, '.');
+  slash = strrchr(out, '/');
+  stem = dot && dot > out && (slash == NULL || dot > slash + 1) ? (size_t)(dot - out) : strlen(out);
+  len = (o->allow_write ? strlen(o->allow_write) + 1 : 0) + strlen(out) + 1 + stem + 7;
+  if ((*buf = malloc(len)) == NULL) return -1;
+  snprintf(*buf, len, "%s%s%s,%.*s_files", o->allow_write ? o->allow_write : "",
+           o->allow_write ? "," : "", out, (int)stem, out);
+  o->allow_write = *buf;
+  o->out = out;
+  return 0;
+}
+
+
 /* A command implemented in Lua: host options anywhere, the rest to the module. */
 static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) {
   vouch_host_t *h;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int i, n = 0, status;
+  char *writable = NULL;
+  const char *allow_write = o->allow_write;
   if (rest == NULL) return VOUCH_EXIT_SCRIPT;
   for (i = 0; i < argc; i++) {
     int r = strcmp(argv[i], "--") == 0 ? 0 : host_option(o, argc, argv, &i);
     if (r < 0) { free(rest); return VOUCH_EXIT_USAGE; }
     if (r == 0) rest[n++] = argv[i];
   }
-  if ((h = new_host(o)) == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  if (out_writable(o, n, rest, &writable) != 0) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  h = new_host(o);
+  o->allow_write = allow_write;  /* the host keeps its own resolved copy */
+  free(writable);
+  if (h == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  /* The command may read the files named on its command line (DATA, --rules
+     FILE, --rules=FILE), whatever --allow-read says. */
+  vouch_set_script_dir(h, "./x");
+  for (i = 0; i < n; i++) {
+    const char *v = rest[i], *eq = strchr(v, '=');
+    if (v[0] == '-' && eq == NULL) continue;
+    vouch_allow_read_path(h, v[0] == '-' ? eq + 1 : v);
+  }
   status = vouch_host_run_module(h, c->module, n, rest);
   vouch_host_free(h);
   free(rest);

@@ -54,6 +54,7 @@ typedef struct repl {
   volatile sig_atomic_t busy;  /* a statement's task runs */
   lua_State *volatile co;   /* that task's coroutine; NULL once it is left */
   lua_Integer stmt;         /* number of the latest statement */
+  int task_ref;             /* registry: its task's userdata, or LUA_NOREF */
   volatile sig_atomic_t sigint_ran;  /* Lua was running when SIGINT came */
   volatile sig_atomic_t sigint_quit; /* SIGINT without a terminal: leave */
   volatile sig_atomic_t interrupting; /* SIGINT came while the statement ran */
@@ -206,6 +207,8 @@ static void end_statement(repl *r) {
   r->busy = 0;
   r->co = NULL;
   r->interrupting = 0;
+  luaL_unref(r->L, LUA_REGISTRYINDEX, r->task_ref);
+  r->task_ref = LUA_NOREF;
   if (r->deadline) uv_timer_stop(r->deadline);
   vouch_limits_disarm(h);
   h->limit_hit = VOUCH_LIMIT_NONE;
@@ -248,15 +251,36 @@ static int stmt_k(lua_State *L, int status, lua_KContext ctx) {
 
 
 /*
-** Give up on the running statement, which waits for I/O or a timer: report
-** `why` and come back to the prompt now. Its coroutine keeps a hook that
-** ends it, silently, at the first instruction it runs when it wakes.
+** Stop the running statement, which waits for I/O, a timer or a task:
+** report `why` and come back to the prompt now. The statement's task is
+** cancelled (its pending call stops, its to-be-closed variables close);
+** should that fail, its coroutine keeps a hook that ends it, silently, at
+** the first instruction it runs when it wakes.
 */
 static void abandon(repl *r, const char *why) {
-  if (r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
-  r->co = NULL;
-  r->abandoned++;
+  lua_State *L = r->L;
+  int cancelled = 0;
   out_line(r, stderr, "\033[31m", why);
+  if (r->co) lua_sethook(r->co, NULL, 0, 0);  /* its __close handlers run in full */
+  if (r->task_ref != LUA_NOREF) {
+    int t;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->task_ref);
+    t = luaL_getmetafield(L, -1, "__index");
+    if (t == LUA_TTABLE) {
+      lua_getfield(L, -1, "cancel");
+      lua_remove(L, -2);
+      lua_insert(L, -2);                   /* cancel, task */
+      cancelled = lua_pcall(L, 1, 0, 0) == LUA_OK;
+      if (!cancelled) lua_pop(L, 1);
+    } else {
+      lua_pop(L, t == LUA_TNIL ? 1 : 2);
+    }
+  }
+  if (!cancelled) {
+    if (r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
+    r->abandoned++;
+  }
+  r->co = NULL;
   r->failed = 1;
   end_statement(r);
 }
@@ -293,18 +317,33 @@ static int stmt_task(lua_State *L) {
 }
 
 
-/* Start the function on top of the stack (below it `nargs` arguments) as the statement. */
+/*
+** Start the function on top of the stack (below it `nargs` arguments) as
+** the statement: a task made by vouch.spawn, whose userdata is kept so that
+** Ctrl-C can cancel the statement where it waits.
+*/
 static void start_statement(repl *r, int nargs) {
   lua_State *L = r->L;
   lua_pushinteger(L, ++r->stmt);
   lua_pushcclosure(L, stmt_task, 1);
   lua_insert(L, -(nargs + 2));
+  lua_getfield(L, LUA_REGISTRYINDEX, "vouch.lib");
+  lua_getfield(L, -1, "spawn");
+  lua_remove(L, -2);
+  lua_insert(L, -(nargs + 3));             /* spawn, stmt_task, function, args */
   r->busy = 1;
   r->started = uv_hrtime();
   vouch_limits_arm(r->h);
   if (r->deadline && r->h->timeout > 0)
     uv_timer_start(r->deadline, on_deadline, (uint64_t)(r->h->timeout * 1000) + 1, 0);
-  vouch_task_start(L, nargs + 1);
+  if (lua_pcall(L, nargs + 2, 1, 0) != LUA_OK) {
+    out_line(r, stderr, "\033[31m", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    r->failed = 1;
+    end_statement(r);
+    return;
+  }
+  r->task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 
@@ -905,7 +944,7 @@ int vouch_repl(vouch_host_t *h) {
   memset(&r, 0, sizeof r);
   r.h = h;
   r.L = h->L;
-  r.env_ref = r.mod_ref = LUA_NOREF;
+  r.env_ref = r.mod_ref = r.task_ref = LUA_NOREF;
   r.interactive = isatty(0);
   r.color = r.interactive && isatty(1) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
   r.ecolor = r.color && isatty(2);

@@ -146,7 +146,7 @@ pipe "piped: .load of a file outside the allowed paths is refused" 1 \
 .load /etc/hostname
 END
 
-pipe "piped: .time on prints how long a statement took" 0 '^\([0-9]+\.[0-9]{3} s\)' <<'END'
+pipe "piped: .time on prints how long a statement took" 0 "${B}\([0-9]+\.[0-9]{3} s\)" <<'END'
 .time on
 vouch.sleep(5)
 .time off
@@ -347,6 +347,21 @@ absent not printed
 screen ^vouch>$
 send \x04
 eof
+END
+
+tty "tty: Ctrl-C cancels a waiting statement: its to-be-closed variables close" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send x = setmetatable({}, {__close = function() print("cl" .. "osed") end})\r
+screen ^vouch>$
+send do local c <close> = x; vouch.sleep(60000) end\r
+sleep 300
+send \x03
+expect interrupted
+expect ^closed$
+screen ^vouch>$
+send \x04
+eof
+status 0
 END
 
 tty "tty: Ctrl-C on a line clears it; Ctrl-D on an empty line exits" "$VOUCH" repl <<'END'

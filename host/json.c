@@ -1,0 +1,491 @@
+/*
+** json.c: vouch.json, RFC 8259 JSON.
+**
+** Decoding is jansson's strict parser (no comments, no trailing commas, no
+** NaN, valid UTF-8 only, at most 2048 levels of nesting). Integers are kept
+** exact as Lua integers; an integer outside the 64-bit range is an error
+** ("too big integer"), never a silently rounded float. `null` decodes to
+** vouch.json.null, so a null value and a missing key differ.
+**
+** Encoding is done here rather than with json_dumps, to write floats in
+** their shortest round-trip form and to decide arrays and objects by the
+** rule below:
+**   - a table marked by vouch.json.array(t) or vouch.json.object(t) is that;
+**     decode marks the empty arrays and objects it makes, so they round-trip;
+**   - otherwise an empty table is an object, `{}`;
+**   - a table whose keys are exactly 1..n is an array, one whose keys are
+**     all strings is an object, and anything else is an error.
+** Cycles, non-finite numbers, invalid UTF-8 and nesting deeper than 1000
+** are refused with an error.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+
+#define NULL_KEY "vouch.json.null.value"  /* the sentinel, in the registry */
+#define NULL_MT "vouch.json.null"
+#define ARRAY_MT "vouch.json.array"
+#define OBJECT_MT "vouch.json.object"
+#define MAX_ENCODE_DEPTH 1000
+
+
+void vouch_json_pushnull(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, NULL_KEY);
+}
+
+
+static int is_null(lua_State *L, int idx) {
+  int r;
+  if (lua_type(L, idx) != LUA_TUSERDATA) return 0;
+  vouch_json_pushnull(L);
+  r = lua_rawequal(L, idx, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+
+/* 1 for an array marker, 2 for an object marker, 0 for none. */
+static int marker(lua_State *L, int idx) {
+  int r = 0;
+  if (!lua_getmetatable(L, idx)) return 0;
+  luaL_getmetatable(L, ARRAY_MT);
+  if (lua_rawequal(L, -1, -2)) r = 1;
+  lua_pop(L, 1);
+  luaL_getmetatable(L, OBJECT_MT);
+  if (lua_rawequal(L, -1, -2)) r = 2;
+  lua_pop(L, 2);
+  return r;
+}
+
+
+void vouch_json_push(lua_State *L, json_t *j) {
+  luaL_checkstack(L, 4, "JSON nested too deeply");
+  switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+      const char *k;
+      size_t kn;
+      json_t *v;
+      lua_createtable(L, 0, (int)json_object_size(j));
+      if (json_object_size(j) == 0) luaL_setmetatable(L, OBJECT_MT);
+      json_object_keylen_foreach(j, k, kn, v) {
+        lua_pushlstring(L, k, kn);
+        vouch_json_push(L, v);
+        lua_rawset(L, -3);
+      }
+      break;
+    }
+    case JSON_ARRAY: {
+      size_t i, n = json_array_size(j);
+      lua_createtable(L, (int)n, 0);
+      if (n == 0) luaL_setmetatable(L, ARRAY_MT);
+      for (i = 0; i < n; i++) {
+        vouch_json_push(L, json_array_get(j, i));
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+      }
+      break;
+    }
+    case JSON_STRING:
+      lua_pushlstring(L, json_string_value(j), json_string_length(j));
+      break;
+    case JSON_INTEGER:
+      lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+      break;
+    case JSON_REAL:
+      lua_pushnumber(L, json_real_value(j));
+      break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    default: vouch_json_pushnull(L); break;
+  }
+}
+
+
+/*
+** vouch.json.decode(s [, name]): the value, or nil and "name:line:col:
+** message" (name defaults to "json").
+*/
+static int json_decode(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  const char *name = luaL_optstring(L, 2, "json");
+  json_error_t err;
+  json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+  if (j == NULL) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s:%d:%d: %s", name, err.line, err.column > 0 ? err.column : 1,
+                    err.text);
+    return 2;
+  }
+  /* A value raised while converting (out of memory) would leak j: anchor it. */
+  {
+    json_t **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = j;
+    luaL_setmetatable(L, "vouch.json.box");
+    vouch_json_push(L, j);
+    json_decref(j);  /* now, rather than when the box is collected */
+    *box = NULL;
+  }
+  return 1;
+}
+
+
+static int box_gc(lua_State *L) {
+  json_t **box = lua_touserdata(L, 1);
+  if (*box) json_decref(*box);
+  *box = NULL;
+  return 0;
+}
+
+
+/*
+** {======================================================
+** Encoding
+** =======================================================
+*/
+
+typedef struct enc {
+  char *p;                  /* the text so far; owned (freed by __gc) */
+  size_t n, cap;
+  int indent;               /* spaces per level, 0 for compact */
+  int sort;                 /* sort object keys */
+  int seen;                 /* stack index of the table of tables being encoded */
+} enc;
+
+
+static void put(lua_State *L, enc *e, const char *s, size_t n) {
+  if (e->n + n > e->cap) {
+    size_t cap = e->cap ? e->cap : 256;
+    char *np;
+    while (cap < e->n + n) cap *= 2;
+    np = realloc(e->p, cap);
+    if (np == NULL) luaL_error(L, "not enough memory");
+    e->p = np;
+    e->cap = cap;
+  }
+  memcpy(e->p + e->n, s, n);
+  e->n += n;
+}
+
+
+static void putc_(lua_State *L, enc *e, char c) {
+  if (e->n < e->cap) e->p[e->n++] = c;
+  else put(L, e, &c, 1);
+}
+
+
+static void newline(lua_State *L, enc *e, int depth) {
+  int i;
+  if (e->indent == 0) return;
+  putc_(L, e, '\n');
+  for (i = 0; i < depth * e->indent; i++) putc_(L, e, ' ');
+}
+
+
+static int utf8_ok(const unsigned char *p, size_t avail) {
+  unsigned c = p[0], cp;
+  int n, i;
+  if (c < 0xC2) return 0;
+  n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+  if (n == 0 || (size_t)n > avail) return 0;
+  cp = c & (0x3Fu >> (n - 1));
+  for (i = 1; i < n; i++) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3Fu);
+  }
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+      (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+    return 0;
+  return n;
+}
+
+
+static void put_string(lua_State *L, enc *e, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  putc_(L, e, '"');
+  while (p < end) {
+    const unsigned char *run = p;
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+    if (p > run) put(L, e, (const char *)run, (size_t)(p - run));
+    if (p == end) break;
+    if (*p >= 0x80) {
+      int k = utf8_ok(p, (size_t)(end - p));
+      if (k == 0) luaL_error(L, "cannot encode a string that is not valid UTF-8");
+      put(L, e, (const char *)p, (size_t)k);
+      p += k;
+      continue;
+    }
+    switch (*p) {
+      case '"': put(L, e, "\\\"", 2); break;
+      case '\\': put(L, e, "\\\\", 2); break;
+      case '\n': put(L, e, "\\n", 2); break;
+      case '\r': put(L, e, "\\r", 2); break;
+      case '\t': put(L, e, "\\t", 2); break;
+      case '\b': put(L, e, "\\b", 2); break;
+      case '\f': put(L, e, "\\f", 2); break;
+      default: {
+        char u[8];
+        snprintf(u, sizeof u, "\\u%04x", *p);
+        put(L, e, u, 6);
+      }
+    }
+    p++;
+  }
+  putc_(L, e, '"');
+}
+
+
+static void put_number(lua_State *L, enc *e, int idx) {
+  char b[64];
+  int len;
+  if (lua_isinteger(L, idx)) {
+    len = snprintf(b, sizeof b, "%lld", (long long)lua_tointeger(L, idx));
+  } else {
+    double d = lua_tonumber(L, idx);
+    int prec;
+    if (!isfinite(d)) luaL_error(L, "cannot encode a non-finite number (%s)",
+                                 isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+    for (prec = 15; prec <= 17; prec++) {  /* the shortest that reads back the same */
+      len = snprintf(b, sizeof b, "%.*g", prec, d);
+      if (strtod(b, NULL) == d) break;
+    }
+    if (strpbrk(b, ".eEn") == NULL) {  /* keep it a float when read back */
+      b[len++] = '.';
+      b[len++] = '0';
+      b[len] = '\0';
+    }
+  }
+  put(L, e, b, (size_t)len);
+}
+
+
+static int cmp_keys(const void *a, const void *b) {
+  const char *const *x = a, *const *y = b;
+  size_t nx = strlen(*x), ny = strlen(*y);  /* keys with NULs sort by their prefix */
+  int c = memcmp(*x, *y, nx < ny ? nx : ny);
+  return c ? c : (nx > ny) - (nx < ny);
+}
+
+
+static void encode(lua_State *L, enc *e, int idx, int depth);
+
+static void encode_table(lua_State *L, enc *e, int idx, int depth) {
+  int kind = marker(L, idx);
+  lua_Integer n = 0, count = 0, maxi = 0;
+  int strs = 0, others = 0;
+  if (depth >= MAX_ENCODE_DEPTH)
+    luaL_error(L, "cannot encode tables nested deeper than %d", MAX_ENCODE_DEPTH);
+  luaL_checkstack(L, 8, "JSON nested too deeply");
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, e->seen) != LUA_TNIL)
+    luaL_error(L, "cannot encode a table that contains itself");
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, e->seen);
+  if (kind != 1) {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      lua_pop(L, 1);
+      count++;
+      if (lua_type(L, -1) == LUA_TSTRING) strs++;
+      else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1) {
+        if (lua_tointeger(L, -1) > maxi) maxi = lua_tointeger(L, -1);
+      } else others++;
+    }
+    if (kind == 0) {
+      if (count == 0) kind = 2;
+      else if (strs == count) kind = 2;
+      else if (strs == 0 && others == 0 && maxi == count) kind = 1;
+      else luaL_error(L, "cannot encode a table with mixed or sparse keys (use string "
+                      "keys for an object or the keys 1..n for an array)");
+    } else if (strs != count) {
+      luaL_error(L, "cannot encode an object with a key that is not a string");
+    }
+  }
+  if (kind == 1) {
+    lua_Integer i;
+    n = (lua_Integer)lua_rawlen(L, idx);
+    putc_(L, e, '[');
+    for (i = 1; i <= n; i++) {
+      if (i > 1) putc_(L, e, ',');
+      newline(L, e, depth + 1);
+      lua_rawgeti(L, idx, i);
+      encode(L, e, lua_gettop(L), depth + 1);
+      lua_pop(L, 1);
+    }
+    if (n > 0) newline(L, e, depth);
+    putc_(L, e, ']');
+  } else {
+    int first = 1;
+    putc_(L, e, '{');
+    if (e->sort && count > 1) {
+      const char **keys = lua_newuserdatauv(L, sizeof *keys * (size_t)count, 0);
+      lua_Integer i = 0;
+      int kt = lua_gettop(L);
+      lua_pushnil(L);
+      while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        keys[i++] = lua_tostring(L, -1);  /* anchored by the table itself */
+      }
+      qsort(keys, (size_t)count, sizeof *keys, cmp_keys);
+      for (i = 0; i < count; i++) {
+        if (!first) putc_(L, e, ',');
+        first = 0;
+        newline(L, e, depth + 1);
+        lua_pushstring(L, keys[i]);
+        put_string(L, e, keys[i], strlen(keys[i]));
+        put(L, e, ": ", e->indent ? 2 : 1);
+        lua_rawget(L, idx);
+        encode(L, e, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+      }
+      lua_remove(L, kt);
+    } else {
+      lua_pushnil(L);
+      while (lua_next(L, idx)) {
+        size_t kn;
+        const char *k = lua_tolstring(L, -2, &kn);
+        if (!first) putc_(L, e, ',');
+        first = 0;
+        newline(L, e, depth + 1);
+        put_string(L, e, k, kn);
+        put(L, e, ": ", e->indent ? 2 : 1);
+        encode(L, e, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+      }
+    }
+    if (!first) newline(L, e, depth);
+    putc_(L, e, '}');
+  }
+  lua_pushvalue(L, idx);
+  lua_pushnil(L);
+  lua_rawset(L, e->seen);
+}
+
+
+static void encode(lua_State *L, enc *e, int idx, int depth) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: put(L, e, "null", 4); break;
+    case LUA_TBOOLEAN:
+      if (lua_toboolean(L, idx)) put(L, e, "true", 4);
+      else put(L, e, "false", 5);
+      break;
+    case LUA_TNUMBER: put_number(L, e, idx); break;
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, idx, &n);
+      put_string(L, e, s, n);
+      break;
+    }
+    case LUA_TTABLE: encode_table(L, e, idx, depth); break;
+    default:
+      if (is_null(L, idx)) { put(L, e, "null", 4); break; }
+      luaL_error(L, "cannot encode a %s", luaL_typename(L, idx));
+  }
+}
+
+
+static int enc_gc(lua_State *L) {
+  enc *e = lua_touserdata(L, 1);
+  free(e->p);
+  e->p = NULL;
+  return 0;
+}
+
+
+/*
+** vouch.json.encode(v [, opts]): JSON text. opts.indent: spaces per level
+** (or true for 2); opts.sort_keys: write object keys in byte order.
+** Raises on values JSON cannot hold.
+*/
+static int json_encode(lua_State *L) {
+  enc *e;
+  luaL_checkany(L, 1);
+  lua_settop(L, 2);
+  e = lua_newuserdatauv(L, sizeof *e, 0);  /* at 3 */
+  memset(e, 0, sizeof *e);
+  luaL_setmetatable(L, "vouch.json.enc");
+  if (!lua_isnil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "indent");
+    if (lua_isboolean(L, -1)) e->indent = lua_toboolean(L, -1) ? 2 : 0;
+    else if (!lua_isnil(L, -1)) {
+      lua_Integer n = lua_tointeger(L, -1);
+      if (!lua_isinteger(L, -1) || n < 0 || n > 16)
+        return luaL_error(L, "bad argument #2 to 'encode' (opts.indent must be 0..16)");
+      e->indent = (int)n;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 2, "sort_keys");
+    e->sort = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_newtable(L);  /* at 4: tables being encoded */
+  e->seen = 4;
+  encode(L, e, 1, 0);
+  lua_pushlstring(L, e->p ? e->p : "", e->n);
+  return 1;
+}
+
+/* }====================================================== */
+
+
+static int mark(lua_State *L, const char *mt, const char *other) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_getmetatable(L, 1)) {
+    luaL_getmetatable(L, other);
+    if (!lua_rawequal(L, -1, -2)) {
+      luaL_getmetatable(L, mt);
+      if (!lua_rawequal(L, -1, -3))
+        return luaL_argerror(L, 1, "table already has a metatable");
+    }
+  }
+  lua_settop(L, 1);
+  luaL_setmetatable(L, mt);
+  return 1;
+}
+
+/* vouch.json.array(t): mark t to be encoded as an array, even when empty. */
+static int json_markarray(lua_State *L) { return mark(L, ARRAY_MT, OBJECT_MT); }
+
+/* vouch.json.object(t): mark t to be encoded as an object, even when empty. */
+static int json_markobject(lua_State *L) { return mark(L, OBJECT_MT, ARRAY_MT); }
+
+
+static int null_tostring(lua_State *L) {
+  lua_pushliteral(L, "null");
+  return 1;
+}
+
+
+int luaopen_vouch_json(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"decode", json_decode}, {"encode", json_encode},
+    {"array", json_markarray}, {"object", json_markobject}, {NULL, NULL}
+  };
+  luaL_newmetatable(L, ARRAY_MT);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, OBJECT_MT);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, "vouch.json.box");
+  lua_pushcfunction(L, box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, "vouch.json.enc");
+  lua_pushcfunction(L, enc_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newlib(L, funcs);
+  lua_newuserdatauv(L, 0, 0);
+  luaL_newmetatable(L, NULL_MT);
+  lua_pushcfunction(L, null_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, NULL_KEY);
+  lua_setfield(L, -2, "null");
+  return 1;
+}

@@ -1,0 +1,649 @@
+/*
+** load.c: the vouch.load library and its sources.
+**
+** A source reads its file asynchronously, one chunk at a time, through the
+** loop (uv_fs_open, uv_fs_read): a Lua-facing function that needs more bytes
+** starts a read, yields, and continues in a lua_yieldk continuation when the
+** read completes. The loaders (load_csv.c, load_json.c) only parse what is in
+** the buffer. The buffer grows only to hold the longest row, so memory stays
+** bounded whatever the size of the file. The bulk path, src:into(db, table),
+** streams rows into the database through db.h without making Lua tables.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "load.h"
+
+#define CHUNK (512 * 1024)  /* bytes per read; the buffer starts at twice that */
+
+/*
+** The file side of a source. It is malloc'd apart from the source's userdata
+** because a read in flight must find it alive: when the source is collected
+** during a read, the reader is marked orphan and the read's callback closes
+** the file and frees it.
+*/
+typedef struct vouch_reader {
+  vouch_op_t op;            /* must be first: the task's wait */
+  uv_fs_t req;              /* the open or read in flight */
+  uv_file fd;               /* -1 until opened and after close */
+  char *buf;                /* the buffer (also the source's s->buf); owned */
+  size_t cap;               /* its size */
+  char *ahead;              /* the read-ahead chunk; owned */
+  size_t chunk;             /* its size: bytes per read */
+  int64_t size;             /* the file's size when opened */
+  int64_t offset;           /* file offset of the next read */
+  ssize_t result;           /* of the last request */
+  int busy;                 /* a request is in flight */
+  int pending;              /* a finished read is not taken into the buffer yet */
+  int waiting;              /* a task waits for the request (op is linked) */
+  int orphan;               /* the source is gone; the callback frees */
+  XXH3_state_t *hash;       /* of every byte read, in order; owned */
+} reader;
+
+
+static void reader_free(reader *r) {
+  uv_fs_t req;
+  if (r->fd >= 0) {
+    uv_fs_close(NULL, &req, r->fd, NULL);  /* synchronous: a regular file */
+    uv_fs_req_cleanup(&req);
+    r->fd = -1;
+  }
+  if (r->hash) XXH3_freeState(r->hash);
+  free(r->buf);
+  free(r->ahead);
+  free(r);
+}
+
+
+static void fs_done(uv_fs_t *req) {
+  reader *r = req->data;
+  r->busy = 0;
+  r->result = req->result;
+  if (req->fs_type == UV_FS_OPEN && req->result >= 0) r->fd = (uv_file)req->result;
+  if (req->fs_type == UV_FS_READ) r->pending = 1;
+  uv_fs_req_cleanup(req);
+  if (r->orphan) {
+    reader_free(r);
+    return;
+  }
+  if (r->waiting) {
+    r->waiting = 0;
+    vouch_op_done(&r->op, 0);
+  }
+}
+
+
+/* The task stopped waiting; the request still completes into the reader. */
+static void fs_cancel(vouch_op_t *op) {
+  ((reader *)op)->waiting = 0;
+}
+
+
+static vouch_source_t *check_source(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, VOUCH_SOURCE_MT);
+}
+
+
+int vouch_source_bad(lua_State *L, vouch_source_t *s, long line, long col,
+                     const char *fmt, ...) {
+  va_list ap;
+  lua_pushfstring(L, "%s:%d:%d: ", s->path, (int)line, (int)col);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  return VOUCH_BAD;
+}
+
+
+int vouch_source_set_cols(lua_State *L, vouch_source_t *s, int n,
+                          const char *const *names, const size_t *lens) {
+  int i;
+  s->cols = calloc((size_t)n + 1, sizeof *s->cols);
+  s->vals = calloc((size_t)n + 1, sizeof *s->vals);
+  if (s->cols == NULL || s->vals == NULL) return -1;
+  s->ncols = n;
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    s->cols[i] = malloc(lens[i] + 1);
+    if (s->cols[i] == NULL) { lua_pop(L, 1); return -1; }
+    memcpy(s->cols[i], names[i], lens[i]);
+    s->cols[i][lens[i]] = '\0';
+    lua_pushlstring(L, names[i], lens[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setiuservalue(L, s->sidx, 1);
+  return 0;
+}
+
+
+/*
+** {======================================================
+** Progress: a line on stderr for loads longer than a second, only when
+** stderr is a terminal. VOUCH_PROGRESS_MS changes the second (for tests).
+** =======================================================
+*/
+
+static int progress_ms(void) {
+  static int ms = -1;
+  if (ms < 0) {
+    const char *e = getenv("VOUCH_PROGRESS_MS");
+    ms = (e && *e) ? atoi(e) : 1000;
+    if (!isatty(2)) ms = -2;  /* never */
+  }
+  return ms;
+}
+
+
+static void progress(vouch_source_t *s, int final) {
+  int ms = progress_ms();
+  uint64_t now, el;
+  double secs;
+  if (ms == -2 || s->r == NULL) return;
+  now = uv_hrtime();
+  el = now - s->started;
+  if (!final && (el < (uint64_t)ms * 1000000u ||
+                 (s->last_progress && now - s->last_progress < 200000000u)))
+    return;
+  if (final && s->last_progress == 0) return;
+  s->last_progress = now;
+  secs = (double)el / 1e9;
+  fprintf(stderr, "\rvouch: loading %s: %.1f MB, %lld rows, %.0f rows/s\033[K%s",
+          s->path, (double)s->r->offset / 1e6, (long long)s->rows,
+          secs > 0 ? (double)s->rows / secs : 0.0, final ? "\n" : "");
+  fflush(stderr);
+  if (final) s->last_progress = 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Reading
+** =======================================================
+*/
+
+/*
+** The reader keeps one read ahead: while the loader parses the buffer, the
+** next chunk is read into r->ahead on the loop's thread pool, so parsing
+** and reading overlap and a task waits only when the parser is faster.
+*/
+static int read_ahead(lua_State *L, vouch_source_t *s) {
+  reader *r = s->r;
+  uv_buf_t b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
+  int rc;
+  r->busy = 1;
+  rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
+  if (rc < 0) {
+    r->busy = 0;
+    r->pending = 1;
+    r->result = rc;
+  }
+  return rc;
+}
+
+
+/*
+** Take the finished read-ahead into the buffer (keeping the unparsed bytes,
+** moved to the front) and start the next one. VOUCH_BAD with a message.
+*/
+static int absorb(lua_State *L, vouch_source_t *s) {
+  reader *r = s->r;
+  size_t n;
+  r->pending = 0;
+  if (r->result < 0) {
+    lua_pushfstring(L, "%s: %s", s->path, strerror((int)-r->result));
+    return VOUCH_BAD;
+  }
+  if (r->result == 0) {
+    s->eof = 1;
+    return VOUCH_ROW;
+  }
+  n = (size_t)r->result;
+  if (s->pos > 0) {
+    memmove(s->buf, s->buf + s->pos, s->end - s->pos);
+    s->end -= s->pos;
+    s->pos = 0;
+  }
+  if (s->end + n > r->cap) {  /* a row longer than the buffer: grow it */
+    size_t cap = r->cap * 2;
+    char *nb;
+    while (cap < s->end + n) cap *= 2;
+    nb = realloc(r->buf, cap);
+    if (nb == NULL) return luaL_error(L, "not enough memory");
+    r->buf = s->buf = nb;
+    r->cap = cap;
+  }
+  memcpy(s->buf + s->end, r->ahead, n);
+  XXH3_128bits_update(r->hash, r->ahead, n);
+  s->end += n;
+  r->offset += (int64_t)n;
+  if (r->offset >= r->size && r->chunk > 4096) {
+    /* All of it is read: the next read only confirms the end, so a small
+    ** chunk does (and a file that grew is still read, in small steps). */
+    char *na = realloc(r->ahead, 4096);
+    if (na != NULL) {
+      r->ahead = na;
+      r->chunk = 4096;
+    }
+  }
+  read_ahead(L, s);
+  progress(s, 0);
+  return VOUCH_ROW;
+}
+
+
+/*
+** Run the loader until it has a row, the end or an error. VOUCH_NEED means
+** the task must wait for the read in flight: the caller yields with its
+** continuation, which calls step again.
+*/
+static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
+  reader *r = s->r;
+  int rc;
+  if (s->closed || r == NULL) return luaL_error(L, "attempt to use a closed source");
+  if (r->waiting)
+    return luaL_error(L, "%s: the source is being read by another task", s->path);
+  s->sidx = sidx;
+  for (;;) {
+    rc = s->loader->next(L, s, mode);
+    if (rc != VOUCH_NEED) break;
+    if (s->eof) return luaL_error(L, "%s: the %s loader asked for more after the end",
+                                  s->path, s->loader->format);
+    if (r->pending) {
+      if (absorb(L, s) == VOUCH_BAD) return VOUCH_BAD;
+      continue;
+    }
+    if (!r->busy && read_ahead(L, s) < 0) continue;
+    vouch_op_start(L, &r->op);
+    r->op.cancel = fs_cancel;
+    r->waiting = 1;
+    return VOUCH_NEED;
+  }
+  if (rc == VOUCH_ROW && mode != VOUCH_MODE_PRIME) s->rows++;
+  if (rc == VOUCH_END) progress(s, 1);
+  return rc;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Opening
+** =======================================================
+*/
+
+static int source_gc(lua_State *L);
+
+/*
+** Push a new source for `loader`; the loader then sets s->state (freed by
+** loader->free when the source is collected, even if the open fails).
+*/
+vouch_source_t *vouch_source_new(lua_State *L, const vouch_loader_t *loader) {
+  vouch_source_t *s = lua_newuserdatauv(L, sizeof *s, 2);
+  memset(s, 0, sizeof *s);
+  s->loader = loader;
+  luaL_setmetatable(L, VOUCH_SOURCE_MT);
+  return s;
+}
+
+
+static int open_k(lua_State *L, int status, lua_KContext ctx);
+static int prime_k(lua_State *L, int status, lua_KContext ctx);
+
+int vouch_source_open(lua_State *L, int sidx, const char *path) {
+  vouch_source_t *s = check_source(L, sidx);
+  reader *r;
+  int rc;
+  if (s->path == NULL) s->path = strdup(path);
+  if (s->path == NULL) return luaL_error(L, "not enough memory");
+  vouch_check_path(L, path, VOUCH_READ, &s->resolved);
+  r = calloc(1, sizeof *r);
+  if (r == NULL) return luaL_error(L, "not enough memory");
+  r->fd = -1;
+  s->r = r;
+  r->req.data = r;
+  r->hash = XXH3_createState();
+  if (r->hash == NULL) return luaL_error(L, "not enough memory");
+  XXH3_128bits_reset(r->hash);
+  s->started = uv_hrtime();
+  vouch_op_start(L, &r->op);
+  r->op.cancel = fs_cancel;
+  r->busy = 1;
+  r->waiting = 1;
+  rc = uv_fs_open(&vouch_host(L)->loop, &r->req, s->resolved, O_RDONLY | O_CLOEXEC, 0,
+                  fs_done);
+  if (rc < 0) {
+    r->busy = r->waiting = 0;
+    vouch_op_unlink(&r->op);
+    r->result = rc;
+    return open_k(L, LUA_OK, sidx);
+  }
+  return lua_yieldk(L, 0, sidx, open_k);
+}
+
+
+static int open_k(lua_State *L, int status, lua_KContext ctx) {
+  int sidx = (int)ctx;
+  vouch_source_t *s = check_source(L, sidx);
+  reader *r = s->r;
+  struct stat st;
+  (void)status;
+  if (r->result < 0) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", s->path, strerror((int)-r->result));
+    lua_pushstring(L, uv_err_name((int)r->result));
+    return 3;
+  }
+  if (fstat(r->fd, &st) != 0) memset(&st, 0, sizeof st);
+  if (S_ISDIR(st.st_mode)) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", s->path, strerror(EISDIR));
+    lua_pushstring(L, "EISDIR");
+    return 3;
+  }
+  /* Small files get small buffers: 100 sources open at once stay cheap. */
+  r->chunk = CHUNK;
+  r->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : INT64_MAX;
+  if (r->size < CHUNK) r->chunk = (size_t)r->size + 4096;
+  r->cap = 2 * r->chunk;
+  r->buf = s->buf = malloc(r->cap);
+  r->ahead = malloc(r->chunk);
+  if (r->buf == NULL || r->ahead == NULL) return luaL_error(L, "not enough memory");
+  read_ahead(L, s);
+  return prime_k(L, LUA_OK, ctx);
+}
+
+
+static int prime_k(lua_State *L, int status, lua_KContext ctx) {
+  int sidx = (int)ctx;
+  vouch_source_t *s = check_source(L, sidx);
+  (void)status;
+  switch (step(L, s, sidx, VOUCH_MODE_PRIME)) {
+    case VOUCH_NEED: return lua_yieldk(L, 0, ctx, prime_k);
+    case VOUCH_BAD: return lua_error(L);
+    default:
+      lua_pushvalue(L, sidx);
+      return 1;
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Methods
+** =======================================================
+*/
+
+static void push_keys(lua_State *L, int sidx) {
+  lua_getiuservalue(L, sidx, 1);
+}
+
+
+/*
+** The iterator is a closure over the source (upvalue 1) and its keys table
+** (upvalue 2), so that a row costs no type check and no uservalue lookup.
+*/
+static int rows_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_source_t *s = lua_touserdata(L, lua_upvalueindex(1));
+  (void)status;
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  if (lua_type(L, lua_upvalueindex(2)) == LUA_TTABLE) lua_pushvalue(L, lua_upvalueindex(2));
+  else push_keys(L, 1);
+  switch (step(L, s, 1, VOUCH_MODE_LUA)) {
+    case VOUCH_ROW: return 1;
+    case VOUCH_NEED: return lua_yieldk(L, 0, ctx, rows_k);
+    case VOUCH_BAD: return lua_error(L);
+    default: return 0;
+  }
+}
+
+
+static int rows_iter(lua_State *L) {
+  return rows_k(L, LUA_OK, 0);
+}
+
+
+/* src:rows(): an iterator of rows, read as the loop asks for them. */
+static int source_rows(lua_State *L) {
+  check_source(L, 1);
+  lua_settop(L, 1);
+  push_keys(L, 1);
+  lua_pushcclosure(L, rows_iter, 2);
+  return 1;
+}
+
+
+static int all_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_source_t *s = check_source(L, 1);
+  lua_Integer n = (lua_Integer)ctx;
+  (void)status;
+  lua_settop(L, 2);
+  push_keys(L, 1);
+  for (;;) {
+    switch (step(L, s, 1, VOUCH_MODE_LUA)) {
+      case VOUCH_ROW:
+        lua_rawseti(L, 2, ++n);
+        break;
+      case VOUCH_NEED: return lua_yieldk(L, 0, (lua_KContext)n, all_k);
+      case VOUCH_BAD: return lua_error(L);
+      default:
+        lua_pushvalue(L, 2);
+        return 1;
+    }
+  }
+}
+
+
+/* src:all(): the rows not read yet, as one array. */
+static int source_all(lua_State *L) {
+  check_source(L, 1);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  return all_k(L, LUA_OK, 0);
+}
+
+
+/* Raise the error on top after rolling the bulk insert back. */
+static int into_fail(lua_State *L, vouch_source_t *s) {
+  char *err = NULL;
+  if (s->bulk) {
+    vouch_db_bulk_end(s->bulk, 0, NULL, &err);
+    s->bulk = NULL;
+    free(err);
+  }
+  return lua_error(L);
+}
+
+
+static int into_begin(lua_State *L, vouch_source_t *s, vouch_db_t *db, const char *table) {
+  char *err = NULL;
+  s->bulk = vouch_db_bulk_begin(db, table, s->ncols, (const char *const *)s->cols, &err);
+  if (s->bulk == NULL) {
+    lua_pushfstring(L, "%s: %s", s->path, err ? err : "cannot start the bulk insert");
+    free(err);
+    return into_fail(L, s);
+  }
+  return 0;
+}
+
+
+static int into_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_source_t *s = check_source(L, 1);
+  vouch_db_t *db = vouch_db_check(L, 2);
+  const char *table = luaL_checkstring(L, 3);
+  int64_t n = (int64_t)ctx;
+  char *err = NULL;
+  (void)status;
+  lua_settop(L, 3);
+  for (;;) {
+    int rc = step(L, s, 1, VOUCH_MODE_VALUES);
+    if (rc == VOUCH_NEED) return lua_yieldk(L, 0, (lua_KContext)n, into_k);
+    if (rc == VOUCH_BAD) return into_fail(L, s);
+    if (s->bulk == NULL && s->ncols > 0) into_begin(L, s, db, table);
+    if (rc == VOUCH_END) break;
+    if (vouch_db_bulk_row(s->bulk, s->vals, &err) != 0) {
+      lua_pushfstring(L, "%s: row %d: %s", s->path, (int)s->rows, err ? err : "insert failed");
+      free(err);
+      return into_fail(L, s);
+    }
+    n++;
+  }
+  if (s->bulk) {
+    char hex[33];
+    XXH128_hash_t hv = XXH3_128bits_digest(s->r->hash);
+    vouch_load_info_t info;
+    vouch_bulk_t *b = s->bulk;
+    snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)hv.high64,
+             (unsigned long long)hv.low64);
+    info.source = s->resolved;
+    info.format = s->loader->format;
+    info.hash = hex;
+    info.rows = n;
+    info.bad_rows = s->bad_rows;
+    s->bulk = NULL;
+    if (vouch_db_bulk_end(b, 1, &info, &err) != 0) {
+      lua_pushfstring(L, "%s: %s", s->path, err ? err : "commit failed");
+      free(err);
+      return lua_error(L);
+    }
+  }
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
+
+/*
+** src:into(db, table): store the rows not read yet in `table` (created when
+** missing) in one transaction, and record the load. Returns the rows stored.
+** Bad input anywhere stores nothing.
+*/
+static int source_into(lua_State *L) {
+  vouch_source_t *s = check_source(L, 1);
+  vouch_db_check(L, 2);
+  luaL_checkstring(L, 3);
+  if (s->bulk) return luaL_error(L, "%s: into() is already running", s->path);
+  lua_settop(L, 3);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, 1, 2);  /* keep the database alive while we insert */
+  return into_k(L, LUA_OK, 0);
+}
+
+
+static void source_release(vouch_source_t *s) {
+  if (s->r) {
+    if (s->r->busy) s->r->orphan = 1;  /* the read's callback frees it */
+    else reader_free(s->r);
+    s->r = NULL;
+    s->buf = NULL;
+  }
+  s->closed = 1;
+}
+
+
+/* src:close(): close the file now rather than when the source is collected. */
+static int source_close(lua_State *L) {
+  vouch_source_t *s = check_source(L, 1);
+  if (s->r && s->r->waiting)
+    return luaL_error(L, "%s: the source is being read by another task", s->path);
+  progress(s, 1);
+  source_release(s);
+  return 0;
+}
+
+
+static int source_gc(lua_State *L) {
+  vouch_source_t *s = check_source(L, 1);
+  int i;
+  if (s->bulk) {
+    char *err = NULL;
+    vouch_db_bulk_end(s->bulk, 0, NULL, &err);
+    free(err);
+    s->bulk = NULL;
+  }
+  source_release(s);
+  if (s->loader && s->loader->free && s->state) s->loader->free(s);
+  s->state = NULL;
+  for (i = 0; s->cols && i < s->ncols; i++) free(s->cols[i]);
+  free(s->cols);
+  free(s->vals);
+  free(s->path);
+  free(s->resolved);
+  s->cols = NULL;
+  s->vals = NULL;
+  s->path = s->resolved = NULL;
+  return 0;
+}
+
+
+static int source_tostring(lua_State *L) {
+  vouch_source_t *s = check_source(L, 1);
+  lua_pushfstring(L, "vouch.load.source (%s %s)", s->loader->format,
+                  s->path ? s->path : "?");
+  return 1;
+}
+
+
+/* Fields: columns, rows_read, bad_rows, path, format; then the methods. */
+static int source_index(lua_State *L) {
+  vouch_source_t *s = check_source(L, 1);
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "columns") == 0) {
+    int i;
+    lua_createtable(L, s->ncols, 0);
+    for (i = 0; i < s->ncols; i++) {
+      lua_pushstring(L, s->cols[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+  } else if (strcmp(k, "rows_read") == 0) {
+    lua_pushinteger(L, (lua_Integer)s->rows);
+  } else if (strcmp(k, "bad_rows") == 0) {
+    lua_pushinteger(L, (lua_Integer)s->bad_rows);
+  } else if (strcmp(k, "path") == 0) {
+    lua_pushstring(L, s->path);
+  } else if (strcmp(k, "format") == 0) {
+    lua_pushstring(L, s->loader->format);
+  } else {
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+  }
+  return 1;
+}
+
+/* }====================================================== */
+
+
+int luaopen_vouch_load(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    {"rows", source_rows}, {"all", source_all}, {"into", source_into},
+    {"close", source_close}, {NULL, NULL}
+  };
+  luaL_newmetatable(L, VOUCH_SOURCE_MT);
+  luaL_newlib(L, methods);
+  lua_pushcclosure(L, source_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, source_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, source_close);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, source_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  vouch_load_csv_open(L);
+  vouch_load_json_open(L);
+  return 1;
+}

@@ -1,0 +1,170 @@
+/*
+** script.c: loading Lua files that scripts name (a scorecard's rules, an
+** analyst's tests) and listing directories, both subject to the read
+** capability. vouch.script(path) is loadfile for the sandbox: the chunk
+** gets a fresh environment of its own, so a rules file cannot change the
+** script that loaded it.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lualib.h>
+
+#include "vouch.h"
+
+
+/* Push an expected failure: nil, "path: message", "ECODE". */
+static int fail_errno(lua_State *L, const char *path, int err) {
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(err));
+  lua_pushstring(L, err == ENOENT ? "ENOENT" : err == EACCES ? "EACCES" :
+                    err == ENOTDIR ? "ENOTDIR" : err == EISDIR ? "EISDIR" : "EIO");
+  return 3;
+}
+
+
+/* Read a whole file into a Lua string on the stack; 0, or an errno. */
+static int push_file(lua_State *L, const char *path) {
+  FILE *f = fopen(path, "rb");
+  luaL_Buffer b;
+  char buf[8192];
+  size_t n;
+  if (f == NULL) return errno;
+  luaL_buffinit(L, &b);
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) luaL_addlstring(&b, buf, n);
+  if (ferror(f)) {
+    int err = errno ? errno : EIO;
+    fclose(f);
+    luaL_pushresult(&b);
+    lua_pop(L, 1);
+    return err;
+  }
+  fclose(f);
+  luaL_pushresult(&b);
+  return 0;
+}
+
+
+/*
+** vouch.script(path) -> chunk, source: load a Lua text file (or, for a name
+** like "vouch.scripts.social_capital", an embedded module) without running
+** it. The chunk's environment is a fresh sandbox environment. A missing
+** file returns nil, message, code; a file outside --allow-read raises; a
+** syntax error returns nil and the message.
+*/
+static int script_script(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  const char *src;
+  size_t len, skip = 0;
+  int i, status, embedded = -1;
+  lua_settop(L, 1);
+  if (strncmp(path, "vouch.", 6) == 0) {
+    for (i = 0; vouch_stdlib[i].name; i++)
+      if (strcmp(vouch_stdlib[i].name, path) == 0) { embedded = i; break; }
+    if (embedded < 0) {
+      luaL_pushfail(L);
+      lua_pushfstring(L, "%s: no such embedded script", path);
+      lua_pushliteral(L, "ENOENT");
+      return 3;
+    }
+    lua_pushlstring(L, vouch_stdlib[embedded].src, vouch_stdlib[embedded].len);
+    luaL_gsub(L, path + 6, ".", "/");  /* scripts.x reads as scripts/x */
+    lua_pushfstring(L, "@[vouch]/%s.lua", lua_tostring(L, -1));
+    lua_remove(L, -2);
+  } else {
+    int err;
+    vouch_check_path(L, path, VOUCH_READ, NULL);
+    if ((err = push_file(L, path)) != 0) return fail_errno(L, path, err);
+    lua_pushfstring(L, "@%s", path);
+  }
+  /* 2: source, 3: chunk name */
+  src = lua_tolstring(L, 2, &len);
+  if (len > 0 && src[0] == '#')  /* a #! line; keep its newline for line numbers */
+    while (skip < len && src[skip] != '\n') skip++;
+  status = luaL_loadbufferx(L, src + skip, len - skip, lua_tostring(L, 3), "t");
+  if (status != LUA_OK) {
+    luaL_pushfail(L);
+    lua_insert(L, -2);  /* nil below the message */
+    return 2;
+  }
+  if (vouch_host(L)->trusted) lua_pushglobaltable(L);
+  else vouch_sandbox_env(L);
+  if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);  /* _ENV of the chunk */
+  lua_pushvalue(L, 2);
+  return 2;
+}
+
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+
+/*
+** vouch.dir(path) -> { name, ... }: the entries of a directory, sorted,
+** without "." and "..". Subject to the read capability; a missing
+** directory returns nil, message, code.
+*/
+static int script_dir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d;
+  struct dirent *e;
+  char **names = NULL;
+  size_t n = 0, cap = 0, i;
+  vouch_check_path(L, path, VOUCH_READ, NULL);
+  if ((d = opendir(path)) == NULL) return fail_errno(L, path, errno);
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (n == cap) {
+      char **v = realloc(names, sizeof *names * (cap = cap ? cap * 2 : 32));
+      if (v == NULL) break;
+      names = v;
+    }
+    if ((names[n] = strdup(e->d_name)) == NULL) break;
+    n++;
+  }
+  closedir(d);
+  if (n > 0) qsort(names, n, sizeof *names, cmp_names);
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushstring(L, names[i]);  /* cannot fail short of memory; names freed below */
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  for (i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return 1;
+}
+
+
+/* vouch.eprint(...): print to stderr, for commands' messages and warnings. */
+static int script_eprint(lua_State *L) {
+  int i, n = lua_gettop(L);
+  fflush(stdout);
+  for (i = 1; i <= n; i++) {
+    size_t len;
+    const char *s = luaL_tolstring(L, i, &len);
+    if (i > 1) fputc('\t', stderr);
+    fwrite(s, 1, len, stderr);
+    lua_pop(L, 1);
+  }
+  fputc('\n', stderr);
+  fflush(stderr);
+  return 0;
+}
+
+
+static const luaL_Reg script_funcs[] = {
+  {"script", script_script},
+  {"eprint", script_eprint},
+  {"dir", script_dir},
+  {NULL, NULL}
+};
+
+
+int luaopen_vouch_script(lua_State *L) {
+  luaL_newlib(L, script_funcs);
+  return 1;
+}

@@ -1,0 +1,43 @@
+-- runs.lua: `vouch runs [--limit N]`: the stored runs, newest first.
+local cli = require "vouch.scorecard.cli"
+
+local help = [[
+List the stored scoring runs, newest first: id, scorecard and the hash of
+its source, when it started, its status, and how many partners got each
+verdict.
+
+  --limit N   show at most N runs (default 20)
+
+Exit codes: 0 done, 2 usage.]]
+
+return function(...)
+  local opts, pos = cli.parse({ ... }, { limit = "value", help = "flag" })
+  if opts and opts.help then print(help); return 0 end
+  if not opts or #pos > 0 then
+    cli.say("runs: %s\nusage: vouch runs [--limit N]", opts and "no arguments expected" or pos)
+    return 2
+  end
+  local limit = math.tointeger(tonumber(opts.limit or 20))
+  if not limit or limit < 1 then cli.say("runs: --limit needs a positive number"); return 2 end
+  local db = vouch.db.open()
+  local rows = {}
+  for r in db:rows([[
+      SELECT r.id, r.scorecard, r.scorecard_hash, r.started_at, r.status, r.started_by,
+             r.partners, r.error,
+             (SELECT count(*) FROM scores s WHERE s.run_id = r.id AND s.verdict = 'approve') AS approve,
+             (SELECT count(*) FROM scores s WHERE s.run_id = r.id AND s.verdict = 'review') AS review,
+             (SELECT count(*) FROM scores s WHERE s.run_id = r.id AND s.verdict = 'reject') AS reject
+      FROM runs r ORDER BY r.id DESC LIMIT ?]], limit) do
+    rows[#rows + 1] = { tostring(r.id), r.scorecard, (r.scorecard_hash or ""):sub(1, 8), r.started_at,
+                        r.status, r.started_by, tostring(r.partners or "-"),
+                        tostring(r.approve), tostring(r.review), tostring(r.reject),
+                        r.error and cli.cut(r.error:gsub("\n.*", ""):gsub("^[^:]*:%d+: ", ""), 50) or "" }
+  end
+  if #rows == 0 then print("no runs yet (score some partners with 'vouch vet DATA')"); return 0 end
+  for _, l in ipairs(cli.table({ "run", "scorecard", "hash", "started", "status", "by", "partners",
+                                 "approve", "review", "reject", "error" }, rows,
+                               { [1] = true, [7] = true, [8] = true, [9] = true, [10] = true })) do
+    print(l)
+  end
+  return 0
+end

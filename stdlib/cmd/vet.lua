@@ -1,0 +1,132 @@
+-- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]`.
+-- Load the partners, score them with a scorecard, store the run, and print
+-- the partners ranked by total with their principal reasons.
+local sc = require "vouch.scorecard"
+local cli = require "vouch.scorecard.cli"
+
+local format, concat = string.format, table.concat
+
+local help = [[
+Score every partner in DATA (CSV, JSON or NDJSON, chosen by extension) with
+a scorecard, store the run in the database, and print the partners ranked
+(approvals, reviews, then rejections, each by total): partner, kind, total,
+verdict, weakest dimension, principal reasons.
+
+  --rules SCRIPT   the scorecard: a Lua file returning one, or the name of a
+                   bundled one (social_capital, influencer, supplier);
+                   default social_capital
+  --format F       table (default), json or csv: json and csv print every
+                   dimension and rule outcome, for other tools
+  --no-store       score and print without storing a run
+
+Exit codes: 0 done, 1 the rules or data failed, 2 usage.
+See also: vouch explain, vouch runs, vouch diff, vouch test.]]
+
+local function clean_outcome(o)
+  return { code = o.code, dimension = o.dimension, outcome = o.outcome,
+           points = o.points, rank = o.rank, text = o.text, evidence = o.evidence }
+end
+
+local function as_json(run_id, card, results)
+  local out = {}
+  for i, r in ipairs(results) do
+    local reasons, outcomes = {}, {}
+    for k, o in ipairs(r.reasons) do reasons[k] = clean_outcome(o) end
+    for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
+    out[i] = { rank = i, id = r.id, name = r.name, kind = r.kind, total = r.total,
+               verdict = r.verdict, weakest = r.weakest, missing = r.missing,
+               dimensions = r.dimensions, reasons = reasons, outcomes = outcomes }
+  end
+  print(sc.json({ run = run_id, scorecard = card.name, partners = out }))
+end
+
+local function as_csv(run_id, results)
+  local header = { "rank", "run", "partner_id", "name", "kind", "total", "verdict", "weakest" }
+  for _, d in ipairs(sc.DIMENSIONS) do header[#header + 1] = d end
+  header[#header + 1] = "reasons"
+  header[#header + 1] = "outcomes"
+  print(concat(header, ","))
+  for i, r in ipairs(results) do
+    local row = { i, run_id or "", r.id, r.name, r.kind,
+                  r.total and format("%.6f", r.total) or "", r.verdict, r.weakest or "" }
+    for _, d in ipairs(sc.DIMENSIONS) do
+      row[#row + 1] = r.dimensions[d] and format("%.6f", r.dimensions[d]) or ""
+    end
+    local reasons, outcomes = {}, {}
+    for k, o in ipairs(r.reasons) do reasons[k] = o.code end
+    for k, o in ipairs(r.outcomes) do
+      outcomes[k] = o.code .. ":" .. o.outcome .. (o.points and format(":%g", o.points) or "")
+    end
+    row[#row + 1] = concat(reasons, ";")
+    row[#row + 1] = concat(outcomes, ";")
+    for k = 1, #row do row[k] = cli.csv_field(row[k]) end
+    print(concat(row, ","))
+  end
+end
+
+local function as_table(run_id, card, results, summary)
+  local rows = {}
+  for i, r in ipairs(results) do
+    local reasons = {}
+    for k, o in ipairs(r.reasons) do reasons[k] = o.code end
+    rows[i] = { tostring(i), r.id, cli.cut(r.name or "", 28), r.kind or "", cli.num(r.total),
+                r.verdict, r.weakest or "-", concat(reasons, ", ") }
+  end
+  for _, l in ipairs(cli.table({ "#", "partner", "name", "kind", "total", "verdict", "weakest",
+                                 "principal reasons" }, rows, { [1] = true, [5] = true })) do
+    print(l)
+  end
+  print(format("\n%s%d partners: %d approve, %d review, %d reject (scorecard %s)",
+               run_id and format("run %d: ", run_id) or "", summary.partners,
+               summary.approve, summary.review, summary.reject, card.name))
+  if run_id then print(format("explain one: vouch explain PARTNER --run %d", run_id)) end
+end
+
+return function(...)
+  local opts, data = cli.parse({ ... }, { rules = "value", format = "value", help = "flag",
+                                          ["no-store"] = "flag" })
+  if opts and opts.help then print(help); return 0 end
+  if not opts then cli.say("vet: %s\nusage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]", data); return 2 end
+  local fmt = opts.format or "table"
+  if fmt ~= "table" and fmt ~= "json" and fmt ~= "csv" then
+    cli.say("vet: unknown format '%s' (use table, json or csv)", fmt)
+    return 2
+  end
+  if #data == 0 then
+    cli.say("vet: no data given\nusage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]")
+    return 2
+  end
+  local card, err = sc.load(opts.rules or "social_capital")
+  if not card then cli.say("vet: cannot load rules: %s", err); return 1 end
+  local sources, inputs = {}, {}
+  for i, path in ipairs(data) do
+    local src, e = cli.source(path)
+    if not src then cli.say("vet: %s", e); return e:find("unknown data format") and 2 or 1 end
+    sources[i] = src
+    inputs[i] = path
+  end
+  local run_id, summary
+  if opts["no-store"] then
+    local results = card:score_all(cli.chain(sources))
+    summary = { partners = #results, approve = 0, review = 0, reject = 0, results = results }
+    for _, r in ipairs(results) do summary[r.verdict] = summary[r.verdict] + 1 end
+  else
+    run_id, summary = card:run { rows = cli.chain(sources), inputs = inputs,
+                                 source = card.source, keep = true }
+  end
+  local results = summary.results
+  -- Ranked as an analyst reads them: approvals first, then reviews, then
+  -- rejections, each by total.
+  local class = { approve = 1, review = 2, reject = 3 }
+  for i, r in ipairs(results) do r.order = i end
+  table.sort(results, function(a, b)
+    if a.verdict ~= b.verdict then return class[a.verdict] < class[b.verdict] end
+    local ta, tb = a.total or -1, b.total or -1
+    if ta ~= tb then return ta > tb end
+    return a.order < b.order
+  end)
+  if fmt == "json" then as_json(run_id, card, results)
+  elseif fmt == "csv" then as_csv(run_id, results)
+  else as_table(run_id, card, results, summary) end
+  return 0
+end

@@ -1,0 +1,1091 @@
+-- scorecard.lua: partner-vetting scorecards (require "vouch.scorecard").
+--
+-- A scorecard is a plain table: dimensions with weights, verdict bands,
+-- rules and red flags. Each rule names the partner fields it reads and gets
+-- them as arguments, so a rule cannot look at undeclared data, its evidence
+-- is exactly what it read, and a rule whose inputs are missing is
+-- indeterminate without being called. Missing data is never zero.
+--
+--   local sc = require "vouch.scorecard"
+--   return sc.scorecard {
+--     name = "mine",
+--     dimensions = { trust = 0.6, respect = 0.4 },
+--     bands = { reject = 40, approve = 65 },
+--     rules = {
+--       { id = "TRUST_REVIEWS", dimension = "trust", reads = {"review_avg"},
+--         score = function(avg) return (avg - 1) * 25 end },
+--       { id = "CONTROVERSY", flag = "veto", reads = {"controversy_count"},
+--         when = function(n) return n >= 3 end },
+--     },
+--   }
+--
+-- The scorecard is compiled once into one Lua function (no per-partner
+-- closures, tables or strings), so scoring costs little more than the rule
+-- bodies themselves; explanations, evidence and principal reasons are only
+-- built when asked for.
+local M = {}
+
+local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
+  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
+local setmetatable = setmetatable
+local concat, sort, insert = table.concat, table.sort, table.insert
+local format, byte = string.format, string.byte
+local floor, huge = math.floor, math.huge
+
+--- The eight principles of social capital, in the order they are stored.
+M.DIMENSIONS = { "trust", "goodwill", "authority", "community", "empathy",
+                 "shared_values", "respect", "collaboration" }
+local DIMSET = {}
+for i, d in ipairs(M.DIMENSIONS) do DIMSET[d] = i end
+
+--- What a flag does when raised.
+local FLAGS = { veto = true, penalty = true, cap = true, review = true }
+
+--- A flag's `when` returns this when it cannot decide from present data.
+M.unknown = setmetatable({}, { __tostring = function() return "unknown" end,
+                               __name = "vouch.scorecard.unknown" })
+
+local Card = {}
+Card.__index = Card
+M.Card = Card
+
+-- What an expression rule may use besides the fields it reads.
+local function clamp(x, a, b) if x < a then return a elseif x > b then return b end return x end
+local EXPR_HELPERS = { min = math.min, max = math.max, abs = math.abs, floor = math.floor,
+  ceil = math.ceil, sqrt = math.sqrt, log = math.log, exp = math.exp, huge = math.huge,
+  clamp = clamp, unknown = M.unknown, math = math, string = string }
+M.helpers = EXPR_HELPERS
+-- An expression with its string literals and comments blanked out, so
+-- that only names and operators are left to check.
+local function strip_strings(src)
+  local out, i, n = {}, 1, #src
+  while i <= n do
+    local c = src:sub(i, i)
+    local eq = src:match("^%[(=*)%[", i)
+    if eq then
+      local close = src:find("]" .. eq .. "]", i, true)
+      out[#out + 1] = '""'
+      i = close and close + #eq + 2 or n + 1
+    elseif src:sub(i, i + 1) == "--" then
+      local leq = src:match("^%-%-%[(=*)%[", i)
+      local stop = leq and src:find("]" .. leq .. "]", i, true) or src:find("\n", i, true)
+      i = stop and stop + (leq and #leq + 2 or 1) or n + 1
+    elseif c == '"' or c == "'" then
+      local j = i + 1
+      while j <= n and src:sub(j, j) ~= c do
+        if src:sub(j, j) == "\\" then j = j + 1 end
+        j = j + 1
+      end
+      out[#out + 1] = '""'
+      i = j + 1
+    else
+      out[#out + 1] = c
+      i = i + 1
+    end
+  end
+  return concat(out)
+end
+
+-- Names the generated scorer uses for itself.
+local INTERNAL = {}
+for w in ("v e s w wa wd pt hp d u verdict t tw miss pen cap veto rev nf n0 p r i " ..
+          "D F V E R K H UNKNOWN"):gmatch("%S+") do INTERNAL[w] = true end
+local KEYWORDS = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or " ..
+          "repeat return then true until while"):gmatch("%a+") do KEYWORDS[w] = true end
+
+
+--[[ {======================================================
+  Checking and normalising a scorecard
+========================================================]]
+
+local function fail(msg, level) error(msg, (level or 1) + 1) end
+
+local function checkarg(n, v, want, fname)
+  if type(v) ~= want then
+    error(format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, want,
+                 v == nil and "no value" or type(v)), 3)
+  end
+end
+
+local function set_of(list, what, where)
+  if list == nil then return nil end
+  if type(list) == "string" then list = { list } end
+  if type(list) ~= "table" then fail(format("%s: '%s' must be a list of strings", where, what), 4) end
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+local function normalise_rule(r, i, card, portfolio)
+  local where = format("scorecard '%s': %s %s", card.name, portfolio and "portfolio rule" or "rule",
+                       type(r) == "table" and r.id and ("'" .. tostring(r.id) .. "'") or ("#" .. i))
+  if type(r) ~= "table" then fail(where .. ": a rule must be a table", 3) end
+  if type(r.id) ~= "string" or not r.id:match("^[A-Z][A-Z0-9_]*$") then
+    fail(where .. ": 'id' must be an upper-case reason code like 'LOW_EVIDENCE'", 3)
+  end
+  local n = { id = r.id, says = r.says, why = r.why, dimension = r.dimension,
+              weight = r.weight or 1, source = r }
+  if n.dimension ~= nil and not card.weights[n.dimension] then
+    fail(format("%s: dimension '%s' is not one of this scorecard's dimensions", where,
+                tostring(n.dimension)), 3)
+  end
+  if type(n.weight) ~= "number" or n.weight <= 0 then
+    fail(where .. ": 'weight' must be a positive number", 3)
+  end
+  local reads = r.reads
+  if type(reads) == "string" then reads = { reads } end
+  if type(reads) ~= "table" or (#reads == 0 and not portfolio) then
+    fail(where .. ": 'reads' must list the partner fields the rule looks at", 3)
+  end
+  n.reads = {}
+  for k, f in ipairs(reads) do
+    if type(f) ~= "string" then fail(format("%s: reads[%d] must be a field name", where, k), 3) end
+    n.reads[k] = f
+  end
+  n.optional = set_of(r.optional, "optional", where) or {}
+  n.kinds = set_of(r.kinds, "kinds", where)
+  if portfolio then
+    if type(r.check) ~= "function" then
+      fail(where .. ": a portfolio rule needs 'check = function(set, raise)'", 3)
+    end
+    n.check = r.check
+  end
+  if r.flag ~= nil then
+    if not FLAGS[r.flag] then
+      fail(where .. ": 'flag' must be 'veto', 'penalty', 'cap' or 'review'", 3)
+    end
+    n.kind = r.flag
+    if not portfolio then
+      if type(r.when) == "string" then n.expr = r.when
+      elseif type(r.when) == "function" then n.fn = r.when
+      else fail(where .. ": a flag needs 'when = function(...)' or an expression", 3) end
+    end
+    if r.flag == "penalty" then
+      if type(r.points) ~= "number" or r.points < 0 then
+        fail(where .. ": a penalty needs 'points', a number >= 0 taken off the total", 3)
+      end
+      n.points = r.points
+    elseif r.flag == "cap" then
+      if type(r.cap) ~= "number" then fail(where .. ": a cap needs 'cap', the highest total allowed", 3) end
+      n.cap = r.cap
+    end
+  elseif portfolio then
+    fail(where .. ": a portfolio rule needs 'flag' (veto, penalty, cap or review)", 3)
+  elseif type(r.score) == "function" then
+    n.kind, n.fn = "score", r.score
+  elseif type(r.score) == "string" then
+    n.kind, n.expr = "score", r.score
+  elseif type(r.points) == "function" then
+    n.kind, n.fn = "points", r.points
+  elseif type(r.points) == "string" then
+    n.kind, n.expr = "points", r.points
+  else
+    fail(where .. ": give 'score = function' (0..100), 'points = function' or 'flag'", 3)
+  end
+  if (n.kind == "score" or n.kind == "points") and not n.dimension then
+    fail(where .. ": a " .. n.kind .. " rule needs a 'dimension'", 3)
+  end
+  if n.expr then
+    -- An expression is compiled into the scorer itself: its fields are
+    -- local variables there, so they must be named like them.
+    for _, f in ipairs(n.reads) do
+      if not f:match("^[%a_][%w_]*$") or KEYWORDS[f] or EXPR_HELPERS[f] or INTERNAL[f]
+         or f:match("^[fR]%d+$") then
+        fail(format("%s: an expression rule reads fields named like Lua variables " ..
+                    "(not a keyword or a helper); '%s' is not", where, f), 3)
+      end
+    end
+    local ok, err = load(format("local %s\nreturn (%s)", concat(n.reads, ", "), n.expr),
+                         "=" .. n.id, "t", {})
+    if not ok then fail(format("%s: bad expression: %s", where, err), 3) end
+    -- It may name only what it reads and the helpers (it is compiled where
+    -- every field the scorecard reads is in scope).
+    local reads = {}
+    for _, f in ipairs(n.reads) do reads[f] = true end
+    local bare = strip_strings(n.expr)
+    for pos, name in bare:gmatch("()%f[%w_]([%a_][%w_]*)") do
+      local before = bare:sub(1, pos - 1):match("([%.:]*)%s*$")
+      local member = before == "." or before == ":"
+      if not member and not reads[name] and not EXPR_HELPERS[name] and not KEYWORDS[name] then
+        fail(format("%s: the expression uses '%s', which the rule does not read " ..
+                    "(add it to 'reads')", where, name), 3)
+      end
+    end
+  end
+  return n
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Compiling: one generated function scores a partner
+========================================================]]
+
+-- The generated scorer has the shape
+--   function(p, r) <locals for each field read> <each dimension's rules>
+--     <each flag> <total and verdict> end
+-- and writes into the reusable result `r`: r.dimensions (nil when
+-- indeterminate), r.flags (codes raised, in order; r.nflags of them),
+-- r.total, r.verdict, r.missing. Two are made: the fast one for bulk
+-- scoring, and the full one (`full` true), which also records each rule's
+-- outcome in r.values[i] (a number for score and points rules; 1 raised,
+-- 0 passed for flags; false indeterminate; nil not applicable) and its
+-- second return value in r.extra[i], for explanations. Rules are pure
+-- functions of what they read, so both give the same scores.
+local function compile(card, full)
+  local out, fields, nfields = {}, {}, 0
+  local function emit(s, ...) out[#out + 1] = select("#", ...) > 0 and format(s, ...) or s end
+  -- A field is a local of the scorer, named after it when it can be (so an
+  -- expression rule's text is used as it is), else f1, f2...
+  local function lname(f)
+    if f:match("^[%a_][%w_]*$") and not KEYWORDS[f] and not EXPR_HELPERS[f]
+       and not INTERNAL[f] and not f:match("^[fR]%d+$") then
+      return f
+    end
+    return "f" .. fields[f]
+  end
+  local function field(f)
+    if not fields[f] then nfields = nfields + 1; fields[f] = nfields end
+    return lname(f)
+  end
+  local rules = card.rules
+  for _, r in ipairs(rules) do for _, f in ipairs(r.reads) do field(f) end end
+  for _, r in ipairs(rules) do if r.kinds then field("kind") end end
+  local many_fields = nfields > 150   -- too many for locals: read p[...] directly
+  local function ref(f) return many_fields and format("p[%q]", f) or field(f) end
+  local direct = #rules <= 180        -- rule functions as upvalues R1, R2...
+  -- An expression rule, inline: a function of its fields, called at once,
+  -- is what Lua makes of `(function(a, b) return EXPR end)(f1, f2)`; here
+  -- the fields are bound as locals of a block instead, with no call.
+  local function inline(r)
+    local args = {}
+    for k, f in ipairs(r.reads) do args[k] = ref(f) end
+    if not many_fields then return "(" .. r.expr .. ")" end
+    return format("nil; do local %s = %s; v = (%s) end", concat(r.reads, ", "), concat(args, ", "), r.expr)
+  end
+
+  local body = {}
+  local function b(s, ...) body[#body + 1] = select("#", ...) > 0 and format(s, ...) or s end
+  -- A rule's call: inputs checked for nil, then the function called with
+  -- them. Missing inputs: a score is nil (indeterminate); a flag is
+  -- unknown, since nil from a flag's `when` means it passed.
+  local function call(i, r)
+    local conds, args = {}, {}
+    for k, f in ipairs(r.reads) do
+      args[k] = ref(f)
+      if not r.optional[f] then conds[#conds + 1] = ref(f) .. " ~= nil" end
+    end
+    local callexpr = format(direct and "R%d(%s)" or "R[%d](%s)", i, concat(args, ", "))
+    if r.expr then callexpr = inline(r) end
+    local res = full and "v, e" or "v"
+    local none = (r.kind == "score" or r.kind == "points") and "nil" or "UNKNOWN"
+    if #conds > 0 then
+      b("if %s then %s = %s else %s = %s%s end", concat(conds, " and "), res, callexpr,
+        res, none, full and ", nil" or "")
+    else
+      b("%s = %s", res, callexpr)
+    end
+    if full then b("E[%d] = e", i) end
+  end
+  local function set(i, what) if full then b("V[%d] = %s", i, what) end end
+  local function applies(i, r)
+    if r.kinds then b("if K[%d][%s] then", i, ref("kind")) end
+  end
+  local function applies_end(i, r)
+    if r.kinds then
+      b("else")
+      set(i, "nil")
+      if full then b("E[%d] = nil", i) end
+      b("end")
+    end
+  end
+
+  b("local v, e, s, w, wa, wd, pt, hp, d, u, verdict")
+  b("local t, tw, miss, pen, cap, veto, rev, nf")
+  local TW, MAXMISS = format("%.17g", card.total_weight), format("%.17g", card.max_missing)
+  local REJECT, APPROVE = format("%.17g", card.bands.reject), format("%.17g", card.bands.approve)
+
+  -- The fast scorer first tries the common case: every field present and
+  -- every rule determinate. It skips the bookkeeping of missing data, and
+  -- falls back to the general path (from the start: rules are pure) as
+  -- soon as a rule says it cannot decide.
+  local eligible = not full and not many_fields
+  for _, r in ipairs(rules) do
+    if r.kinds and (r.kind == "score" or r.kind == "points") then eligible = false end
+  end
+  if eligible then
+    local req, seen = {}, {}
+    for _, r in ipairs(rules) do
+      for _, f in ipairs(r.reads) do
+        if not r.optional[f] and not seen[f] then seen[f] = true; req[#req + 1] = ref(f) .. " ~= nil" end
+      end
+    end
+    local function fcall(i, r)
+      if r.expr then b("v = %s", inline(r)); return end
+      local args = {}
+      for k, f in ipairs(r.reads) do args[k] = ref(f) end
+      b(direct and "v = R%d(%s)" or "v = R[%d](%s)", i, concat(args, ", "))
+    end
+    b("if %s then", #req > 0 and concat(req, " and ") or "true")
+    b("t, pen, cap, veto, rev, nf = 0, 0, huge, false, false, 0")
+    for _, dim in ipairs(card.dimension_list) do
+      local dw = card.weights[dim]
+      local nscore, npoints, W = 0, 0, 0
+      local members = {}
+      for i, r in ipairs(rules) do
+        if r.dimension == dim and (r.kind == "score" or r.kind == "points") then members[#members + 1] = i end
+      end
+      if #members == 1 and rules[members[1]].kind == "score" then
+        -- One score rule is the dimension. NaN is caught once, on the total.
+        fcall(members[1], rules[members[1]])
+        b("if v == nil then goto slow elseif v < 0 then v = 0 elseif v > 100 then v = 100 end")
+        b("D[%q] = v; t = t + %.17g * v", dim, dw)
+        goto next_dim
+      end
+      b("s, pt = 0, 0")
+      for i, r in ipairs(rules) do
+        if r.dimension == dim and (r.kind == "score" or r.kind == "points") then
+          fcall(i, r)
+          b("if v == nil or v ~= v then goto slow end")
+          if r.kind == "score" then
+            nscore = nscore + 1
+            W = W + r.weight
+            b("if v < 0 then v = 0 elseif v > 100 then v = 100 end")
+            b("s = s + %.17g * v", r.weight)
+          else
+            npoints = npoints + 1
+            b("pt = pt + v")
+          end
+        end
+      end
+      if nscore > 0 or npoints > 0 then
+        if nscore > 0 then b("d = s / %.17g", W) else b("d = %.17g", card.base[dim] or 0) end
+        if npoints > 0 then b("d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end") end
+        b("D[%q] = d; t = t + %.17g * d", dim, dw)
+      else
+        b("D[%q] = nil; goto slow", dim)
+      end
+      ::next_dim::
+    end
+    for i, r in ipairs(rules) do
+      if r.kind ~= "score" and r.kind ~= "points" then
+        if r.kinds then b("if K[%d][%s] then", i, ref("kind")) end
+        if r.expr and not many_fields and not r.expr:find("unknown", 1, true) then
+          -- An expression that cannot answer unknown is the condition itself.
+          b("if %s then nf = nf + 1; F[nf] = %q", inline(r), r.id)
+        else
+          fcall(i, r)
+          b("if v then if v == UNKNOWN then goto slow end; nf = nf + 1; F[nf] = %q", r.id)
+        end
+        if r.kind == "veto" then b("  veto = true")
+        elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
+        elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
+        else b("  rev = true") end
+        b("end")
+        if r.kinds then b("end") end
+      end
+    end
+    b("if t ~= t then goto slow end")
+    b("t = t - pen")
+    b("if t < 0 then t = 0 elseif t > 100 then t = 100 end")
+    b("u = t")
+    b("if t > cap then t = cap end")
+    b("if veto or t < %s then verdict = 'reject'", REJECT)
+    b("elseif rev or t < %s then verdict = 'review'", APPROVE)
+    b("else verdict = 'approve' end")
+    b("local n0 = r.nflags")
+    b("if n0 > nf then for i = nf + 1, n0 do F[i] = nil end end")
+    b("r.total, r.verdict, r.missing, r.nflags, r.uncapped, r.vetoed, r.forced = t, verdict, 0, nf, u, veto, rev")
+    b("return r")
+    b("end")
+    b("::slow::")
+  end
+  b("t, tw, miss, pen, cap, veto, rev, nf = 0, 0, 0, 0, huge, false, false, 0")
+  for _, dim in ipairs(card.dimension_list) do
+    local dw = card.weights[dim]
+    local members, nscore = {}, 0
+    for i, r in ipairs(rules) do
+      if r.dimension == dim and (r.kind == "score" or r.kind == "points") then
+        members[#members + 1] = i
+        if r.kind == "score" then nscore = nscore + 1 end
+      end
+    end
+    b("-- dimension %s (weight %s)", dim, tostring(dw))
+    local only = members[1]
+    if #members == 1 and nscore == 1 and not rules[only].kinds then
+      -- One score rule makes the dimension: no mean to take.
+      local r = rules[only]
+      b("-- rule %d %s", only, r.id)
+      call(only, r)
+      b("if v ~= nil and v == v then")
+      b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
+      set(only, "v")
+      b("  t = t + %.17g * v; tw = tw + %.17g", dw, dw)
+      b("else")
+      set(only, "false")
+      b("  v = nil; miss = miss + %.17g end", dw)
+      b("D[%q] = v", dim)
+    else
+      b("s, w, wa, wd, pt, hp = 0, 0, 0, 0, 0, false")
+      for _, i in ipairs(members) do
+        local r = rules[i]
+        b("-- rule %d %s", i, r.id)
+        applies(i, r)
+        b("wa = wa + %.17g", r.weight)
+        call(i, r)
+        if r.kind == "score" then
+          b("if v ~= nil and v == v then")
+          b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
+          set(i, "v")
+          b("  s = s + %.17g * v; w = w + %.17g; wd = wd + %.17g", r.weight, r.weight, r.weight)
+        else
+          b("if v ~= nil and v == v then")
+          set(i, "v")
+          b("  pt = pt + v; hp = true; wd = wd + %.17g", r.weight)
+        end
+        b("else")
+        set(i, "false")
+        b("end")
+        applies_end(i, r)
+      end
+      local base = card.base[dim] or 0
+      if nscore > 0 then
+        -- Points adjust a score: without any score the dimension is
+        -- indeterminate, whatever the points.
+        b("if w > 0 then d = s / w")
+        b("  if hp then d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end end")
+        b("else d = nil end")
+      else
+        b("if hp then d = %.17g + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end else d = nil end", base)
+      end
+      b("if wa > 0 then")
+      b("  if wd < wa then miss = miss + %.17g * (wa - wd) / wa end", dw)
+      b("  if d then t = t + %.17g * d; tw = tw + %.17g end", dw, dw)
+      b("else d = nil end")
+      b("D[%q] = d", dim)
+    end
+  end
+  for i, r in ipairs(rules) do
+    if r.kind ~= "score" and r.kind ~= "points" then
+      b("-- flag %d %s (%s)", i, r.id, r.kind)
+      applies(i, r)
+      call(i, r)
+      b("if v == UNKNOWN then")
+      set(i, "false")
+      if r.kind == "veto" then b("  rev = true") end
+      b("elseif v then nf = nf + 1; F[nf] = %q", r.id)
+      set(i, "1")
+      if r.kind == "veto" then b("  veto = true")
+      elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
+      elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
+      else b("  rev = true") end
+      if full then b("else V[%d] = 0 end", i) else b("end") end
+      applies_end(i, r)
+    end
+  end
+  -- Weights sum to one; when some dimensions are indeterminate or do not
+  -- apply, the total is the weighted mean of the others.
+  b("if tw > 0 then")
+  b("  if tw ~= %s then t = t / tw * %s end", TW, TW)
+  b("  t = t - pen")
+  b("  if t < 0 then t = 0 elseif t > 100 then t = 100 end")
+  b("  u = t")
+  b("  if t > cap then t = cap end")
+  b("else t = nil; u = nil end")
+  if card.total_weight ~= 1 then b("miss = miss / %s", TW) end
+  b("if veto then verdict = 'reject'")
+  b("elseif t == nil or miss > %s then verdict = 'review'", MAXMISS)
+  b("elseif t < %s then verdict = 'reject'", REJECT)
+  b("elseif rev or t < %s then verdict = 'review'", APPROVE)
+  b("else verdict = 'approve' end")
+  b("local n0 = r.nflags")
+  b("if n0 > nf then for i = nf + 1, n0 do F[i] = nil end end")
+  b("r.total, r.verdict, r.missing, r.nflags, r.uncapped, r.vetoed, r.forced = t, verdict, miss, nf, u, veto, rev")
+  if full then b("r.full = true") end
+  b("return r")
+
+  emit("local R, K, UNKNOWN, H = ...")
+  emit("local huge = math.huge")
+  local hnames = {}
+  for k in pairs(EXPR_HELPERS) do hnames[#hnames + 1] = k end
+  sort(hnames)
+  for _, k in ipairs(hnames) do emit("local %s = H.%s", k, k) end
+  if direct then
+    for i = 1, #rules do emit("local R%d = R[%d]", i, i) end
+  end
+  emit("return function(p, r)")
+  emit(full and "local V, E, D, F = r.values, r.extra, r.dimensions, r.flags"
+            or "local D, F = r.dimensions, r.flags")
+  if not many_fields and nfields > 0 then
+    local names, vals = {}, {}
+    for f, k in pairs(fields) do names[k] = lname(f); vals[k] = format("p[%q]", f) end
+    emit("local %s = %s", concat(names, ", "), concat(vals, ", "))
+  end
+  for _, l in ipairs(body) do emit(l) end
+  emit("end")
+  local src = concat(out, "\n")
+  local chunk, err = load(src, "=scorecard " .. card.name, "t", { math = math })
+  if not chunk then error("scorecard '" .. card.name .. "': internal compile error: " .. err) end
+  local fns, kinds = {}, {}
+  for i, r in ipairs(rules) do fns[i] = r.fn; kinds[i] = r.kinds or false end
+  if full then card.generated = src end
+  if not full then card.generated_fast = src end
+  return chunk(fns, kinds, M.unknown, EXPR_HELPERS)
+end
+
+--[[ }====================================================== ]]
+
+
+--- Make a scorecard from its spec (see the file header). Raises, naming the
+--- rule, when the spec is malformed.
+-- spec.name: the scorecard's name (stored with each run)
+-- spec.dimensions: { dimension = weight, ... } (of M.DIMENSIONS; weights sum to 1)
+-- spec.bands: { reject = 40, approve = 65 }: total < reject is reject,
+--   total >= approve is approve, review between
+-- spec.max_missing: the share of weight that may be indeterminate before
+--   the verdict becomes review (default 0.25)
+-- spec.rules, spec.portfolio: lists of rules
+-- spec.evidence: false to store no evidence with runs (bulk jobs)
+-- spec.store: "all" (default) stores every rule's outcome with a run,
+--   "adverse" only raised flags and the principal reasons
+function M.scorecard(spec)
+  checkarg(1, spec, "table", "scorecard")
+  if type(spec.name) ~= "string" or spec.name == "" then
+    error("scorecard: 'name' must be a non-empty string", 2)
+  end
+  local card = setmetatable({ name = spec.name, description = spec.description,
+    spec = spec, weights = {}, base = {}, dimension_list = {}, rules = {},
+    portfolio = {}, index = {}, evidence = spec.evidence ~= false,
+    store = spec.store or "all", max_missing = spec.max_missing or 0.25 }, Card)
+  local where = "scorecard '" .. spec.name .. "'"
+  if type(spec.dimensions) ~= "table" or next(spec.dimensions) == nil then
+    error(where .. ": 'dimensions' must map dimension names to weights", 2)
+  end
+  local total = 0
+  for name, w in pairs(spec.dimensions) do
+    if not DIMSET[name] then
+      error(format("%s: unknown dimension '%s' (use: %s)", where, tostring(name),
+                   concat(M.DIMENSIONS, ", ")), 2)
+    end
+    if type(w) == "table" then card.base[name] = w.base; w = w.weight end
+    if type(w) ~= "number" or w < 0 then
+      error(format("%s: the weight of '%s' must be a number >= 0", where, name), 2)
+    end
+    card.weights[name] = w
+  end
+  for _, d in ipairs(M.DIMENSIONS) do
+    if card.weights[d] then
+      card.dimension_list[#card.dimension_list + 1] = d
+      total = total + card.weights[d]
+    end
+  end
+  if math.abs(total - 1) > 1e-9 then
+    error(format("%s: dimension weights must sum to 1 (they sum to %.17g)", where, total), 2)
+  end
+  card.total_weight = total
+  local bands = spec.bands or {}
+  card.bands = { reject = bands.reject or 40, approve = bands.approve or 65 }
+  if type(card.bands.reject) ~= "number" or type(card.bands.approve) ~= "number"
+     or card.bands.reject > card.bands.approve then
+    error(where .. ": 'bands' needs numbers reject <= approve", 2)
+  end
+  if type(spec.rules) ~= "table" or #spec.rules == 0 then
+    error(where .. ": 'rules' must be a non-empty list", 2)
+  end
+  for i, r in ipairs(spec.rules) do
+    local n = normalise_rule(r, i, card, false)
+    if card.index[n.id] then error(format("%s: duplicate rule id '%s'", where, n.id), 2) end
+    n.index = i
+    card.rules[i] = n
+    card.index[n.id] = n
+  end
+  for i, r in ipairs(spec.portfolio or {}) do
+    local n = normalise_rule(r, i, card, true)
+    if card.index[n.id] then error(format("%s: duplicate rule id '%s'", where, n.id), 2) end
+    n.portfolio = true
+    card.portfolio[i] = n
+    card.index[n.id] = n
+  end
+  -- Each rule's share of its dimension, for ranking reasons.
+  local dimw = {}
+  for _, r in ipairs(card.rules) do
+    if r.kind == "score" or r.kind == "points" then
+      dimw[r.dimension] = (dimw[r.dimension] or 0) + r.weight
+    end
+  end
+  for _, r in ipairs(card.rules) do
+    if r.kind == "score" or r.kind == "points" then
+      r.share = card.weights[r.dimension] * r.weight / dimw[r.dimension]
+    end
+  end
+  card.scorer = compile(card, false)
+  card.full_scorer = compile(card, true)
+  return card
+end
+
+
+--- A fresh result record for `card.scorer(p, r)`; reuse it across partners
+--- when streaming (each call overwrites it).
+function Card:result()
+  return { values = {}, extra = {}, dimensions = {}, flags = {}, nflags = 0 }
+end
+
+
+--[[ {======================================================
+  Explaining a result: outcomes, evidence, principal reasons
+========================================================]]
+
+local function fmtnum(v)
+  if type(v) == "number" then
+    if v == floor(v) and v > -1e15 and v < 1e15 then return format("%d", v) end
+    return format("%.6g", v)
+  end
+  return tostring(v)
+end
+M.fmtnum = fmtnum
+
+--- The evidence of rule `r` for partner `p`: the fields it read, and the
+--- fields of the table the rule returned as its second value.
+function M.evidence(r, p, extra)
+  local ev = {}
+  for _, f in ipairs(r.reads) do ev[f] = p[f] end
+  if type(extra) == "table" and extra ~= M.unknown then
+    for k, v in pairs(extra) do ev[k] = v end
+  end
+  return ev
+end
+
+local function says(r, ev, o)
+  local tpl = r.says
+  if type(tpl) == "function" then return tpl(ev, o) end
+  if tpl == nil then
+    local parts = {}
+    for _, f in ipairs(r.reads) do parts[#parts + 1] = f .. " " .. fmtnum(ev[f]) end
+    tpl = #parts > 0 and concat(parts, ", ") or r.id
+    return tpl
+  end
+  return (tpl:gsub("{([%w_]+)}", function(k)
+    local v = ev[k]
+    if v == nil and o then v = o[k] end
+    return v == nil and "?" or fmtnum(v)
+  end))
+end
+
+-- How adverse an outcome is, in points of the total (vetoes and forced
+-- reviews rank above any number of points). Only positive values count.
+local function impact(card, o, r, result)
+  local kind = o.outcome
+  if kind == "veto" then return 1e9 end
+  if kind == "review" then return 1e6 end
+  if kind == "penalty" or kind == "cap" then return -(o.points or 0) end
+  if kind == "indeterminate" then
+    -- An unchecked veto forces review; missing scores matter most when
+    -- they are why the verdict is review.
+    if r.kind == "veto" then return 2e5 end
+    if not r.share then return 0 end
+    if result.missing > card.max_missing then return 1e5 * r.share end
+    return r.share * 25
+  end
+  if kind == "score" then return r.share * (50 - o.points) end
+  if kind == "points" and o.points < 0 then return -o.points * card.weights[r.dimension] end
+  return 0
+end
+
+local function outcome_of(card, r, value, p, extra, result)
+  local o = { code = r.id, dimension = r.dimension, rule = r }
+  if value == false then
+    o.outcome = "indeterminate"
+  elseif r.kind == "score" or r.kind == "points" then
+    o.outcome, o.points = r.kind, value
+  elseif value == 1 then
+    o.outcome = r.kind
+    if r.kind == "penalty" then o.points = -r.points
+    elseif r.kind == "cap" then
+      o.points = (result.uncapped and result.uncapped > r.cap) and (r.cap - result.uncapped) or 0
+    elseif r.kind == "review" then o.points = 0 end
+  else
+    o.outcome = "pass"
+  end
+  o.evidence = M.evidence(r, p, extra)
+  o.text = says(r, o.evidence, o)
+  return o
+end
+
+--- Turn a compact result (from card.scorer) into the full explanation:
+--- { id, name, kind, total, verdict, missing, dimensions, weakest,
+---   outcomes = { {code, dimension, outcome, points, evidence, text, rank}... },
+---   reasons = the principal outcomes, at most four, most adverse first }.
+--- The returned tables are fresh; `r` may be reused afterwards.
+function Card:explain(p, r)
+  local res = { id = p.id, name = p.name, kind = p.kind, total = r.total,
+                verdict = r.verdict, missing = r.missing, dimensions = {},
+                outcomes = {}, reasons = {}, partner = p }
+  local weakest, low = nil, huge
+  for _, d in ipairs(self.dimension_list) do
+    local v = r.dimensions[d]
+    res.dimensions[d] = v
+    if v and v < low then weakest, low = d, v end
+  end
+  res.weakest = weakest
+  local V, E = r.values, r.extra
+  if not r.full then
+    -- The fast scorer records no outcomes: score again with the full one
+    -- (rules are pure functions of what they read, so the outcomes agree).
+    local again = self.full_scorer(p, self:result())
+    V, E = again.values, again.extra
+  end
+  for i, rule in ipairs(self.rules) do
+    local v = V[i]
+    if v ~= nil then
+      res.outcomes[#res.outcomes + 1] = outcome_of(self, rule, v, p, E[i], r)
+    end
+  end
+  for _, hit in ipairs(r.portfolio or {}) do
+    local o = { code = hit.rule.id, dimension = hit.rule.dimension, rule = hit.rule,
+                outcome = hit.rule.kind, points = hit.points,
+                evidence = M.evidence(hit.rule, p, hit.evidence) }
+    o.text = says(hit.rule, o.evidence, o)
+    res.outcomes[#res.outcomes + 1] = o
+  end
+  local cand = {}
+  for k, o in ipairs(res.outcomes) do
+    o.impact = impact(self, o, o.rule, r)
+    if o.impact > 0 then cand[#cand + 1] = { o, k } end
+  end
+  sort(cand, function(a, b)
+    if a[1].impact ~= b[1].impact then return a[1].impact > b[1].impact end
+    return a[2] < b[2]
+  end)
+  for k = 1, math.min(4, #cand) do
+    cand[k][1].rank = k
+    res.reasons[k] = cand[k][1]
+  end
+  return res
+end
+
+--- Score one partner (a table of fields) and explain the result.
+function Card:score(p)
+  checkarg(1, p, "table", "score")
+  local r = self.full_scorer(p, self:result())
+  return self:explain(p, r)
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Many partners: streaming, portfolio rules
+========================================================]]
+
+-- Turn what the caller gave into a row iterator: a function, an array of
+-- partner tables, or a source with :rows() (vouch.load.csv and friends).
+-- A generic-for triple (f, s, c) as a plain function of no arguments.
+local function closure(f, s, c)
+  if s == nil and c == nil then return f end
+  return function()
+    local v = f(s, c)
+    c = v
+    return v
+  end
+end
+M.closure = closure
+
+local function rows_of(src, fname)
+  local t = type(src)
+  if t == "function" then return src end
+  if t == "table" or t == "userdata" then
+    local ok, rows = pcall(function() return src.rows end)
+    if ok and rows then return closure(src:rows()) end
+    if t == "table" then
+      local i = 0
+      return function() i = i + 1; return src[i] end
+    end
+  end
+  error(format("bad argument #1 to '%s' (rows expected: a function, an array or a source, got %s)",
+               fname, t), 3)
+end
+M.rows_of = rows_of
+
+--- Iterate over scored partners: `for p, r in card:each(rows) do ... end`.
+--- `rows` is an iterator, an array or a source with :rows(). `r` is one
+--- compact result reused for every partner (r.total, r.verdict,
+--- r.dimensions, r.flags with r.nflags codes raised); copy what you keep,
+--- or call card:explain(p, r) for the full story.
+function Card:each(rows)
+  local next_row = rows_of(rows, "each")
+  local r, scorer = self:result(), self.scorer
+  return function()
+    local p = next_row()
+    if p == nil then return nil end
+    return p, scorer(p, r)
+  end
+end
+
+local function verdict_of(card, r)
+  if r.vetoed then return "reject" end
+  local t = r.total
+  if t == nil or r.missing > card.max_missing then return "review" end
+  if t < card.bands.reject then return "reject" end
+  if r.forced or t < card.bands.approve then return "review" end
+  return "approve"
+end
+
+--- Apply the portfolio rules to `set`, an array of { partner = p, result = r }
+--- whose results are compact results (each its own). Raised flags are added
+--- to r.portfolio and change r.total and r.verdict.
+function Card:apply_portfolio(set)
+  for _, rule in ipairs(self.portfolio) do
+    local view = {}
+    for k, entry in ipairs(set) do
+      local p, r = entry.partner, entry.result
+      local applicable = not rule.kinds or rule.kinds[p.kind]
+      if applicable then
+        view[#view + 1] = { id = p.id, name = p.name, kind = p.kind, partner = p,
+                            total = r.total, verdict = r.verdict, index = k }
+      end
+    end
+    local function raise(entry, evidence, points)
+      if type(entry) ~= "table" or not entry.index then
+        error("raise: argument 1 must be an entry of the set", 2)
+      end
+      local r = set[entry.index].result
+      local hit = { rule = rule, evidence = evidence }
+      r.portfolio = r.portfolio or {}
+      r.portfolio[#r.portfolio + 1] = hit
+      if r.total then
+        if rule.kind == "penalty" then
+          local before = r.total
+          r.total = math.max(0, r.total - (points or rule.points))
+          hit.points = r.total - before
+        elseif rule.kind == "cap" and r.total > rule.cap then
+          hit.points = rule.cap - r.total
+          r.total = rule.cap
+        end
+      end
+      if rule.kind == "veto" then r.vetoed = true end
+      if rule.kind == "review" then r.forced = true; hit.points = 0 end
+      r.verdict = verdict_of(self, r)
+      entry.total, entry.verdict = r.total, r.verdict
+    end
+    rule.check(view, raise)
+  end
+end
+
+--- Score a whole set in memory (portfolio rules included) and explain every
+--- partner. Returns an array of explanations, in input order.
+function Card:score_all(rows)
+  local set = {}
+  for p in rows_of(rows, "score_all") do
+    set[#set + 1] = { partner = p, result = self.full_scorer(p, self:result()) }
+  end
+  if #self.portfolio > 0 then self:apply_portfolio(set) end
+  local out = {}
+  for k, e in ipairs(set) do out[k] = self:explain(e.partner, e.result) end
+  return out
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Storing runs (the schema in PLAN.md)
+========================================================]]
+
+--- A small JSON encoder for evidence and inputs (flat tables and arrays of
+--- numbers, strings and booleans; deeper values are encoded recursively).
+local function json(v, out)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == huge or v == -huge then out[#out + 1] = "null"
+    elseif v == floor(v) and v > -1e15 and v < 1e15 then out[#out + 1] = format("%d", v)
+    else out[#out + 1] = format("%.17g", v) end
+  elseif t == "string" then
+    out[#out + 1] = '"' .. v:gsub('[%c"\\]', function(c)
+      local m = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+      return m[c] or format("\\u%04x", byte(c))
+    end) .. '"'
+  elseif t == "boolean" then out[#out + 1] = tostring(v)
+  elseif t == "table" then
+    if next(v) == nil then out[#out + 1] = "{}"; return end
+    if v[1] ~= nil then
+      out[#out + 1] = "["
+      for i, x in ipairs(v) do
+        if i > 1 then out[#out + 1] = "," end
+        json(x, out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        json(k, out); out[#out + 1] = ":"; json(v[k], out)
+      end
+      out[#out + 1] = "}"
+    end
+  else out[#out + 1] = "null" end
+end
+
+--- Encode a value as JSON text (keys sorted, so equal values encode equally).
+function M.json(v)
+  local out = {}
+  json(v, out)
+  return concat(out)
+end
+
+--- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
+function M.hash(s)
+  local h = -3750763034362895579   -- 14695981039346656037 as a signed integer
+  for i = 1, #s do
+    h = (h ~ byte(s, i)) * 1099511628211
+  end
+  return format("%016x", h)
+end
+
+local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+M.now = now
+
+-- Rows of the `partners` table, each the stored attrs with id, name, kind.
+local function partner_rows(db, json_decode, where, ...)
+  local it = closure(db:rows("SELECT id, name, kind, attrs FROM partners " .. (where or "") ..
+                             " ORDER BY id", ...))
+  return function()
+    local row = it()
+    if row == nil then return nil end
+    local p = (row.attrs and json_decode) and json_decode(row.attrs) or {}
+    if type(p) ~= "table" then p = {} end
+    p.id, p.name, p.kind = row.id, row.name, row.kind
+    return p
+  end
+end
+M.partner_rows = partner_rows
+
+local SCORE_COLS = { "run_id", "partner_id", "name", "kind", "total", "verdict" }
+for _, d in ipairs(M.DIMENSIONS) do SCORE_COLS[#SCORE_COLS + 1] = d end
+
+--- Score every partner from `opts.rows` (an iterator, an array, a source
+--- with :rows()) or `opts.query` (SQL whose rows are partners; or
+--- "partners" for the stored partners), and store the run in `opts.db`
+--- (default: the host's database): the run row is committed as 'running'
+--- first, then all scores, reasons and the final status in one
+--- transaction. On error the run is marked 'failed', no score stays, and
+--- the error is raised again. Returns the run id and a summary
+--- { partners = n, approve = n, review = n, reject = n, results = {...} }
+--- (results: the explanations, when opts.keep is true).
+-- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
+-- source text (hashed), opts.started_by (default 'cli'), opts.batch (rows
+-- per insert, default 500).
+function Card:run(opts)
+  checkarg(1, opts, "table", "run")
+  local vouch = vouch
+  local db = opts.db or vouch.db.open()
+  local decode = vouch.json and vouch.json.decode
+  local rows
+  if opts.query == "partners" then rows = partner_rows(db, decode)
+  elseif opts.query then rows = closure(db:rows(opts.query, table.unpack(opts.params or {})))
+  else rows = rows_of(opts.rows, "run") end
+  local hash = M.hash(opts.source or self.generated or self.name)
+  db:exec("INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, status, started_by, pid) " ..
+          "VALUES (?, ?, ?, ?, 'running', ?, ?)", self.name, hash, M.json(opts.inputs or {}),
+          now(), opts.started_by or "cli", vouch.db.pid and vouch.db.pid())
+  local run_id = db:last_id()
+  local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
+  local keep = opts.keep and {} or nil
+  local batch = opts.batch or 500
+  local evidence, all = self.evidence, self.store ~= "adverse"
+
+  local scores, reasons, ns, nr = {}, {}, 0, 0
+  local function flush()
+    if ns > 0 then
+      for i = ns + 1, #scores do scores[i] = nil end
+      db:insert("scores", scores)
+    end
+    if nr > 0 then
+      for i = nr + 1, #reasons do reasons[i] = nil end
+      db:insert("reasons", reasons)
+    end
+    ns, nr = 0, 0
+  end
+  local function store(p, r)
+    local res = self:explain(p, r)
+    if keep then keep[#keep + 1] = res end
+    summary.partners = summary.partners + 1
+    summary[res.verdict] = summary[res.verdict] + 1
+    ns = ns + 1
+    local row = scores[ns] or {}
+    scores[ns] = row
+    row.run_id, row.partner_id, row.name, row.kind = run_id, tostring(p.id), p.name, p.kind
+    row.total, row.verdict = res.total, res.verdict
+    for _, d in ipairs(M.DIMENSIONS) do row[d] = res.dimensions[d] end
+    for _, o in ipairs(res.outcomes) do
+      if all or o.rank or (o.outcome ~= "pass" and o.outcome ~= "score" and o.outcome ~= "points") then
+        nr = nr + 1
+        local rr = reasons[nr] or {}
+        reasons[nr] = rr
+        rr.run_id, rr.partner_id, rr.code, rr.dimension = run_id, row.partner_id, o.code, o.dimension
+        rr.outcome, rr.points, rr.rank = o.outcome, o.points, o.rank
+        rr.evidence = evidence and M.json(o.evidence) or "{}"
+      end
+    end
+    if ns >= batch then flush() end
+  end
+
+  local ok, err = pcall(db.tx, db, function()
+    if #self.portfolio > 0 then
+      local set = {}
+      for p in rows do set[#set + 1] = { partner = p, result = self.full_scorer(p, self:result()) } end
+      self:apply_portfolio(set)
+      for _, e in ipairs(set) do store(e.partner, e.result) end
+    else
+      local r, scorer = self:result(), self.full_scorer
+      for p in rows do store(p, scorer(p, r)) end
+    end
+    flush()
+    db:exec("UPDATE runs SET status = 'ok', ended_at = ?, partners = ? WHERE id = ?",
+            now(), summary.partners, run_id)
+  end)
+  if not ok then
+    pcall(db.exec, db, "UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE id = ?",
+          now(), tostring(err), run_id)
+    error(err, 0)
+  end
+  summary.results = keep
+  return run_id, summary
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Loading scorecards from files
+========================================================]]
+
+--- Load a scorecard: `what` is a path to a rules script (which returns a
+--- scorecard or a spec table) or the name of an embedded one
+--- ("social_capital" is vouch.scripts.social_capital). Returns the
+--- scorecard and its source text, or nil, message for a missing file.
+function M.load(what)
+  checkarg(1, what, "string", "load")
+  local target = what
+  if not what:find("[/%.]") then target = "vouch.scripts." .. what end
+  local chunk, src, code = vouch.script(target)
+  if not chunk then return nil, src, code end
+  local ok, card = pcall(chunk)
+  if not ok then error(format("error running rules %s: %s", what, tostring(card)), 0) end
+  -- The rules script required its own copy of this module: a scorecard is
+  -- recognised by its compiled scorer, not by its metatable.
+  if type(card) ~= "table" or type(card.scorer) ~= "function" then
+    if type(card) == "table" and card.rules then card = M.scorecard(card)
+    else error(format("rules %s: the script must return a scorecard (got %s)", what, type(card)), 0) end
+  end
+  card.path, card.source = what, src
+  return card, src
+end
+
+--[[ }====================================================== ]]
+
+return M

@@ -1,0 +1,251 @@
+---@meta
+-- vouch.lua: type definitions of the `vouch` table for lua-language-server.
+-- Not embedded; point your editor at stdlib/types (see README "Scorecards":
+-- "workspace.library": ["stdlib/types"] in .luarc.json).
+
+---The host's libraries: databases, loaders, JSON, HTTP, tasks.
+---@class vouch
+---@field version string the vouch version, e.g. "0.1.0"
+---@field db vouch.dblib
+---@field load vouch.loadlib
+---@field json vouch.jsonlib
+---@field http vouch.httplib
+vouch = {}
+
+-- {====== tasks (every script runs as a task on the event loop) ======}
+
+---Suspend the current task for `ms` milliseconds; other tasks run meanwhile.
+---@param ms integer
+function vouch.sleep(ms) end
+
+---Start `fn(...)` as a new task; it runs when the current one waits.
+---@param fn fun(...): ...
+---@param ... any
+---@return vouch.task
+function vouch.spawn(fn, ...) end
+
+---Run the functions as tasks and wait for all; returns their first results in order.
+---@param fns (fun(): any)[]
+---@return any ...
+function vouch.all(fns) end
+
+---End the script with exit status `code` once the current task returns.
+---@param code integer
+function vouch.exit(code) end
+
+---@class vouch.task
+local task = {}
+---Wait for the task to finish; returns what its function returned, or raises its error.
+---@return any ...
+function task:wait() end
+---"running", "waiting", "done" or "failed".
+---@return string
+function task:status() end
+
+-- {====== files ======}
+
+---Load a Lua text file (or an embedded script such as "vouch.scripts.social_capital")
+---without running it; the chunk gets a fresh sandbox environment. Subject to --allow-read.
+---@param path string
+---@return function? chunk
+---@return string source_or_message
+---@return string? code "ENOENT" and the like, on failure
+function vouch.script(path) end
+
+---The entries of a directory, sorted, without "." and "..". Subject to --allow-read.
+---@param path string
+---@return string[]? names
+---@return string? message
+---@return string? code
+function vouch.dir(path) end
+
+---Print to stderr (tab-separated, newline-terminated).
+---@param ... any
+function vouch.eprint(...) end
+
+-- {====== vouch.db: SQLite ======}
+
+---@class vouch.dblib
+local dblib = {}
+
+---Open a database. No path: the host's database (--db, $VOUCH_DB, ./vouch.db),
+---migrated to the schema of runs, scores and reasons. A path is opened read-write
+---under --allow-write, read-only under --allow-read; ":memory:" is private.
+---@param path? string
+---@param mode? "r"|"w"
+---@return vouch.db? db
+---@return string? message
+---@return string? code
+function dblib.open(path, mode) end
+
+---Mark a string to be stored as a BLOB.
+---@param s string
+---@return userdata
+function dblib.blob(s) end
+
+---An open database. Parameters are `?` (positional) or `:name` (from one table).
+---@class vouch.db
+local db = {}
+
+---Run SQL that returns no rows worth keeping; several statements when there are no parameters.
+---@param sql string
+---@param ... any parameters
+---@return integer changed rows changed
+function db:exec(sql, ...) end
+
+---The first row as a table keyed by column name (NULL columns absent), or nil.
+---@param sql string
+---@param ... any
+---@return table<string, any>?
+function db:one(sql, ...) end
+
+---Iterate over rows: `for row in db:rows(sql, ...) do ... end`.
+---@param sql string
+---@param ... any
+---@return fun(): table<string, any>?
+function db:rows(sql, ...) end
+
+---Insert one row (returns its rowid) or an array of rows, all or none (returns how many).
+---@param table string
+---@param rows table<string, any>|table<string, any>[]
+---@return integer
+function db:insert(table, rows) end
+
+---Call fn(...) in a transaction: commit when it returns, roll back and re-raise when it
+---raises. Nested calls are savepoints. fn may wait for I/O.
+---@generic R
+---@param fn fun(...): R
+---@param ... any
+---@return R
+function db:tx(fn, ...) end
+
+---Rows changed by the last statement.
+---@return integer
+function db:changes() end
+
+---The rowid of the last inserted row.
+---@return integer
+function db:last_id() end
+
+---Close the database (also done when it is collected or goes out of a `<close>` scope).
+function db:close() end
+
+-- {====== vouch.load: files as sources of rows ======}
+
+---@class vouch.loadlib
+local loadlib = {}
+
+---@class vouch.load.csvopts
+---@field header? boolean the first record names the columns (default true)
+---@field columns? string[] column names (the header row, if any, is skipped)
+---@field delimiter? string one character (default ",")
+---@field schema? table<string|integer, "integer"|"number"|"string"|"boolean"> column types; others are inferred
+---@field skip_bad? boolean skip malformed records (counted in src.bad_rows) instead of raising
+
+---A source of the rows of a CSV file (RFC 4180). Numbers and booleans are converted;
+---an empty field is nil.
+---@param path string
+---@param opts? vouch.load.csvopts
+---@return vouch.source
+function loadlib.csv(path, opts) end
+
+---A source of a JSON document: an array yields its elements, an object itself.
+---@param path string
+---@return vouch.source
+function loadlib.json(path) end
+
+---A source of newline-delimited JSON (one value per line), streamed.
+---@param path string
+---@return vouch.source
+function loadlib.ndjson(path) end
+
+---@class vouch.source
+---@field path string
+---@field format "csv"|"json"|"ndjson"
+---@field columns string[]? the column names, once known
+---@field rows_read integer
+---@field bad_rows integer
+local source = {}
+
+---Iterate over the rows not read yet: `for row in src:rows() do ... end`.
+---@return fun(): table<string, any>?
+function source:rows() end
+
+---The rows not read yet, as one array.
+---@return table<string, any>[]
+function source:all() end
+
+---Store the rows not read yet in `table` (created when missing) in one transaction,
+---without making Lua tables, and record the load. Returns the rows stored.
+---@param db vouch.db
+---@param table string
+---@return integer
+function source:into(db, table) end
+
+---Close the file now.
+function source:close() end
+
+-- {====== vouch.json ======}
+
+---@class vouch.jsonlib
+---@field null userdata JSON null (a missing key is nil)
+local jsonlib = {}
+
+---Decode JSON text: the value, or nil and "name:line:col: message".
+---@param s string
+---@param name? string
+---@return any value
+---@return string? message
+function jsonlib.decode(s, name) end
+
+---Encode a value as JSON text; raises on values JSON cannot hold.
+---@param v any
+---@param opts? { indent?: integer|boolean, sort_keys?: boolean }
+---@return string
+function jsonlib.encode(v, opts) end
+
+---Mark a table to encode as an array (even when empty).
+---@param t table
+---@return table
+function jsonlib.array(t) end
+
+---Mark a table to encode as an object (even when empty).
+---@param t table
+---@return table
+function jsonlib.object(t) end
+
+-- {====== vouch.http (hosts allowed by --allow-net) ======}
+
+---@class vouch.httplib
+local httplib = {}
+
+---@class vouch.http.response
+---@field status integer
+---@field headers table<string, string>
+---@field body string
+
+---@class vouch.http.request
+---@field url string
+---@field method? string default "GET"
+---@field headers? table<string, string>
+---@field body? string
+---@field timeout? number seconds
+
+---GET a URL; waits without blocking other tasks.
+---@param url string
+---@param opts? { headers?: table<string, string>, timeout?: number }
+---@return vouch.http.response? response
+---@return string? message
+---@return string? code
+function httplib.get(url, opts) end
+
+---Make any HTTP request.
+---@param req vouch.http.request
+---@return vouch.http.response? response
+---@return string? message
+---@return string? code
+function httplib.request(req) end
+
+---The script's arguments, as in lua.c: arg[0] the script, arg[1..] the rest.
+---@type string[]
+arg = {}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# loading.sh: the loaders driven as a subprocess on files made here: deep
+# nesting, a CSV whose quoted fields cross the read chunks (checked against
+# Python's csv module), and the progress line (only on a terminal).
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+
+python3 -c 'import sys; sys.stdout.write("[" * 100000)' > deep.json
+check "load.json refuses 100,000 nested brackets" 1 \
+  'deep.json:1:2049: maximum parsing depth reached near .\[.$' -- \
+  "$VOUCH" -e 'vouch.load.json("deep.json")'
+python3 -c 'import sys; sys.stdout.write("{\"a\":1}\n" + "[" * 100000 + "]" * 100000 + "\n")' > deep.ndjson
+check "load.ndjson refuses 100,000 nested brackets" 1 \
+  'deep.ndjson:2:2049: maximum parsing depth reached near .\[.$' -- \
+  "$VOUCH" -e 'for r in vouch.load.ndjson("deep.ndjson"):rows() do end'
+
+# 30,000 rows with quoted commas, quotes, CRLF, LF and Thai text: several
+# 256 KiB reads, so records and UTF-8 sequences are cut at chunk ends.
+python3 - <<'PY'
+import csv, random
+random.seed(7)
+words = ["Acme", "Blue, Ltd", 'The "Best"', "line\nbreak", "cr\r\nlf", "ไทย", "x"]
+total, chars = 0, 0
+with open("big.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f, lineterminator="\r\n")
+    w.writerow(["id", "name", "n", "f"])
+    for i in range(30000):
+        name = " ".join(random.choice(words) for _ in range(random.randint(1, 6)))
+        n = random.randint(-1000, 1000)
+        w.writerow(["P%07d" % i, name, n, "%.3f" % (n / 7)])
+        total += n
+        chars += len(name)
+with open("big.expect", "w") as f:
+    f.write("30000 %d %d\n" % (total, chars))
+PY
+cat > big.lua <<'LUA'
+local n, total, chars = 0, 0, 0
+for r in vouch.load.csv("big.csv"):rows() do
+  n = n + 1
+  total = total + r.n
+  chars = chars + utf8.len(r.name)
+  assert(math.type(r.f) == "float")
+end
+print(n, total, chars)
+LUA
+expect=$(tr ' ' '\t' < big.expect)
+check "30,000 rows across read chunks match Python's csv" 0 "^$expect\$" -- \
+  "$VOUCH" run big.lua
+
+# The progress line: on a terminal only (VOUCH_PROGRESS_MS=0 shows it at once).
+check "no progress line when stderr is not a terminal" 0 '^30000' -- \
+  env VOUCH_PROGRESS_MS=0 "$VOUCH" run big.lua
+if [ -n "$(VOUCH_PROGRESS_MS=0 "$VOUCH" run big.lua 2>&1 >/dev/null)" ]; then
+  echo "not ok - stderr stays empty when it is not a terminal"
+else
+  echo "ok - stderr stays empty when it is not a terminal"
+fi
+cat > progress_pty.py <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["VOUCH_PROGRESS_MS"] = "0"
+    os.execv(sys.argv[1], [sys.argv[1], "run", "big.lua"])
+out = b""
+while True:
+    try:
+        b = os.read(fd, 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace").replace("\r", "\n"))
+PY
+check "a progress line (bytes, rows, rows/s) on a terminal" 0 \
+  'vouch: loading big\.csv: [0-9.]+ MB, [0-9]+ rows, [0-9]+ rows/s' -- \
+  python3 progress_pty.py "$VOUCH"
+
+# examples/join.lua: three sources at once, joined by partner id, stored.
+check "examples/join.lua joins three sources" 0 \
+  'P001 \| Acme Foods \| brand \| 120000 followers \| overlap 0.42 \| 2 reviews \| 4.5 stars' -- \
+  "$VOUCH" --db "$TMP/join.db" run "$ROOT/examples/join.lua"
+check "the joined rows are in the database" 0 '^5\|P004\|ร้านกาแฟดี\|0.61\|4.5$' -- \
+  sqlite3 "$TMP/join.db" "SELECT (SELECT count(*) FROM partner_profile), partner_id, name,
+    overlap, stars FROM partner_profile WHERE partner_id = 'P004'"
+check "a null overlap and no reviews stay NULL" 0 '^P005\|\|0\|$' -- \
+  sqlite3 "$TMP/join.db" "SELECT partner_id, overlap, reviews, stars FROM partner_profile
+    WHERE partner_id = 'P005'"
+
+# Leaving a source while a read is in flight: break, close, <close>, exit.
+cat > early.lua <<'LUA'
+local src = vouch.load.csv("big.csv")
+local n = 0
+for _ in src:rows() do n = n + 1 if n == 10 then break end end
+src:close()
+local ok, err = pcall(src.all, src)
+print(n, ok, err)
+do
+  local s2 <close> = vouch.load.csv("big.csv")
+  for _ in s2:rows() do break end
+end
+local s3 = vouch.load.csv("big.csv")
+s3:rows()(s3)
+if arg[1] == "exit" then vouch.exit(0) end
+LUA
+check "a source left with a read in flight is closed clean" 0 \
+  '^10	false	attempt to use a closed source$' -- "$VOUCH" run early.lua
+check "vouch.exit during a load" 0 '^10	false' -- "$VOUCH" run early.lua exit

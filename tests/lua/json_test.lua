@@ -1,0 +1,162 @@
+-- json_test.lua: vouch.json (RFC 8259, strict) and vouch.load.json.
+local T = require "testlib"
+local J = vouch.json
+
+local DATA = arg[0]:match("^(.*)/lua/[^/]*$") .. "/data/json/"
+
+local function err(f, ...)
+  local ok, e = pcall(f, ...)
+  if ok then error("expected an error, got none", 2) end
+  return e
+end
+
+-- Decoding errors: text -> "json:line:col: message" (nil, message returned).
+local bad = {
+  {"", "json:1:1: unexpected token near end of file"},
+  {"[1, 2", "json:1:5: ']' expected near end of file"},
+  {'{"a":1,}', "json:1:8: string or '}' expected near '}'"},
+  {"[1,]", "json:1:4: unexpected token near ']'"},
+  {"[NaN]", "json:1:4: invalid token near 'NaN'"},
+  {"[Infinity]", "json:1:9: invalid token near 'Infinity'"},
+  {"[01]", "json:1:2: invalid token near '0'"},
+  {"// c\n1", "json:1:1: invalid token near '/'"},
+  {"'a'", "json:1:1: invalid token near '''"},
+  {'{"a":\n  tru}', "json:2:5: invalid token near 'tru'"},
+  {"1 2", "json:1:3: end of file expected near '2'"},
+  {'"\xff"', "json:1:1: unable to decode byte 0xff near '\"'"},
+  {'"\\ud800"', "json:1:8: invalid Unicode '\\uD800' near '\"\\ud800\"'"},
+  {'"a\0b"', "json:1:2: control character 0x0 near '\"a'"},
+  {'"tab\there"', "json:1:4: control character 0x9 near '\"tab'"},
+  {"[1e400]", "json:1:6: real number overflow near '1e400'"},
+  {"9223372036854775808", "json:1:19: too big integer near '9223372036854775808'"},
+  {"-9223372036854775809", "json:1:20: too big negative integer near '-9223372036854775809'"},
+  {string.rep("[", 100000), "json:1:2049: maximum parsing depth reached near '['"},
+  {string.rep("[", 100000) .. string.rep("]", 100000),
+   "json:1:2049: maximum parsing depth reached near '['"},
+}
+for i, c in ipairs(bad) do
+  T.test("decode refuses " .. ("%q"):format(c[1]:sub(1, 24)):gsub("\n", "n"), function()
+    local v, msg = J.decode(c[1])
+    T.eq(v, nil, "value") T.eq(msg, c[2], "message")
+  end)
+end
+
+T.test("decode names the input", function()
+  local _, msg = J.decode("[", "feed.json")
+  T.eq(msg, "feed.json:1:1: ']' expected near end of file")
+end)
+
+T.test("RFC 8259 values", function()
+  local v = J.decode('{"s":"a\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00","i":-12,"f":1.5e2,' ..
+                     '"t":true,"n":null,"a":[1,[2,[3]]],"o":{}}')
+  T.eq(v.s, 'a"b\\c/d\u{e9}\u{1F600}')
+  T.eq(math.type(v.i), "integer") T.eq(v.i, -12)
+  T.eq(math.type(v.f), "float") T.eq(v.f, 150.0)
+  T.eq(v.t, true) T.eq(v.a[2][2][1], 3)
+  T.eq(J.decode("3"), 3) T.eq(J.decode('"x"'), "x") T.eq(J.decode(" false "), false)
+end)
+
+T.test("integers are exact within 64 bits", function()
+  T.eq(J.decode("9223372036854775807"), math.maxinteger)
+  T.eq(J.decode("-9223372036854775808"), math.mininteger)
+  T.eq(J.decode("9007199254740993"), 9007199254740993)
+  T.eq(J.encode(9007199254740993), "9007199254740993")
+end)
+
+T.test("null is a sentinel, not a missing key", function()
+  local v = J.decode('{"a":null,"l":[null,1]}')
+  T.eq(v.a, J.null) T.eq(v.b, nil) T.eq(v.l[1], J.null) T.eq(#v.l, 2)
+  T.eq(tostring(J.null), "null")
+  T.eq(J.encode(v.l), "[null,1]")
+  T.eq(J.decode("null"), J.null)
+end)
+
+T.test("NUL in strings round-trips", function()
+  local s = J.decode('"a\\u0000b"')
+  T.eq(#s, 3) T.eq(s, "a\0b")
+  T.eq(J.encode(s), '"a\\u0000b"')
+  T.eq(J.decode(J.encode(s)), s)
+end)
+
+T.test("encode: arrays, objects and the empty-table rule", function()
+  T.eq(J.encode({1, 2, 3}), "[1,2,3]")
+  T.eq(J.encode({a = 1}), '{"a":1}')
+  T.eq(J.encode({}), "{}", "an unmarked empty table is an object")
+  T.eq(J.encode(J.array{}), "[]")
+  T.eq(J.encode(J.object{}), "{}")
+  T.eq(J.encode(J.decode('{"a":[],"b":{}}'), {sort_keys = true}), '{"a":[],"b":{}}',
+    "decoded empty arrays stay arrays")
+  T.eq(J.encode("é\n\t\"\\\1"), '"é\\n\\t\\"\\\\\\u0001"')
+  T.eq(J.encode(true), "true") T.eq(J.encode(nil), "null")
+end)
+
+T.test("encode: numbers", function()
+  T.eq(J.encode(0.1), "0.1") T.eq(J.encode(1 / 3), "0.3333333333333333")
+  T.eq(J.encode(2.0), "2.0") T.eq(J.encode(-0.0), "-0.0") T.eq(J.encode(1e300), "1e+300")
+  T.eq(J.encode(math.mininteger), "-9223372036854775808")
+  T.eq(J.decode(J.encode(0.1)), 0.1)
+end)
+
+T.test("encode: sorted keys and indent", function()
+  T.eq(J.encode({b = 1, a = {y = J.null, x = true}, c = {}}, {sort_keys = true}),
+    '{"a":{"x":true,"y":null},"b":1,"c":{}}')
+  T.eq(J.encode({b = {1, 2}, a = 1}, {sort_keys = true, indent = 2}),
+    '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}')
+end)
+
+T.test("encode refuses what JSON cannot hold", function()
+  local t = {} t.self = t
+  T.eq(err(J.encode, t), "cannot encode a table that contains itself")
+  T.eq(err(J.encode, {1, nil, 3}), "cannot encode a table with mixed or sparse keys " ..
+    "(use string keys for an object or the keys 1..n for an array)")
+  T.eq(err(J.encode, {1, x = 2}), "cannot encode a table with mixed or sparse keys " ..
+    "(use string keys for an object or the keys 1..n for an array)")
+  T.eq(err(J.encode, 0 / 0), "cannot encode a non-finite number (nan)")
+  T.eq(err(J.encode, {1 / 0}), "cannot encode a non-finite number (inf)")
+  T.eq(err(J.encode, -1 / 0), "cannot encode a non-finite number (-inf)")
+  T.eq(err(J.encode, print), "cannot encode a function")
+  T.eq(err(J.encode, "\xff"), "cannot encode a string that is not valid UTF-8")
+  local deep = {} local cur = deep
+  for _ = 1, 100000 do cur[1] = {} cur = cur[1] end
+  T.eq(err(J.encode, deep), "cannot encode tables nested deeper than 1000")
+  T.eq(err(J.encode, J.object{1}), "cannot encode an object with a key that is not a string")
+  -- a table shared twice is not a cycle
+  local shared = {1}
+  T.eq(J.encode({shared, shared}), "[[1],[1]]")
+end)
+
+-- vouch.load.json: whole documents.
+T.test("load.json: an array of objects yields rows", function()
+  local rows = assert(vouch.load.json(DATA .. "rows.json")):all()
+  T.eq(#rows, 2) T.eq(rows[1].id, "P1") T.eq(rows[1].tags[2], "b")
+  T.eq(rows[1].x, vouch.json.null) T.eq(rows[2].n, 2.5) T.eq(rows[2].x.k, true)
+end)
+
+T.test("load.json: an object is one row", function()
+  local rows = assert(vouch.load.json(DATA .. "object.json")):all()
+  T.eq(#rows, 1) T.eq(rows[1].n, 9)
+  T.eq(#assert(vouch.load.json(DATA .. "empty_array.json")):all(), 0)
+end)
+
+T.test("load.json: errors name file:line:column", function()
+  T.eq(err(vouch.load.json, DATA .. "bad.json"),
+    DATA .. "bad.json:2:13: string or '}' expected near '}'")
+  T.eq(err(vouch.load.json, DATA .. "truncated.json"),
+    DATA .. "truncated.json:2:11: '}' expected near end of file")
+  T.eq(err(vouch.load.json, DATA .. "empty.json"),
+    DATA .. "empty.json:1:1: unexpected token near end of file")
+  T.eq(err(vouch.load.json, DATA .. "scalar.json"),
+    DATA .. "scalar.json:1:1: expected an array or an object")
+  local src, msg, code = vouch.load.json("none.json")
+  T.eq(src, nil) T.eq(msg, "none.json: No such file or directory") T.eq(code, "ENOENT")
+end)
+
+T.test("load.json: into() stores objects, nested values as JSON text", function()
+  local db = vouch.db.open()
+  T.eq(assert(vouch.load.json(DATA .. "rows.json")):into(db, "jrows"), 2)
+  local r = db:one("SELECT * FROM jrows WHERE id = 'P1'")
+  T.eq(r.tags, '["a","b"]') T.eq(r.x, nil) T.eq(r.n, 1)
+  T.eq(db:one("SELECT x FROM jrows WHERE id = 'P2'").x, '{"k":true}')
+  local l = db:one("SELECT * FROM loads ORDER BY id DESC LIMIT 1")
+  T.eq(l.format, "json") T.eq(l.rows, 2) T.eq(#l.hash, 32)
+end)
