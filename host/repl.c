@@ -286,6 +286,31 @@ static void abandon(repl *r, const char *why) {
 }
 
 
+/*
+** After the loop stopped: if the statement's task failed by itself (the
+** host reported it: a bare coroutine.yield() at the top, say), the
+** statement is over.
+*/
+static void check_statement(repl *r) {
+  lua_State *L = r->L;
+  const char *st;
+  if (!r->busy || r->task_ref == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->task_ref);
+  if (luaL_getmetafield(L, -1, "__index") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_getfield(L, -1, "status");
+  lua_pushvalue(L, -3);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && (st = lua_tostring(L, -1)) != NULL &&
+      strcmp(st, "ready") != 0 && strcmp(st, "running") != 0 && strcmp(st, "waiting") != 0) {
+    r->failed = 1;
+    end_statement(r);
+  }
+  lua_pop(L, 3);
+}
+
+
 /* The statement's time is up while it waits (busy Lua meets the hook). */
 static void on_deadline(uv_timer_t *t) {
   repl *r = t->data;
@@ -998,6 +1023,7 @@ int vouch_repl(vouch_host_t *h) {
       show_prompt(&r);
       while (!r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
+        check_statement(&r);
         h->failed = 0;  /* a background task failed: reported, the REPL goes on */
         if (h->exit_code >= 0 && !r.quit) { r.quit = 1; r.status = h->exit_code; }
       }
@@ -1026,6 +1052,7 @@ int vouch_repl(vouch_host_t *h) {
       take_line(&r, line);
       while (r.busy && !r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
+        check_statement(&r);
         if (h->failed) r.failed = 1;  /* a background task failed (reported) */
         h->failed = 0;
         if (h->exit_code >= 0 && !r.quit) { r.quit = 1; r.status = h->exit_code; }

@@ -131,6 +131,12 @@ assert p.stdout.readline() == b"2\n"
 p.send_signal(signal.SIGINT)
 sys.exit(0 if p.wait(timeout=20) in (-signal.SIGINT, 130) else 1)' "$VOUCH"
 
+pipe "piped: a bare coroutine.yield() fails its statement, the REPL goes on" 1 \
+  "attempt to yield from outside a coroutine.*${B}next$N\$" <<'END'
+coroutine.yield(1)
+print("next")
+END
+
 pipe "piped: .help lists the commands" 0 '\.load FILE.*\.tables.*\.time on\|off.*\.exit' <<'END'
 .help
 END
