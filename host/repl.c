@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -748,15 +749,35 @@ static int key_eof(int count, int key) {
 }
 
 
-/* The editor reads keys through here, so that the end of input is seen. */
-static int read_key(FILE *f) {
+static int read_byte(void) {
   unsigned char c;
   ssize_t n;
-  (void)f;
   do n = read(0, &c, 1); while (n < 0 && errno == EINTR);
-  if (n == 1) return c;
-  the_repl->key = KEY_EOF;
-  return EOF;
+  return n == 1 ? c : EOF;
+}
+
+
+/*
+** The editor reads keys through here, so that the end of input is seen.
+** It takes one character per call: a UTF-8 sequence is decoded to its
+** code point when the locale is multibyte.
+*/
+static int read_key(FILE *f) {
+  int c = read_byte(), more, i;
+  (void)f;
+  if (c == EOF) {
+    the_repl->key = KEY_EOF;
+    return EOF;
+  }
+  if (c < 0xC0 || MB_CUR_MAX == 1) return c;
+  more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+  c &= 0x3F >> more;
+  for (i = 0; i < more; i++) {
+    int b = read_byte();
+    if (b == EOF || (b & 0xC0) != 0x80) return 0xFFFD;
+    c = (c << 6) | (b & 0x3F);
+  }
+  return c;
 }
 
 
@@ -938,6 +959,8 @@ static int setup_lua(repl *r) {
 
 
 static void setup_editor(repl *r) {
+  /* The editor reads and shows UTF-8 text, even under the C locale. */
+  if (setlocale(LC_CTYPE, "") == NULL || MB_CUR_MAX == 1) setlocale(LC_CTYPE, "C.UTF-8");
   rl_readline_name = "vouch";
   rl_instream = stdin;
   rl_outstream = stdout;

@@ -436,6 +436,17 @@ send \x04
 eof
 END
 
+tty "tty: UTF-8 text is read and shown whole, whatever the locale" env LC_ALL=C "$VOUCH" repl <<'END'
+screen ^vouch>$
+send s = "héllo wörld ✓"\r
+screen ^vouch>$
+send s, #s, utf8.len(s)\r
+expect ^"héllo wörld ✓"\t17\t13$
+screen ^vouch>$
+send \x04
+eof
+END
+
 tty "tty: Tab completes globals, fields and methods" "$VOUCH" repl <<'END'
 screen ^vouch>$
 send prin\t
