@@ -479,7 +479,8 @@ static void history_add(repl *r, const char *s) {
     }
   }
   add_history(s);
-  if (r->history && mkdirs(r->history) == 0) write_history(r->history);
+  if (r->history && mkdirs(r->history) == 0 && write_history(r->history) == 0)
+    chmod(r->history, 0600);  /* what was typed may hold secrets */
 }
 
 /* }====================================================== */

@@ -381,6 +381,14 @@ send 7\r
 expect ^7$
 absent syntax error
 screen ^vouch>$
+send function unfinished()\r
+screen ^  \.\.\.>$
+send \x03
+screen ^vouch>$
+send 8\r
+expect ^8$
+absent syntax error
+screen ^vouch>$
 send \x04
 eof
 status 0
@@ -506,6 +514,7 @@ screen ^vouch>$
 send \x04
 eof
 END
+ok "tty: the history file is private" test "$(stat -c %a "$TMP/history")" = 600
 ok "tty: history is saved, duplicates collapsed" \
   test "$(grep -c '^1\\040+\\0401$' "$TMP/history")" = 1
 tty "tty: history, second session recalls the first" "$VOUCH" repl <<'END'
