@@ -38,15 +38,42 @@ typedef struct vouch_reader {
   size_t cap;               /* its size */
   char *ahead;              /* the read-ahead chunk; owned */
   size_t chunk;             /* its size: bytes per read */
-  int64_t size;             /* the file's size when opened */
+  int64_t size;             /* the file's size when opened; INT64_MAX if not regular */
   int64_t offset;           /* file offset of the next read */
   ssize_t result;           /* of the last request */
   int busy;                 /* a request is in flight */
   int pending;              /* a finished read is not taken into the buffer yet */
   int waiting;              /* a task waits for the request (op is linked) */
+  int cancelled;            /* the wait was cancelled: timed out (opts.timeout) */
+  int64_t timeout;          /* milliseconds per wait, -1 for none */
   int orphan;               /* the source is gone; the callback frees */
   XXH3_state_t *hash;       /* of every byte read, in order; owned */
+  vouch_host_t *h;          /* charged for the buffers (--max-memory) */
+  size_t charged;           /* bytes charged to it */
 } reader;
+
+
+/*
+** The buffers count against --max-memory: a row (or a JSON document) can
+** be as large as the file. Returns -1, with the limit tripped, when over.
+*/
+static int charge(reader *r, size_t more) {
+  vouch_host_t *h = r->h;
+  if (h->max_memory && h->used_memory + more > h->max_memory) {
+    vouch_limits_trip(h, VOUCH_LIMIT_MEMORY);
+    return -1;
+  }
+  h->used_memory += more;
+  r->charged += more;
+  return 0;
+}
+
+
+static void uncharge(reader *r, size_t less) {
+  if (less > r->charged) less = r->charged;
+  r->h->used_memory -= less;
+  r->charged -= less;
+}
 
 
 static void reader_free(reader *r) {
@@ -57,6 +84,7 @@ static void reader_free(reader *r) {
     r->fd = -1;
   }
   if (r->hash) XXH3_freeState(r->hash);
+  uncharge(r, r->charged);
   free(r->buf);
   free(r->ahead);
   free(r);
@@ -84,6 +112,27 @@ static void fs_done(uv_fs_t *req) {
 /* The task stopped waiting; the request still completes into the reader. */
 static void fs_cancel(vouch_op_t *op) {
   ((reader *)op)->waiting = 0;
+  ((reader *)op)->cancelled = 1;
+}
+
+
+/*
+** Whether the wait a continuation resumes from timed out: the loop then
+** pushed nil, "timed out after N ms", "ETIMEDOUT". Other cancellations
+** (task:cancel, a race lost) never resume the continuation.
+*/
+static int timed_out(vouch_source_t *s) {
+  if (s->r == NULL || !s->r->cancelled) return 0;
+  s->r->cancelled = 0;
+  return 1;
+}
+
+
+/* Raise "path: timed out after N ms" from the values the loop pushed. */
+static int raise_timeout(lua_State *L, vouch_source_t *s) {
+  const char *msg = lua_tostring(L, -2);
+  lua_pushfstring(L, "%s: %s", s->path, msg ? msg : "timed out");
+  return lua_error(L);
 }
 
 
@@ -179,10 +228,18 @@ static void progress(vouch_source_t *s, int final) {
 */
 static int read_ahead(lua_State *L, vouch_source_t *s) {
   reader *r = s->r;
-  uv_buf_t b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
+  uv_buf_t b;
   int rc;
+  if (r->ahead == NULL || r->offset >= r->size) {  /* at the end already */
+    r->pending = 1;
+    r->result = 0;
+    return 0;
+  }
+  b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
   r->busy = 1;
-  rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
+  /* Pipes and terminals cannot seek: they are read from where they are. */
+  rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1,
+                  r->size == INT64_MAX ? -1 : r->offset, fs_done);
   if (rc < 0) {
     r->busy = 0;
     r->pending = 1;
@@ -218,6 +275,7 @@ static int absorb(lua_State *L, vouch_source_t *s) {
     size_t cap = r->cap * 2;
     char *nb;
     while (cap < s->end + n) cap *= 2;
+    if (charge(r, cap - r->cap) != 0) return luaL_error(L, "not enough memory");
     nb = realloc(r->buf, cap);
     if (nb == NULL) return luaL_error(L, "not enough memory");
     r->buf = s->buf = nb;
@@ -227,14 +285,12 @@ static int absorb(lua_State *L, vouch_source_t *s) {
   XXH3_128bits_update(r->hash, r->ahead, n);
   s->end += n;
   r->offset += (int64_t)n;
-  if (r->offset >= r->size && r->chunk > 4096) {
-    /* All of it is read: the next read only confirms the end, so a small
-    ** chunk does (and a file that grew is still read, in small steps). */
-    char *na = realloc(r->ahead, 4096);
-    if (na != NULL) {
-      r->ahead = na;
-      r->chunk = 4096;
-    }
+  if (r->offset >= r->size) {
+    /* A regular file is read up to the size it had when it was opened: the
+    ** end needs no read of its own (one trip to the thread pool less). */
+    free(r->ahead);
+    r->ahead = NULL;
+    uncharge(r, r->chunk);
   }
   read_ahead(L, s);
   progress(s, 0);
@@ -267,6 +323,8 @@ static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
     vouch_op_start(L, &r->op);
     r->op.cancel = fs_cancel;
     r->waiting = 1;
+    r->cancelled = 0;
+    vouch_op_timeout(&r->op, r->timeout);
     return VOUCH_NEED;
   }
   if (rc == VOUCH_ROW && mode != VOUCH_MODE_PRIME) s->rows++;
@@ -293,6 +351,7 @@ vouch_source_t *vouch_source_new(lua_State *L, const vouch_loader_t *loader) {
   vouch_source_t *s = lua_newuserdatauv(L, sizeof *s, 2);
   memset(s, 0, sizeof *s);
   s->loader = loader;
+  s->timeout = -1;
   luaL_setmetatable(L, VOUCH_SOURCE_MT);
   return s;
 }
@@ -311,6 +370,8 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
   r = calloc(1, sizeof *r);
   if (r == NULL) return luaL_error(L, "not enough memory");
   r->fd = -1;
+  r->h = vouch_host(L);
+  r->timeout = s->timeout;
   s->r = r;
   r->req.data = r;
   r->hash = XXH3_createState();
@@ -329,6 +390,7 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
     r->result = rc;
     return open_k(L, LUA_OK, sidx);
   }
+  vouch_op_timeout(&r->op, r->timeout);
   return lua_yieldk(L, 0, sidx, open_k);
 }
 
@@ -338,7 +400,13 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_source_t *s = check_source(L, sidx);
   reader *r = s->r;
   struct stat st;
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) {
+    const char *msg = lua_tostring(L, -2);
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", s->path, msg ? msg : "timed out");
+    lua_pushliteral(L, "ETIMEDOUT");
+    return 3;
+  }
   if (r->result < 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", s->path, strerror((int)-r->result));
@@ -357,6 +425,7 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
   r->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : INT64_MAX;
   if (r->size < CHUNK) r->chunk = (size_t)r->size + 4096;
   r->cap = 2 * r->chunk;
+  if (charge(r, r->cap + r->chunk) != 0) return luaL_error(L, "not enough memory");
   r->buf = s->buf = malloc(r->cap);
   r->ahead = malloc(r->chunk);
   if (r->buf == NULL || r->ahead == NULL) return luaL_error(L, "not enough memory");
@@ -368,7 +437,7 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
 static int prime_k(lua_State *L, int status, lua_KContext ctx) {
   int sidx = (int)ctx;
   vouch_source_t *s = check_source(L, sidx);
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) return raise_timeout(L, s);
   switch (step(L, s, sidx, VOUCH_MODE_PRIME)) {
     case VOUCH_NEED: return lua_yieldk(L, 0, ctx, prime_k);
     case VOUCH_BAD: return lua_error(L);
@@ -398,7 +467,7 @@ static void push_keys(lua_State *L, int sidx) {
 */
 static int rows_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_source_t *s = lua_touserdata(L, lua_upvalueindex(1));
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) return raise_timeout(L, s);
   lua_settop(L, 0);
   lua_pushvalue(L, lua_upvalueindex(1));
   if (lua_type(L, lua_upvalueindex(2)) == LUA_TTABLE) lua_pushvalue(L, lua_upvalueindex(2));
@@ -430,7 +499,7 @@ static int source_rows(lua_State *L) {
 static int all_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_source_t *s = check_source(L, 1);
   lua_Integer n = (lua_Integer)ctx;
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) return raise_timeout(L, s);
   lua_settop(L, 2);
   push_keys(L, 1);
   for (;;) {
@@ -487,7 +556,10 @@ static int into_k(lua_State *L, int status, lua_KContext ctx) {
   const char *table = luaL_checkstring(L, 3);
   int64_t n = (int64_t)ctx;
   char *err = NULL;
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) {
+    lua_pushfstring(L, "%s: %s", s->path, lua_tostring(L, -2));
+    return into_fail(L, s);
+  }
   lua_settop(L, 3);
   for (;;) {
     int rc = step(L, s, 1, VOUCH_MODE_VALUES);

@@ -65,6 +65,7 @@ struct vouch_source {
   int64_t rows;             /* rows produced so far */
   int64_t bad_rows;         /* rows skipped as bad */
   int skip_bad;             /* opts.skip_bad */
+  int64_t timeout;          /* opts.timeout: milliseconds per wait, -1 for none */
   int closed;
   int busy;                 /* a task is inside rows/all/into */
   int sidx;                 /* stack index of the source during next() */
@@ -96,6 +97,16 @@ int vouch_source_set_cols(lua_State *L, vouch_source_t *s, int n,
 /* Push a "path:line:col: message" error; returns VOUCH_BAD. */
 int vouch_source_bad(lua_State *L, vouch_source_t *s, long line, long col,
                      const char *fmt, ...);
+
+/*
+** json.c: parse s[0..n) (any value, NULs allowed) with jansson, its memory
+** checked against --max-memory and charged to the host; *charged is what
+** to give back with vouch_json_uncharge once the tree is freed. NULL with
+** *err on failure.
+*/
+json_t *vouch_json_load(lua_State *L, const char *s, size_t n, json_error_t *err,
+                        size_t *charged);
+void vouch_json_uncharge(vouch_host_t *h, size_t charged);
 
 /* json.c: the JSON value `j` as a Lua value (null is vouch.json.null). */
 void vouch_json_push(lua_State *L, json_t *j);
