@@ -863,24 +863,26 @@ static void free_matches(void) {
 }
 
 
-/* File names inside a string: `text` holds the opening quote. */
-static char **complete_file(const char *text) {
-  const char *q = text + strcspn(text, "\"'");
-  size_t pre = (size_t)(q - text) + 1;
+/*
+** File names: text[0..pre) stays as typed (the quote that opens a string),
+** the rest is the start of a path.
+*/
+static char **complete_file(const char *text, size_t pre) {
   char *name;
   int state = 0;
   free_matches();
-  while ((name = rl_filename_completion_function(q + 1, state++)) != NULL) {
-    char **m = realloc(matches, sizeof *m * (size_t)(nmatches + 1));
-    char *full = malloc(pre + strlen(name) + 2);
+  while ((name = rl_filename_completion_function(text + pre, state++)) != NULL) {
+    char *full = malloc(pre + strlen(name) + 2), **m;
     struct stat st;
-    if (m == NULL || full == NULL) { free(m == matches ? NULL : m); free(full); free(name); break; }
-    matches = m;
+    if (full == NULL) { free(name); break; }
     memcpy(full, text, pre);
     strcpy(full + pre, name);
     if (stat(name, &st) == 0 && S_ISDIR(st.st_mode)) strcat(full, "/");
-    matches[nmatches++] = full;
     free(name);
+    m = realloc(matches, sizeof *m * (size_t)(nmatches + 1));
+    if (m == NULL) { free(full); break; }
+    matches = m;
+    matches[nmatches++] = full;
   }
   rl_completion_append_character = '\0';
   if (nmatches == 0) return NULL;
@@ -905,7 +907,10 @@ static char **complete(const char *text, int start, int end) {
   lua_Integer i, n;
   (void)start; (void)end;
   rl_attempted_completion_over = 1;
-  if (strpbrk(text, "\"'")) return complete_file(text);
+  if (strpbrk(text, "\"'"))
+    return complete_file(text, (size_t)(strpbrk(text, "\"'") - text) + 1);
+  if (r->len == 0 && rl_line_buffer && strncmp(rl_line_buffer, ".load ", 6) == 0)
+    return complete_file(text, 0);
   free_matches();
   rl_completion_append_character = '\0';
   lua_pushcfunction(L, complete_lua);

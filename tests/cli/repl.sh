@@ -498,6 +498,13 @@ screen ^vouch>$
 send f\r
 expect ^"data/partners.csv"$
 screen ^vouch>$
+send .lo\t
+screen ^vouch> \.load$
+send  data/pa\t
+screen ^vouch> \.load data/partners\.csv$
+send \x03
+expect \^C
+screen ^vouch>$
 send \x04
 eof
 END
