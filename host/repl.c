@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ typedef struct repl {
   volatile sig_atomic_t busy;  /* a statement's task runs */
   lua_State *volatile co;   /* that task's coroutine; NULL once it is left */
   lua_Integer stmt;         /* number of the latest statement */
+  int task_ref;             /* registry: its task's userdata, or LUA_NOREF */
   volatile sig_atomic_t sigint_ran;  /* Lua was running when SIGINT came */
   volatile sig_atomic_t sigint_quit; /* SIGINT without a terminal: leave */
   volatile sig_atomic_t interrupting; /* SIGINT came while the statement ran */
@@ -206,6 +208,8 @@ static void end_statement(repl *r) {
   r->busy = 0;
   r->co = NULL;
   r->interrupting = 0;
+  luaL_unref(r->L, LUA_REGISTRYINDEX, r->task_ref);
+  r->task_ref = LUA_NOREF;
   if (r->deadline) uv_timer_stop(r->deadline);
   vouch_limits_disarm(h);
   h->limit_hit = VOUCH_LIMIT_NONE;
@@ -248,17 +252,63 @@ static int stmt_k(lua_State *L, int status, lua_KContext ctx) {
 
 
 /*
-** Give up on the running statement, which waits for I/O or a timer: report
-** `why` and come back to the prompt now. Its coroutine keeps a hook that
-** ends it, silently, at the first instruction it runs when it wakes.
+** Stop the running statement, which waits for I/O, a timer or a task:
+** report `why` and come back to the prompt now. The statement's task is
+** cancelled (its pending call stops, its to-be-closed variables close);
+** should that fail, its coroutine keeps a hook that ends it, silently, at
+** the first instruction it runs when it wakes.
 */
 static void abandon(repl *r, const char *why) {
-  if (r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
-  r->co = NULL;
-  r->abandoned++;
+  lua_State *L = r->L;
+  int cancelled = 0;
   out_line(r, stderr, "\033[31m", why);
+  if (r->co) lua_sethook(r->co, NULL, 0, 0);  /* its __close handlers run in full */
+  if (r->task_ref != LUA_NOREF) {
+    int t;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->task_ref);
+    t = luaL_getmetafield(L, -1, "__index");
+    if (t == LUA_TTABLE) {
+      lua_getfield(L, -1, "cancel");
+      lua_remove(L, -2);
+      lua_insert(L, -2);                   /* cancel, task */
+      cancelled = lua_pcall(L, 1, 0, 0) == LUA_OK;
+      if (!cancelled) lua_pop(L, 1);
+    } else {
+      lua_pop(L, t == LUA_TNIL ? 1 : 2);
+    }
+  }
+  if (!cancelled) {
+    if (r->co) lua_sethook(r->co, kill_hook, LUA_MASKCOUNT, 1);
+    r->abandoned++;
+  }
+  r->co = NULL;
   r->failed = 1;
   end_statement(r);
+}
+
+
+/*
+** After the loop stopped: if the statement's task failed by itself (the
+** host reported it: a bare coroutine.yield() at the top, say), the
+** statement is over.
+*/
+static void check_statement(repl *r) {
+  lua_State *L = r->L;
+  const char *st;
+  if (!r->busy || r->task_ref == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->task_ref);
+  if (luaL_getmetafield(L, -1, "__index") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_getfield(L, -1, "status");
+  lua_pushvalue(L, -3);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK && (st = lua_tostring(L, -1)) != NULL &&
+      strcmp(st, "ready") != 0 && strcmp(st, "running") != 0 && strcmp(st, "waiting") != 0) {
+    r->failed = 1;
+    end_statement(r);
+  }
+  lua_pop(L, 3);
 }
 
 
@@ -293,18 +343,33 @@ static int stmt_task(lua_State *L) {
 }
 
 
-/* Start the function on top of the stack (below it `nargs` arguments) as the statement. */
+/*
+** Start the function on top of the stack (below it `nargs` arguments) as
+** the statement: a task made by vouch.spawn, whose userdata is kept so that
+** Ctrl-C can cancel the statement where it waits.
+*/
 static void start_statement(repl *r, int nargs) {
   lua_State *L = r->L;
   lua_pushinteger(L, ++r->stmt);
   lua_pushcclosure(L, stmt_task, 1);
   lua_insert(L, -(nargs + 2));
+  lua_getfield(L, LUA_REGISTRYINDEX, "vouch.lib");
+  lua_getfield(L, -1, "spawn");
+  lua_remove(L, -2);
+  lua_insert(L, -(nargs + 3));             /* spawn, stmt_task, function, args */
   r->busy = 1;
   r->started = uv_hrtime();
   vouch_limits_arm(r->h);
   if (r->deadline && r->h->timeout > 0)
     uv_timer_start(r->deadline, on_deadline, (uint64_t)(r->h->timeout * 1000) + 1, 0);
-  vouch_task_start(L, nargs + 1);
+  if (lua_pcall(L, nargs + 2, 1, 0) != LUA_OK) {
+    out_line(r, stderr, "\033[31m", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    r->failed = 1;
+    end_statement(r);
+    return;
+  }
+  r->task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 
@@ -414,7 +479,8 @@ static void history_add(repl *r, const char *s) {
     }
   }
   add_history(s);
-  if (r->history && mkdirs(r->history) == 0) write_history(r->history);
+  if (r->history && mkdirs(r->history) == 0 && write_history(r->history) == 0)
+    chmod(r->history, 0600);  /* what was typed may hold secrets */
 }
 
 /* }====================================================== */
@@ -684,15 +750,35 @@ static int key_eof(int count, int key) {
 }
 
 
-/* The editor reads keys through here, so that the end of input is seen. */
-static int read_key(FILE *f) {
+static int read_byte(void) {
   unsigned char c;
   ssize_t n;
-  (void)f;
   do n = read(0, &c, 1); while (n < 0 && errno == EINTR);
-  if (n == 1) return c;
-  the_repl->key = KEY_EOF;
-  return EOF;
+  return n == 1 ? c : EOF;
+}
+
+
+/*
+** The editor reads keys through here, so that the end of input is seen.
+** It takes one character per call: a UTF-8 sequence is decoded to its
+** code point when the locale is multibyte.
+*/
+static int read_key(FILE *f) {
+  int c = read_byte(), more, i;
+  (void)f;
+  if (c == EOF) {
+    the_repl->key = KEY_EOF;
+    return EOF;
+  }
+  if (c < 0xC0 || MB_CUR_MAX == 1) return c;
+  more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+  c &= 0x3F >> more;
+  for (i = 0; i < more; i++) {
+    int b = read_byte();
+    if (b == EOF || (b & 0xC0) != 0x80) return 0xFFFD;
+    c = (c << 6) | (b & 0x3F);
+  }
+  return c;
 }
 
 
@@ -777,24 +863,26 @@ static void free_matches(void) {
 }
 
 
-/* File names inside a string: `text` holds the opening quote. */
-static char **complete_file(const char *text) {
-  const char *q = text + strcspn(text, "\"'");
-  size_t pre = (size_t)(q - text) + 1;
+/*
+** File names: text[0..pre) stays as typed (the quote that opens a string),
+** the rest is the start of a path.
+*/
+static char **complete_file(const char *text, size_t pre) {
   char *name;
   int state = 0;
   free_matches();
-  while ((name = rl_filename_completion_function(q + 1, state++)) != NULL) {
-    char **m = realloc(matches, sizeof *m * (size_t)(nmatches + 1));
-    char *full = malloc(pre + strlen(name) + 2);
+  while ((name = rl_filename_completion_function(text + pre, state++)) != NULL) {
+    char *full = malloc(pre + strlen(name) + 2), **m;
     struct stat st;
-    if (m == NULL || full == NULL) { free(m == matches ? NULL : m); free(full); free(name); break; }
-    matches = m;
+    if (full == NULL) { free(name); break; }
     memcpy(full, text, pre);
     strcpy(full + pre, name);
     if (stat(name, &st) == 0 && S_ISDIR(st.st_mode)) strcat(full, "/");
-    matches[nmatches++] = full;
     free(name);
+    m = realloc(matches, sizeof *m * (size_t)(nmatches + 1));
+    if (m == NULL) { free(full); break; }
+    matches = m;
+    matches[nmatches++] = full;
   }
   rl_completion_append_character = '\0';
   if (nmatches == 0) return NULL;
@@ -819,7 +907,10 @@ static char **complete(const char *text, int start, int end) {
   lua_Integer i, n;
   (void)start; (void)end;
   rl_attempted_completion_over = 1;
-  if (strpbrk(text, "\"'")) return complete_file(text);
+  if (strpbrk(text, "\"'"))
+    return complete_file(text, (size_t)(strpbrk(text, "\"'") - text) + 1);
+  if (r->len == 0 && rl_line_buffer && strncmp(rl_line_buffer, ".load ", 6) == 0)
+    return complete_file(text, 0);
   free_matches();
   rl_completion_append_character = '\0';
   lua_pushcfunction(L, complete_lua);
@@ -874,6 +965,8 @@ static int setup_lua(repl *r) {
 
 
 static void setup_editor(repl *r) {
+  /* The editor reads and shows UTF-8 text, even under the C locale. */
+  if (setlocale(LC_CTYPE, "") == NULL || MB_CUR_MAX == 1) setlocale(LC_CTYPE, "C.UTF-8");
   rl_readline_name = "vouch";
   rl_instream = stdin;
   rl_outstream = stdout;
@@ -905,7 +998,7 @@ int vouch_repl(vouch_host_t *h) {
   memset(&r, 0, sizeof r);
   r.h = h;
   r.L = h->L;
-  r.env_ref = r.mod_ref = LUA_NOREF;
+  r.env_ref = r.mod_ref = r.task_ref = LUA_NOREF;
   r.interactive = isatty(0);
   r.color = r.interactive && isatty(1) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
   r.ecolor = r.color && isatty(2);
@@ -959,6 +1052,7 @@ int vouch_repl(vouch_host_t *h) {
       show_prompt(&r);
       while (!r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
+        check_statement(&r);
         h->failed = 0;  /* a background task failed: reported, the REPL goes on */
         if (h->exit_code >= 0 && !r.quit) { r.quit = 1; r.status = h->exit_code; }
       }
@@ -987,6 +1081,7 @@ int vouch_repl(vouch_host_t *h) {
       take_line(&r, line);
       while (r.busy && !r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
+        check_statement(&r);
         if (h->failed) r.failed = 1;  /* a background task failed (reported) */
         h->failed = 0;
         if (h->exit_code >= 0 && !r.quit) { r.quit = 1; r.status = h->exit_code; }

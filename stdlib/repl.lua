@@ -377,6 +377,8 @@ function M.complete(env, text)
     collect(env, set, false)
     for k in pairs(KEYWORDS) do set[k] = true end
     head, sep = "", ""
+  elseif head == "" and sep == "." then
+    for _, c in ipairs(M.commands) do set[c:sub(2)] = true end
   else
     if head == "" or not head:match("^[%a_][%w_]*[%w_.]*$") or head:find("..", 1, true) then
       return {}
@@ -400,6 +402,8 @@ end
 -- }======================================================
 
 -- {====================================================== commands
+
+M.commands = { ".exit", ".help", ".load", ".tables", ".time" }
 
 M.help = [[
 Enter Lua statements or expressions; an expression's values are printed

@@ -55,7 +55,7 @@ def unescape(s):
         if m.group(1).startswith("x"):
             return chr(int(m.group(1)[1:], 16))
         return ESC.get(m.group(1), m.group(0))
-    return re.sub(r"\\(x[0-9a-fA-F]{2}|.)", one, s).encode("utf-8")
+    return re.sub(r"\\(x[0-9a-fA-F]{2}|.)", one, s)
 
 
 class Screen:
@@ -200,10 +200,10 @@ def main():
             continue
         cmd, _, arg = line.partition(" ")
         if cmd == "send":
-            os.write(fd, unescape(arg))
+            os.write(fd, unescape(arg).encode("utf-8"))
             last_output[0] = time.monotonic()
         elif cmd in ("expect", "screen"):
-            rx = re.compile(unescape(arg).decode("latin-1"), re.M)
+            rx = re.compile(unescape(arg), re.M)
             end = time.monotonic() + timeout
             while True:
                 if cmd == "expect":
@@ -219,7 +219,7 @@ def main():
                         n, cmd, arg, " (the program exited)" if status is not None else ""))
                 pump(0.05)
         elif cmd == "raw":
-            rx = re.compile(unescape(arg))
+            rx = re.compile(unescape(arg).encode("utf-8"))
             end = time.monotonic() + timeout
             while not rx.search(raw):
                 if status is not None or time.monotonic() > end:
@@ -227,7 +227,7 @@ def main():
                 pump(0.05)
         elif cmd == "absent":
             pump(0.05)
-            if re.search(unescape(arg).decode("latin-1"), seen, re.M):
+            if re.search(unescape(arg), seen, re.M):
                 fail("line %d: /%s/ was seen" % (n, arg))
         elif cmd == "sleep":
             end = time.monotonic() + float(arg) / 1000

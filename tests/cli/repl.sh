@@ -131,6 +131,12 @@ assert p.stdout.readline() == b"2\n"
 p.send_signal(signal.SIGINT)
 sys.exit(0 if p.wait(timeout=20) in (-signal.SIGINT, 130) else 1)' "$VOUCH"
 
+pipe "piped: a bare coroutine.yield() fails its statement, the REPL goes on" 1 \
+  "attempt to yield from outside a coroutine.*${B}next$N\$" <<'END'
+coroutine.yield(1)
+print("next")
+END
+
 pipe "piped: .help lists the commands" 0 '\.load FILE.*\.tables.*\.time on\|off.*\.exit' <<'END'
 .help
 END
@@ -146,7 +152,7 @@ pipe "piped: .load of a file outside the allowed paths is refused" 1 \
 .load /etc/hostname
 END
 
-pipe "piped: .time on prints how long a statement took" 0 '^\([0-9]+\.[0-9]{3} s\)' <<'END'
+pipe "piped: .time on prints how long a statement took" 0 "${B}\([0-9]+\.[0-9]{3} s\)" <<'END'
 .time on
 local _ = vouch.sleep(5)
 .time off
@@ -349,6 +355,21 @@ send \x04
 eof
 END
 
+tty "tty: Ctrl-C cancels a waiting statement: its to-be-closed variables close" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send x = setmetatable({}, {__close = function() print("cl" .. "osed") end})\r
+screen ^vouch>$
+send do local c <close> = x; vouch.sleep(60000) end\r
+sleep 300
+send \x03
+expect interrupted
+expect ^closed$
+screen ^vouch>$
+send \x04
+eof
+status 0
+END
+
 tty "tty: Ctrl-C on a line clears it; Ctrl-D on an empty line exits" "$VOUCH" repl <<'END'
 screen ^vouch>$
 send this is not lua
@@ -358,6 +379,14 @@ expect \^C
 screen ^vouch>$
 send 7\r
 expect ^7$
+absent syntax error
+screen ^vouch>$
+send function unfinished()\r
+screen ^  \.\.\.>$
+send \x03
+screen ^vouch>$
+send 8\r
+expect ^8$
 absent syntax error
 screen ^vouch>$
 send \x04
@@ -415,6 +444,17 @@ send \x04
 eof
 END
 
+tty "tty: UTF-8 text is read and shown whole, whatever the locale" env LC_ALL=C "$VOUCH" repl <<'END'
+screen ^vouch>$
+send s = "héllo wörld ✓"\r
+screen ^vouch>$
+send s, #s, utf8.len(s)\r
+expect ^"héllo wörld ✓"\t17\t13$
+screen ^vouch>$
+send \x04
+eof
+END
+
 tty "tty: Tab completes globals, fields and methods" "$VOUCH" repl <<'END'
 screen ^vouch>$
 send prin\t
@@ -458,6 +498,13 @@ screen ^vouch>$
 send f\r
 expect ^"data/partners.csv"$
 screen ^vouch>$
+send .lo\t
+screen ^vouch> \.load$
+send  data/pa\t
+screen ^vouch> \.load data/partners\.csv$
+send \x03
+expect \^C
+screen ^vouch>$
 send \x04
 eof
 END
@@ -474,6 +521,7 @@ screen ^vouch>$
 send \x04
 eof
 END
+ok "tty: the history file is private" test "$(stat -c %a "$TMP/history")" = 600
 ok "tty: history is saved, duplicates collapsed" \
   test "$(grep -c '^1\\040+\\0401$' "$TMP/history")" = 1
 tty "tty: history, second session recalls the first" "$VOUCH" repl <<'END'
@@ -488,6 +536,24 @@ screen ^vouch>$
 send \x04
 eof
 END
+
+tty "tty: history goes under XDG_STATE_HOME" env -u VOUCH_HISTORY XDG_STATE_HOME="$TMP/state" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send xdg = 1\r
+screen ^vouch>$
+send \x04
+eof
+END
+ok "tty: the XDG history file holds the statement" grep -q '^xdg\\040=\\0401$' "$TMP/state/vouch/history"
+
+tty "tty: history goes under ~/.local/state without XDG_STATE_HOME" env -u VOUCH_HISTORY -u XDG_STATE_HOME HOME="$TMP/home" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send home = 1\r
+screen ^vouch>$
+send \x04
+eof
+END
+ok "tty: the home history file holds the statement" grep -q '^home\\040=\\0401$' "$TMP/home/.local/state/vouch/history"
 
 tty "tty: colour on a terminal" env -u NO_COLOR "$VOUCH" repl <<'END'
 screen ^vouch>$

@@ -69,6 +69,7 @@ local completions = {
   { "partners:", { "partners:inherited", "partners:method" } },
   { "nothing.here", {} },
   { "wh", { "while" } },
+  { ".t", { ".tables", ".time" } },
 }
 
 for _, c in ipairs(completions) do
