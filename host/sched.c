@@ -1761,8 +1761,19 @@ static int sched_trigger(lua_State *L) {
     lua_pushfstring(L, "no schedule named '%s'", name);
     return fail_with(L, lua_tostring(L, -1));
   }
+  {
+    /* A run that triggers its own schedule would re-run itself for ever. */
+    const char *me = getenv("VOUCH_SCHEDULE");
+    if (me && strcmp(me, name) == 0) {
+      lua_pushfstring(L, "a run of '%s' cannot trigger '%s' again", name, name);
+      return fail_with(L, lua_tostring(L, -1));
+    }
+  }
+  /* Triggers for the same partner that wait for the daemon count once. */
   db_run(db, "INSERT INTO schedule_triggers(schedule, partner_id, reason, created_at)"
-         " VALUES (?,?,?,?)", "ssss", name, partner, reason, vouch_time_utc(env_now(), ts));
+         " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM schedule_triggers WHERE"
+         " schedule=?1 AND partner_id IS ?2 AND fired_at IS NULL)", "ssss", name, partner,
+         reason, vouch_time_utc(env_now(), ts));
   lua_pushboolean(L, 1);
   return 1;
 }
