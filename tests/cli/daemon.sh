@@ -33,7 +33,7 @@ wait_exit() {
 }
 
 "$VOUCH" schedule add o-skip 'every 1m' slow.lua 30 --overlap skip >/dev/null
-"$VOUCH" schedule add o-queue 'every 1m' slow.lua 3 --overlap queue >/dev/null
+"$VOUCH" schedule add o-queue 'every 1m' slow.lua 5 --overlap queue >/dev/null
 "$VOUCH" schedule add o-replace 'every 1m' slow.lua 30 --overlap replace >/dev/null
 set_clock 2026-01-01T00:00:30Z
 "$VOUCH" daemon --clock clock --poll 100 --grace 1 --log d.log 2>d.err &
@@ -71,7 +71,7 @@ check "the lock is released" 0 '^$' -- cat "$VOUCH_DB.lock"
 
 # Graceful shutdown where the run finishes within the grace period.
 for s in o-skip o-queue o-replace; do "$VOUCH" schedule rm $s >/dev/null; done
-VOUCH_NOW=2026-01-01T00:02:30Z "$VOUCH" schedule add g 'every 1m' slow.lua 2 >/dev/null
+VOUCH_NOW=2026-01-01T00:02:30Z "$VOUCH" schedule add g 'every 1m' slow.lua 4 >/dev/null
 set_clock 2026-01-01T00:02:30Z
 "$VOUCH" daemon --clock clock --poll 100 --grace 60 --log g.log 2>g.err &
 d2=$!; pids="$pids $d2"
