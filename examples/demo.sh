@@ -11,3 +11,4 @@ echo
 ./vouch --db "$db" vet examples/partners.csv examples/partners.json
 echo
 echo "Next: ./vouch --db $db explain S001; see examples/README.md"
+sh examples/report.sh "$db"

@@ -26,6 +26,8 @@ static const luaL_Reg vouch_libs[] = {
   {"db", luaopen_vouch_db},
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
+  {"file", luaopen_vouch_file},
+  {"http", luaopen_vouch_http},
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},
   {NULL, NULL}
@@ -162,6 +164,7 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
     fprintf(stderr, "vouch: %s\n", strerror(errno));
     goto fail_state;
   }
+  if (opts->out) vouch_allowed(h, opts->out, VOUCH_WRITE, &h->out_path);
   lua_pushcfunction(h->L, host_init);
   if (vouch_pcall(h->L, 0, 0) != LUA_OK) {
     vouch_report(h->L, "cannot start");
@@ -201,6 +204,7 @@ void vouch_host_free(vouch_host_t *h) {
   list_free(&h->allow_net);
   free(h->db_path);
   free(h->script_dir);
+  free(h->out_path);
   free(h);
 }
 

@@ -1,11 +1,22 @@
 /*
 ** loop.c: tasks as coroutines on the libuv loop.
 **
-** Every script runs as a task. An asynchronous call starts its work with
-** vouch_op_start, then yields with vouch_op_wait; the work's completion
-** pushes its results on the task's stack and calls vouch_op_done, which
+** Every script runs as a task. An asynchronous call checks that it may wait
+** (vouch_op_check), starts its work with vouch_op_start, may arm a timeout
+** (vouch_op_timeout), then yields with vouch_op_wait; the work's completion
+** pushes its results on the task's coroutine and calls vouch_op_done, which
 ** resumes the task. The loop keeps a list of pending operations so that a
-** timeout, a cancellation or the host's shutdown can reach each of them.
+** timeout, a cancellation or the host's shutdown can reach each of them:
+** all three end with the operation's `cancel`, which stops the work and
+** frees it without touching Lua.
+**
+** Waiting for other tasks (task:wait, vouch.all, vouch.race) is itself an
+** operation, so it too takes a timeout and can be cancelled.
+**
+** User coroutines inside a task may call async functions: the coroutine
+** library's resume and wrap are replaced by versions that pass a yield made
+** for the host through to the task, and resume the inner coroutine with the
+** results when the task is resumed (see "Coroutines" below).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +25,14 @@
 #include "vouch.h"
 
 #define TASK_MT "vouch.task"
+#define BLOCKED_KEY "vouch.loop.blocked"
+#define MAX_TIMEOUT 1e15        /* milliseconds; above this a timeout is none */
+#define BLOCKED_REPORTS 10      /* blocked tasks described one by one */
 
-enum { TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE, TASK_FAILED };
+enum { TASK_READY, TASK_RUNNING, TASK_WAITING, TASK_DONE, TASK_FAILED, TASK_CANCELLED };
+enum { JOIN_ALL, JOIN_ANY };
+
+#define finished(t) ((t)->state >= TASK_DONE)
 
 struct vouch_task {
   lua_State *co;            /* the coroutine; anchored in the uservalue */
@@ -26,7 +43,20 @@ struct vouch_task {
   int main;                 /* the script's own task: errors need no name */
   vouch_op_t *op;           /* what the task waits for, or NULL */
   vouch_task_t *next;       /* ready queue */
-  vouch_task_t *live_prev, *live_next;  /* the loop's list of live tasks */
+  vouch_task_t *lprev, *lnext;  /* the loop's list of live tasks */
+  vouch_op_t join;          /* the operation while it waits for tasks */
+  int joining;              /* its registrations count; cleared when it runs */
+  int join_mode;            /* JOIN_ALL or JOIN_ANY */
+  int join_pending;         /* JOIN_ALL: tasks not finished yet */
+  lua_Integer join_gen;     /* tells this wait's registrations from old ones */
+  vouch_task_t *join_hit;   /* first task that failed (ALL) or ended (ANY) */
+};
+
+/* A timeout armed on an operation; malloc'd, freed in its close callback. */
+struct vouch_op_timer {
+  uv_timer_t timer;         /* must be first */
+  vouch_op_t *op;           /* the operation it cancels */
+  int64_t ms;               /* for the message */
 };
 
 /* The loop's own state: one per host, kept in the registry. */
@@ -34,9 +64,9 @@ typedef struct loop_state {
   vouch_host_t *h;
   uv_idle_t *idle;          /* runs the ready queue; malloc'd, freed on close */
   vouch_task_t *head, *tail;/* tasks ready to run */
+  vouch_task_t *lhead, *ltail;  /* live tasks, oldest first */
   vouch_op_t ops;           /* sentinel of the list of pending operations */
-  vouch_task_t *live_head;  /* tasks started and not finished */
-  int live;                 /* how many */
+  int live;                 /* tasks started and not finished */
   int next_id;
 } loop_state;
 
@@ -49,6 +79,10 @@ static loop_state *state_of(lua_State *L) {
 }
 
 
+/*
+** The task a coroutine runs for: a task's own coroutine, or a user
+** coroutine resumed (through coroutine.resume or wrap) by code of the task.
+*/
 vouch_task_t *vouch_task_current(lua_State *L) {
   return *(vouch_task_t **)lua_getextraspace(L);
 }
@@ -58,6 +92,23 @@ static void run_ready(uv_idle_t *idle);
 static void resume(lua_State *L, vouch_task_t *t);
 
 
+/*
+** Reset coroutine `co`, running its pending __close handlers; they run
+** with h->running on `co`, so that a limit tripping meanwhile stops them.
+*/
+static int close_thread(lua_State *co) {
+  vouch_host_t *h = vouch_host(co);
+  lua_State *prev = h->running;
+  int status;
+  h->running = co;
+  vouch_limits_hook(co);
+  status = lua_resetthread(co);
+  h->running = prev;
+  if (prev) vouch_limits_hook(prev);      /* a limit tripped meanwhile stops it too */
+  return status;
+}
+
+
 static void make_ready(loop_state *s, vouch_task_t *t) {
   t->state = TASK_READY;
   t->next = NULL;
@@ -65,6 +116,16 @@ static void make_ready(loop_state *s, vouch_task_t *t) {
   else s->head = t;
   s->tail = t;
   if (s->idle) uv_idle_start(s->idle, run_ready);
+}
+
+
+static void unqueue(loop_state *s, vouch_task_t *t) {
+  vouch_task_t **p = &s->head, *prev = NULL;
+  while (*p && *p != t) { prev = *p; p = &(*p)->next; }
+  if (*p == NULL) return;
+  *p = t->next;
+  if (s->tail == t) s->tail = prev;
+  t->next = NULL;
 }
 
 
@@ -100,88 +161,164 @@ static vouch_task_t *task_new(lua_State *L, int nargs) {
   t->ref = luaL_ref(L, LUA_REGISTRYINDEX);
   t->id = ++s->next_id;
   s->live++;
-  t->live_next = s->live_head;
-  if (s->live_head) s->live_head->live_prev = t;
-  s->live_head = t;
+  t->lprev = s->ltail;
+  if (s->ltail) s->ltail->lnext = t;
+  else s->lhead = t;
+  s->ltail = t;
   make_ready(s, t);
   return t;
 }
 
 
-/* Wake the tasks that wait for `t` (kept in its uservalue 2). */
-static void wake_waiters(lua_State *L, vouch_task_t *t) {
-  loop_state *s = state_of(L);
+/*
+** {======================================================
+** Waiters: a task's uservalue 2 maps each task waiting for it to the
+** generation of that wait; a registration counts while the waiter's
+** `joining` is set and its generation matches.
+** =======================================================
+*/
+
+/* `w` learns that `t` ended; wake it when its wait is over. */
+static void notify(loop_state *s, vouch_task_t *w, vouch_task_t *t) {
+  int wake;
+  if (w->join_mode == JOIN_ANY) {
+    if (w->join_hit == NULL) w->join_hit = t;
+    wake = 1;
+  } else if (t->state != TASK_DONE) {
+    if (w->join_hit == NULL) w->join_hit = t;  /* fail fast */
+    wake = 1;
+  } else {
+    wake = --w->join_pending <= 0;
+  }
+  if (wake && w->op == &w->join && w->state == TASK_WAITING) {
+    vouch_op_unlink(&w->join);
+    w->nargs = 0;
+    make_ready(s, w);
+  }
+}
+
+
+/*
+** Call `fn` for every live registration on `t` (stops when it returns
+** non-zero, and returns that). Leaves the stack as it was.
+*/
+static int each_waiter(lua_State *L, vouch_task_t *t,
+                       int (*fn)(loop_state *, vouch_task_t *, vouch_task_t *),
+                       loop_state *s) {
+  int r = 0;
+  if (t->ref == LUA_NOREF) return 0;
   lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
   if (lua_getiuservalue(L, -1, 2) == LUA_TTABLE) {
-    lua_Integer i, n = luaL_len(L, -1);
-    for (i = 1; i <= n; i++) {
-      vouch_task_t *w;
-      lua_rawgeti(L, -1, i);
-      w = lua_touserdata(L, -1);
+    lua_pushnil(L);
+    while (r == 0 && lua_next(L, -2)) {
+      vouch_task_t *w = lua_touserdata(L, -2);
+      lua_Integer gen = lua_tointeger(L, -1);
       lua_pop(L, 1);
-      if (w && w->state == TASK_WAITING && w->op == NULL) {
-        w->nargs = 0;
-        make_ready(s, w);
-      }
+      if (w && w->joining && w->join_gen == gen) r = fn(s, w, t);
     }
+    if (r != 0) lua_pop(L, 1);  /* the key lua_next left */
   }
   lua_pop(L, 2);
+  return r;
+}
+
+static int notify_one(loop_state *s, vouch_task_t *w, vouch_task_t *t) {
+  notify(s, w, t);
+  return 0;
+}
+
+static int found_one(loop_state *s, vouch_task_t *w, vouch_task_t *t) {
+  (void)s; (void)w; (void)t;
+  return 1;
 }
 
 
-static void unlink_live(loop_state *s, vouch_task_t *t) {
-  if (t->live_prev) t->live_prev->live_next = t->live_next;
-  else s->live_head = t->live_next;
-  if (t->live_next) t->live_next->live_prev = t->live_prev;
-  t->live_prev = t->live_next = NULL;
-  s->live--;
-}
-
-
+/* The task ended (done, failed or cancelled): wake who waits, drop refs. */
 static void finish(lua_State *L, vouch_task_t *t, int state) {
   loop_state *s = state_of(L);
   t->state = state;
-  unlink_live(s, t);
-  wake_waiters(L, t);
+  t->joining = 0;
+  s->live--;
+  if (t->lprev) t->lprev->lnext = t->lnext;
+  else s->lhead = t->lnext;
+  if (t->lnext) t->lnext->lprev = t->lprev;
+  else s->ltail = t->lprev;
+  t->lprev = t->lnext = NULL;
+  each_waiter(L, t, notify_one, s);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t->ref);
+  lua_pushnil(L);
+  lua_setiuservalue(L, -2, 2);
+  lua_pop(L, 1);
   luaL_unref(L, LUA_REGISTRYINDEX, t->ref);
   t->ref = LUA_NOREF;
 }
 
+/* }====================================================== */
 
+
+/*
+** Resume task `t` with its `nargs` values. When it fails, its error (with
+** the traceback) goes to the tasks waiting for it if there are any; if
+** none is, it is reported and the run fails (exit 1) and stops.
+*/
 static void resume(lua_State *L, vouch_task_t *t) {
   vouch_host_t *h = vouch_host(L);
-  int nres, status;
+  int nres, status, limit;
   lua_State *prev = h->running;
   t->state = TASK_RUNNING;
-  h->running = t->co;
+  h->running = t->co;                      /* where a limit trips */
   vouch_limits_hook(t->co);
   status = lua_resume(t->co, L, t->nargs, &nres);
   h->running = prev;
   t->nargs = 0;
   if (status == LUA_YIELD) {
     lua_pop(t->co, nres);
-    t->state = TASK_WAITING;
-    return;
-  }
-  if (status == LUA_OK) {
+    if (t->op != NULL) {
+      t->state = TASK_WAITING;
+      return;
+    }
+    /* A bare coroutine.yield() at the task's own level: nothing would ever
+       resume it, so it is an error, as it is in stock Lua's main chunk. */
+    luaL_traceback(t->co, t->co, "attempt to yield from outside a coroutine", 0);
+    status = LUA_ERRRUN;
+  } else if (status == LUA_OK) {
     /* keep the results in the coroutine's stack for whoever waits */
     finish(L, t, TASK_DONE);
     return;
-  }
-  /* An error: vouch.exit() raises a sentinel that is not reported. */
-  if (lua_touserdata(t->co, -1) == (void *)&h->exit_code) {
+  } else if (lua_touserdata(t->co, -1) == (void *)&h->exit_code) {
+    /* vouch.exit() raises a sentinel that is not reported. */
+    close_thread(t->co);
     lua_settop(t->co, 0);
     finish(L, t, TASK_DONE);
     uv_stop(&h->loop);
     return;
-  }
-  if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT) {
-    lua_pushstring(t->co, vouch_limit_message(h));
   } else {
-    const char *msg = lua_tostring(t->co, -1);
-    if (msg && strstr(msg, "stack overflow") != NULL) h->limit_hit = VOUCH_LIMIT_STACK;
-    if (msg == NULL) msg = lua_pushfstring(t->co, "(error object is a %s value)",
-                                           luaL_typename(t->co, -1));
+    limit = h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT;
+    if (limit) {
+      lua_pushstring(t->co, vouch_limit_message(h));
+    } else {
+      /* A message gets its traceback now; an error object passes as it is. */
+      if (lua_type(t->co, -1) == LUA_TSTRING) {
+        const char *msg = lua_tostring(t->co, -1);
+        if (strstr(msg, "stack overflow") != NULL) h->limit_hit = VOUCH_LIMIT_STACK;
+        luaL_traceback(t->co, t->co, msg, 0);
+      }
+    }
+  }
+  /* The error (a message with its traceback, or an error object) is on top. */
+  limit = h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT;
+  if (!limit && each_waiter(L, t, found_one, NULL)) {
+    lua_xmove(t->co, L, 1);
+    close_thread(t->co);               /* close its to-be-closed variables */
+    lua_settop(t->co, 0);
+    lua_xmove(L, t->co, 1);               /* the error is what waiters see */
+    finish(L, t, TASK_FAILED);
+    return;
+  }
+  if (lua_type(t->co, -1) != LUA_TSTRING) {
+    /* No __tostring here: no Lua may run on a coroutine that failed. */
+    const char *msg = lua_pushfstring(t->co, "(error object is a %s value)",
+                                      luaL_typename(t->co, -1));
     luaL_traceback(t->co, t->co, msg, 0);
   }
   lua_xmove(t->co, L, 1);
@@ -191,10 +328,23 @@ static void resume(lua_State *L, vouch_task_t *t) {
     vouch_report(L, t->main ? NULL : what);
   }
   h->failed = 1;
+  close_thread(t->co);
   lua_settop(t->co, 0);
+  lua_pushliteral(t->co, "the run failed");
   finish(L, t, TASK_FAILED);
   /* A failed run stops here: the other tasks are abandoned, not awaited. */
   uv_stop(&h->loop);
+}
+
+
+/* Resume a waiting task with the `nres` values pushed on its coroutine. */
+void vouch_task_resume(vouch_task_t *t, int nres) {
+  if (t->state != TASK_WAITING) {
+    lua_pop(t->co, nres);
+    return;
+  }
+  t->nargs = nres;
+  resume(vouch_host(t->co)->L, t);
 }
 
 
@@ -205,17 +355,33 @@ static void resume(lua_State *L, vouch_task_t *t) {
 */
 
 /*
+** Raise unless the running code may wait: it must run in a task, and no C
+** call that cannot yield may stand between it and the task. Call it before
+** allocating anything an error would leak.
+*/
+void vouch_op_check(lua_State *L) {
+  vouch_task_t *t = vouch_task_current(L);
+  if (t == NULL || finished(t))
+    luaL_error(L, "attempt to wait outside a task (use vouch.spawn)");
+  if (!lua_isyieldable(L))
+    luaL_error(L, "attempt to wait across a C-call boundary (inside a metamethod, "
+                  "an iterator or a function called from C)");
+}
+
+
+/*
 ** Attach `op` to the running task and to the loop's list. The caller then
-** starts the work and returns vouch_op_wait(L). `op->cancel` must stop the
-** work and, like the completion, end with vouch_op_done (or _free).
+** starts the work and returns vouch_op_wait(L) (or lua_yieldk). `op->cancel`
+** must stop the work and free it, without touching Lua.
 */
 void vouch_op_start(lua_State *L, vouch_op_t *op) {
   loop_state *s = state_of(L);
-  vouch_task_t *t = vouch_task_current(L);
-  if (t == NULL || t->co != L)
-    luaL_error(L, "attempt to wait outside a task (use vouch.spawn)");
+  vouch_task_t *t;
+  vouch_op_check(L);
+  t = vouch_task_current(L);
   op->task = t;
-  op->L = L;
+  op->L = t->co;
+  op->timer = NULL;
   op->next = s->ops.next;
   op->prev = &s->ops;
   s->ops.next->prev = op;
@@ -229,6 +395,11 @@ int vouch_op_wait(lua_State *L) {
 }
 
 
+static void timer_closed(uv_handle_t *handle) {
+  free(handle);
+}
+
+
 /* Unlink `op`; its task (if any) is no longer waiting on it. */
 void vouch_op_unlink(vouch_op_t *op) {
   if (op->next) {
@@ -236,8 +407,25 @@ void vouch_op_unlink(vouch_op_t *op) {
     op->next->prev = op->prev;
     op->next = op->prev = NULL;
   }
-  if (op->task) op->task->op = NULL;
+  if (op->timer) {
+    uv_timer_stop(&op->timer->timer);
+    uv_close((uv_handle_t *)&op->timer->timer, timer_closed);
+    op->timer = NULL;
+  }
+  if (op->task && op->task->op == op) op->task->op = NULL;
   op->task = NULL;
+}
+
+
+/*
+** Stop `op` now without resuming its task: unlink it, then its `cancel`
+** (which frees it). A completion that still arrives finds op->task and
+** op->L NULL.
+*/
+void vouch_op_cancel(vouch_op_t *op) {
+  vouch_op_unlink(op);
+  op->L = NULL;
+  if (op->cancel) op->cancel(op);
 }
 
 
@@ -259,14 +447,67 @@ void vouch_op_done(vouch_op_t *op, int nres) {
 }
 
 
+static void timeout_fired(uv_timer_t *timer) {
+  struct vouch_op_timer *tm = (struct vouch_op_timer *)timer;
+  vouch_op_t *op = tm->op;
+  vouch_task_t *t = op->task;
+  int64_t ms = tm->ms;
+  vouch_op_cancel(op);                     /* closes this timer too */
+  if (t == NULL || t->state != TASK_WAITING) return;
+  lua_pushnil(t->co);
+  lua_pushfstring(t->co, "timed out after %I ms", (LUAI_UACINT)ms);
+  lua_pushliteral(t->co, "ETIMEDOUT");
+  t->nargs = 3;
+  resume(vouch_host(t->co)->L, t);
+}
+
+
+/*
+** Give `op` (just started) a deadline: after `ms` milliseconds it is
+** cancelled and its task resumes with nil, "timed out after MS ms",
+** "ETIMEDOUT". A negative `ms` means no timeout.
+*/
+void vouch_op_timeout(vouch_op_t *op, int64_t ms) {
+  struct vouch_op_timer *tm;
+  if (ms < 0 || op->task == NULL || op->timer != NULL) return;
+  tm = malloc(sizeof *tm);
+  if (tm == NULL) return;  /* no memory for the timer: the run's --timeout still holds */
+  uv_timer_init(&vouch_host(op->L)->loop, &tm->timer);
+  tm->op = op;
+  tm->ms = ms;
+  op->timer = tm;
+  uv_timer_start(&tm->timer, timeout_fired, (uint64_t)ms, 0);
+}
+
+
+/*
+** The `timeout` field (milliseconds) of the options table at `idx`, or -1
+** when the table or the field is absent. Raises on a bad value.
+*/
+int64_t vouch_opt_timeout(lua_State *L, int idx) {
+  lua_Number ms;
+  int isnum;
+  if (lua_isnoneornil(L, idx)) return -1;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  if (lua_getfield(L, idx, "timeout") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return -1;
+  }
+  ms = lua_tonumberx(L, -1, &isnum);
+  if (!isnum) {
+    luaL_error(L, "bad timeout (milliseconds expected, got %s)", luaL_typename(L, -1));
+    return -1;
+  }
+  lua_pop(L, 1);
+  if (!(ms >= 0)) luaL_error(L, "bad timeout (must not be negative)");
+  if (ms >= MAX_TIMEOUT) return -1;
+  return (int64_t)ms;
+}
+
+
 /* Cancel every pending operation (the host is shutting down). */
 static void cancel_all(loop_state *s) {
-  while (s->ops.next != &s->ops) {
-    vouch_op_t *op = s->ops.next;
-    vouch_op_unlink(op);
-    op->L = NULL;
-    if (op->cancel) op->cancel(op);
-  }
+  while (s->ops.next != &s->ops) vouch_op_cancel(s->ops.next);
 }
 
 /* }====================================================== */
@@ -290,7 +531,10 @@ static void sleep_closed(uv_handle_t *handle) {
 static void sleep_fired(uv_timer_t *timer) {
   sleep_op *sp = timer->data;
   uv_close((uv_handle_t *)timer, sleep_closed);
-  vouch_op_done(&sp->op, 0);
+  if (sp->op.L) {
+    lua_pushboolean(sp->op.L, 1);
+    vouch_op_done(&sp->op, 1);
+  }
 }
 
 static void sleep_cancel(vouch_op_t *op) {
@@ -299,12 +543,19 @@ static void sleep_cancel(vouch_op_t *op) {
   uv_close((uv_handle_t *)&sp->timer, sleep_closed);
 }
 
-/* vouch.sleep(ms): let the loop run other tasks for at least `ms`. */
+/*
+** vouch.sleep(ms [, opts]): let the loop run other tasks for at least `ms`
+** milliseconds; true, or nil, message, "ETIMEDOUT" if opts.timeout is
+** shorter.
+*/
 static int loop_sleep(lua_State *L) {
   lua_Number ms = luaL_checknumber(L, 1);
+  int64_t timeout = vouch_opt_timeout(L, 2);
   vouch_host_t *h = vouch_host(L);
   sleep_op *sp;
   luaL_argcheck(L, ms >= 0, 1, "must not be negative");
+  if (ms > MAX_TIMEOUT) ms = MAX_TIMEOUT;
+  vouch_op_check(L);
   sp = calloc(1, sizeof *sp);
   if (sp == NULL) return luaL_error(L, "not enough memory");
   vouch_op_start(L, &sp->op);
@@ -312,6 +563,7 @@ static int loop_sleep(lua_State *L) {
   uv_timer_init(&h->loop, &sp->timer);
   sp->timer.data = sp;
   uv_timer_start(&sp->timer, sleep_fired, (uint64_t)ms, 0);
+  vouch_op_timeout(&sp->op, timeout);
   return vouch_op_wait(L);
 }
 
@@ -320,7 +572,7 @@ static int loop_sleep(lua_State *L) {
 
 /*
 ** {======================================================
-** vouch.spawn, task:wait, vouch.exit
+** Tasks: vouch.spawn, task:wait, task:cancel, vouch.all, vouch.race
 ** =======================================================
 */
 
@@ -333,57 +585,286 @@ static int loop_spawn(lua_State *L) {
 }
 
 
-static int wait_k(lua_State *L, int status, lua_KContext ctx);
-
-/* task:wait(): the task's results, or raises its error. */
-static int task_wait(lua_State *L) {
-  vouch_task_t *t = luaL_checkudata(L, 1, TASK_MT);
-  vouch_task_t *me = vouch_task_current(L);
-  if (t->state != TASK_DONE && t->state != TASK_FAILED) {
-    if (me == NULL || me->co != L)
-      return luaL_error(L, "attempt to wait outside a task (use vouch.spawn)");
-    if (me == t) return luaL_error(L, "a task cannot wait for itself");
-    if (lua_getiuservalue(L, 1, 2) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_newtable(L);
-      lua_pushvalue(L, -1);
-      lua_setiuservalue(L, 1, 2);
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, me->ref);
-    lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
-    lua_pop(L, 1);
-    me->state = TASK_WAITING;
-    return lua_yieldk(L, 0, 0, wait_k);
-  }
-  return wait_k(L, LUA_YIELD, 0);
+/* Cancel task `t` (not the running one): stop what it waits for, close it. */
+static void cancel_task(lua_State *L, vouch_task_t *t) {
+  loop_state *s = state_of(L);
+  if (finished(t)) return;
+  if (t->op) vouch_op_cancel(t->op);
+  if (t->state == TASK_READY) unqueue(s, t);
+  t->joining = 0;
+  close_thread(t->co);                  /* runs its pending __close */
+  lua_settop(t->co, 0);
+  finish(L, t, TASK_CANCELLED);
 }
 
 
-static int wait_k(lua_State *L, int status, lua_KContext ctx) {
+/* task:cancel(): end the task now; true if it was still running. */
+static int task_cancel(lua_State *L) {
   vouch_task_t *t = luaL_checkudata(L, 1, TASK_MT);
-  int n;
-  (void)status; (void)ctx;
-  if (t->state == TASK_FAILED)
-    return luaL_error(L, "task %d failed", t->id);
-  if (t->state != TASK_DONE)
-    return luaL_error(L, "task %d is still running", t->id);
-  n = lua_gettop(t->co);
+  if (finished(t)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (t == vouch_task_current(L))
+    return luaL_error(L, "a task cannot cancel itself (return from it instead)");
+  cancel_task(L, t);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+
+/* Raise the error of failed or cancelled task `t` in the caller. */
+static int raise_task_error(lua_State *L, vouch_task_t *t) {
+  if (t->state == TASK_CANCELLED)
+    return luaL_error(L, "task %d was cancelled", t->id);
+  if (lua_gettop(t->co) == 0) return luaL_error(L, "task %d failed", t->id);
+  lua_pushvalue(t->co, -1);
+  lua_xmove(t->co, L, 1);
+  if (lua_type(L, -1) == LUA_TSTRING)
+    lua_pushfstring(L, "task %d failed: %s", t->id, lua_tostring(L, -1));
+  return lua_error(L);
+}
+
+
+/* Push the results of done task `t`: all of them, or only the first. */
+static int push_results(lua_State *L, vouch_task_t *t, int all) {
+  int i, n = lua_gettop(t->co);
+  if (!all) {
+    if (n == 0) lua_pushnil(L);
+    else {
+      lua_pushvalue(t->co, 1);
+      lua_xmove(t->co, L, 1);
+    }
+    return 1;
+  }
   luaL_checkstack(L, n, "too many results");
-  lua_settop(L, 0);
-  lua_xmove(t->co, L, n);  /* hand the results over, then put copies back */
-  {
-    int i;
-    for (i = 1; i <= n; i++) lua_pushvalue(L, i);
-    lua_xmove(L, t->co, n);
+  for (i = 1; i <= n; i++) {
+    lua_pushvalue(t->co, i);
+    lua_xmove(t->co, L, 1);
   }
   return n;
 }
 
 
+#define TASKS 3   /* stack index of the tasks table in a join */
+
+static vouch_task_t *task_at(lua_State *L, lua_Integer i) {
+  vouch_task_t *t;
+  lua_rawgeti(L, TASKS, i);
+  t = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return t;
+}
+
+
+/* Is the wait for the tasks at TASKS over already? */
+static int join_over(lua_State *L, int mode) {
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, TASKS);
+  int all = 1;
+  for (i = 1; i <= n; i++) {
+    vouch_task_t *t = task_at(L, i);
+    if (mode == JOIN_ANY && finished(t)) return 1;
+    if (mode == JOIN_ALL && (t->state == TASK_FAILED || t->state == TASK_CANCELLED))
+      return 1;
+    if (!finished(t)) all = 0;
+  }
+  return mode == JOIN_ALL && all;
+}
+
+
+static void cancel_unfinished(lua_State *L) {
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, TASKS);
+  vouch_task_t *me = vouch_task_current(L);
+  for (i = 1; i <= n; i++) {
+    vouch_task_t *t = task_at(L, i);
+    if (t != me) cancel_task(L, t);
+  }
+}
+
+
+/*
+** Wait for the tasks in the table at TASKS (above it nothing) until all
+** are done or one failed (JOIN_ALL) or one ended (JOIN_ANY), then continue
+** in `k` with ctx = TASKS. After a timeout, k finds nil, message, code
+** above TASKS.
+*/
+static int join_wait(lua_State *L, int mode, int64_t timeout, lua_KFunction k) {
+  vouch_task_t *me = vouch_task_current(L);
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, TASKS);
+  for (i = 1; i <= n; i++)
+    if (me != NULL && task_at(L, i) == me)
+      return luaL_error(L, "a task cannot wait for itself");
+  if (me) me->join_hit = NULL;
+  if (join_over(L, mode)) return k(L, LUA_OK, TASKS);
+  vouch_op_check(L);
+  me->join_gen++;
+  me->join_mode = mode;
+  me->join_pending = 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, me->ref);      /* the waiter's userdata */
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, TASKS, i);
+    if (!finished((vouch_task_t *)lua_touserdata(L, -1))) {
+      if (lua_getiuservalue(L, -1, 2) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, -3, 2);
+      }
+      lua_pushvalue(L, -3);
+      if (lua_rawget(L, -2) != LUA_TNUMBER || lua_tointeger(L, -1) != me->join_gen) {
+        lua_pushvalue(L, -4);
+        lua_pushinteger(L, me->join_gen);
+        lua_rawset(L, -4);                         /* waiters[me] = gen */
+        me->join_pending++;
+      }
+      lua_pop(L, 2);                               /* the lookup, the waiters */
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  me->joining = 1;
+  vouch_op_start(L, &me->join);
+  me->join.cancel = NULL;                          /* nothing to free */
+  vouch_op_timeout(&me->join, timeout);
+  return lua_yieldk(L, 0, TASKS, k);
+}
+
+
+/* Read the list of functions or tasks at 1 into a table of tasks at TASKS. */
+static void join_tasks(lua_State *L) {
+  lua_Integer i, n;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (lua_Integer)luaL_len(L, 1);
+  for (i = 1; i <= n; i++) {
+    int tt = lua_geti(L, 1, i);
+    if (tt != LUA_TFUNCTION && luaL_testudata(L, -1, TASK_MT) == NULL)
+      luaL_error(L, "bad argument #1 (item %I is a %s, expected a function or a task)",
+                 (LUAI_UACINT)i, luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 2);
+  lua_createtable(L, (int)n, 0);
+  for (i = 1; i <= n; i++) {
+    if (lua_geti(L, 1, i) == LUA_TFUNCTION) task_new(L, 0);
+    lua_rawseti(L, TASKS, i);
+  }
+}
+
+
+static int all_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_task_t *me = vouch_task_current(L), *failed = NULL;
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, TASKS);
+  (void)status;
+  if (me) me->joining = 0;
+  if (lua_gettop(L) > (int)ctx) {                  /* timed out */
+    cancel_unfinished(L);
+    return lua_gettop(L) - (int)ctx;
+  }
+  if (!join_over(L, JOIN_ALL)) return join_wait(L, JOIN_ALL, -1, all_k);
+  if (me && me->join_hit && me->join_hit->state != TASK_DONE) failed = me->join_hit;
+  for (i = 1; failed == NULL && i <= n; i++) {
+    vouch_task_t *t = task_at(L, i);
+    if (t->state == TASK_FAILED || t->state == TASK_CANCELLED) failed = t;
+  }
+  if (failed) {
+    cancel_unfinished(L);
+    return raise_task_error(L, failed);
+  }
+  luaL_checkstack(L, (int)n, "too many results");
+  for (i = 1; i <= n; i++) push_results(L, task_at(L, i), 0);
+  return (int)n;
+}
+
+
+/*
+** vouch.all(list [, opts]): run the functions of `list` as tasks (tasks in
+** it are taken as they are) and return the first result of each, in order.
+** The first to fail cancels the others and raises its error; after
+** opts.timeout milliseconds the unfinished ones are cancelled and it
+** returns nil, message, "ETIMEDOUT".
+*/
+static int loop_all(lua_State *L) {
+  int64_t timeout = vouch_opt_timeout(L, 2);
+  join_tasks(L);
+  return join_wait(L, JOIN_ALL, timeout, all_k);
+}
+
+
+static int race_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_task_t *me = vouch_task_current(L), *winner = NULL;
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, TASKS);
+  (void)status;
+  if (me) me->joining = 0;
+  if (lua_gettop(L) > (int)ctx) {                  /* timed out */
+    cancel_unfinished(L);
+    return lua_gettop(L) - (int)ctx;
+  }
+  if (me && me->join_hit && finished(me->join_hit)) winner = me->join_hit;
+  for (i = 1; winner == NULL && i <= n; i++)
+    if (finished(task_at(L, i))) winner = task_at(L, i);
+  if (winner == NULL) {
+    if (n == 0) return 0;
+    return join_wait(L, JOIN_ANY, -1, race_k);
+  }
+  cancel_unfinished(L);
+  if (winner->state != TASK_DONE) return raise_task_error(L, winner);
+  return push_results(L, winner, 1);
+}
+
+
+/*
+** vouch.race(list [, opts]): like vouch.all, but the first task to end
+** wins: the others are cancelled, and it returns the winner's results (or
+** raises its error).
+*/
+static int loop_race(lua_State *L) {
+  int64_t timeout = vouch_opt_timeout(L, 2);
+  join_tasks(L);
+  return join_wait(L, JOIN_ANY, timeout, race_k);
+}
+
+
+static int wait_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_task_t *me = vouch_task_current(L), *t;
+  (void)status;
+  if (me) me->joining = 0;
+  if (lua_gettop(L) > (int)ctx) return lua_gettop(L) - (int)ctx;  /* timed out */
+  t = task_at(L, 1);
+  if (!finished(t)) return join_wait(L, JOIN_ALL, -1, wait_k);
+  if (t->state != TASK_DONE) return raise_task_error(L, t);
+  return push_results(L, t, 1);
+}
+
+
+/*
+** task:wait([opts]): the task's results, or raises its error. After
+** opts.timeout milliseconds it returns nil, message, "ETIMEDOUT" (the task
+** goes on).
+*/
+static int task_wait(lua_State *L) {
+  int64_t timeout;
+  luaL_checkudata(L, 1, TASK_MT);
+  timeout = vouch_opt_timeout(L, 2);
+  lua_settop(L, 2);
+  lua_createtable(L, 1, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, TASKS, 1);
+  return join_wait(L, JOIN_ALL, timeout, wait_k);
+}
+
+
 static int task_status(lua_State *L) {
-  static const char *const names[] = {"ready", "running", "waiting", "done", "failed"};
+  static const char *const names[] = {"ready", "running", "waiting", "done", "failed",
+                                      "cancelled"};
   vouch_task_t *t = luaL_checkudata(L, 1, TASK_MT);
   lua_pushstring(L, names[t->state]);
+  return 1;
+}
+
+
+static int task_id(lua_State *L) {
+  vouch_task_t *t = luaL_checkudata(L, 1, TASK_MT);
+  lua_pushinteger(L, t->id);
   return 1;
 }
 
@@ -403,6 +884,230 @@ static int loop_exit(lua_State *L) {
   h->exit_code = (int)code;
   lua_pushlightuserdata(L, &h->exit_code);
   return lua_error(L);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Coroutines: resume and wrap that pass host yields through.
+**
+** When a user coroutine calls an async function, the function yields the
+** coroutine with an operation pending on the task (task->op). The resume
+** that ran the coroutine sees that and yields in turn, up to the task's
+** own coroutine, which the loop suspends. When the operation completes, the
+** task resumes with the results; each resume on the way down continues
+** (lua_yieldk) by resuming its inner coroutine with them. A coroutine
+** suspended that way is marked "blocked" (registry table, weak keys) so that
+** no other code resumes or closes it meanwhile.
+** =======================================================
+*/
+
+static int blocked(lua_State *L, int idx) {
+  int r;
+  idx = lua_absindex(L, idx);
+  lua_getfield(L, LUA_REGISTRYINDEX, BLOCKED_KEY);
+  lua_pushvalue(L, idx);
+  r = lua_rawget(L, -2) != LUA_TNIL;
+  lua_pop(L, 2);
+  return r;
+}
+
+static void set_blocked(lua_State *L, int idx, int on) {
+  idx = lua_absindex(L, idx);
+  lua_getfield(L, LUA_REGISTRYINDEX, BLOCKED_KEY);
+  lua_pushvalue(L, idx);
+  if (on) lua_pushboolean(L, 1);
+  else lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+static int is_task_thread(lua_State *co) {
+  vouch_task_t *t = vouch_task_current(co);
+  return t != NULL && t->co == co;
+}
+
+
+/*
+** Resume `co` (at `coidx` on L) with the `narg` values on top of L, as
+** lcorolib's auxresume does. Returns the number of results moved to L, -1
+** with an error message on L, or -2 when `co` yielded for the host and L
+** must yield too.
+*/
+static int pass_resume(lua_State *L, int coidx, lua_State *co, int narg) {
+  vouch_task_t *t = vouch_task_current(L);
+  int status, nres;
+  if (blocked(L, coidx) || is_task_thread(co)) {
+    lua_pushstring(L, is_task_thread(co)
+      ? "cannot resume a task's coroutine (use task:wait)"
+      : "cannot resume a coroutine that waits for the host");
+    return -1;
+  }
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    return -1;
+  }
+  *(vouch_task_t **)lua_getextraspace(co) = t;    /* its async calls are t's */
+  lua_xmove(L, co, narg);
+  {
+    vouch_host_t *h = vouch_host(L);
+    lua_State *prev = h->running;
+    h->running = co;                      /* a limit that trips stops co */
+    vouch_limits_hook(co);
+    status = lua_resume(co, L, narg, &nres);
+    h->running = prev;
+    if (prev) vouch_limits_hook(prev);    /* a limit that tripped in co stops L too */
+  }
+  if (status == LUA_YIELD && t != NULL && t->op != NULL) {
+    lua_pop(co, nres);
+    if (!lua_isyieldable(L)) {
+      vouch_op_cancel(t->op);
+      close_thread(co);
+      lua_pushliteral(L, "attempt to wait across a C-call boundary (a coroutine "
+                         "resumed from a metamethod or a function called from C)");
+      return -1;
+    }
+    set_blocked(L, coidx, 1);
+    return -2;
+  }
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushliteral(L, "too many results to resume");
+      return -1;
+    }
+    lua_xmove(co, L, nres);
+    return nres;
+  }
+  lua_xmove(co, L, 1);
+  return -1;
+}
+
+
+static int co_k(lua_State *L, int status, lua_KContext ctx);
+
+/* Finish a resume (wrap = 0) or a call of a wrapped function (wrap = 1). */
+static int resume_result(lua_State *L, lua_State *co, int r, int wrap) {
+  if (r == -2) return lua_yieldk(L, 0, wrap, co_k);
+  if (!wrap) {
+    if (r < 0) {
+      /* vouch.exit() inside the coroutine ends the run, not just the coroutine */
+      if (lua_touserdata(L, -1) == (void *)&vouch_host(L)->exit_code) return lua_error(L);
+      lua_pushboolean(L, 0);
+      lua_insert(L, -2);
+      return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, -(r + 1));
+    return r + 1;
+  }
+  if (r < 0) {
+    int stat = lua_status(co);
+    if (stat != LUA_OK && stat != LUA_YIELD) {  /* an error in the coroutine */
+      stat = close_thread(co);               /* close its tbc variables */
+      lua_xmove(co, L, 1);
+    }
+    if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+      luaL_where(L, 1);
+      lua_insert(L, -2);
+      lua_concat(L, 2);
+    }
+    return lua_error(L);
+  }
+  return r;
+}
+
+
+static int co_k(lua_State *L, int status, lua_KContext ctx) {
+  int wrap = (int)ctx;
+  int coidx = wrap ? lua_upvalueindex(1) : 1;
+  lua_State *co = lua_tothread(L, coidx);
+  (void)status;
+  set_blocked(L, coidx, 0);
+  return resume_result(L, co, pass_resume(L, coidx, co, lua_gettop(L) - (wrap ? 0 : 1)),
+                       wrap);
+}
+
+
+static int co_resume(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  return resume_result(L, co, pass_resume(L, 1, co, lua_gettop(L) - 1), 0);
+}
+
+
+static int co_wrapped(lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+  return resume_result(L, co, pass_resume(L, lua_upvalueindex(1), co, lua_gettop(L)), 1);
+}
+
+
+static int co_wrap(lua_State *L) {
+  lua_State *nl;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  nl = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, nl, 1);
+  lua_pushcclosure(L, co_wrapped, 1);
+  return 1;
+}
+
+
+/* coroutine.close: refused while the coroutine waits for the host. */
+static int co_close(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  if (is_task_thread(co))
+    return luaL_error(L, "cannot close a task's coroutine (use task:cancel)");
+  if (blocked(L, 1))
+    return luaL_error(L, "cannot close a coroutine that waits for the host");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+
+/* coroutine.status: a coroutine that waits for the host is "normal". */
+static int co_status(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  if (blocked(L, 1)) {
+    lua_pushliteral(L, "normal");
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+
+/* Patch the global coroutine table, which the sandbox copies. */
+static void patch_coroutine(lua_State *L) {
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, BLOCKED_KEY);
+  if (lua_getglobal(L, "coroutine") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushcfunction(L, co_resume);
+  lua_setfield(L, -2, "resume");
+  lua_pushcfunction(L, co_wrap);
+  lua_setfield(L, -2, "wrap");
+  lua_getfield(L, -1, "close");
+  lua_pushcclosure(L, co_close, 1);
+  lua_setfield(L, -2, "close");
+  lua_getfield(L, -1, "status");
+  lua_pushcclosure(L, co_status, 1);
+  lua_setfield(L, -2, "status");
+  lua_pop(L, 1);
 }
 
 /* }====================================================== */
@@ -433,9 +1138,11 @@ int vouch_task_start(lua_State *L, int nargs) {
 
 
 /*
-** Run the loop until nothing is left to do. A task still waiting then waits
-** for something that will never come: report it and fail the run.
+** {======================================================
+** Running the loop
+** =======================================================
 */
+
 static void deadline_fired(uv_timer_t *timer) {
   vouch_host_t *h = timer->data;
   /* No Lua runs now (the watchdog's signal may have tripped the limit
@@ -451,6 +1158,66 @@ static void deadline_closed(uv_handle_t *handle) {
   free(handle);
 }
 
+
+/* Describe what blocked task `w` waits for, on top of the stack. */
+static void push_waits_for(lua_State *L, loop_state *s, vouch_task_t *w) {
+  vouch_task_t *x;
+  int n = 0;
+  if (w->op != &w->join) {
+    lua_pushliteral(L, "an operation that never completes");
+    return;
+  }
+  lua_pushliteral(L, "");
+  for (x = s->lhead; x; x = x->lnext) {
+    int found = 0;
+    if (x->ref == LUA_NOREF) continue;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, x->ref);
+    if (lua_getiuservalue(L, -1, 2) == LUA_TTABLE) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, w->ref);
+      found = lua_rawget(L, -2) == LUA_TNUMBER && lua_tointeger(L, -1) == w->join_gen;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    if (found) {
+      lua_pushfstring(L, "%s%d", n ? ", " : "", x->id);
+      lua_concat(L, 2);
+      n++;
+    }
+  }
+  if (n == 0) lua_pushliteral(L, "a task that never finishes");
+  else lua_pushfstring(L, "%s%s %s", n > 1 && w->join_mode == JOIN_ANY ? "any of " : "",
+                       n > 1 ? "tasks" : "task", lua_tostring(L, -1));
+  lua_remove(L, -2);
+}
+
+
+/*
+** Nothing is left to run, yet tasks live: each waits for something that
+** will never come (another blocked task, say). Report them and fail.
+*/
+static void report_blocked(vouch_host_t *h, loop_state *s) {
+  lua_State *L = h->L;
+  vouch_task_t *t;
+  int n = 0;
+  for (t = s->lhead; t; t = t->lnext) {
+    if (++n > BLOCKED_REPORTS) continue;
+    push_waits_for(L, s, t);
+    lua_pushfstring(L, "task %d%s is blocked forever, waiting for %s", t->id,
+                    t->main ? " (the script)" : "", lua_tostring(L, -1));
+    luaL_traceback(L, t->co, lua_tostring(L, -1), 0);
+    vouch_report(L, NULL);
+    lua_pop(L, 2);
+  }
+  if (n > BLOCKED_REPORTS)
+    fprintf(stderr, "vouch: ... and %d more blocked tasks\n", n - BLOCKED_REPORTS);
+  h->failed = 1;
+}
+
+
+/*
+** Run the loop until nothing is left to do. A task still waiting then waits
+** for something that will never come: report it and fail the run.
+*/
 int vouch_run_loop(vouch_host_t *h) {
   loop_state *s = state_of(h->L);
   uv_timer_t *deadline = NULL;
@@ -468,47 +1235,38 @@ int vouch_run_loop(vouch_host_t *h) {
   }
   uv_run(&h->loop, UV_RUN_DEFAULT);
   if (deadline) uv_close((uv_handle_t *)deadline, deadline_closed);
-  if (h->exit_code < 0 && !h->failed && s->live > 0) {
-    fprintf(stderr, "vouch: %d task%s blocked forever (waiting for a task that "
-            "never finishes)\n", s->live, s->live == 1 ? " is" : "s are");
-    h->failed = 1;
-  }
+  if (h->exit_code < 0 && !h->failed && s->live > 0) report_blocked(h, s);
+  /*
+  ** Tasks left after a stop (an error, vouch.exit, a limit) or blocked are
+  ** cancelled, not run: their work stops, their to-be-closed variables
+  ** close, and a later run (the REPL's next line) starts with none.
+  */
   cancel_all(s);
-  uv_run(&h->loop, UV_RUN_NOWAIT);  /* let cancelled work close */
-  /* Tasks left now are abandoned: the next run starts with none. */
+  while (s->lhead) cancel_task(h->L, s->lhead);
   s->head = s->tail = NULL;
-  while (s->live_head) {
-    vouch_task_t *t = s->live_head;
-    unlink_live(s, t);
-    t->state = TASK_FAILED;
-    luaL_unref(h->L, LUA_REGISTRYINDEX, t->ref);
-    t->ref = LUA_NOREF;
-  }
+  if (s->idle) uv_idle_stop(s->idle);
+  uv_run(&h->loop, UV_RUN_NOWAIT);  /* let cancelled work close */
   return h->failed ? LUA_ERRRUN : LUA_OK;
 }
 
-
-static const char all_race[] =
-  "local spawn = ...\n"
-  "local M = {}\n"
-  "function M.all(fns)\n"
-  "  local tasks, out = {}, {}\n"
-  "  for i, f in ipairs(fns) do tasks[i] = spawn(f) end\n"
-  "  for i, t in ipairs(tasks) do out[i] = t:wait() end\n"
-  "  return table.unpack(out, 1, #tasks)\n"
-  "end\n"
-  "return M\n";
+/* }====================================================== */
 
 
 int luaopen_vouch_loop(lua_State *L) {
   vouch_host_t *h = vouch_host(L);
   loop_state *s;
   static const luaL_Reg task_m[] = {
-    {"wait", task_wait}, {"status", task_status}, {NULL, NULL}
+    {"wait", task_wait}, {"cancel", task_cancel}, {"status", task_status},
+    {"id", task_id}, {NULL, NULL}
   };
   static const luaL_Reg funcs[] = {
-    {"sleep", loop_sleep}, {"spawn", loop_spawn}, {"exit", loop_exit}, {NULL, NULL}
+    {"sleep", loop_sleep}, {"spawn", loop_spawn}, {"all", loop_all},
+    {"race", loop_race}, {"exit", loop_exit}, {NULL, NULL}
   };
+  /* No task runs on the main thread; new threads copy its extra space. */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  *(vouch_task_t **)lua_getextraspace(lua_tothread(L, -1)) = NULL;
+  lua_pop(L, 1);
   s = lua_newuserdatauv(L, sizeof *s, 0);
   memset(s, 0, sizeof *s);
   s->h = h;
@@ -530,13 +1288,7 @@ int luaopen_vouch_loop(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
 
+  patch_coroutine(L);
   luaL_newlib(L, funcs);
-  if (luaL_loadbufferx(L, all_race, sizeof all_race - 1, "=[vouch]/loop", "t") != LUA_OK)
-    return lua_error(L);
-  lua_getfield(L, -2, "spawn");
-  lua_call(L, 1, 1);
-  lua_getfield(L, -1, "all");
-  lua_setfield(L, -3, "all");
-  lua_pop(L, 1);
   return 1;
 }

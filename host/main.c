@@ -42,6 +42,9 @@ static const command commands[] = {
    "compare two runs: verdict changes, score moves, dimension shifts"},
   {"test", NULL, "vouch.cmd.test", "test [PATH...] [--min-coverage PCT]",
    "run scorecard tests (*_test.lua) and report rule coverage"},
+  {"report", NULL, "vouch.cmd.report",
+   "report [--run N | --partner ID | --diff A B] [--out FILE] [--format html|md|json] [--open]",
+   "write a run, a partner's history or a diff as an HTML, Markdown or JSON report"},
   {"cron", NULL, "vouch.cmd.cron", "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
    "print when a schedule expression fires"},
   {"schedule", cmd_sched, "vouch.cmd.schedule",
@@ -175,18 +178,56 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
 }
 
 
+/*
+** A Lua command's `--out FILE` is the user naming a file to write, so it
+** becomes writable without --allow-write: FILE itself, and FILE's stem
+** with "_files" (report_files/ beside report.md) for what goes with it.
+** Sets *buf to the new allow list (the caller frees it after the host is
+** made), points o->allow_write at it and o->out at FILE (the one file
+** vouch.file.show may open). Returns -1 when out of memory.
+*/
+static int out_writable(vouch_opts_t *o, int argc, char **argv, char **buf) {
+  const char *out = NULL;
+  const char *dot, *slash;
+  size_t stem, len;
+  int i;
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) break;
+    if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) out = argv[++i];
+    else if (strncmp(argv[i], "--out=", 6) == 0) out = argv[i] + 6;
+  }
+  if (out == NULL || *out == '\0' || strcmp(out, "-") == 0 || strchr(out, ',')) return 0;
+  dot = strrchr(out, '.');
+  slash = strrchr(out, '/');
+  stem = dot && dot > out && (slash == NULL || dot > slash + 1) ? (size_t)(dot - out) : strlen(out);
+  len = (o->allow_write ? strlen(o->allow_write) + 1 : 0) + strlen(out) + 1 + stem + 7;
+  if ((*buf = malloc(len)) == NULL) return -1;
+  snprintf(*buf, len, "%s%s%s,%.*s_files", o->allow_write ? o->allow_write : "",
+           o->allow_write ? "," : "", out, (int)stem, out);
+  o->allow_write = *buf;
+  o->out = out;
+  return 0;
+}
+
+
 /* A command implemented in Lua: host options anywhere, the rest to the module. */
 static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) {
   vouch_host_t *h;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int i, n = 0, status;
+  char *writable = NULL;
+  const char *allow_write = o->allow_write;
   if (rest == NULL) return VOUCH_EXIT_SCRIPT;
   for (i = 0; i < argc; i++) {
     int r = strcmp(argv[i], "--") == 0 ? 0 : host_option(o, argc, argv, &i);
     if (r < 0) { free(rest); return VOUCH_EXIT_USAGE; }
     if (r == 0) rest[n++] = argv[i];
   }
-  if ((h = new_host(o)) == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  if (out_writable(o, n, rest, &writable) != 0) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  h = new_host(o);
+  o->allow_write = allow_write;  /* the host keeps its own resolved copy */
+  free(writable);
+  if (h == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
   /* The command may read the files named on its command line (DATA, --rules
      FILE, --rules=FILE), whatever --allow-read says. */
   vouch_set_script_dir(h, "./x");

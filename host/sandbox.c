@@ -542,59 +542,6 @@ static int sb_collectgarbage(lua_State *L) {
 
 
 /*
-** coroutine.resume and coroutine.wrap keep h->running on the coroutine
-** that runs, so a limit that trips stops it and not its resumer alone.
-** Upvalue 1 is the stock coroutine.resume.
-*/
-static int sb_resume(lua_State *L) {
-  vouch_host_t *h = vouch_host(L);
-  lua_State *co = lua_tothread(L, 1), *prev = h->running;
-  int n = lua_gettop(L);
-  luaL_argexpected(L, co, 1, "coroutine");
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  h->running = co;
-  vouch_limits_hook(co);
-  lua_call(L, n, LUA_MULTRET);
-  h->running = prev;
-  return lua_gettop(L);
-}
-
-
-/* The function coroutine.wrap returns; upvalues: the stock resume, the coroutine. */
-static int sb_wrapped(lua_State *L) {
-  int n = lua_gettop(L);
-  lua_pushvalue(L, lua_upvalueindex(2));
-  lua_insert(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_pushcclosure(L, sb_resume, 1);
-  lua_insert(L, 1);
-  lua_call(L, n + 1, LUA_MULTRET);
-  if (!lua_toboolean(L, 1)) {
-    lua_State *co = lua_tothread(L, lua_upvalueindex(2));
-    if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD)
-      lua_resetthread(co);  /* close its variables, as the stock wrap does */
-    lua_settop(L, 2);
-    return lua_error(L);
-  }
-  return lua_gettop(L) - 1;
-}
-
-
-static int sb_wrap(lua_State *L) {
-  lua_State *co;
-  luaL_checktype(L, 1, LUA_TFUNCTION);
-  co = lua_newthread(L);
-  lua_pushvalue(L, 1);
-  lua_xmove(L, co, 1);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, -2);
-  lua_pushcclosure(L, sb_wrapped, 2);
-  return 1;
-}
-
-
-/*
 ** {------------------------------------------------------
 ** require: the embedded stdlib (vouch.*), then the script's directory,
 ** then VOUCH_PATH (directories or package.path-style templates, ';'
@@ -816,14 +763,10 @@ void vouch_sandbox_env(lua_State *L) {
     if (i == 0) {
       lua_pushnil(L);
       lua_setfield(L, -2, "dump");
-    } else if (strcmp(libs_copied[i], "coroutine") == 0) {
-      lua_getfield(L, -1, "resume");
-      lua_pushvalue(L, -1);
-      lua_pushcclosure(L, sb_resume, 1);
-      lua_setfield(L, -3, "resume");
-      lua_pushcclosure(L, sb_wrap, 1);
-      lua_setfield(L, -2, "wrap");
     }
+    /* coroutine.resume and wrap come from loop.c, which patches the global
+       table: they keep h->running on the coroutine that runs (so a limit
+       stops it) and pass the host's yields through to the task. */
     lua_setfield(L, env, libs_copied[i]);
   }
   lua_newtable(L);

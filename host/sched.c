@@ -1858,9 +1858,6 @@ int luaopen_vouch_sched(lua_State *L) {
   lua_newtable(L);
   lua_pushcfunction(L, sched_schedule);
   lua_setfield(L, -2, "schedule");
-  /* The process id: scorecard runs record it, which links them to a schedule's run. */
-  lua_pushinteger(L, (lua_Integer)getpid());
-  lua_setfield(L, -2, "pid");
   luaL_newlib(L, schedules);
   lua_setfield(L, -2, "schedules");
   return 1;

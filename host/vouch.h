@@ -48,6 +48,7 @@ typedef struct vouch_opts {
   const char *allow_read;   /* comma-separated; NULL = defaults */
   const char *allow_write;
   const char *allow_net;
+  const char *out;          /* a command's --out FILE (writable), or NULL */
 } vouch_opts_t;
 
 typedef struct vouch_host {
@@ -65,6 +66,8 @@ typedef struct vouch_host {
   vouch_list_t allow_net;   /* host names, or "*" */
   char *db_path;            /* default database path; owned */
   char *script_dir;         /* directory of the main script; owned, may be NULL */
+  char *out_path;           /* resolved --out FILE, the one file vouch.file.show
+                               opens; owned, may be NULL */
   int failed;               /* a task raised an error: exit status 1 */
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */
@@ -110,14 +113,32 @@ typedef struct vouch_task vouch_task_t;
 typedef struct vouch_op vouch_op_t;
 struct vouch_op {
   vouch_task_t *task;       /* the waiting task; NULL once done or cancelled */
-  lua_State *L;             /* the task's coroutine, where results are pushed */
+  lua_State *L;             /* the task's coroutine, where results are pushed;
+                               NULL once cancelled */
   void (*cancel)(vouch_op_t *op);  /* stop the work and free it; no Lua here */
   vouch_op_t *prev, *next;  /* the loop's list of pending operations */
+  struct vouch_op_timer *timer;  /* armed by vouch_op_timeout, or NULL */
 };
+/*
+** An async call: vouch_op_check(L) (raises if it may not wait), allocate,
+** vouch_op_start, start the work, vouch_op_timeout(op, vouch_opt_timeout(L,
+** OPTS)) (milliseconds, -1 = none), return vouch_op_wait(L) or lua_yieldk.
+** The completion pushes results on op->L and calls vouch_op_done. A
+** timeout, task:cancel(), vouch.race/all or shutdown may cancel the op at
+** any time: op->cancel runs (no Lua) with op->task and op->L already NULL,
+** and a completion that still arrives must only free. After a timeout the
+** task (or a lua_yieldk continuation) gets nil, "timed out after N ms",
+** "ETIMEDOUT". The op may run in a user coroutine inside the task: loop.c
+** passes the wait through coroutine.resume/wrap.
+*/
+void vouch_op_check(lua_State *L);
 void vouch_op_start(lua_State *L, vouch_op_t *op);
 int vouch_op_wait(lua_State *L);
 void vouch_op_done(vouch_op_t *op, int nres);
 void vouch_op_unlink(vouch_op_t *op);
+void vouch_op_cancel(vouch_op_t *op);
+void vouch_op_timeout(vouch_op_t *op, int64_t ms);
+int64_t vouch_opt_timeout(lua_State *L, int idx);
 int luaopen_vouch_loop(lua_State *L);
 int vouch_task_start(lua_State *L, int nargs);
 vouch_task_t *vouch_task_current(lua_State *L);
@@ -131,6 +152,12 @@ int luaopen_vouch_load(lua_State *L);
 int luaopen_vouch_cron(lua_State *L);
 int luaopen_vouch_sched(lua_State *L);
 int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv);
+
+/* file.c */
+int luaopen_vouch_file(lua_State *L);
+
+/* http.c */
+int luaopen_vouch_http(lua_State *L);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };

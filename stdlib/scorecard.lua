@@ -991,7 +991,7 @@ function Card:run(opts)
   local hash = M.hash(opts.source or self.generated or self.name)
   db:exec("INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, status, started_by, pid) " ..
           "VALUES (?, ?, ?, ?, 'running', ?, ?)", self.name, hash, M.json(opts.inputs or {}),
-          now(), opts.started_by or "cli", vouch.pid)
+          now(), opts.started_by or "cli", vouch.db.pid and vouch.db.pid())
   local run_id = db:last_id()
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
   local keep = opts.keep and {} or nil

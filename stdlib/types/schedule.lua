@@ -5,7 +5,6 @@
 ---@class vouch
 ---@field cron vouch.cronlib
 ---@field schedules vouch.scheduleslib
----@field pid integer this process's id (scorecard runs record it)
 
 ---@class vouch.cron_fields
 ---@field minute? integer[]

@@ -262,6 +262,8 @@ T.test("a run is stored: the run row, scores, reasons, ranks, evidence", functio
   T.eq(run.scorecard_hash, sc.hash("tiny source"), "hash of the source")
   T.eq(run.inputs, '["test"]', "inputs")
   T.eq(run.partners, 3, "partners")
+  T.eq(run.pid, vouch.db.pid(), "the process, so a dead run can be found")
+  T.eq(run.started_by, "cli", "started by")
   T.eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", id).n, 3, "scores")
   local x = db:one("SELECT * FROM scores WHERE run_id = ? AND partner_id = 'X'", id)
   T.eq(x.verdict, "reject", "verdict stored")

@@ -1,0 +1,969 @@
+/*
+** http.c: vouch.http.get and vouch.http.request, through libcurl's
+** multi-socket interface on the host's libuv loop.
+**
+** One CURLM per host. curl tells us which sockets to watch (on_socket: a
+** uv_poll_t per socket) and when to call it back (on_curl_timer: one
+** uv_timer_t); we hand socket events and timeouts back with
+** curl_multi_socket_action and collect finished transfers in
+** check_multi_info, which resumes the waiting tasks. Lua never runs inside
+** a curl callback.
+**
+** Each request is a vouch_op_t: a timeout or a cancellation removes its
+** easy handle from the multi and frees it. At most `limit` transfers run at
+** once; the others wait in a queue. Redirects are followed here, not by
+** curl, so that every hop's host is checked against --allow-net.
+*/
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "vouch.h"
+
+#define HTTP_STATE "vouch.http"
+#define RESPONSE_MT "vouch.http.response"
+#define DEFAULT_LIMIT 16              /* transfers at once, host-wide */
+#define DEFAULT_MAX_SIZE (64u << 20)  /* response body bytes */
+#define DEFAULT_REDIRECTS 5
+#define MAX_HEADER_BYTES (256u << 10) /* all response headers of one response */
+#define CONNECT_TIMEOUT_MS 30000L
+
+typedef struct http_state http_state;
+
+typedef struct buf {
+  char *p;                  /* malloc'd, owned */
+  size_t len, cap;
+} buf;
+
+/* A socket curl asked us to watch. */
+typedef struct sock_ctx {
+  uv_poll_t poll;           /* must be first; freed in its close callback */
+  http_state *hs;
+  struct sock_ctx *prev, *next;  /* live contexts, so shutdown can close them */
+} sock_ctx;
+
+typedef struct request {
+  vouch_op_t op;            /* must be first */
+  http_state *hs;
+  CURL *easy;               /* owned */
+  struct curl_slist *headers;   /* request headers; owned */
+  char method[16];
+  char *url;                /* the current hop's URL; owned */
+  char *host;               /* the first hop's host; owned */
+  char *body;               /* request body; owned, NULL for none */
+  size_t body_len;
+  int max_redirects, redirects;
+  size_t max_size;
+  buf resp;                 /* response body */
+  buf head;                 /* response header lines of the last response */
+  int too_large, nomem;     /* why a write callback stopped the transfer */
+  int active;               /* in the multi (else in the queue) */
+  struct request *prev, *next;  /* the queue, or the active list */
+  char errbuf[CURL_ERROR_SIZE];
+} request;
+
+struct http_state {
+  vouch_host_t *h;
+  CURLM *multi;             /* owned */
+  uv_timer_t *timer;        /* curl's timeout; malloc'd, freed on close */
+  int active, limit;        /* transfers running, and the most allowed */
+  request *qhead, *qtail;   /* waiting for a slot */
+  request *alist;           /* running */
+  sock_ctx *socks;
+  int closing;              /* the state is being collected */
+};
+
+
+/*
+** {======================================================
+** Buffers, URLs, the queue
+** =======================================================
+*/
+
+static int buf_add(buf *b, const char *p, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *q;
+    while (cap < b->len + n + 1) cap *= 2;
+    q = realloc(b->p, cap);
+    if (q == NULL) return -1;
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, p, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+static void buf_free(buf *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+
+enum { URL_OK, URL_BAD, URL_SCHEME, URL_DENIED };
+
+/*
+** Check `url`: absolute, http or https, and its host allowed by --allow-net
+** (as HOST or HOST:PORT). The host goes to *host (malloc'd) when not NULL.
+*/
+static int url_check(vouch_host_t *h, const char *url, char **host) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *hn = NULL, *port = NULL;
+  int r = URL_OK;
+  if (host) *host = NULL;
+  if (u == NULL) return URL_BAD;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+    r = URL_BAD;
+  } else if (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0) {
+    r = URL_SCHEME;
+  } else if (curl_url_get(u, CURLUPART_HOST, &hn, 0) != CURLUE_OK) {
+    r = URL_BAD;
+  } else {
+    char hp[512];
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    snprintf(hp, sizeof hp, "%s:%s", hn, port ? port : "");
+    if (!vouch_net_allowed(h, hn) && !vouch_net_allowed(h, hp)) {
+      /* An IPv6 literal may be allowed with or without its brackets. */
+      size_t n = strlen(hn);
+      char bare[256];
+      r = URL_DENIED;
+      if (n > 2 && n < sizeof bare && hn[0] == '[' && hn[n - 1] == ']') {
+        memcpy(bare, hn + 1, n - 2);
+        bare[n - 2] = '\0';
+        if (vouch_net_allowed(h, bare)) r = URL_OK;
+      }
+    }
+    if (host) *host = strdup(hn);
+  }
+  curl_free(scheme);
+  curl_free(hn);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return r;
+}
+
+/* The message for a url_check failure, into out[n]. */
+static const char *url_error(char *out, size_t n, int r, const char *url, const char *host) {
+  switch (r) {
+    case URL_SCHEME:
+      snprintf(out, n, "%.400s: only http and https URLs are supported", url);
+      break;
+    case URL_DENIED:
+      snprintf(out, n, "%.400s: network access to %.200s denied (allow it with "
+                       "--allow-net=%.200s)", url, host, host);
+      break;
+    default:
+      snprintf(out, n, "%.400s: not a valid absolute URL", url);
+      break;
+  }
+  return out;
+}
+
+
+static void list_remove(request **head, request **tail, request *r) {
+  if (r->prev) r->prev->next = r->next;
+  else *head = r->next;
+  if (r->next) r->next->prev = r->prev;
+  else if (tail) *tail = r->prev;
+  r->prev = r->next = NULL;
+}
+
+
+static void request_free(request *r) {
+  if (r->easy) curl_easy_cleanup(r->easy);
+  curl_slist_free_all(r->headers);
+  free(r->url);
+  free(r->host);
+  free(r->body);
+  buf_free(&r->resp);
+  buf_free(&r->head);
+  free(r);
+}
+
+
+/* Start queued transfers while there is room. No Lua here. */
+static void start_queued(http_state *hs) {
+  while (hs->qhead && hs->active < hs->limit && !hs->closing) {
+    request *r = hs->qhead;
+    list_remove(&hs->qhead, &hs->qtail, r);
+    if (curl_multi_add_handle(hs->multi, r->easy) != CURLM_OK) {
+      /* Cannot happen with a fresh handle; the op's timeout or the run's
+         limit still ends the wait. */
+      fprintf(stderr, "vouch: cannot start the transfer of %s\n", r->url);
+      continue;
+    }
+    r->active = 1;
+    hs->active++;
+    r->prev = NULL;
+    r->next = hs->alist;
+    if (hs->alist) hs->alist->prev = r;
+    hs->alist = r;
+  }
+}
+
+
+static void enqueue(http_state *hs, request *r) {
+  r->next = NULL;
+  r->prev = hs->qtail;
+  if (hs->qtail) hs->qtail->next = r;
+  else hs->qhead = r;
+  hs->qtail = r;
+  start_queued(hs);
+}
+
+
+/* Take `r` out of the multi or the queue. */
+static void detach(http_state *hs, request *r) {
+  if (r->active) {
+    curl_multi_remove_handle(hs->multi, r->easy);
+    list_remove(&hs->alist, NULL, r);
+    r->active = 0;
+    hs->active--;
+  } else {
+    list_remove(&hs->qhead, &hs->qtail, r);
+  }
+}
+
+
+/* The op's cancel: a timeout, task:cancel() or shutdown. No Lua here. */
+static void request_cancel(vouch_op_t *op) {
+  request *r = (request *)op;
+  http_state *hs = r->hs;
+  detach(hs, r);
+  request_free(r);
+  start_queued(hs);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** curl callbacks (no Lua in any of them)
+** =======================================================
+*/
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+  request *r = ud;
+  size_t len = size * n;
+  if (r->resp.len + len > r->max_size) {
+    r->too_large = 1;
+    return 0;                              /* stops the transfer */
+  }
+  if (buf_add(&r->resp, p, len) != 0) {
+    r->nomem = 1;
+    return 0;
+  }
+  return len;
+}
+
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  request *r = ud;
+  size_t len = size * n;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) r->head.len = 0;  /* a new response */
+  if (r->head.len + len > MAX_HEADER_BYTES) {
+    r->too_large = 1;
+    return 0;
+  }
+  if (buf_add(&r->head, p, len) != 0) {
+    r->nomem = 1;
+    return 0;
+  }
+  return len;
+}
+
+
+static void sock_closed(uv_handle_t *handle) {
+  free(handle);
+}
+
+static void sock_close(sock_ctx *c) {
+  http_state *hs = c->hs;
+  if (c->prev) c->prev->next = c->next;
+  else hs->socks = c->next;
+  if (c->next) c->next->prev = c->prev;
+  uv_poll_stop(&c->poll);
+  uv_close((uv_handle_t *)&c->poll, sock_closed);
+}
+
+
+static void check_multi_info(http_state *hs);
+
+static void on_poll(uv_poll_t *poll, int status, int events) {
+  sock_ctx *c = poll->data;
+  http_state *hs = c->hs;
+  int flags = 0, running;
+  uv_os_fd_t fd;
+  if (status < 0) flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  if (uv_fileno((uv_handle_t *)poll, &fd) != 0) return;
+  curl_multi_socket_action(hs->multi, (curl_socket_t)fd, flags, &running);
+  check_multi_info(hs);
+}
+
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp) {
+  http_state *hs = userp;
+  sock_ctx *c = socketp;
+  int events = 0;
+  (void)easy;
+  if (what == CURL_POLL_REMOVE) {
+    if (c) {
+      sock_close(c);
+      curl_multi_assign(hs->multi, s, NULL);
+    }
+    return 0;
+  }
+  if (c == NULL) {
+    c = calloc(1, sizeof *c);
+    if (c == NULL) return -1;
+    if (uv_poll_init_socket(&hs->h->loop, &c->poll, s) != 0) {
+      free(c);
+      return -1;
+    }
+    c->hs = hs;
+    c->poll.data = c;
+    c->next = hs->socks;
+    if (hs->socks) hs->socks->prev = c;
+    hs->socks = c;
+    curl_multi_assign(hs->multi, s, c);
+  }
+  if (what & CURL_POLL_IN) events |= UV_READABLE;
+  if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
+  uv_poll_start(&c->poll, events, on_poll);
+  return 0;
+}
+
+
+static void on_timer(uv_timer_t *timer) {
+  http_state *hs = timer->data;
+  int running;
+  curl_multi_socket_action(hs->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_multi_info(hs);
+}
+
+
+static int on_curl_timer(CURLM *multi, long ms, void *userp) {
+  http_state *hs = userp;
+  (void)multi;
+  if (ms < 0) uv_timer_stop(hs->timer);
+  else uv_timer_start(hs->timer, on_timer, (uint64_t)ms, 0);
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Transfers
+** =======================================================
+*/
+
+/* Set the easy handle up for the current hop. Returns 0, or -1. */
+static int setup_easy(request *r) {
+  CURL *e = r->easy;
+  curl_easy_reset(e);
+  r->errbuf[0] = '\0';
+  r->resp.len = r->head.len = 0;
+  r->too_large = r->nomem = 0;
+  if (curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK) return -1;
+  curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_PROXY, "");  /* no proxy from the environment */
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "vouch/" VOUCH_VERSION);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_size);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+  if (r->body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+    if (strcmp(r->method, "POST") != 0)
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+  } else if (strcmp(r->method, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (strcmp(r->method, "GET") != 0) {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+  }
+  return 0;
+}
+
+
+/* The errno-style code for a failed transfer. */
+static const char *error_code(request *r, CURLcode rc) {
+  long oserr = 0;
+  switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+      curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &oserr);
+      if (oserr != 0 && oserr != ECONNREFUSED && strerrorname_np((int)oserr))
+        return strerrorname_np((int)oserr);
+      return "ECONNREFUSED";
+    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
+      return "ENOTFOUND";
+    case CURLE_OPERATION_TIMEDOUT: return "ETIMEDOUT";
+    case CURLE_FILESIZE_EXCEEDED: return "EFBIG";
+    case CURLE_WRITE_ERROR: return r->nomem ? "ENOMEM" : "EFBIG";
+    case CURLE_OUT_OF_MEMORY: return "ENOMEM";
+    case CURLE_GOT_NOTHING: case CURLE_RECV_ERROR: case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+      return "ECONNRESET";
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM: case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR: case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_CRL_BADFILE:
+      return "ETLS";
+    case CURLE_UNSUPPORTED_PROTOCOL: return "EPROTO";
+    default: return "EHTTP";
+  }
+}
+
+
+/* Push the response headers of `r` as a table with lower-case names. */
+static void push_headers(lua_State *L, request *r) {
+  const char *p = r->head.p, *end = p ? p + r->head.len : NULL;
+  lua_newtable(L);
+  while (p && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
+    if (eol == NULL) eol = end;
+    ve = eol;
+    while (ve > p && (ve[-1] == '\r' || ve[-1] == '\n')) ve--;
+    colon = memchr(p, ':', (size_t)(ve - p));
+    if (colon && colon > p && *p != ' ' && *p != '\t' && strncmp(p, "HTTP/", 5) != 0) {
+      luaL_Buffer b;
+      const char *k;
+      luaL_buffinit(L, &b);
+      for (k = p; k < colon; k++) luaL_addchar(&b, (char)tolower((unsigned char)*k));
+      luaL_pushresult(&b);
+      for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++) {}
+      while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, -3) == LUA_TSTRING) {  /* repeated: join with ", " */
+        lua_pushliteral(L, ", ");
+        lua_pushlstring(L, v, (size_t)(ve - v));
+        lua_concat(L, 3);
+      } else {
+        lua_pop(L, 1);
+        lua_pushlstring(L, v, (size_t)(ve - v));
+      }
+      lua_rawset(L, -3);
+    }
+    p = eol + 1;
+  }
+}
+
+
+/* Build the response table on L (called protected, on the main thread). */
+static int build_response(lua_State *L) {
+  request *r = lua_touserdata(L, 1);
+  long status = 0;
+  char *eff = NULL;
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &eff);
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, status);
+  lua_setfield(L, -2, "status");
+  lua_pushboolean(L, status >= 200 && status < 300);
+  lua_setfield(L, -2, "ok");
+  lua_pushstring(L, eff ? eff : r->url);
+  lua_setfield(L, -2, "url");
+  lua_pushlstring(L, r->resp.p ? r->resp.p : "", r->resp.len);
+  lua_setfield(L, -2, "body");
+  push_headers(L, r);
+  lua_setfield(L, -2, "headers");
+  lua_pushinteger(L, r->redirects);
+  lua_setfield(L, -2, "redirects");
+  luaL_setmetatable(L, RESPONSE_MT);
+  return 1;
+}
+
+
+/* Build the failure values (nil, message, code) on L (protected). */
+static int build_failure(lua_State *L) {
+  request *r = lua_touserdata(L, 1);
+  CURLcode rc = (CURLcode)lua_tointeger(L, 2);
+  lua_pushnil(L);
+  if (r->too_large && rc != CURLE_OK)
+    lua_pushfstring(L, "%s: response larger than max_size (%I bytes)", r->url,
+                    (LUAI_UACINT)r->max_size);
+  else if (rc == CURLE_FILESIZE_EXCEEDED)
+    lua_pushfstring(L, "%s: response larger than max_size (%I bytes)", r->url,
+                    (LUAI_UACINT)r->max_size);
+  else
+    lua_pushfstring(L, "%s: %s", r->url, r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+  lua_pushstring(L, error_code(r, rc));
+  return 3;
+}
+
+
+/*
+** A message (C string at 1) for the task to raise (false, message) when
+** the code (C string at 2) is NULL, or to return (nil, message, code).
+*/
+static int build_message(lua_State *L) {
+  const char *msg = lua_touserdata(L, 1), *code = lua_touserdata(L, 2);
+  if (code == NULL) {
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, msg);
+    return 2;
+  }
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushstring(L, code);
+  return 3;
+}
+
+
+/*
+** Resume the task of `r` with what `fn` builds on the main thread (called
+** protected, so that running out of memory cannot escape), then free `r`.
+*/
+static void complete(request *r, lua_CFunction fn, CURLcode rc, const char *msg,
+                     const char *code) {
+  vouch_host_t *h = r->hs->h;
+  lua_State *L = h->L, *co = r->op.L;
+  int top = lua_gettop(L), n;
+  lua_pushcfunction(L, fn);
+  if (fn == build_message) {
+    lua_pushlightuserdata(L, (void *)msg);
+    lua_pushlightuserdata(L, (void *)code);
+  } else {
+    lua_pushlightuserdata(L, r);
+    lua_pushinteger(L, rc);
+  }
+  if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK) {
+    lua_settop(L, top);
+    lua_pushnil(L);
+    lua_pushliteral(L, "not enough memory");
+    lua_pushliteral(L, "ENOMEM");
+  }
+  n = lua_gettop(L) - top;
+  if (co) lua_xmove(L, co, n);
+  else lua_settop(L, top);
+  vouch_op_done(&r->op, co ? n : 0);
+  request_free(r);
+}
+
+
+/* Fail `r` with a message that its task raises as an error. */
+static void complete_error(request *r, const char *msg) {
+  complete(r, build_message, CURLE_OK, msg, NULL);
+}
+
+
+/*
+** A 3xx with a Location: follow it (re-queue `r`, return 1) when allowed,
+** or complete `r` with the reason it stops (return 1); 0 when the response
+** is the answer.
+*/
+static int follow(http_state *hs, request *r, long status) {
+  char *loc = NULL, *next, *host = NULL;
+  int chk;
+  if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
+    return 0;
+  if (r->max_redirects == 0) return 0;
+  if (curl_easy_getinfo(r->easy, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL)
+    return 0;
+  if (r->redirects >= r->max_redirects) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%.400s: too many redirects (max_redirects=%d)", r->url,
+             r->max_redirects);
+    complete(r, build_message, CURLE_OK, msg, "ETOOMANYREDIRECTS");
+    return 1;
+  }
+  chk = url_check(hs->h, loc, &host);
+  if (chk != URL_OK) {
+    char msg[1024], why[900];
+    url_error(why, sizeof why, chk, loc, host ? host : "?");
+    snprintf(msg, sizeof msg, "redirect from %.100s to %s", r->url, why);
+    free(host);
+    complete_error(r, msg);
+    return 1;
+  }
+  next = strdup(loc);
+  if (next == NULL) {
+    free(host);
+    complete(r, build_message, CURLE_OK, "not enough memory", "ENOMEM");
+    return 1;
+  }
+  free(r->url);
+  r->url = next;
+  r->redirects++;
+  /* See Other, and the historical POST-to-GET of 301 and 302. */
+  if ((status == 303 && strcmp(r->method, "HEAD") != 0) ||
+      ((status == 301 || status == 302) && strcmp(r->method, "POST") == 0)) {
+    strcpy(r->method, "GET");
+    free(r->body);
+    r->body = NULL;
+    r->body_len = 0;
+  }
+  /* Credentials do not follow a redirect to another host. */
+  if (host && r->host && strcasecmp(host, r->host) != 0) {
+    struct curl_slist *kept = NULL, *l;
+    for (l = r->headers; l; l = l->next)
+      if (strncasecmp(l->data, "authorization:", 14) != 0 &&
+          strncasecmp(l->data, "cookie:", 7) != 0)
+        kept = curl_slist_append(kept, l->data);
+    curl_slist_free_all(r->headers);
+    r->headers = kept;
+  }
+  free(host);
+  if (setup_easy(r) != 0) {
+    complete(r, build_message, CURLE_OK, "cannot set up the redirect", "EHTTP");
+    return 1;
+  }
+  enqueue(hs, r);
+  return 1;
+}
+
+
+/* A transfer ended: follow a redirect, or resume the task with the result. */
+static void transfer_done(http_state *hs, request *r, CURLcode rc) {
+  long status = 0;
+  detach(hs, r);
+  start_queued(hs);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (follow(hs, r, status)) return;
+    complete(r, build_response, rc, NULL, NULL);
+  } else {
+    complete(r, build_failure, rc, NULL, NULL);
+  }
+}
+
+
+/*
+** Collect finished transfers. Resuming a task runs Lua, which may start or
+** cancel other requests; curl_multi_remove_handle drops a cancelled
+** handle's message, so reading the next one stays safe.
+*/
+static void check_multi_info(http_state *hs) {
+  CURLMsg *m;
+  int pending;
+  while ((m = curl_multi_info_read(hs->multi, &pending)) != NULL) {
+    if (m->msg == CURLMSG_DONE) {
+      CURL *e = m->easy_handle;
+      CURLcode rc = m->data.result;
+      char *priv = NULL;
+      curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+      if (priv) transfer_done(hs, (request *)priv, rc);
+    }
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Lua functions
+** =======================================================
+*/
+
+static http_state *state_of(lua_State *L) {
+  http_state *hs;
+  lua_getfield(L, LUA_REGISTRYINDEX, HTTP_STATE);
+  hs = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return hs;
+}
+
+
+static int http_k(lua_State *L, int status, lua_KContext ctx) {
+  (void)status; (void)ctx;
+  if (lua_type(L, 1) == LUA_TBOOLEAN && !lua_toboolean(L, 1))
+    return luaL_error(L, "%s", lua_tostring(L, 2));
+  return lua_gettop(L);
+}
+
+
+/* An integer option of the table at `t`, or `def`; raises unless in [lo, hi]. */
+static lua_Integer opt_int(lua_State *L, int t, const char *name, lua_Integer def,
+                           lua_Integer lo, lua_Integer hi) {
+  lua_Integer v;
+  int isnum;
+  if (lua_getfield(L, t, name) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
+  }
+  v = lua_tointegerx(L, -1, &isnum);
+  if (!isnum) luaL_error(L, "bad %s (integer expected, got %s)", name, luaL_typename(L, -1));
+  if (v < lo || v > hi) luaL_error(L, "bad %s (must be between %I and %I)", name,
+                                   (LUAI_UACINT)lo, (LUAI_UACINT)hi);
+  lua_pop(L, 1);
+  return v;
+}
+
+
+/* Check one header name or value: no CR, LF or NUL (no header injection). */
+static void check_header_text(lua_State *L, const char *s, size_t len, int name) {
+  size_t i;
+  if (name && len == 0) luaL_error(L, "bad header name (empty)");
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\r' || c == '\n' || c == '\0' || (name && (c == ':' || c <= ' ')))
+      luaL_error(L, "bad header %s '%s'", name ? "name" : "value", s);
+  }
+}
+
+
+/*
+** Start the request described by the table at `t` and wait for it. All
+** checks that may raise come first, before anything is allocated.
+*/
+static int do_request(lua_State *L, int t) {
+  vouch_host_t *h = vouch_host(L);
+  http_state *hs = state_of(L);
+  const char *url, *method = "GET", *body = NULL;
+  size_t body_len = 0;
+  int64_t timeout;
+  lua_Integer max_redirects, max_size;
+  int chk, i, hidx, oom = 0;
+  char *host = NULL;
+  request *r;
+
+  if (lua_getfield(L, t, "url") != LUA_TSTRING)
+    return luaL_error(L, "bad url (string expected, got %s)", luaL_typename(L, -1));
+  url = lua_tostring(L, -1);                       /* anchored by the table */
+  lua_pop(L, 1);
+  if (lua_getfield(L, t, "method") != LUA_TNIL) {
+    size_t n = 0;
+    method = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    if (method == NULL || n == 0 || n >= sizeof r->method)
+      return luaL_error(L, "bad method (a short string expected)");
+    for (i = 0; method[i]; i++)
+      if (!isupper((unsigned char)method[i]))
+        return luaL_error(L, "bad method '%s' (upper-case letters expected)", method);
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, t, "body") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "bad body (string expected, got %s)", luaL_typename(L, -1));
+    body = lua_tolstring(L, -1, &body_len);
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);                                 /* the header lines */
+  hidx = lua_gettop(L);
+  if (lua_getfield(L, t, "headers") != LUA_TNIL) {
+    if (!lua_istable(L, -1))
+      return luaL_error(L, "bad headers (table expected, got %s)", luaL_typename(L, -1));
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      size_t kn, vn;
+      const char *k, *v;
+      if (lua_type(L, -2) != LUA_TSTRING ||
+          (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+        return luaL_error(L, "bad headers (a table of name = string expected)");
+      k = lua_tolstring(L, -2, &kn);
+      v = lua_tolstring(L, -1, &vn);
+      check_header_text(L, k, kn, 1);
+      check_header_text(L, v, vn, 0);
+      lua_pushfstring(L, "%s: %s", k, v);
+      lua_rawseti(L, hidx, (lua_Integer)lua_rawlen(L, hidx) + 1);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  timeout = vouch_opt_timeout(L, t);
+  max_redirects = opt_int(L, t, "max_redirects", DEFAULT_REDIRECTS, 0, 100);
+  max_size = opt_int(L, t, "max_size", DEFAULT_MAX_SIZE, 1, (lua_Integer)1 << 40);
+  chk = url_check(h, url, &host);
+  if (chk != URL_OK) {
+    char why[900];
+    url_error(why, sizeof why, chk, url, host ? host : "?");
+    free(host);
+    return luaL_error(L, "%s", why);
+  }
+  free(host);
+  vouch_op_check(L);
+
+  /* From here on nothing raises until the request is started. */
+  r = calloc(1, sizeof *r);
+  if (r == NULL) return luaL_error(L, "not enough memory");
+  r->hs = hs;
+  strcpy(r->method, method);
+  r->max_redirects = (int)max_redirects;
+  r->max_size = (size_t)max_size;
+  r->url = strdup(url);
+  url_check(h, url, &r->host);
+  r->easy = curl_easy_init();
+  if (body) {
+    r->body = malloc(body_len ? body_len : 1);
+    if (r->body) memcpy(r->body, body, body_len);
+    r->body_len = body_len;
+  }
+  for (i = 1; i <= (int)lua_rawlen(L, hidx) && !oom; i++) {
+    struct curl_slist *l;
+    lua_rawgeti(L, hidx, i);
+    l = curl_slist_append(r->headers, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (l == NULL) oom = 1;
+    else r->headers = l;
+  }
+  if (body && !oom) {
+    struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+    if (l == NULL) oom = 1;
+    else r->headers = l;
+  }
+  if (oom || r->url == NULL || r->easy == NULL || (body && r->body == NULL) ||
+      setup_easy(r) != 0) {
+    request_free(r);
+    return luaL_error(L, "not enough memory");
+  }
+  vouch_op_start(L, &r->op);
+  r->op.cancel = request_cancel;
+  vouch_op_timeout(&r->op, timeout);
+  enqueue(hs, r);
+  lua_settop(L, 0);
+  return lua_yieldk(L, 0, 0, http_k);
+}
+
+
+/*
+** vouch.http.request{method=, url=, headers=, body=, timeout=,
+** max_redirects=, max_size=}: a response table, or nil, message, code.
+*/
+static int http_request(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  return do_request(L, 1);
+}
+
+
+/* vouch.http.get(url [, opts]): request{method="GET", url=url, ...opts}. */
+static int http_get(lua_State *L) {
+  luaL_checkstring(L, 1);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  lua_newtable(L);
+  if (lua_istable(L, 2)) {
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, 3);
+    }
+  }
+  lua_pushvalue(L, 1);
+  lua_setfield(L, 3, "url");
+  lua_pushliteral(L, "GET");
+  lua_setfield(L, 3, "method");
+  return do_request(L, 3);
+}
+
+
+/*
+** vouch.http.limit([n]): the most transfers that run at once (host-wide;
+** others wait in a queue). Sets it to `n` if given; returns the old value.
+*/
+static int http_limit(lua_State *L) {
+  http_state *hs = state_of(L);
+  int old = hs->limit;
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 1 && n <= 1024, 1, "must be between 1 and 1024");
+    hs->limit = (int)n;
+    start_queued(hs);
+  }
+  lua_pushinteger(L, old);
+  return 1;
+}
+
+
+/* resp:json(): the body decoded by vouch.json.decode. */
+static int resp_json(lua_State *L) {
+  int top;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, LUA_REGISTRYINDEX, "vouch.lib");
+  if (!lua_istable(L, -1) || lua_getfield(L, -1, "json") != LUA_TTABLE ||
+      lua_getfield(L, -1, "decode") != LUA_TFUNCTION)
+    return luaL_error(L, "resp:json() needs vouch.json.decode, which this build of "
+                         "vouch does not have");
+  if (lua_getfield(L, 1, "body") != LUA_TSTRING)
+    return luaL_error(L, "resp:json(): the response has no body");
+  top = lua_gettop(L) - 2;
+  lua_call(L, 1, LUA_MULTRET);
+  return lua_gettop(L) - top;
+}
+
+
+static int state_gc(lua_State *L) {
+  http_state *hs = lua_touserdata(L, 1);
+  if (hs->multi == NULL) return 0;
+  hs->closing = 1;
+  while (hs->alist) vouch_op_cancel(&hs->alist->op);
+  while (hs->qhead) vouch_op_cancel(&hs->qhead->op);
+  curl_multi_cleanup(hs->multi);
+  hs->multi = NULL;
+  while (hs->socks) sock_close(hs->socks);
+  uv_timer_stop(hs->timer);
+  uv_close((uv_handle_t *)hs->timer, sock_closed);
+  curl_global_cleanup();
+  return 0;
+}
+
+/* }====================================================== */
+
+
+int luaopen_vouch_http(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"get", http_get}, {"request", http_request}, {"limit", http_limit}, {NULL, NULL}
+  };
+  http_state *hs;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return luaL_error(L, "cannot initialise libcurl");
+  hs = lua_newuserdatauv(L, sizeof *hs, 0);
+  memset(hs, 0, sizeof *hs);
+  hs->h = vouch_host(L);
+  hs->limit = DEFAULT_LIMIT;
+  hs->timer = malloc(sizeof *hs->timer);
+  hs->multi = curl_multi_init();
+  if (hs->timer == NULL || hs->multi == NULL) {
+    free(hs->timer);
+    if (hs->multi) curl_multi_cleanup(hs->multi);
+    hs->multi = NULL;
+    curl_global_cleanup();
+    return luaL_error(L, "cannot initialise libcurl");
+  }
+  uv_timer_init(&hs->h->loop, hs->timer);
+  hs->timer->data = hs;
+  curl_multi_setopt(hs->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(hs->multi, CURLMOPT_SOCKETDATA, hs);
+  curl_multi_setopt(hs->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(hs->multi, CURLMOPT_TIMERDATA, hs);
+  lua_newtable(L);
+  lua_pushcfunction(L, state_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, HTTP_STATE);
+
+  luaL_newmetatable(L, RESPONSE_MT);
+  lua_newtable(L);
+  lua_pushcfunction(L, resp_json);
+  lua_setfield(L, -2, "json");
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, RESPONSE_MT);
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+
+  luaL_newlib(L, funcs);
+  return 1;
+}

@@ -1,0 +1,1 @@
+local c = coroutine.wrap(function() vouch.sleep(1) coroutine.yield(1) end) c() local t = vouch.spawn(function() local x <close> = setmetatable({}, {__close = function() end}) vouch.sleep(100) end) t:cancel() print(vouch.race({function() vouch.sleep(5) end, function() return 1 end}, {timeout = 10}), vouch.all({t}, {timeout = 1}))
