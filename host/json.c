@@ -18,6 +18,7 @@
 ** Cycles, non-finite numbers, invalid UTF-8 and nesting deeper than 1000
 ** are refused with an error.
 */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,65 @@
 #define ARRAY_MT "vouch.json.array"
 #define OBJECT_MT "vouch.json.object"
 #define MAX_ENCODE_DEPTH 1000
+
+
+/*
+** {======================================================
+** jansson's memory counts against --max-memory, as Lua's does: a JSON
+** document can make a tree many times its size without Lua allocating.
+** jansson's allocator is process-wide and other code frees what jansson
+** returns with free(), so blocks carry no header: while one of our parses
+** runs, the bytes jansson holds are summed (malloc_usable_size) and checked
+** against the limit, and the owner of the tree charges the total to the
+** host until it frees the tree.
+** =======================================================
+*/
+
+static vouch_host_t *json_host;   /* charged by the parse in progress, or NULL */
+static size_t json_held;          /* bytes jansson holds for that parse */
+
+static void *json_malloc(size_t n) {
+  vouch_host_t *h = json_host;
+  void *p;
+  if (h && h->max_memory && h->used_memory + json_held + n > h->max_memory) {
+    vouch_limits_trip(h, VOUCH_LIMIT_MEMORY);
+    return NULL;
+  }
+  p = malloc(n);
+  if (p && h) json_held += malloc_usable_size(p);
+  return p;
+}
+
+static void json_free(void *p) {
+  if (p && json_host) {
+    size_t n = malloc_usable_size(p);
+    json_held -= n < json_held ? n : json_held;
+  }
+  free(p);
+}
+
+
+json_t *vouch_json_load(lua_State *L, const char *s, size_t n, json_error_t *err,
+                        size_t *charged) {
+  vouch_host_t *h = vouch_host(L);
+  json_t *j;
+  json_host = h;
+  json_held = 0;
+  j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, err);
+  json_host = NULL;
+  *charged = j ? json_held : 0;
+  h->used_memory += *charged;
+  if (j == NULL && h->limit_hit == VOUCH_LIMIT_MEMORY)
+    snprintf(err->text, sizeof err->text, "%s", "not enough memory");
+  return j;
+}
+
+
+void vouch_json_uncharge(vouch_host_t *h, size_t charged) {
+  h->used_memory -= charged < h->used_memory ? charged : h->used_memory;
+}
+
+/* }====================================================== */
 
 
 void vouch_json_pushnull(lua_State *L) {
@@ -112,7 +172,8 @@ static int json_decode(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &n);
   const char *name = luaL_optstring(L, 2, "json");
   json_error_t err;
-  json_t *j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+  size_t charged;
+  json_t *j = vouch_json_load(L, s, n, &err, &charged);
   if (j == NULL) {
     lua_pushnil(L);
     lua_pushfstring(L, "%s:%d:%d: %s", name, err.line, err.column > 0 ? err.column : 1,
@@ -127,6 +188,7 @@ static int json_decode(lua_State *L) {
     vouch_json_push(L, j);
     json_decref(j);  /* now, rather than when the box is collected */
     *box = NULL;
+    vouch_json_uncharge(vouch_host(L), charged);
   }
   return 1;
 }
@@ -448,7 +510,8 @@ static int mark(lua_State *L, const char *mt, const char *other) {
   return 1;
 }
 
-/* vouch.json.array(t): mark t to be encoded as an array, even when empty. */
+/* vouch.json.array(t): mark t to be encoded as an array, even when empty.
+** (Named json_mark*: json_array and json_object are jansson's.) */
 static int json_markarray(lua_State *L) { return mark(L, ARRAY_MT, OBJECT_MT); }
 
 /* vouch.json.object(t): mark t to be encoded as an object, even when empty. */
@@ -466,6 +529,7 @@ int luaopen_vouch_json(lua_State *L) {
     {"decode", json_decode}, {"encode", json_encode},
     {"array", json_markarray}, {"object", json_markobject}, {NULL, NULL}
   };
+  json_set_alloc_funcs(json_malloc, json_free);
   luaL_newmetatable(L, ARRAY_MT);
   lua_pop(L, 1);
   luaL_newmetatable(L, OBJECT_MT);

@@ -38,7 +38,7 @@ typedef struct vouch_reader {
   size_t cap;               /* its size */
   char *ahead;              /* the read-ahead chunk; owned */
   size_t chunk;             /* its size: bytes per read */
-  int64_t size;             /* the file's size when opened */
+  int64_t size;             /* the file's size when opened; INT64_MAX if not regular */
   int64_t offset;           /* file offset of the next read */
   ssize_t result;           /* of the last request */
   int busy;                 /* a request is in flight */
@@ -46,7 +46,32 @@ typedef struct vouch_reader {
   int waiting;              /* a task waits for the request (op is linked) */
   int orphan;               /* the source is gone; the callback frees */
   XXH3_state_t *hash;       /* of every byte read, in order; owned */
+  vouch_host_t *h;          /* charged for the buffers (--max-memory) */
+  size_t charged;           /* bytes charged to it */
 } reader;
+
+
+/*
+** The buffers count against --max-memory: a row (or a JSON document) can
+** be as large as the file. Returns -1, with the limit tripped, when over.
+*/
+static int charge(reader *r, size_t more) {
+  vouch_host_t *h = r->h;
+  if (h->max_memory && h->used_memory + more > h->max_memory) {
+    vouch_limits_trip(h, VOUCH_LIMIT_MEMORY);
+    return -1;
+  }
+  h->used_memory += more;
+  r->charged += more;
+  return 0;
+}
+
+
+static void uncharge(reader *r, size_t less) {
+  if (less > r->charged) less = r->charged;
+  r->h->used_memory -= less;
+  r->charged -= less;
+}
 
 
 static void reader_free(reader *r) {
@@ -57,6 +82,7 @@ static void reader_free(reader *r) {
     r->fd = -1;
   }
   if (r->hash) XXH3_freeState(r->hash);
+  uncharge(r, r->charged);
   free(r->buf);
   free(r->ahead);
   free(r);
@@ -179,8 +205,14 @@ static void progress(vouch_source_t *s, int final) {
 */
 static int read_ahead(lua_State *L, vouch_source_t *s) {
   reader *r = s->r;
-  uv_buf_t b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
+  uv_buf_t b;
   int rc;
+  if (r->ahead == NULL || r->offset >= r->size) {  /* at the end already */
+    r->pending = 1;
+    r->result = 0;
+    return 0;
+  }
+  b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
   r->busy = 1;
   rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
   if (rc < 0) {
@@ -218,6 +250,7 @@ static int absorb(lua_State *L, vouch_source_t *s) {
     size_t cap = r->cap * 2;
     char *nb;
     while (cap < s->end + n) cap *= 2;
+    if (charge(r, cap - r->cap) != 0) return luaL_error(L, "not enough memory");
     nb = realloc(r->buf, cap);
     if (nb == NULL) return luaL_error(L, "not enough memory");
     r->buf = s->buf = nb;
@@ -227,14 +260,12 @@ static int absorb(lua_State *L, vouch_source_t *s) {
   XXH3_128bits_update(r->hash, r->ahead, n);
   s->end += n;
   r->offset += (int64_t)n;
-  if (r->offset >= r->size && r->chunk > 4096) {
-    /* All of it is read: the next read only confirms the end, so a small
-    ** chunk does (and a file that grew is still read, in small steps). */
-    char *na = realloc(r->ahead, 4096);
-    if (na != NULL) {
-      r->ahead = na;
-      r->chunk = 4096;
-    }
+  if (r->offset >= r->size) {
+    /* A regular file is read up to the size it had when it was opened: the
+    ** end needs no read of its own (one trip to the thread pool less). */
+    free(r->ahead);
+    r->ahead = NULL;
+    uncharge(r, r->chunk);
   }
   read_ahead(L, s);
   progress(s, 0);
@@ -311,6 +342,7 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
   r = calloc(1, sizeof *r);
   if (r == NULL) return luaL_error(L, "not enough memory");
   r->fd = -1;
+  r->h = vouch_host(L);
   s->r = r;
   r->req.data = r;
   r->hash = XXH3_createState();
@@ -357,6 +389,7 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
   r->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : INT64_MAX;
   if (r->size < CHUNK) r->chunk = (size_t)r->size + 4096;
   r->cap = 2 * r->chunk;
+  if (charge(r, r->cap + r->chunk) != 0) return luaL_error(L, "not enough memory");
   r->buf = s->buf = malloc(r->cap);
   r->ahead = malloc(r->chunk);
   if (r->buf == NULL || r->ahead == NULL) return luaL_error(L, "not enough memory");

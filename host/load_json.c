@@ -18,8 +18,6 @@
 
 #include "load.h"
 
-#define JFLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
-
 typedef struct json_state {
   int whole;                /* vouch.load.json: the whole document */
   json_t *doc;              /* json: the parsed document; owned */
@@ -31,6 +29,9 @@ typedef struct json_state {
   long rowline;             /* line of the current row, for messages */
   char **dumps;             /* nested values as text for the current row; owned */
   int ndumps, dcap;
+  vouch_host_t *h;          /* charged for the trees (--max-memory) */
+  size_t doc_charged;       /* for doc */
+  size_t cur_charged;       /* for cur */
 } json_state;
 
 
@@ -40,6 +41,16 @@ static void drop_row(json_state *j) {
   j->ndumps = 0;
   if (j->cur) json_decref(j->cur);
   j->cur = NULL;
+  vouch_json_uncharge(j->h, j->cur_charged);
+  j->cur_charged = 0;
+}
+
+
+static void drop_doc(json_state *j) {
+  if (j->doc) json_decref(j->doc);
+  j->doc = NULL;
+  vouch_json_uncharge(j->h, j->doc_charged);
+  j->doc_charged = 0;
 }
 
 
@@ -47,7 +58,7 @@ static void json_free_state(vouch_source_t *s) {
   json_state *j = s->state;
   drop_row(j);
   free(j->dumps);
-  if (j->doc) json_decref(j->doc);
+  drop_doc(j);
   free(j);
 }
 
@@ -109,13 +120,15 @@ static int row_values(lua_State *L, vouch_source_t *s, json_state *j, json_t *ob
       case JSON_TRUE: o->type = VOUCH_INT; o->u.i = 1; break;
       case JSON_FALSE: o->type = VOUCH_INT; o->u.i = 0; break;
       case JSON_NULL: o->type = VOUCH_NULL; break;
-      default: {
-        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (t == NULL) return luaL_error(L, "not enough memory");
+      default: {  /* json_dumpb, not json_dumps: its text is ours to free */
+        size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *t = malloc(n + 1);
+        if (n == 0 || t == NULL) { free(t); return luaL_error(L, "not enough memory"); }
+        json_dumpb(v, t, n, JSON_COMPACT | JSON_ENCODE_ANY);
         j->dumps[j->ndumps++] = t;
         o->type = VOUCH_TEXT;
         o->u.s.p = t;
-        o->u.s.n = strlen(t);
+        o->u.s.n = n;
       }
     }
   }
@@ -149,7 +162,7 @@ static int json_next(lua_State *L, vouch_source_t *s, int mode) {
   if (j->doc == NULL && !j->parsed) {
     json_error_t err;
     if (!s->eof) return VOUCH_NEED;  /* the whole document first */
-    j->doc = json_loadb(s->buf + s->pos, s->end - s->pos, JFLAGS, &err);
+    j->doc = vouch_json_load(L, s->buf + s->pos, s->end - s->pos, &err, &j->doc_charged);
     s->pos = s->end;
     j->parsed = 1;
     if (j->doc == NULL) return vouch_source_bad(L, s, err.line, err.column > 0 ? err.column : 1, "%s",
@@ -160,8 +173,7 @@ static int json_next(lua_State *L, vouch_source_t *s, int mode) {
   }
   if (mode == VOUCH_MODE_PRIME) return VOUCH_ROW;
   if (j->next >= j->count) {
-    if (j->doc) json_decref(j->doc);  /* the document is done: let it go now */
-    j->doc = NULL;
+    drop_doc(j);  /* the document is done: let it go now */
     return VOUCH_END;
   }
   row = json_is_array(j->doc) ? json_array_get(j->doc, j->next) : j->doc;
@@ -197,7 +209,7 @@ static int ndjson_next(lua_State *L, vouch_source_t *s, int mode) {
       while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
       if (i == n) continue;  /* blank line */
     }
-    j->cur = json_loadb(p, n, JFLAGS, &err);
+    j->cur = vouch_json_load(L, p, n, &err, &j->cur_charged);
     if (j->cur == NULL) {
       if (s->skip_bad) { s->bad_rows++; continue; }
       return vouch_source_bad(L, s, j->rowline, err.column > 0 ? err.column : 1, "%s",
@@ -242,6 +254,7 @@ static int open_json(lua_State *L, const vouch_loader_t *ld, int whole) {
   j = calloc(1, sizeof *j);
   if (j == NULL) return luaL_error(L, "not enough memory");
   s->state = j;
+  j->h = vouch_host(L);
   j->whole = whole;
   j->line = 1;
   if (lua_istable(L, 2)) {

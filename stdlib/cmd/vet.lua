@@ -1,6 +1,7 @@
 -- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]`.
 -- Load the partners, score them with a scorecard, store the run, and print
--- the partners ranked by total with their principal reasons.
+-- the partners ranked (approvals, reviews, rejections, each by total) with
+-- their principal reasons.
 local sc = require "vouch.scorecard"
 local cli = require "vouch.scorecard.cli"
 
@@ -27,17 +28,39 @@ local function clean_outcome(o)
            points = o.points, rank = o.rank, text = o.text, evidence = o.evidence }
 end
 
-local function as_json(run_id, card, results)
-  local out = {}
-  for i, r in ipairs(results) do
-    local reasons, outcomes = {}, {}
-    for k, o in ipairs(r.reasons) do reasons[k] = clean_outcome(o) end
-    for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
-    out[i] = { rank = i, id = r.id, name = r.name, kind = r.kind, total = r.total,
-               verdict = r.verdict, weakest = r.weakest, missing = r.missing,
-               dimensions = r.dimensions, reasons = reasons, outcomes = outcomes }
+-- What is kept of each partner until the table is printed: little, so that
+-- a run over a million partners fits in memory.
+local function compact(fmt)
+  return function(r)
+    local c = { id = r.id, name = r.name, kind = r.kind, total = r.total, verdict = r.verdict,
+                weakest = r.weakest, reasons = {} }
+    for k, o in ipairs(r.reasons) do c.reasons[k] = o.code end
+    if fmt == "csv" then
+      c.dimensions = r.dimensions
+      local outcomes = {}
+      for k, o in ipairs(r.outcomes) do
+        outcomes[k] = o.code .. ":" .. o.outcome .. (o.points and format(":%g", o.points) or "")
+      end
+      c.outcomes = concat(outcomes, ";")
+    elseif fmt == "json" then
+      local reasons, outcomes = {}, {}
+      for k, o in ipairs(r.reasons) do reasons[k] = clean_outcome(o) end
+      for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
+      c.json = sc.json { id = r.id, name = r.name, kind = r.kind, total = r.total,
+                         verdict = r.verdict, weakest = r.weakest, missing = r.missing,
+                         dimensions = r.dimensions, reasons = reasons, outcomes = outcomes }
+    end
+    return c
   end
-  print(sc.json({ run = run_id, scorecard = card.name, partners = out }))
+end
+
+local function as_json(run_id, card, results)
+  print(format('{"run":%s,"scorecard":%s,"partners":[', run_id and tostring(run_id) or "null",
+               sc.json(card.name)))
+  for i, r in ipairs(results) do
+    print(format('{"rank":%d,%s%s', i, r.json:sub(2), i < #results and "," or ""))
+  end
+  print("]}")
 end
 
 local function as_csv(run_id, results)
@@ -52,13 +75,8 @@ local function as_csv(run_id, results)
     for _, d in ipairs(sc.DIMENSIONS) do
       row[#row + 1] = r.dimensions[d] and format("%.6f", r.dimensions[d]) or ""
     end
-    local reasons, outcomes = {}, {}
-    for k, o in ipairs(r.reasons) do reasons[k] = o.code end
-    for k, o in ipairs(r.outcomes) do
-      outcomes[k] = o.code .. ":" .. o.outcome .. (o.points and format(":%g", o.points) or "")
-    end
-    row[#row + 1] = concat(reasons, ";")
-    row[#row + 1] = concat(outcomes, ";")
+    row[#row + 1] = concat(r.reasons, ";")
+    row[#row + 1] = r.outcomes
     for k = 1, #row do row[k] = cli.csv_field(row[k]) end
     print(concat(row, ","))
   end
@@ -67,10 +85,8 @@ end
 local function as_table(run_id, card, results, summary)
   local rows = {}
   for i, r in ipairs(results) do
-    local reasons = {}
-    for k, o in ipairs(r.reasons) do reasons[k] = o.code end
-    rows[i] = { tostring(i), r.id, cli.cut(r.name or "", 28), r.kind or "", cli.num(r.total),
-                r.verdict, r.weakest or "-", concat(reasons, ", ") }
+    rows[i] = { tostring(i), tostring(r.id), cli.cut(r.name or "", 28), r.kind or "", cli.num(r.total),
+                r.verdict, r.weakest or "-", concat(r.reasons, ", ") }
   end
   for _, l in ipairs(cli.table({ "#", "partner", "name", "kind", "total", "verdict", "weakest",
                                  "principal reasons" }, rows, { [1] = true, [5] = true })) do
@@ -106,13 +122,17 @@ return function(...)
     inputs[i] = path
   end
   local run_id, summary
+  local keep = compact(fmt)
   if opts["no-store"] then
-    local results = card:score_all(cli.chain(sources))
-    summary = { partners = #results, approve = 0, review = 0, reject = 0, results = results }
-    for _, r in ipairs(results) do summary[r.verdict] = summary[r.verdict] + 1 end
+    local all = card:score_all(cli.chain(sources))
+    summary = { partners = #all, approve = 0, review = 0, reject = 0, results = {} }
+    for i, r in ipairs(all) do
+      summary[r.verdict] = summary[r.verdict] + 1
+      summary.results[i] = keep(r)
+    end
   else
     run_id, summary = card:run { rows = cli.chain(sources), inputs = inputs,
-                                 source = card.source, keep = true }
+                                 source = card.source, keep = keep, text = fmt == "json" }
   end
   local results = summary.results
   -- Ranked as an analyst reads them: approvals first, then reviews, then

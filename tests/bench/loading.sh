@@ -1,7 +1,8 @@
 # loading.sh: vouch.load.csv on the workload's partners CSV: rows() into Lua
 # tables and into(db) straight into SQLite, beside sqlite3's own
 # `.import --csv` of the same file (a peer), with wall time, MB/s, rows/s and
-# peak memory (/usr/bin/time %M). Then rows() over a ~1 GB file (the same
+# peak memory (/usr/bin/time %M); cpu is user + system time, steadier than
+# wall time on a shared machine. Then rows() over a ~1 GB file (the same
 # rows eight times), whose peak memory must stay under 64 MiB.
 # Goals: into faster than .import; 1 GB rows() under 64 MiB.
 #   FILE=partners.csv sh tests/bench/loading.sh
@@ -26,14 +27,15 @@ rows=$("$VOUCH" --timeout 0 --allow-read="$FILE" -e "
 # measure NAME CMD...: one run; prints the figures and keeps the seconds.
 measure() {
   name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out"
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" > "$work/out"
   set -- $(cat "$work/time")
-  secs=$1 kb=$2
-  awk -v n="$name" -v s="$secs" -v kb="$kb" -v b="$bytes" -v r="$rows" 'BEGIN {
+  secs=$1 kb=$2 cpu=$(awk -v u="$3" -v s="$4" 'BEGIN { print u + s }')
+  awk -v n="$name" -v s="$secs" -v kb="$kb" -v b="$bytes" -v r="$rows" -v c="$cpu" 'BEGIN {
     if (s <= 0) s = 0.01
-    printf "%-24s %6.2f s  %7.1f MB/s  %9.0f rows/s  peak %6.1f MiB\n",
-      n, s, b / 1e6 / s, r / s, kb / 1024 }'
+    printf "%-24s %6.2f s (cpu %5.2f s)  %7.1f MB/s  %9.0f rows/s  peak %6.1f MiB\n",
+      n, s, c, b / 1e6 / s, r / s, kb / 1024 }'
   echo "$secs" > "$work/$name.secs"
+  echo "$cpu" > "$work/$name.cpu"
 }
 
 cat > "$work/rows.lua" <<'LUA'
@@ -55,7 +57,8 @@ measure "sqlite3 .import --csv" sqlite3 "$work/import.db" ".import --csv $FILE p
 got=$(sqlite3 "$work/import.db" "SELECT count(*) FROM partners_raw")
 [ "$got" = "$rows" ] || { echo ".import stored $got rows" >&2; exit 1; }
 awk -v a="$(cat "$work/csv into(db).secs")" -v b="$(cat "$work/sqlite3 .import --csv.secs")" \
-  'BEGIN { printf "into(db) vs .import: %.2fx the speed (goal: above 1)\n", b / a }'
+  -v ca="$(cat "$work/csv into(db).cpu")" -v cb="$(cat "$work/sqlite3 .import --csv.cpu")" \
+  'BEGIN { printf "into(db) vs .import: %.2fx the speed, %.2fx in cpu (goal: above 1)\n", b / a, cb / ca }'
 
 # 100 files of 2,000 rows: one after another, then all at once (vouch.all).
 python3 - "$FILE" "$work/parts" <<'PY'

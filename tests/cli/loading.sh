@@ -107,3 +107,19 @@ LUA
 check "a source left with a read in flight is closed clean" 0 \
   '^10	false	attempt to use a closed source$' -- "$VOUCH" run early.lua
 check "vouch.exit during a load" 0 '^10	false' -- "$VOUCH" run early.lua exit
+
+# The loaders' memory counts against --max-memory: a huge row, a JSON tree.
+python3 -c 'import sys; sys.stdout.write("a,b\n" + "x" * 12000000 + ",1\n")' > longrow.csv
+check "a 12 MB row is refused under --max-memory=8M" 3 \
+  'memory limit exceeded \(--max-memory=8MiB\)' -- \
+  "$VOUCH" --max-memory 8M -e 'for _ in vouch.load.csv("longrow.csv"):rows() do end'
+python3 -c '
+import json
+print(json.dumps([{"id": "P%07d" % i, "tags": ["a", "b"], "x": {"k": i}} for i in range(60000)]))' > tree.json
+check "a JSON tree beyond --max-memory=8M is refused" 3 \
+  'memory limit exceeded \(--max-memory=8MiB\)' -- \
+  "$VOUCH" --max-memory 8M -e 'vouch.load.json("tree.json")'
+check "and decoded from a string too" 3 'memory limit exceeded' -- \
+  "$VOUCH" --max-memory 8M -e 'vouch.json.decode("[" .. string.rep("[1,2,3],", 400000) .. "0]")'
+check "the same loads pass without the limit" 0 '^60000$' -- \
+  "$VOUCH" -e 'print(#vouch.load.json("tree.json"):all())'

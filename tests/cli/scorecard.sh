@@ -39,6 +39,9 @@ check "vet with another bundled scorecard" 0 'U005 .*supplier .*reject .*PRICE_I
   v vet --rules supplier --no-store "$EX/partners.json"
 check "vet with a scorecard file" 0 'I002 +Blaze Fitness +influencer .* reject .*FAKE_ENGAGEMENT' -- \
   v vet --rules "$ROOT/scripts/influencer.lua" --no-store "$EX/partners.csv"
+python3 -c "import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]" \
+  "$EX/partners.json" >"$TMP/partners.ndjson"
+check "vet NDJSON" 0 '^14 partners: 9 approve, 4 review, 1 reject' -- v vet --no-store "$TMP/partners.ndjson"
 check "vet without data" 2 'vouch: vet: no data given' -- v vet
 check "vet with an unknown format" 2 "unknown format 'xml'" -- v vet --format xml "$EX/partners.csv"
 check "vet with an unknown file type" 2 'unknown data format' -- v vet "$ROOT/README.md"
