@@ -228,6 +228,7 @@ struct engine {
   int failures;                 /* runs that did not end ok (for `run`) */
   int lock_fd;
   int in_run;                   /* uv_run is running: uv_stop may be called */
+  uint64_t last_sweep;          /* uv_hrtime() of the last look for dead runs */
 };
 
 static int64_t clock_now(engine *e) {
@@ -433,27 +434,39 @@ static void check_triggers(engine *e) {
 }
 
 
+/* Whether `pid` runs: a zombie whose parent died and was never reaped does not. */
+static int pid_alive(pid_t pid) {
+  char path[64], buf[256];
+  FILE *f;
+  const char *p;
+  if (pid <= 0 || kill(pid, 0) != 0) return 0;
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  if ((f = fopen(path, "r")) == NULL) return 1;
+  buf[0] = '\0';
+  if (fgets(buf, sizeof buf, f) == NULL) buf[0] = '\0';
+  fclose(f);
+  p = strrchr(buf, ')');  /* the state follows the command name */
+  return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+
 /*
-** Runs left 'running' by a daemon that died are over once their process is
-** gone. A child can outlive its daemon (kill -9 of the daemon alone), so
-** this is checked at every look, not only at start: a run whose process
-** still ran when this daemon started is marked when it ends.
+** Runs left 'running' by a process that died (a daemon killed with -9, or
+** its child orphaned and since gone) are over: mark them aborted. Rows
+** without a pid yet belong to a run being started, except at start-up.
 */
-static void reap_orphans(engine *e) {
-  sqlite3_stmt *st = db_prep(e->db, "SELECT id, pid FROM schedule_runs WHERE status='running'", NULL);
+static void sweep_dead(engine *e, int startup) {
+  sqlite3_stmt *st = db_prep(e->db, "SELECT id, pid FROM schedule_runs WHERE status='running'"
+                             " AND (?1 OR pid IS NOT NULL)", "i", (int64_t)startup);
   char ts[32];
   while (st && sqlite3_step(st) == SQLITE_ROW) {
-    int64_t id = sqlite3_column_int64(st, 0);
-    pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
-    child *c;
-    for (c = e->children; c; c = c->next)
-      if (c->row == id) break;
-    if (c || (pid > 0 && kill(pid, 0) == 0)) continue;   /* ours, or still alive */
+    if (pid_alive((pid_t)sqlite3_column_int64(st, 1))) continue;
     db_run(e->db, "UPDATE schedule_runs SET status='aborted', ended_at=?, error="
-           "'the daemon that ran it stopped before it ended' WHERE id=?", "si",
-           vouch_time_utc(clock_now(e), ts), id);
+           "'the daemon that ran it stopped before it ended' WHERE id=? AND status='running'",
+           "si", vouch_time_utc(clock_now(e), ts), sqlite3_column_int64(st, 0));
   }
   sqlite3_finalize(st);
+  e->last_sweep = uv_hrtime();
 }
 
 
@@ -461,7 +474,7 @@ static void poll_once(engine *e) {
   int64_t now = clock_now(e);
   sqlite3_stmt *st;
   if (e->stopping) return;
-  reap_orphans(e);
+  if (uv_hrtime() - e->last_sweep > 30 * (uint64_t)1000000000) sweep_dead(e, 0);
   check_triggers(e);
   st = db_prep(e->db, "SELECT " DEF_COLUMNS " FROM schedules WHERE paused=0 ORDER BY name", NULL);
   if (st) {
@@ -1332,8 +1345,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  /* Runs left 'running' by a daemon that died are over. */
-  reap_orphans(&e);
+  sweep_dead(&e, 0);
 
   uv_timer_init(&e.loop, &e.poll);
   uv_timer_init(&e.loop, &e.grace_timer);
@@ -1775,8 +1787,19 @@ static int sched_trigger(lua_State *L) {
     lua_pushfstring(L, "no schedule named '%s'", name);
     return fail_with(L, lua_tostring(L, -1));
   }
+  {
+    /* A run that triggers its own schedule would re-run itself for ever. */
+    const char *me = getenv("VOUCH_SCHEDULE");
+    if (me && strcmp(me, name) == 0) {
+      lua_pushfstring(L, "a run of '%s' cannot trigger '%s' again", name, name);
+      return fail_with(L, lua_tostring(L, -1));
+    }
+  }
+  /* Triggers for the same partner that wait for the daemon count once. */
   db_run(db, "INSERT INTO schedule_triggers(schedule, partner_id, reason, created_at)"
-         " VALUES (?,?,?,?)", "ssss", name, partner, reason, vouch_time_utc(env_now(), ts));
+         " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM schedule_triggers WHERE"
+         " schedule=?1 AND partner_id IS ?2 AND fired_at IS NULL)", "ssss", name, partner,
+         reason, vouch_time_utc(env_now(), ts));
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -1835,9 +1858,6 @@ int luaopen_vouch_sched(lua_State *L) {
   lua_newtable(L);
   lua_pushcfunction(L, sched_schedule);
   lua_setfield(L, -2, "schedule");
-  /* The process id: scorecard runs record it, which links them to a schedule's run. */
-  lua_pushinteger(L, (lua_Integer)getpid());
-  lua_setfield(L, -2, "pid");
   luaL_newlib(L, schedules);
   lua_setfield(L, -2, "schedules");
   return 1;

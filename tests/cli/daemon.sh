@@ -33,7 +33,7 @@ wait_exit() {
 }
 
 "$VOUCH" schedule add o-skip 'every 1m' slow.lua 30 --overlap skip >/dev/null
-"$VOUCH" schedule add o-queue 'every 1m' slow.lua 3 --overlap queue >/dev/null
+"$VOUCH" schedule add o-queue 'every 1m' slow.lua 5 --overlap queue >/dev/null
 "$VOUCH" schedule add o-replace 'every 1m' slow.lua 30 --overlap replace >/dev/null
 set_clock 2026-01-01T00:00:30Z
 "$VOUCH" daemon --clock clock --poll 100 --grace 1 --log d.log 2>d.err &
@@ -71,7 +71,7 @@ check "the lock is released" 0 '^$' -- cat "$VOUCH_DB.lock"
 
 # Graceful shutdown where the run finishes within the grace period.
 for s in o-skip o-queue o-replace; do "$VOUCH" schedule rm $s >/dev/null; done
-VOUCH_NOW=2026-01-01T00:02:30Z "$VOUCH" schedule add g 'every 1m' slow.lua 2 >/dev/null
+VOUCH_NOW=2026-01-01T00:02:30Z "$VOUCH" schedule add g 'every 1m' slow.lua 4 >/dev/null
 set_clock 2026-01-01T00:02:30Z
 "$VOUCH" daemon --clock clock --poll 100 --grace 60 --log g.log 2>g.err &
 d2=$!; pids="$pids $d2"
@@ -89,12 +89,20 @@ check "nothing started after the stop" 0 '^1$' -- q "select count(*) from schedu
 "$VOUCH" daemon --clock clock --poll 100 --log k.log 2>k.err &
 d3=$!; pids="$pids $d3"
 wait_for k.log ' daemon ' >/dev/null
+waited "the next daemon runs what is due" k.log 'start +g run='
+# Kill the daemon and its run without a chance to record anything.
+orphan=$(q "select pid from schedule_runs where schedule='g' and status='running'")
 kill -9 $d3; wait $d3 2>/dev/null
+kill -9 "$orphan"
+n=0  # until it is gone (or a zombie nobody reaps)
+while [ -r /proc/$orphan/stat ] && ! grep -q ') [ZX]' /proc/$orphan/stat && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
 check "the dead daemon's pid is in the lock" 0 "^$d3\$" -- cat "$VOUCH_DB.lock"
 "$VOUCH" daemon --clock clock --poll 100 --log k2.log 2>k2.err &
 d4=$!; pids="$pids $d4"
 waited "a stale lock is detected and replaced" k2.log "lock +- stale lock of pid $d3 replaced"
 check "the new daemon holds the lock" 0 "^$d4\$" -- cat "$VOUCH_DB.lock"
+check "the killed daemon's run is recorded as aborted" 0 '^aborted\|the daemon that ran it stopped before it ended$' -- \
+  q "select status, error from schedule_runs where schedule='g' order by id desc limit 1"
 stop $d4 >/dev/null
 check "daemon: help" 0 'controllable clock' -- "$VOUCH" daemon --help
 check "daemon: needs a database file" 2 'needs a database file' -- "$VOUCH" --db :memory: daemon

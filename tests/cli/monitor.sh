@@ -49,6 +49,12 @@ printf 'local c = vouch.schedules.context() print("ctx", c.name, c.trigger, c.pa
 "$VOUCH" schedule add ctx '@yearly' ctx.lua >/dev/null
 "$VOUCH" -e 'vouch.schedules.trigger("ctx", "P09", "follower spike")'
 check "the triggered run sees the partner" 0 'end +ctx run=[0-9]+ status=ok' -- "$VOUCH" schedule tick --at 2026-01-01T00:04:30Z
+printf 'print(vouch.schedules.trigger("self", "P01", "again"))\n' > self.lua
+"$VOUCH" schedule add self '@yearly' self.lua >/dev/null
+"$VOUCH" schedule run self >self.out 2>&1
+check "a run cannot trigger its own schedule" 0 "^nil	a run of 'self' cannot trigger 'self' again$" -- cat self.out
+"$VOUCH" -e 'vouch.schedules.trigger("ctx", "P01", "one") vouch.schedules.trigger("ctx", "P01", "two")'
+check "waiting triggers for one partner count once" 0 '^1$' -- q "select count(*) from schedule_triggers where fired_at is null"
 check "context in the run" 0 '^ctx	ctx	event	P09	follower spike$' -- q "select output from schedule_runs where schedule='ctx'"
 
 # PSI itself.

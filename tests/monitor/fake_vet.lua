@@ -6,7 +6,7 @@ local n = db:one("SELECT count(*) AS n FROM runs WHERE scorecard = 'fake'").n
 local phase = n == 0 and 0 or 1
 local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
 db:exec("INSERT INTO runs(scorecard, scorecard_hash, started_at, status, started_by, pid)" ..
-        " VALUES ('fake', 'h', ?, 'running', 'script', ?)", now, vouch.pid)
+        " VALUES ('fake', 'h', ?, 'running', 'script', ?)", now, vouch.db.pid())
 local run = db:one("SELECT max(id) AS id FROM runs").id
 db:tx(function()
   local scores, reasons = {}, {}
