@@ -8,16 +8,33 @@
 # Parts: workload (shared/bench/compare.sh at 200k and 1M partners; sizes in
 # WORKLOAD_SIZES), load (CSV and NDJSON MB/s), insert (bulk rows/s against
 # C), score (scorecard library against hand-written Lua), host (start-up,
-# sandbox cost), and whatever other parts the branches add (storage.sh, the
-# storage bench's own report at 1M rows, runs only by name).
+# sandbox cost); then, as detail, the parts the branches added with their
+# own reports (loading.sh, scorecard.sh; storage.sh only by name).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-parts=${*:-workload $(cd "$here" && ls *.sh | sed 's/\.sh$//' | grep -v '^lib$\|^run$\|^workload$\|^storage$' | tr '\n' ' ')}
 . "$here/lib.sh"
+# The table's parts (they source lib.sh), the workload first; then the
+# branches' own reports (loading.sh, scorecard.sh, ...) as detail below it.
+# storage.sh (1M rows, three times) runs only by name: insert.sh measures
+# the same programs for the table.
+all=$(cd "$here" && ls *.sh | sed 's/\.sh$//' | grep -v '^lib$\|^run$')
+table= detail=
+for p in ${*:-$all}; do
+  [ -z "$*" ] && [ "$p" = storage ] && continue
+  if grep -q 'lib\.sh' "$here/$p.sh"; then
+    [ "$p" = workload ] && table="workload $table" || table="$table $p"
+  else
+    detail="$detail $p"
+  fi
+done
 echo "vouch $("$VOUCH" --version | head -n 1 | cut -d' ' -f2), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), RUNS=$RUNS"
 row "what" "value" "unit" "peak_MiB" "note"
 status=0
-for p in $parts; do
+for p in $table; do
   sh "$here/$p.sh" || { echo "# part $p failed" >&2; status=1; }
+done
+for p in $detail; do
+  echo "# -- $p.sh --"
+  sh "$here/$p.sh" 2>&1 | sed 's/^/#   /'
 done
 exit $status
