@@ -1345,7 +1345,9 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  sweep_dead(&e, 0);
+  /* A daemon holds the lock: a run with no pid yet (its row was written,
+  ** the process not started) is one a killed daemon left, and over too. */
+  sweep_dead(&e, e.mode == MODE_DAEMON);
 
   uv_timer_init(&e.loop, &e.poll);
   uv_timer_init(&e.loop, &e.grace_timer);
@@ -1615,6 +1617,11 @@ static int schedule_add_k(lua_State *L, int replace) {
       free(resolved);
       return fail_with(L, lua_tostring(L, -1));
     }
+    /* Keep it as a Lua string: any error raised below would leak it
+    ** (found by valgrind: a refused alert after an allowed script). */
+    script = lua_pushstring(L, resolved);
+    free(resolved);
+    resolved = NULL;
   } else if (!vouch_host(L)->trusted) {
     /* A command runs with the daemon's capabilities, not a script's. */
     static const char *const ok[] = {"cmd:vet", "cmd:report", NULL};

@@ -130,6 +130,16 @@ d=$!; pids="$pids $d"
 sleep 2
 kill -TERM "$d"; wait "$d"; rc=$?
 check "a daemon after the kills stops cleanly" 0 '' -- test "$rc" -eq 0
+# A daemon killed between writing a run's row and starting its process
+# leaves a run without a pid (found under valgrind, where that window is
+# wide): the next daemon closes it too.
+sqlite3 d.db "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status, started_at)
+              VALUES ('vet1', '2026-01-01T00:00:00Z', 'time', 'running', '2026-01-01T00:00:00Z')"
+"$VOUCH" --allow-read="$TMP" daemon --poll 100 >>daemon.log 2>&1 &
+d=$!; pids="$pids $d"
+sleep 1; kill -TERM "$d"; wait "$d"
+check "a run left without a pid is closed by the next daemon" 0 '^aborted$' -- \
+  sqlite3 d.db "SELECT status FROM schedule_runs WHERE scheduled_for = '2026-01-01T00:00:00Z'"
 check "after the kills no schedule run is left running" 0 '^0$' -- \
   sqlite3 d.db "SELECT count(*) FROM schedule_runs WHERE status = 'running'"
 check "runs of killed daemons are recorded as aborted" 0 '^[1-9]' -- \
