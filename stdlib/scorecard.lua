@@ -646,6 +646,55 @@ local function fmtnum(v)
 end
 M.fmtnum = fmtnum
 
+-- The shortest decimal that reads back as the same float.
+local mtype = math.type
+local function shortest(v)
+  if mtype(v) == "integer" then return tostring(v) end
+  if v ~= v or v == huge or v == -huge then return "null" end
+  local s = format("%.15g", v)
+  if tonumber(s) ~= v then s = format("%.17g", v) end
+  return s
+end
+
+-- JSON of a scalar, for evidence.
+local function jscalar(v)
+  local t = type(v)
+  if t == "number" then return shortest(v)
+  elseif t == "boolean" then return v and "true" or "false"
+  elseif v == nil then return nil
+  end
+  return M.json(v)
+end
+
+-- The evidence of rule `r` for partner `p` as JSON, without building the
+-- table when the rule returned no extra evidence (the common case when a
+-- run is stored).
+local function evidence_json(r, p, extra)
+  if extra ~= nil and extra ~= M.unknown then return M.json(M.evidence(r, p, extra)) end
+  local keys = r.sorted_reads
+  if not keys then
+    keys = {}
+    for k, f in ipairs(r.reads) do keys[k] = f end
+    sort(keys)
+    r.sorted_reads = keys
+    r.json_keys = {}
+    for k, f in ipairs(keys) do
+      r.json_keys[k] = (f:match("^[%w_]+$") and ('"' .. f .. '"') or M.json(f)) .. ":"
+    end
+  end
+  local jk = r.json_keys
+  if #keys == 1 then
+    local v = jscalar(p[keys[1]])
+    return v and ("{" .. jk[1] .. v .. "}") or "{}"
+  end
+  local out, sep = "{", ""
+  for k, f in ipairs(keys) do
+    local v = jscalar(p[f])
+    if v then out = out .. sep .. jk[k] .. v; sep = "," end
+  end
+  return out .. "}"
+end
+
 --- The evidence of rule `r` for partner `p`: the fields it read, and the
 --- fields of the table the rule returned as its second value.
 function M.evidence(r, p, extra)
@@ -693,7 +742,12 @@ local function impact(card, o, r, result)
   return 0
 end
 
-local function outcome_of(card, r, value, p, extra, result)
+local function by_impact(a, b)
+  if a.impact ~= b.impact then return a.impact > b.impact end
+  return a.order < b.order
+end
+
+local function outcome_of(card, r, value, p, extra, result, lean)
   local o = { code = r.id, dimension = r.dimension, rule = r }
   if value == false then
     o.outcome = "indeterminate"
@@ -708,8 +762,9 @@ local function outcome_of(card, r, value, p, extra, result)
   else
     o.outcome = "pass"
   end
-  o.evidence = M.evidence(r, p, extra)
-  o.text = says(r, o.evidence, o)
+  if not lean then o.evidence = M.evidence(r, p, extra)
+  elseif card.evidence then o.evidence_json = evidence_json(r, p, extra) end
+  if not lean then o.text = says(r, o.evidence, o) end
   return o
 end
 
@@ -717,8 +772,10 @@ end
 --- { id, name, kind, total, verdict, missing, dimensions, weakest,
 ---   outcomes = { {code, dimension, outcome, points, evidence, text, rank}... },
 ---   reasons = the principal outcomes, at most four, most adverse first }.
---- The returned tables are fresh; `r` may be reused afterwards.
-function Card:explain(p, r)
+--- The returned tables are fresh; `r` may be reused afterwards. `lean`
+--- leaves out the texts (and the evidence when the scorecard keeps none):
+--- what storing a run needs.
+function Card:explain(p, r, lean)
   local res = { id = p.id, name = p.name, kind = p.kind, total = r.total,
                 verdict = r.verdict, missing = r.missing, dimensions = {},
                 outcomes = {}, reasons = {}, partner = p }
@@ -739,28 +796,26 @@ function Card:explain(p, r)
   for i, rule in ipairs(self.rules) do
     local v = V[i]
     if v ~= nil then
-      res.outcomes[#res.outcomes + 1] = outcome_of(self, rule, v, p, E[i], r)
+      res.outcomes[#res.outcomes + 1] = outcome_of(self, rule, v, p, E[i], r, lean)
     end
   end
   for _, hit in ipairs(r.portfolio or {}) do
     local o = { code = hit.rule.id, dimension = hit.rule.dimension, rule = hit.rule,
                 outcome = hit.rule.kind, points = hit.points,
                 evidence = M.evidence(hit.rule, p, hit.evidence) }
-    o.text = says(hit.rule, o.evidence, o)
+    if not lean then o.text = says(hit.rule, o.evidence, o) end
     res.outcomes[#res.outcomes + 1] = o
   end
   local cand = {}
   for k, o in ipairs(res.outcomes) do
-    o.impact = impact(self, o, o.rule, r)
-    if o.impact > 0 then cand[#cand + 1] = { o, k } end
+    local x = impact(self, o, o.rule, r)
+    o.impact, o.order = x, k
+    if x > 0 then cand[#cand + 1] = o end
   end
-  sort(cand, function(a, b)
-    if a[1].impact ~= b[1].impact then return a[1].impact > b[1].impact end
-    return a[2] < b[2]
-  end)
+  if #cand > 1 then sort(cand, by_impact) end
   for k = 1, math.min(4, #cand) do
-    cand[k][1].rank = k
-    res.reasons[k] = cand[k][1]
+    cand[k].rank = k
+    res.reasons[k] = cand[k]
   end
   return res
 end
@@ -835,13 +890,32 @@ end
 --- Apply the portfolio rules to `set`, an array of { partner = p, result = r }
 --- whose results are compact results (each its own). Raised flags are added
 --- to r.portfolio and change r.total and r.verdict.
+-- Whether portfolio rule `rule` can judge partner `p`: of its kinds, and
+-- with every field it reads (a partner missing them is indeterminate for
+-- it, and is left out of the set it sees).
+local function judges(rule, p)
+  if rule.kinds and not rule.kinds[p.kind] then return false end
+  for _, f in ipairs(rule.reads) do
+    if p[f] == nil and not rule.optional[f] then return false end
+  end
+  return true
+end
+
+-- Whether any portfolio rule can judge `p`: only those partners are held
+-- in memory until the whole set has been seen.
+function Card:in_portfolio(p)
+  for _, rule in ipairs(self.portfolio) do
+    if judges(rule, p) then return true end
+  end
+  return false
+end
+
 function Card:apply_portfolio(set)
   for _, rule in ipairs(self.portfolio) do
     local view = {}
     for k, entry in ipairs(set) do
       local p, r = entry.partner, entry.result
-      local applicable = not rule.kinds or rule.kinds[p.kind]
-      if applicable then
+      if judges(rule, p) then
         view[#view + 1] = { id = p.id, name = p.name, kind = p.kind, partner = p,
                             total = r.total, verdict = r.verdict, index = k }
       end
@@ -900,7 +974,7 @@ local function json(v, out)
   if t == "number" then
     if v ~= v or v == huge or v == -huge then out[#out + 1] = "null"
     elseif v == floor(v) and v > -1e15 and v < 1e15 then out[#out + 1] = format("%d", v)
-    else out[#out + 1] = format("%.17g", v) end
+    else out[#out + 1] = shortest(v) end
   elseif t == "string" then
     out[#out + 1] = '"' .. v:gsub('[%c"\\]', function(c)
       local m = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
@@ -935,6 +1009,54 @@ function M.json(v)
   local out = {}
   json(v, out)
   return concat(out)
+end
+
+local function quote_ident(s) return '"' .. tostring(s):gsub('"', '""') .. '"' end
+
+--- Batched inserts for bulk jobs: `local ins = sc.inserter(db, "scores", 12)`
+--- (or a list of column names), then `ins.add(v1, ..., v12)` per row and
+--- `ins.flush()` at the end, inside the caller's transaction. Rows are sent
+--- `per` at a time (default: about 500 values) as one multi-row INSERT,
+--- which saves a statement step and a call into the host per row.
+function M.inserter(db, tbl, columns, per)
+  checkarg(2, tbl, "string", "inserter")
+  local ncols, collist = columns, ""
+  if type(columns) == "table" then
+    local q = {}
+    for i, c in ipairs(columns) do q[i] = quote_ident(c) end
+    ncols, collist = #columns, "(" .. concat(q, ", ") .. ")"
+  end
+  if math.type(ncols) ~= "integer" or ncols < 1 or ncols > 200 then
+    error("bad argument #3 to 'inserter' (a column count 1..200 or a list of names expected)", 2)
+  end
+  per = per or math.max(1, 512 // ncols)
+  local row = "(" .. string.rep("?", ncols, ", ") .. ")"
+  local head = "INSERT INTO " .. quote_ident(tbl) .. collist .. " VALUES "
+  local function sql_for(rows) return head .. string.rep(row, rows, ", ") end
+  local args, sets = {}, {}
+  for i = 1, ncols do
+    args[i] = "a" .. i
+    sets[i] = format("buf[k + %d]", i)
+  end
+  local src = format([[
+local exec, unpack, db, full_sql, sql_for, cap, ncols = ...
+local buf, n = {}, 0
+local function flush()
+  if n == 0 then return end
+  if n == cap then exec(db, full_sql, unpack(buf, 1, n))
+  else exec(db, sql_for(n // ncols), unpack(buf, 1, n)) end
+  n = 0
+end
+local function add(%s)
+  local k = n
+  %s = %s
+  n = k + %d
+  if n == cap then flush() end
+end
+return add, flush]], concat(args, ", "), concat(sets, ", "), concat(args, ", "), ncols)
+  local chunk = assert(load(src, "=inserter", "t", {}))
+  local add, flush = chunk(db.exec, table.unpack, db, sql_for(per), sql_for, per * ncols, ncols)
+  return { add = add, flush = flush }
 end
 
 --- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
@@ -975,10 +1097,11 @@ for _, d in ipairs(M.DIMENSIONS) do SCORE_COLS[#SCORE_COLS + 1] = d end
 --- transaction. On error the run is marked 'failed', no score stays, and
 --- the error is raised again. Returns the run id and a summary
 --- { partners = n, approve = n, review = n, reject = n, results = {...} }
---- (results: the explanations, when opts.keep is true).
+--- (results: the explanations when opts.keep is true, or what
+--- opts.keep(explanation) returned for each when it is a function; texts
+--- are made when opts.keep is true or opts.text is).
 -- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
--- source text (hashed), opts.started_by (default 'cli'), opts.batch (rows
--- per insert, default 500).
+-- source text (hashed), opts.started_by (default 'cli').
 function Card:run(opts)
   checkarg(1, opts, "table", "run")
   local vouch = vouch
@@ -995,56 +1118,49 @@ function Card:run(opts)
   local run_id = db:last_id()
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
   local keep = opts.keep and {} or nil
-  local batch = opts.batch or 500
+  local keeper = type(opts.keep) == "function" and opts.keep or nil
+  local lean = not (opts.keep == true or opts.text)
   local evidence, all = self.evidence, self.store ~= "adverse"
 
-  local scores, reasons, ns, nr = {}, {}, 0, 0
-  local function flush()
-    if ns > 0 then
-      for i = ns + 1, #scores do scores[i] = nil end
-      db:insert("scores", scores)
-    end
-    if nr > 0 then
-      for i = nr + 1, #reasons do reasons[i] = nil end
-      db:insert("reasons", reasons)
-    end
-    ns, nr = 0, 0
-  end
+  -- Batched inserts, values passed straight from the explanation.
+  local scores = M.inserter(db, "scores", SCORE_COLS)
+  local reasons = M.inserter(db, "reasons", { "run_id", "partner_id", "code", "dimension",
+                                              "outcome", "points", "rank", "evidence" })
+  local add_score, add_reason = scores.add, reasons.add
   local function store(p, r)
-    local res = self:explain(p, r)
-    if keep then keep[#keep + 1] = res end
+    local res = self:explain(p, r, lean)
+    if keeper then keep[#keep + 1] = keeper(res)
+    elseif keep then keep[#keep + 1] = res end
     summary.partners = summary.partners + 1
     summary[res.verdict] = summary[res.verdict] + 1
-    ns = ns + 1
-    local row = scores[ns] or {}
-    scores[ns] = row
-    row.run_id, row.partner_id, row.name, row.kind = run_id, tostring(p.id), p.name, p.kind
-    row.total, row.verdict = res.total, res.verdict
-    for _, d in ipairs(M.DIMENSIONS) do row[d] = res.dimensions[d] end
+    local id, d = tostring(p.id), res.dimensions
+    add_score(run_id, id, p.name, p.kind, res.total, res.verdict, d.trust, d.goodwill,
+              d.authority, d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
     for _, o in ipairs(res.outcomes) do
       if all or o.rank or (o.outcome ~= "pass" and o.outcome ~= "score" and o.outcome ~= "points") then
-        nr = nr + 1
-        local rr = reasons[nr] or {}
-        reasons[nr] = rr
-        rr.run_id, rr.partner_id, rr.code, rr.dimension = run_id, row.partner_id, o.code, o.dimension
-        rr.outcome, rr.points, rr.rank = o.outcome, o.points, o.rank
-        rr.evidence = evidence and M.json(o.evidence) or "{}"
+        add_reason(run_id, id, o.code, o.dimension, o.outcome, o.points, o.rank,
+                   evidence and (o.evidence_json or (o.evidence and M.json(o.evidence))) or "{}")
       end
     end
-    if ns >= batch then flush() end
   end
 
   local ok, err = pcall(db.tx, db, function()
     if #self.portfolio > 0 then
-      local set = {}
-      for p in rows do set[#set + 1] = { partner = p, result = self.full_scorer(p, self:result()) } end
+      -- Partners no portfolio rule can judge are stored at once; the
+      -- others wait until the whole set has been seen.
+      local set, r, scorer = {}, self:result(), self.full_scorer
+      for p in rows do
+        if self:in_portfolio(p) then set[#set + 1] = { partner = p, result = scorer(p, self:result()) }
+        else store(p, scorer(p, r)) end
+      end
       self:apply_portfolio(set)
       for _, e in ipairs(set) do store(e.partner, e.result) end
     else
       local r, scorer = self:result(), self.full_scorer
       for p in rows do store(p, scorer(p, r)) end
     end
-    flush()
+    scores.flush()
+    reasons.flush()
     db:exec("UPDATE runs SET status = 'ok', ended_at = ?, partners = ? WHERE id = ?",
             now(), summary.partners, run_id)
   end)

@@ -71,19 +71,19 @@ db:exec([[
   CREATE TABLE reasons(partner_id TEXT, code TEXT);
 ]])
 
--- One prepared INSERT each (db:exec caches statements by their SQL), and
--- no table per row: the values go straight from the result to SQLite.
-local exec = db.exec
-local SCORE = "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-local REASON = "INSERT INTO reasons VALUES (?, ?)"
+-- Rows go out through batched inserts (many rows per INSERT statement).
+local scores, reasons = sc.inserter(db, "scores", 12), sc.inserter(db, "reasons", 2)
+local add_score, add_reason = scores.add, reasons.add
 
 db:tx(function()
   for p, r in card:each(vouch.load.csv(csv_path)) do
     local d, id = r.dimensions, p.id
-    exec(db, SCORE, id, p.name, r.total, r.verdict, d.trust, d.goodwill, d.authority,
-         d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
+    add_score(id, p.name, r.total, r.verdict, d.trust, d.goodwill, d.authority,
+              d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
     local flags = r.flags
-    for k = 1, r.nflags do exec(db, REASON, id, flags[k]) end
+    for k = 1, r.nflags do add_reason(id, flags[k]) end
   end
+  scores.flush()
+  reasons.flush()
 end)
 db:close()

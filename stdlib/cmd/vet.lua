@@ -1,6 +1,7 @@
 -- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]`.
 -- Load the partners, score them with a scorecard, store the run, and print
--- the partners ranked by total with their principal reasons.
+-- the partners ranked (approvals, reviews, rejections, each by total) with
+-- their principal reasons.
 local sc = require "vouch.scorecard"
 local cli = require "vouch.scorecard.cli"
 
@@ -27,17 +28,39 @@ local function clean_outcome(o)
            points = o.points, rank = o.rank, text = o.text, evidence = o.evidence }
 end
 
-local function as_json(run_id, card, results)
-  local out = {}
-  for i, r in ipairs(results) do
-    local reasons, outcomes = {}, {}
-    for k, o in ipairs(r.reasons) do reasons[k] = clean_outcome(o) end
-    for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
-    out[i] = { rank = i, id = r.id, name = r.name, kind = r.kind, total = r.total,
-               verdict = r.verdict, weakest = r.weakest, missing = r.missing,
-               dimensions = r.dimensions, reasons = reasons, outcomes = outcomes }
+-- What is kept of each partner until the table is printed: little, so that
+-- a run over a million partners fits in memory.
+local function compact(fmt)
+  return function(r)
+    local c = { id = r.id, name = r.name, kind = r.kind, total = r.total, verdict = r.verdict,
+                weakest = r.weakest, reasons = {} }
+    for k, o in ipairs(r.reasons) do c.reasons[k] = o.code end
+    if fmt == "csv" then
+      c.dimensions = r.dimensions
+      local outcomes = {}
+      for k, o in ipairs(r.outcomes) do
+        outcomes[k] = o.code .. ":" .. o.outcome .. (o.points and format(":%g", o.points) or "")
+      end
+      c.outcomes = concat(outcomes, ";")
+    elseif fmt == "json" then
+      local reasons, outcomes = {}, {}
+      for k, o in ipairs(r.reasons) do reasons[k] = clean_outcome(o) end
+      for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
+      c.json = sc.json { id = r.id, name = r.name, kind = r.kind, total = r.total,
+                         verdict = r.verdict, weakest = r.weakest, missing = r.missing,
+                         dimensions = r.dimensions, reasons = reasons, outcomes = outcomes }
+    end
+    return c
   end
-  print(sc.json({ run = run_id, scorecard = card.name, partners = out }))
+end
+
+local function as_json(run_id, card, results)
+  print(format('{"run":%s,"scorecard":%s,"partners":[', run_id and tostring(run_id) or "null",
+               sc.json(card.name)))
+  for i, r in ipairs(results) do
+    print(format('{"rank":%d,%s%s', i, r.json:sub(2), i < #results and "," or ""))
+  end
+  print("]}")
 end
 
 local function as_csv(run_id, results)
@@ -52,25 +75,72 @@ local function as_csv(run_id, results)
     for _, d in ipairs(sc.DIMENSIONS) do
       row[#row + 1] = r.dimensions[d] and format("%.6f", r.dimensions[d]) or ""
     end
-    local reasons, outcomes = {}, {}
-    for k, o in ipairs(r.reasons) do reasons[k] = o.code end
-    for k, o in ipairs(r.outcomes) do
-      outcomes[k] = o.code .. ":" .. o.outcome .. (o.points and format(":%g", o.points) or "")
-    end
-    row[#row + 1] = concat(reasons, ";")
-    row[#row + 1] = concat(outcomes, ";")
+    row[#row + 1] = concat(r.reasons, ";")
+    row[#row + 1] = r.outcomes
     for k = 1, #row do row[k] = cli.csv_field(row[k]) end
     print(concat(row, ","))
   end
 end
 
+-- The ranked table of a stored run, read back from the database in two
+-- passes (column widths, then the lines), so that nothing per partner is
+-- held in memory however many partners the run scored.
+local function table_from_db(db, run_id, card, summary)
+  local dims = {}
+  for i, d in ipairs(card.dimension_list) do dims[i] = d end
+  local sql = [[
+    SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, ]] .. concat(sc.DIMENSIONS, ", ") .. [[,
+      (SELECT group_concat(code, ', ') FROM
+        (SELECT code FROM reasons r WHERE r.run_id = s.run_id AND r.partner_id = s.partner_id
+           AND r.rank IS NOT NULL ORDER BY r.rank)) AS reasons
+    FROM scores s WHERE s.run_id = ?
+    ORDER BY CASE s.verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END,
+      s.total IS NULL, s.total DESC, s.partner_id]]
+  local header = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
+  local right = { [1] = true, [5] = true }
+  local function cells(i, row)
+    local weakest, low
+    for _, d in ipairs(dims) do
+      local v = row[d]
+      if v and (not low or v < low) then weakest, low = d, v end
+    end
+    return { tostring(i), tostring(row.partner_id), cli.cut(row.name or "", 28), row.kind or "",
+             cli.num(row.total), row.verdict, weakest or "-", row.reasons or "" }
+  end
+  local w = {}
+  for c, h in ipairs(header) do w[c] = cli.width(h) end
+  local i = 0
+  for row in db:rows(sql, run_id) do
+    i = i + 1
+    for c, v in ipairs(cells(i, row)) do
+      local n = cli.width(v)
+      if n > w[c] then w[c] = n end
+    end
+  end
+  local function line(r)
+    local out = {}
+    for c = 1, #header do out[c] = cli.pad(r[c], w[c], right[c]) end
+    print((concat(out, "  "):gsub("%s+$", "")))
+  end
+  line(header)
+  local rule = {}
+  for c = 1, #header do rule[c] = string.rep("-", w[c]) end
+  line(rule)
+  i = 0
+  for row in db:rows(sql, run_id) do
+    i = i + 1
+    line(cells(i, row))
+  end
+  print(format("\nrun %d: %d partners: %d approve, %d review, %d reject (scorecard %s)",
+               run_id, summary.partners, summary.approve, summary.review, summary.reject, card.name))
+  print(format("explain one: vouch explain PARTNER --run %d", run_id))
+end
+
 local function as_table(run_id, card, results, summary)
   local rows = {}
   for i, r in ipairs(results) do
-    local reasons = {}
-    for k, o in ipairs(r.reasons) do reasons[k] = o.code end
-    rows[i] = { tostring(i), r.id, cli.cut(r.name or "", 28), r.kind or "", cli.num(r.total),
-                r.verdict, r.weakest or "-", concat(reasons, ", ") }
+    rows[i] = { tostring(i), tostring(r.id), cli.cut(r.name or "", 28), r.kind or "", cli.num(r.total),
+                r.verdict, r.weakest or "-", concat(r.reasons, ", ") }
   end
   for _, l in ipairs(cli.table({ "#", "partner", "name", "kind", "total", "verdict", "weakest",
                                  "principal reasons" }, rows, { [1] = true, [5] = true })) do
@@ -106,13 +176,23 @@ return function(...)
     inputs[i] = path
   end
   local run_id, summary
+  local keep = compact(fmt)
   if opts["no-store"] then
-    local results = card:score_all(cli.chain(sources))
-    summary = { partners = #results, approve = 0, review = 0, reject = 0, results = results }
-    for _, r in ipairs(results) do summary[r.verdict] = summary[r.verdict] + 1 end
+    local all = card:score_all(cli.chain(sources))
+    summary = { partners = #all, approve = 0, review = 0, reject = 0, results = {} }
+    for i, r in ipairs(all) do
+      summary[r.verdict] = summary[r.verdict] + 1
+      summary.results[i] = keep(r)
+    end
   else
-    run_id, summary = card:run { rows = cli.chain(sources), inputs = inputs,
-                                 source = card.source, keep = true }
+    local db = vouch.db.open()
+    run_id, summary = card:run { db = db, rows = cli.chain(sources), inputs = inputs,
+                                 source = card.source, keep = fmt ~= "table" and keep or nil,
+                                 text = fmt == "json" }
+    if fmt == "table" then
+      table_from_db(db, run_id, card, summary)
+      return 0
+    end
   end
   local results = summary.results
   -- Ranked as an analyst reads them: approvals first, then reviews, then

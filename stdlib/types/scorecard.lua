@@ -87,7 +87,6 @@
 ---@field source? string the scorecard's source text, hashed with the run
 ---@field started_by? string default "cli"
 ---@field keep? boolean return every explanation in summary.results
----@field batch? integer rows per insert (default 500)
 
 ---@class vouch.run_summary
 ---@field run integer
@@ -152,6 +151,18 @@ function M.scorecard(spec) end
 ---@return vouch.scorecard? card
 ---@return string source_or_message
 function M.load(what) end
+
+---@class vouch.inserter
+---@field add fun(...) one row: as many values as columns (nil is NULL)
+---@field flush fun() send the rows still buffered
+
+---Batched multi-row INSERTs for bulk jobs (inside the caller's transaction).
+---@param db vouch.db
+---@param table string
+---@param columns integer|string[] how many columns (all, in table order), or their names
+---@param per? integer rows per statement (default about 512 values)
+---@return vouch.inserter
+function M.inserter(db, table, columns, per) end
 
 ---JSON text with sorted keys (for evidence).
 ---@param v any

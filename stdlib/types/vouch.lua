@@ -10,13 +10,19 @@
 ---@field load vouch.loadlib
 ---@field json vouch.jsonlib
 ---@field http vouch.httplib
+---@field file vouch.filelib
 vouch = {}
 
 -- {====== tasks (every script runs as a task on the event loop) ======}
 
----Suspend the current task for `ms` milliseconds; other tasks run meanwhile.
----@param ms integer
-function vouch.sleep(ms) end
+---Let other tasks run for at least `ms` milliseconds. Returns true, or nil,
+---message, "ETIMEDOUT" when opts.timeout (ms) is shorter.
+---@param ms number
+---@param opts? { timeout?: number }
+---@return true? ok
+---@return string? message
+---@return string? code
+function vouch.sleep(ms, opts) end
 
 ---Start `fn(...)` as a new task; it runs when the current one waits.
 ---@param fn fun(...): ...
@@ -24,10 +30,20 @@ function vouch.sleep(ms) end
 ---@return vouch.task
 function vouch.spawn(fn, ...) end
 
----Run the functions as tasks and wait for all; returns their first results in order.
----@param fns (fun(): any)[]
+---Run the functions (or tasks) of `list` as tasks and return the first result of
+---each, in order. The first to fail cancels the others and raises its error; after
+---opts.timeout ms the unfinished ones are cancelled: nil, message, "ETIMEDOUT".
+---@param list (fun(): any)[]|vouch.task[]
+---@param opts? { timeout?: number }
 ---@return any ...
-function vouch.all(fns) end
+function vouch.all(list, opts) end
+
+---Like vouch.all, but the first task to end wins: the others are cancelled, and its
+---results are returned (or its error raised).
+---@param list (fun(): any)[]|vouch.task[]
+---@param opts? { timeout?: number }
+---@return any ...
+function vouch.race(list, opts) end
 
 ---End the script with exit status `code` once the current task returns.
 ---@param code integer
@@ -35,12 +51,19 @@ function vouch.exit(code) end
 
 ---@class vouch.task
 local task = {}
----Wait for the task to finish; returns what its function returned, or raises its error.
+---Wait for the task to finish; returns what its function returned, or raises its
+---error; after opts.timeout ms, nil, message, "ETIMEDOUT" (the task goes on).
+---@param opts? { timeout?: number }
 ---@return any ...
-function task:wait() end
----"running", "waiting", "done" or "failed".
+function task:wait(opts) end
+---Stop the task (its pending operation is cancelled).
+function task:cancel() end
+---The task's state.
 ---@return string
 function task:status() end
+---The task's number.
+---@return integer
+function task:id() end
 
 -- {====== files ======}
 
@@ -229,11 +252,14 @@ local httplib = {}
 ---@field method? string default "GET"
 ---@field headers? table<string, string>
 ---@field body? string
----@field timeout? number seconds
+---@field timeout? number milliseconds
+---@field max_redirects? integer
+---@field max_size? integer bytes
 
----GET a URL; waits without blocking other tasks.
+---GET a URL: request{method = "GET", url = url, ...opts}; waits without blocking
+---other tasks.
 ---@param url string
----@param opts? { headers?: table<string, string>, timeout?: number }
+---@param opts? { headers?: table<string, string>, timeout?: number, max_redirects?: integer, max_size?: integer }
 ---@return vouch.http.response? response
 ---@return string? message
 ---@return string? code
@@ -245,6 +271,43 @@ function httplib.get(url, opts) end
 ---@return string? message
 ---@return string? code
 function httplib.request(req) end
+
+---The most transfers that run at once (host-wide); sets it to `n` if given and
+---returns the old value.
+---@param n? integer
+---@return integer
+function httplib.limit(n) end
+
+-- {====== vouch.file (paths under --allow-write) ======}
+
+---@class vouch.filelib
+local filelib = {}
+
+---Write `text` to `path` through a temporary file renamed into place.
+---@param path string
+---@param text string
+---@return true? ok
+---@return string? message
+---@return string? code
+function filelib.write(path, text) end
+
+---Make a directory (true also when it exists).
+---@param path string
+---@return true? ok
+---@return string? message
+---@return string? code
+function filelib.mkdir(path) end
+
+---Open a file the user named with --out in the desktop's browser; returns the opener's name.
+---@param path string
+---@return string? opener
+---@return string? message
+---@return string? code
+function filelib.show(path) end
+
+---Write exactly `text` to standard output (no newline).
+---@param text string
+function filelib.stdout(text) end
 
 ---The script's arguments, as in lua.c: arg[0] the script, arg[1..] the rest.
 ---@type string[]

@@ -223,10 +223,12 @@ T.test("each reads a loader's source", function()
 end)
 
 T.test("portfolio rules see the whole set", function()
+  local seen_by_twins
   local c = card { portfolio = {
     { id = "TWINS", flag = "review", reads = { "group" },
       says = "same group as {other}",
       check = function(set, raise)
+        seen_by_twins = #set
         local first = {}
         for _, e in ipairs(set) do
           local g = e.partner.group
@@ -238,7 +240,9 @@ T.test("portfolio rules see the whole set", function()
         for _, e in ipairs(set) do if e.partner.quote > 120 then raise(e) end end
       end } } }
   local res = c:score_all { with { id = "A", group = 1 }, with { id = "B", group = 1 },
-                            with { id = "C", group = 2, quote = 130 } }
+                            with { id = "C", group = 2, quote = 130 }, with { id = "D" } }
+  T.eq(seen_by_twins, 3, "a partner without the field a portfolio rule reads is not in its set")
+  T.eq(res[4].verdict, "approve", "and is not judged by it")
   T.eq(res[1].verdict, "approve", "the first of a group")
   T.eq(res[2].verdict, "review", "the second of a group")
   T.eq(res[2].reasons[1].code, "TWINS", "says why")
@@ -392,4 +396,27 @@ T.test("expression rules are compiled inline and checked", function()
     { id = "G", dimension = "trust", reads = { "x" }, score = "min(x, 100)" } } }
   T.eq(f:score({ min = 10, ["end"] = 20, x = 300 }).total, (30 + 100) / 2,
        "fields named like helpers or keywords are fine for function rules")
+end)
+
+T.test("inserter batches rows, NULLs and a short tail included", function()
+  local db = vouch.db.open("inserter.db")
+  db:exec("CREATE TABLE t(a INTEGER, b TEXT, c REAL)")
+  local ins = sc.inserter(db, "t", 3, 4)
+  db:tx(function()
+    for i = 1, 10 do ins.add(i, i % 3 ~= 0 and ("r" .. i) or nil, i / 2) end
+    ins.flush()
+    ins.flush()  -- nothing left: a no-op
+  end)
+  T.eq(db:one("SELECT count(*) AS n FROM t").n, 10, "all rows, the last two in a short batch")
+  T.eq(db:one("SELECT count(*) AS n FROM t WHERE b IS NULL").n, 3, "nil is NULL")
+  T.eq(db:one("SELECT b, c FROM t WHERE a = 7").b, "r7", "values in their columns")
+  local named = sc.inserter(db, "t", { "c", "a" })
+  named.add(9.5, 99)
+  named.flush()
+  T.eq(db:one("SELECT c FROM t WHERE a = 99").c, 9.5, "named columns")
+  T.checkerror("bad argument #3 to 'inserter'", sc.inserter, db, "t", 0)
+  local bad = sc.inserter(db, "nope", 1)
+  bad.add(1)
+  T.checkerror("no such table", bad.flush)
+  db:close()
 end)
