@@ -13,7 +13,7 @@ CC      ?= cc
 PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
-           libcurl4-openssl-dev libjansson-dev libedit-dev libcsv-dev \
+           libcurl4-openssl-dev libjansson-dev libedit-dev \
            libcmocka-dev libxxhash-dev sqlite3 python3 tmux tzdata clang libclang-rt-14-dev
 BUILD   := build
 ifeq ($(SANITIZE),1)
@@ -26,10 +26,10 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 
 # Missing -dev packages are named with the exact line that installs them.
-HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && test -f /usr/include/csv.h && echo yes)
+HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 ifeq ($(HAVE_PKGS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcsv -lm
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm
 endif
 
 SRCS    := $(sort $(wildcard host/*.c))

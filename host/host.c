@@ -73,7 +73,9 @@ int vouch_pcall(lua_State *L, int nargs, int nresults) {
 /* Print the error on top of the stack as `vouch: what: message` and pop it. */
 void vouch_report(lua_State *L, const char *what) {
   const char *msg = lua_tostring(L, -1);
+  vouch_host_t *h = vouch_host(L);
   if (msg == NULL) msg = "(error object is not a string)";
+  if (h->on_report) h->on_report(h);
   fflush(stdout);
   if (what) fprintf(stderr, "vouch: %s: %s\n", what, msg);
   else fprintf(stderr, "vouch: %s\n", msg);

@@ -44,6 +44,8 @@ typedef struct vouch_reader {
   int busy;                 /* a request is in flight */
   int pending;              /* a finished read is not taken into the buffer yet */
   int waiting;              /* a task waits for the request (op is linked) */
+  int cancelled;            /* the wait was cancelled: timed out (opts.timeout) */
+  int64_t timeout;          /* milliseconds per wait, -1 for none */
   int orphan;               /* the source is gone; the callback frees */
   XXH3_state_t *hash;       /* of every byte read, in order; owned */
   vouch_host_t *h;          /* charged for the buffers (--max-memory) */
@@ -110,6 +112,27 @@ static void fs_done(uv_fs_t *req) {
 /* The task stopped waiting; the request still completes into the reader. */
 static void fs_cancel(vouch_op_t *op) {
   ((reader *)op)->waiting = 0;
+  ((reader *)op)->cancelled = 1;
+}
+
+
+/*
+** Whether the wait a continuation resumes from timed out: the loop then
+** pushed nil, "timed out after N ms", "ETIMEDOUT". Other cancellations
+** (task:cancel, a race lost) never resume the continuation.
+*/
+static int timed_out(vouch_source_t *s) {
+  if (s->r == NULL || !s->r->cancelled) return 0;
+  s->r->cancelled = 0;
+  return 1;
+}
+
+
+/* Raise "path: timed out after N ms" from the values the loop pushed. */
+static int raise_timeout(lua_State *L, vouch_source_t *s) {
+  const char *msg = lua_tostring(L, -2);
+  lua_pushfstring(L, "%s: %s", s->path, msg ? msg : "timed out");
+  return lua_error(L);
 }
 
 
@@ -214,7 +237,9 @@ static int read_ahead(lua_State *L, vouch_source_t *s) {
   }
   b = uv_buf_init(r->ahead, (unsigned int)r->chunk);
   r->busy = 1;
-  rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1, r->offset, fs_done);
+  /* Pipes and terminals cannot seek: they are read from where they are. */
+  rc = uv_fs_read(&vouch_host(L)->loop, &r->req, r->fd, &b, 1,
+                  r->size == INT64_MAX ? -1 : r->offset, fs_done);
   if (rc < 0) {
     r->busy = 0;
     r->pending = 1;
@@ -298,6 +323,8 @@ static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
     vouch_op_start(L, &r->op);
     r->op.cancel = fs_cancel;
     r->waiting = 1;
+    r->cancelled = 0;
+    vouch_op_timeout(&r->op, r->timeout);
     return VOUCH_NEED;
   }
   if (rc == VOUCH_ROW && mode != VOUCH_MODE_PRIME) s->rows++;
@@ -324,6 +351,7 @@ vouch_source_t *vouch_source_new(lua_State *L, const vouch_loader_t *loader) {
   vouch_source_t *s = lua_newuserdatauv(L, sizeof *s, 2);
   memset(s, 0, sizeof *s);
   s->loader = loader;
+  s->timeout = -1;
   luaL_setmetatable(L, VOUCH_SOURCE_MT);
   return s;
 }
@@ -343,6 +371,7 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
   if (r == NULL) return luaL_error(L, "not enough memory");
   r->fd = -1;
   r->h = vouch_host(L);
+  r->timeout = s->timeout;
   s->r = r;
   r->req.data = r;
   r->hash = XXH3_createState();
@@ -361,6 +390,7 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
     r->result = rc;
     return open_k(L, LUA_OK, sidx);
   }
+  vouch_op_timeout(&r->op, r->timeout);
   return lua_yieldk(L, 0, sidx, open_k);
 }
 
@@ -370,7 +400,13 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_source_t *s = check_source(L, sidx);
   reader *r = s->r;
   struct stat st;
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) {
+    const char *msg = lua_tostring(L, -2);
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", s->path, msg ? msg : "timed out");
+    lua_pushliteral(L, "ETIMEDOUT");
+    return 3;
+  }
   if (r->result < 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", s->path, strerror((int)-r->result));
@@ -401,7 +437,7 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
 static int prime_k(lua_State *L, int status, lua_KContext ctx) {
   int sidx = (int)ctx;
   vouch_source_t *s = check_source(L, sidx);
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) return raise_timeout(L, s);
   switch (step(L, s, sidx, VOUCH_MODE_PRIME)) {
     case VOUCH_NEED: return lua_yieldk(L, 0, ctx, prime_k);
     case VOUCH_BAD: return lua_error(L);
@@ -431,7 +467,7 @@ static void push_keys(lua_State *L, int sidx) {
 */
 static int rows_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_source_t *s = lua_touserdata(L, lua_upvalueindex(1));
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) return raise_timeout(L, s);
   lua_settop(L, 0);
   lua_pushvalue(L, lua_upvalueindex(1));
   if (lua_type(L, lua_upvalueindex(2)) == LUA_TTABLE) lua_pushvalue(L, lua_upvalueindex(2));
@@ -463,7 +499,7 @@ static int source_rows(lua_State *L) {
 static int all_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_source_t *s = check_source(L, 1);
   lua_Integer n = (lua_Integer)ctx;
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) return raise_timeout(L, s);
   lua_settop(L, 2);
   push_keys(L, 1);
   for (;;) {
@@ -520,7 +556,10 @@ static int into_k(lua_State *L, int status, lua_KContext ctx) {
   const char *table = luaL_checkstring(L, 3);
   int64_t n = (int64_t)ctx;
   char *err = NULL;
-  (void)status;
+  if (status == LUA_YIELD && timed_out(s)) {
+    lua_pushfstring(L, "%s: %s", s->path, lua_tostring(L, -2));
+    return into_fail(L, s);
+  }
   lua_settop(L, 3);
   for (;;) {
     int rc = step(L, s, 1, VOUCH_MODE_VALUES);

@@ -65,6 +65,7 @@ struct vouch_source {
   int64_t rows;             /* rows produced so far */
   int64_t bad_rows;         /* rows skipped as bad */
   int skip_bad;             /* opts.skip_bad */
+  int64_t timeout;          /* opts.timeout: milliseconds per wait, -1 for none */
   int closed;
   int busy;                 /* a task is inside rows/all/into */
   int sidx;                 /* stack index of the source during next() */

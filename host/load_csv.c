@@ -610,7 +610,8 @@ static int opt_field(lua_State *L, const char *name, int type) {
 
 /*
 ** vouch.load.csv(path [, opts]): a source of the rows of a CSV file.
-** opts: header (default true), columns, delimiter, schema, skip_bad.
+** opts: header (default true), columns, delimiter, schema, skip_bad,
+** timeout (milliseconds for the open and for each read).
 */
 static int load_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -618,9 +619,13 @@ static int load_csv(lua_State *L) {
   csv_state *c;
   char delim = ',';
   int i;
+  int64_t timeout;
+  vouch_op_check(L);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
+  timeout = vouch_opt_timeout(L, 2);
   s = vouch_source_new(L, &csv_loader);  /* at 3 */
+  s->timeout = timeout;
   c = calloc(1, sizeof *c);
   if (c == NULL) return luaL_error(L, "not enough memory");
   s->state = c;
@@ -630,7 +635,7 @@ static int load_csv(lua_State *L) {
   c->line = 1;
   if (lua_istable(L, 2)) {
     static const char *const known[] = {"header", "columns", "delimiter", "schema",
-                                        "skip_bad", NULL};
+                                        "skip_bad", "timeout", NULL};
     lua_pushnil(L);
     while (lua_next(L, 2)) {
       const char *const *k;

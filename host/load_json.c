@@ -239,18 +239,23 @@ static int open_json(lua_State *L, const vouch_loader_t *ld, int whole) {
   const char *path = luaL_checkstring(L, 1);
   vouch_source_t *s;
   json_state *j;
+  int64_t timeout;
+  vouch_op_check(L);
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, 2)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
       lua_pop(L, 1);
-      if (whole || lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "skip_bad"))
+      if (strcmp(k, "timeout") != 0 && (whole || strcmp(k, "skip_bad") != 0))
         return luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s'",
                           luaL_tolstring(L, -1, NULL)));
     }
   }
   lua_settop(L, 2);
+  timeout = vouch_opt_timeout(L, 2);
   s = vouch_source_new(L, ld);  /* at 3 */
+  s->timeout = timeout;
   j = calloc(1, sizeof *j);
   if (j == NULL) return luaL_error(L, "not enough memory");
   s->state = j;
@@ -266,13 +271,15 @@ static int open_json(lua_State *L, const vouch_loader_t *ld, int whole) {
 }
 
 
-/* vouch.load.json(path): a source of the rows of a JSON document (not streamed). */
+/* vouch.load.json(path [, opts]): a source of the rows of a JSON document (not
+** streamed). opts.timeout: milliseconds for the open and each read. */
 static int load_json(lua_State *L) {
   return open_json(L, &json_loader, 1);
 }
 
 
-/* vouch.load.ndjson(path [, opts]): a source of the values of a JSON-lines file. */
+/* vouch.load.ndjson(path [, opts]): a source of the values of a JSON-lines file.
+** opts: skip_bad, timeout. */
 static int load_ndjson(lua_State *L) {
   return open_json(L, &ndjson_loader, 0);
 }

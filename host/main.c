@@ -28,11 +28,14 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv);
+static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv);
 
 /* Every subcommand, in the order `vouch --help` lists them. */
 static const command commands[] = {
   {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
    "run a Lua script as a task (arguments in `arg`)"},
+  {"repl", cmd_repl, NULL, "repl [OPTIONS]",
+   "the interactive Lua prompt (plain `vouch` on a terminal)"},
   {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv]",
    "score partners with a scorecard, store the run, print them ranked"},
   {"explain", NULL, "vouch.cmd.explain", "explain PARTNER [--run N]",
@@ -262,6 +265,25 @@ static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv) {
   }
   status = vouch_sched_command(o, sub, n, rest);
   free(rest);
+  return status;
+}
+
+
+/* vouch repl [OPTIONS]: host options only; the REPL does the rest. */
+static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
+  vouch_host_t *h;
+  int i, status;
+  for (i = 0; i < argc; i++) {
+    int r = host_option(o, argc, argv, &i);
+    if (r < 0) return VOUCH_EXIT_USAGE;
+    if (r == 0) {
+      fprintf(stderr, "vouch: unknown argument '%s'\nusage: vouch %s\n", argv[i], c->usage);
+      return VOUCH_EXIT_USAGE;
+    }
+  }
+  if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
+  status = vouch_repl(h);
+  vouch_host_free(h);
   return status;
 }
 

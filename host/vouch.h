@@ -72,6 +72,8 @@ typedef struct vouch_host {
   int exit_code;            /* set by vouch.exit(n), -1 until then */
   int watchdog_armed;       /* the hard deadline thread runs */
   int no_watchdog;          /* never start it (the fuzzer has its own) */
+  void (*on_report)(struct vouch_host *h);  /* before an error report is written
+                                               (the REPL clears its prompt) */
 } vouch_host_t;
 
 /* host.c */
@@ -144,6 +146,9 @@ int vouch_task_start(lua_State *L, int nargs);
 vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
+
+/* repl.c */
+int vouch_repl(vouch_host_t *h);
 
 /* json.c, load.c */
 int luaopen_vouch_json(lua_State *L);

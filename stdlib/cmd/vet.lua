@@ -82,6 +82,60 @@ local function as_csv(run_id, results)
   end
 end
 
+-- The ranked table of a stored run, read back from the database in two
+-- passes (column widths, then the lines), so that nothing per partner is
+-- held in memory however many partners the run scored.
+local function table_from_db(db, run_id, card, summary)
+  local dims = {}
+  for i, d in ipairs(card.dimension_list) do dims[i] = d end
+  local sql = [[
+    SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, ]] .. concat(sc.DIMENSIONS, ", ") .. [[,
+      (SELECT group_concat(code, ', ') FROM
+        (SELECT code FROM reasons r WHERE r.run_id = s.run_id AND r.partner_id = s.partner_id
+           AND r.rank IS NOT NULL ORDER BY r.rank)) AS reasons
+    FROM scores s WHERE s.run_id = ?
+    ORDER BY CASE s.verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END,
+      s.total IS NULL, s.total DESC, s.partner_id]]
+  local header = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
+  local right = { [1] = true, [5] = true }
+  local function cells(i, row)
+    local weakest, low
+    for _, d in ipairs(dims) do
+      local v = row[d]
+      if v and (not low or v < low) then weakest, low = d, v end
+    end
+    return { tostring(i), tostring(row.partner_id), cli.cut(row.name or "", 28), row.kind or "",
+             cli.num(row.total), row.verdict, weakest or "-", row.reasons or "" }
+  end
+  local w = {}
+  for c, h in ipairs(header) do w[c] = cli.width(h) end
+  local i = 0
+  for row in db:rows(sql, run_id) do
+    i = i + 1
+    for c, v in ipairs(cells(i, row)) do
+      local n = cli.width(v)
+      if n > w[c] then w[c] = n end
+    end
+  end
+  local function line(r)
+    local out = {}
+    for c = 1, #header do out[c] = cli.pad(r[c], w[c], right[c]) end
+    print((concat(out, "  "):gsub("%s+$", "")))
+  end
+  line(header)
+  local rule = {}
+  for c = 1, #header do rule[c] = string.rep("-", w[c]) end
+  line(rule)
+  i = 0
+  for row in db:rows(sql, run_id) do
+    i = i + 1
+    line(cells(i, row))
+  end
+  print(format("\nrun %d: %d partners: %d approve, %d review, %d reject (scorecard %s)",
+               run_id, summary.partners, summary.approve, summary.review, summary.reject, card.name))
+  print(format("explain one: vouch explain PARTNER --run %d", run_id))
+end
+
 local function as_table(run_id, card, results, summary)
   local rows = {}
   for i, r in ipairs(results) do
@@ -131,8 +185,14 @@ return function(...)
       summary.results[i] = keep(r)
     end
   else
-    run_id, summary = card:run { rows = cli.chain(sources), inputs = inputs,
-                                 source = card.source, keep = keep, text = fmt == "json" }
+    local db = vouch.db.open()
+    run_id, summary = card:run { db = db, rows = cli.chain(sources), inputs = inputs,
+                                 source = card.source, keep = fmt ~= "table" and keep or nil,
+                                 text = fmt == "json" }
+    if fmt == "table" then
+      table_from_db(db, run_id, card, summary)
+      return 0
+    end
   end
   local results = summary.results
   -- Ranked as an analyst reads them: approvals first, then reviews, then

@@ -92,6 +92,8 @@ function M.cut(s, w)
   return s:sub(1, stop - 1) .. "~"
 end
 
+M.width, M.pad = width, pad
+
 --- Format rows (arrays of strings) as columns under `header`; `right`
 --- names the columns aligned right. Returns the lines.
 function M.table(header, rows, right)

@@ -123,3 +123,32 @@ check "and decoded from a string too" 3 'memory limit exceeded' -- \
   "$VOUCH" --max-memory 8M -e 'vouch.json.decode("[" .. string.rep("[1,2,3],", 400000) .. "0]")'
 check "the same loads pass without the limit" 0 '^60000$' -- \
   "$VOUCH" -e 'print(#vouch.load.json("tree.json"):all())'
+
+# opts.timeout: for the open and for each read (a FIFO whose writer is slow).
+rm -f slow.fifo && mkfifo slow.fifo
+( sleep 2; printf 'a,b\n1,2\n' > slow.fifo ) &
+check "a load whose open times out returns nil, message, ETIMEDOUT" 0 \
+  '^nil	slow.fifo: timed out after 200 ms	ETIMEDOUT$' -- \
+  "$VOUCH" -e 'print(vouch.load.csv("slow.fifo", {timeout = 200}))'
+wait
+( printf 'a,b\n1,2\n'; sleep 2; printf '3,4\n' ) > slow.fifo &
+check "a read that times out raises, naming the file" 1 \
+  '^vouch: slow.fifo: timed out after 300 ms$' -- \
+  "$VOUCH" -e 'for row in vouch.load.csv("slow.fifo", {timeout = 300}):rows() do
+    print("row " .. row.a) end'
+wait
+
+# Loads inside a user coroutine, and a load cancelled in the middle.
+check "rows() inside coroutine.wrap" 0 '^P0000003$' -- "$VOUCH" -e '
+  local gen = coroutine.wrap(function()
+    for r in vouch.load.csv("big.csv"):rows() do coroutine.yield(r) end
+  end)
+  for _ = 1, 4 do last = gen() end
+  print(last.id)'
+check "a task cancelled while it loads" 0 '^(cancelled|done)$' -- "$VOUCH" -e '
+  local t = vouch.spawn(function()
+    local n = 0 for _ in vouch.load.csv("big.csv"):rows() do n = n + 1 end return n
+  end)
+  vouch.sleep(1)
+  t:cancel()
+  print(t:status())'

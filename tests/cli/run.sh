@@ -59,9 +59,9 @@ check "sandbox has no io to read files" 1 "attempt to index a nil value \(global
 
 # install and uninstall into a temporary prefix
 prefix=$TMP/prefix
-check "make install into a prefix" 0 '' -- make -s -C "$ROOT" install PREFIX="$prefix"
+check "make install into a prefix" 0 "" -- env -u MAKEFLAGS -u MAKELEVEL -u SANITIZE make -s -C "$ROOT" install PREFIX="$prefix"
 check "installed vouch runs from elsewhere" 0 '^installed$' -- sh -c "cd / && '$prefix/bin/vouch' -e 'print(\"installed\")'"
-check "make uninstall removes it" 0 '' -- make -s -C "$ROOT" uninstall PREFIX="$prefix"
+check "make uninstall removes it" 0 "" -- env -u MAKEFLAGS -u MAKELEVEL -u SANITIZE make -s -C "$ROOT" uninstall PREFIX="$prefix"
 ok "uninstalled binary is gone" test ! -e "$prefix/bin/vouch"
 
 # require: the embedded stdlib, then the script's directory, then VOUCH_PATH

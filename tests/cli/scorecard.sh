@@ -33,6 +33,16 @@ check "explain an unknown partner" 1 "vouch: explain: no score for partner 'NOPE
 check "explain in a missing run" 1 'vouch: explain: no run 7' -- v explain S001 --run 7
 check "explain needs a partner" 2 'usage: vouch explain PARTNER' -- v explain
 check "vet as JSON" 0 '"id":"S001".*"verdict":"reject"' -- v vet --no-store --format json "$EX/partners.json"
+v vet --format json "$EX/partners.csv" "$EX/partners.json" >"$TMP/vet.json"
+ok "vet JSON parses, with every partner, reason texts and evidence" python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = {x['id']: x for x in d['partners']}
+assert d['scorecard'] == 'social_capital' and len(p) == 36
+r = p['S001']['reasons'][0]
+assert (r['code'], r['outcome'], r['text'], r['evidence']) == ('CONTROVERSY', 'veto', '4 public controversies', {'controversy_count': 4})
+assert p['S001']['rank'] == 36 and p['S003']['rank'] == 1
+" "$TMP/vet.json"
 check "vet as CSV" 0 '^rank,run,partner_id,name,kind,total,verdict,weakest,trust,' -- v vet --format csv "$EX/partners.json"
 check "vet as CSV: one line per partner" 0 '^1,[0-9]+,S003,Peak Sportswear,sponsor,86\.' -- v vet --format=csv "$EX/partners.json"
 check "vet with another bundled scorecard" 0 'U005 .*supplier .*reject .*PRICE_INFLATION, FAIR_PRICE' -- \
