@@ -1,9 +1,10 @@
 --- The REPL's value printer, completion and dot-commands (used by host/repl.c).
 --
 -- The host loads this module with the host's own globals, not with a
--- script's environment: it reads metatables (to list a userdata's methods)
--- but never calls user code except a value's own `__tostring`, `__name`
--- and `__index` tables are read raw.
+-- script's environment, so that it can read any value's metatable (to list
+-- a userdata's methods). It reads tables raw and follows only `__index`
+-- tables; the one piece of user code it may call is a value's `__tostring`,
+-- and only while printing, inside the statement's task.
 
 local M = {}
 
