@@ -8,6 +8,22 @@
 ** the buffer. The buffer grows only to hold the longest row, so memory stays
 ** bounded whatever the size of the file. The bulk path, src:into(db, table),
 ** streams rows into the database through db.h without making Lua tables.
+**
+** A loader with a scanner (csv) moves its Lua-free work off the main thread:
+** one work item on the loop's thread pool (uv_queue_work) reads the next
+** chunk with pread, into the scanner's own buffer, and tokenizes it into a
+** batch (records, fields, typed values), while the main thread turns the
+** batch before it into Lua tables or bound rows. While the item runs only
+** the worker touches the scanner's state, the hash, the spare batch (the
+** last one taken, reused) and the w* fields; the after-work callback wakes
+** the task, which takes the batch and queues the next item. So two batches
+** at most exist at once (the one being taken and the one being made), plus
+** the scanner's carry-over of an unfinished record: memory stays bounded by
+** the chunk size and the longest row, and batches count against
+** --max-memory when taken. A work item cannot be stopped: a cancelled wait
+** (timeout, task:cancel) only stops waiting, and a source closed or
+** collected meanwhile leaves the reader to the after-work callback, which
+** frees it without touching Lua.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +55,16 @@
 typedef struct vouch_reader {
   vouch_op_t op;            /* must be first: the task's wait */
   uv_fs_t req;              /* the open or read in flight */
+  uv_work_t work;           /* the read and scan in flight (scanner) */
+  const vouch_scanner_t *sc;  /* the loader's scanner, or NULL */
+  void *ws;                 /* its state: the worker's while busy; owned */
+  void *ready;              /* the batch made by the last work item; owned */
+  void *spare;              /* a batch taken, for the next work item to reuse; owned */
+  size_t ready_bytes;       /* its memory, with the scanner state's */
+  size_t batch_charged;     /* charged for the batch the source holds */
+  int64_t woffset;          /* the worker's file offset */
+  int weof;                 /* the worker read the last bytes */
+  int nomem;                /* the scanner ran out of memory */
   uv_file fd;               /* -1 until opened and after close */
   char *buf;                /* the buffer (also the source's s->buf); owned */
   size_t cap;               /* its size */
@@ -90,6 +116,11 @@ static void reader_free(reader *r) {
     r->fd = -1;
   }
   if (r->hash) XXH3_freeState(r->hash);
+  if (r->sc) {
+    if (r->ready) r->sc->batch_free(r->ready);
+    if (r->spare) r->sc->batch_free(r->spare);
+    if (r->ws) r->sc->state_free(r->ws);
+  }
   uncharge(r, r->charged);
   free(r->buf);
   free(r->ahead);
@@ -312,6 +343,110 @@ static int absorb(lua_State *L, vouch_source_t *s) {
 
 
 /*
+** The work item (thread pool): read the next chunk and scan it. Only the
+** worker touches ws, the hash, r->spare and the w* fields while it runs.
+*/
+static void scan_work(uv_work_t *w) {
+  reader *r = w->data;
+  ssize_t n = 0;
+  void *spare = r->spare;
+  char *p = r->sc->space(r->ws, r->chunk);
+  r->spare = NULL;
+  if (p == NULL) {
+    r->sc->batch_free(spare);
+    r->nomem = 1;
+    return;
+  }
+  if (r->woffset < r->size) {
+    do {
+      /* Pipes and terminals cannot seek: they are read from where they are. */
+      n = r->size == INT64_MAX ? read(r->fd, p, r->chunk)
+                               : pread(r->fd, p, r->chunk, (off_t)r->woffset);
+    } while (n < 0 && errno == EINTR);
+  }
+  if (n < 0) {
+    r->sc->batch_free(spare);
+    r->result = -errno;
+    return;
+  }
+  r->result = n;
+  XXH3_128bits_update(r->hash, p, (size_t)n);
+  r->woffset += n;
+  r->weof = n == 0 || r->woffset >= r->size;
+  r->ready = r->sc->scan(r->ws, spare, (size_t)n, r->weof, &r->ready_bytes);
+  if (r->ready == NULL) r->nomem = 1;
+}
+
+
+/* Back on the main thread; never touches Lua itself. */
+static void scan_done(uv_work_t *w, int status) {
+  reader *r = w->data;
+  (void)status;  /* never cancelled: uv_cancel is not used */
+  r->busy = 0;
+  r->pending = 1;
+  if (r->orphan) {
+    reader_free(r);
+    return;
+  }
+  r->offset = r->woffset;
+  if (r->waiting) {
+    r->waiting = 0;
+    vouch_op_done(&r->op, 0);
+  }
+}
+
+
+/* Queue the next work item (scanner). */
+static int scan_ahead(lua_State *L, vouch_source_t *s) {
+  reader *r = s->r;
+  int rc;
+  if (r->sc->prepare) r->sc->prepare(s, r->ws);
+  r->work.data = r;
+  r->busy = 1;
+  rc = uv_queue_work(&vouch_host(L)->loop, &r->work, scan_work, scan_done);
+  if (rc < 0) {
+    r->busy = 0;
+    r->pending = 1;
+    r->result = rc;
+  }
+  return rc;
+}
+
+
+/*
+** Take the batch the work item made (freeing the one before) and queue the
+** next item. VOUCH_BAD with a message.
+*/
+static int take(lua_State *L, vouch_source_t *s) {
+  reader *r = s->r;
+  r->pending = 0;
+  if (r->result < 0) {
+    lua_pushfstring(L, "%s: %s", s->path, strerror((int)-r->result));
+    return VOUCH_BAD;
+  }
+  if (s->batch) {  /* the next work item reuses it */
+    if (r->spare) r->sc->batch_free(r->spare);
+    r->spare = s->batch;
+  }
+  s->batch = NULL;
+  uncharge(r, r->batch_charged);
+  r->batch_charged = 0;
+  if (r->nomem || charge(r, r->ready_bytes) != 0) {
+    if (r->ready) r->sc->batch_free(r->ready);
+    r->ready = NULL;
+    return luaL_error(L, "not enough memory");
+  }
+  r->batch_charged = r->ready_bytes;
+  s->batch = r->ready;
+  r->ready = NULL;
+  if (r->weof) s->eof = 1;
+  else scan_ahead(L, s);
+  progress(s, 0);
+  return VOUCH_ROW;
+}
+
+
+/*
 ** Run the loader until it has a row, the end or an error. VOUCH_NEED means
 ** the task must wait for the read in flight: the caller yields with its
 ** continuation, which calls step again.
@@ -329,10 +464,10 @@ static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
     if (s->eof) return luaL_error(L, "%s: the %s loader asked for more after the end",
                                   s->path, s->loader->format);
     if (r->pending) {
-      if (absorb(L, s) == VOUCH_BAD) return VOUCH_BAD;
+      if ((r->sc ? take(L, s) : absorb(L, s)) == VOUCH_BAD) return VOUCH_BAD;
       continue;
     }
-    if (!r->busy && read_ahead(L, s) < 0) continue;
+    if (!r->busy && (r->sc ? scan_ahead(L, s) : read_ahead(L, s)) < 0) continue;
     vouch_op_start(L, &r->op);
     r->op.cancel = fs_cancel;
     r->waiting = 1;
@@ -385,6 +520,9 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
   r->fd = -1;
   r->h = vouch_host(L);
   r->timeout = s->timeout;
+  r->sc = s->loader->scanner;
+  r->ws = s->scan_state;
+  s->scan_state = NULL;
   s->r = r;
   r->req.data = r;
   r->hash = XXH3_createState();
@@ -437,6 +575,10 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
   r->chunk = CHUNK;
   r->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : INT64_MAX;
   if (r->size < CHUNK) r->chunk = (size_t)r->size + 4096;
+  if (r->sc) {  /* the scanner reads into its own buffer; batches are charged */
+    scan_ahead(L, s);
+    return prime_k(L, LUA_OK, ctx);
+  }
   r->cap = 2 * r->chunk;
   if (charge(r, r->cap + r->chunk) != 0) return luaL_error(L, "not enough memory");
   r->buf = s->buf = malloc(r->cap);
@@ -629,6 +771,11 @@ static int source_into(lua_State *L) {
 
 
 static void source_release(vouch_source_t *s) {
+  const vouch_scanner_t *sc = s->loader ? s->loader->scanner : NULL;
+  if (sc && s->batch) sc->batch_free(s->batch);
+  s->batch = NULL;
+  if (sc && s->scan_state) sc->state_free(s->scan_state);
+  s->scan_state = NULL;
   if (s->r) {
     if (s->r->busy) s->r->orphan = 1;  /* the read's callback frees it */
     else reader_free(s->r);

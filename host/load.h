@@ -5,9 +5,10 @@
 ** load.c owns a source: the file read asynchronously in chunks into one
 ** buffer, the content hash, the counters, the progress line, and the Lua
 ** methods rows/all/into/close. A loader only parses: its `next` takes bytes
-** from the buffer and produces one row at a time, either as a Lua value or
-** as an array of vouch_value_t for the bulk path. Memory stays bounded by
-** the largest row, not by the file.
+** from the buffer (or, with a scanner, records tokenized on the thread pool)
+** and produces one row at a time, either as a Lua value or as an array of
+** vouch_value_t for the bulk path. Memory stays bounded by the largest row,
+** not by the file.
 */
 #ifndef VOUCH_LOAD_H
 #define VOUCH_LOAD_H
@@ -38,6 +39,28 @@ enum {
 
 typedef struct vouch_source vouch_source_t;
 
+/*
+** Tokenizing off the main thread (optional; csv has it). With a scanner the
+** file's bytes never reach s->buf: each work item on the loop's thread pool
+** reads the next chunk and gives it to scan(), which keeps its own carry-over
+** of an unfinished record and returns a batch of tokenized records. next()
+** then takes rows from s->batch, and VOUCH_NEED means the batch is used up.
+** One batch is being taken while the next one is made: two at most.
+*/
+typedef struct vouch_scanner {
+  /* Thread pool: where to read the next n bytes (NULL: out of memory). */
+  char *(*space)(void *ws, size_t n);
+  /* Thread pool: tokenize the n bytes just read there (eof: the last ones),
+  ** reusing `spare` (a batch already taken, or NULL). Never touches Lua or
+  ** the source. Returns a batch, *bytes its memory and the state's, or NULL
+  ** when out of memory. */
+  void *(*scan)(void *ws, void *spare, size_t n, int eof, size_t *bytes);
+  /* Main thread, before each work item: bring ws up to date from the source. */
+  void (*prepare)(vouch_source_t *s, void *ws);
+  void (*batch_free)(void *batch);
+  void (*state_free)(void *ws);
+} vouch_scanner_t;
+
 typedef struct vouch_loader {
   const char *format;       /* "csv", "json", "ndjson" */
   /*
@@ -47,11 +70,14 @@ typedef struct vouch_loader {
   */
   int (*next)(lua_State *L, vouch_source_t *s, int mode);
   void (*free)(vouch_source_t *s);   /* release s->state */
+  const vouch_scanner_t *scanner;    /* or NULL: next() parses s->buf */
 } vouch_loader_t;
 
 struct vouch_source {
   const vouch_loader_t *loader;
   void *state;              /* the loader's own; freed by loader->free */
+  void *scan_state;         /* the scanner's; owned until the reader takes it */
+  void *batch;              /* the batch next() takes rows from; owned */
   struct vouch_reader *r;   /* file and buffer; malloc'd, may outlive us */
   char *path;               /* as the script gave it, for messages; owned */
   char *resolved;           /* the real path, recorded in loads; owned */

@@ -1,6 +1,6 @@
 /*
-** load_csv.c: vouch.load.csv, an RFC 4180 parser that works on the source's
-** buffer in place.
+** load_csv.c: vouch.load.csv, an RFC 4180 parser that works on the bytes
+** in place, its tokenizer running on the loop's thread pool.
 **
 ** Why not libcsv: on the 133 MB, 1,000,000-row workload file libcsv alone
 ** took 0.28 to 0.46 s to tokenize with empty callbacks (csv_parse, 256 KiB
@@ -15,6 +15,20 @@
 ** skipped. Blank lines are skipped. Bad records (wrong number of fields, a
 ** stray quote, invalid UTF-8, a NUL byte, an unterminated quote) raise an
 ** error naming file:line:column, or are skipped and counted with skip_bad.
+**
+** The work is split in two (see load.c). On the loop's thread pool,
+** csv_scan_chunk tokenizes each chunk as it is read: records (blank lines
+** dropped), their fields (unescaped), the first problem of each, and, once
+** the column types are known, the fields converted to typed values. It
+** keeps the unfinished record at a chunk's end as the carry-over for the
+** next one. The main thread's csv_next only decides (header, field counts,
+** skip_bad, errors, in the order it always did) and makes the Lua table or
+** the bound row; records of the first batch, made before the header was
+** read, are converted there too. The worker's state (csv_scan) is never
+** touched by the main thread while a work item runs; the main thread's
+** (csv_state) never by the worker: csv_prepare copies the column types
+** across between work items. A batch keeps 16 bytes a field and 32-bit
+** offsets, so a record of 4 GiB or more is refused as not enough memory.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -29,11 +43,17 @@ enum { K_DATA, K_DELIM, K_QUOTE, K_LF, K_CR, K_NUL, K_HIGH };
 enum { T_INFER, T_INTEGER, T_NUMBER, T_STRING, T_BOOLEAN };
 static const char *const type_names[] = {"infer", "integer", "number", "string", "boolean", NULL};
 
-/* A converted value. */
-enum { V_NIL, V_INT, V_NUM, V_STR, V_BOOL };
+/*
+** A field in a batch: its value once converted (V_NIL .. V_BOOL), or V_RAW.
+** A string (V_STR) or a field not converted yet keeps where its bytes are in
+** u.s: in the batch's bytes, or in its scratch when esc. 16 bytes a field.
+*/
+enum { V_NIL, V_INT, V_NUM, V_STR, V_BOOL, V_RAW };
 typedef struct cval {
-  int t;
-  union { lua_Integer i; double d; int b; } u;
+  union { lua_Integer i; double d; int b; struct { uint32_t off, n; } s; } u;
+  unsigned char t;
+  unsigned char quoted;     /* was quoted: "" is an empty string, not nil */
+  unsigned char esc;        /* held "": unescaped into the scratch */
 } cval;
 
 /* Record-level problems, in the order they are reported. */
@@ -51,22 +71,62 @@ typedef struct fld {
   unsigned char esc;        /* held "": unescaped into the scratch */
 } fld;
 
-typedef struct csv_state {
-  unsigned char cls[256];   /* byte classes for the delimiter in use */
-  int header;               /* the first record names the columns */
-  int arrays;               /* rows are arrays: no header and no opts.columns */
-  int started;              /* the header (or the BOM check) is done */
-  long line;                /* line number at s->pos */
-  int ncols;                /* fields per record, 0 until known */
-  unsigned char *types;     /* per column, T_*; owned */
+/* The tokenizer: one record at a time (worker thread). */
+typedef struct tok {
+  const unsigned char *cls; /* byte classes for the delimiter in use */
   fld *f;                   /* fields of the current record; owned */
   int nf, fcap;
-  cval *v;                  /* converted values; owned */
-  int vcap;
   char *scratch;            /* unescaped quoted fields; owned */
   size_t slen, scap;
   int ecode;                /* E_*: the record's first problem */
   const char *epos;         /* where it is */
+} tok;
+
+/* A tokenized record in a batch; offsets are into the batch's bytes. */
+typedef struct crec {
+  size_t rec, next;         /* where it starts, where the next one starts */
+  size_t epos;              /* the problem (ecode) or the opening quote (unterm) */
+  long line0;               /* its first line */
+  int f0, nf;               /* its fields: b->v[f0 .. f0 + nf) */
+  int ecode;                /* E_*: its first problem */
+  int unterm;               /* an unterminated quoted field: the input ends */
+  int bad;                  /* the first field that failed conversion, -1 none,
+                               -2 not converted yet */
+} crec;
+
+/* What one work item made. */
+typedef struct csv_batch {
+  char *buf;                /* the bytes the records point into; owned */
+  char *scratch;            /* unescaped fields; owned */
+  size_t slen, scap, bufcap;
+  cval *v;                  /* the fields of all records; owned */
+  int nf, fcap;
+  crec *r;                  /* the records; owned */
+  int nr, rcap;
+  int next;                 /* main thread: the next record to take */
+  int end;                  /* the input ends after these records */
+} csv_batch;
+
+/* The worker's state: the scanner's, given to the reader. */
+typedef struct csv_scan {
+  unsigned char cls[256];   /* byte classes for the delimiter in use */
+  tok t;
+  long line;                /* line number at the start of buf */
+  int bom_done;             /* the byte order mark check is done */
+  int ncols;                /* columns, once the types are known */
+  int auto_types;           /* no schema or names: the first good record fixes
+                               the columns, all inferred (1: a header, 2: data) */
+  unsigned char *types;     /* per column, T_*; owned */
+  char *buf;                /* the carry-over, then the chunk after it; owned */
+  size_t len, cap;
+} csv_scan;
+
+typedef struct csv_state {
+  int header;               /* the first record names the columns */
+  int arrays;               /* rows are arrays: no header and no opts.columns */
+  int started;              /* the header (or the BOM check) is done */
+  int ncols;                /* fields per record, 0 until known */
+  unsigned char *types;     /* per column, T_*; owned */
   char **names;             /* opts.columns; owned */
   size_t *nlens;
   int nnames;
@@ -101,7 +161,7 @@ static int utf8_len(const unsigned char *p, const unsigned char *e) {
 }
 
 
-static void note(csv_state *c, int code, const unsigned char *p) {
+static void note(tok *c, int code, const unsigned char *p) {
   if (c->ecode == E_NONE) {
     c->ecode = code;
     c->epos = (const char *)p;
@@ -114,7 +174,7 @@ static void note(csv_state *c, int code, const unsigned char *p) {
 ** *next is where the next record starts and *lines how many lines this one
 ** took. On R_UNTERM c->epos is the opening quote.
 */
-static int parse_record(csv_state *c, const char *buf, size_t pos, size_t end, int eof,
+static int parse_record(tok *c, const char *buf, size_t pos, size_t end, int eof,
                         size_t *next, long *lines) {
   const unsigned char *p = (const unsigned char *)buf + pos;
   const unsigned char *e = (const unsigned char *)buf + end;
@@ -321,7 +381,10 @@ static int parse_number(const char *p, size_t n, int strict, lua_Integer *iv, do
 }
 
 
-/* Convert field `f` for a column of type `t`. Returns 0, or -1 when bad. */
+/*
+** Convert field `f` for a column of type `t` into v (a string leaves v->u
+** as it was: where the bytes are). Returns 0, or -1 when bad, v unchanged.
+*/
 static int convert(const fld *f, int t, cval *v) {
   const char *p = f->p;
   size_t n = f->n;
@@ -375,6 +438,223 @@ static int convert(const fld *f, int t, cval *v) {
 /* }====================================================== */
 
 
+/*
+** {======================================================
+** Scanning (the thread pool's side; no Lua here)
+** =======================================================
+*/
+
+static void batch_free(void *bp) {
+  csv_batch *b = bp;
+  if (b == NULL) return;
+  free(b->buf);
+  free(b->scratch);
+  free(b->v);
+  free(b->r);
+  free(b);
+}
+
+
+static void scan_free(void *wp) {
+  csv_scan *w = wp;
+  free(w->t.f);
+  free(w->t.scratch);
+  free(w->types);
+  free(w->buf);
+  free(w);
+}
+
+
+/* Main thread, between work items: the worker converts once types are known. */
+static void csv_prepare(vouch_source_t *s, void *wp) {
+  csv_state *c = s->state;
+  csv_scan *w = wp;
+  if (w->types == NULL && c->types != NULL && c->ncols > 0) {
+    w->types = malloc((size_t)c->ncols);
+    if (w->types == NULL) return;  /* the main thread converts instead */
+    memcpy(w->types, c->types, (size_t)c->ncols);
+    w->ncols = c->ncols;
+  }
+}
+
+
+/* Add the record just tokenized in w->t to the batch. Returns -1 when out of memory. */
+static int add_record(csv_scan *w, csv_batch *b, size_t rec, size_t next, long line0) {
+  tok *t = &w->t;
+  crec *r;
+  int i;
+  if (b->nr == b->rcap) {
+    int ncap = b->rcap ? b->rcap * 2 : 256;
+    crec *nr = realloc(b->r, sizeof *nr * (size_t)ncap);
+    if (nr == NULL) return -1;
+    b->r = nr;
+    b->rcap = ncap;
+  }
+  if (b->nf + t->nf > b->fcap) {
+    int ncap = b->fcap ? b->fcap * 2 : 1024;
+    cval *nv;
+    while (ncap < b->nf + t->nf) ncap *= 2;
+    nv = realloc(b->v, sizeof *nv * (size_t)ncap);
+    if (nv == NULL) return -1;
+    b->v = nv;
+    b->fcap = ncap;
+  }
+  r = &b->r[b->nr++];
+  r->rec = rec;
+  r->next = next;
+  r->line0 = line0;
+  r->f0 = b->nf;
+  r->nf = t->nf;
+  r->ecode = t->ecode;
+  r->epos = t->ecode != E_NONE ? (size_t)(t->epos - w->buf) : 0;
+  r->unterm = 0;
+  r->bad = -2;
+  for (i = 0; i < t->nf; i++) {
+    const fld *f = &t->f[i];
+    cval *v = &b->v[b->nf + i];
+    v->t = V_RAW;
+    v->quoted = f->quoted;
+    v->esc = f->esc;
+    v->u.s.n = (uint32_t)f->n;
+    if (f->esc) {  /* the scratch is the tokenizer's: copy it to the batch's */
+      if (b->slen + f->n > b->scap) {
+        size_t ncap = (b->slen + f->n) * 2 + 64;
+        char *ns;
+        if (ncap >= UINT32_MAX) return -1;
+        ns = realloc(b->scratch, ncap);
+        if (ns == NULL) return -1;
+        b->scratch = ns;
+        b->scap = ncap;
+      }
+      memcpy(b->scratch + b->slen, f->p, f->n);
+      v->u.s.off = (uint32_t)b->slen;
+      b->slen += f->n;
+    } else {
+      v->u.s.off = (uint32_t)(f->p - w->buf);
+    }
+  }
+  if (w->auto_types && w->types == NULL && t->ecode == E_NONE) {
+    /* As csv_next will: this record is the header, or the first row of arrays. */
+    w->types = calloc((size_t)t->nf + 1, 1);  /* T_INFER */
+    if (w->types == NULL) return -1;
+    w->ncols = t->nf;
+    if (w->auto_types == 1) {  /* the header is not converted */
+      b->nf += t->nf;
+      return 0;
+    }
+  }
+  if (w->types && t->ecode == E_NONE && t->nf == w->ncols) {
+    r->bad = -1;
+    for (i = 0; i < t->nf; i++)
+      if (convert(&t->f[i], w->types[i], &b->v[b->nf + i]) != 0) { r->bad = i; break; }
+  }
+  b->nf += t->nf;
+  return 0;
+}
+
+
+/*
+** Where the worker reads the next n bytes: after the carry-over. Offsets in
+** a batch are 32 bits: a record of 4 GiB or more is refused (NULL) as out of
+** memory.
+*/
+static char *csv_space(void *wp, size_t n) {
+  csv_scan *w = wp;
+  if (w->len + n >= UINT32_MAX) return NULL;
+  if (w->len + n > w->cap) {
+    size_t ncap = w->cap * 2;
+    char *nb;
+    if (ncap < w->len + n) ncap = w->len + n;
+    nb = realloc(w->buf, ncap);
+    if (nb == NULL) return NULL;
+    w->buf = nb;
+    w->cap = ncap;
+  }
+  return w->buf + w->len;
+}
+
+
+/*
+** The scanner (thread pool): tokenize every complete record of the
+** carry-over and the n bytes read after it. The batch takes the bytes; the
+** unfinished record at their end is copied to the carry-over buffer, which
+** is the spare batch's old bytes when there is one.
+*/
+static void *csv_scan_chunk(void *wp, void *spare, size_t n, int eof, size_t *bytes) {
+  csv_scan *w = wp;
+  csv_batch *b = spare;
+  size_t pos = 0, tail;
+  if (b == NULL) b = calloc(1, sizeof *b);
+  if (b == NULL) return NULL;
+  b->nr = b->nf = b->next = b->end = 0;
+  b->slen = 0;
+  w->len += n;
+  if (!w->bom_done) {
+    if (w->len < 3 && !eof) goto done;
+    if (w->len >= 3 && memcmp(w->buf, "\xEF\xBB\xBF", 3) == 0) pos = 3;
+    w->bom_done = 1;
+  }
+  for (;;) {
+    size_t next;
+    long lines, line0 = w->line;
+    int rc = parse_record(&w->t, w->buf, pos, w->len, eof, &next, &lines);
+    if (rc == R_NEED) break;
+    if (rc == R_NOMEM) goto nomem;
+    if (rc == R_EOF) { b->end = 1; break; }
+    if (rc == R_UNTERM) {
+      w->t.nf = 0;
+      w->t.ecode = E_NONE;
+      if (add_record(w, b, pos, pos, line0) != 0) goto nomem;
+      b->r[b->nr - 1].unterm = 1;
+      b->r[b->nr - 1].epos = (size_t)(w->t.epos - w->buf);
+      b->end = 1;
+      break;
+    }
+    w->line += lines;
+    if (!(w->t.nf == 1 && w->t.f[0].n == 0 && !w->t.f[0].quoted))  /* blank line */
+      if (add_record(w, b, pos, next, line0) != 0) goto nomem;
+    pos = next;
+  }
+  tail = w->len - pos;
+  if (b->nr == 0) {  /* nothing points into the bytes: keep them */
+    memmove(w->buf, w->buf + pos, tail);
+  } else {  /* swap: the batch takes the bytes, the carry-over its old ones */
+    char *ob = b->buf;
+    size_t ocap = b->bufcap, want = eof ? tail : tail + n;
+    b->buf = w->buf;
+    b->bufcap = w->cap;
+    if (ocap < want || ocap == 0) {
+      free(ob);
+      ocap = want + 1;
+      ob = malloc(ocap);
+      if (ob == NULL) {
+        w->buf = NULL;
+        w->cap = w->len = 0;
+        goto nomem;
+      }
+    }
+    memcpy(ob, b->buf + pos, tail);
+    w->buf = ob;
+    w->cap = ocap;
+  }
+  w->len = tail;
+done:
+  *bytes = sizeof *b + b->bufcap + b->scap + (size_t)b->fcap * sizeof *b->v +
+           (size_t)b->rcap * sizeof *b->r + w->cap + w->t.scap +
+           (size_t)w->t.fcap * sizeof *w->t.f;
+  return b;
+nomem:
+  batch_free(b);
+  return NULL;
+}
+
+
+static const vouch_scanner_t csv_scanner = {csv_space, csv_scan_chunk, csv_prepare, batch_free,
+                                            scan_free};
+
+/* }====================================================== */
+
+
 static void csv_free(vouch_source_t *s) {
   csv_state *c = s->state;
   int i;
@@ -386,9 +666,6 @@ static void csv_free(vouch_source_t *s) {
   free(c->sch_idx);
   free(c->sch_types);
   free(c->types);
-  free(c->f);
-  free(c->v);
-  free(c->scratch);
   free(c);
 }
 
@@ -397,9 +674,7 @@ static void csv_free(vouch_source_t *s) {
 static int set_types(lua_State *L, vouch_source_t *s, csv_state *c) {
   int i, j;
   c->types = calloc((size_t)c->ncols + 1, 1);
-  c->v = calloc((size_t)c->ncols + 1, sizeof *c->v);
-  if (c->types == NULL || c->v == NULL) return luaL_error(L, "not enough memory");
-  c->vcap = c->ncols;
+  if (c->types == NULL) return luaL_error(L, "not enough memory");
   for (i = 0; i < c->nsch; i++) {
     int idx = -1;
     if (c->sch_names[i] == NULL) {
@@ -452,57 +727,68 @@ static int bad_at(lua_State *L, vouch_source_t *s, const char *rec, long line0,
 }
 
 
+/*
+** Take the next record of the batch. The checks run in the order they
+** always did: an unterminated quote, the record's first problem, the header,
+** the number of fields, then the conversions (done by the worker when it
+** knew the types, else here).
+*/
+/* The bytes of a field not converted, or of a string. */
+static const char *field_p(const csv_batch *b, const cval *v) {
+  return (v->esc ? b->scratch : b->buf) + v->u.s.off;
+}
+
+
 static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
   csv_state *c = s->state;
+  csv_batch *b = s->batch;
+  const crec *r;
+  cval *v;
   int i;
   if (mode == VOUCH_MODE_PRIME && (!c->header || c->started)) return VOUCH_ROW;
-  if (!c->started && s->pos == 0) {
-    if (s->end < 3 && !s->eof) return VOUCH_NEED;
-    if (s->end >= 3 && memcmp(s->buf, "\xEF\xBB\xBF", 3) == 0) s->pos = 3;
-  }
   for (;;) {
-    size_t next;
-    long lines, line0 = c->line;
-    const char *rec = s->buf + s->pos;
-    int rc = parse_record(c, s->buf, s->pos, s->end, s->eof, &next, &lines);
-    if (rc == R_NEED) return VOUCH_NEED;
-    if (rc == R_NOMEM) return luaL_error(L, "not enough memory");
-    if (rc == R_EOF) {
+    const char *rec;
+    long line0;
+    if (b == NULL || b->next == b->nr) {
+      if (b == NULL || !b->end) return VOUCH_NEED;
       c->started = 1;
       return mode == VOUCH_MODE_PRIME ? VOUCH_ROW : VOUCH_END;
     }
-    if (rc == R_UNTERM) {
+    r = &b->r[b->next];
+    rec = b->buf + r->rec;
+    line0 = r->line0;
+    v = b->v + r->f0;
+    if (r->unterm) {
       if (s->skip_bad && c->started) {
         s->bad_rows++;
-        s->pos = s->end;
-        return VOUCH_END;
+        b->next++;
+        continue;  /* the end follows */
       }
-      return bad_at(L, s, rec, line0, c->epos, "unterminated quoted field", NULL, 0, 0);
+      return bad_at(L, s, rec, line0, b->buf + r->epos, "unterminated quoted field", NULL,
+                    0, 0);
     }
-    s->pos = next;
-    c->line += lines;
-    if (c->nf == 1 && c->f[0].n == 0 && !c->f[0].quoted) continue;  /* blank line */
-    if (c->ecode != E_NONE) {
+    b->next++;
+    if (r->ecode != E_NONE) {
       if (s->skip_bad && c->started) { s->bad_rows++; continue; }
-      return bad_at(L, s, rec, line0, c->epos, err_text[c->ecode], NULL, 0, 0);
+      return bad_at(L, s, rec, line0, b->buf + r->epos, err_text[r->ecode], NULL, 0, 0);
     }
     if (!c->started) {
       c->started = 1;
       if (c->header && c->nnames == 0) {
-        const char **names = malloc(sizeof *names * (size_t)c->nf);
-        size_t *lens = malloc(sizeof *lens * (size_t)c->nf);
+        const char **names = malloc(sizeof *names * (size_t)r->nf);
+        size_t *lens = malloc(sizeof *lens * (size_t)r->nf);
         int fail = names == NULL || lens == NULL;
-        for (i = 0; !fail && i < c->nf; i++) {
-          names[i] = c->f[i].p;
-          lens[i] = c->f[i].n;
+        for (i = 0; !fail && i < r->nf; i++) {
+          names[i] = field_p(b, &v[i]);
+          lens[i] = v[i].u.s.n;
         }
         /* A name given twice would make rows() keep the last value and
         ** into() fail in SQLite: refuse it here, where it can be named. */
-        lua_createtable(L, 0, c->nf);
-        for (i = 0; !fail && i < c->nf; i++) {
+        lua_createtable(L, 0, r->nf);
+        for (i = 0; !fail && i < r->nf; i++) {
           lua_pushlstring(L, names[i], lens[i]);
           if (lua_rawget(L, -2) != LUA_TNIL) {
-            const char *at = c->f[i].esc ? rec : c->f[i].p;
+            const char *at = v[i].esc ? rec : names[i];
             lua_pushlstring(L, names[i], lens[i]);
             free(names);
             free(lens);
@@ -515,97 +801,104 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
           lua_rawset(L, -3);
         }
         lua_pop(L, 1);
-        if (!fail) fail = vouch_source_set_cols(L, s, c->nf, names, lens) != 0;
+        if (!fail) fail = vouch_source_set_cols(L, s, r->nf, names, lens) != 0;
         free(names);
         free(lens);
         if (fail) return luaL_error(L, "not enough memory");
-        c->ncols = c->nf;
+        c->ncols = r->nf;
         set_types(L, s, c);
         return VOUCH_ROW;  /* PRIME: the header is read */
       }
       if (c->header) {  /* opts.columns name them: the header row is skipped */
-        if (c->nf != c->ncols)
-          return bad_at(L, s, rec, line0, s->buf + s->pos,
+        if (r->nf != c->ncols)
+          return bad_at(L, s, rec, line0, b->buf + r->next,
                         "wrong number of fields (expected %d, got %d)", NULL,
-                        c->ncols, c->nf);
+                        c->ncols, r->nf);
         return VOUCH_ROW;
       }
       if (c->ncols == 0) {  /* arrays: the first row fixes the count */
-        set_numbered(L, s, c, c->nf);
+        set_numbered(L, s, c, r->nf);
         set_types(L, s, c);
       }
     }
-    if (c->nf != c->ncols) {
+    if (r->nf != c->ncols) {
       const char *at;
       if (s->skip_bad) { s->bad_rows++; continue; }
-      if (c->nf > c->ncols) at = c->f[c->ncols].p - (c->f[c->ncols].quoted ? 1 : 0);
+      if (r->nf > c->ncols) at = field_p(b, &v[c->ncols]) - (v[c->ncols].quoted ? 1 : 0);
       else {
-        at = s->buf + s->pos;  /* the end of the record, before its line break */
+        at = b->buf + r->next;  /* the end of the record, before its line break */
         while (at > rec && (at[-1] == '\n' || at[-1] == '\r')) at--;
       }
-      if (c->nf > c->ncols && c->f[c->ncols].esc) at = rec;  /* in the scratch */
+      if (r->nf > c->ncols && v[c->ncols].esc) at = rec;  /* in the scratch */
       return bad_at(L, s, rec, line0, at, "wrong number of fields (expected %d, got %d)",
-                    NULL, c->ncols, c->nf);
+                    NULL, c->ncols, r->nf);
     }
-    for (i = 0; i < c->nf; i++) {
-      if (convert(&c->f[i], c->types[i], &c->v[i]) != 0) {
-        static const char *const want[] = {"", "an integer", "a number", "", "a boolean"};
-        const char *at = c->f[i].esc ? rec : c->f[i].p - (c->f[i].quoted ? 1 : 0);
-        long line, col;
-        if (s->skip_bad) break;
-        where(rec, line0, at, &line, &col);
-        lua_pushlstring(L, c->f[i].p, c->f[i].n > 40 ? 40 : c->f[i].n);
-        vouch_source_bad(L, s, line, col, "column '%s': expected %s, got '%s'", s->cols[i],
-                         want[c->types[i]], lua_tostring(L, -1));
-        lua_remove(L, -2);
-        return VOUCH_BAD;
+    i = r->bad;
+    if (i == -2) {  /* the worker did not know the types yet */
+      for (i = 0; i < r->nf; i++) {
+        fld f;
+        f.p = field_p(b, &v[i]);
+        f.n = v[i].u.s.n;
+        f.quoted = v[i].quoted;
+        f.esc = v[i].esc;
+        if (convert(&f, c->types[i], &v[i]) != 0) break;
       }
+      if (i == r->nf) i = -1;
     }
-    if (i < c->nf) { s->bad_rows++; continue; }
+    if (i >= 0) {
+      static const char *const want[] = {"", "an integer", "a number", "", "a boolean"};
+      const char *p = field_p(b, &v[i]);
+      const char *at = v[i].esc ? rec : p - (v[i].quoted ? 1 : 0);
+      long line, col;
+      if (s->skip_bad) { s->bad_rows++; continue; }
+      where(rec, line0, at, &line, &col);
+      lua_pushlstring(L, p, v[i].u.s.n > 40 ? 40 : v[i].u.s.n);
+      vouch_source_bad(L, s, line, col, "column '%s': expected %s, got '%s'", s->cols[i],
+                       want[c->types[i]], lua_tostring(L, -1));
+      lua_remove(L, -2);
+      return VOUCH_BAD;
+    }
     break;
   }
   if (mode == VOUCH_MODE_VALUES) {
-    for (i = 0; i < c->nf; i++) {
+    for (i = 0; i < r->nf; i++) {
       vouch_value_t *o = &s->vals[i];
-      const cval *v = &c->v[i];
-      switch (v->t) {
+      switch (v[i].t) {
         case V_NIL: o->type = VOUCH_NULL; break;
-        case V_INT: o->type = VOUCH_INT; o->u.i = v->u.i; break;
-        case V_BOOL: o->type = VOUCH_INT; o->u.i = v->u.b; break;
-        case V_NUM: o->type = VOUCH_REAL; o->u.d = v->u.d; break;
+        case V_INT: o->type = VOUCH_INT; o->u.i = v[i].u.i; break;
+        case V_BOOL: o->type = VOUCH_INT; o->u.i = v[i].u.b; break;
+        case V_NUM: o->type = VOUCH_REAL; o->u.d = v[i].u.d; break;
         default:
           o->type = VOUCH_TEXT;
-          o->u.s.p = c->f[i].p;
-          o->u.s.n = c->f[i].n;
+          o->u.s.p = field_p(b, &v[i]);
+          o->u.s.n = v[i].u.s.n;
       }
     }
     return VOUCH_ROW;
   }
   if (c->arrays) {
-    lua_createtable(L, c->nf, 0);
-    for (i = 0; i < c->nf; i++) {
-      const cval *v = &c->v[i];
-      switch (v->t) {
+    lua_createtable(L, r->nf, 0);
+    for (i = 0; i < r->nf; i++) {
+      switch (v[i].t) {
         case V_NIL: continue;
-        case V_INT: lua_pushinteger(L, v->u.i); break;
-        case V_NUM: lua_pushnumber(L, v->u.d); break;
-        case V_BOOL: lua_pushboolean(L, v->u.b); break;
-        default: lua_pushlstring(L, c->f[i].p, c->f[i].n);
+        case V_INT: lua_pushinteger(L, v[i].u.i); break;
+        case V_NUM: lua_pushnumber(L, v[i].u.d); break;
+        case V_BOOL: lua_pushboolean(L, v[i].u.b); break;
+        default: lua_pushlstring(L, field_p(b, &v[i]), v[i].u.s.n);
       }
       lua_rawseti(L, -2, i + 1);
     }
   } else {
     int kidx = lua_gettop(L);  /* the keys table */
-    lua_createtable(L, 0, c->nf);
-    for (i = 0; i < c->nf; i++) {
-      const cval *v = &c->v[i];
-      if (v->t == V_NIL) continue;
+    lua_createtable(L, 0, r->nf);
+    for (i = 0; i < r->nf; i++) {
+      if (v[i].t == V_NIL) continue;
       lua_rawgeti(L, kidx, i + 1);
-      switch (v->t) {
-        case V_INT: lua_pushinteger(L, v->u.i); break;
-        case V_NUM: lua_pushnumber(L, v->u.d); break;
-        case V_BOOL: lua_pushboolean(L, v->u.b); break;
-        default: lua_pushlstring(L, c->f[i].p, c->f[i].n);
+      switch (v[i].t) {
+        case V_INT: lua_pushinteger(L, v[i].u.i); break;
+        case V_NUM: lua_pushnumber(L, v[i].u.d); break;
+        case V_BOOL: lua_pushboolean(L, v[i].u.b); break;
+        default: lua_pushlstring(L, field_p(b, &v[i]), v[i].u.s.n);
       }
       lua_rawset(L, -3);
     }
@@ -614,7 +907,7 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
 }
 
 
-static const vouch_loader_t csv_loader = {"csv", csv_next, csv_free};
+static const vouch_loader_t csv_loader = {"csv", csv_next, csv_free, &csv_scanner};
 
 
 static int opt_field(lua_State *L, const char *name, int type) {
@@ -636,6 +929,7 @@ static int load_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   vouch_source_t *s;
   csv_state *c;
+  csv_scan *w;
   char delim = ',';
   int i;
   int64_t timeout;
@@ -651,7 +945,11 @@ static int load_csv(lua_State *L) {
   s->path = strdup(path);
   if (s->path == NULL) return luaL_error(L, "not enough memory");
   c->header = 1;
-  c->line = 1;
+  w = calloc(1, sizeof *w);
+  if (w == NULL) return luaL_error(L, "not enough memory");
+  s->scan_state = w;
+  w->line = 1;
+  w->t.cls = w->cls;
   if (lua_istable(L, 2)) {
     static const char *const known[] = {"header", "columns", "delimiter", "schema",
                                         "skip_bad", "timeout", NULL};
@@ -733,13 +1031,13 @@ static int load_csv(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  memset(c->cls, K_DATA, sizeof c->cls);
-  for (i = 0x80; i < 0x100; i++) c->cls[i] = K_HIGH;
-  c->cls[(unsigned char)delim] = K_DELIM;
-  c->cls['"'] = K_QUOTE;
-  c->cls['\n'] = K_LF;
-  c->cls['\r'] = K_CR;
-  c->cls[0] = K_NUL;
+  memset(w->cls, K_DATA, sizeof w->cls);
+  for (i = 0x80; i < 0x100; i++) w->cls[i] = K_HIGH;
+  w->cls[(unsigned char)delim] = K_DELIM;
+  w->cls['"'] = K_QUOTE;
+  w->cls['\n'] = K_LF;
+  w->cls['\r'] = K_CR;
+  w->cls[0] = K_NUL;
   if (c->nnames > 0) {
     s->sidx = 3;
     if (vouch_source_set_cols(L, s, c->nnames, (const char *const *)c->names, c->nlens) != 0)
@@ -749,6 +1047,7 @@ static int load_csv(lua_State *L) {
   } else if (!c->header) {
     c->arrays = 1;
   }
+  if (c->nnames == 0 && c->nsch == 0) w->auto_types = c->header ? 1 : 2;
   lua_settop(L, 3);
   return vouch_source_open(L, 3, path);
 }
