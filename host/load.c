@@ -424,6 +424,12 @@ static int take(lua_State *L, vouch_source_t *s) {
     lua_pushfstring(L, "%s: %s", s->path, strerror((int)-r->result));
     return VOUCH_BAD;
   }
+  if (r->weof && r->size != INT64_MAX && r->offset < r->size) {
+    /* Truncated while being read (the batch is freed with the reader). */
+    lua_pushfstring(L, "%s: the file shrank while it was read (%I of %I bytes)",
+                    s->path, (lua_Integer)r->offset, (lua_Integer)r->size);
+    return VOUCH_BAD;
+  }
   if (s->batch) {  /* the next work item reuses it */
     if (r->spare) r->sc->batch_free(r->spare);
     r->spare = s->batch;
