@@ -26,10 +26,10 @@ static const luaL_Reg vouch_libs[] = {
   {"db", luaopen_vouch_db},
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
-  {"cron", luaopen_vouch_cron},
-  {"_sched", luaopen_vouch_sched},
   {"file", luaopen_vouch_file},
   {"http", luaopen_vouch_http},
+  {"cron", luaopen_vouch_cron},
+  {"_sched", luaopen_vouch_sched},
   {NULL, NULL}
 };
 

@@ -147,6 +147,9 @@ vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
 
+/* repl.c */
+int vouch_repl(vouch_host_t *h);
+
 /* json.c, load.c */
 int luaopen_vouch_json(lua_State *L);
 int luaopen_vouch_load(lua_State *L);
@@ -154,12 +157,12 @@ int luaopen_vouch_load(lua_State *L);
 int luaopen_vouch_cron(lua_State *L);
 int luaopen_vouch_sched(lua_State *L);
 int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv);
-/* http.c */
-int luaopen_vouch_http(lua_State *L);
-/* repl.c */
-int vouch_repl(vouch_host_t *h);
+
 /* file.c */
 int luaopen_vouch_file(lua_State *L);
+
+/* http.c */
+int luaopen_vouch_http(lua_State *L);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
