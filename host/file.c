@@ -17,23 +17,6 @@
 extern char **environ;
 
 
-/* Push nil, "PATH: strerror", "ECODE" for a failed system call. */
-static int file_fail(lua_State *L, const char *path, int err) {
-  luaL_pushfail(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(err));
-  switch (err) {
-    case ENOENT: lua_pushliteral(L, "ENOENT"); break;
-    case EACCES: lua_pushliteral(L, "EACCES"); break;
-    case EEXIST: lua_pushliteral(L, "EEXIST"); break;
-    case ENOTDIR: lua_pushliteral(L, "ENOTDIR"); break;
-    case EISDIR: lua_pushliteral(L, "EISDIR"); break;
-    case ENOSPC: lua_pushliteral(L, "ENOSPC"); break;
-    default: lua_pushfstring(L, "E%d", err); break;
-  }
-  return 3;
-}
-
-
 /*
 ** vouch.file.write(path, text) -> true | nil, message, code.
 ** Writes through a temporary file renamed into place, so a reader (a
@@ -60,7 +43,7 @@ static int file_write(lua_State *L) {
   }
   free(tmp);
   free(resolved);
-  if (err != 0) return file_fail(L, path, err);
+  if (err != 0) return vouch_fail_errno(L, path, err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -79,7 +62,7 @@ static int file_mkdir(lua_State *L) {
     else if (err == EEXIST) err = ENOTDIR;
   }
   free(resolved);
-  if (err != 0) return file_fail(L, path, err);
+  if (err != 0) return vouch_fail_errno(L, path, err);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -143,7 +126,7 @@ static int file_show(lua_State *L) {
   err = posix_spawnp(&pid, opener, NULL, &attr, argv, environ);
   posix_spawnattr_destroy(&attr);
   free(resolved);
-  if (err != 0) return file_fail(L, opener, err);
+  if (err != 0) return vouch_fail_errno(L, opener, err);
   lua_pushstring(L, opener);
   return 1;
 }

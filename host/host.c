@@ -70,6 +70,18 @@ int vouch_pcall(lua_State *L, int nargs, int nresults) {
 }
 
 
+/*
+** Push an expected failure as luv and io.open do: nil, "WHAT: message",
+** "ECODE" (libuv's name for the errno). Returns 3, for `return`.
+*/
+int vouch_fail_errno(lua_State *L, const char *what, int err) {
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", what, strerror(err));
+  lua_pushstring(L, uv_err_name(uv_translate_sys_error(err)));
+  return 3;
+}
+
+
 /* Print the error on top of the stack as `vouch: what: message` and pop it. */
 void vouch_report(lua_State *L, const char *what) {
   const char *msg = lua_tostring(L, -1);

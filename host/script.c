@@ -16,16 +16,6 @@
 #include "vouch.h"
 
 
-/* Push an expected failure: nil, "path: message", "ECODE". */
-static int fail_errno(lua_State *L, const char *path, int err) {
-  luaL_pushfail(L);
-  lua_pushfstring(L, "%s: %s", path, strerror(err));
-  lua_pushstring(L, err == ENOENT ? "ENOENT" : err == EACCES ? "EACCES" :
-                    err == ENOTDIR ? "ENOTDIR" : err == EISDIR ? "EISDIR" : "EIO");
-  return 3;
-}
-
-
 /* Read a whole file into a Lua string on the stack; 0, or an errno. */
 static int push_file(lua_State *L, const char *path) {
   FILE *f = fopen(path, "rb");
@@ -77,7 +67,7 @@ static int script_script(lua_State *L) {
   } else {
     int err;
     vouch_check_path(L, path, VOUCH_READ, NULL);
-    if ((err = push_file(L, path)) != 0) return fail_errno(L, path, err);
+    if ((err = push_file(L, path)) != 0) return vouch_fail_errno(L, path, err);
     lua_pushfstring(L, "@%s", path);
   }
   /* 2: source, 3: chunk name */
@@ -115,7 +105,7 @@ static int script_dir(lua_State *L) {
   char **names = NULL;
   size_t n = 0, cap = 0, i;
   vouch_check_path(L, path, VOUCH_READ, NULL);
-  if ((d = opendir(path)) == NULL) return fail_errno(L, path, errno);
+  if ((d = opendir(path)) == NULL) return vouch_fail_errno(L, path, errno);
   while ((e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
     if (n == cap) {

@@ -86,6 +86,7 @@ int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **
 int vouch_traceback(lua_State *L);
 int vouch_pcall(lua_State *L, int nargs, int nresults);
 void vouch_report(lua_State *L, const char *what);
+int vouch_fail_errno(lua_State *L, const char *what, int err);
 int vouch_exit_status(vouch_host_t *h, int lua_status);
 void vouch_set_script_dir(vouch_host_t *h, const char *script);
 
