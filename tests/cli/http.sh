@@ -1,6 +1,6 @@
 #!/bin/sh
 # vouch.http against a real local server (tests/http_server.py on
-# 127.0.0.1): runs tests/lua/http_test.lua with the server's port, then
+# 127.0.0.1): runs tests/lua/http_cases.lua with the server's port, then
 # checks --allow-net from the command line. Every wait is bounded: the
 # server exits by itself after 300 s and vouch runs with --timeout.
 . "$(dirname "$0")/lib.sh"
@@ -20,9 +20,9 @@ URL="http://127.0.0.1:$PORT"
 
 # The Lua tests print their own ok / not ok lines.
 $VOUCH run --timeout 120 --allow-net=127.0.0.1 --allow-read="$ROOT/tests" \
-  "$ROOT/tests/lua/http_test.lua" "$PORT" 2>http_test.err
+  "$ROOT/tests/lua/http_cases.lua" "$PORT" 2>http_cases.err
 rc=$?
-[ $rc -eq 0 ] || { echo "not ok - http_test.lua exited with $rc"; sed 's/^/# /' http_test.err | head -20; }
+[ $rc -eq 0 ] || { echo "not ok - http_cases.lua exited with $rc"; sed 's/^/# /' http_cases.err | head -20; }
 
 check "without --allow-net a request is refused, naming the flag" 1 \
   "network access to 127.0.0.1 denied \(allow it with --allow-net=127.0.0.1\)" -- \

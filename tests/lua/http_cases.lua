@@ -1,14 +1,10 @@
--- http_test.lua: vouch.http against the local test server
+-- http_cases.lua: vouch.http against the local test server
 -- (tests/http_server.py). tests/cli/http.sh starts the server and runs
--- this script with the port as its argument and --allow-net=127.0.0.1.
+-- this script with the port as its argument and --allow-net=127.0.0.1;
+-- it is not a *_test.lua file because it cannot run on its own.
 local T = require "testlib"
 
-local port = arg[1]
-if not port then
-  -- Run by tests/run.sh without a server: tests/cli/http.sh runs it properly.
-  print("# http_test.lua needs the test server; tests/cli/http.sh runs it")
-  return
-end
+local port = assert(arg[1], "usage: http_cases.lua PORT (tests/cli/http.sh runs it)")
 local base = "http://127.0.0.1:" .. port
 local get, request = vouch.http.get, vouch.http.request
 
