@@ -87,6 +87,11 @@ struct vouch_db {
   rows_cursor *cursors;     /* open rows cursors */
   vouch_bulk_t *bulks;      /* open bulk inserts */
   char *path;               /* as opened; owned */
+  int64_t *runs;            /* runs begun here by db:run_begin and not yet ended:
+                               the only ones the run record may write; owned */
+  int nruns, capruns;
+  sqlite3_stmt *rec[2];     /* the last multi-row INSERT into scores, reasons */
+  int rec_rows[2];          /* how many rows each of them inserts */
 };
 
 struct rows_cursor {
@@ -281,6 +286,9 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   d->cache = NULL;
   d->ncache = 0;
   ins_free_all(d);
+  sqlite3_finalize(d->rec[0]);
+  sqlite3_finalize(d->rec[1]);
+  d->rec[0] = d->rec[1] = NULL;
   /* An open transaction is rolled back by the close: it never committed. */
   sqlite3_close_v2(d->db);
   d->db = NULL;
@@ -424,6 +432,9 @@ static int db_gc(lua_State *L) {
   db_close_all(NULL, d);
   free(d->path);
   d->path = NULL;
+  free(d->runs);
+  d->runs = NULL;
+  d->nruns = 0;
   return 0;
 }
 
@@ -1529,10 +1540,12 @@ static int record_load(vouch_bulk_t *b, const vouch_load_info_t *info) {
   sqlite3_stmt *st;
   char now[32];
   int rc;
+  d->auth.internal++;  /* the host's own row: prepared and stepped past the authorizer */
   rc = sqlite3_prepare_v2(d->db, "INSERT INTO loads(source, format, hash, rows, bad_rows, "
                                  "target, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                           -1, &st, NULL);
   if (rc != SQLITE_OK) {
+    d->auth.internal--;
     /* a database without the host's schema keeps no record */
     return sqlite3_table_column_metadata(d->db, NULL, "loads", NULL, NULL, NULL, NULL,
                                          NULL, NULL) == SQLITE_OK ? rc : SQLITE_OK;
@@ -1547,6 +1560,7 @@ static int record_load(vouch_bulk_t *b, const vouch_load_info_t *info) {
   sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);
   sqlite3_finalize(st);
+  d->auth.internal--;
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -1585,6 +1599,253 @@ int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info
 /* }====================================================== */
 
 
+/*
+** {======================================================
+** The run record: the host's own writes of runs, scores and reasons.
+** Untrusted SQL cannot change these tables of a database that holds the
+** host's schema (store.c's authorizer). card:run writes them through the
+** three calls below, which run fixed statements past the authorizer and
+** touch only a run begun through the same connection, by this process,
+** and not yet ended: the most a script can store is its own run's results.
+** =======================================================
+*/
+
+#define REC_VALUES_MAX 32766   /* SQLite's bound on a statement's parameters */
+
+static const char *const rec_tables[] = { "scores", "reasons", NULL };
+static const char *const rec_columns[] = {
+  "run_id, partner_id, name, kind, total, verdict, trust, goodwill, authority, "
+  "community, empathy, shared_values, respect, collaboration",
+  "run_id, partner_id, code, dimension, outcome, points, rank, evidence"
+};
+static const int rec_ncols[] = { 14, 8 };
+
+
+static int run_owned(vouch_db_t *d, lua_Integer id) {
+  int i;
+  for (i = 0; i < d->nruns; i++)
+    if (d->runs[i] == id) return i;
+  return -1;
+}
+
+
+/* Prepare (internal++) or step a host statement; raise with SQLite's words. */
+static sqlite3_stmt *rec_prepare(lua_State *L, vouch_db_t *d, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+  d->auth.internal++;
+  rc = sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+  d->auth.internal--;
+  if (rc != SQLITE_OK) raise_sqlerror(L, d, rc, sql, sqlite3_error_offset(d->db));
+  return st;
+}
+
+
+/* Step `st` to its end past the authorizer (a schema change re-prepares it). */
+static int rec_step(vouch_db_t *d, sqlite3_stmt *st) {
+  int rc;
+  d->auth.internal++;
+  rc = step_all(st);
+  d->auth.internal--;
+  return rc;
+}
+
+
+/* Raise the error of a failed host statement, after giving it back. */
+static int rec_fail(lua_State *L, vouch_db_t *d, sqlite3_stmt *st, int rc, int finalize) {
+  push_sqlerror(L, d, rc, sqlite3_sql(st), -1);
+  if (finalize) sqlite3_finalize(st);
+  else {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+  return raise_top(L);
+}
+
+
+/* A text field of the table argument: a string of at most `max` bytes. */
+static const char *rec_text(lua_State *L, const char *key, const char *def, size_t max) {
+  size_t len;
+  const char *s;
+  if (lua_getfield(L, 2, key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    if (def == NULL) luaL_error(L, "bad argument #1 (field '%s' missing)", key);
+    lua_pushstring(L, def);
+  }
+  if (lua_type(L, -1) != LUA_TSTRING)
+    luaL_error(L, "bad argument #1 (field '%s': string expected, got %s)", key,
+               luaL_typename(L, -1));
+  s = lua_tolstring(L, -1, &len);
+  if (len > max) luaL_error(L, "bad argument #1 (field '%s' longer than %d bytes)", key, (int)max);
+  return s;
+}
+
+
+/*
+** db:run_begin{scorecard =, hash =, inputs = JSON text, started_by =}: commit
+** a run as 'running' (with this process's pid) and return its id.
+*/
+static int db_run_begin(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  const char *card, *hash, *inputs, *by;
+  char now[32];
+  sqlite3_stmt *st;
+  int rc;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  card = rec_text(L, "scorecard", NULL, 1000);
+  hash = rec_text(L, "hash", NULL, 200);
+  inputs = rec_text(L, "inputs", "[]", 1 << 20);
+  by = rec_text(L, "started_by", "cli", 200);
+  if (d->nruns == d->capruns) {
+    int cap = d->capruns ? 2 * d->capruns : 4;
+    int64_t *v = realloc(d->runs, sizeof *v * (size_t)cap);
+    if (v == NULL) return luaL_error(L, "not enough memory");
+    d->runs = v;
+    d->capruns = cap;
+  }
+  vouch__store_now(now, sizeof now);
+  st = rec_prepare(L, d, "INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
+                         "status, started_by, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)");
+  sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, inputs, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, by, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, (sqlite3_int64)getpid());
+  if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
+  sqlite3_finalize(st);
+  d->runs[d->nruns++] = sqlite3_last_insert_rowid(d->db);
+  lua_pushinteger(L, (lua_Integer)d->runs[d->nruns - 1]);
+  return 1;
+}
+
+
+/* The INSERT of `nrows` rows into record table `t`, prepared once per size. */
+static sqlite3_stmt *rec_insert(lua_State *L, vouch_db_t *d, int t, int nrows) {
+  luaL_Buffer b;
+  int i, j;
+  if (d->rec[t] && d->rec_rows[t] == nrows) return d->rec[t];
+  sqlite3_finalize(d->rec[t]);
+  d->rec[t] = NULL;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "INSERT INTO %s(%s) VALUES ", rec_tables[t], rec_columns[t]);
+  luaL_addvalue(&b);
+  for (i = 0; i < nrows; i++) {
+    luaL_addstring(&b, i ? ", (?" : "(?");
+    for (j = 1; j < rec_ncols[t]; j++) luaL_addstring(&b, ", ?");
+    luaL_addchar(&b, ')');
+  }
+  luaL_pushresult(&b);
+  d->rec[t] = rec_prepare(L, d, lua_tostring(L, -1));
+  d->rec_rows[t] = nrows;
+  lua_pop(L, 1);
+  return d->rec[t];
+}
+
+
+/*
+** db:run_rows(table, v1, v2, ...): insert rows into "scores" (14 values a
+** row) or "reasons" (8), each row's first value the id of a run begun here
+** and not yet ended. Values bind as db:exec binds them.
+*/
+static int db_run_rows(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  int t = luaL_checkoption(L, 2, NULL, rec_tables);
+  int nvals = lua_gettop(L) - 2, ncols = rec_ncols[t], i, rc;
+  sqlite3_stmt *st;
+  if (nvals == 0) return 0;
+  if (nvals % ncols != 0 || nvals > REC_VALUES_MAX)
+    return luaL_error(L, "'run_rows' into %s takes rows of %d values, at most %d values "
+                         "(got %d)", rec_tables[t], ncols, REC_VALUES_MAX, nvals);
+  for (i = 3; i <= lua_gettop(L); i += ncols) {
+    if (!lua_isinteger(L, i) || run_owned(d, lua_tointeger(L, i)) < 0)
+      return luaL_error(L, "'run_rows': run %s was not begun by this process with "
+                           "db:run_begin, or has ended", luaL_tolstring(L, i, NULL));
+  }
+  st = rec_insert(L, d, t, nvals / ncols);
+  for (i = 1; i <= nvals; i++) {
+    rc = bind_value(L, st, i, 2 + i, 1);
+    if (rc != SQLITE_OK) {
+      sqlite3_clear_bindings(st);
+      if (rc < 0)
+        return luaL_error(L, "bad value #%d to 'run_rows' (%s has no SQL value)", i,
+                          luaL_typename(L, 2 + i));
+      return luaL_error(L, "cannot bind value #%d to 'run_rows': %s", i, sqlite3_errstr(rc));
+    }
+  }
+  if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 0);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return 0;
+}
+
+
+/*
+** db:run_end(id, status [, partners [, error]]): close a run begun here as
+** 'ok' or 'failed'; it takes no more rows after that.
+*/
+static int db_run_end(lua_State *L) {
+  static const char *const statuses[] = { "ok", "failed", NULL };
+  vouch_db_t *d = check_open(L, 1);
+  lua_Integer id = luaL_checkinteger(L, 2);
+  int status = luaL_checkoption(L, 3, NULL, statuses);
+  const char *err = luaL_optstring(L, 5, NULL);
+  int k = run_owned(d, id), rc;
+  sqlite3_stmt *st;
+  char now[32];
+  if (k < 0)
+    return luaL_error(L, "'run_end': run %d was not begun by this process with db:run_begin, "
+                         "or has ended", (int)id);
+  if (!lua_isnoneornil(L, 4)) luaL_checkinteger(L, 4);
+  vouch__store_now(now, sizeof now);
+  st = rec_prepare(L, d, "UPDATE runs SET status = ?, ended_at = ?, partners = ?, error = ? "
+                         "WHERE id = ? AND status = 'running'");
+  sqlite3_bind_text(st, 1, statuses[status], -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+  if (!lua_isnoneornil(L, 4)) sqlite3_bind_int64(st, 3, luaL_checkinteger(L, 4));
+  if (err) sqlite3_bind_text(st, 4, err, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, id);
+  if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
+  sqlite3_finalize(st);
+  d->runs[k] = d->runs[--d->nruns];
+  return 0;
+}
+
+
+/*
+** db:put_partner{id =, name =, kind =, attrs = JSON text}: add a partner to
+** `partners` or update it (first_seen kept, last_seen now). Partners are
+** input to later runs (card:run{query = "partners"}), kept by the host.
+*/
+static int db_put_partner(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  const char *id, *name, *kind, *attrs;
+  char now[32];
+  sqlite3_stmt *st;
+  int rc;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  id = rec_text(L, "id", NULL, 1000);
+  name = lua_getfield(L, 2, "name") == LUA_TNIL ? NULL : rec_text(L, "name", NULL, 1000);
+  kind = lua_getfield(L, 2, "kind") == LUA_TNIL ? NULL : rec_text(L, "kind", NULL, 200);
+  attrs = rec_text(L, "attrs", "{}", 1 << 20);
+  vouch__store_now(now, sizeof now);
+  st = rec_prepare(L, d, "INSERT INTO partners(id, name, kind, attrs, first_seen, last_seen) "
+                         "VALUES (?1, ?2, ?3, json(?4), ?5, ?5) ON CONFLICT(id) DO UPDATE SET "
+                         "name = excluded.name, kind = excluded.kind, attrs = excluded.attrs, "
+                         "last_seen = excluded.last_seen");
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  if (name) sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+  if (kind) sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, attrs, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+  if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
+  sqlite3_finalize(st);
+  return 0;
+}
+
+/* }====================================================== */
+
+
 /* vouch.db.pid(): this process's id, for runs.pid (dead runs are aborted by it). */
 static int db_pid(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)getpid());
@@ -1600,6 +1861,10 @@ static const luaL_Reg db_methods[] = {
   {"tx", db_tx},
   {"changes", db_changes},
   {"last_id", db_last_id},
+  {"run_begin", db_run_begin},
+  {"run_rows", db_run_rows},
+  {"run_end", db_run_end},
+  {"put_partner", db_put_partner},
   {"close", db_close},
   {NULL, NULL}
 };

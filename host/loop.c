@@ -297,8 +297,9 @@ static void resume(lua_State *L, vouch_task_t *t) {
     if (limit) {
       lua_pushstring(t->co, vouch_limit_message(h));
     } else {
-      /* A message gets its traceback now; an error object passes as it is. */
-      if (lua_type(t->co, -1) == LUA_TSTRING) {
+      /* A message gets its traceback now; an error object passes as it is,
+         and so does the host database's refusal, which names the file. */
+      if (lua_type(t->co, -1) == LUA_TSTRING && h->exit_code != VOUCH_EXIT_DB) {
         const char *msg = lua_tostring(t->co, -1);
         if (strstr(msg, "stack overflow") != NULL) h->limit_hit = VOUCH_LIMIT_STACK;
         luaL_traceback(t->co, t->co, msg, 0);

@@ -203,8 +203,24 @@ void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on) {
 ** never reach another file by name (ATTACH, VACUUM INTO), load code
 ** (load_extension, fts3_tokenizer) or change how the file is kept (most
 ** PRAGMAs). VACUUM attaches its scratch copy internally, so it is refused too.
+**
+** A database that holds the host's schema (the host's own, or any other
+** vouch database a script can name) is the host's record, read back later
+** by the daemon, `vouch vet` and the reports: untrusted SQL may read it and
+** keep tables of its own there, but may not change a row, index or column
+** of the host's tables, create a trigger (a trigger outlives the script and
+** runs inside the host's later writes), or shadow a host table with a
+** temporary one. Those tables change only through the host's statements
+** (auth->internal), which db.c prepares for the run record, the loads and
+** the schedules.
 ** =======================================================
 */
+
+/* The host's schema: every table its migrations create. */
+static const char *const host_tables[] = {
+  "partners", "loads", "runs", "scores", "reasons", "schedules", "schedule_runs",
+  "schedule_triggers", NULL
+};
 
 /* PRAGMAs that only report, with or without an argument. */
 static const char *const pragma_query[] = {
@@ -239,14 +255,63 @@ static int in_list(const char *const *l, const char *s) {
 }
 
 
+int vouch__store_host_table(const char *name) {
+  /* sqlite_schema itself changes only through CREATE and DROP, checked below
+     (and DEFENSIVE refuses writing it directly); the statistics that steer
+     the host's query plans and AUTOINCREMENT's counters are the host's. */
+  return name != NULL && (in_list(host_tables, name) || strcasecmp(name, "sqlite_sequence") == 0 ||
+                          strncasecmp(name, "sqlite_stat", 11) == 0);
+}
+
+
+/* Refuse a change to the host's table `t`, saying how it is changed instead. */
+static int deny_host(vouch_auth_t *auth, const char *what, const char *t) {
+  snprintf(auth->deny, sizeof auth->deny,
+           "%s '%s' is not allowed in the sandbox: it is a table of the host's record "
+           "(scripts read it; card:run and vouch.schedule write it)", what, t ? t : "?");
+  return SQLITE_DENY;
+}
+
+
+/* The record's part of the authorizer; SQLITE_OK lets the generic checks go on. */
+static int authorize_record(vouch_auth_t *auth, int action, const char *a, const char *b) {
+  switch (action) {
+    case SQLITE_INSERT: return vouch__store_host_table(a) ? deny_host(auth, "INSERT into", a) : SQLITE_OK;
+    case SQLITE_UPDATE: return vouch__store_host_table(a) ? deny_host(auth, "UPDATE of", a) : SQLITE_OK;
+    case SQLITE_DELETE: return vouch__store_host_table(a) ? deny_host(auth, "DELETE from", a) : SQLITE_OK;
+    case SQLITE_ALTER_TABLE:
+      return vouch__store_host_table(b) ? deny_host(auth, "ALTER TABLE", b) : SQLITE_OK;
+    case SQLITE_CREATE_INDEX: case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_DROP_INDEX: case SQLITE_DROP_TEMP_INDEX:
+      return vouch__store_host_table(b) ? deny_host(auth, "an index on", b) : SQLITE_OK;
+    case SQLITE_CREATE_TABLE: case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_VIEW: case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_CREATE_VTABLE:
+    case SQLITE_DROP_TABLE: case SQLITE_DROP_TEMP_TABLE:
+    case SQLITE_DROP_VIEW: case SQLITE_DROP_TEMP_VIEW: case SQLITE_DROP_VTABLE:
+      return vouch__store_host_table(a) ? deny_host(auth, "a table or view named", a) : SQLITE_OK;
+    case SQLITE_CREATE_TRIGGER: case SQLITE_CREATE_TEMP_TRIGGER:
+    case SQLITE_DROP_TRIGGER: case SQLITE_DROP_TEMP_TRIGGER:
+      snprintf(auth->deny, sizeof auth->deny,
+               "triggers are not allowed in the sandbox on a database that holds the "
+               "host's record (keep yours in a database of your own: vouch.db.open(path))");
+      return SQLITE_DENY;
+    default:
+      return SQLITE_OK;
+  }
+}
+
+
 static int authorize(void *ud, int action, const char *a, const char *b,
                      const char *dbname, const char *trigger) {
   vouch_auth_t *auth = ud;
   (void)dbname; (void)trigger;
   if (auth->internal > 0) return SQLITE_OK;
+  if (auth->record && authorize_record(auth, action, a, b) != SQLITE_OK) return SQLITE_DENY;
   switch (action) {
     case SQLITE_ATTACH:
-      if (a == NULL || *a == '\0')
+      /* VACUUM attaches '' (a literal); ATTACH of an expression passes NULL. */
+      if (a != NULL && *a == '\0')
         snprintf(auth->deny, sizeof auth->deny, "VACUUM is not allowed in the sandbox");
       else
         snprintf(auth->deny, sizeof auth->deny,
@@ -339,6 +404,45 @@ static int check_version(sqlite3 *db, const char *path, char **err) {
     }
   }
   return SQLITE_OK;
+}
+
+
+/*
+** A trigger on one of the host's tables was not made by vouch (its schema
+** has none): it would run inside the host's own writes, falsify the record
+** or make it fail, so the database is refused until it is dropped.
+*/
+static int check_triggers(sqlite3 *db, const char *path, char **err) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_prepare_v2(db, "SELECT name, tbl_name FROM sqlite_schema "
+                                  "WHERE type = 'trigger' ORDER BY name", -1, &st, NULL);
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    const char *table = (const char *)sqlite3_column_text(st, 1);
+    rc = SQLITE_OK;
+    if (!vouch__store_host_table(table)) continue;
+    *err = fmt("%s: trigger '%s' on the host's table '%s' was not made by vouch and would "
+               "run inside its writes; refusing the database (remove it with: sqlite3 %s "
+               "'DROP TRIGGER \"%s\"')", path, name ? name : "?", table, path, name ? name : "?");
+    sqlite3_finalize(st);
+    return SQLITE_ERROR;
+  }
+  if (rc != SQLITE_DONE) *err = fmt("%s: %s", path, sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+/* Whether an opened database holds the host's schema (a vouch database). */
+static int has_host_schema(sqlite3 *db) {
+  sqlite3_int64 v = 0;
+  char *err = NULL;
+  if (query_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+                    "('runs', 'scores', 'schedules')", &v, &err) != SQLITE_OK) {
+    free(err);
+    return 1;  /* unreadable now: assume the worst */
+  }
+  return v > 0;
 }
 
 
@@ -466,6 +570,7 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
   }
   if (flags & VOUCH_STORE_HOST) {
     rc = check_version(db, path, err);
+    if (rc == SQLITE_OK) rc = check_triggers(db, path, err);
     if (rc != SQLITE_OK) goto fail;
   }
   if (!ro) {
@@ -494,6 +599,7 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
   if (flags & VOUCH_STORE_SANDBOX) {
     sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
     auth->internal = 0;
+    auth->record = (flags & VOUCH_STORE_HOST) || has_host_schema(db);
     auth->deny[0] = '\0';
     sqlite3_set_authorizer(db, authorize, auth);
   }

@@ -23,8 +23,13 @@ enum {
 /* The authorizer's state, owned by the connection's vouch_db_t. */
 typedef struct vouch_auth {
   int internal;             /* > 0 while the host prepares its own SQL: allow all */
-  char deny[160];           /* why the last statement was refused, or "" */
+  int record;               /* the database holds the host's schema: its tables
+                               change only through the host's own statements */
+  char deny[200];           /* why the last statement was refused, or "" */
 } vouch_auth_t;
+
+/* Whether `name` is a table of the host's schema (or SQLite's statistics of it). */
+int vouch__store_host_table(const char *name);
 
 /*
 ** Open `path` (":memory:" works) with `flags`, configured and, for the host

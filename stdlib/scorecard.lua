@@ -1013,26 +1013,10 @@ end
 
 local function quote_ident(s) return '"' .. tostring(s):gsub('"', '""') .. '"' end
 
---- Batched inserts for bulk jobs: `local ins = sc.inserter(db, "scores", 12)`
---- (or a list of column names), then `ins.add(v1, ..., v12)` per row and
---- `ins.flush()` at the end, inside the caller's transaction. Rows are sent
---- `per` at a time (default: about 500 values) as one multi-row INSERT,
---- which saves a statement step and a call into the host per row.
-function M.inserter(db, tbl, columns, per)
-  checkarg(2, tbl, "string", "inserter")
-  local ncols, collist = columns, ""
-  if type(columns) == "table" then
-    local q = {}
-    for i, c in ipairs(columns) do q[i] = quote_ident(c) end
-    ncols, collist = #columns, "(" .. concat(q, ", ") .. ")"
-  end
-  if math.type(ncols) ~= "integer" or ncols < 1 or ncols > 200 then
-    error("bad argument #3 to 'inserter' (a column count 1..200 or a list of names expected)", 2)
-  end
-  per = per or math.max(1, 512 // ncols)
-  local row = "(" .. string.rep("?", ncols, ", ") .. ")"
-  local head = "INSERT INTO " .. quote_ident(tbl) .. collist .. " VALUES "
-  local function sql_for(rows) return head .. string.rep(row, rows, ", ") end
+-- The batching behind M.inserter and the run record: rows of `ncols`
+-- values are buffered and sent `per` rows at a time as
+-- exec(db, sql_for(rows), values...), one call into the host per batch.
+local function batcher(exec, db, ncols, per, sql_for)
   local args, sets = {}, {}
   for i = 1, ncols do
     args[i] = "a" .. i
@@ -1055,8 +1039,31 @@ local function add(%s)
 end
 return add, flush]], concat(args, ", "), concat(sets, ", "), concat(args, ", "), ncols)
   local chunk = assert(load(src, "=inserter", "t", {}))
-  local add, flush = chunk(db.exec, table.unpack, db, sql_for(per), sql_for, per * ncols, ncols)
+  local add, flush = chunk(exec, table.unpack, db, sql_for(per), sql_for, per * ncols, ncols)
   return { add = add, flush = flush }
+end
+
+--- Batched inserts for bulk jobs: `local ins = sc.inserter(db, "scores", 12)`
+--- (or a list of column names), then `ins.add(v1, ..., v12)` per row and
+--- `ins.flush()` at the end, inside the caller's transaction. Rows are sent
+--- `per` at a time (default: about 500 values) as one multi-row INSERT,
+--- which saves a statement step and a call into the host per row.
+function M.inserter(db, tbl, columns, per)
+  checkarg(2, tbl, "string", "inserter")
+  local ncols, collist = columns, ""
+  if type(columns) == "table" then
+    local q = {}
+    for i, c in ipairs(columns) do q[i] = quote_ident(c) end
+    ncols, collist = #columns, "(" .. concat(q, ", ") .. ")"
+  end
+  if math.type(ncols) ~= "integer" or ncols < 1 or ncols > 200 then
+    error("bad argument #3 to 'inserter' (a column count 1..200 or a list of names expected)", 2)
+  end
+  per = per or math.max(1, 512 // ncols)
+  local row = "(" .. string.rep("?", ncols, ", ") .. ")"
+  local head = "INSERT INTO " .. quote_ident(tbl) .. collist .. " VALUES "
+  local function sql_for(rows) return head .. string.rep(row, rows, ", ") end
+  return batcher(db.exec, db, ncols, per, sql_for)
 end
 
 --- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
@@ -1112,10 +1119,11 @@ function Card:run(opts)
   elseif opts.query then rows = closure(db:rows(opts.query, table.unpack(opts.params or {})))
   else rows = rows_of(opts.rows, "run") end
   local hash = M.hash(opts.source or self.generated or self.name)
-  db:exec("INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, status, started_by, pid) " ..
-          "VALUES (?, ?, ?, ?, 'running', ?, ?)", self.name, hash, M.json(opts.inputs or {}),
-          now(), opts.started_by or "cli", vouch.db.pid and vouch.db.pid())
-  local run_id = db:last_id()
+  -- The run record is the host's: written through db:run_begin, run_rows
+  -- and run_end, which touch only the run begun here.
+  local run_id = db:run_begin { scorecard = self.name, hash = hash,
+                                inputs = M.json(opts.inputs or {}),
+                                started_by = opts.started_by }
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
   local keep = opts.keep and {} or nil
   local keeper = type(opts.keep) == "function" and opts.keep or nil
@@ -1123,9 +1131,9 @@ function Card:run(opts)
   local evidence, all = self.evidence, self.store ~= "adverse"
 
   -- Batched inserts, values passed straight from the explanation.
-  local scores = M.inserter(db, "scores", SCORE_COLS)
-  local reasons = M.inserter(db, "reasons", { "run_id", "partner_id", "code", "dimension",
-                                              "outcome", "points", "rank", "evidence" })
+  local function into(tbl) return function() return tbl end end
+  local scores = batcher(db.run_rows, db, #SCORE_COLS, 512 // #SCORE_COLS, into("scores"))
+  local reasons = batcher(db.run_rows, db, 8, 64, into("reasons"))
   local add_score, add_reason = scores.add, reasons.add
   local function store(p, r)
     local res = self:explain(p, r, lean)
@@ -1161,12 +1169,10 @@ function Card:run(opts)
     end
     scores.flush()
     reasons.flush()
-    db:exec("UPDATE runs SET status = 'ok', ended_at = ?, partners = ? WHERE id = ?",
-            now(), summary.partners, run_id)
+    db:run_end(run_id, "ok", summary.partners)
   end)
   if not ok then
-    pcall(db.exec, db, "UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE id = ?",
-          now(), tostring(err), run_id)
+    pcall(db.run_end, db, run_id, "failed", nil, tostring(err))
     error(err, 0)
   end
   summary.results = keep

@@ -13,9 +13,9 @@ db:insert("t", { { i = 42, f = 2.5, s = "héllo\0world", b = vouch.db.blob("\1\2
                  { i = math.maxinteger, f = -1e-3, s = "" } })
 db:close()
 local host = vouch.db.open()
-local run = host:insert("runs", { scorecard = "demo", scorecard_hash = "abc",
-                                  started_at = "2026-11-26T00:00:00Z", status = "ok" })
-host:insert("scores", { run_id = run, partner_id = "p1", verdict = "approve", total = 71.25 })
+local run = host:run_begin { scorecard = "demo", hash = "abc" }
+host:run_rows("scores", run, "p1", nil, nil, 71.25, "approve", nil, nil, nil, nil, nil, nil, nil, nil)
+host:run_end(run, "ok", 1)
 EOF
 check "vouch writes a database" 0 '' -- "$VOUCH" --db host.db run --allow-write=. write.lua
 check "sqlite3 reads the types" 0 '^42\|integer\|2\.5\|real\|text\|68C3A96C6C6F00776F726C64\|blob\|0102FF\|\|null\|1$' -- \
@@ -135,10 +135,10 @@ check "a long tx is rolled back by the time limit" 0 '^0$' -- sh -c '
   "$VOUCH" --db lim.db --timeout 1 -e "
     local db = vouch.db.open()
     db:tx(function()
-      db:exec(\"INSERT INTO runs(scorecard, scorecard_hash, started_at) VALUES (1, 2, 3)\")
+      db:put_partner { id = \"P1\" }
       db:one(\"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c\")
     end)"
-  test $? -eq 3 && sqlite3 lim.db "SELECT count(*) FROM runs"'
+  test $? -eq 3 && sqlite3 lim.db "SELECT count(*) FROM partners"'
 check "a query's memory counts against --max-memory (exit 3)" 3 'memory limit exceeded \(--max-memory=64MiB\)' -- \
   "$VOUCH" --max-memory 64M -e 'local db = vouch.db.open(":memory:")
     pcall(db.one, db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200) SELECT length(group_concat(hex(zeroblob(1000000)))) AS n FROM c")
@@ -162,7 +162,7 @@ writer=$!
 sleep 0.3
 check "a write waits for another writer's lock (busy timeout)" 0 '^2$' -- \
   "$VOUCH" --db shared-host.db -e 'local db = vouch.db.open()
-    db:insert("partners", { id = "2", first_seen = "x", last_seen = "y" })
+    db:put_partner { id = "2" }
     print(db:one("SELECT count(*) AS n FROM partners").n)'
 wait "$writer" 2>/dev/null
 # }======================================================

@@ -14,22 +14,14 @@ cat > writer.lua <<EOF
 local db = vouch.db.open()
 local N = $N
 while true do
-  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
-  local run = db:insert("runs", { scorecard = "kill", scorecard_hash = "h", started_at = now,
-                                  pid = vouch.db.pid() })
-  local scores, reasons = {}, {}
-  for i = 1, N do
-    scores[i] = { run_id = run, partner_id = "P" .. i, verdict = "review", total = i / 8,
-                  trust = 1.5, goodwill = 2, authority = 3, community = 4, empathy = 5,
-                  shared_values = 6, respect = 7, collaboration = 8 }
-    reasons[i] = { run_id = run, partner_id = "P" .. i, code = "LOW_EVIDENCE",
-                   outcome = "review", evidence = '{"review_count":1}' }
-  end
+  local run = db:run_begin { scorecard = "kill", hash = "h" }
   db:tx(function()
-    db:insert("scores", scores)
-    db:insert("reasons", reasons)
-    db:exec("UPDATE runs SET status = 'ok', ended_at = ?, partners = ? WHERE id = ?",
-            os.date("!%Y-%m-%dT%H:%M:%SZ"), N, run)
+    for i = 1, N do
+      db:run_rows("scores", run, "P" .. i, nil, nil, i / 8, "review", 1.5, 2, 3, 4, 5, 6, 7, 8)
+      db:run_rows("reasons", run, "P" .. i, "LOW_EVIDENCE", nil, "review", nil, nil,
+                  '{"review_count":1}')
+    end
+    db:run_end(run, "ok", N)
   end)
 end
 EOF

@@ -548,23 +548,32 @@ test("the host database: opened once, with the schema", function()
   eq(count(c, "runs"), 0, "runs")
 end)
 
-test("the host schema enforces its checks and cascades", function()
+test("the host's record is written through run_begin, run_rows and run_end", function()
   local db = vouch.db.open()
-  local run = db:insert("runs", { scorecard = "s", scorecard_hash = "h",
-                                  started_at = "2026-01-01T00:00:00Z", pid = 1 })
-  checkerror("SQLITE_CONSTRAINT_CHECK", db.insert, db, "runs",
-             { scorecard = "s", scorecard_hash = "h", started_at = "x", status = "bogus" })
-  checkerror("SQLITE_CONSTRAINT_FOREIGNKEY", db.insert, db, "scores",
-             { run_id = run + 100, partner_id = "p", verdict = "approve" })
-  db:insert("scores", { { run_id = run, partner_id = "p1", verdict = "approve", total = 70.5 },
-                        { run_id = run, partner_id = "p2", verdict = "reject" } })
-  db:insert("reasons", { run_id = run, partner_id = "p2", code = "CONTROVERSY",
-                         outcome = "veto" })
-  eq(db:one("SELECT evidence FROM reasons").evidence, "{}", "JSON default")
-  eq(db:one("SELECT status, started_by, inputs FROM runs WHERE id = ?", run).status, "running", "")
-  db:exec("DELETE FROM runs WHERE id = ?", run)
-  eq(count(db, "scores"), 0, "scores cascade")
-  eq(count(db, "reasons"), 0, "reasons cascade")
+  local run = db:run_begin { scorecard = "s", hash = "h", inputs = "[\"a.csv\"]" }
+  local r = db:one("SELECT status, started_by, inputs, pid FROM runs WHERE id = ?", run)
+  eq(r.status, "running", "committed as running")
+  eq(r.started_by, "cli", "started by")
+  eq(r.pid, vouch.db.pid(), "this process")
+  db:run_rows("scores", run, "p1", "P one", "brand", 70.5, "approve", 1, 2, 3, 4, 5, 6, 7, 8,
+                        run, "p2", nil, nil, nil, "reject", nil, nil, nil, nil, nil, nil, nil, nil)
+  db:run_rows("reasons", run, "p2", "CONTROVERSY", nil, "veto", nil, 1, "{}")
+  checkerror("SQLITE_CONSTRAINT_CHECK", db.run_rows, db, "scores",
+             run, "p3", nil, nil, nil, "bogus", nil, nil, nil, nil, nil, nil, nil, nil)
+  checkerror("takes rows of 8 values", db.run_rows, db, "reasons", run, "p2")
+  checkerror("(invalid option 'runs')", db.run_rows, db, "runs", run)
+  checkerror("run 999 was not begun by this process", db.run_rows, db, "reasons",
+             999, "p2", "X", nil, "veto", nil, nil, "{}")
+  eq(count(db, "scores"), 2, "scores")
+  db:run_end(run, "ok", 2)
+  r = db:one("SELECT status, partners FROM runs WHERE id = ?", run)
+  eq(r.status, "ok", "ended")
+  eq(r.partners, 2, "partners")
+  checkerror("has ended", db.run_rows, db, "reasons", run, "p2", "X", nil, "veto", nil, nil, "{}")
+  checkerror("has ended", db.run_end, db, run, "failed")
+  checkerror("INSERT into 'runs' is not allowed in the sandbox", db.insert, db, "runs",
+             { scorecard = "s", scorecard_hash = "h", started_at = "x" })
+  checkerror("DELETE from 'scores' is not allowed in the sandbox", db.exec, db, "DELETE FROM scores")
 end)
 
 test("a missing file opened read-only is an expected failure", function()

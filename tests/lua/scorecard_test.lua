@@ -301,10 +301,9 @@ end)
 
 T.test("a run can read the stored partners", function()
   local db = vouch.db.open()
-  db:exec("INSERT OR REPLACE INTO partners(id, name, kind, attrs, first_seen, last_seen) VALUES " ..
-          "('Q1', 'Queued', 'brand', ?, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-          vouch.json.encode { stars = 4, years = 3, hours = 20, vip = true, events = 5, scandals = 0,
-                              quote = 10, market = 10 })
+  db:put_partner { id = "Q1", name = "Queued", kind = "brand",
+                   attrs = vouch.json.encode { stars = 4, years = 3, hours = 20, vip = true, events = 5,
+                                               scandals = 0, quote = 10, market = 10 } }
   local id, summary = card():run { query = "partners", keep = true }
   T.eq(summary.partners, 1, "one stored partner")
   T.eq(summary.results[1].id, "Q1", "its id")

@@ -1,0 +1,84 @@
+#!/bin/sh
+# trust_db.sh: the host's record is the host's. An untrusted rules script
+# (vouch vet --rules) tries every way its SQL could change the tables the
+# host reads back later (schedules, runs, scores, reasons, partners, loads,
+# the schema version); each is refused, and the database is byte-for-byte
+# what it was, but for the rows the host wrote for that run.
+. "$(dirname "$0")/lib.sh"
+EX=$ROOT/examples
+DB=$TMP/record.db
+v() { "$VOUCH" --db "$DB" "$@"; }
+dump() {  # the whole database as SQL, without the run the host just wrote
+  sqlite3 "$1" "PRAGMA foreign_keys=ON; DELETE FROM runs WHERE id > $2;" &&
+  sqlite3 "$1" .dump
+}
+
+check "a first run fills the record" 0 'run 1: 22 partners' -- v vet "$EX/partners.csv"
+cp "$DB" "$TMP/before.db"
+
+cat >"$TMP/evil.lua" <<'LUA'
+-- Rules that try to rewrite the host's record, then score honestly.
+local db = vouch.db.open()
+local refused = 0
+for _, sql in ipairs {
+  "INSERT INTO schedules(name, expr, script, args, created_at) VALUES " ..
+    "('x', '* * * * *', 'cmd:--trusted', '[\"-e\",\"os.execute(1)\"]', 'now')",
+  "UPDATE schedules SET script = 'cmd:--trusted'",
+  "INSERT INTO schedule_triggers(schedule, created_at) VALUES ('x', 'now')",
+  "UPDATE scores SET verdict = 'approve'",
+  "DELETE FROM reasons",
+  "INSERT INTO runs(scorecard, scorecard_hash, started_at) VALUES ('x', 'y', 'z')",
+  "UPDATE runs SET status = 'failed'",
+  "INSERT INTO partners(id, first_seen, last_seen) VALUES ('P', 'a', 'b')",
+  "DELETE FROM loads",
+  "CREATE TRIGGER falsify AFTER INSERT ON scores BEGIN UPDATE scores SET verdict = 'approve'; END",
+  "CREATE TEMP TRIGGER falsify AFTER INSERT ON main.scores BEGIN SELECT 1; END",
+  "CREATE TEMP TABLE scores(x)",
+  "CREATE TEMP VIEW runs AS SELECT 1 AS id",
+  "CREATE INDEX slow ON reasons(evidence)",
+  "DROP INDEX scores_partner",
+  "ALTER TABLE runs ADD COLUMN owned TEXT",
+  "DROP TABLE schedule_runs",
+  "PRAGMA user_version = 99",
+  "PRAGMA writable_schema = 1",
+  "ANALYZE",
+  "ATTACH ('a' || 'b') AS other",
+} do
+  local ok, err = pcall(db.exec, db, sql)
+  if ok then error("allowed: " .. sql) end
+  if not tostring(err):find("not allowed in the sandbox") then error(sql .. ": " .. tostring(err)) end
+  refused = refused + 1
+end
+-- The record's own calls reach only a run this process began.
+assert(not pcall(db.run_rows, db, "scores", 1, "P", nil, nil, 1, "approve", 1, 2, 3, 4, 5, 6, 7, 8))
+assert(not pcall(db.run_end, db, 1, "failed"))
+print("refused " .. refused)
+return require("vouch.scorecard").load("social_capital")
+LUA
+check "every write to the record is refused, the run goes on" 0 \
+  '^refused 21$' -- v vet --rules "$TMP/evil.lua" "$EX/partners.csv"
+check "the run was stored by the host" 0 '^2\|ok\|22$' -- \
+  sqlite3 "$DB" "SELECT id, status, partners FROM runs WHERE id = 2"
+dump "$TMP/before.db" 1 >"$TMP/before.sql"
+cp "$DB" "$TMP/after.db"
+dump "$TMP/after.db" 1 >"$TMP/after.sql"
+ok "the database is as it was, but for the host's rows of that run" cmp "$TMP/before.sql" "$TMP/after.sql"
+
+# Another vouch database in a writable place gets the same protection.
+cp "$TMP/before.db" "$TMP/other.db"
+check "another vouch database keeps its record too" 1 \
+  "INSERT into 'schedules' is not allowed in the sandbox" -- \
+  "$VOUCH" --allow-write="$TMP" -e "vouch.db.open('$TMP/other.db'):exec(\"INSERT INTO schedules(name, expr, script, created_at) VALUES ('x', '1', 'y', 'z')\")"
+check "a script's own database takes any SQL" 0 '^1$' -- \
+  "$VOUCH" --allow-write="$TMP" -e "local d = vouch.db.open('$TMP/mine.db')
+    d:exec('CREATE TABLE t(x); CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; INSERT INTO t VALUES (1)')
+    print(d:one('SELECT count(*) AS n FROM t').n)"
+
+# A trigger planted with another tool would run inside the host's writes:
+# the host refuses the database until it is dropped.
+sqlite3 "$TMP/after.db" "CREATE TRIGGER planted AFTER INSERT ON scores BEGIN SELECT RAISE(ABORT, 'boom'); END"
+check "a foreign trigger on a host table refuses the database" 4 \
+  "trigger 'planted' on the host's table 'scores' was not made by vouch" -- \
+  "$VOUCH" --db "$TMP/after.db" vet "$EX/partners.csv"
+check "the daemon refuses it too" 4 "trigger 'planted'" -- \
+  "$VOUCH" --db "$TMP/after.db" schedule list
