@@ -142,6 +142,27 @@ function db:insert(table, rows) end
 ---@return R
 function db:tx(fn, ...) end
 
+---Begin a run of the host's record (committed as 'running'); returns its id.
+---@param run {scorecard: string, hash: string, inputs?: string, started_by?: string}
+---@return integer
+function db:run_begin(run) end
+
+---Add rows of a run begun here: "scores" takes 14 values a row, "reasons" 8, in schema order.
+---@param table "scores"|"reasons"
+---@param ... any
+function db:run_rows(table, ...) end
+
+---End a run begun here as "ok" or "failed".
+---@param id integer
+---@param status "ok"|"failed"
+---@param partners? integer
+---@param error? string
+function db:run_end(id, status, partners, error) end
+
+---Add or update a partner of the host's `partners` table.
+---@param partner {id: string, name?: string, kind?: string, attrs?: string}
+function db:put_partner(partner) end
+
 ---Rows changed by the last statement.
 ---@return integer
 function db:changes() end

@@ -82,3 +82,17 @@ check "a foreign trigger on a host table refuses the database" 4 \
   "$VOUCH" --db "$TMP/after.db" vet "$EX/partners.csv"
 check "the daemon refuses it too" 4 "trigger 'planted'" -- \
   "$VOUCH" --db "$TMP/after.db" schedule list
+
+# Messages that say what happened.
+check "ATTACH of an expression is named as ATTACH" 1 \
+  'ATTACH and VACUUM INTO are not allowed in the sandbox' -- \
+  "$VOUCH" --db "$TMP/msg.db" -e "vouch.db.open():exec(\"ATTACH ('a' || 'b') AS x\")"
+check "VACUUM is named as VACUUM" 1 'VACUUM is not allowed in the sandbox' -- \
+  "$VOUCH" --db "$TMP/msg.db" -e 'vouch.db.open():exec("VACUUM")'
+head -c 4096 /dev/urandom >"$TMP/corrupt.db"
+check "a corrupt database is named, without a traceback" 4 \
+  "^vouch: $TMP/corrupt.db: file is not a database$" -- v --db "$TMP/corrupt.db" runs
+check "a database in a missing folder is named" 4 \
+  "^vouch: $TMP/no/such/x.db: unable to open database file$" -- "$VOUCH" --db "$TMP/no/such/x.db" runs
+ok "no traceback for a database that cannot be opened" sh -c \
+  "! '$VOUCH' --db '$TMP/corrupt.db' runs 2>&1 | grep -q traceback"
