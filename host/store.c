@@ -563,8 +563,12 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
   /* Extensions stay off for everyone; the sandbox also loses what the
      Debian build enables (the two-argument fts3_tokenizer). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
-  if (flags & VOUCH_STORE_SANDBOX) {
+  if (flags & VOUCH_STORE_SANDBOX)
     sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, (int *)NULL);
+  if (flags & (VOUCH_STORE_SANDBOX | VOUCH_STORE_HOST)) {
+    /* The host's record is read back by the daemon and the reports whoever
+       wrote the file: its schema may not run functions with side effects
+       (views, triggers, defaults), nor may SQL corrupt it on purpose. */
     sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
     sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
   }
