@@ -9,10 +9,13 @@
 ** nil is NULL, strings are bytes (NULs included), blobs are explicit
 ** (vouch.db.blob) and booleans are stored as 0 and 1.
 */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -389,13 +392,26 @@ static int same_file(const char *a, const char *b) {
 ** allowed). A path is opened read-write ("w", created when missing) where
 ** --allow-write covers it, read-only ("r") where only --allow-read does;
 ** `mode` asks for one of them. ":memory:" is a private in-memory database.
+** The host's own files (its -wal, say) are refused.
+**
+** SQLite opens by name, so the file is first opened (or created) beneath
+** its grant, which proves that it is there and that no symlink leads out,
+** and SQLite is then given the resolved path with SQLITE_OPEN_NOFOLLOW. A
+** window remains: a directory on the resolved path swapped for a symlink
+** between the two opens would be followed by SQLite (the file itself,
+** being a symlink, would not). Nothing the sandbox grants can do that to
+** a directory above the grant, only to one below it that the script
+** itself could already write.
 */
 static int db_open(lua_State *L) {
+  static const char *const sidecar[] = { "-wal", "-shm", "-journal" };
   vouch_host_t *h = vouch_host(L);
   const char *path = luaL_optstring(L, 1, NULL);
   const char *mode = luaL_optstring(L, 2, NULL);
-  char *resolved = NULL;
-  int flags;
+  const char *why, *why_write;
+  vouch_path_t *p;
+  int want, fd, i;
+  struct stat st;
   if (mode && strcmp(mode, "r") != 0 && strcmp(mode, "w") != 0)
     return luaL_argerror(L, 2, "mode must be \"r\" or \"w\"");
   if (path == NULL || (strcmp(h->db_path, ":memory:") != 0 && same_file(path, h->db_path))) {
@@ -404,19 +420,38 @@ static int db_open(lua_State *L) {
   }
   if (strcmp(path, ":memory:") == 0)
     return push_db(L, path, path, mode && *mode == 'r' ? VOUCH_STORE_READONLY : 0);
-  if (mode == NULL || *mode == 'w') {
-    if (vouch_allowed(h, path, VOUCH_WRITE, &resolved)) flags = 0;
-    else if (mode == NULL && vouch_allowed(h, path, VOUCH_READ, &resolved))
-      flags = VOUCH_STORE_READONLY;
-    else return vouch_check_path(L, path, VOUCH_WRITE, NULL);
-  } else {
-    vouch_check_path(L, path, VOUCH_READ, &resolved);
-    flags = VOUCH_STORE_READONLY;
+  want = mode && *mode == 'r' ? VOUCH_READ : VOUCH_WRITE;
+  p = vouch_path_check(h, path, want, &why);
+  if (p == NULL && mode == NULL && why != NULL) {
+    why_write = why;
+    want = VOUCH_READ;
+    p = vouch_path_check(h, path, want, &why);
+    if (p == NULL && why != NULL) why = why_write;  /* name --allow-write */
+  }
+  if (p == NULL && why == NULL) return luaL_error(L, "not enough memory");
+  if (p == NULL) return luaL_error(L, "%s: %s", path, why);
+  fd = vouch_path_open(p, want == VOUCH_WRITE ? O_RDONLY | O_CREAT : O_RDONLY, 0666, &why);
+  if (fd < 0 && why == NULL && errno == ENOENT && want == VOUCH_READ) {
+    /* SQLite says so in its own words: it never creates a read-only file. */
+  } else if (fd < 0) {
+    int err = errno;
+    vouch_path_free(p);
+    if (why != NULL) return luaL_error(L, "%s: %s", path, why);
+    return vouch_fail_errno(L, path, err);
+  }
+  if (fd >= 0) close(fd);
+  /* SQLite creates these beside the file, following a symlink planted there. */
+  lua_pushstring(L, vouch_path_resolved(p));
+  vouch_path_free(p);
+  for (i = 0; i < 3; i++) {
+    const char *side = lua_pushfstring(L, "%s%s", lua_tostring(L, -1), sidecar[i]);
+    if (lstat(side, &st) == 0 && S_ISLNK(st.st_mode))
+      return luaL_error(L, "%s: access denied (%s is a symlink)", path, side);
+    lua_pop(L, 1);
   }
   /* The resolved path is absolute: SQLite never reads it as a URI. */
-  lua_pushstring(L, resolved);
-  free(resolved);
-  return push_db(L, lua_tostring(L, -1), path, flags);
+  return push_db(L, lua_tostring(L, -1), path,
+                 (want == VOUCH_READ ? VOUCH_STORE_READONLY : 0) | VOUCH_STORE_NOFOLLOW);
 }
 
 

@@ -5,6 +5,7 @@
 ** Every path is checked against --allow-write first.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,32 +18,67 @@
 extern char **environ;
 
 
+/* Check `path` for writing and open its directory; raises when refused. */
+static int open_dir(lua_State *L, const char *path, vouch_path_t **pp, const char **base) {
+  const char *why;
+  int dirfd;
+  *pp = vouch_path_check(vouch_host(L), path, VOUCH_WRITE, &why);
+  if (*pp == NULL && why == NULL) return luaL_error(L, "not enough memory");
+  if (*pp == NULL) return luaL_error(L, "%s: %s", path, why);
+  dirfd = vouch_path_open_dir(*pp, base, &why);
+  if (dirfd < 0) {
+    int err = errno;
+    vouch_path_free(*pp);
+    *pp = NULL;
+    if (why != NULL) return luaL_error(L, "%s: %s", path, why);
+    errno = err;
+  }
+  return dirfd;
+}
+
+
 /*
 ** vouch.file.write(path, text) -> true | nil, message, code.
 ** Writes through a temporary file renamed into place, so a reader (a
-** browser reloading the report) never sees half a file.
+** browser reloading the report) never sees half a file. Both are done in
+** the directory opened beneath the grant, by descriptor: a symlink swapped
+** in for a directory on the way cannot send the file out of the grant, and
+** the rename replaces a symlink at the name rather than following it.
 */
 static int file_write(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  size_t len;
+  size_t len, off = 0;
   const char *text = luaL_checklstring(L, 2, &len);
-  char *resolved = NULL, *tmp;
-  FILE *f;
-  int err = 0;
-  vouch_check_path(L, path, VOUCH_WRITE, &resolved);
-  tmp = malloc(strlen(resolved) + 16);
-  if (tmp == NULL) { free(resolved); return luaL_error(L, "not enough memory"); }
-  sprintf(tmp, "%s.tmp%ld", resolved, (long)getpid());
-  f = fopen(tmp, "wb");
-  if (f == NULL) err = errno;
+  const char *base;
+  vouch_path_t *p;
+  char *tmp;
+  struct stat st;
+  int dirfd, fd, err = 0;
+  if ((dirfd = open_dir(L, path, &p, &base)) < 0) return vouch_fail_errno(L, path, errno);
+  tmp = malloc(strlen(base) + 32);
+  if (tmp == NULL) {
+    close(dirfd);
+    vouch_path_free(p);
+    return luaL_error(L, "not enough memory");
+  }
+  sprintf(tmp, "%s.tmp%ld", base, (long)getpid());
+  if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) err = EISDIR;
+  else if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                        0666)) < 0)
+    err = errno;
   else {
-    if (fwrite(text, 1, len, f) != len) err = errno ? errno : EIO;
-    if (fclose(f) != 0 && err == 0) err = errno;
-    if (err == 0 && rename(tmp, resolved) != 0) err = errno;
-    if (err != 0) remove(tmp);
+    while (off < len && err == 0) {
+      ssize_t n = write(fd, text + off, len - off);
+      if (n >= 0) off += (size_t)n;
+      else if (errno != EINTR) err = errno;
+    }
+    if (close(fd) != 0 && err == 0) err = errno;
+    if (err == 0 && renameat(dirfd, tmp, dirfd, base) != 0) err = errno;
+    if (err != 0) unlinkat(dirfd, tmp, 0);
   }
   free(tmp);
-  free(resolved);
+  close(dirfd);
+  vouch_path_free(p);
   if (err != 0) return vouch_fail_errno(L, path, err);
   lua_pushboolean(L, 1);
   return 1;
@@ -52,16 +88,20 @@ static int file_write(lua_State *L) {
 /* vouch.file.mkdir(path) -> true (also when it exists) | nil, message, code */
 static int file_mkdir(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
-  char *resolved = NULL;
+  const char *base;
+  vouch_path_t *p;
   struct stat st;
-  int err = 0;
-  vouch_check_path(L, path, VOUCH_WRITE, &resolved);
-  if (mkdir(resolved, 0777) != 0) {
+  int dirfd, err = 0;
+  if ((dirfd = open_dir(L, path, &p, &base)) < 0) return vouch_fail_errno(L, path, errno);
+  if (mkdirat(dirfd, base, 0777) != 0) {
     err = errno;
-    if (err == EEXIST && stat(resolved, &st) == 0 && S_ISDIR(st.st_mode)) err = 0;
+    if (err == EEXIST && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode))
+      err = 0;
     else if (err == EEXIST) err = ENOTDIR;
   }
-  free(resolved);
+  close(dirfd);
+  vouch_path_free(p);
   if (err != 0) return vouch_fail_errno(L, path, err);
   lua_pushboolean(L, 1);
   return 1;

@@ -2,7 +2,7 @@
 ** load.c: the vouch.load library and its sources.
 **
 ** A source reads its file asynchronously, one chunk at a time, through the
-** loop (uv_fs_open, uv_fs_read): a Lua-facing function that needs more bytes
+** loop (uv_queue_work, uv_fs_read): a Lua-facing function that needs more bytes
 ** starts a read, yields, and continues in a lua_yieldk continuation when the
 ** read completes. The loaders (load_csv.c, load_json.c) only parse what is in
 ** the buffer. The buffer grows only to hold the longest row, so memory stays
@@ -82,6 +82,7 @@ typedef struct vouch_reader {
   XXH3_state_t *hash;       /* of every byte read, in order; owned */
   vouch_host_t *h;          /* charged for the buffers (--max-memory) */
   size_t charged;           /* bytes charged to it */
+  vouch_path_t *path;       /* the checked path while it is being opened; owned */
 } reader;
 
 
@@ -514,15 +515,56 @@ vouch_source_t *vouch_source_new(lua_State *L, const vouch_loader_t *loader) {
 static int open_k(lua_State *L, int status, lua_KContext ctx);
 static int prime_k(lua_State *L, int status, lua_KContext ctx);
 
+
+/*
+** The open, on the thread pool: beneath the grant, so that no symlink
+** swapped in after the check can lead out of it. It may block (a FIFO with
+** no writer yet), which the task's wait and its timeout cover.
+*/
+static void open_work(uv_work_t *w) {
+  reader *r = w->data;
+  const char *why;
+  int fd = vouch_path_open(r->path, O_RDONLY, 0, &why);
+  r->result = fd < 0 ? -errno : fd;
+}
+
+
+/* Back on the main thread, as fs_done for an open. */
+static void open_done(uv_work_t *w, int status) {
+  reader *r = w->data;
+  (void)status;  /* never cancelled: uv_cancel is not used */
+  r->busy = 0;
+  vouch_path_free(r->path);
+  r->path = NULL;
+  if (r->result >= 0) r->fd = (uv_file)r->result;
+  if (r->orphan) {
+    reader_free(r);
+    return;
+  }
+  if (r->waiting) {
+    r->waiting = 0;
+    vouch_op_done(&r->op, 0);
+  }
+}
+
 int vouch_source_open(lua_State *L, int sidx, const char *path) {
   vouch_source_t *s = check_source(L, sidx);
   reader *r;
   int rc;
   if (s->path == NULL) s->path = strdup(path);
   if (s->path == NULL) return luaL_error(L, "not enough memory");
-  vouch_check_path(L, path, VOUCH_READ, &s->resolved);
+  const char *why;
+  vouch_path_t *p = vouch_path_check(vouch_host(L), path, VOUCH_READ, &why);
+  if (p == NULL && why == NULL) return luaL_error(L, "not enough memory");
+  if (p == NULL) return luaL_error(L, "%s: %s", path, why);
+  s->resolved = strdup(vouch_path_resolved(p));
   r = calloc(1, sizeof *r);
-  if (r == NULL) return luaL_error(L, "not enough memory");
+  if (r == NULL || s->resolved == NULL) {
+    free(r);
+    vouch_path_free(p);
+    return luaL_error(L, "not enough memory");
+  }
+  r->path = p;
   r->fd = -1;
   r->h = vouch_host(L);
   r->timeout = s->timeout;
@@ -532,16 +574,22 @@ int vouch_source_open(lua_State *L, int sidx, const char *path) {
   s->r = r;
   r->req.data = r;
   r->hash = XXH3_createState();
-  if (r->hash == NULL) return luaL_error(L, "not enough memory");
+  if (r->hash == NULL) {
+    vouch_path_free(r->path);
+    r->path = NULL;
+    return luaL_error(L, "not enough memory");
+  }
   XXH3_128bits_reset(r->hash);
   s->started = uv_hrtime();
   vouch_op_start(L, &r->op);
   r->op.cancel = fs_cancel;
   r->busy = 1;
   r->waiting = 1;
-  rc = uv_fs_open(&vouch_host(L)->loop, &r->req, s->resolved, O_RDONLY | O_CLOEXEC, 0,
-                  fs_done);
+  r->work.data = r;
+  rc = uv_queue_work(&vouch_host(L)->loop, &r->work, open_work, open_done);
   if (rc < 0) {
+    vouch_path_free(r->path);
+    r->path = NULL;
     r->busy = r->waiting = 0;
     vouch_op_unlink(&r->op);
     r->result = rc;

@@ -517,14 +517,17 @@ static void command(repl *r, char *line) {
       out_line(r, stderr, NULL, "usage: .load FILE");
       return;
     }
-    if (!vouch_allowed(r->h, arg, VOUCH_READ, NULL)) {
-      lua_pushfstring(L, "%s: read access denied (allow it with --allow-read=PATH)", arg);
+    const char *why;
+    int fd = vouch_open_path(r->h, arg, VOUCH_READ, O_RDONLY, 0, NULL, &why);
+    if (fd < 0) {
+      if (why) lua_pushfstring(L, "%s: %s", arg, why);
+      else lua_pushfstring(L, "failed to load %s: cannot open %s: %s", arg, arg, strerror(errno));
       out_line(r, stderr, "\033[31m", lua_tostring(L, -1));
       lua_pop(L, 1);
       r->failed = 1;
       return;
     }
-    if (vouch_load_script(L, arg, NULL) != LUA_OK) {
+    if (vouch_load_script_fd(L, fd, arg, NULL) != LUA_OK) {
       lua_pushfstring(L, "failed to load %s: %s", arg, lua_tostring(L, -1));
       out_line(r, stderr, "\033[31m", lua_tostring(L, -1));
       lua_pop(L, 2);

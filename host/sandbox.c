@@ -7,14 +7,19 @@
 ** nothing it changes is seen by the next script in the same state.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <lualib.h>
 
@@ -319,38 +324,381 @@ static int under(const char *path, const char *dir) {
 }
 
 
+/* Why a path is refused; vouch_check_path and the callers put the path first. */
+static const char DENY_READ[] = "read access denied (allow it with --allow-read=PATH)";
+static const char DENY_WRITE[] = "write access denied (allow it with --allow-write=PATH)";
+static const char DENY_DB[] = "the host's database is reachable only through vouch.db";
+static const char DENY_ESCAPE[] = "access denied (a symlink leads out of the granted path)";
+
+static const char *const db_suffix[] = { "", "-wal", "-shm", "-journal" };
+#define NDB (sizeof db_suffix / sizeof db_suffix[0])
+
+/*
+** A path checked against the grants, ready to be opened beneath the grant
+** it falls under. Everything vouch_path_open needs is copied in here on
+** the main thread, so the open itself may run on any thread.
+*/
+struct vouch_path {
+  char *resolved;           /* absolute, symlinks resolved when checked; owned */
+  char *root;               /* the grant it falls under; owned; NULL if trusted */
+  const char *rest;         /* the part of resolved below root; "" for root itself */
+  int ndb;                  /* how many entries of db[] are filled */
+  struct { dev_t dev; ino_t ino; } db[NDB];  /* the database files that exist */
+  int has_db_dir;           /* db_dir holds the database's directory */
+  struct { dev_t dev; ino_t ino; } db_dir;
+  char *db_base;            /* the database's file name; owned, NULL for none */
+};
+
+
+void vouch_path_free(vouch_path_t *p) {
+  if (p == NULL) return;
+  free(p->resolved);
+  free(p->root);
+  free(p->db_base);
+  free(p);
+}
+
+
+const char *vouch_path_resolved(const vouch_path_t *p) { return p->resolved; }
+
+
+/* The grant `r` falls under for `mode`, or NULL. */
+static const char *grant_for(vouch_host_t *h, const char *r, int mode, char *cwd) {
+  int i;
+  for (i = 0; i < h->allow_write.n; i++)
+    if (under(r, h->allow_write.v[i])) return h->allow_write.v[i];
+  if (mode != VOUCH_READ) return NULL;
+  for (i = 0; i < h->allow_read.n; i++)
+    if (under(r, h->allow_read.v[i])) return h->allow_read.v[i];
+  if (h->allow_read.n == 0) {
+    if (h->script_dir && under(r, h->script_dir)) return h->script_dir;
+    if (getcwd(cwd, PATH_MAX) && under(r, cwd)) return cwd;
+  }
+  return NULL;
+}
+
+
+/*
+** The host's database and its -wal, -shm and -journal files are reachable
+** only through vouch.db: a script that could write them could forge the
+** record or destroy it, and a lock file it held would stop the host. They
+** are refused by name here and, for what they are when opened, by
+** device and inode in check_fd and check_at.
+*/
+static int db_files(vouch_host_t *h, vouch_path_t *p) {
+  char *db, *name, *cut;
+  struct stat st;
+  size_t i, n;
+  if (h->trusted || h->db_path == NULL || strcmp(h->db_path, ":memory:") == 0) return 0;
+  if ((db = resolve(h->db_path)) == NULL) return 0;
+  n = strlen(db);
+  if ((name = malloc(n + 16)) == NULL) { free(db); return 0; }
+  for (i = 0; i < NDB; i++) {
+    sprintf(name, "%s%s", db, db_suffix[i]);
+    if (strcmp(p->resolved, name) == 0) { free(name); free(db); return -1; }
+    if (stat(name, &st) == 0) {
+      p->db[p->ndb].dev = st.st_dev;
+      p->db[p->ndb++].ino = st.st_ino;
+    }
+  }
+  free(name);
+  cut = strrchr(db, '/');
+  p->db_base = strdup(cut + 1);
+  *cut = '\0';
+  if (stat(*db ? db : "/", &st) == 0) {
+    p->has_db_dir = 1;
+    p->db_dir.dev = st.st_dev;
+    p->db_dir.ino = st.st_ino;
+  }
+  free(db);
+  return 0;
+}
+
+
+/*
+** Check `path` for `mode` (VOUCH_READ, VOUCH_WRITE) and find the grant it
+** falls under. Returns the checked path (free it with vouch_path_free), or
+** NULL: *why then says why the sandbox refuses it, or is NULL when memory
+** ran out. Nothing is opened yet: see vouch_path_open.
+*/
+vouch_path_t *vouch_path_check(vouch_host_t *h, const char *path, int mode,
+                               const char **why) {
+  vouch_path_t *p = calloc(1, sizeof *p);
+  char cwd[PATH_MAX];
+  const char *g = NULL;
+  *why = mode == VOUCH_READ ? DENY_READ : DENY_WRITE;
+  if (p == NULL) { *why = NULL; return NULL; }
+  if ((p->resolved = resolve(path)) == NULL) {
+    if (errno == ENOMEM) *why = NULL;
+    vouch_path_free(p);
+    return NULL;
+  }
+  if (!h->trusted && (g = grant_for(h, p->resolved, mode, cwd)) == NULL) {
+    vouch_path_free(p);
+    return NULL;
+  }
+  if (db_files(h, p) != 0) {
+    *why = DENY_DB;
+    vouch_path_free(p);
+    return NULL;
+  }
+  if (g != NULL) {
+    size_t n = strcmp(g, "/") == 0 ? 0 : strlen(g);
+    if ((p->root = strdup(g)) == NULL) { *why = NULL; vouch_path_free(p); return NULL; }
+    p->rest = p->resolved + n;
+    while (*p->rest == '/') p->rest++;
+  } else {
+    p->rest = p->resolved;
+  }
+  return p;
+}
+
+
+static int have_openat2 = 1;  /* cleared when the kernel says ENOSYS */
+
+static int openat2_(int dirfd, const char *path, int oflags, mode_t perm, uint64_t resolve) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)oflags;
+  how.mode = (oflags & (O_CREAT | O_TMPFILE)) ? perm : 0;
+  how.resolve = resolve;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+
+/*
+** Open `path` below `dirfd` without following any symlink: the walk for
+** kernels before openat2. A symlink on the way is refused (ELOOP) rather
+** than followed, so the walk can never leave the directory.
+*/
+static int walk_nofollow(int dirfd, const char *path, int oflags, mode_t perm) {
+  char *copy = strdup(path), *comp, *next;
+  int fd = dup(dirfd), nfd;
+  if (copy == NULL || fd < 0) { free(copy); if (fd >= 0) close(fd); return -1; }
+  for (comp = copy; fd >= 0; comp = next) {
+    while (*comp == '/') comp++;
+    next = strchr(comp, '/');
+    if (next) *next++ = '\0';
+    while (next && *next == '/') next++;
+    if (next && *next == '\0') next = NULL;
+    if (*comp == '\0') break;  /* "/" or "": the directory itself */
+    if (strcmp(comp, "..") == 0) { close(fd); fd = -1; errno = EXDEV; break; }
+    if (next) nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    else nfd = openat(fd, comp, oflags | O_NOFOLLOW, perm);
+    if (nfd < 0 && next && errno == ENOTDIR) errno = ELOOP;  /* maybe a symlink */
+    close(fd);
+    fd = nfd;
+    if (next == NULL) { free(copy); return fd; }
+  }
+  free(copy);
+  if (fd >= 0) {  /* the path named the directory itself */
+    char self[32];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    nfd = (oflags & O_PATH) ? dup(fd) : open(self, oflags, perm);
+    close(fd);
+    fd = nfd;
+  }
+  return fd;
+}
+
+
+/*
+** Open `rest` beneath the directory `root`. `root` itself is opened with no
+** symlink allowed anywhere in it (it was resolved when granted), and `rest`
+** with RESOLVE_BENEATH, so no symlink, swapped in at any moment, can lead
+** out of the grant. An empty `rest` opens `root` itself; a NULL `root`
+** (trusted) opens `rest` as it is.
+*/
+static int open_beneath(const char *root, const char *rest, int oflags, mode_t perm) {
+  int rootfd, fd, err;
+  oflags |= O_CLOEXEC;
+  if (oflags & O_CREAT) oflags |= O_NOFOLLOW;  /* never create through a symlink */
+  if (root == NULL) return openat(AT_FDCWD, rest, oflags, perm);
+  if (have_openat2) {
+    if (*rest == '\0')
+      return openat2_(AT_FDCWD, root, oflags, perm, RESOLVE_NO_SYMLINKS);
+    rootfd = openat2_(AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                      RESOLVE_NO_SYMLINKS);
+    if (rootfd >= 0) {
+      fd = openat2_(rootfd, rest, oflags, perm, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+      err = errno;
+      close(rootfd);
+      errno = err;
+      return fd;
+    }
+    if (errno != ENOSYS) return -1;
+    have_openat2 = 0;
+  }
+  rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return -1;
+  if (*rest == '\0') fd = walk_nofollow(rootfd, root, oflags, perm);
+  else {
+    int dirfd = walk_nofollow(rootfd, root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    fd = dirfd < 0 ? -1 : walk_nofollow(dirfd, rest, oflags, perm);
+    err = errno;
+    if (dirfd >= 0) close(dirfd);
+    errno = err;
+  }
+  err = errno;
+  close(rootfd);
+  errno = err;
+  return fd;
+}
+
+
+static int is_db_file(const vouch_path_t *p, const struct stat *st) {
+  int i;
+  for (i = 0; i < p->ndb; i++)
+    if (p->db[i].dev == st->st_dev && p->db[i].ino == st->st_ino) return 1;
+  return 0;
+}
+
+
+/* An open that failed because of a symlink is the sandbox's refusal. */
+static int refused(int err, const char **why) {
+  if (err == EXDEV || err == ELOOP) {
+    *why = DENY_ESCAPE;
+    errno = EACCES;
+  } else {
+    errno = err;
+  }
+  return -1;
+}
+
+
+/*
+** Open the checked path with open(2)'s `oflags` and `perm`, beneath its
+** grant, then check what was opened: a directory where a file is wanted
+** fails with EISDIR, and one of the database's files is refused. Returns
+** the descriptor (the caller closes it), or -1 with errno set and *why set
+** when the sandbox refuses (errno is then EACCES), NULL otherwise. Touches
+** no host state: it may run on the loop's thread pool.
+*/
+int vouch_path_open(const vouch_path_t *p, int oflags, mode_t perm, const char **why) {
+  struct stat st;
+  int fd = open_beneath(p->root, p->rest, oflags, perm);
+  *why = NULL;
+  if (fd < 0) return refused(errno, why);
+  if (fstat(fd, &st) != 0) { int err = errno; close(fd); errno = err; return -1; }
+  if (is_db_file(p, &st)) {
+    close(fd);
+    *why = DENY_DB;
+    errno = EACCES;
+    return -1;
+  }
+  if (S_ISDIR(st.st_mode) && !(oflags & (O_DIRECTORY | O_PATH))) {
+    close(fd);
+    errno = EISDIR;
+    return -1;
+  }
+  return fd;
+}
+
+
+/*
+** Open the directory that holds the checked path, beneath the grant (or,
+** when the path is the grant itself, the directory the grant sits in), to
+** create, rename or make the last component there with the *at calls. The
+** name to use with it is returned in *base (it points into the path). The
+** name is refused if it is one of the database's files, by device and
+** inode and, for one not created yet, by the directory and name.
+*/
+int vouch_path_open_dir(const vouch_path_t *p, const char **base, const char **why) {
+  char *parent = strdup(p->resolved), *cut;
+  const char *root = p->root, *rest;
+  struct stat st, dst;
+  int fd, i;
+  *why = NULL;
+  if (parent == NULL) return -1;
+  cut = strrchr(parent, '/');
+  *base = p->resolved + (cut - parent) + 1;
+  *cut = '\0';
+  if (*parent == '\0') strcpy(parent, "/");
+  if (root != NULL && under(parent, root)) {
+    rest = parent + (strcmp(root, "/") == 0 ? 0 : strlen(root));
+    while (*rest == '/') rest++;
+  } else {  /* the grant is this very file: its directory, with no symlinks */
+    rest = "";
+    if (root != NULL) root = parent;
+    else rest = parent;
+  }
+  fd = open_beneath(root, rest, O_PATH | O_DIRECTORY, 0);
+  free(parent);
+  if (fd < 0) return refused(errno, why);
+  if (p->db_base != NULL) {
+    int db = fstatat(fd, *base, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_db_file(p, &st);
+    if (!db && p->has_db_dir && fstat(fd, &dst) == 0 && dst.st_dev == p->db_dir.dev &&
+        dst.st_ino == p->db_dir.ino) {
+      size_t n = strlen(p->db_base);
+      for (i = 0; i < (int)NDB && !db; i++)
+        db = strncmp(*base, p->db_base, n) == 0 && strcmp(*base + n, db_suffix[i]) == 0;
+    }
+    if (db) {
+      close(fd);
+      *why = DENY_DB;
+      errno = EACCES;
+      return -1;
+    }
+  }
+  return fd;
+}
+
+
+/*
+** Check and open in one: vouch_path_check then vouch_path_open. On success
+** *resolved (when not NULL) receives the resolved path, malloc'd.
+*/
+int vouch_open_path(vouch_host_t *h, const char *path, int mode, int oflags, mode_t perm,
+                    char **resolved, const char **why) {
+  vouch_path_t *p = vouch_path_check(h, path, mode, why);
+  int fd, err;
+  if (p == NULL) {
+    errno = *why ? EACCES : ENOMEM;
+    return -1;
+  }
+  fd = vouch_path_open(p, oflags, perm, why);
+  err = errno;
+  if (fd >= 0 && resolved) {
+    *resolved = strdup(p->resolved);
+    if (*resolved == NULL) { close(fd); fd = -1; err = ENOMEM; }
+  }
+  vouch_path_free(p);
+  errno = err;
+  return fd;
+}
+
+
+/*
+** From Lua: vouch_open_path, raising when the sandbox refuses (naming the
+** flag to use) and returning -1 with errno set for any other failure, which
+** the caller reports with vouch_fail_errno.
+*/
+int vouch_check_open(lua_State *L, const char *path, int mode, int oflags, mode_t perm,
+                     char **resolved) {
+  const char *why;
+  int fd = vouch_open_path(vouch_host(L), path, mode, oflags, perm, resolved, &why);
+  if (fd < 0 && why != NULL) return luaL_error(L, "%s: %s", path, why);
+  if (fd < 0 && errno == ENOMEM) return luaL_error(L, "not enough memory");
+  return fd;
+}
+
+
 /*
 ** Whether `path` may be opened for `mode`. Reading is allowed under the
 ** --allow-read paths (default: the script's directory and the working
 ** directory) and under the --allow-write ones; writing only under
-** --allow-write. The default database is always allowed. On success and
-** when `resolved` is not NULL it receives the resolved path (malloc'd).
+** --allow-write. The database's own files never are (vouch.db reaches
+** them). On success and when `resolved` is not NULL it receives the
+** resolved path (malloc'd). A check by name only: whatever opens the path
+** afterwards should use vouch_path_open instead.
 */
 int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved) {
-  char *r = resolve(path), cwd[PATH_MAX];
-  int ok = 0, i;
-  if (r == NULL) return 0;
-  if (h->trusted) ok = 1;
-  for (i = 0; !ok && i < h->allow_write.n; i++) ok = under(r, h->allow_write.v[i]);
-  if (!ok && mode == VOUCH_READ) {
-    for (i = 0; !ok && i < h->allow_read.n; i++) ok = under(r, h->allow_read.v[i]);
-    if (!ok && h->allow_read.n == 0) {
-      if (h->script_dir) ok = under(r, h->script_dir);
-      if (!ok && getcwd(cwd, sizeof cwd)) ok = under(r, cwd);
-    }
-  }
-  if (!ok) {
-    char *db = resolve(h->db_path);
-    if (db) {
-      size_t n = strlen(db);
-      /* the database and its -wal, -shm and -journal files */
-      ok = strncmp(r, db, n) == 0 && (r[n] == '\0' || r[n] == '-');
-      free(db);
-    }
-  }
-  if (ok && resolved) *resolved = r;
-  else free(r);
-  return ok;
+  const char *why;
+  vouch_path_t *p = vouch_path_check(h, path, mode, &why);
+  if (p == NULL) return 0;
+  if (resolved) *resolved = strdup(p->resolved);
+  vouch_path_free(p);
+  return resolved == NULL || *resolved != NULL;
 }
 
 
@@ -386,11 +734,16 @@ int vouch_allow_read_path(vouch_host_t *h, const char *path) {
 
 /* Like vouch_allowed, but raises an error that names the flag to use. */
 int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved) {
-  vouch_host_t *h = vouch_host(L);
-  if (vouch_allowed(h, path, mode, resolved)) return 1;
-  return luaL_error(L, "%s: %s access denied (allow it with --allow-%s=PATH)", path,
-                    mode == VOUCH_READ ? "read" : "write",
-                    mode == VOUCH_READ ? "read" : "write");
+  const char *why;
+  vouch_path_t *p = vouch_path_check(vouch_host(L), path, mode, &why);
+  if (p == NULL && why == NULL) return luaL_error(L, "not enough memory");
+  if (p == NULL) return luaL_error(L, "%s: %s", path, why);
+  if (resolved && (*resolved = strdup(p->resolved)) == NULL) {
+    vouch_path_free(p);
+    return luaL_error(L, "not enough memory");
+  }
+  vouch_path_free(p);
+  return 1;
 }
 
 
@@ -434,28 +787,48 @@ int vouch_parse_size(const char *s, size_t *out) {
 /*
 ** Load a script file as a text chunk (a first line starting with '#' is
 ** skipped, as lua.c does) and push it, or push the error message. The
-** caller checks the read capability when the path comes from a script.
+** caller checks the read capability when the path comes from a script, and
+** then opens it with vouch_path_open and calls vouch_load_script_fd.
 */
 int vouch_load_script(lua_State *L, const char *path, const char *chunkname) {
-  vouch_host_t *h = vouch_host(L);
-  FILE *f = fopen(path, "rb");
-  luaL_Buffer b;
-  char buf[8192];
-  size_t n, skip = 0;
-  int status;
-  if (f == NULL) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
     return LUA_ERRFILE;
   }
-  luaL_buffinit(L, &b);
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) luaL_addlstring(&b, buf, n);
-  if (ferror(f)) {
-    fclose(f);
-    lua_pop(L, 1);
-    lua_pushfstring(L, "cannot read %s: %s", path, strerror(errno));
+  return vouch_load_script_fd(L, fd, path, chunkname);
+}
+
+
+/*
+** Load the script open on `fd` (closed here) as vouch_load_script does;
+** `path` names it in messages and, without a `chunkname`, in tracebacks.
+*/
+int vouch_load_script_fd(lua_State *L, int fd, const char *path, const char *chunkname) {
+  vouch_host_t *h = vouch_host(L);
+  luaL_Buffer b;
+  char buf[8192];
+  struct stat st;
+  ssize_t n;
+  size_t skip = 0;
+  int status;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    lua_pushfstring(L, "cannot read %s: %s", path, strerror(EISDIR));
     return LUA_ERRFILE;
   }
-  fclose(f);
+  luaL_buffinit(L, &b);
+  while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) luaL_addlstring(&b, buf, (size_t)n);
+  if (n < 0) {
+    int err = errno;
+    close(fd);
+    luaL_pushresult(&b);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "cannot read %s: %s", path, strerror(err));
+    return LUA_ERRFILE;
+  }
+  close(fd);
   luaL_pushresult(&b);
   {
     size_t len;

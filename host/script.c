@@ -7,32 +7,38 @@
 */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lualib.h>
 
 #include "vouch.h"
 
 
-/* Read a whole file into a Lua string on the stack; 0, or an errno. */
+/*
+** Read the file a script named, opened beneath its grant, into a Lua string
+** on the stack; 0, or an errno. Raises when the sandbox refuses it.
+*/
 static int push_file(lua_State *L, const char *path) {
-  FILE *f = fopen(path, "rb");
+  int fd = vouch_check_open(L, path, VOUCH_READ, O_RDONLY, 0, NULL);
   luaL_Buffer b;
   char buf[8192];
-  size_t n;
-  if (f == NULL) return errno;
+  ssize_t n;
+  if (fd < 0) return errno;
   luaL_buffinit(L, &b);
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) luaL_addlstring(&b, buf, n);
-  if (ferror(f)) {
-    int err = errno ? errno : EIO;
-    fclose(f);
+  while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) luaL_addlstring(&b, buf, (size_t)n);
+  if (n < 0) {
+    int err = errno;
+    close(fd);
     luaL_pushresult(&b);
     lua_pop(L, 1);
     return err;
   }
-  fclose(f);
+  close(fd);
   luaL_pushresult(&b);
   return 0;
 }
@@ -66,7 +72,6 @@ static int script_script(lua_State *L) {
     lua_remove(L, -2);
   } else {
     int err;
-    vouch_check_path(L, path, VOUCH_READ, NULL);
     if ((err = push_file(L, path)) != 0) return vouch_fail_errno(L, path, err);
     lua_pushfstring(L, "@%s", path);
   }
@@ -104,8 +109,12 @@ static int script_dir(lua_State *L) {
   struct dirent *e;
   char **names = NULL;
   size_t n = 0, cap = 0, i;
-  vouch_check_path(L, path, VOUCH_READ, NULL);
-  if ((d = opendir(path)) == NULL) return vouch_fail_errno(L, path, errno);
+  int fd = vouch_check_open(L, path, VOUCH_READ, O_RDONLY | O_DIRECTORY, 0, NULL);
+  if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+    int err = errno;
+    if (fd >= 0) close(fd);
+    return vouch_fail_errno(L, path, err);
+  }
   while ((e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
     if (n == cap) {

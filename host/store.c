@@ -542,7 +542,8 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
   sqlite3 *db = NULL;
   int ro = flags & VOUCH_STORE_READONLY;
   int oflags = (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-               SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+               SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
+               (flags & VOUCH_STORE_NOFOLLOW ? SQLITE_OPEN_NOFOLLOW : 0);
   int rc = sqlite3_open_v2(path, &db, oflags, NULL);
   *out = NULL;
   *err = NULL;

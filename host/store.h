@@ -17,7 +17,8 @@
 enum {
   VOUCH_STORE_READONLY = 1,         /* open read-only; never create */
   VOUCH_STORE_HOST = 2,             /* the host's database: migrate, mark dead runs */
-  VOUCH_STORE_SANDBOX = 4           /* untrusted: install the authorizer */
+  VOUCH_STORE_SANDBOX = 4,          /* untrusted: install the authorizer */
+  VOUCH_STORE_NOFOLLOW = 8          /* refuse a symlink as the file (checked path) */
 };
 
 /* The authorizer's state, owned by the connection's vouch_db_t. */

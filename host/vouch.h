@@ -101,12 +101,29 @@ void vouch_limits_trip(vouch_host_t *h, int limit);
 const char *vouch_limit_message(vouch_host_t *h);
 int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved);
 int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved);
+/*
+** Opening a path a script named: checked against the grants by name, then
+** opened beneath the grant it falls under, so that no symlink can lead out
+** of it, and checked again on what was opened (see sandbox.c).
+*/
+typedef struct vouch_path vouch_path_t;
+vouch_path_t *vouch_path_check(vouch_host_t *h, const char *path, int mode,
+                               const char **why);
+int vouch_path_open(const vouch_path_t *p, int oflags, mode_t perm, const char **why);
+int vouch_path_open_dir(const vouch_path_t *p, const char **base, const char **why);
+const char *vouch_path_resolved(const vouch_path_t *p);
+void vouch_path_free(vouch_path_t *p);
+int vouch_open_path(vouch_host_t *h, const char *path, int mode, int oflags, mode_t perm,
+                    char **resolved, const char **why);
+int vouch_check_open(lua_State *L, const char *path, int mode, int oflags, mode_t perm,
+                     char **resolved);
 int vouch_allow_read_path(vouch_host_t *h, const char *path);
 int vouch_net_allowed(vouch_host_t *h, const char *host);
 int vouch_parse_size(const char *s, size_t *out);
 int vouch_list_set(vouch_list_t *l, const char *csv, int resolve);
 void vouch_list_free(vouch_list_t *l);
 int vouch_load_script(lua_State *L, const char *path, const char *chunkname);
+int vouch_load_script_fd(lua_State *L, int fd, const char *path, const char *chunkname);
 
 /* script.c: vouch.script (load a Lua file in a fresh sandbox), vouch.dir */
 int luaopen_vouch_script(lua_State *L);

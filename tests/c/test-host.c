@@ -57,9 +57,11 @@ static void test_capabilities(void **state) {
   /* write implies read; files that do not exist yet are allowed by parent */
   assert_true(vouch_allowed(h, "/tmp/vouch-cap/new.db", VOUCH_READ, NULL));
   assert_true(vouch_allowed(h, "/tmp/vouch-cap/new.db", VOUCH_WRITE, NULL));
-  /* the default database and its companions are always allowed */
-  assert_true(vouch_allowed(h, "/tmp/vouch-test-host.db", VOUCH_WRITE, NULL));
-  assert_true(vouch_allowed(h, "/tmp/vouch-test-host.db-wal", VOUCH_WRITE, NULL));
+  /* the database and its companions are reachable only through vouch.db,
+  ** and their names grant nothing beside them */
+  assert_false(vouch_allowed(h, "/tmp/vouch-test-host.db", VOUCH_WRITE, NULL));
+  assert_false(vouch_allowed(h, "/tmp/vouch-test-host.db-wal", VOUCH_WRITE, NULL));
+  assert_false(vouch_allowed(h, "/tmp/vouch-test-host.db-x", VOUCH_WRITE, NULL));
   assert_false(vouch_allowed(h, "/tmp/vouch-test-host.dbx", VOUCH_WRITE, NULL));
   assert_false(vouch_net_allowed(h, "example.org"));
   vouch_host_free(h);
