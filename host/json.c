@@ -524,15 +524,27 @@ static int null_tostring(lua_State *L) {
 }
 
 
+/* luaL_newmetatable, protected: its __metatable field is its name. */
+static void new_metatable(lua_State *L, const char *name) {
+  luaL_newmetatable(L, name);
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__metatable");
+}
+
+
 int luaopen_vouch_json(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", json_decode}, {"encode", json_encode},
     {"array", json_markarray}, {"object", json_markobject}, {NULL, NULL}
   };
   json_set_alloc_funcs(json_malloc, json_free);
-  luaL_newmetatable(L, ARRAY_MT);
+  /* Every script shares the marks of arrays and objects, which are tables:
+  ** getmetatable answers their name, so no script can add a finalizer (or
+  ** anything else) that another would meet. The sandbox's getmetatable
+  ** hides the metatables of userdata already. */
+  new_metatable(L, ARRAY_MT);
   lua_pop(L, 1);
-  luaL_newmetatable(L, OBJECT_MT);
+  new_metatable(L, OBJECT_MT);
   lua_pop(L, 1);
   luaL_newmetatable(L, "vouch.json.box");
   lua_pushcfunction(L, box_gc);

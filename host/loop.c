@@ -1065,7 +1065,19 @@ static int co_close(lua_State *L) {
     return luaL_error(L, "cannot close a coroutine that waits for the host");
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  {
+    /* Its __close handlers run on `co`: a limit that trips meanwhile must
+    ** stop them there, or a pcall inside one would swallow it forever. */
+    vouch_host_t *h = vouch_host(L);
+    lua_State *prev = h->running;
+    int status;
+    h->running = co;
+    vouch_limits_hook(co);
+    status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    h->running = prev;
+    if (prev) vouch_limits_hook(prev);    /* a limit that tripped in co stops L too */
+    if (status != LUA_OK) return lua_error(L);
+  }
   return lua_gettop(L);
 }
 
@@ -1149,7 +1161,7 @@ static void deadline_fired(uv_timer_t *timer) {
   ** already, with nothing to stop): report it here. */
   if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)
     h->limit_hit = VOUCH_LIMIT_TIME;
-  fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
+  vouch_limits_report(h);
   h->failed = 1;
   uv_stop(&h->loop);
 }

@@ -176,7 +176,7 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
   }
   if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
   status = vouch_host_run_file(h, argv[i], argc - i - 1, argv + i + 1);
-  vouch_host_free(h);
+  if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
   return status;
 }
 
@@ -240,7 +240,7 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     vouch_allow_read_path(h, v[0] == '-' ? eq + 1 : v);
   }
   status = vouch_host_run_module(h, c->module, n, rest);
-  vouch_host_free(h);
+  if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
   free(rest);
   return status;
 }
@@ -283,7 +283,7 @@ static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
   }
   if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
   status = vouch_repl(h);
-  vouch_host_free(h);
+  if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
   return status;
 }
 
@@ -349,7 +349,7 @@ int main(int argc, char **argv) {
       if ((h = new_host(&o)) == NULL) return VOUCH_EXIT_SCRIPT;
       vouch_set_script_dir(h, "./-e");
       status = vouch_host_run_string(h, argv[i + 1], "=(command line)");
-      vouch_host_free(h);
+      if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
       return status;
     }
     if (a[0] != '-' || a[1] == '\0') break;
