@@ -1142,6 +1142,24 @@ static int state_gc(lua_State *L) {
 }
 
 
+/* How many tasks are started and not finished. */
+int vouch_tasks_live(vouch_host_t *h) {
+  return state_of(h->L)->live;
+}
+
+
+/*
+** Cancel every task (none may be running): what they wait for stops and
+** their __close handlers run, under the limits. The REPL does this when a
+** statement's time runs out with tasks it spawned still alive.
+*/
+void vouch_tasks_cancel(vouch_host_t *h) {
+  loop_state *s = state_of(h->L);
+  while (s->lhead) cancel_task(h->L, s->lhead);
+  s->head = s->tail = NULL;
+}
+
+
 int vouch_task_start(lua_State *L, int nargs) {
   task_new(L, nargs)->main = 1;
   lua_pop(L, 1);

@@ -152,6 +152,8 @@ int vouch_task_start(lua_State *L, int nargs);
 vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
+int vouch_tasks_live(vouch_host_t *h);
+void vouch_tasks_cancel(vouch_host_t *h);
 
 /* repl.c */
 int vouch_repl(vouch_host_t *h);
