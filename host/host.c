@@ -218,9 +218,11 @@ static void close_walk(uv_handle_t *handle, void *arg) {
 ** thread's pending __close handlers, Lua code a script may have put there,
 ** so they run under limits too: CLOSE_TIME seconds (less if --timeout is
 ** shorter) and --max-memory plus CLOSE_MEMORY, room for the host's own
-** finalizers to finish. A limit that trips there stops every Lua finalizer
-** at its first instruction (the host's, in C, still run) and is reported.
-** Returns VOUCH_EXIT_LIMIT when it tripped, else 0.
+** finalizers to finish. A __close handler meets the hook as a task does.
+** Lua runs __gc with hooks off, so there an allocation past the limit
+** fails (an error, which ends that finalizer) and a finalizer that spins
+** is ended by the watchdog, after its grace, with exit 3. Either limit is
+** reported. Returns VOUCH_EXIT_LIMIT when one tripped, else 0.
 */
 int vouch_host_free(vouch_host_t *h) {
   int status = 0;

@@ -222,8 +222,15 @@ static void put(lua_State *L, enc *e, const char *s, size_t n) {
     size_t cap = e->cap ? e->cap : 256;
     char *np;
     while (cap < e->n + n) cap *= 2;
+    /* The text is charged to --max-memory as it grows: a table holding one
+    ** long string many times is small, its encoding need not be. */
+    if (vouch_mem_charge(vouch_host(L), cap - e->cap) != 0)
+      luaL_error(L, "%s", vouch_limit_message(vouch_host(L)));
     np = realloc(e->p, cap);
-    if (np == NULL) luaL_error(L, "not enough memory");
+    if (np == NULL) {
+      vouch_mem_release(vouch_host(L), cap - e->cap);
+      luaL_error(L, "not enough memory");
+    }
     e->p = np;
     e->cap = cap;
   }
@@ -450,10 +457,17 @@ static void encode(lua_State *L, enc *e, int idx, int depth) {
 }
 
 
-static int enc_gc(lua_State *L) {
-  enc *e = lua_touserdata(L, 1);
+/* Free the text and give its charge back; the encoder's __gc does it too. */
+static void enc_free(lua_State *L, enc *e) {
   free(e->p);
+  vouch_mem_release(vouch_host(L), e->cap);
   e->p = NULL;
+  e->n = e->cap = 0;
+}
+
+
+static int enc_gc(lua_State *L) {
+  enc_free(L, lua_touserdata(L, 1));
   return 0;
 }
 
@@ -489,6 +503,7 @@ static int json_encode(lua_State *L) {
   e->seen = 4;
   encode(L, e, 1, 0);
   lua_pushlstring(L, e->p ? e->p : "", e->n);
+  enc_free(L, e);                       /* the text is a string now */
   return 1;
 }
 

@@ -145,3 +145,10 @@ rss "1000 CSV sources read at once stay within --max-memory" \
 rss "a big JSON document stays within --max-memory" \
   timeout 60 "$VOUCH" --max-memory 64M --timeout 50 -e \
   'local t = vouch.json.decode("[" .. ("1,"):rep(5e6) .. "1]") print(#t)'
+ENCODE='local s = ("x"):rep(1 << 20) local t = {} for i = 1, 300 do t[i] = s end
+        print(#vouch.json.encode(t))'
+check "the JSON text of a small table holding a long string many times trips the memory limit" 3 \
+  'memory limit exceeded \(--max-memory=64MiB\)' -- \
+  timeout 60 "$VOUCH" --max-memory 64M --timeout 50 -e "$ENCODE"
+rss "the JSON text being encoded stays within --max-memory" \
+  timeout 60 "$VOUCH" --max-memory 64M --timeout 50 -e "$ENCODE"
