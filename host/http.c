@@ -58,6 +58,7 @@ typedef struct request {
   char *host;               /* the first hop's host; owned */
   char *body;               /* request body; owned, NULL for none */
   size_t body_len;
+  size_t body_charged;      /* of it, charged to --max-memory */
   int max_redirects, redirects;
   size_t max_size;
   buf resp;                 /* response body */
@@ -190,6 +191,7 @@ static void list_remove(request **head, request **tail, request *r) {
 
 
 static void request_free(request *r) {
+  vouch_mem_release(r->hs->h, r->body_charged);
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
   free(r->url);
@@ -819,7 +821,8 @@ static int do_request(lua_State *L, int t) {
   r->url = strdup(url);
   url_check(h, url, &r->host);
   r->easy = curl_easy_init();
-  if (body) {
+  if (body && vouch_mem_charge(h, body_len) == 0) {  /* the copy curl sends */
+    r->body_charged = body_len;
     r->body = malloc(body_len ? body_len : 1);
     if (r->body) memcpy(r->body, body, body_len);
     r->body_len = body_len;
