@@ -14,6 +14,9 @@
 #include "vouch.h"
 #include "db.h"
 
+#define CLOSE_TIME 1.0            /* seconds the finalizers at exit may take */
+#define CLOSE_MEMORY (4u << 20)   /* bytes past --max-memory they may use */
+
 /*
 ** The host libraries, in the order they are opened. Each luaopen_ returns
 ** a table; a name starting with '_' merges that table's fields into `vouch`
@@ -87,6 +90,14 @@ void vouch_report(lua_State *L, const char *what) {
   const char *msg = lua_tostring(L, -1);
   vouch_host_t *h = vouch_host(L);
   if (msg == NULL) msg = "(error object is not a string)";
+  if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT) {
+    /* One limit, one report, however many tasks it stopped. */
+    if (h->limit_reported) {
+      lua_pop(L, 1);
+      return;
+    }
+    h->limit_reported = 1;
+  }
   if (h->on_report) h->on_report(h);
   fflush(stdout);
   if (what) fprintf(stderr, "vouch: %s: %s\n", what, msg);
@@ -202,12 +213,35 @@ static void close_walk(uv_handle_t *handle, void *arg) {
 }
 
 
-void vouch_host_free(vouch_host_t *h) {
-  if (h == NULL) return;
+/*
+** Close the host. Closing the state runs the finalizers and the main
+** thread's pending __close handlers, Lua code a script may have put there,
+** so they run under limits too: CLOSE_TIME seconds (less if --timeout is
+** shorter) and --max-memory plus CLOSE_MEMORY, room for the host's own
+** finalizers to finish. A __close handler meets the hook as a task does.
+** Lua runs __gc with hooks off, so there an allocation past the limit
+** fails (an error, which ends that finalizer) and a finalizer that spins
+** is ended by the watchdog, after its grace, with exit 3. Either limit is
+** reported. Returns VOUCH_EXIT_LIMIT when one tripped, else 0.
+*/
+int vouch_host_free(vouch_host_t *h) {
+  int status = 0;
+  if (h == NULL) return 0;
   vouch_limits_disarm(h);
-  h->limit_hit = VOUCH_LIMIT_NONE;
-  h->max_memory = 0;  /* finalizers of host objects must not fail */
+  if (h->timeout > 0)
+    vouch_limits_arm_for(h, h->timeout < CLOSE_TIME ? h->timeout : CLOSE_TIME);
+  else
+    vouch_limits_arm_for(h, 0);
+  if (h->max_memory) h->max_memory += CLOSE_MEMORY;
+  h->running = h->L;                 /* finalizers run on the main thread */
   lua_close(h->L);
+  h->running = NULL;
+  vouch_limits_disarm(h);
+  if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT) {
+    if (h->limit_hit == VOUCH_LIMIT_MEMORY) h->max_memory -= CLOSE_MEMORY;
+    fprintf(stderr, "vouch: %s in a finalizer at exit\n", vouch_limit_message(h));
+    status = VOUCH_EXIT_LIMIT;
+  }
   /* Closing the state closes what Lua owned; anything left is closed here. */
   uv_walk(&h->loop, close_walk, NULL);
   uv_run(&h->loop, UV_RUN_DEFAULT);
@@ -220,6 +254,7 @@ void vouch_host_free(vouch_host_t *h) {
   free(h->script_dir);
   free(h->out_path);
   free(h);
+  return status;
 }
 
 
@@ -235,6 +270,7 @@ static int run_main(vouch_host_t *h, int nargs) {
   status = vouch_task_start(h->L, nargs);
   if (status == LUA_OK) status = vouch_run_loop(h);
   vouch_limits_disarm(h);
+  vouch_limits_report(h);  /* one that tripped where nothing reported it */
   if (h->exit_code >= 0 && h->limit_hit == VOUCH_LIMIT_NONE) return h->exit_code;
   return vouch_exit_status(h, status);
 }

@@ -38,6 +38,7 @@ typedef struct http_state http_state;
 typedef struct buf {
   char *p;                  /* malloc'd, owned */
   size_t len, cap;
+  vouch_host_t *h;          /* charged with cap bytes (--max-memory), or NULL */
 } buf;
 
 /* A socket curl asked us to watch. */
@@ -57,6 +58,7 @@ typedef struct request {
   char *host;               /* the first hop's host; owned */
   char *body;               /* request body; owned, NULL for none */
   size_t body_len;
+  size_t body_charged;      /* of it, charged to --max-memory */
   int max_redirects, redirects;
   size_t max_size;
   buf resp;                 /* response body */
@@ -85,13 +87,22 @@ struct http_state {
 ** =======================================================
 */
 
+/*
+** Append to `b`. Its growth is charged to the script's --max-memory as it
+** arrives, so a body that would not fit ends the transfer before it is
+** held: -2 then (the memory limit tripped), -1 when malloc fails.
+*/
 static int buf_add(buf *b, const char *p, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
     char *q;
     while (cap < b->len + n + 1) cap *= 2;
+    if (b->h && vouch_mem_charge(b->h, cap - b->cap) != 0) return -2;
     q = realloc(b->p, cap);
-    if (q == NULL) return -1;
+    if (q == NULL) {
+      if (b->h) vouch_mem_release(b->h, cap - b->cap);
+      return -1;
+    }
     b->p = q;
     b->cap = cap;
   }
@@ -102,6 +113,7 @@ static int buf_add(buf *b, const char *p, size_t n) {
 }
 
 static void buf_free(buf *b) {
+  if (b->h) vouch_mem_release(b->h, b->cap);
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
@@ -179,6 +191,7 @@ static void list_remove(request **head, request **tail, request *r) {
 
 
 static void request_free(request *r) {
+  vouch_mem_release(r->hs->h, r->body_charged);
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
   free(r->url);
@@ -260,7 +273,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
     return 0;                              /* stops the transfer */
   }
   if (buf_add(&r->resp, p, len) != 0) {
-    r->nomem = 1;
+    r->nomem = 1;                          /* or the memory limit tripped */
     return 0;
   }
   return len;
@@ -801,11 +814,15 @@ static int do_request(lua_State *L, int t) {
   r->hs = hs;
   strcpy(r->method, method);
   r->max_redirects = (int)max_redirects;
-  r->max_size = (size_t)max_size;
+  /* No body can be larger than the memory the script may use. */
+  r->max_size = h->max_memory && (size_t)max_size > h->max_memory ? h->max_memory
+                                                                  : (size_t)max_size;
+  r->resp.h = r->head.h = h;
   r->url = strdup(url);
   url_check(h, url, &r->host);
   r->easy = curl_easy_init();
-  if (body) {
+  if (body && vouch_mem_charge(h, body_len) == 0) {  /* the copy curl sends */
+    r->body_charged = body_len;
     r->body = malloc(body_len ? body_len : 1);
     if (r->body) memcpy(r->body, body, body_len);
     r->body_len = body_len;

@@ -222,8 +222,15 @@ static void put(lua_State *L, enc *e, const char *s, size_t n) {
     size_t cap = e->cap ? e->cap : 256;
     char *np;
     while (cap < e->n + n) cap *= 2;
+    /* The text is charged to --max-memory as it grows: a table holding one
+    ** long string many times is small, its encoding need not be. */
+    if (vouch_mem_charge(vouch_host(L), cap - e->cap) != 0)
+      luaL_error(L, "%s", vouch_limit_message(vouch_host(L)));
     np = realloc(e->p, cap);
-    if (np == NULL) luaL_error(L, "not enough memory");
+    if (np == NULL) {
+      vouch_mem_release(vouch_host(L), cap - e->cap);
+      luaL_error(L, "not enough memory");
+    }
     e->p = np;
     e->cap = cap;
   }
@@ -450,10 +457,17 @@ static void encode(lua_State *L, enc *e, int idx, int depth) {
 }
 
 
-static int enc_gc(lua_State *L) {
-  enc *e = lua_touserdata(L, 1);
+/* Free the text and give its charge back; the encoder's __gc does it too. */
+static void enc_free(lua_State *L, enc *e) {
   free(e->p);
+  vouch_mem_release(vouch_host(L), e->cap);
   e->p = NULL;
+  e->n = e->cap = 0;
+}
+
+
+static int enc_gc(lua_State *L) {
+  enc_free(L, lua_touserdata(L, 1));
   return 0;
 }
 
@@ -489,6 +503,7 @@ static int json_encode(lua_State *L) {
   e->seen = 4;
   encode(L, e, 1, 0);
   lua_pushlstring(L, e->p ? e->p : "", e->n);
+  enc_free(L, e);                       /* the text is a string now */
   return 1;
 }
 
@@ -524,15 +539,27 @@ static int null_tostring(lua_State *L) {
 }
 
 
+/* luaL_newmetatable, protected: its __metatable field is its name. */
+static void new_metatable(lua_State *L, const char *name) {
+  luaL_newmetatable(L, name);
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "__metatable");
+}
+
+
 int luaopen_vouch_json(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"decode", json_decode}, {"encode", json_encode},
     {"array", json_markarray}, {"object", json_markobject}, {NULL, NULL}
   };
   json_set_alloc_funcs(json_malloc, json_free);
-  luaL_newmetatable(L, ARRAY_MT);
+  /* Every script shares the marks of arrays and objects, which are tables:
+  ** getmetatable answers their name, so no script can add a finalizer (or
+  ** anything else) that another would meet. The sandbox's getmetatable
+  ** hides the metatables of userdata already. */
+  new_metatable(L, ARRAY_MT);
   lua_pop(L, 1);
-  luaL_newmetatable(L, OBJECT_MT);
+  new_metatable(L, OBJECT_MT);
   lua_pop(L, 1);
   luaL_newmetatable(L, "vouch.json.box");
   lua_pushcfunction(L, box_gc);

@@ -62,6 +62,9 @@ typedef struct vouch_reader {
   void *spare;              /* a batch taken, for the next work item to reuse; owned */
   size_t ready_bytes;       /* its memory, with the scanner state's */
   size_t batch_charged;     /* charged for the batch the source holds */
+  size_t spare_charged;     /* charged for r->spare */
+  size_t work_charged;      /* charged for the work item in flight: the spare it
+                               reuses and room for what it makes */
   int64_t woffset;          /* the worker's file offset */
   int weof;                 /* the worker read the last bytes */
   int nomem;                /* the scanner ran out of memory */
@@ -401,6 +404,20 @@ static void scan_done(uv_work_t *w, int status) {
 static int scan_ahead(lua_State *L, vouch_source_t *s) {
   reader *r = s->r;
   int rc;
+  /*
+  ** The worker's batch is charged once it is taken; until then it grows
+  ** unseen, so room for it is charged now: a read's worth of bytes and as
+  ** much again for its tokens. A thousand sources reading at once stay
+  ** within --max-memory.
+  */
+  size_t room = 2 * r->chunk;
+  if (charge(r, room) != 0) {
+    r->pending = 1;
+    r->result = UV_ENOMEM;
+    return UV_ENOMEM;
+  }
+  r->work_charged = r->spare_charged + room;
+  r->spare_charged = 0;                    /* the worker reuses the spare */
   if (r->sc->prepare) r->sc->prepare(s, r->ws);
   r->work.data = r;
   r->busy = 1;
@@ -431,13 +448,18 @@ static int take(lua_State *L, vouch_source_t *s) {
                     s->path, (lua_Integer)r->offset, (lua_Integer)r->size);
     return VOUCH_BAD;
   }
-  if (s->batch) {  /* the next work item reuses it */
+  if (s->batch) {  /* the next work item reuses it: it stays charged */
     if (r->spare) r->sc->batch_free(r->spare);
+    uncharge(r, r->spare_charged);
     r->spare = s->batch;
+    r->spare_charged = r->batch_charged;
+  } else {
+    uncharge(r, r->batch_charged);
   }
   s->batch = NULL;
-  uncharge(r, r->batch_charged);
   r->batch_charged = 0;
+  uncharge(r, r->work_charged);            /* what it made is charged instead */
+  r->work_charged = 0;
   if (r->nomem || charge(r, r->ready_bytes) != 0) {
     if (r->ready) r->sc->batch_free(r->ready);
     r->ready = NULL;

@@ -1066,7 +1066,19 @@ static int co_close(lua_State *L) {
     return luaL_error(L, "cannot close a coroutine that waits for the host");
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  {
+    /* Its __close handlers run on `co`: a limit that trips meanwhile must
+    ** stop them there, or a pcall inside one would swallow it forever. */
+    vouch_host_t *h = vouch_host(L);
+    lua_State *prev = h->running;
+    int status;
+    h->running = co;
+    vouch_limits_hook(co);
+    status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    h->running = prev;
+    if (prev) vouch_limits_hook(prev);    /* a limit that tripped in co stops L too */
+    if (status != LUA_OK) return lua_error(L);
+  }
   return lua_gettop(L);
 }
 
@@ -1131,6 +1143,24 @@ static int state_gc(lua_State *L) {
 }
 
 
+/* How many tasks are started and not finished. */
+int vouch_tasks_live(vouch_host_t *h) {
+  return state_of(h->L)->live;
+}
+
+
+/*
+** Cancel every task (none may be running): what they wait for stops and
+** their __close handlers run, under the limits. The REPL does this when a
+** statement's time runs out with tasks it spawned still alive.
+*/
+void vouch_tasks_cancel(vouch_host_t *h) {
+  loop_state *s = state_of(h->L);
+  while (s->lhead) cancel_task(h->L, s->lhead);
+  s->head = s->tail = NULL;
+}
+
+
 int vouch_task_start(lua_State *L, int nargs) {
   task_new(L, nargs)->main = 1;
   lua_pop(L, 1);
@@ -1150,7 +1180,7 @@ static void deadline_fired(uv_timer_t *timer) {
   ** already, with nothing to stop): report it here. */
   if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)
     h->limit_hit = VOUCH_LIMIT_TIME;
-  fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
+  vouch_limits_report(h);
   h->failed = 1;
   uv_stop(&h->loop);
 }

@@ -64,7 +64,9 @@ static const char options_help[] =
   "Options (before the script or anywhere for other commands):\n"
   "  --db FILE            the database (default: $VOUCH_DB or ./vouch.db)\n"
   "  --max-memory SIZE    memory limit for scripts, e.g. 256M (default " DEFAULT_MEMORY ")\n"
-  "  --timeout SECONDS    wall-time limit for a run, 0 for none (default 600)\n"
+  "  --timeout SECONDS    wall-time limit for a run, 0 for none (default 600); in the\n"
+  "                       REPL for each statement and the tasks it spawns, which\n"
+  "                       are cancelled when it runs out\n"
   "  --allow-read=PATHS   readable files and directories, comma-separated\n"
   "                       (default: the script's directory and the working directory)\n"
   "  --allow-write=PATHS  writable files and directories (default: none but the database)\n"
@@ -176,7 +178,7 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
   }
   if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
   status = vouch_host_run_file(h, argv[i], argc - i - 1, argv + i + 1);
-  vouch_host_free(h);
+  if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
   return status;
 }
 
@@ -240,7 +242,7 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     vouch_allow_read_path(h, v[0] == '-' ? eq + 1 : v);
   }
   status = vouch_host_run_module(h, c->module, n, rest);
-  vouch_host_free(h);
+  if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
   free(rest);
   return status;
 }
@@ -283,7 +285,7 @@ static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
   }
   if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
   status = vouch_repl(h);
-  vouch_host_free(h);
+  if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
   return status;
 }
 
@@ -349,7 +351,7 @@ int main(int argc, char **argv) {
       if ((h = new_host(&o)) == NULL) return VOUCH_EXIT_SCRIPT;
       vouch_set_script_dir(h, "./-e");
       status = vouch_host_run_string(h, argv[i + 1], "=(command line)");
-      vouch_host_free(h);
+      if (vouch_host_free(h) == VOUCH_EXIT_LIMIT) status = VOUCH_EXIT_LIMIT;
       return status;
     }
     if (a[0] != '-' || a[1] == '\0') break;

@@ -66,6 +66,7 @@ typedef struct repl {
   int quit;                 /* leave at the next turn of the loop */
   int status;               /* exit status */
   int failed;               /* a statement failed (piped mode exits 1) */
+  int limited;              /* a limit ended one (piped mode exits 3) */
   int timing;               /* .time on */
   int key;                  /* KEY_*: a bound key seen during the last read */
   uint64_t started;         /* uv_hrtime() when the statement started */
@@ -78,6 +79,7 @@ static repl *the_repl;
 
 static void show_prompt(repl *r);
 static void clear_input(repl *r);
+static void on_deadline(uv_timer_t *t);
 static void on_line(char *line);
 static void on_stdin(uv_poll_t *p, int status, int events);
 static void hide_prompt(repl *r);
@@ -203,16 +205,47 @@ static void kill_hook(lua_State *L, lua_Debug *ar) {
 }
 
 
-static void end_statement(repl *r) {
+/*
+** A limit ended the statement or a task it left behind: every task goes
+** (they would run unbounded), and the next statement starts afresh.
+*/
+static void end_limit(repl *r) {
   vouch_host_t *h = r->h;
+  r->limited = 1;
+  r->failed = 1;
+  if (r->deadline) uv_timer_stop(r->deadline);
+  vouch_tasks_cancel(h);
+  vouch_limits_disarm(h);
+  h->limit_hit = VOUCH_LIMIT_NONE;
+}
+
+
+/*
+** The statement is over; `self` is 1 when its own task is still live (it
+** is ending). The tasks it spawned may run on in the background, but under
+** its --timeout: the limits stay armed until they end or time runs out.
+*/
+static void end_statement(repl *r, int self) {
+  vouch_host_t *h = r->h;
+  int limit = h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT;
   r->busy = 0;
   r->co = NULL;
   r->interrupting = 0;
   luaL_unref(r->L, LUA_REGISTRYINDEX, r->task_ref);
   r->task_ref = LUA_NOREF;
-  if (r->deadline) uv_timer_stop(r->deadline);
-  vouch_limits_disarm(h);
-  h->limit_hit = VOUCH_LIMIT_NONE;
+  if (limit) {
+    if (!self) end_limit(r);
+    else r->limited = 1;           /* stmt_k: the others go in check_limits */
+  } else if (vouch_tasks_live(h) > self && h->deadline) {
+    uint64_t now = uv_hrtime();
+    if (r->deadline)
+      uv_timer_start(r->deadline, on_deadline,
+                     h->deadline > now ? (h->deadline - now) / 1000000 + 1 : 0, 0);
+  } else {
+    if (r->deadline) uv_timer_stop(r->deadline);
+    vouch_limits_disarm(h);
+    h->limit_hit = VOUCH_LIMIT_NONE;
+  }
   if (r->timing) {
     char t[64];
     snprintf(t, sizeof t, "(%.3f s)", (double)(uv_hrtime() - r->started) / 1e9);
@@ -241,11 +274,17 @@ static int stmt_k(lua_State *L, int status, lua_KContext ctx) {
     const char *msg = lua_tostring(L, -1);
     if (status == LUA_ERRMEM && h->limit_hit != VOUCH_LIMIT_NONE)
       msg = vouch_limit_message(h);
-    out_line(r, stderr, "\033[31m", msg ? msg : "(error object is not a string)");
+    if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT) {
+      if (!h->limit_reported) out_line(r, stderr, "\033[31m", vouch_limit_message(h));
+      h->limit_reported = 1;
+    } else {
+      out_line(r, stderr, "\033[31m", msg ? msg : "(error object is not a string)");
+    }
     r->failed = 1;
   }
   lua_settop(L, 0);
-  end_statement(r);
+  end_statement(r, 1);
+  if (r->limited) uv_stop(&h->loop);  /* check_limits runs once the task is over */
   if (r->quit) uv_stop(&h->loop);
   return 0;
 }
@@ -283,7 +322,7 @@ static void abandon(repl *r, const char *why) {
   }
   r->co = NULL;
   r->failed = 1;
-  end_statement(r);
+  end_statement(r, 0);
 }
 
 
@@ -306,18 +345,44 @@ static void check_statement(repl *r) {
   if (lua_pcall(L, 1, 1, 0) == LUA_OK && (st = lua_tostring(L, -1)) != NULL &&
       strcmp(st, "ready") != 0 && strcmp(st, "running") != 0 && strcmp(st, "waiting") != 0) {
     r->failed = 1;
-    end_statement(r);
+    end_statement(r, 0);
   }
   lua_pop(L, 3);
 }
 
 
-/* The statement's time is up while it waits (busy Lua meets the hook). */
+/*
+** The statement's time is up while it waits (busy Lua meets the hook), or
+** the time of the statement that left tasks in the background: they are
+** cancelled.
+*/
 static void on_deadline(uv_timer_t *t) {
   repl *r = t->data;
-  if (!r->busy) return;
-  r->h->limit_hit = VOUCH_LIMIT_TIME;
-  abandon(r, vouch_limit_message(r->h));
+  vouch_host_t *h = r->h;
+  if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)
+    h->limit_hit = VOUCH_LIMIT_TIME;
+  if (r->busy) {
+    h->limit_reported = 1;
+    abandon(r, vouch_limit_message(h));
+    return;
+  }
+  if (vouch_tasks_live(h) > 0 && !h->limit_reported) {
+    h->limit_reported = 1;
+    out_line(r, stderr, "\033[31m", vouch_limit_message(h));
+  }
+  end_limit(r);
+}
+
+
+/*
+** After the loop stopped: a limit that ended a statement or a background
+** task ends every task of it (none runs now).
+*/
+static void check_limits(repl *r) {
+  vouch_host_t *h = r->h;
+  if (r->busy) return;
+  if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT)
+    end_limit(r);
 }
 
 
@@ -366,7 +431,7 @@ static void start_statement(repl *r, int nargs) {
     out_line(r, stderr, "\033[31m", lua_tostring(L, -1));
     lua_pop(L, 1);
     r->failed = 1;
-    end_statement(r);
+    end_statement(r, 0);
     return;
   }
   r->task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -1056,6 +1121,7 @@ int vouch_repl(vouch_host_t *h) {
       while (!r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
         check_statement(&r);
+        check_limits(&r);
         h->failed = 0;  /* a background task failed: reported, the REPL goes on */
         if (h->exit_code >= 0 && !r.quit) { r.quit = 1; r.status = h->exit_code; }
       }
@@ -1085,6 +1151,7 @@ int vouch_repl(vouch_host_t *h) {
       while (r.busy && !r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);
         check_statement(&r);
+        check_limits(&r);
         if (h->failed) r.failed = 1;  /* a background task failed (reported) */
         h->failed = 0;
         if (h->exit_code >= 0 && !r.quit) { r.quit = 1; r.status = h->exit_code; }
@@ -1095,10 +1162,14 @@ int vouch_repl(vouch_host_t *h) {
     ** What was spawned in the background runs to its end, as with `vouch
     ** run`, unless a statement was given up (it would keep waiting).
     */
-    if (h->exit_code < 0 && !r.abandoned && !r.sigint_quit) uv_run(&h->loop, UV_RUN_DEFAULT);
+    if (h->exit_code < 0 && !r.abandoned && !r.sigint_quit) {
+      uv_run(&h->loop, UV_RUN_DEFAULT);
+      check_limits(&r);
+    }
     if (h->failed) r.failed = 1;
-    if (h->exit_code >= 0) r.status = h->exit_code;
+    if (h->exit_code >= 0 && !r.limited) r.status = h->exit_code;
     else if (r.sigint_quit) r.status = 128 + SIGINT;
+    else if (r.limited) r.status = VOUCH_EXIT_LIMIT;
     else if (r.failed) r.status = VOUCH_EXIT_SCRIPT;
   }
 

@@ -56,6 +56,28 @@ void *vouch_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return ptr;
 }
 
+
+/*
+** Charge `n` bytes the host allocates on a script's behalf (an HTTP body, a
+** loader's buffers) to --max-memory, as if Lua had allocated them. Returns
+** 0, or -1 after tripping the memory limit when they do not fit; the caller
+** then frees what it holds and fails. Each charge is given back with
+** vouch_mem_release once the buffer is freed.
+*/
+int vouch_mem_charge(vouch_host_t *h, size_t n) {
+  if (h->max_memory && (n > h->max_memory || h->used_memory + n > h->max_memory)) {
+    vouch_limits_trip(h, VOUCH_LIMIT_MEMORY);
+    return -1;
+  }
+  h->used_memory += n;
+  return 0;
+}
+
+
+void vouch_mem_release(vouch_host_t *h, size_t n) {
+  h->used_memory -= n < h->used_memory ? n : h->used_memory;
+}
+
 /* }====================================================== */
 
 
@@ -97,6 +119,23 @@ const char *vouch_limit_message(vouch_host_t *h) {
     case VOUCH_LIMIT_INTERRUPT: return "interrupted";
     default: return "no limit";
   }
+}
+
+
+/*
+** Write the message of the limit that tripped, unless it was written
+** already: a thousand tasks stopped by one limit make one report. Returns
+** 1 when a limit tripped.
+*/
+int vouch_limits_report(vouch_host_t *h) {
+  if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT) return 0;
+  if (!h->limit_reported) {
+    h->limit_reported = 1;
+    fflush(stdout);
+    fprintf(stderr, "vouch: %s\n", vouch_limit_message(h));
+    fflush(stderr);
+  }
+  return 1;
 }
 
 
@@ -155,17 +194,6 @@ static void on_alarm(int sig, siginfo_t *info, void *ctx) {
 }
 
 
-/* Wait until `at` (CLOCK_REALTIME) or until stopped; 1 if the time came. */
-static int wd_wait(const struct timespec *at) {
-  int fired = 0;
-  pthread_mutex_lock(&wd_lock);
-  while (!wd_stop && !fired)
-    fired = pthread_cond_timedwait(&wd_cond, &wd_lock, at) == ETIMEDOUT;
-  pthread_mutex_unlock(&wd_lock);
-  return fired && !wd_stop;
-}
-
-
 static void add_seconds(struct timespec *ts, double s) {
   ts->tv_sec += (time_t)s;
   ts->tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
@@ -173,40 +201,77 @@ static void add_seconds(struct timespec *ts, double s) {
 }
 
 
+/* Wait on the watchdog's condition for `s` seconds at most; wd_lock held. */
+static void wd_sleep(double s) {
+  struct timespec at;
+  clock_gettime(CLOCK_REALTIME, &at);
+  add_seconds(&at, s);
+  pthread_cond_timedwait(&wd_cond, &wd_lock, &at);
+}
+
+
 /*
 ** The watchdog: at the deadline it signals the main thread (whose handler
 ** trips the limit), again every tenth of a second in case the signal came
 ** while a coroutine other than the one hooked was running, and after the
-** grace it ends the process.
+** grace it ends the process. The deadline is read afresh each time it
+** wakes: the REPL moves it for each statement, and vouch_host_free gives
+** the finalizers a budget of their own.
 */
 static void *watchdog(void *arg) {
   vouch_host_t *h = arg;
-  struct timespec at;
-  int i;
-  clock_gettime(CLOCK_REALTIME, &at);
-  add_seconds(&at, h->timeout);
-  if (!wd_wait(&at)) return NULL;
-  for (i = 0; i < (int)(WATCHDOG_GRACE * 10); i++) {
+  int late = 0;                 /* tenths of a second past the deadline */
+  int stopped;
+  pthread_mutex_lock(&wd_lock);
+  while (!wd_stop) {
+    uint64_t now = uv_hrtime(), deadline = h->deadline;
+    if (deadline == 0 || now < deadline) {
+      late = 0;
+      wd_sleep(deadline ? (double)(deadline - now) / 1e9 : 3600);
+      continue;
+    }
+    if (late++ >= (int)(WATCHDOG_GRACE * 10)) break;
     pthread_kill(main_thread, SIGALRM);
-    add_seconds(&at, 0.1);
-    if (!wd_wait(&at)) return NULL;
+    wd_sleep(0.1);
   }
-  {
+  stopped = wd_stop;
+  pthread_mutex_unlock(&wd_lock);
+  if (!stopped) {
     char msg[160];
     int n = snprintf(msg, sizeof msg, "vouch: time limit exceeded (--timeout=%gs)\n",
                      h->timeout);
     if (write(2, msg, (size_t)n) < 0) { /* nothing more to do */ }
+    _exit(VOUCH_EXIT_LIMIT);
   }
-  _exit(VOUCH_EXIT_LIMIT);
   return NULL;
 }
 
 
+/* Set the deadline `seconds` from now (0: none) where the watchdog sees it. */
+static void set_deadline(vouch_host_t *h, double seconds) {
+  pthread_mutex_lock(&wd_lock);
+  h->deadline = seconds > 0 ? uv_hrtime() + (uint64_t)(seconds * 1e9) : 0;
+  pthread_cond_signal(&wd_cond);
+  pthread_mutex_unlock(&wd_lock);
+}
+
+
+/*
+** Start the limits for a run (or a REPL statement): no limit tripped yet,
+** and the whole --timeout ahead, however little the last run left.
+*/
 void vouch_limits_arm(vouch_host_t *h) {
+  vouch_limits_arm_for(h, h->timeout);
+}
+
+
+/* vouch_limits_arm with `seconds` of time instead of --timeout. */
+void vouch_limits_arm_for(vouch_host_t *h, double seconds) {
   struct sigaction sa;
   h->limit_hit = VOUCH_LIMIT_NONE;
-  h->deadline = h->timeout > 0 ? uv_hrtime() + (uint64_t)(h->timeout * 1e9) : 0;
-  if (h->timeout > 0 && !h->watchdog_armed) {
+  h->limit_reported = 0;
+  set_deadline(h, seconds);
+  if (seconds > 0 && !h->watchdog_armed) {
     sig_host = h;
     main_thread = pthread_self();
     memset(&sa, 0, sizeof sa);
@@ -223,7 +288,7 @@ void vouch_limits_arm(vouch_host_t *h) {
 
 
 void vouch_limits_disarm(vouch_host_t *h) {
-  h->deadline = 0;
+  set_deadline(h, 0);
   if (h->watchdog_armed) {
     pthread_mutex_lock(&wd_lock);
     wd_stop = 1;
@@ -928,6 +993,80 @@ static int sb_getmetatable(lua_State *L) {
 }
 
 
+/*
+** {------------------------------------------------------
+** pcall and xpcall: a limit is not an error to catch. Lua reports a stack
+** overflow (of the Lua stack or of the C stack, or in an error handler) as
+** an ordinary error that any pcall would swallow, so the recursion would go
+** on; here it trips the stack limit, which ends the script with exit 3. A
+** script that raises "stack overflow" itself ends itself the same way.
+** -------------------------------------------------------
+*/
+
+static int is_overflow(lua_State *L, int status, int idx) {
+  const char *msg;
+  if (status == LUA_ERRERR) return 1;     /* the handler overflowed in turn */
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  msg = lua_tostring(L, idx);
+  return strstr(msg, "stack overflow") != NULL;
+}
+
+
+/* After a protected call, as lbaselib's finishpcall, but limits go on. */
+static int finish_pcall(lua_State *L, int status, lua_KContext extra) {
+  vouch_host_t *h = vouch_host(L);
+  if (status != LUA_OK && status != LUA_YIELD) {
+    if (h->limit_hit == VOUCH_LIMIT_NONE && is_overflow(L, status, -1))
+      vouch_limits_trip(h, VOUCH_LIMIT_STACK);
+    if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT)
+      return luaL_error(L, "%s", vouch_limit_message(h));
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - (int)extra;
+}
+
+
+static int sb_pcall(lua_State *L) {
+  int status;
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);                  /* first result if no errors */
+  lua_insert(L, 1);
+  status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, finish_pcall);
+  return finish_pcall(L, status, 0);
+}
+
+
+/* The message handler xpcall installs: notes an overflow, then the script's. */
+static int xpcall_handler(lua_State *L) {
+  vouch_host_t *h = vouch_host(L);
+  if (h->limit_hit == VOUCH_LIMIT_NONE && is_overflow(L, LUA_ERRRUN, 1))
+    vouch_limits_trip(h, VOUCH_LIMIT_STACK);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+
+static int sb_xpcall(lua_State *L) {
+  int status;
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, xpcall_handler, 1);
+  lua_replace(L, 2);                      /* the script's handler, wrapped */
+  lua_pushboolean(L, 1);                  /* first result */
+  lua_pushvalue(L, 1);                    /* function */
+  lua_rotate(L, 3, 2);                    /* move them below function's arguments */
+  status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_pcall);
+  return finish_pcall(L, status, 2);
+}
+
+/* }------------------------------------------------------ */
+
+
 static int sb_collectgarbage(lua_State *L) {
   const char *opt = luaL_optstring(L, 1, "count");
   if (strcmp(opt, "count") != 0)
@@ -1113,8 +1252,8 @@ void vouch_sandbox_open(lua_State *L) {
 
 
 static const char *const base_allowed[] = {
-  "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "select",
-  "tonumber", "tostring", "type", "xpcall", "rawequal",
+  "assert", "error", "ipairs", "next", "pairs", "print", "select",
+  "tonumber", "tostring", "type", "rawequal",
   "rawget", "rawlen", "rawset", "_VERSION", NULL
 };
 
@@ -1181,6 +1320,10 @@ void vouch_sandbox_env(lua_State *L) {
 
   lua_pushcfunction(L, sb_collectgarbage);
   lua_setfield(L, env, "collectgarbage");
+  lua_pushcfunction(L, sb_pcall);
+  lua_setfield(L, env, "pcall");
+  lua_pushcfunction(L, sb_xpcall);
+  lua_setfield(L, env, "xpcall");
   lua_pushcfunction(L, sb_getmetatable);
   lua_setfield(L, env, "getmetatable");
   lua_pushvalue(L, env);

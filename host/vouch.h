@@ -60,6 +60,7 @@ typedef struct vouch_host {
   double timeout;           /* --timeout seconds, 0 = none */
   uint64_t deadline;        /* uv_hrtime() at which time runs out, 0 = none */
   volatile int limit_hit;   /* VOUCH_LIMIT_*: the limit that ended the run */
+  int limit_reported;       /* its message was written: one report per limit */
   lua_State *running;       /* the coroutine running now, where a limit trips */
   vouch_list_t allow_read;  /* resolved directories and files */
   vouch_list_t allow_write;
@@ -79,7 +80,7 @@ typedef struct vouch_host {
 /* host.c */
 vouch_host_t *vouch_host(lua_State *L);
 vouch_host_t *vouch_host_new(const vouch_opts_t *opts);
-void vouch_host_free(vouch_host_t *h);
+int vouch_host_free(vouch_host_t *h);
 int vouch_host_run_file(vouch_host_t *h, const char *path, int argc, char **argv);
 int vouch_host_run_string(vouch_host_t *h, const char *code, const char *name);
 int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **argv);
@@ -95,6 +96,10 @@ void *vouch_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 void vouch_sandbox_open(lua_State *L);
 void vouch_sandbox_env(lua_State *L);
 void vouch_limits_arm(vouch_host_t *h);
+void vouch_limits_arm_for(vouch_host_t *h, double seconds);
+int vouch_limits_report(vouch_host_t *h);
+int vouch_mem_charge(vouch_host_t *h, size_t n);
+void vouch_mem_release(vouch_host_t *h, size_t n);
 void vouch_limits_disarm(vouch_host_t *h);
 void vouch_limits_hook(lua_State *L);
 void vouch_limits_trip(vouch_host_t *h, int limit);
@@ -164,6 +169,8 @@ int vouch_task_start(lua_State *L, int nargs);
 vouch_task_t *vouch_task_current(lua_State *L);
 void vouch_task_resume(vouch_task_t *t, int nres);
 int vouch_run_loop(vouch_host_t *h);
+int vouch_tasks_live(vouch_host_t *h);
+void vouch_tasks_cancel(vouch_host_t *h);
 
 /* repl.c */
 int vouch_repl(vouch_host_t *h);

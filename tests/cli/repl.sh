@@ -182,22 +182,41 @@ pipe "piped: --trusted has the full standard library" 0 "^true$N\$" --trusted <<
 type(io.write) == "function" and type(os.execute) == "function"
 END
 
-pipe "piped: --timeout stops a busy statement and the REPL goes on" 1 \
+pipe "piped: --timeout stops a busy statement and the REPL goes on, exit 3" 3 \
   "time limit exceeded \(--timeout=1s\).*${B}after$N\$" --timeout 1 <<'END'
 while true do end
 print("after")
 END
 
-pipe "piped: --timeout stops a statement that waits" 1 \
+pipe "piped: --timeout stops a statement that waits, exit 3" 3 \
   "time limit exceeded \(--timeout=1s\).*${B}after$N\$" --timeout 1 <<'END'
 vouch.sleep(60000)
 print("after")
 END
 
-pipe "piped: the memory limit holds and the REPL goes on" 1 \
+pipe "piped: the memory limit holds and the REPL goes on, exit 3" 3 \
   "memory limit exceeded \(--max-memory=64MiB\).*${B}after$N\$" --max-memory 64M <<'END'
 local t = {} for i = 1, 1e8 do t[i] = ("x"):rep(64) .. i end
 print("after")
+END
+
+pipe "piped: a background task that spins is stopped by its statement's --timeout" 3 \
+  "time limit exceeded \(--timeout=1s\)" --timeout 1 <<'END'
+vouch.spawn(function() while true do end end)
+print("after")
+END
+
+pipe "piped: a background task that waits past its statement's --timeout is cancelled" 3 \
+  "time limit exceeded \(--timeout=1s\)" --timeout 1 <<'END'
+vouch.spawn(function() vouch.sleep(60000) print("never") end)
+print("after")
+END
+
+pipe "piped: each statement gets the whole --timeout, however little the last one left" 0 \
+  "^true${N}true${N}both$N\$" --timeout 2 <<'END'
+vouch.sleep(1300)
+vouch.sleep(1300)
+print("both")
 END
 
 pipe "piped: .tables lists the database's tables with row counts" 0 \
