@@ -411,9 +411,12 @@ static int grants_within(const vouch_sched_grants_t *row, const vouch_sched_gran
     return -1;
   }
   out->trusted = row->trusted;
+  /* A path that cannot be resolved (its parent does not exist) names
+     nothing to grant: it is left out, which only narrows the run. */
   for (i = 0; i < row->nread; i++) {
     char *r = resolve_at(NULL, row->read[i]);
-    if (r == NULL || !may_read(runner, r) || vouch_sched_grants_add(out, 'r', r) != 0) {
+    if (r == NULL) continue;
+    if (!may_read(runner, r) || vouch_sched_grants_add(out, 'r', r) != 0) {
       why_(why, n, "%s: read access denied (allow it with --allow-read=PATH)", row->read[i]);
       free(r);
       return -1;
@@ -422,7 +425,8 @@ static int grants_within(const vouch_sched_grants_t *row, const vouch_sched_gran
   }
   for (i = 0; i < row->nwrite; i++) {
     char *r = resolve_at(NULL, row->write[i]);
-    if (r == NULL || !may_write(runner, r) || vouch_sched_grants_add(out, 'w', r) != 0) {
+    if (r == NULL) continue;
+    if (!may_write(runner, r) || vouch_sched_grants_add(out, 'w', r) != 0) {
       why_(why, n, "%s: write access denied (allow it with --allow-write=PATH)", row->write[i]);
       free(r);
       return -1;

@@ -42,6 +42,10 @@ printf 'print("job", table.concat(arg, " "))\n' > job.lua
 printf 'assert(vouch.load.csv("secret.csv")) print("read the secret")\n' > readcwd.lua
 printf 'id,name\nP1,kept out\n' > "$outside/secret.csv"
 cp "$ROOT/tests/monitor/fake_vet.lua" .
+# One scorecard per schedule, so that each one's second run differs from its
+# first and has something to alert about.
+sed "s/'fake'/'fake_url'/g" fake_vet.lua > fake_url.lua
+sed "s/'fake'/'fake_file'/g" fake_vet.lua > fake_file.lua
 "$VOUCH" schedule add legit '@yearly' job.lua a >/dev/null
 
 # A row written by SQL, as anything with access to the file can: the command
@@ -143,10 +147,10 @@ check "vouch.schedule: a file: alert outside the write grant is refused" 1 'writ
 q "delete from schedules where name like 'forged-%' or name in ('c', 'b3', 'planted-vet')"
 sqlite3 "$VOUCH_DB" <<SQL
 INSERT INTO schedules(name, expr, script, args, created_at, dir, alerts)
-  VALUES ('planted-url', 'every 1m', '$TMP/fake_vet.lua', '[]', '2026-01-01T00:00:00Z', '$TMP',
+  VALUES ('planted-url', 'every 1m', '$TMP/fake_url.lua', '[]', '2026-01-01T00:00:00Z', '$TMP',
           '["http://allowed.example:x@127.0.0.1:$port/planted"]');
 INSERT INTO schedules(name, expr, script, args, created_at, dir, alerts)
-  VALUES ('planted-file', 'every 1m', '$TMP/fake_vet.lua', '[]', '2026-01-01T00:00:00Z', '$TMP',
+  VALUES ('planted-file', 'every 1m', '$TMP/fake_file.lua', '[]', '2026-01-01T00:00:00Z', '$TMP',
           '["file:$outside/alerts.jsonl"]');
 INSERT INTO schedules(name, expr, script, args, created_at, dir)
   VALUES ('planted-dir', 'every 1m', '$TMP/readcwd.lua', '[]', '2026-01-01T00:00:00Z', '$outside');
