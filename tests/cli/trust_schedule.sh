@@ -145,15 +145,17 @@ check "vouch.schedule: a file: alert outside the write grant is refused" 1 'writ
 "$VOUCH" --allow-net=127.0.0.1 schedule add mon 'every 1m' fake_vet.lua \
   --alert "http://127.0.0.1:$port/hook" >/dev/null
 q "delete from schedules where name like 'forged-%' or name in ('c', 'b3', 'planted-vet')"
+# The planted rows queue their runs, so that each has two whatever its speed.
+q "update schedules set overlap='queue' where name='planted-trusted'"
 sqlite3 "$VOUCH_DB" <<SQL
-INSERT INTO schedules(name, expr, script, args, created_at, dir, alerts)
-  VALUES ('planted-url', 'every 1m', '$TMP/fake_url.lua', '[]', '2026-01-01T00:00:00Z', '$TMP',
+INSERT INTO schedules(name, expr, script, args, created_at, dir, overlap, alerts)
+  VALUES ('planted-url', 'every 1m', '$TMP/fake_url.lua', '[]', '2026-01-01T00:00:00Z', '$TMP', 'queue',
           '["http://allowed.example:x@127.0.0.1:$port/planted"]');
-INSERT INTO schedules(name, expr, script, args, created_at, dir, alerts)
-  VALUES ('planted-file', 'every 1m', '$TMP/fake_file.lua', '[]', '2026-01-01T00:00:00Z', '$TMP',
+INSERT INTO schedules(name, expr, script, args, created_at, dir, overlap, alerts)
+  VALUES ('planted-file', 'every 1m', '$TMP/fake_file.lua', '[]', '2026-01-01T00:00:00Z', '$TMP', 'queue',
           '["file:$outside/alerts.jsonl"]');
-INSERT INTO schedules(name, expr, script, args, created_at, dir)
-  VALUES ('planted-dir', 'every 1m', '$TMP/readcwd.lua', '[]', '2026-01-01T00:00:00Z', '$outside');
+INSERT INTO schedules(name, expr, script, args, created_at, dir, overlap)
+  VALUES ('planted-dir', 'every 1m', '$TMP/readcwd.lua', '[]', '2026-01-01T00:00:00Z', '$outside', 'queue');
 SQL
 echo 2026-01-01T00:00:30Z > clock
 http_proxy="http://127.0.0.1:$pport" HTTP_PROXY="http://127.0.0.1:$pport" no_proxy= NO_PROXY= \
