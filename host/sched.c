@@ -9,6 +9,11 @@
 ** is a child process of vouch itself (`vouch run SCRIPT ARGS`, with the
 ** limits of `vouch run`), so a crash, a timeout or a memory blow-up in one
 ** run is recorded and the daemon goes on.
+**
+** A schedule row comes back from a file anything may have written, so it
+** is checked before each run ("The boundary" below): a run gets the grants
+** recorded when its schedule was added, within this process's own, and a
+** row that fails is recorded as refused instead of run.
 */
 #include <errno.h>
 #include <fcntl.h>
