@@ -9,6 +9,11 @@
 ** is a child process of vouch itself (`vouch run SCRIPT ARGS`, with the
 ** limits of `vouch run`), so a crash, a timeout or a memory blow-up in one
 ** run is recorded and the daemon goes on.
+**
+** A schedule row comes back from a file anything may have written, so it
+** is checked before each run ("The boundary" below): a run gets the grants
+** recorded when its schedule was added, within this process's own, and a
+** row that fails is recorded as refused instead of run.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +114,527 @@ static const char *col_text(sqlite3_stmt *st, int i) {
 /* }====================================================== */
 
 
+/*
+** {======================================================
+** The boundary: checking a row read back before it runs
+** =======================================================
+*/
+
+#define ARGS_MAX 256            /* arguments a schedule may pass */
+
+/* The commands a schedule may run: each reads data and writes the record. */
+static const char *const sched_commands[] = {"vet", "report", NULL};
+
+static void why_(char *why, size_t n, const char *fmt, ...) {
+  va_list ap;
+  if (why == NULL || n == 0) return;
+  va_start(ap, fmt);
+  vsnprintf(why, n, fmt, ap);
+  va_end(ap);
+}
+
+static void list_free_(char ***v, int *n) {
+  int i;
+  for (i = 0; i < *n; i++) free((*v)[i]);
+  free(*v);
+  *v = NULL;
+  *n = 0;
+}
+
+void vouch_sched_grants_free(vouch_sched_grants_t *g) {
+  list_free_(&g->read, &g->nread);
+  list_free_(&g->write, &g->nwrite);
+  list_free_(&g->net, &g->nnet);
+  memset(g, 0, sizeof *g);
+}
+
+int vouch_sched_grants_add(vouch_sched_grants_t *g, int which, const char *item) {
+  char ***v = which == 'r' ? &g->read : which == 'w' ? &g->write : &g->net;
+  int *n = which == 'r' ? &g->nread : which == 'w' ? &g->nwrite : &g->nnet;
+  char **nv, *copy = strdup(item);
+  int i;
+  if (copy == NULL) return -1;
+  for (i = 0; i < *n; i++)
+    if (strcmp((*v)[i], item) == 0) { free(copy); return 0; }
+  if ((nv = realloc(*v, sizeof *nv * (size_t)(*n + 1))) == NULL) { free(copy); return -1; }
+  *v = nv;
+  nv[(*n)++] = copy;
+  return 0;
+}
+
+static int path_under(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  if (strcmp(dir, "/") == 0) return path[0] == '/';
+  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+** Resolve `path` (relative to `base` when not absolute) as the sandbox
+** does: the longest existing prefix through realpath, so `..` and symlinks
+** cannot lead elsewhere, and a last part that does not exist yet appended
+** as written. Returns a malloc'd path, or NULL.
+*/
+static char *resolve_at(const char *base, const char *path) {
+  char full[PATH_MAX], buf[PATH_MAX], *cut, *out;
+  const char *rest;
+  if (path == NULL || *path == '\0') return NULL;
+  if (path[0] == '/') {
+    if (strlen(path) >= sizeof full) return NULL;
+    strcpy(full, path);
+  } else {
+    if (base == NULL || snprintf(full, sizeof full, "%s/%s", base, path) >= (int)sizeof full)
+      return NULL;
+  }
+  if (realpath(full, buf) != NULL) return strdup(buf);
+  if (errno != ENOENT) return NULL;
+  cut = strrchr(full, '/');
+  rest = cut + 1;
+  if (strcmp(rest, "..") == 0 || strcmp(rest, ".") == 0 || *rest == '\0') return NULL;
+  *cut = '\0';
+  if (realpath(cut == full ? "/" : full, buf) == NULL) return NULL;
+  out = malloc(strlen(buf) + strlen(rest) + 2);
+  if (out) sprintf(out, "%s%s%s", buf, strcmp(buf, "/") ? "/" : "", rest);
+  return out;
+}
+
+static int in_list(char **v, int n, const char *path) {
+  int i;
+  for (i = 0; i < n; i++)
+    if (path_under(path, v[i])) return 1;
+  return 0;
+}
+
+/* Reading is allowed under the read and the write grants, as in the sandbox. */
+static int may_read(const vouch_sched_grants_t *g, const char *path) {
+  return g->trusted || in_list(g->read, g->nread, path) || in_list(g->write, g->nwrite, path);
+}
+
+static int may_write(const vouch_sched_grants_t *g, const char *path) {
+  return g->trusted || in_list(g->write, g->nwrite, path);
+}
+
+static int may_reach(const vouch_sched_grants_t *g, const char *host) {
+  int i;
+  if (g->trusted) return 1;
+  for (i = 0; i < g->nnet; i++)
+    if (strcmp(g->net[i], "*") == 0 || strcasecmp(g->net[i], host) == 0) return 1;
+  return 0;
+}
+
+/* A grant item goes on a comma-separated command line: no comma, no control. */
+static int item_ok(const char *s) {
+  if (*s == '\0') return 0;
+  for (; *s; s++)
+    if (*s == ',' || (unsigned char)*s < 0x20) return 0;
+  return 1;
+}
+
+int vouch_sched_grants_parse(const char *text, vouch_sched_grants_t *g, char *why, size_t n) {
+  static const char *const keys[] = {"read", "write", "net"};
+  json_t *o, *v;
+  int k;
+  memset(g, 0, sizeof *g);
+  if (text == NULL) { why_(why, n, "no grants recorded (add the schedule again)"); return -1; }
+  o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+  if (!json_is_object(o)) {
+    why_(why, n, "grants: not a JSON object");
+    json_decref(o);
+    return -1;
+  }
+  for (k = 0; k < 3; k++) {
+    size_t i;
+    json_t *arr = json_object_get(o, keys[k]);
+    if (arr == NULL) continue;
+    if (!json_is_array(arr)) { why_(why, n, "grants: '%s' is not a list", keys[k]); goto bad; }
+    json_array_foreach(arr, i, v) {
+      const char *s = json_string_value(v);
+      if (s == NULL || !item_ok(s) || (k < 2 && s[0] != '/')) {
+        why_(why, n, "grants: bad '%s' item %zu", keys[k], i + 1);
+        goto bad;
+      }
+      if (vouch_sched_grants_add(g, "rwn"[k], s) != 0) { why_(why, n, "out of memory"); goto bad; }
+    }
+  }
+  if ((v = json_object_get(o, "memory")) != NULL) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+      why_(why, n, "grants: 'memory' is not a size in bytes");
+      goto bad;
+    }
+    g->max_memory = (size_t)json_integer_value(v);
+  }
+  if ((v = json_object_get(o, "timeout")) != NULL) {
+    if (!json_is_number(v) || !(json_number_value(v) >= 0) || json_number_value(v) > 1e9) {
+      why_(why, n, "grants: 'timeout' is not a number of seconds");
+      goto bad;
+    }
+    g->timeout = json_number_value(v);
+  }
+  if ((v = json_object_get(o, "trusted")) != NULL) {
+    if (!json_is_boolean(v)) { why_(why, n, "grants: 'trusted' is not true or false"); goto bad; }
+    g->trusted = json_is_true(v);
+  }
+  json_decref(o);
+  return 0;
+bad:
+  json_decref(o);
+  vouch_sched_grants_free(g);
+  return -1;
+}
+
+char *vouch_sched_grants_json(const vouch_sched_grants_t *g) {
+  json_t *o = json_object(), *a[3];
+  char *s;
+  int k, i;
+  for (k = 0; k < 3; k++) {
+    char **v = k == 0 ? g->read : k == 1 ? g->write : g->net;
+    int nv = k == 0 ? g->nread : k == 1 ? g->nwrite : g->nnet;
+    a[k] = json_array();
+    for (i = 0; i < nv; i++) json_array_append_new(a[k], json_string(v[i]));
+  }
+  json_object_set_new(o, "read", a[0]);
+  json_object_set_new(o, "write", a[1]);
+  json_object_set_new(o, "net", a[2]);
+  json_object_set_new(o, "memory", json_integer((json_int_t)g->max_memory));
+  json_object_set_new(o, "timeout", json_real(g->timeout));
+  json_object_set_new(o, "trusted", json_boolean(g->trusted));
+  s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}
+
+int vouch_sched_host_option(const char *a) {
+  static const char *const with_value[] = {
+    "--db", "--max-memory", "--timeout", "--allow-read", "--allow-write", "--allow-net", NULL
+  };
+  int k;
+  if (strcmp(a, "--trusted") == 0) return 1;
+  for (k = 0; with_value[k]; k++) {
+    size_t l = strlen(with_value[k]);
+    if (strncmp(a, with_value[k], l) == 0 && (a[l] == '=' || a[l] == '\0')) return 1;
+  }
+  return 0;
+}
+
+int vouch_sched_check_url(const char *url, const vouch_sched_grants_t *g, char **clean,
+                          char *why, size_t n) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *part = NULL, *full = NULL;
+  int ok = 0;
+  size_t hl;
+  if (clean) *clean = NULL;
+  if (u == NULL) { why_(why, n, "out of memory"); return 0; }
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+    why_(why, n, "%s: not a URL", url);
+    goto done;
+  }
+  if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+    why_(why, n, "%s: only http and https alert URLs are sent", url);
+    goto done;
+  }
+  /* A user name hides the host from a reader ("allowed.example:x@evil"). */
+  if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK ||
+      curl_url_get(u, CURLUPART_OPTIONS, &part, 0) == CURLUE_OK) {
+    why_(why, n, "%s: a user name or password in an alert URL is refused", url);
+    goto done;
+  }
+  if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || *host == '\0') {
+    why_(why, n, "%s: no host", url);
+    goto done;
+  }
+  hl = strlen(host);
+  if (host[0] == '[' && host[hl - 1] == ']') {  /* an IPv6 address is granted bare */
+    memmove(host, host + 1, hl - 2);
+    host[hl - 2] = '\0';
+  }
+  if (!may_reach(g, host)) {
+    why_(why, n, "%s: network access denied (allow it with --allow-net=%s)", url, host);
+    goto done;
+  }
+  if (curl_url_get(u, CURLUPART_URL, &full, 0) != CURLUE_OK) {
+    why_(why, n, "%s: not a URL", url);
+    goto done;
+  }
+  ok = 1;
+  if (clean) { *clean = strdup(full); ok = *clean != NULL; }
+done:
+  curl_free(scheme); curl_free(host); curl_free(part); curl_free(full);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+int vouch_sched_check_alert(const char *t, const vouch_sched_grants_t *g, char **clean,
+                            char *why, size_t n) {
+  if (clean) *clean = NULL;
+  if (strcmp(t, "stderr") == 0) {
+    if (clean) *clean = strdup(t);
+    return 1;
+  }
+  if (strncmp(t, "file:", 5) == 0 && t[5]) {
+    char *r = t[5] == '/' ? resolve_at(NULL, t + 5) : NULL;
+    if (r == NULL || !may_write(g, r)) {
+      why_(why, n, "%s: write access denied (allow it with --allow-write=PATH)", t + 5);
+      free(r);
+      return 0;
+    }
+    if (clean) {
+      if ((*clean = malloc(strlen(r) + 6)) != NULL) sprintf(*clean, "file:%s", r);
+    }
+    free(r);
+    return 1;
+  }
+  if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0)
+    return vouch_sched_check_url(t, g, clean, why, n);
+  why_(why, n, "bad alert target '%s' (use stderr, file:PATH or an http(s) URL)", t);
+  return 0;
+}
+
+void vouch_sched_plan_free(vouch_sched_plan_t *p) {
+  int i;
+  if (p->argv)
+    for (i = 1; i < p->argc; i++) free(p->argv[i]);
+  free(p->argv);
+  free(p->dir);
+  vouch_sched_grants_free(&p->grants);
+  memset(p, 0, sizeof *p);
+}
+
+/* The smaller of two limits where 0 means none. */
+static double limit_min(double a, double b) {
+  if (a <= 0) return b;
+  if (b <= 0) return a;
+  return a < b ? a : b;
+}
+
+/* The row's grants, each within the runner's, into p->grants; 0 or -1. */
+static int grants_within(const vouch_sched_grants_t *row, const vouch_sched_grants_t *runner,
+                         vouch_sched_grants_t *out, char *why, size_t n) {
+  int i;
+  if (row->trusted && !runner->trusted) {
+    why_(why, n, "it was added with --trusted and this runs without");
+    return -1;
+  }
+  out->trusted = row->trusted;
+  /* A path that cannot be resolved (its parent does not exist) names
+     nothing to grant: it is left out, which only narrows the run. */
+  for (i = 0; i < row->nread; i++) {
+    char *r = resolve_at(NULL, row->read[i]);
+    if (r == NULL) continue;
+    if (!may_read(runner, r) || vouch_sched_grants_add(out, 'r', r) != 0) {
+      why_(why, n, "%s: read access denied (allow it with --allow-read=PATH)", row->read[i]);
+      free(r);
+      return -1;
+    }
+    free(r);
+  }
+  for (i = 0; i < row->nwrite; i++) {
+    char *r = resolve_at(NULL, row->write[i]);
+    if (r == NULL) continue;
+    if (!may_write(runner, r) || vouch_sched_grants_add(out, 'w', r) != 0) {
+      why_(why, n, "%s: write access denied (allow it with --allow-write=PATH)", row->write[i]);
+      free(r);
+      return -1;
+    }
+    free(r);
+  }
+  for (i = 0; i < row->nnet; i++) {
+    if (!may_reach(runner, row->net[i]) || vouch_sched_grants_add(out, 'n', row->net[i]) != 0) {
+      why_(why, n, "%s: network access denied (allow it with --allow-net=%s)", row->net[i],
+           row->net[i]);
+      return -1;
+    }
+  }
+  out->max_memory = (size_t)limit_min((double)row->max_memory, (double)runner->max_memory);
+  out->timeout = limit_min(row->timeout, runner->timeout);
+  return 0;
+}
+
+/* Append to the plan's argv (which has room); the string is copied. */
+static int push_arg(vouch_sched_plan_t *p, const char *fmt, ...) {
+  va_list ap;
+  int r;
+  va_start(ap, fmt);
+  r = vasprintf(&p->argv[p->argc], fmt, ap);
+  va_end(ap);
+  if (r < 0) { p->argv[p->argc] = NULL; return -1; }
+  p->argc++;
+  return 0;
+}
+
+static int push_list(vouch_sched_plan_t *p, const char *opt, char **v, int nv) {
+  size_t len = strlen(opt) + 2;
+  char *s;
+  int i;
+  if (nv == 0) return 0;
+  for (i = 0; i < nv; i++) len += strlen(v[i]) + 1;
+  if ((s = malloc(len)) == NULL) return -1;
+  strcpy(s, opt);
+  strcat(s, "=");
+  for (i = 0; i < nv; i++) {
+    if (i) strcat(s, ",");
+    strcat(s, v[i]);
+  }
+  p->argv[p->argc++] = s;
+  return 0;
+}
+
+/*
+** A command's arguments: none may be a host option; a file one names is
+** read by the command (the command line grants it), so it must lie in the
+** read grant; `--out FILE` is written (and FILE_files beside it), so it
+** must lie in the write grant.
+*/
+static int check_command_args(json_t *args, const vouch_sched_plan_t *p, char *why, size_t n) {
+  size_t i;
+  for (i = 0; i < json_array_size(args); i++) {
+    const char *a = json_string_value(json_array_get(args, i)), *v = a, *eq;
+    char *r;
+    if (vouch_sched_host_option(a) || strcmp(a, "-e") == 0) {
+      why_(why, n, "argument '%s' is a host option: a schedule's grants are its own", a);
+      return -1;
+    }
+    if (strcmp(a, "--open") == 0) {
+      why_(why, n, "argument '--open': a scheduled run has no one to show it to");
+      return -1;
+    }
+    if (strcmp(a, "--out") == 0 || strncmp(a, "--out=", 6) == 0) {
+      const char *out = a[5] == '=' ? a + 6 : json_string_value(json_array_get(args, i + 1));
+      char *stem;
+      const char *dot, *slash;
+      if (out == NULL || *out == '\0' || strcmp(out, "-") == 0) continue;
+      dot = strrchr(out, '.');
+      slash = strrchr(out, '/');
+      if (asprintf(&stem, "%.*s_files", (int)(dot && dot > out && (slash == NULL ||
+                   dot > slash + 1) ? (size_t)(dot - out) : strlen(out)), out) < 0) return -1;
+      r = resolve_at(p->dir, out);
+      if (r == NULL || !may_write(&p->grants, r) || strchr(out, ',')) {
+        why_(why, n, "--out %s: write access denied (allow it with --allow-write=PATH)", out);
+        free(r); free(stem);
+        return -1;
+      }
+      free(r);
+      r = resolve_at(p->dir, stem);
+      if (r == NULL || !may_write(&p->grants, r)) {
+        why_(why, n, "--out %s: write access denied for %s (allow it with --allow-write=PATH)",
+             out, stem);
+        free(r); free(stem);
+        return -1;
+      }
+      free(r); free(stem);
+      continue;
+    }
+    if (a[0] == '-' && (eq = strchr(a, '=')) != NULL) v = eq + 1;
+    if (*v == '\0' || (r = resolve_at(p->dir, v)) == NULL) continue;
+    if (access(r, F_OK) == 0 && !may_read(&p->grants, r)) {
+      why_(why, n, "%s: read access denied (allow it with --allow-read=PATH)", v);
+      free(r);
+      return -1;
+    }
+    free(r);
+  }
+  return 0;
+}
+
+int vouch_sched_check_row(const vouch_sched_row_t *row, const vouch_sched_grants_t *runner,
+                          const char *exe, const char *db, vouch_sched_plan_t *p,
+                          char *why, size_t n) {
+  vouch_sched_grants_t asked;
+  json_t *args = NULL, *alerts = NULL;
+  struct stat sb;
+  const char *cmd = NULL;
+  char *script = NULL;
+  size_t i;
+  memset(p, 0, sizeof *p);
+  if (vouch_sched_grants_parse(row->grants, &asked, why, n) != 0) return 0;
+  if (grants_within(&asked, runner, &p->grants, why, n) != 0) goto refuse;
+  /* The working directory: the child's relative paths start there. */
+  if (row->dir == NULL || row->dir[0] != '/' || (p->dir = resolve_at(NULL, row->dir)) == NULL ||
+      stat(p->dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    why_(why, n, "directory '%s' is not an existing directory", row->dir ? row->dir : "");
+    goto refuse;
+  }
+  if (!may_read(&p->grants, p->dir)) {
+    why_(why, n, "directory '%s' is outside the schedule's read grant", row->dir);
+    goto refuse;
+  }
+  if (row->script == NULL) { why_(why, n, "no script"); goto refuse; }
+  if (strncmp(row->script, "cmd:", 4) == 0) {
+    int k;
+    for (k = 0; sched_commands[k] && strcmp(sched_commands[k], row->script + 4); k++) {}
+    if (!sched_commands[k]) {
+      why_(why, n, "'%s' is not a command a schedule may run (cmd:vet, cmd:report)", row->script);
+      goto refuse;
+    }
+    cmd = sched_commands[k];
+  } else if (row->script[0] != '/' || (script = resolve_at(NULL, row->script)) == NULL ||
+             stat(script, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    why_(why, n, "script '%s' is not an existing file named by its absolute path", row->script);
+    goto refuse;
+  } else if (!may_read(&p->grants, script)) {
+    why_(why, n, "%s: read access denied (allow it with --allow-read=PATH)", row->script);
+    goto refuse;
+  }
+  args = json_loads(row->args ? row->args : "[]", 0, NULL);
+  if (!json_is_array(args) || json_array_size(args) > ARGS_MAX) {
+    why_(why, n, "args: not a list of at most %d strings", ARGS_MAX);
+    goto refuse;
+  }
+  for (i = 0; i < json_array_size(args); i++)
+    if (!json_is_string(json_array_get(args, i))) {
+      why_(why, n, "args: item %zu is not a string", i + 1);
+      goto refuse;
+    }
+  if (cmd && check_command_args(args, p, why, n) != 0) goto refuse;
+  alerts = json_loads(row->alerts ? row->alerts : "[]", 0, NULL);
+  if (!json_is_array(alerts)) { why_(why, n, "alerts: not a list"); goto refuse; }
+  for (i = 0; i < json_array_size(alerts); i++) {
+    const char *t = json_string_value(json_array_get(alerts, i));
+    if (t == NULL) { why_(why, n, "alerts: item %zu is not a string", i + 1); goto refuse; }
+    if (!vouch_sched_check_alert(t, &p->grants, NULL, why, n)) goto refuse;
+  }
+  /* exe, up to 7 host options, run SCRIPT or CMD, the arguments, NULL */
+  p->argv = calloc(json_array_size(args) + 12, sizeof *p->argv);
+  if (p->argv == NULL) { why_(why, n, "out of memory"); goto refuse; }
+  p->argv[p->argc++] = (char *)exe;
+  if (push_arg(p, "--db=%s", db) || push_arg(p, "--max-memory=%zu", p->grants.max_memory) ||
+      push_arg(p, "--timeout=%g", p->grants.timeout) ||
+      push_list(p, "--allow-read", p->grants.read, p->grants.nread) ||
+      push_list(p, "--allow-write", p->grants.write, p->grants.nwrite) ||
+      push_list(p, "--allow-net", p->grants.net, p->grants.nnet) ||
+      (p->grants.trusted && push_arg(p, "--trusted"))) {
+    why_(why, n, "out of memory");
+    goto refuse;
+  }
+  p->nhost = p->argc - 1;
+  /* `vouch run` takes host options only before SCRIPT, an absolute path:
+     what follows is the script's. A command's were checked above. */
+  if (cmd ? push_arg(p, "%s", cmd) : (push_arg(p, "run") || push_arg(p, "%s", script))) {
+    why_(why, n, "out of memory");
+    goto refuse;
+  }
+  for (i = 0; i < json_array_size(args); i++)
+    if (push_arg(p, "%s", json_string_value(json_array_get(args, i))) != 0) {
+      why_(why, n, "out of memory");
+      goto refuse;
+    }
+  free(script);
+  json_decref(args);
+  json_decref(alerts);
+  vouch_sched_grants_free(&asked);
+  return 1;
+refuse:
+  free(script);
+  json_decref(args);
+  json_decref(alerts);
+  vouch_sched_grants_free(&asked);
+  vouch_sched_plan_free(p);
+  return 0;
+}
+
+/* }====================================================== */
+
+
 /* The time schedules think it is: $VOUCH_NOW when set (tests), else now. */
 static int64_t env_now(void) {
   const char *e = getenv("VOUCH_NOW");
@@ -121,6 +648,7 @@ static int64_t env_now(void) {
 typedef struct sched_def {
   char *name, *expr, *tz, *script, *args, *missed, *overlap, *alerts, *next_run;
   char *dir;                    /* where it was added: the runs' working directory */
+  char *grants;                 /* JSON: what its runs may do (vouch_sched_grants_t) */
   int64_t missed_cap, jitter, paused;
   double threshold;
 } sched_def;
@@ -128,11 +656,12 @@ typedef struct sched_def {
 static void def_free(sched_def *d) {
   free(d->name); free(d->expr); free(d->tz); free(d->script); free(d->args);
   free(d->missed); free(d->overlap); free(d->alerts); free(d->next_run); free(d->dir);
+  free(d->grants);
   memset(d, 0, sizeof *d);
 }
 
 #define DEF_COLUMNS "name, expr, tz, script, args, missed, missed_cap, overlap, " \
-                    "jitter, paused, alerts, threshold, next_run, dir"
+                    "jitter, paused, alerts, threshold, next_run, dir, grants"
 
 static void def_read(sqlite3_stmt *st, sched_def *d) {
 #define DUP(i) (col_text(st, i) ? strdup(col_text(st, i)) : NULL)
@@ -141,6 +670,7 @@ static void def_read(sqlite3_stmt *st, sched_def *d) {
   d->overlap = DUP(7); d->jitter = sqlite3_column_int64(st, 8);
   d->paused = sqlite3_column_int64(st, 9); d->alerts = DUP(10);
   d->threshold = sqlite3_column_double(st, 11); d->next_run = DUP(12); d->dir = DUP(13);
+  d->grants = DUP(14);
 #undef DUP
 }
 
@@ -209,9 +739,9 @@ struct engine {
   sqlite3 *db;
   int mode;
   char exe[PATH_MAX];           /* this program, for the children */
-  char **child_opts;            /* host options for `vouch run`; owned */
-  int nchild_opts;
-  double timeout;               /* the children's --timeout */
+  char db_abs[2 * PATH_MAX + 2];  /* the database, absolute: runs work elsewhere */
+  vouch_sched_grants_t grants;  /* this process's own: no run gets more; owned */
+  const char *proxy;            /* --proxy URL for webhooks, or NULL: no proxy */
   char *clock_file;             /* --clock FILE: the time is read from it */
   int64_t fixed_now;            /* tick --at: the time, or -1 */
   uint64_t poll_ms;
@@ -219,7 +749,7 @@ struct engine {
   int max_running;
   FILE *log;
   uv_timer_t poll, grace_timer;
-  uv_signal_t sigterm, sigint;
+  uv_signal_t sigterm, sigint, sighup;
   child *children;
   int nrunning;
   request *queue, **queue_tail;
@@ -264,6 +794,8 @@ static void logf_(engine *e, const char *event, const char *name, const char *fm
 
 static void try_start(engine *e);
 static void maybe_finish(engine *e);
+static int plan_of(engine *e, const sched_def *d, vouch_sched_plan_t *plan, char *why,
+                   size_t n);
 
 
 static int running_of(engine *e, const char *name, child **out) {
@@ -760,6 +1292,9 @@ static void webhook_work(uv_work_t *w) {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, wh->error);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* The environment's *_proxy would send the alert elsewhere than the host
+     that was checked: only --proxy names one. */
+  curl_easy_setopt(curl, CURLOPT_PROXY, wh->e->proxy ? wh->e->proxy : "");
   rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &wh->status);
   else if (!wh->error[0]) snprintf(wh->error, sizeof wh->error, "%s", curl_easy_strerror(rc));
@@ -781,7 +1316,13 @@ static void webhook_done(uv_work_t *w, int status) {
   free(wh);
 }
 
-static void send_alert(engine *e, const char *name, const char *targets, json_t *rep) {
+/*
+** Send an alert to each of a schedule's targets. Each is checked again
+** against the grants its run had (`g`): the row may have been rewritten
+** since the run started.
+*/
+static void send_alert(engine *e, const char *name, const char *targets,
+                       const vouch_sched_grants_t *g, json_t *rep) {
   json_t *arr = json_loads(targets ? targets : "[]", 0, NULL);
   char *body = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
   size_t i;
@@ -802,18 +1343,25 @@ static void send_alert(engine *e, const char *name, const char *targets, json_t 
         json_array_size(json_object_get(rep, "new_flags")), len ? summary : " none");
   json_array_foreach(arr, i, d) {
     const char *t = json_string_value(d);
+    char *clean = NULL, why[600];
     if (t == NULL || body == NULL) continue;
+    if (!vouch_sched_check_alert(t, g, &clean, why, sizeof why)) {
+      logf_(e, "refuse", name, "alert not sent: %s", why);
+      continue;
+    }
+    t = clean;
+    if (t == NULL) continue;
     if (strcmp(t, "stderr") == 0) {
       fprintf(stderr, "vouch: alert: %s\n", body);
     } else if (strncmp(t, "file:", 5) == 0) {
-      int fd = open(t + 5, O_WRONLY | O_APPEND | O_CREAT, 0644);
+      int fd = open(t + 5, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
       size_t n = strlen(body);
       if (fd < 0 || write(fd, body, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
         logf_(e, "error", name, "alert file %s: %s", t + 5, strerror(errno));
       if (fd >= 0) close(fd);
     } else if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0) {
       webhook *wh = calloc(1, sizeof *wh);
-      if (wh == NULL) continue;
+      if (wh == NULL) { free(clean); continue; }
       wh->e = e;
       wh->url = strdup(t);
       wh->body = strdup(body);
@@ -825,6 +1373,7 @@ static void send_alert(engine *e, const char *name, const char *targets, json_t 
         free(wh->url); free(wh->body); free(wh->name); free(wh);
       }
     }
+    free(clean);
   }
   free(body);
   json_decref(arr);
@@ -834,10 +1383,17 @@ static void send_alert(engine *e, const char *name, const char *targets, json_t 
 /* After a run: the scorecard runs it made, compared with their predecessors. */
 static int64_t monitor(engine *e, child *c, json_t **alert_out) {
   sched_def d = {0};
+  vouch_sched_plan_t plan;
   sqlite3_stmt *st;
   int64_t last = 0;
   json_t *all = NULL;
+  char why[600];
   if (!table_exists(e->db, "runs") || !def_load(e->db, c->name, &d)) {
+    def_free(&d);
+    return 0;
+  }
+  if (!plan_of(e, &d, &plan, why, sizeof why)) {
+    logf_(e, "refuse", c->name, "no alerts: %s", why);
     def_free(&d);
     return 0;
   }
@@ -852,12 +1408,13 @@ static int64_t monitor(engine *e, child *c, json_t **alert_out) {
       char ts[32];
       json_object_set_new(rep, "schedule", json_string(c->name));
       json_object_set_new(rep, "at", json_string(vouch_time_utc(clock_now(e), ts)));
-      send_alert(e, c->name, d.alerts, rep);
+      send_alert(e, c->name, d.alerts, &plan.grants, rep);
       if (all == NULL) all = json_array();
       json_array_append_new(all, rep);
     }
   }
   sqlite3_finalize(st);
+  vouch_sched_plan_free(&plan);
   def_free(&d);
   *alert_out = all;
   return last;
@@ -975,13 +1532,43 @@ static void child_finish(child *c) {
 }
 
 
+/* Check a stored schedule against this process's grants and plan its run. */
+static int plan_of(engine *e, const sched_def *d, vouch_sched_plan_t *plan, char *why,
+                   size_t n) {
+  vouch_sched_row_t row;
+  row.script = d->script;
+  row.args = d->args;
+  row.dir = d->dir;
+  row.alerts = d->alerts;
+  row.grants = d->grants;
+  return vouch_sched_check_row(&row, &e->grants, e->exe, e->db_abs, plan, why, n);
+}
+
+
+/*
+** A row that fails the check is not run: its run is recorded as failed with
+** an error that starts "refused: ", so the history says why, and the other
+** schedules go on.
+*/
+static void record_refused(engine *e, const request *r, const char *why) {
+  char ts[32], now[32], error[700];
+  snprintf(error, sizeof error, "refused: %s", why);
+  db_run(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
+         " started_at, ended_at, duration, error) VALUES (?,?,?,'failed',?,?,0,?)",
+         "ssssss", r->name, vouch_time_utc(r->scheduled_for, ts), r->trigger,
+         vouch_time_utc(clock_now(e), now), now, error);
+  logf_(e, "refuse", r->name, "for=%s reason=\"%s\"", ts, why);
+  e->failures++;
+}
+
+
 /* Start the run `r` asks for (r is consumed). */
 static void start_run(engine *e, request *r) {
   sched_def d = {0};
+  vouch_sched_plan_t plan;
   child *c;
-  json_t *args = NULL;
-  char **argv = NULL, **env = NULL, ts[32], now[32], buf[4][600];
-  size_t nargs = 0, i, nenv = 0, k;
+  char **env = NULL, ts[32], now[32], buf[4][600], why[600];
+  size_t i, nenv = 0, k;
   uv_process_options_t po;
   uv_stdio_container_t stdio[3];
   int rc;
@@ -991,8 +1578,14 @@ static void start_run(engine *e, request *r) {
     request_free(r);
     return;
   }
+  if (!plan_of(e, &d, &plan, why, sizeof why)) {
+    record_refused(e, r, why);
+    def_free(&d);
+    request_free(r);
+    return;
+  }
   c = calloc(1, sizeof *c);
-  if (c == NULL) { def_free(&d); request_free(r); return; }
+  if (c == NULL) { vouch_sched_plan_free(&plan); def_free(&d); request_free(r); return; }
   c->e = e;
   c->name = strdup(r->name);
   c->runs_before = max_run_id(e->db);
@@ -1002,19 +1595,6 @@ static void start_run(engine *e, request *r) {
   c->row = sqlite3_last_insert_rowid(e->db);
   db_run(e->db, "UPDATE schedules SET last_run=? WHERE name=?", "ss", now, r->name);
 
-  /* vouch [host options] run SCRIPT ARGS..., or vouch [host options] CMD ARGS... */
-  args = json_loads(d.args ? d.args : "[]", 0, NULL);
-  argv = calloc((size_t)e->nchild_opts + json_array_size(args) + 5, sizeof *argv);
-  if (argv) {
-    argv[nargs++] = e->exe;
-    for (k = 0; k < (size_t)e->nchild_opts; k++) argv[nargs++] = e->child_opts[k];
-    if (strncmp(d.script, "cmd:", 4) == 0) argv[nargs++] = d.script + 4;
-    else { argv[nargs++] = "run"; argv[nargs++] = d.script; }
-    for (i = 0; i < json_array_size(args); i++)
-      if (json_is_string(json_array_get(args, i)))
-        argv[nargs++] = (char *)json_string_value(json_array_get(args, i));
-    argv[nargs] = NULL;
-  }
   for (nenv = 0; environ[nenv]; nenv++) {}
   env = calloc(nenv + 5, sizeof *env);
   if (env) {
@@ -1039,14 +1619,14 @@ static void start_run(engine *e, request *r) {
   stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   stdio[2].data.stream = (uv_stream_t *)&c->err;
   po.file = e->exe;
-  po.cwd = d.dir && access(d.dir, X_OK) == 0 ? d.dir : NULL;
-  po.args = argv;
+  po.cwd = plan.dir;
+  po.args = plan.argv;
   po.env = env;
   po.stdio = stdio;
   po.stdio_count = 3;
   po.exit_cb = exit_cb;
   c->started = uv_hrtime();
-  c->spawn_tried = argv && env;
+  c->spawn_tried = env != NULL;
   rc = c->spawn_tried ? uv_spawn(&e->loop, &c->proc, &po) : UV_ENOMEM;
   c->proc.data = c;
   c->next = e->children;
@@ -1066,16 +1646,15 @@ static void start_run(engine *e, request *r) {
           c->proc.pid, ts, r->trigger);
     uv_read_start((uv_stream_t *)&c->out, alloc_cb, read_cb);
     uv_read_start((uv_stream_t *)&c->err, alloc_cb, read_cb);
-    if (e->timeout > 0) {
+    if (plan.grants.timeout > 0) {
       uv_timer_init(&e->loop, &c->backstop);
       c->backstop.data = c;
       c->backstop_on = 1;
-      uv_timer_start(&c->backstop, backstop_cb, (uint64_t)((e->timeout + 10) * 1000), 0);
+      uv_timer_start(&c->backstop, backstop_cb, (uint64_t)((plan.grants.timeout + 10) * 1000), 0);
     }
   }
-  free(argv);
   free(env);
-  json_decref(args);
+  vouch_sched_plan_free(&plan);
   def_free(&d);
   request_free(r);
 }
@@ -1206,42 +1785,59 @@ static void drop_lock(engine *e) {
 
 static const char daemon_help[] =
   "usage: vouch [OPTIONS] daemon [--poll MS] [--grace SECONDS] [--max-running N]\n"
-  "                              [--clock FILE] [--log FILE]\n"
-  "Run due schedules until SIGTERM or SIGINT, one log line per event.\n"
+  "                              [--clock FILE] [--log FILE] [--proxy URL]\n"
+  "Run due schedules until SIGTERM, SIGINT or SIGHUP, one log line per event.\n"
+  "Each of the three stops it the same way: no new run starts, running runs\n"
+  "get the grace period to end and are recorded, then the daemon exits.\n"
   "  --poll MS         how often schedules are checked (default 1000)\n"
   "  --grace SECONDS   on stop, how long running runs may finish (default 30)\n"
   "  --max-running N   runs at the same time (default 4)\n"
   "  --clock FILE      read the current time from FILE (tests: a controllable clock)\n"
   "  --log FILE        append the log to FILE instead of stderr\n"
-  "Each run is `vouch run SCRIPT ARGS` with the host options given here\n"
-  "(--max-memory, --timeout, --allow-*). A second daemon on the same database\n"
-  "refuses to start (exit 6); a crashed daemon's lock is taken over.\n";
+  "  --proxy URL       send webhooks through this proxy (default: none; the\n"
+  "                    environment's http_proxy and https_proxy are ignored)\n"
+  "Each run is `vouch run SCRIPT ARGS` (or `vouch vet|report ARGS`) with the\n"
+  "grants recorded when its schedule was added, never more than the daemon's\n"
+  "own: --allow-read (default: the daemon's working directory), --allow-write,\n"
+  "--allow-net and --trusted; --max-memory and --timeout are the smaller of the\n"
+  "two. A schedule whose row fails that check (a command other than vet or\n"
+  "report, a host option among a command's arguments, a path or host outside\n"
+  "its grants, a missing directory) is not run: the run is recorded as failed\n"
+  "with an error starting \"refused:\", and the daemon goes on.\n"
+  "A second daemon on the same database refuses to start (exit 6); a crashed\n"
+  "daemon's lock is taken over.\n";
 
 
-/* Host options for the children, as `vouch run` takes them. */
-static int child_options(engine *e, const vouch_opts_t *o, const char *db) {
-  char buf[64], abs_db[2 * PATH_MAX + 2], cwd[PATH_MAX];
-  const char *vals[8][2];
-  int n = 0, i;
-  /* Runs work in their schedule's directory: the database must not move. */
-  if (db[0] != '/' && strcmp(db, ":memory:") != 0 && getcwd(cwd, sizeof cwd) &&
-      strlen(db) < PATH_MAX) {
-    snprintf(abs_db, sizeof abs_db, "%s/%s", cwd, db);
-    db = abs_db;
+/*
+** This process's own grants, which no run exceeds: its --allow-* (reading
+** defaults to the working directory, as for `vouch run`), --trusted and
+** limits. Also the database as an absolute path, since runs work in their
+** schedule's directory. 0, or -1 when out of memory.
+*/
+static int runner_grants(engine *e, const vouch_opts_t *o, const char *db) {
+  vouch_list_t l = {0};
+  char cwd[PATH_MAX];
+  int k, i;
+  if (db[0] != '/' && strcmp(db, ":memory:") != 0 && getcwd(cwd, sizeof cwd))
+    snprintf(e->db_abs, sizeof e->db_abs, "%s/%s", cwd, db);
+  else
+    snprintf(e->db_abs, sizeof e->db_abs, "%s", db);
+  e->grants.trusted = o->trusted;
+  e->grants.max_memory = o->max_memory;
+  e->grants.timeout = o->timeout;
+  for (k = 0; k < 3; k++) {
+    const char *csv = k == 0 ? o->allow_read : k == 1 ? o->allow_write : o->allow_net;
+    if (vouch_list_set(&l, csv, k < 2) != 0) { vouch_list_free(&l); return -1; }
+    for (i = 0; i < l.n; i++)
+      if (vouch_sched_grants_add(&e->grants, "rwn"[k], l.v[i]) != 0) {
+        vouch_list_free(&l);
+        return -1;
+      }
+    vouch_list_free(&l);
   }
-  vals[n][0] = "--db"; vals[n++][1] = db;
-  snprintf(buf, sizeof buf, "%zu", o->max_memory);
-  vals[n][0] = "--max-memory"; vals[n++][1] = buf;
-  if (o->allow_read) { vals[n][0] = "--allow-read"; vals[n++][1] = o->allow_read; }
-  if (o->allow_write) { vals[n][0] = "--allow-write"; vals[n++][1] = o->allow_write; }
-  if (o->allow_net) { vals[n][0] = "--allow-net"; vals[n++][1] = o->allow_net; }
-  e->child_opts = calloc((size_t)n + 2, sizeof(char *));
-  if (e->child_opts == NULL) return -1;
-  for (i = 0; i < n; i++)
-    if (asprintf(&e->child_opts[e->nchild_opts++], "%s=%s", vals[i][0], vals[i][1]) < 0)
-      return -1;
-  if (asprintf(&e->child_opts[e->nchild_opts++], "--timeout=%g", o->timeout) < 0) return -1;
-  if (o->trusted) e->child_opts[e->nchild_opts++] = strdup("--trusted");
+  if (o->allow_read == NULL && getcwd(cwd, sizeof cwd) &&
+      vouch_sched_grants_add(&e->grants, 'r', cwd) != 0)
+    return -1;
   return 0;
 }
 
@@ -1276,14 +1872,13 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   e.lock_fd = -1;
   e.log = stderr;
   e.queue_tail = &e.queue;
-  e.timeout = o->timeout;
   if (db_path == NULL || *db_path == '\0') db_path = "vouch.db";
   e.mode = strcmp(cmd, "daemon") == 0 ? MODE_DAEMON : strcmp(cmd, "tick") == 0 ? MODE_TICK
            : MODE_RUN;
   for (i = 0; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     static const char *const opts[] = {"--poll", "--grace", "--max-running", "--clock",
-                                       "--log", "--at", NULL};
+                                       "--log", "--at", "--proxy", NULL};
     int k;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(e.mode == MODE_DAEMON ? daemon_help
@@ -1314,6 +1909,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
         if (vouch_time_parse(v, NULL, (int64_t)time(NULL), &e.fixed_now) != 0)
           return usage_error("bad time for --at (use YYYY-MM-DDTHH:MM:SSZ):", v);
         break;
+      case 6: e.proxy = v; break;
     }
   }
   if (e.mode == MODE_TICK && e.fixed_now < 0) return usage_error("tick needs --at TIME", NULL);
@@ -1338,7 +1934,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
     if (e.log != stderr) fclose(e.log);
     return VOUCH_EXIT_LOCKED;
   }
-  if (child_options(&e, o, db_path) != 0 || uv_loop_init(&e.loop) != 0) {
+  if (runner_grants(&e, o, db_path) != 0 || uv_loop_init(&e.loop) != 0) {
     fprintf(stderr, "vouch: out of memory\n");
     status = VOUCH_EXIT_SCRIPT;
     goto done;
@@ -1354,9 +1950,13 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   e.poll.data = e.grace_timer.data = &e;
   uv_signal_init(&e.loop, &e.sigterm);
   uv_signal_init(&e.loop, &e.sigint);
-  e.sigterm.data = e.sigint.data = &e;
+  uv_signal_init(&e.loop, &e.sighup);
+  e.sigterm.data = e.sigint.data = e.sighup.data = &e;
   uv_signal_start(&e.sigterm, signal_cb, SIGTERM);
   uv_signal_start(&e.sigint, signal_cb, SIGINT);
+  /* A hang-up (the terminal closed, or `kill -HUP` meant as "reload") stops
+     the daemon like SIGTERM rather than killing it with its runs orphaned. */
+  uv_signal_start(&e.sighup, signal_cb, SIGHUP);
 
   if (e.mode == MODE_DAEMON) {
     logf_(&e, "daemon", NULL, "pid=%ld db=%s poll=%llums max-running=%d", (long)getpid(),
@@ -1394,8 +1994,7 @@ done:
     e.queue = r->next;
     request_free(r);
   }
-  for (i = 0; i < e.nchild_opts; i++) free(e.child_opts[i]);
-  free(e.child_opts);
+  vouch_sched_grants_free(&e.grants);
   drop_lock(&e);
   sqlite3_close(e.db);
   if (e.log != stderr) fclose(e.log);
@@ -1522,31 +2121,67 @@ static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer def) 
   return v;
 }
 
-/* Check that each alert target may be used by this script. */
-static void check_alerts(lua_State *L, int idx) {
-  vouch_host_t *h = vouch_host(L);
-  lua_Integer i, n = (lua_Integer)lua_rawlen(L, idx);
-  for (i = 1; i <= n; i++) {
+/*
+** The grants of the script adding a schedule, which its runs keep: what it
+** may read (by default its directory and the working directory), write and
+** reach, and its limits. Items that are not absolute paths are left out.
+*/
+static int grants_of_host(vouch_host_t *h, vouch_sched_grants_t *g) {
+  char cwd[PATH_MAX];
+  int i, rc = 0;
+  memset(g, 0, sizeof *g);
+  g->trusted = h->trusted;
+  g->max_memory = h->max_memory;
+  g->timeout = h->timeout;
+  if (h->allow_read.n == 0) {
+    if (h->script_dir && h->script_dir[0] == '/') rc |= vouch_sched_grants_add(g, 'r', h->script_dir);
+    if (getcwd(cwd, sizeof cwd)) rc |= vouch_sched_grants_add(g, 'r', cwd);
+  }
+  for (i = 0; i < h->allow_read.n; i++)
+    if (h->allow_read.v[i][0] == '/') rc |= vouch_sched_grants_add(g, 'r', h->allow_read.v[i]);
+  for (i = 0; i < h->allow_write.n; i++)
+    if (h->allow_write.v[i][0] == '/') rc |= vouch_sched_grants_add(g, 'w', h->allow_write.v[i]);
+  for (i = 0; i < h->allow_net.n; i++)
+    if (!strchr(h->allow_net.v[i], ',')) rc |= vouch_sched_grants_add(g, 'n', h->allow_net.v[i]);
+  return rc;
+}
+
+/*
+** Check each alert target at idx against the grants `g` and replace the
+** list by the targets as they will be used (file: paths absolute, URLs as
+** libcurl rebuilt them). Returns 0, or -1 with the reason in why.
+*/
+static int check_alerts(lua_State *L, int idx, const vouch_sched_grants_t *g, char *why,
+                        size_t n) {
+  lua_Integer i, len = (lua_Integer)lua_rawlen(L, idx);
+  char cwd[PATH_MAX];
+  for (i = 1; i <= len; i++) {
     const char *t;
+    char *clean = NULL, *abs = NULL;
+    int ok;
     lua_rawgeti(L, idx, i);
     t = lua_tostring(L, -1);
-    if (strcmp(t, "stderr") == 0) {
-    } else if (strncmp(t, "file:", 5) == 0 && t[5]) {
-      char *r = NULL;
-      vouch_check_path(L, t + 5, VOUCH_WRITE, &r);
-      free(r);
-    } else if (strncmp(t, "http://", 7) == 0 || strncmp(t, "https://", 8) == 0) {
-      const char *host = strstr(t, "//") + 2;
-      char hostname[256];
-      size_t len = strcspn(host, ":/?#");
-      snprintf(hostname, sizeof hostname, "%.*s", (int)len, host);
-      if (!vouch_net_allowed(h, hostname))
-        luaL_error(L, "%s: network access denied (allow it with --allow-net=%s)", t, hostname);
-    } else {
-      luaL_error(L, "bad alert target '%s' (use stderr, file:PATH or an http(s) URL)", t);
+    if (t == NULL) {
+      snprintf(why, n, "option 'alerts': item %d must be a string", (int)i);
+      return -1;
     }
+    if (strncmp(t, "file:", 5) == 0 && t[5] && t[5] != '/' && getcwd(cwd, sizeof cwd) &&
+        asprintf(&abs, "file:%s/%s", cwd, t + 5) < 0)
+      abs = NULL;
+    ok = vouch_sched_check_alert(abs ? abs : t, g, &clean, why, n);
+    free(abs);
     lua_pop(L, 1);
+    if (!ok) {
+      /* name the target as the script wrote it */
+      if (strncmp(t, "file:", 5) == 0 && strstr(why, "write access denied"))
+        snprintf(why, n, "%s: write access denied (allow it with --allow-write=PATH)", t + 5);
+      return -1;
+    }
+    lua_pushstring(L, clean ? clean : t);
+    free(clean);
+    lua_rawseti(L, idx, i);
   }
+  return 0;
 }
 
 
@@ -1560,13 +2195,14 @@ static void check_alerts(lua_State *L, int idx) {
 static int schedule_add_k(lua_State *L, int replace) {
   sqlite3 *db;
   vouch_cron_t c;
-  char err[256], ts[32], now_s[32], cwd[PATH_MAX];
+  char err[256], ts[32], now_s[32], cwd[PATH_MAX], why[600], *grants;
   const char *name, *expr, *script, *tz, *missed, *overlap;
+  vouch_sched_grants_t g;
   char *resolved = NULL;
   lua_Integer cap, jitter;
   double threshold;
   int64_t now = env_now(), next;
-  int t, paused, exists, args_json, alerts_json;
+  int t, paused, exists, args_json, alerts_json, grants_json;
   sqlite3_stmt *st;
   if (lua_type(L, 1) == LUA_TSTRING) {
     lua_settop(L, 4);
@@ -1622,8 +2258,8 @@ static int schedule_add_k(lua_State *L, int replace) {
     script = lua_pushstring(L, resolved);
     free(resolved);
     resolved = NULL;
-  } else if (!vouch_host(L)->trusted) {
-    /* A command runs with the daemon's capabilities, not a script's. */
+  } else {
+    /* Other commands manage the host itself (cmd:daemon, cmd:schedule). */
     static const char *const ok[] = {"cmd:vet", "cmd:report", NULL};
     int k;
     for (k = 0; ok[k] && strcmp(ok[k], script); k++) {}
@@ -1632,32 +2268,44 @@ static int schedule_add_k(lua_State *L, int replace) {
   lua_getfield(L, t, "args");
   push_json_strings(L, lua_gettop(L), "args");
   args_json = lua_gettop(L);
-  if (strncmp(script, "cmd:", 4) == 0 && !vouch_host(L)->trusted) {
-    /* A command reads the files named in its arguments: they must be
-       readable by whoever schedules it, or scheduling would widen --allow-read. */
-    json_t *a = json_loads(lua_tostring(L, args_json), 0, NULL);
-    size_t k;
-    for (k = 0; k < json_array_size(a); k++) {
-      const char *v = json_string_value(json_array_get(a, k)), *eq;
-      if (v == NULL) continue;
-      if (v[0] == '-' && (eq = strchr(v, '=')) != NULL) v = eq + 1;
-      if (access(v, F_OK) == 0 && !vouch_allowed(vouch_host(L), v, VOUCH_READ, NULL)) {
-        lua_pushfstring(L, "%s: read access denied (allow it with --allow-read=PATH)", v);
-        json_decref(a);
-        return lua_error(L);
-      }
-    }
-    json_decref(a);
-  }
   lua_getfield(L, t, "alerts");
   if (lua_type(L, -1) == LUA_TSTRING) {
     lua_newtable(L);
     lua_insert(L, -2);
     lua_rawseti(L, -2, 1);
   }
-  if (lua_istable(L, -1)) check_alerts(L, lua_gettop(L));
+  if (!lua_isnil(L, -1) && !lua_istable(L, -1))
+    return luaL_error(L, "option 'alerts' must be a list of strings");
+  if (grants_of_host(vouch_host(L), &g) != 0 || (grants = vouch_sched_grants_json(&g)) == NULL) {
+    vouch_sched_grants_free(&g);
+    return luaL_error(L, "out of memory");
+  }
+  lua_pushstring(L, grants);
+  free(grants);
+  grants_json = lua_gettop(L);
+  lua_pushvalue(L, grants_json - 1);  /* the alerts */
+  if (lua_istable(L, -1) && check_alerts(L, lua_gettop(L), &g, why, sizeof why) != 0) {
+    vouch_sched_grants_free(&g);
+    return luaL_error(L, "%s", why);
+  }
   push_json_strings(L, lua_gettop(L), "alerts");
   alerts_json = lua_gettop(L);
+  {
+    /* The row as it will be stored must pass the daemon's own check with the
+       grants of whoever adds it: nothing is stored that could not be run. */
+    vouch_sched_row_t row;
+    vouch_sched_plan_t plan;
+    int ok;
+    row.script = script;
+    row.args = lua_tostring(L, args_json);
+    row.dir = getcwd(cwd, sizeof cwd) ? cwd : NULL;
+    row.alerts = lua_tostring(L, alerts_json);
+    row.grants = lua_tostring(L, grants_json);
+    ok = vouch_sched_check_row(&row, &g, "vouch", "db", &plan, why, sizeof why);
+    vouch_sched_grants_free(&g);
+    if (!ok) return luaL_error(L, "schedule '%s' refused: %s", name, why);
+    vouch_sched_plan_free(&plan);
+  }
   db = sdb(L);
   st = db_prep(db, "SELECT 1 FROM schedules WHERE name=?", "s", name);
   exists = st && sqlite3_step(st) == SQLITE_ROW;
@@ -1670,19 +2318,19 @@ static int schedule_add_k(lua_State *L, int replace) {
   if (vouch_cron_next(&c, tz, now, &next) != 0) next = -1;
   vouch_time_utc(now, now_s);
   if (db_run(db, "INSERT INTO schedules(name, expr, tz, script, args, missed, missed_cap,"
-             " overlap, jitter, paused, alerts, threshold, created_at, next_run, dir)"
-             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+             " overlap, jitter, paused, alerts, threshold, created_at, next_run, dir, grants)"
+             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
              " expr=excluded.expr, tz=excluded.tz, script=excluded.script, args=excluded.args,"
-             " dir=excluded.dir,"
+             " dir=excluded.dir, grants=excluded.grants,"
              " missed=excluded.missed, missed_cap=excluded.missed_cap, overlap=excluded.overlap,"
              " jitter=excluded.jitter, alerts=excluded.alerts, threshold=excluded.threshold,"
              " next_run=CASE WHEN schedules.expr=excluded.expr AND schedules.tz=excluded.tz"
              " THEN schedules.next_run ELSE excluded.next_run END",
-             "ssssssisiisdsss", name, expr, tz, resolved ? resolved : script,
+             "ssssssisiisdssss", name, expr, tz, resolved ? resolved : script,
              lua_tostring(L, args_json), missed, (int64_t)cap, overlap, (int64_t)jitter,
              (int64_t)paused, lua_tostring(L, alerts_json), threshold, now_s,
              next >= 0 ? vouch_time_utc(next, ts) : NULL,
-             getcwd(cwd, sizeof cwd) ? cwd : NULL) != 0) {
+             getcwd(cwd, sizeof cwd) ? cwd : NULL, lua_tostring(L, grants_json)) != 0) {
     free(resolved);
     return luaL_error(L, "cannot store schedule '%s': %s", name, sqlite3_errmsg(db));
   }

@@ -82,6 +82,12 @@ static const char *const migrations[] = {
   "CREATE TABLE schedule_triggers(id INTEGER PRIMARY KEY,\n"
   "  schedule TEXT NOT NULL, partner_id TEXT, reason TEXT,\n"
   "  created_at TEXT NOT NULL, fired_at TEXT);\n",
+  /* 3: what a schedule's runs may do, recorded when it is added (JSON: read,
+     write, net, memory, timeout, trusted). Older schedules keep reading the
+     directory they were added from and nothing else; a row without grants
+     is not run. */
+  "ALTER TABLE schedules ADD COLUMN grants TEXT;\n"
+  "UPDATE schedules SET grants = json_object('read', json_array(dir)) WHERE dir LIKE '/%';\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -29,7 +29,7 @@ say "vouch schedule add: the default scorecard over partners.csv every 3 seconds
 "$V" schedule list
 
 say "vouch daemon (its log: one line per event)"
-"$V" daemon --poll 250 --grace 10 --log daemon.log 2>alerts.stderr &
+"$V" --allow-write="$work" --allow-net=127.0.0.1 daemon --poll 250 --grace 10 --log daemon.log 2>alerts.stderr &
 daemon=$!
 pids="$pids $daemon"
 tail -f daemon.log 2>/dev/null &

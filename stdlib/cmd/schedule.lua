@@ -20,8 +20,10 @@ Subcommands:
       --threshold POINTS     a total moving more than this is reported (10)
       --paused               add it paused
       --replace              replace a schedule of the same name
-      SCRIPT is a Lua file (run as `vouch run SCRIPT ARGS`) or cmd:vet.
-      Put `--` before ARGS that start with a dash.
+      SCRIPT is a Lua file (run as `vouch run SCRIPT ARGS`), cmd:vet or
+      cmd:report. Put `--` before ARGS that start with a dash.
+      Runs get what this command may read, write and reach (--allow-*),
+      and its limits, never more than the daemon's own.
   list                       the schedules with their next run
   rm NAME                    remove a schedule (its history stays)
   pause NAME | resume NAME   stop and restart it (resume skips what was missed)

@@ -54,17 +54,24 @@ function cron.utc(seconds) end
 ---@field name? string
 ---@field expr? string
 ---@field script? string a Lua file, or "cmd:vet" / "cmd:report"
----@field args? string[]
+---@field args? string[] a script's own; for a command, no host option
+---(`--trusted`, `--db`, `--allow-*`, `--max-memory`, `--timeout`, `-e`), no
+---file this script may not read, `--out` only where it may write
 ---@field tz? string
 ---@field missed? "skip"|"once"|"each"
 ---@field missed_cap? integer
 ---@field overlap? "skip"|"queue"|"replace"
 ---@field jitter? integer seconds
----@field alerts? string[] "stderr", "file:PATH", "http(s)://..."
+---@field alerts? string[] "stderr", "file:PATH" (where this script may
+---write), "http(s)://HOST..." (a host it may reach; no user name)
 ---@field threshold? number total move worth an alert (default 10)
 ---@field paused? boolean
 
 ---Create or update a schedule (an update keeps its history); returns its row.
+---Its runs get this script's grants (read, write, net, limits; the row's
+---`grants`), never more than those of the daemon that runs them. A
+---schedule this script could not run itself raises "schedule 'NAME'
+---refused: ...".
 ---@param name string|vouch.schedule_opts
 ---@param expr? string
 ---@param script? string

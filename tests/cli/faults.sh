@@ -312,8 +312,8 @@ cat > fetch.lua <<'LUA'
 local r, msg, code = vouch.http.get(arg[1], { timeout = tonumber(arg[2]) })
 if not r then error(("fetch %s: %s (%s)"):format(arg[1], msg, code), 0) end
 LUA
-"$VOUCH" schedule add stall 'every 1s' fetch.lua "http://127.0.0.1:$P/stall" 60000 >/dev/null
-"$VOUCH" schedule add reset 'every 1s' fetch.lua "http://127.0.0.1:$R/x" 5000 >/dev/null
+"$VOUCH" --allow-net=127.0.0.1 schedule add stall 'every 1s' fetch.lua "http://127.0.0.1:$P/stall" 60000 >/dev/null
+"$VOUCH" --allow-net=127.0.0.1 schedule add reset 'every 1s' fetch.lua "http://127.0.0.1:$R/x" 5000 >/dev/null
 "$VOUCH" schedule add score 'every 1s' cmd:vet small.csv >/dev/null
 "$VOUCH" --allow-net=127.0.0.1 --allow-read="$TMP" --timeout 3 daemon --poll 100 --grace 2 >h.log 2>&1 &
 d=$!; pids="$pids $d"

@@ -16,10 +16,10 @@ cp "$ROOT/tests/monitor/fake_vet.lua" .
 check "add with alerts" 0 'schedule mon added' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" \
   schedule add mon 'every 1m' fake_vet.lua --threshold 5 \
   --alert "http://127.0.0.1:$port/hook" --alert "file:$TMP/alerts.jsonl" --alert stderr
-check "first run: nothing to compare with" 0 'end +mon run=1 status=ok' -- "$VOUCH" schedule tick --at 2026-01-01T00:01:00Z
+check "first run: nothing to compare with" 0 'end +mon run=1 status=ok' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:01:00Z
 check "no alert yet" 0 '' -- test ! -e alerts.jsonl
 check "second run alerts" 0 'alert +mon run_id=2 verdicts=1 moves=1 flags=1 drift: trust=[0-9.]+\(significant\)' -- \
-  "$VOUCH" schedule tick --at 2026-01-01T00:02:00Z
+  "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:02:00Z
 check "the webhook got it" 0 '^1$' -- sh -c "wc -l < hooks.jsonl"
 # What the webhook received, checked field by field.
 py() { python3 -c "import json,sys; a=json.loads(open('$1').readline()); $2"; }
@@ -34,13 +34,13 @@ check "webhook: drift bands" 0 "^trust significant; goodwill stable; total stabl
 check "the file got the same" 0 '^1$' -- sh -c "cmp -s hooks.jsonl alerts.jsonl && wc -l < alerts.jsonl"
 check "history links the scorecard run and the alert" 0 '^2\|1$' -- q "select run_id, alert is not null from schedule_runs where id=2"
 check "history: alert noted" 0 'alert sent' -- "$VOUCH" schedule history mon
-check "third run, nothing moved: no alert" 0 'end +mon run=3 status=ok' -- "$VOUCH" schedule tick --at 2026-01-01T00:03:00Z
+check "third run, nothing moved: no alert" 0 'end +mon run=3 status=ok' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:03:00Z
 check "still one alert" 0 '^1$' -- sh -c "wc -l < hooks.jsonl"
 # A receiver that is down is logged, and the run still counts as ok.
 kill $rcv; wait $rcv 2>/dev/null
 q "update scores set total = total - 20 where run_id = 3"  # so that run 4 differs from run 3
 check "webhook down: logged, run ok" 0 'webhook +mon url=http://127.0.0.1:[0-9]+/hook failed=' -- \
-  "$VOUCH" schedule tick --at 2026-01-01T00:04:00Z
+  "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:04:00Z
 
 # Early re-run on an event: a script asks, the daemon's next look runs it.
 check "trigger from a script" 0 '^true$' -- "$VOUCH" -e 'print(vouch.schedules.trigger("mon", "P07", "new controversy"))'
@@ -48,7 +48,7 @@ check "trigger: unknown schedule" 0 "^nil	no schedule named 'nope'$" -- "$VOUCH"
 printf 'local c = vouch.schedules.context() print("ctx", c.name, c.trigger, c.partner, c.reason)\n' > ctx.lua
 "$VOUCH" schedule add ctx '@yearly' ctx.lua >/dev/null
 "$VOUCH" -e 'vouch.schedules.trigger("ctx", "P09", "follower spike")'
-check "the triggered run sees the partner" 0 'end +ctx run=[0-9]+ status=ok' -- "$VOUCH" schedule tick --at 2026-01-01T00:04:30Z
+check "the triggered run sees the partner" 0 'end +ctx run=[0-9]+ status=ok' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:04:30Z
 printf 'print(vouch.schedules.trigger("self", "P01", "again"))\n' > self.lua
 "$VOUCH" schedule add self '@yearly' self.lua >/dev/null
 "$VOUCH" schedule run self >self.out 2>&1
@@ -73,9 +73,9 @@ cp "$ROOT/examples/partners.csv" partners.csv
 export VOUCH_DB="$TMP/vet.db"
 "$VOUCH" --allow-write="$TMP" schedule add vet 'every 1m' cmd:vet partners.csv \
   --alert "file:$TMP/vet-alerts.jsonl" >/dev/null
-check "vet: first run stores a scorecard run" 0 'end +vet run=1 status=ok' -- "$VOUCH" schedule tick --at 2026-01-01T00:01:00Z
+check "vet: first run stores a scorecard run" 0 'end +vet run=1 status=ok' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:01:00Z
 python3 "$ROOT/examples/monitoring/mutate.py" partners.csv 1 >/dev/null
-check "vet: the second run alerts" 0 'alert +vet run_id=2 verdicts=1 ' -- "$VOUCH" schedule tick --at 2026-01-01T00:02:00Z
+check "vet: the second run alerts" 0 'alert +vet run_id=2 verdicts=1 ' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:02:00Z
 check "vet: B002's verdict and its new flag" 0 '^B002 approve reject CONTROVERSY veto$' -- py vet-alerts.jsonl \
   "c=a['verdict_changes'][0]; f=[x for x in a['new_flags'] if x['outcome']=='veto'][0]; print(c['partner_id'], c['from'], c['to'], f['code'], f['outcome'])"
 check "vet: the runs are linked" 0 '^1\|2$' -- sqlite3 "$VOUCH_DB" "select group_concat(run_id, '|') from schedule_runs where schedule='vet'"

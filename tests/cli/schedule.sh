@@ -99,9 +99,11 @@ check "jitter: runs once, within the jitter" 0 '^1$' -- q "select count(*) from 
 check "jitter: started after its time" 0 '^1$' -- q "select started_at > scheduled_for from schedule_runs where schedule='jit' and status='ok'"
 
 # Runs work in the directory the schedule was added from, whatever the
-# daemon's; the database stays the one the daemon was given.
+# daemon's; the database stays the one the daemon was given. The runner must
+# itself be allowed to read that directory: a run never gets more than it has.
 mkdir -p proj elsewhere
 printf 'print("here")\n' > proj/here.lua
 (cd proj && "$VOUCH" --db ../rel.db schedule add here '@daily' here.lua >/dev/null)
-check "run: in the schedule's directory, with a relative --db" 0 'status=ok' -- sh -c "cd elsewhere && '$VOUCH' --db ../rel.db schedule run here"
+check "run: refused where the runner may not read the schedule's directory" 1 'refuse +here .*/proj: read access denied' -- sh -c "cd elsewhere && '$VOUCH' --db ../rel.db schedule run here"
+check "run: in the schedule's directory, with a relative --db" 0 'status=ok' -- sh -c "cd elsewhere && '$VOUCH' --db ../rel.db --allow-read=../proj schedule run here"
 check "run: nothing created where the daemon runs" 0 '^$' -- ls elsewhere

@@ -62,3 +62,25 @@ T.test("schedules: a command may not read what the script may not", function()
   T.checkerror("/etc/hostname: read access denied", vouch.schedule,
     "leak", "@daily", "cmd:vet", {args = {"x.csv", "--rules=/etc/hostname"}})
 end)
+
+T.test("schedules: a command's arguments are never host options", function()
+  for _, a in ipairs { "--trusted", "--db=other.db", "--allow-read=/", "--max-memory", "-e" } do
+    T.checkerror("argument '" .. a .. "' is a host option", vouch.schedule,
+      "opts", "@daily", "cmd:vet", {args = {"x.csv", a}})
+  end
+  T.eq(schedules.get("opts"), nil)
+end)
+
+T.test("schedules: an alert URL with a user name is refused", function()
+  T.checkerror("a user name or password in an alert URL is refused", vouch.schedule,
+    "hook", "@daily", "cmd:vet", {alerts = {"http://allowed.example:x@127.0.0.1:9/"}})
+  T.checkerror("http://: not a URL", vouch.schedule,
+    "hook", "@daily", "cmd:vet", {alerts = {"http://"}})
+end)
+
+T.test("schedules: the row keeps the grants of the script that added it", function()
+  local row = vouch.schedule("grants", "@daily", "cmd:vet")
+  assert(row.grants:find('"trusted":false', 1, true), row.grants)
+  assert(row.grants:find('"net":[]', 1, true), row.grants)
+  assert(schedules.remove("grants"))
+end)
