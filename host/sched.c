@@ -2037,6 +2037,8 @@ static sqlite3 *sdb(lua_State *L) {
   lua_setmetatable(L, -2);
   *p = db_open(vouch_host(L)->db_path, vouch_host(L), &err);
   if (*p == NULL) {
+    /* The CLI reports this as db.c does: exit 4, the message alone. */
+    if (vouch_host(L)->exit_code < 0) vouch_host(L)->exit_code = VOUCH_EXIT_DB;
     lua_pushstring(L, err ? err : "cannot open the database");
     free(err);
     lua_error(L);
