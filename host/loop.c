@@ -301,7 +301,7 @@ static void resume(lua_State *L, vouch_task_t *t) {
          and so does the host database's refusal, which names the file. */
       if (lua_type(t->co, -1) == LUA_TSTRING && h->exit_code != VOUCH_EXIT_DB) {
         const char *msg = lua_tostring(t->co, -1);
-        if (strstr(msg, "stack overflow") != NULL) h->limit_hit = VOUCH_LIMIT_STACK;
+        if (vouch_is_overflow(msg)) h->limit_hit = VOUCH_LIMIT_STACK;
         luaL_traceback(t->co, t->co, msg, 0);
       }
     }

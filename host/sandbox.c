@@ -998,17 +998,41 @@ static int sb_getmetatable(lua_State *L) {
 ** pcall and xpcall: a limit is not an error to catch. Lua reports a stack
 ** overflow (of the Lua stack or of the C stack, or in an error handler) as
 ** an ordinary error that any pcall would swallow, so the recursion would go
-** on; here it trips the stack limit, which ends the script with exit 3. A
-** script that raises "stack overflow" itself ends itself the same way.
+** on; here it trips the stack limit, which ends the script with exit 3.
+** Only Lua's own words count, by their shape: text from the data that
+** merely holds the words (a loader quoting a bad token) is an ordinary
+** error. A script that raises exactly those words ends itself.
 ** -------------------------------------------------------
 */
 
+/*
+** Whether `msg` is Lua's report of a stack overflow: "[POS: ]stack
+** overflow" or "[POS: ]C stack overflow" (ldo.c, lstate.c), or
+** luaL_checkstack's "[POS: ]stack overflow (WHY)".
+*/
+int vouch_is_overflow(const char *msg) {
+  static const char words[] = "stack overflow";
+  const char *p = msg;
+  size_t n = strlen(msg), w = sizeof words - 1;
+  if (n >= w && strcmp(msg + n - w, words) == 0) {
+    p = msg + n - w;                    /* the message ends with the words */
+    if (p - msg >= 2 && strncmp(p - 2, "C ", 2) == 0) p -= 2;
+    return p == msg || (p - msg >= 2 && strncmp(p - 2, ": ", 2) == 0);
+  }
+  while ((p = strstr(p, "stack overflow (")) != NULL) {
+    if ((p == msg || (p - msg >= 2 && strncmp(p - 2, ": ", 2) == 0)) && msg[n - 1] == ')' &&
+        strchr(p, '\'') == NULL)
+      return 1;
+    p++;
+  }
+  return 0;
+}
+
+
 static int is_overflow(lua_State *L, int status, int idx) {
-  const char *msg;
   if (status == LUA_ERRERR) return 1;     /* the handler overflowed in turn */
   if (lua_type(L, idx) != LUA_TSTRING) return 0;
-  msg = lua_tostring(L, idx);
-  return strstr(msg, "stack overflow") != NULL;
+  return vouch_is_overflow(lua_tostring(L, idx));
 }
 
 

@@ -61,3 +61,19 @@ T.test("csv: names differing in case load as rows, refused by into()", function(
   T.checkerror(path, function() assert(vouch.load.csv(path)):into(db, "t") end)
   T.eq(db:one("SELECT count(*) AS n FROM sqlite_schema WHERE name = 't'").n, 0, "no table left")
 end)
+
+-- fuzz_json: a loader's error quoting the input's own text "stack overflow"
+-- was taken for Lua's stack overflow by pcall, which ended the script as
+-- if a limit had struck. Only Lua's own words, by their shape, count.
+T.test("json: an error quoting 'stack overflow' from the data is an ordinary error", function()
+  local path = dir .. "json-stack-overflow-text.ndjson"
+  local ok, err = pcall(function()
+    for _ in assert(vouch.load.ndjson(path)):rows() do end
+  end)
+  T.eq(ok, false, "the bad line fails")
+  assert(tostring(err):find("stack overflow", 1, true), err)
+  assert(tostring(err):find(path, 1, true), err)
+  local ok2, err2 = pcall(error, "near 'stack overflow (x)'")
+  T.eq(ok2, false, "caught")
+  T.eq(err2, "near 'stack overflow (x)'", "the message as raised")
+end)
