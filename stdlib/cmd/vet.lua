@@ -175,10 +175,15 @@ return function(...)
     sources[i] = src
     inputs[i] = path
   end
+  -- A field no input has is a slip in the scorecard: say so before
+  -- anything is scored or stored.
+  local fits, why = cli.check_reads(card, sources)
+  if not fits then cli.say("vet: %s", why); return 1 end
   local run_id, summary
   local keep = compact(fmt)
   if opts["no-store"] then
-    local all = card:score_all(cli.chain(sources))
+    local ok, all = pcall(card.score_all, card, cli.chain(sources))
+    if not ok then cli.say("vet: %s", tostring(all)); return 1 end
     summary = { partners = #all, approve = 0, review = 0, reject = 0, results = {} }
     for i, r in ipairs(all) do
       summary[r.verdict] = summary[r.verdict] + 1
@@ -186,9 +191,11 @@ return function(...)
     end
   else
     local db = vouch.db.open()
-    run_id, summary = card:run { db = db, rows = cli.chain(sources), inputs = inputs,
+    local ok
+    ok, run_id, summary = pcall(card.run, card, { db = db, rows = cli.chain(sources), inputs = inputs,
                                  source = card.source, keep = fmt ~= "table" and keep or nil,
-                                 text = fmt == "json" }
+                                 text = fmt == "json" })
+    if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
     if fmt == "table" then
       table_from_db(db, run_id, card, summary)
       return 0
