@@ -27,7 +27,7 @@ local M = {}
 
 local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
   type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
-local setmetatable = setmetatable
+local setmetatable, getmetatable = setmetatable, getmetatable
 local concat, sort, insert = table.concat, table.sort, table.insert
 local format, byte = string.format, string.byte
 local floor, huge = math.floor, math.huge
@@ -1126,6 +1126,8 @@ end
 
 --- A small JSON encoder for evidence and inputs (flat tables and arrays of
 --- numbers, strings and booleans; deeper values are encoded recursively).
+local ARRAY = { __name = "vouch.scorecard.array" }
+
 local function json(v, out)
   local t = type(v)
   if t == "number" then
@@ -1139,7 +1141,7 @@ local function json(v, out)
     end) .. '"'
   elseif t == "boolean" then out[#out + 1] = tostring(v)
   elseif t == "table" then
-    if next(v) == nil then out[#out + 1] = "{}"; return end
+    if next(v) == nil then out[#out + 1] = getmetatable(v) == ARRAY and "[]" or "{}"; return end
     if v[1] ~= nil then
       out[#out + 1] = "["
       for i, x in ipairs(v) do
@@ -1159,6 +1161,12 @@ local function json(v, out)
       out[#out + 1] = "}"
     end
   else out[#out + 1] = "null" end
+end
+
+--- Mark `t` as a list, so that M.json encodes it as [] even when empty
+--- (an empty table is otherwise {}). Returns `t`.
+function M.array(t)
+  return setmetatable(t, ARRAY)
 end
 
 --- Encode a value as JSON text (keys sorted, so equal values encode equally).

@@ -48,7 +48,8 @@ local function compact(fmt)
       for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
       c.json = sc.json { id = r.id, name = r.name, kind = r.kind, total = r.total,
                          verdict = r.verdict, weakest = r.weakest, missing = r.missing,
-                         dimensions = r.dimensions, reasons = reasons, outcomes = outcomes }
+                         dimensions = r.dimensions, reasons = sc.array(reasons),
+                         outcomes = sc.array(outcomes) }
     end
     return c
   end
@@ -166,7 +167,8 @@ return function(...)
     cli.say("vet: no data given\nusage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]")
     return 2
   end
-  local card, err = sc.load(opts.rules or "social_capital")
+  local loaded, card, err = pcall(sc.load, opts.rules or "social_capital")
+  if not loaded then cli.say("vet: %s", tostring(card)); return 1 end
   if not card then cli.say("vet: cannot load rules: %s", err); return 1 end
   local sources, inputs = {}, {}
   for i, path in ipairs(data) do
