@@ -905,7 +905,7 @@ static int source_tostring(lua_State *L) {
 }
 
 
-/* Fields: columns, rows_read, bad_rows, path, format; then the methods. */
+/* Fields: columns, rows_read, line, bad_rows, path, format; then the methods. */
 static int source_index(lua_State *L) {
   vouch_source_t *s = check_source(L, 1);
   const char *k = luaL_checkstring(L, 2);
@@ -918,6 +918,9 @@ static int source_index(lua_State *L) {
     }
   } else if (strcmp(k, "rows_read") == 0) {
     lua_pushinteger(L, (lua_Integer)s->rows);
+  } else if (strcmp(k, "line") == 0) {
+    if (s->line > 0) lua_pushinteger(L, (lua_Integer)s->line);
+    else lua_pushnil(L);
   } else if (strcmp(k, "bad_rows") == 0) {
     lua_pushinteger(L, (lua_Integer)s->bad_rows);
   } else if (strcmp(k, "path") == 0) {

@@ -89,6 +89,7 @@ struct vouch_source {
   char **cols;              /* column names (malloc'd each), used by into() */
   vouch_value_t *vals;      /* VALUES mode: the row; ncols of them */
   int64_t rows;             /* rows produced so far */
+  int64_t line;             /* first line of the last row produced; 0 unknown */
   int64_t bad_rows;         /* rows skipped as bad */
   int skip_bad;             /* opts.skip_bad */
   int64_t timeout;          /* opts.timeout: milliseconds per wait, -1 for none */

@@ -772,6 +772,7 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
       if (s->skip_bad && c->started) { s->bad_rows++; continue; }
       return bad_at(L, s, rec, line0, b->buf + r->epos, err_text[r->ecode], NULL, 0, 0);
     }
+    s->line = line0;  /* so that a scorecard can say where a row came from */
     if (!c->started) {
       c->started = 1;
       if (c->header && c->nnames == 0) {

@@ -209,6 +209,7 @@ static int ndjson_next(lua_State *L, vouch_source_t *s, int mode) {
       while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
       if (i == n) continue;  /* blank line */
     }
+    s->line = j->rowline;  /* so that a scorecard can say where a row came from */
     j->cur = vouch_json_load(L, p, n, &err, &j->cur_charged);
     if (j->cur == NULL) {
       if (s->skip_bad) { s->bad_rows++; continue; }

@@ -205,10 +205,16 @@ return sc.scorecard {
     -- Values that drift apart: alignment fell by a fifth or more since the
     -- last assessment. Partners are re-assessed continuously; a drift asks
     -- for a human look.
+    -- A first assessment has no previous one: the field is optional, and
+    -- without it the drift is unknown.
     { id = "VALUES_DRIFT", flag = "review", dimension = "shared_values",
       reads = { "values_alignment", "values_alignment_prev" },
+      optional = { "values_alignment_prev" },
       says = "values alignment fell from {values_alignment_prev} to {values_alignment}",
-      when = function(now, before) return before - now >= 0.2 end },
+      when = function(now, before)
+        if before == nil then return sc.unknown end
+        return before - now >= 0.2
+      end },
     -- Too few reviews to trust the reviews: a human looks first.
     { id = "LOW_EVIDENCE", flag = "review", dimension = "trust",
       reads = { "review_count" },

@@ -27,7 +27,7 @@ local M = {}
 
 local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
   type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
-local setmetatable = setmetatable
+local setmetatable, getmetatable = setmetatable, getmetatable
 local concat, sort, insert = table.concat, table.sort, table.insert
 local format, byte = string.format, string.byte
 local floor, huge = math.floor, math.huge
@@ -108,6 +108,66 @@ local function checkarg(n, v, want, fname)
   end
 end
 
+--- The candidate closest to `word` by edit distance, when it is close
+--- enough to be a likely slip (a third of the word's length, at least 1);
+--- else nil. `candidates` is a list or a set of strings.
+function M.closest(word, candidates)
+  word = tostring(word)
+  local best, bestd = nil, math.max(1, #word // 3) + 1
+  local function consider(c)
+    if type(c) ~= "string" then return end
+    -- Levenshtein distance over bytes, two rows at a time.
+    local prev, cur = {}, {}
+    for j = 0, #c do prev[j] = j end
+    for i = 1, #word do
+      cur[0] = i
+      local wi = byte(word, i)
+      for j = 1, #c do
+        local cost = wi == byte(c, j) and 0 or 1
+        local d = prev[j - 1] + cost
+        if prev[j] + 1 < d then d = prev[j] + 1 end
+        if cur[j - 1] + 1 < d then d = cur[j - 1] + 1 end
+        cur[j] = d
+      end
+      prev, cur = cur, prev
+    end
+    local d = prev[#c]
+    if d < bestd or (d == bestd and best and c < best) then best, bestd = c, d end
+  end
+  if candidates[1] ~= nil then
+    for _, c in ipairs(candidates) do consider(c) end
+  else
+    for c in pairs(candidates) do consider(c) end
+  end
+  return best
+end
+
+--- " (did you mean 'x'?)" for `word` among `candidates`, or "".
+function M.did_you_mean(word, candidates)
+  local c = M.closest(word, candidates)
+  return c and format(" (did you mean '%s'?)", c) or ""
+end
+
+--- Refuse a key of table `t` that is not in the set `known`: a misspelt
+--- key (`verdikt`) would otherwise pass silently and test nothing.
+--- Returns nil, "unknown key 'verdikt' (did you mean 'verdict'?)" or true.
+function M.check_keys(t, known)
+  local bad = {}
+  for k in pairs(t) do
+    if type(k) ~= "number" and not known[k] then bad[#bad + 1] = tostring(k) end
+  end
+  if #bad == 0 then return true end
+  sort(bad)
+  return nil, format("unknown key '%s'%s", bad[1], M.did_you_mean(bad[1], known))
+end
+
+-- The keys a scorecard spec and its rules may have.
+local SPEC_KEYS, RULE_KEYS = {}, {}
+for w in ("name description dimensions bands max_missing rules portfolio evidence store")
+         :gmatch("%S+") do SPEC_KEYS[w] = true end
+for w in ("id says why dimension weight reads optional kinds check flag when points cap score")
+         :gmatch("%S+") do RULE_KEYS[w] = true end
+
 local function set_of(list, what, where)
   if list == nil then return nil end
   if type(list) == "string" then list = { list } end
@@ -124,6 +184,8 @@ local function normalise_rule(r, i, card, portfolio)
   if type(r.id) ~= "string" or not r.id:match("^[A-Z][A-Z0-9_]*$") then
     fail(where .. ": 'id' must be an upper-case reason code like 'LOW_EVIDENCE'", 3)
   end
+  local known, why = M.check_keys(r, RULE_KEYS)
+  if not known then fail(where .. ": " .. why, 3) end
   local n = { id = r.id, says = r.says, why = r.why, dimension = r.dimension,
               weight = r.weight or 1, source = r }
   if n.dimension ~= nil and not card.weights[n.dimension] then
@@ -538,6 +600,99 @@ end
 --[[ }====================================================== ]]
 
 
+--[[ {======================================================
+  When a rule fails on a partner's data
+========================================================]]
+
+--- Where the partner being scored came from ("partners.csv:12"), or nil.
+--- Whoever feeds rows from files sets it (vouch.scorecard.cli's chain);
+--- it is asked only when a rule fails (card.where first, when set).
+M.where = nil
+
+-- The line of the scorecard file that declares rule `id`, found in the
+-- source text (there is no debug library to ask), or nil.
+local function rule_line(card, id)
+  local src = card.source
+  if type(src) ~= "string" then return nil end
+  local pos = src:find("id%s*=%s*[\"']" .. id .. "[\"']")
+  if not pos then return nil end
+  local line = 1
+  for _ in src:sub(1, pos):gmatch("\n") do line = line + 1 end
+  return line
+end
+
+local function show(v)
+  if type(v) == "string" then return (format("%q", v):gsub("\\\n", "\\n")) end
+  return tostring(v)
+end
+
+-- Run rule `r` alone on partner `p`, as the scorer would: the error it
+-- raises or the wrong value it returns, or nil when it is fine.
+local function try_rule(r, p)
+  local args, n = {}, #r.reads
+  for k, f in ipairs(r.reads) do
+    args[k] = p[f]
+    if args[k] == nil and not r.optional[f] then return nil end
+  end
+  local fn = r.fn
+  if r.expr then
+    local env = setmetatable({}, { __index = EXPR_HELPERS })
+    fn = load(format("local %s = ...\nreturn (%s)", concat(r.reads, ", "), r.expr),
+              "=rule " .. r.id, "t", env)
+  end
+  local ok, v = pcall(fn, table.unpack(args, 1, n))
+  if not ok then
+    v = tostring(v)
+    -- An expression's position is in code made from it: the rule's own
+    -- line says more.
+    if r.expr then v = v:gsub("^rule " .. r.id .. ":%d+: ", "") end
+    return "failed: " .. v
+  end
+  if (r.kind == "score" or r.kind == "points") and v ~= nil and type(v) ~= "number" then
+    return format("gave %s %s, where a %s must be a number or nil", type(v), show(v), r.kind)
+  end
+  return nil
+end
+
+-- The scorer raised `err` on partner `p`: find the rule that failed and
+-- raise an error naming the partner, where it came from, the rule and its
+-- line, and what the rule read. Limits, and errors no rule explains, are
+-- raised again as they are.
+local function rule_failed(card, p, err)
+  if type(err) ~= "string" or err:find("limit exceeded", 1, true) or err == "interrupted"
+     or err:find("not enough memory", 1, true) or type(p) ~= "table" then
+    error(err, 0)
+  end
+  for _, r in ipairs(card.rules) do
+    local what = (not r.kinds or r.kinds[p.kind]) and try_rule(r, p)
+    if what then
+      local read = {}
+      for k, f in ipairs(r.reads) do read[k] = f .. " = " .. show(p[f]) end
+      local line = rule_line(card, r.id)
+      local where = card.where or M.where
+      local origin = where and where(p)
+      error(format("%spartner '%s': rule %s (%s) %s; it read %s",
+        origin and (origin .. ": ") or "", tostring(p.id), r.id,
+        line and format("%s:%d", card.path or card.name, line) or ("scorecard " .. card.name),
+        what, concat(read, ", ")), 0)
+    end
+  end
+  error(err, 0)
+end
+
+-- A scorer that explains a rule's failure (see rule_failed). The pcall
+-- costs one C call per partner; the explaining only happens on error.
+local function guarded(card, scorer)
+  local function check(p, ok, res)
+    if ok then return res end
+    return rule_failed(card, p, res)
+  end
+  return function(p, r) return check(p, pcall(scorer, p, r)) end
+end
+
+--[[ }====================================================== ]]
+
+
 --- Make a scorecard from its spec (see the file header). Raises, naming the
 --- rule, when the spec is malformed.
 -- spec.name: the scorecard's name (stored with each run)
@@ -560,6 +715,8 @@ function M.scorecard(spec)
     portfolio = {}, index = {}, evidence = spec.evidence ~= false,
     store = spec.store or "all", max_missing = spec.max_missing or 0.25 }, Card)
   local where = "scorecard '" .. spec.name .. "'"
+  local known, why = M.check_keys(spec, SPEC_KEYS)
+  if not known then error(where .. ": " .. why, 2) end
   if type(spec.dimensions) ~= "table" or next(spec.dimensions) == nil then
     error(where .. ": 'dimensions' must map dimension names to weights", 2)
   end
@@ -620,8 +777,8 @@ function M.scorecard(spec)
       r.share = card.weights[r.dimension] * r.weight / dimw[r.dimension]
     end
   end
-  card.scorer = compile(card, false)
-  card.full_scorer = compile(card, true)
+  card.scorer = guarded(card, compile(card, false))
+  card.full_scorer = guarded(card, compile(card, true))
   return card
 end
 
@@ -969,6 +1126,8 @@ end
 
 --- A small JSON encoder for evidence and inputs (flat tables and arrays of
 --- numbers, strings and booleans; deeper values are encoded recursively).
+local ARRAY = { __name = "vouch.scorecard.array" }
+
 local function json(v, out)
   local t = type(v)
   if t == "number" then
@@ -982,7 +1141,7 @@ local function json(v, out)
     end) .. '"'
   elseif t == "boolean" then out[#out + 1] = tostring(v)
   elseif t == "table" then
-    if next(v) == nil then out[#out + 1] = "{}"; return end
+    if next(v) == nil then out[#out + 1] = getmetatable(v) == ARRAY and "[]" or "{}"; return end
     if v[1] ~= nil then
       out[#out + 1] = "["
       for i, x in ipairs(v) do
@@ -1002,6 +1161,12 @@ local function json(v, out)
       out[#out + 1] = "}"
     end
   else out[#out + 1] = "null" end
+end
+
+--- Mark `t` as a list, so that M.json encodes it as [] even when empty
+--- (an empty table is otherwise {}). Returns `t`.
+function M.array(t)
+  return setmetatable(t, ARRAY)
 end
 
 --- Encode a value as JSON text (keys sorted, so equal values encode equally).
@@ -1205,6 +1370,9 @@ function M.load(what)
     else error(format("rules %s: the script must return a scorecard (got %s)", what, type(card)), 0) end
   end
   card.path, card.source = what, src
+  -- The script made the card with its own copy of this module: point it
+  -- at this copy's M.where, which the host's row feeders set.
+  card.where = function(p) return M.where and M.where(p) end
   return card, src
 end
 

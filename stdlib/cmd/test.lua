@@ -148,6 +148,34 @@ local function explain_failure(res)
   return concat(lines, "\n")
 end
 
+-- The keys a test file, a case and a portfolio case's expectation may
+-- have: any other is a slip (`verdikt`) that would check nothing.
+local FILE_KEYS, CASE_KEYS, EXPECT_KEYS = {}, {}, {}
+for w in ("rules base cases"):gmatch("%S+") do FILE_KEYS[w] = true end
+for w in ("verdict reasons not_reasons total dimensions outcomes"):gmatch("%S+") do
+  EXPECT_KEYS[w] = true
+  CASE_KEYS[w] = true
+end
+for w in ("name partner partners missing expect"):gmatch("%S+") do CASE_KEYS[w] = true end
+
+-- The first unknown key of a test file, as a message naming the case, or nil.
+local function misspelt(spec)
+  local ok, why = sc.check_keys(spec, FILE_KEYS)
+  if not ok then return why end
+  for k, case in ipairs(spec.cases) do
+    local name = type(case) == "table" and case.name and format("case '%s'", case.name)
+                 or format("case %d", k)
+    if type(case) ~= "table" then return name .. ": a case must be a table" end
+    ok, why = sc.check_keys(case, CASE_KEYS)
+    if not ok then return name .. ": " .. why end
+    for id, want in pairs(case.expect or {}) do
+      ok, why = type(want) == "table" and sc.check_keys(want, EXPECT_KEYS)
+      if not ok then return format("%s: expect.%s: %s", name, tostring(id), why or "must be a table") end
+    end
+  end
+  return nil
+end
+
 return function(...)
   local opts, paths = cli.parse({ ... }, { ["min-coverage"] = "value", help = "flag" })
   if opts and opts.help then print(help); return 0 end
@@ -171,6 +199,10 @@ return function(...)
     if chunk then ok, spec = pcall(chunk) end
     if ok and (type(spec) ~= "table" or type(spec.cases) ~= "table") then
       ok, spec = false, "a scorecard test returns { rules = ..., cases = { ... } }"
+    end
+    if ok then
+      local bad = misspelt(spec)
+      if bad then ok, spec = false, bad end
     end
     local card
     if ok then

@@ -48,7 +48,8 @@ local function compact(fmt)
       for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
       c.json = sc.json { id = r.id, name = r.name, kind = r.kind, total = r.total,
                          verdict = r.verdict, weakest = r.weakest, missing = r.missing,
-                         dimensions = r.dimensions, reasons = reasons, outcomes = outcomes }
+                         dimensions = r.dimensions, reasons = sc.array(reasons),
+                         outcomes = sc.array(outcomes) }
     end
     return c
   end
@@ -166,7 +167,8 @@ return function(...)
     cli.say("vet: no data given\nusage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]")
     return 2
   end
-  local card, err = sc.load(opts.rules or "social_capital")
+  local loaded, card, err = pcall(sc.load, opts.rules or "social_capital")
+  if not loaded then cli.say("vet: %s", tostring(card)); return 1 end
   if not card then cli.say("vet: cannot load rules: %s", err); return 1 end
   local sources, inputs = {}, {}
   for i, path in ipairs(data) do
@@ -175,10 +177,15 @@ return function(...)
     sources[i] = src
     inputs[i] = path
   end
+  -- A field no input has is a slip in the scorecard: say so before
+  -- anything is scored or stored.
+  local fits, why = cli.check_reads(card, sources)
+  if not fits then cli.say("vet: %s", why); return 1 end
   local run_id, summary
   local keep = compact(fmt)
   if opts["no-store"] then
-    local all = card:score_all(cli.chain(sources))
+    local ok, all = pcall(card.score_all, card, cli.chain(sources))
+    if not ok then cli.say("vet: %s", tostring(all)); return 1 end
     summary = { partners = #all, approve = 0, review = 0, reject = 0, results = {} }
     for i, r in ipairs(all) do
       summary[r.verdict] = summary[r.verdict] + 1
@@ -186,9 +193,11 @@ return function(...)
     end
   else
     local db = vouch.db.open()
-    run_id, summary = card:run { db = db, rows = cli.chain(sources), inputs = inputs,
+    local ok
+    ok, run_id, summary = pcall(card.run, card, { db = db, rows = cli.chain(sources), inputs = inputs,
                                  source = card.source, keep = fmt ~= "table" and keep or nil,
-                                 text = fmt == "json" }
+                                 text = fmt == "json" })
+    if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
     if fmt == "table" then
       table_from_db(db, run_id, card, summary)
       return 0

@@ -56,36 +56,146 @@ function M.source(path)
   return nil, format("%s: unknown data format (use .csv, .json or .ndjson)", path)
 end
 
---- One row iterator over several sources, one after the other.
+-- A source's first row, read ahead by M.check_reads (JSON has no header:
+-- its columns are the keys of the first row), with the iterator it came
+-- from, so that M.chain starts from it. Keyed weakly by source.
+local peeked = setmetatable({}, { __mode = "k" })
+
+local function open_rows(src)
+  local p = peeked[src]
+  if p then
+    peeked[src] = nil
+    local first = p.row
+    return function()
+      if first ~= nil then local row = first; first = nil; return row end
+      return p.it()
+    end
+  end
+  return require("vouch.scorecard").closure(src:rows())
+end
+
+-- Where the last row of `src` came from: "path:line", or "path: element
+-- N" for a JSON array (whose rows have no line of their own).
+local function origin(src)
+  local line = src.line
+  if line then return format("%s:%d", src.path, line) end
+  return format("%s: element %d", src.path, src.rows_read)
+end
+
+--- One row iterator over several sources, one after the other. Each row
+--- must have an id, seen once in the whole chain: a row without one, or
+--- an id seen before, raises an error naming the file and line of both.
+--- The ids seen are kept in a set (one string and one integer each: a
+--- few million partners fit in a few hundred MiB). While it runs, a
+--- failing rule can ask vouch.scorecard.where(p) where the row came from.
 function M.chain(sources)
-  local k, it = 0, nil
+  local sc = require "vouch.scorecard"
+  local k, it, src, last = 0, nil, nil, nil
+  -- Where each id was first seen: source index * 2^40 + line (or element).
+  local seen = {}
+  local function at(pos)
+    local s, n = sources[pos >> 40], pos & ((1 << 40) - 1)
+    return s.line and format("%s:%d", s.path, n) or format("%s: element %d", s.path, n)
+  end
+  sc.where = function(p) if p == last and src then return origin(src) end end
   return function()
     while true do
       if it then
         local row = it()
-        if row ~= nil then return row end
+        if row ~= nil then
+          last = row
+          local id = row.id
+          if id == nil or id == "" then
+            error(format("%s: a row without an id (each partner needs one in column 'id')",
+                         origin(src)), 0)
+          end
+          local key = tostring(id)
+          local pos = (k << 40) | (src.line or src.rows_read)
+          local first = seen[key]
+          if first then
+            error(format("%s: partner '%s' appears twice (first at %s); each id must be unique " ..
+                         "in one run", origin(src), key, at(first)), 0)
+          end
+          seen[key] = pos
+          return row
+        end
       end
       k = k + 1
-      if not sources[k] then return nil end
-      it = require("vouch.scorecard").closure(sources[k]:rows())
+      src = sources[k]
+      if not src then last = nil; return nil end
+      it = open_rows(src)
     end
   end
 end
 
---- Display width of a UTF-8 string (code points; good enough for tables).
+--- Refuse a scorecard that reads a field no input has: every field a rule
+--- reads (and does not mark optional) must be a column of some source.
+--- A source without a header (JSON, NDJSON) has the keys of its first
+--- row; since its rows may each leave fields out, a field missing there
+--- is refused only when it looks like a slip for one of them. Returns
+--- true, or nil and a message naming the rule, the field and the closest
+--- column. Call it before scoring: it reads the first row of such sources
+--- ahead (M.chain starts from it).
+function M.check_reads(card, sources)
+  local sc = require "vouch.scorecard"
+  local columns, any, strict = {}, false, true
+  for _, src in ipairs(sources) do
+    local cols = src.columns
+    if not cols or #cols == 0 then
+      strict = false
+      local it = sc.closure(src:rows())
+      local row = it()
+      peeked[src] = { it = it, row = row }
+      cols = {}
+      if type(row) == "table" then for key in pairs(row) do cols[#cols + 1] = key end end
+    end
+    for _, c in ipairs(cols or {}) do columns[c] = true; any = true end
+  end
+  if not any then return true end   -- nothing to check against (empty inputs)
+  local names = {}
+  for _, src in ipairs(sources) do names[#names + 1] = src.path end
+  local rules = {}
+  for _, r in ipairs(card.rules) do rules[#rules + 1] = r end
+  for _, r in ipairs(card.portfolio or {}) do rules[#rules + 1] = r end
+  for _, r in ipairs(rules) do
+    for _, f in ipairs(r.reads) do
+      if not columns[f] and not r.optional[f] and (strict or sc.closest(f, columns)) then
+        return nil, format("%s: rule %s reads '%s', which no column of %s has%s " ..
+                           "(or list it in the rule's 'optional')", card.path or card.name, r.id, f,
+                           concat(names, ", "), sc.did_you_mean(f, columns))
+      end
+    end
+  end
+  return true
+end
+
+--- A table cell as it is shown: control characters (a newline in a name)
+--- escaped as \n, \t or \ddd, so that no value can break a row.
+local ESCAPES = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function cell(s)
+  s = tostring(s)
+  if not s:find("%c") then return s end
+  return (s:gsub("%c", function(c) return ESCAPES[c] or format("\\%03d", c:byte()) end))
+end
+M.cell = cell
+
+--- Display width of a UTF-8 string as a cell (code points; good enough
+--- for tables).
 local function width(s)
+  s = cell(s)
   local ok, n = pcall(utf8.len, s)
   return (ok and n) or #s
 end
 
 local function pad(s, w, right)
+  s = cell(s)
   local fill = rep(" ", math.max(0, w - width(s)))
   return right and (fill .. s) or (s .. fill)
 end
 
 --- Cut a string to `w` display characters, marking the cut with "~".
 function M.cut(s, w)
-  s = tostring(s)
+  s = cell(s)
   if width(s) <= w then return s end
   local ok, stop = pcall(utf8.offset, s, w)
   if not ok or not stop then return s:sub(1, w - 1) .. "~" end

@@ -65,7 +65,8 @@ return sc.scorecard { name = "broken", dimensions = { trust = 1 }, rules = {
     score = function(n) if n > 300 then error("cannot score " .. n) end return n / 3 end } } }
 LUA
 check "a rule that fails stops the run" 1 'cannot score 420' -- v vet --rules "$TMP/broken.lua" "$EX/partners.csv"
-check "the failed run is marked failed" 0 'broken +[0-9a-f]{8} .* failed .*cannot score 420' -- v runs
+check "the failed run is marked failed" 0 "broken +[0-9a-f]{8} .* failed .*partner 'B001': rule BOOM" -- v runs
+check "the failed run keeps the whole message" 0 'partners\.csv:[0-9]+: .*cannot score 420' -- sqlite3 "$DB" "SELECT error FROM runs WHERE status = 'failed'"
 check "a failed run keeps no scores" 0 '^0$' -- sqlite3 "$DB" "SELECT count(*) FROM scores s JOIN runs r ON r.id = s.run_id WHERE r.status = 'failed'"
 cat >"$TMP/escape.lua" <<'LUA'
 local f = io.open("/etc/passwd")
