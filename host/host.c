@@ -11,10 +11,14 @@
 
 #include <lualib.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "vouch.h"
 #include "db.h"
 
-#define CLOSE_TIME 1.0            /* seconds the finalizers at exit may take */
+#define CLOSE_CPU 2               /* seconds of CPU the finalizers at exit may take */
 #define CLOSE_MEMORY (4u << 20)   /* bytes past --max-memory they may use */
 
 /*
@@ -213,29 +217,51 @@ static void close_walk(uv_handle_t *handle, void *arg) {
 }
 
 
+/* SIGXCPU at exit: a finalizer spent the CPU it was given. */
+static void on_xcpu(int sig) {
+  static const char msg[] = "vouch: time limit exceeded in a finalizer at exit\n";
+  (void)sig;
+  if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
+  _exit(VOUCH_EXIT_LIMIT);
+}
+
+
 /*
 ** Close the host. Closing the state runs the finalizers and the main
 ** thread's pending __close handlers, Lua code a script may have put there,
-** so they run under limits too: CLOSE_TIME seconds (less if --timeout is
-** shorter) and --max-memory plus CLOSE_MEMORY, room for the host's own
-** finalizers to finish. A __close handler meets the hook as a task does.
-** Lua runs __gc with hooks off, so there an allocation past the limit
-** fails (an error, which ends that finalizer) and a finalizer that spins
-** is ended by the watchdog, after its grace, with exit 3. Either limit is
-** reported. Returns VOUCH_EXIT_LIMIT when one tripped, else 0.
+** so they run under limits too. Time is counted in CPU (RLIMIT_CPU, when
+** the run had a --timeout): CLOSE_CPU seconds, so that a finalizer that
+** spins ends with exit 3 while a teardown slowed by a loaded machine, or
+** by valgrind, does not; Lua runs __gc with hooks off, so no wall-clock
+** hook could stop it anyway. Memory is --max-memory plus CLOSE_MEMORY,
+** room for the host's own finalizers: there an allocation past the limit
+** fails (an error, which ends that finalizer). Either limit is reported.
+** Returns VOUCH_EXIT_LIMIT when one tripped, else 0.
 */
 int vouch_host_free(vouch_host_t *h) {
-  int status = 0;
+  struct rlimit saved, rl;
+  struct rusage ru;
+  int status = 0, cpu_limited = 0;
+  void (*old_xcpu)(int) = SIG_DFL;
   if (h == NULL) return 0;
   vouch_limits_disarm(h);
-  if (h->timeout > 0)
-    vouch_limits_arm_for(h, h->timeout < CLOSE_TIME ? h->timeout : CLOSE_TIME);
-  else
-    vouch_limits_arm_for(h, 0);
+  vouch_limits_arm_for(h, 0);
+  if (h->timeout > 0 && getrlimit(RLIMIT_CPU, &saved) == 0 && getrusage(RUSAGE_SELF, &ru) == 0) {
+    rl = saved;
+    rl.rlim_cur = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1 + CLOSE_CPU);
+    if (rl.rlim_cur < saved.rlim_cur && setrlimit(RLIMIT_CPU, &rl) == 0) {
+      old_xcpu = signal(SIGXCPU, on_xcpu);
+      cpu_limited = 1;
+    }
+  }
   if (h->max_memory) h->max_memory += CLOSE_MEMORY;
   h->running = h->L;                 /* finalizers run on the main thread */
   lua_close(h->L);
   h->running = NULL;
+  if (cpu_limited) {
+    setrlimit(RLIMIT_CPU, &saved);
+    signal(SIGXCPU, old_xcpu);
+  }
   vouch_limits_disarm(h);
   if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT) {
     if (h->limit_hit == VOUCH_LIMIT_MEMORY) h->max_memory -= CLOSE_MEMORY;

@@ -20,7 +20,7 @@ db:insert("hits", { { name = arg[1], at = os.date("!%Y-%m-%dT%H:%M:%SZ") } })
 LUA
 echo 'error("boom from " .. arg[1])' > fail.lua
 echo 'vouch.sleep(60000)' > slow.lua                   # ends at --timeout
-echo 'local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(65536) .. i end' > hog.lua   # ends at --max-memory, well before --timeout
+echo 'local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(64 << 20) .. i end' > hog.lua   # ends at --max-memory, well before --timeout
 
 kinds="ok ok fail slow hog"
 i=1
