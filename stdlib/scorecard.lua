@@ -1096,6 +1096,15 @@ M.partner_rows = partner_rows
 local SCORE_COLS = { "run_id", "partner_id", "name", "kind", "total", "verdict" }
 for _, d in ipairs(M.DIMENSIONS) do SCORE_COLS[#SCORE_COLS + 1] = d end
 
+--- The text of a stored outcome (a row of `reasons`: code, outcome,
+--- points, and its evidence decoded), as card:explain words it; nil for a
+--- code this scorecard does not have.
+function Card:reason_text(o, evidence)
+  local rule = self.index[o.code]
+  if not rule then return nil end
+  return says(rule, type(evidence) == "table" and evidence or {}, o)
+end
+
 -- A partner a portfolio rule can judge waits, in a few bytes, until the
 -- whole set has been seen: its score row and its principal reasons (the
 -- only stored rows a portfolio flag can change: the other outcomes are
