@@ -112,12 +112,15 @@ end
 -- The ranked table of a stored run, read back from the database: every
 -- partner, or the first and the last `top` of the ranking.
 local function table_from_db(db, run_id, card, summary, top)
+  -- The reasons are looked up for the partners printed only, after the
+  -- ranking has picked them.
   local sql = [[
     SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, ]] .. concat(sc.DIMENSIONS, ", ") .. [[,
       (SELECT group_concat(code, ', ') FROM
         (SELECT code FROM reasons r WHERE r.run_id = s.run_id AND r.partner_id = s.partner_id
            AND r.rank IS NOT NULL ORDER BY r.rank)) AS reasons
-    FROM scores s WHERE s.run_id = ?]] .. ORDER_SQL .. " LIMIT ? OFFSET ?"
+    FROM (SELECT * FROM scores s WHERE s.run_id = ?]] .. ORDER_SQL .. [[ LIMIT ? OFFSET ?) s]] ..
+    ORDER_SQL
   local n = summary.partners
   local parts = { { 0, n } }
   if top and n > 2 * top then parts = { { 0, top }, false, { n - top, top } } end
