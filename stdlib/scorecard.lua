@@ -1209,8 +1209,8 @@ function Card:run(opts)
   local dims = M.DIMENSIONS
 
   -- Batched inserts, values passed straight from the explanation: about
-  -- 2,000 values a call, so that the host is called once per hundred
-  -- partners or so, not once per row.
+  -- 2,000 values a call, so that the host is called once per hundreds of
+  -- rows, not once per row.
   local function into(tbl) return function() return tbl end end
   local add_score, add_reason, flush = function() end, function() end, function() end
   if storing then
