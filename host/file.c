@@ -185,8 +185,22 @@ static int put(lua_State *L, FILE *f, const char *name) {
 static int file_stdout(lua_State *L) { return put(L, stdout, "stdout"); }
 
 
+/*
+** vouch.file.tty(["stdout" | "stderr" | "stdin"]): whether that stream is a
+** terminal, so a command can print for a person there and everything when
+** piped (as ls and git do).
+*/
+static int file_tty(lua_State *L) {
+  static const char *const names[] = { "stdin", "stdout", "stderr", NULL };
+  int fd = luaL_checkoption(L, 1, "stdout", names);
+  lua_pushboolean(L, isatty(fd));
+  return 1;
+}
+
+
 static const luaL_Reg file_funcs[] = {
   {"stdout", file_stdout},
+  {"tty", file_tty},
   {"write", file_write},
   {"mkdir", file_mkdir},
   {"show", file_show},

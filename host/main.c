@@ -36,7 +36,7 @@ static const command commands[] = {
    "run a Lua script as a task (arguments in `arg`)"},
   {"repl", cmd_repl, NULL, "repl [OPTIONS]",
    "the interactive Lua prompt (plain `vouch` on a terminal)"},
-  {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv]",
+  {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv] [--top N | --all] [--no-store]",
    "score partners with a scorecard, store the run, print them ranked"},
   {"explain", NULL, "vouch.cmd.explain", "explain PARTNER [--run N]",
    "every rule's outcome for one partner, with evidence"},

@@ -1261,6 +1261,73 @@ M.partner_rows = partner_rows
 local SCORE_COLS = { "run_id", "partner_id", "name", "kind", "total", "verdict" }
 for _, d in ipairs(M.DIMENSIONS) do SCORE_COLS[#SCORE_COLS + 1] = d end
 
+--- The text of a stored outcome (a row of `reasons`: code, outcome,
+--- points, and its evidence decoded), as card:explain words it; nil for a
+--- code this scorecard does not have.
+function Card:reason_text(o, evidence)
+  local rule = self.index[o.code]
+  if not rule then return nil end
+  return says(rule, type(evidence) == "table" and evidence or {}, o)
+end
+
+-- A partner a portfolio rule can judge waits, in a few bytes, until the
+-- whole set has been seen: its score row and its principal reasons (the
+-- only stored rows a portfolio flag can change: the other outcomes are
+-- stored at once, since a new reason only pushes older ones down the
+-- ranking), packed by `pack_deferred` and read back by `unpack_deferred`.
+local spack, sunpack, NAN = string.pack, string.unpack, 0 / 0
+local function num_or_nan(v) if v == nil then return NAN end return v end
+local function nan_or_num(v) if v ~= v then return nil end return v end
+local function opt_str(v) if v == nil then return "" end return "\1" .. tostring(v) end
+local function str_opt(v) if v == "" then return nil end return v:sub(2) end
+
+local function pack_deferred(res, nout, ranked, dims)
+  local parts = { spack("<s4s4s4dI4B", tostring(res.id), opt_str(res.name), opt_str(res.kind),
+                        num_or_nan(res.total), nout, #ranked) }
+  for _, d in ipairs(dims) do parts[#parts + 1] = spack("<d", num_or_nan(res.dimensions[d])) end
+  for _, o in ipairs(ranked) do
+    parts[#parts + 1] = spack("<s2s2s2ddI4s4", o.code, opt_str(o.dimension), o.outcome,
+                              num_or_nan(o.points), o.impact, o.order, o.evidence_json or "")
+  end
+  return concat(parts)
+end
+
+local function unpack_deferred(s, dims)
+  local id, name, kind, total, nout, nranked, pos = sunpack("<s4s4s4dI4B", s)
+  local res = { id = id, name = str_opt(name), kind = str_opt(kind), total = nan_or_num(total),
+                dimensions = {}, reasons = {} }
+  for _, d in ipairs(dims) do
+    local v
+    v, pos = sunpack("<d", s, pos)
+    res.dimensions[d] = nan_or_num(v)
+  end
+  local ranked = {}
+  for k = 1, nranked do
+    local code, dim, outcome, points, impact, order, ev
+    code, dim, outcome, points, impact, order, ev, pos = sunpack("<s2s2s2ddI4s4", s, pos)
+    ranked[k] = { code = code, dimension = str_opt(dim), outcome = outcome,
+                  points = nan_or_num(points), impact = impact, order = order, evidence_json = ev }
+  end
+  return res, nout, ranked
+end
+
+-- What of partner `p` the portfolio rules may look at: its id, name and
+-- kind and the fields they read.
+local function portfolio_view(card)
+  local fields = { "id", "name", "kind" }
+  local seen = { id = true, name = true, kind = true }
+  for _, rule in ipairs(card.portfolio) do
+    for _, f in ipairs(rule.reads) do
+      if not seen[f] then seen[f] = true; fields[#fields + 1] = f end
+    end
+  end
+  return function(p)
+    local slim = {}
+    for _, f in ipairs(fields) do slim[f] = p[f] end
+    return slim
+  end
+end
+
 --- Score every partner from `opts.rows` (an iterator, an array, a source
 --- with :rows()) or `opts.query` (SQL whose rows are partners; or
 --- "partners" for the stored partners), and store the run in `opts.db`
@@ -1274,10 +1341,18 @@ for _, d in ipairs(M.DIMENSIONS) do SCORE_COLS[#SCORE_COLS + 1] = d end
 --- are made when opts.keep is true or opts.text is).
 -- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
 -- source text (hashed), opts.started_by (default 'cli').
+-- opts.store = false scores without storing (no run; the id is nil).
+-- opts.each(res) is called once per partner with its final result, in the
+-- order they are stored: id, name, kind, total, verdict, dimensions,
+-- weakest and reasons (the principal outcomes) are always there; the
+-- other outcomes only when opts.keep or opts.text asks for explanations.
+-- Without opts.keep or opts.text nothing per partner is held but what the
+-- portfolio rules read, so memory does not grow with the rows stored.
 function Card:run(opts)
   checkarg(1, opts, "table", "run")
   local vouch = vouch
-  local db = opts.db or vouch.db.open()
+  local storing = opts.store ~= false
+  local db = opts.db or ((storing or opts.query) and vouch.db.open()) or nil
   local decode = vouch.json and vouch.json.decode
   local rows
   if opts.query == "partners" then rows = partner_rows(db, decode)
@@ -1286,58 +1361,135 @@ function Card:run(opts)
   local hash = M.hash(opts.source or self.generated or self.name)
   -- The run record is the host's: written through db:run_begin, run_rows
   -- and run_end, which touch only the run begun here.
-  local run_id = db:run_begin { scorecard = self.name, hash = hash,
-                                inputs = M.json(opts.inputs or {}),
-                                started_by = opts.started_by }
+  local run_id = storing and db:run_begin { scorecard = self.name, hash = hash,
+                                            inputs = M.json(opts.inputs or {}),
+                                            started_by = opts.started_by } or nil
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
   local keep = opts.keep and {} or nil
   local keeper = type(opts.keep) == "function" and opts.keep or nil
+  local each = opts.each
   local lean = not (opts.keep == true or opts.text)
+  local slim = lean and not opts.keep   -- portfolio partners wait in a few bytes
   local evidence, all = self.evidence, self.store ~= "adverse"
+  local dims = M.DIMENSIONS
 
-  -- Batched inserts, values passed straight from the explanation.
+  -- Batched inserts, values passed straight from the explanation: about
+  -- 2,000 values a call, so that the host is called once per hundreds of
+  -- rows, not once per row.
   local function into(tbl) return function() return tbl end end
-  local scores = batcher(db.run_rows, db, #SCORE_COLS, 512 // #SCORE_COLS, into("scores"))
-  local reasons = batcher(db.run_rows, db, 8, 64, into("reasons"))
-  local add_score, add_reason = scores.add, reasons.add
+  local add_score, add_reason, flush = function() end, function() end, function() end
+  if storing then
+    local scores = batcher(db.run_rows, db, #SCORE_COLS, 2048 // #SCORE_COLS, into("scores"))
+    local reasons = batcher(db.run_rows, db, 8, 256, into("reasons"))
+    add_score, add_reason = scores.add, reasons.add
+    flush = function() scores.flush(); reasons.flush() end
+  end
+  local function stored(o)
+    return all or o.rank or (o.outcome ~= "pass" and o.outcome ~= "score" and o.outcome ~= "points")
+  end
+  local function reason(id, o, ev)
+    add_reason(run_id, id, o.code, o.dimension, o.outcome, o.points, o.rank,
+               evidence and (ev or o.evidence_json or (o.evidence and M.json(o.evidence))) or "{}")
+  end
+  local function count(res)
+    summary.partners = summary.partners + 1
+    summary[res.verdict] = summary[res.verdict] + 1
+    if each then each(res) end
+  end
+  local function score_row(res)
+    local id, d = tostring(res.id), res.dimensions
+    add_score(run_id, id, res.name, res.kind, res.total, res.verdict, d.trust, d.goodwill,
+              d.authority, d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
+  end
   local function store(p, r)
     local res = self:explain(p, r, lean)
     if keeper then keep[#keep + 1] = keeper(res)
     elseif keep then keep[#keep + 1] = res end
-    summary.partners = summary.partners + 1
-    summary[res.verdict] = summary[res.verdict] + 1
-    local id, d = tostring(p.id), res.dimensions
-    add_score(run_id, id, p.name, p.kind, res.total, res.verdict, d.trust, d.goodwill,
-              d.authority, d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
+    count(res)
+    score_row(res)
+    local id = tostring(p.id)
     for _, o in ipairs(res.outcomes) do
-      if all or o.rank or (o.outcome ~= "pass" and o.outcome ~= "score" and o.outcome ~= "points") then
-        add_reason(run_id, id, o.code, o.dimension, o.outcome, o.points, o.rank,
-                   evidence and (o.evidence_json or (o.evidence and M.json(o.evidence))) or "{}")
-      end
+      if stored(o) then reason(id, o) end
     end
   end
 
-  local ok, err = pcall(db.tx, db, function()
+  -- A portfolio partner, slim: its unranked outcomes are stored now, the
+  -- rest waits (packed) with the fields the portfolio rules read.
+  local view = slim and #self.portfolio > 0 and portfolio_view(self)
+  local function defer(p, r)
+    local res = self:explain(p, r, true)
+    local id, ranked = tostring(p.id), {}
+    for _, o in ipairs(res.outcomes) do
+      if o.rank then ranked[#ranked + 1] = o
+      elseif stored(o) then reason(id, o) end
+    end
+    return { partner = view(p),
+             result = { total = r.total, verdict = r.verdict, missing = r.missing,
+                        uncapped = r.uncapped, vetoed = r.vetoed, forced = r.forced },
+             rows = pack_deferred(res, #res.outcomes, ranked, dims) }
+  end
+  -- The stored rows of a partner that waited, with the portfolio's flags
+  -- ranked among its principal reasons as explain would rank them.
+  local function store_deferred(e)
+    local p, r = e.partner, e.result
+    local res, nout, cand = unpack_deferred(e.rows, dims)
+    e.rows = nil
+    res.total, res.verdict = r.total, r.verdict
+    local low = huge
+    for _, d in ipairs(self.dimension_list) do
+      local v = res.dimensions[d]
+      if v and v < low then res.weakest, low = d, v end
+    end
+    local hits = {}
+    for k, hit in ipairs(r.portfolio or {}) do
+      local rule = hit.rule
+      local o = { code = rule.id, dimension = rule.dimension, outcome = rule.kind,
+                  points = hit.points, evidence = M.evidence(rule, p, hit.evidence), order = nout + k }
+      o.impact = impact(self, o, rule, r)
+      hits[k] = o
+      if o.impact > 0 then cand[#cand + 1] = o end
+    end
+    for _, o in ipairs(cand) do o.rank = nil end
+    if #cand > 1 then sort(cand, by_impact) end
+    for k = 1, math.min(4, #cand) do
+      cand[k].rank = k
+      res.reasons[k] = cand[k]
+    end
+    count(res)
+    score_row(res)
+    local id = tostring(res.id)
+    for _, o in ipairs(cand) do
+      if o.order <= nout and stored(o) then reason(id, o, o.evidence_json) end
+    end
+    for _, o in ipairs(hits) do reason(id, o) end
+  end
+
+  local function body()
     if #self.portfolio > 0 then
       -- Partners no portfolio rule can judge are stored at once; the
       -- others wait until the whole set has been seen.
       local set, r, scorer = {}, self:result(), self.full_scorer
       for p in rows do
-        if self:in_portfolio(p) then set[#set + 1] = { partner = p, result = scorer(p, self:result()) }
-        else store(p, scorer(p, r)) end
+        if not self:in_portfolio(p) then store(p, scorer(p, r))
+        elseif view then set[#set + 1] = defer(p, scorer(p, r))
+        else set[#set + 1] = { partner = p, result = scorer(p, self:result()) } end
       end
       self:apply_portfolio(set)
-      for _, e in ipairs(set) do store(e.partner, e.result) end
+      for k, e in ipairs(set) do
+        set[k] = false
+        if view then store_deferred(e) else store(e.partner, e.result) end
+      end
     else
       local r, scorer = self:result(), self.full_scorer
       for p in rows do store(p, scorer(p, r)) end
     end
-    scores.flush()
-    reasons.flush()
-    db:run_end(run_id, "ok", summary.partners)
-  end)
+    flush()
+    if storing then db:run_end(run_id, "ok", summary.partners) end
+  end
+  local ok, err
+  if storing then ok, err = pcall(db.tx, db, body) else ok, err = pcall(body) end
   if not ok then
-    pcall(db.run_end, db, run_id, "failed", nil, tostring(err))
+    if storing then pcall(db.run_end, db, run_id, "failed", nil, tostring(err)) end
     error(err, 0)
   end
   summary.results = keep

@@ -2,10 +2,18 @@
 -- Load the partners, score them with a scorecard, store the run, and print
 -- the partners ranked (approvals, reviews, rejections, each by total) with
 -- their principal reasons.
+--
+-- One pass: each partner is loaded, scored and stored in batches as it is
+-- read, and the ranking is read back from the database afterwards, so the
+-- memory a run takes does not grow with the partners it scores. Without a
+-- database (--no-store) the table keeps only the top and the bottom of the
+-- ranking as it goes.
 local sc = require "vouch.scorecard"
 local cli = require "vouch.scorecard.cli"
 
-local format, concat = string.format, table.concat
+local format, concat, huge = string.format, table.concat, math.huge
+
+local TOP = 20   -- partners shown from each end of the ranking by default
 
 local help = [[
 Score every partner in DATA (CSV, JSON or NDJSON, chosen by extension) with
@@ -17,154 +25,323 @@ verdict, weakest dimension, principal reasons.
                    bundled one (social_capital, influencer, supplier);
                    default social_capital
   --format F       table (default), json or csv: json and csv print every
-                   dimension and rule outcome, for other tools
+                   partner, every dimension and rule outcome, for other tools
+  --top N          the table shows the first and the last N of the ranking
+                   (default 20), then the summary
+  --all            the table shows every partner
   --no-store       score and print without storing a run
 
 Exit codes: 0 done, 1 the rules or data failed, 2 usage.
 See also: vouch explain, vouch runs, vouch diff, vouch test.]]
+
+local USAGE = "usage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv] [--top N | --all]"
+
+local HEADER = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
+local RIGHT = { [1] = true, [5] = true }
+
+-- The ranking, as an analyst reads it: approvals first, then reviews, then
+-- rejections, each by total (indeterminate last), ties by partner id. The
+-- SQL and the comparison below say the same thing.
+local ORDER_SQL = [[
+    ORDER BY CASE s.verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END,
+      s.total IS NULL, s.total DESC, s.partner_id]]
+local CLASS = { approve = 1, review = 2, reject = 3 }
+
+local function before(a, b)
+  if a.verdict ~= b.verdict then return CLASS[a.verdict] < CLASS[b.verdict] end
+  if (a.total == nil) ~= (b.total == nil) then return b.total == nil end
+  if a.total ~= b.total then return a.total > b.total end
+  return a.id < b.id
+end
+
+local function weakest_of(dims, row)
+  local weakest, low
+  for _, d in ipairs(dims) do
+    local v = row[d]
+    if v and (not low or v < low) then weakest, low = d, v end
+  end
+  return weakest
+end
+
+
+--[[ {======================================================
+  The table: columns sized over what is printed, in two passes
+========================================================]]
+
+-- `lines(f)` calls f(cells) for each line of the table in order, f(nil)
+-- for the gap between the top and the bottom of the ranking; it is called
+-- twice (widths, then printing), so no line is held.
+local function print_table(lines)
+  local w = {}
+  for c, h in ipairs(HEADER) do w[c] = cli.width(h) end
+  lines(function(cells)
+    if not cells then return end
+    for c, v in ipairs(cells) do
+      local n = cli.width(v)
+      if n > w[c] then w[c] = n end
+    end
+  end)
+  local function line(r)
+    local out = {}
+    for c = 1, #HEADER do out[c] = cli.pad(r[c] or "", w[c], RIGHT[c]) end
+    print((concat(out, "  "):gsub("%s+$", "")))
+  end
+  line(HEADER)
+  local rule = {}
+  for c = 1, #HEADER do rule[c] = string.rep("-", w[c]) end
+  line(rule)
+  lines(function(cells) line(cells or { "..." }) end)
+end
+
+local function cells(i, c)
+  return { tostring(i), c.id, cli.cut(c.name or "", 28), c.kind or "", cli.num(c.total),
+           c.verdict, c.weakest or "-", c.reasons or "" }
+end
+
+local function print_summary(run_id, card, summary, shown)
+  print(format("\n%s%d partners: %d approve, %d review, %d reject (scorecard %s)",
+               run_id and format("run %d: ", run_id) or "", summary.partners,
+               summary.approve, summary.review, summary.reject, card.name))
+  if shown < summary.partners then
+    print(format("shown: the first and the last %d of the ranking (--all shows every partner)",
+                 shown // 2))
+  end
+  if run_id then print(format("explain one: vouch explain PARTNER --run %d", run_id)) end
+end
+
+-- The ranked table of a stored run, read back from the database: every
+-- partner, or the first and the last `top` of the ranking.
+local function table_from_db(db, run_id, card, summary, top)
+  -- The reasons are looked up for the partners printed only, after the
+  -- ranking has picked them.
+  local sql = [[
+    SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, ]] .. concat(sc.DIMENSIONS, ", ") .. [[,
+      (SELECT group_concat(code, ', ') FROM
+        (SELECT code FROM reasons r WHERE r.run_id = s.run_id AND r.partner_id = s.partner_id
+           AND r.rank IS NOT NULL ORDER BY r.rank)) AS reasons
+    FROM (SELECT * FROM scores s WHERE s.run_id = ?]] .. ORDER_SQL .. [[ LIMIT ? OFFSET ?) s]] ..
+    ORDER_SQL
+  local n = summary.partners
+  local parts = { { 0, n } }
+  if top and n > 2 * top then parts = { { 0, top }, false, { n - top, top } } end
+  local function each(f)
+    for _, part in ipairs(parts) do
+      if not part then f(nil)
+      else
+        local i = part[1]
+        for row in db:rows(sql, run_id, part[2], part[1]) do
+          i = i + 1
+          f(cells(i, { id = tostring(row.partner_id), name = row.name, kind = row.kind,
+                       total = row.total, verdict = row.verdict,
+                       weakest = weakest_of(card.dimension_list, row), reasons = row.reasons }))
+        end
+      end
+    end
+  end
+  print_table(each)
+  print_summary(run_id, card, summary, parts[3] and 2 * top or n)
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  JSON and CSV: one partner at a time
+========================================================]]
+
+local function csv_header()
+  local header = { "rank", "run", "partner_id", "name", "kind", "total", "verdict", "weakest" }
+  for _, d in ipairs(sc.DIMENSIONS) do header[#header + 1] = d end
+  header[#header + 1] = "reasons"
+  header[#header + 1] = "outcomes"
+  print(concat(header, ","))
+end
+
+-- One CSV line: `p` has id, name, kind, total, verdict, weakest, dimensions;
+-- `outcomes` are its outcomes (code, outcome, points, rank) in rule order.
+local function csv_line(i, run_id, p, outcomes)
+  local row = { i, run_id or "", p.id, p.name, p.kind,
+                p.total and format("%.6f", p.total) or "", p.verdict, p.weakest or "" }
+  for _, d in ipairs(sc.DIMENSIONS) do
+    row[#row + 1] = p.dimensions[d] and format("%.6f", p.dimensions[d]) or ""
+  end
+  local reasons, all = {}, {}
+  for k, o in ipairs(outcomes) do
+    if o.rank then reasons[o.rank] = o.code end
+    all[k] = o.code .. ":" .. o.outcome .. (o.points and format(":%g", o.points) or "")
+  end
+  row[#row + 1] = concat(reasons, ";")
+  row[#row + 1] = concat(all, ";")
+  for k = 1, #row do row[k] = cli.csv_field(row[k]) end
+  return concat(row, ",")
+end
 
 local function clean_outcome(o)
   return { code = o.code, dimension = o.dimension, outcome = o.outcome,
            points = o.points, rank = o.rank, text = o.text, evidence = o.evidence }
 end
 
--- What is kept of each partner until the table is printed: little, so that
--- a run over a million partners fits in memory.
-local function compact(fmt)
-  return function(r)
-    local c = { id = r.id, name = r.name, kind = r.kind, total = r.total, verdict = r.verdict,
-                weakest = r.weakest, reasons = {} }
-    for k, o in ipairs(r.reasons) do c.reasons[k] = o.code end
-    if fmt == "csv" then
-      c.dimensions = r.dimensions
-      local outcomes = {}
-      for k, o in ipairs(r.outcomes) do
-        outcomes[k] = o.code .. ":" .. o.outcome .. (o.points and format(":%g", o.points) or "")
-      end
-      c.outcomes = concat(outcomes, ";")
-    elseif fmt == "json" then
-      local reasons, outcomes = {}, {}
-      for k, o in ipairs(r.reasons) do reasons[k] = clean_outcome(o) end
-      for k, o in ipairs(r.outcomes) do outcomes[k] = clean_outcome(o) end
-      c.json = sc.json { id = r.id, name = r.name, kind = r.kind, total = r.total,
-                         verdict = r.verdict, weakest = r.weakest, missing = r.missing,
-                         dimensions = r.dimensions, reasons = sc.array(reasons),
-                         outcomes = sc.array(outcomes) }
-    end
-    return c
+-- One partner of the JSON array, its rank first.
+local function json_item(i, p, outcomes)
+  local reasons, all = {}, {}
+  for k, o in ipairs(outcomes) do
+    local c = clean_outcome(o)
+    all[k] = c
+    if o.rank then reasons[o.rank] = c end
   end
+  local text = sc.json { id = p.id, name = p.name, kind = p.kind, total = p.total,
+                         verdict = p.verdict, weakest = p.weakest, missing = p.missing,
+                         dimensions = p.dimensions, reasons = sc.array(reasons),
+                         outcomes = sc.array(all) }
+  return format('{"rank":%d,%s', i, text:sub(2))
 end
 
-local function as_json(run_id, card, results)
-  print(format('{"run":%s,"scorecard":%s,"partners":[', run_id and tostring(run_id) or "null",
-               sc.json(card.name)))
-  for i, r in ipairs(results) do
-    print(format('{"rank":%d,%s%s', i, r.json:sub(2), i < #results and "," or ""))
-  end
-  print("]}")
-end
-
-local function as_csv(run_id, results)
-  local header = { "rank", "run", "partner_id", "name", "kind", "total", "verdict", "weakest" }
-  for _, d in ipairs(sc.DIMENSIONS) do header[#header + 1] = d end
-  header[#header + 1] = "reasons"
-  header[#header + 1] = "outcomes"
-  print(concat(header, ","))
-  for i, r in ipairs(results) do
-    local row = { i, run_id or "", r.id, r.name, r.kind,
-                  r.total and format("%.6f", r.total) or "", r.verdict, r.weakest or "" }
-    for _, d in ipairs(sc.DIMENSIONS) do
-      row[#row + 1] = r.dimensions[d] and format("%.6f", r.dimensions[d]) or ""
-    end
-    row[#row + 1] = concat(r.reasons, ";")
-    row[#row + 1] = r.outcomes
-    for k = 1, #row do row[k] = cli.csv_field(row[k]) end
-    print(concat(row, ","))
-  end
-end
-
--- The ranked table of a stored run, read back from the database in two
--- passes (column widths, then the lines), so that nothing per partner is
--- held in memory however many partners the run scored.
-local function table_from_db(db, run_id, card, summary)
-  local dims = {}
-  for i, d in ipairs(card.dimension_list) do dims[i] = d end
-  local sql = [[
-    SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, ]] .. concat(sc.DIMENSIONS, ", ") .. [[,
-      (SELECT group_concat(code, ', ') FROM
-        (SELECT code FROM reasons r WHERE r.run_id = s.run_id AND r.partner_id = s.partner_id
-           AND r.rank IS NOT NULL ORDER BY r.rank)) AS reasons
-    FROM scores s WHERE s.run_id = ?
-    ORDER BY CASE s.verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END,
-      s.total IS NULL, s.total DESC, s.partner_id]]
-  local header = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
-  local right = { [1] = true, [5] = true }
-  local function cells(i, row)
-    local weakest, low
-    for _, d in ipairs(dims) do
-      local v = row[d]
-      if v and (not low or v < low) then weakest, low = d, v end
-    end
-    return { tostring(i), tostring(row.partner_id), cli.cut(row.name or "", 28), row.kind or "",
-             cli.num(row.total), row.verdict, weakest or "-", row.reasons or "" }
-  end
-  local w = {}
-  for c, h in ipairs(header) do w[c] = cli.width(h) end
+-- Print every partner of a stored run as JSON or CSV, read back from the
+-- database in ranked order, one partner at a time.
+local function rows_from_db(db, run_id, card, fmt)
+  local scores = "SELECT s.* FROM scores s WHERE s.run_id = ?" .. ORDER_SQL
+  local reasons = [[SELECT code, dimension, outcome, points, rank, evidence FROM reasons
+                    WHERE run_id = ? AND partner_id = ? ORDER BY rowid]]
+  -- Outcomes in the order card:explain lists them (rules, then portfolio
+  -- rules): a run stores a portfolio partner's principal reasons last.
+  local pos = {}
+  for k, r in ipairs(card.rules) do pos[r.id] = k end
+  for k, r in ipairs(card.portfolio) do pos[r.id] = #card.rules + k end
+  local function by_rule(a, b) return (pos[a.code] or huge) < (pos[b.code] or huge) end
   local i = 0
-  for row in db:rows(sql, run_id) do
+  if fmt == "json" then
+    print(format('{"run":%d,"scorecard":%s,"partners":[', run_id, sc.json(card.name)))
+  else
+    csv_header()
+  end
+  for row in db:rows(scores, run_id) do
     i = i + 1
-    for c, v in ipairs(cells(i, row)) do
-      local n = cli.width(v)
-      if n > w[c] then w[c] = n end
+    local dims = {}
+    for _, d in ipairs(card.dimension_list) do dims[d] = row[d] end
+    local p = { id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
+                verdict = row.verdict, dimensions = dims,
+                weakest = weakest_of(card.dimension_list, row) }
+    local outcomes = {}
+    for o in db:rows(reasons, run_id, row.partner_id) do
+      if fmt == "json" then
+        o.evidence = cli.decode(o.evidence)
+        o.text = card:reason_text(o, o.evidence)
+      end
+      outcomes[#outcomes + 1] = o
     end
+    table.sort(outcomes, by_rule)
+    if fmt == "json" then print((i > 1 and "," or "") .. json_item(i, p, outcomes))
+    else print(csv_line(i, run_id, p, outcomes)) end
   end
-  local function line(r)
-    local out = {}
-    for c = 1, #header do out[c] = cli.pad(r[c], w[c], right[c]) end
-    print((concat(out, "  "):gsub("%s+$", "")))
-  end
-  line(header)
-  local rule = {}
-  for c = 1, #header do rule[c] = string.rep("-", w[c]) end
-  line(rule)
-  i = 0
-  for row in db:rows(sql, run_id) do
-    i = i + 1
-    line(cells(i, row))
-  end
-  print(format("\nrun %d: %d partners: %d approve, %d review, %d reject (scorecard %s)",
-               run_id, summary.partners, summary.approve, summary.review, summary.reject, card.name))
-  print(format("explain one: vouch explain PARTNER --run %d", run_id))
+  if fmt == "json" then print("]}") end
 end
 
-local function as_table(run_id, card, results, summary)
-  local rows = {}
-  for i, r in ipairs(results) do
-    rows[i] = { tostring(i), tostring(r.id), cli.cut(r.name or "", 28), r.kind or "", cli.num(r.total),
-                r.verdict, r.weakest or "-", concat(r.reasons, ", ") }
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  Without a database: the ends of the ranking as they go
+========================================================]]
+
+-- Keeps the first `n` and the last `n` of the ranking of what it is given,
+-- each list in ranked order: at most 2n entries, however many are seen.
+local function ends(n)
+  local first, last = {}, {}
+  local function add(x)
+    if #first < n or before(x, first[#first]) then
+      local k = #first + 1
+      while k > 1 and before(x, first[k - 1]) do first[k] = first[k - 1]; k = k - 1 end
+      first[k] = x
+      if #first > n then first[#first] = nil end
+    end
+    if #last < n or before(last[1], x) then
+      local k = #last + 1
+      while k > 1 and before(x, last[k - 1]) do last[k] = last[k - 1]; k = k - 1 end
+      last[k] = x
+      if #last > n then table.remove(last, 1) end
+    end
   end
-  for _, l in ipairs(cli.table({ "#", "partner", "name", "kind", "total", "verdict", "weakest",
-                                 "principal reasons" }, rows, { [1] = true, [5] = true })) do
-    print(l)
-  end
-  print(format("\n%s%d partners: %d approve, %d review, %d reject (scorecard %s)",
-               run_id and format("run %d: ", run_id) or "", summary.partners,
-               summary.approve, summary.review, summary.reject, card.name))
-  if run_id then print(format("explain one: vouch explain PARTNER --run %d", run_id)) end
+  return add, first, last
 end
+
+-- What the table keeps of a partner.
+local function compact(res)
+  local codes = {}
+  for k, o in ipairs(res.reasons) do codes[k] = o.code end
+  return { id = tostring(res.id), name = res.name, kind = res.kind, total = res.total,
+           verdict = res.verdict, weakest = res.weakest, reasons = concat(codes, ", ") }
+end
+
+local function no_store(card, rows, fmt, top)
+  if fmt == "table" and top then
+    local add, first, last = ends(top)
+    local _, summary = card:run { store = false, rows = rows,
+                                  each = function(res) add(compact(res)) end }
+    local n = summary.partners
+    print_table(function(f)
+      for i, c in ipairs(first) do f(cells(i, c)) end
+      if n > 2 * top then f(nil) end
+      -- The last entries not already among the first.
+      local from = math.max(1, #last - (n - #first) + 1)
+      for k = from, #last do f(cells(n - #last + k, last[k])) end
+    end)
+    print_summary(nil, card, summary, n > 2 * top and 2 * top or n)
+    return
+  end
+  -- Every partner is printed in ranked order: each is held until the end,
+  -- as a line of text and the little it is ranked by.
+  local held = {}
+  local _, summary = card:run { store = false, rows = rows, text = true,
+    each = function(res)
+      local c = compact(res)
+      if fmt == "json" then
+        c.line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
+      elseif fmt == "csv" then
+        c.line = csv_line(0, "", res, res.outcomes):match("^0,,(.*)$")
+      end
+      held[#held + 1] = c
+    end }
+  table.sort(held, before)
+  if fmt == "json" then
+    print('{"run":null,"scorecard":' .. sc.json(card.name) .. ',"partners":[')
+    for i, c in ipairs(held) do print(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line)) end
+    print("]}")
+  elseif fmt == "csv" then
+    csv_header()
+    for i, c in ipairs(held) do print(format("%d,,%s", i, c.line)) end
+  else
+    print_table(function(f) for i, c in ipairs(held) do f(cells(i, c)) end end)
+    print_summary(nil, card, summary, summary.partners)
+  end
+end
+
+--[[ }====================================================== ]]
+
 
 return function(...)
   local opts, data = cli.parse({ ... }, { rules = "value", format = "value", help = "flag",
-                                          ["no-store"] = "flag" })
+                                          ["no-store"] = "flag", top = "value", all = "flag" })
   if opts and opts.help then print(help); return 0 end
-  if not opts then cli.say("vet: %s\nusage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]", data); return 2 end
+  if not opts then cli.say("vet: %s\n%s", data, USAGE); return 2 end
   local fmt = opts.format or "table"
   if fmt ~= "table" and fmt ~= "json" and fmt ~= "csv" then
     cli.say("vet: unknown format '%s' (use table, json or csv)", fmt)
     return 2
   end
+  -- A person at a terminal sees the two ends of the ranking; a pipe gets
+  -- every partner, unless --top says otherwise.
+  local top = vouch.file.tty("stdout") and TOP or nil
+  if opts.top then
+    top = opts.top:match("^%d+$") and tonumber(opts.top)
+    if not top or top < 1 then
+      cli.say("vet: --top takes a whole number of partners, at least 1 (got '%s')", opts.top)
+      return 2
+    end
+    if opts.all then cli.say("vet: --top and --all cannot go together\n%s", USAGE); return 2 end
+  end
+  if opts.all then top = nil end
   if #data == 0 then
-    cli.say("vet: no data given\nusage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]")
+    cli.say("vet: no data given\n%s", USAGE)
     return 2
   end
   local loaded, card, err = pcall(sc.load, opts.rules or "social_capital")
@@ -181,41 +358,16 @@ return function(...)
   -- anything is scored or stored.
   local fits, why = cli.check_reads(card, sources)
   if not fits then cli.say("vet: %s", why); return 1 end
-  local run_id, summary
-  local keep = compact(fmt)
   if opts["no-store"] then
-    local ok, all = pcall(card.score_all, card, cli.chain(sources))
-    if not ok then cli.say("vet: %s", tostring(all)); return 1 end
-    summary = { partners = #all, approve = 0, review = 0, reject = 0, results = {} }
-    for i, r in ipairs(all) do
-      summary[r.verdict] = summary[r.verdict] + 1
-      summary.results[i] = keep(r)
-    end
-  else
-    local db = vouch.db.open()
-    local ok
-    ok, run_id, summary = pcall(card.run, card, { db = db, rows = cli.chain(sources), inputs = inputs,
-                                 source = card.source, keep = fmt ~= "table" and keep or nil,
-                                 text = fmt == "json" })
-    if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
-    if fmt == "table" then
-      table_from_db(db, run_id, card, summary)
-      return 0
-    end
+    local ok, e = pcall(no_store, card, cli.chain(sources), fmt, top)
+    if not ok then cli.say("vet: %s", tostring(e)); return 1 end
+    return 0
   end
-  local results = summary.results
-  -- Ranked as an analyst reads them: approvals first, then reviews, then
-  -- rejections, each by total.
-  local class = { approve = 1, review = 2, reject = 3 }
-  for i, r in ipairs(results) do r.order = i end
-  table.sort(results, function(a, b)
-    if a.verdict ~= b.verdict then return class[a.verdict] < class[b.verdict] end
-    local ta, tb = a.total or -1, b.total or -1
-    if ta ~= tb then return ta > tb end
-    return a.order < b.order
-  end)
-  if fmt == "json" then as_json(run_id, card, results)
-  elseif fmt == "csv" then as_csv(run_id, results)
-  else as_table(run_id, card, results, summary) end
+  local db = vouch.db.open()
+  local ok, run_id, summary = pcall(card.run, card, { db = db, rows = cli.chain(sources),
+                                                      inputs = inputs, source = card.source })
+  if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
+  if fmt == "table" then table_from_db(db, run_id, card, summary, top)
+  else rows_from_db(db, run_id, card, fmt) end
   return 0
 end

@@ -154,12 +154,17 @@ function M.check_reads(card, sources)
   if not any then return true end   -- nothing to check against (empty inputs)
   local names = {}
   for _, src in ipairs(sources) do names[#names + 1] = src.path end
+  -- A portfolio rule judges only the partners that have its fields (the
+  -- bundled scorecard's audience and category rules sit idle on data
+  -- without them), so there, as for JSON, a field no input has is refused
+  -- only when it looks like a slip for one that it has.
   local rules = {}
-  for _, r in ipairs(card.rules) do rules[#rules + 1] = r end
-  for _, r in ipairs(card.portfolio or {}) do rules[#rules + 1] = r end
-  for _, r in ipairs(rules) do
+  for _, r in ipairs(card.rules) do rules[#rules + 1] = { rule = r, strict = strict } end
+  for _, r in ipairs(card.portfolio or {}) do rules[#rules + 1] = { rule = r, strict = false } end
+  for _, e in ipairs(rules) do
+    local r = e.rule
     for _, f in ipairs(r.reads) do
-      if not columns[f] and not r.optional[f] and (strict or sc.closest(f, columns)) then
+      if not columns[f] and not r.optional[f] and (e.strict or sc.closest(f, columns)) then
         return nil, format("%s: rule %s reads '%s', which no column of %s has%s " ..
                            "(or list it in the rule's 'optional')", card.path or card.name, r.id, f,
                            concat(names, ", "), sc.did_you_mean(f, columns))

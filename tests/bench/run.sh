@@ -8,7 +8,8 @@
 # Parts: workload (shared/bench/compare.sh at 200k and 1M partners; sizes in
 # WORKLOAD_SIZES), load (CSV and NDJSON MB/s), insert (bulk rows/s against
 # C), score (scorecard library against hand-written Lua), host (start-up,
-# sandbox cost); then, as detail, the parts the branches added with their
+# sandbox cost), user_path (`vouch vet` stored and --no-store beside the
+# workload script, USER_PATH_N partners); then, as detail, the parts the branches added with their
 # own reports (loading.sh, scorecard.sh; storage.sh only by name).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
