@@ -15,11 +15,21 @@ local db = vouch.db.open()
 local N = $N
 while true do
   local run = db:run_begin { scorecard = "kill", hash = "h" }
+  local scores, reasons, ns, nr = {}, {}, 0, 0
+  local function put(t, n, ...)
+    for k = 1, select("#", ...) do t[n + k] = (select(k, ...)) end
+    return n + select("#", ...)
+  end
+  for i = 1, N do
+    ns = put(scores, ns, run, "P" .. i, nil, nil, i / 8, "review", 1.5, 2, 3, 4, 5, 6, 7, 8)
+    nr = put(reasons, nr, run, "P" .. i, "LOW_EVIDENCE", nil, "review", nil, nil,
+             '{"review_count":1}')
+  end
   db:tx(function()
-    for i = 1, N do
-      db:run_rows("scores", run, "P" .. i, nil, nil, i / 8, "review", 1.5, 2, 3, 4, 5, 6, 7, 8)
-      db:run_rows("reasons", run, "P" .. i, "LOW_EVIDENCE", nil, "review", nil, nil,
-                  '{"review_count":1}')
+    -- in batches of 100 rows, as card:run sends them
+    for i = 1, N, 100 do
+      db:run_rows("scores", table.unpack(scores, (i - 1) * 14 + 1, (i + 99) * 14))
+      db:run_rows("reasons", table.unpack(reasons, (i - 1) * 8 + 1, (i + 99) * 8))
     end
     db:run_end(run, "ok", N)
   end)
