@@ -215,6 +215,7 @@ static void end_limit(repl *r) {
   r->failed = 1;
   if (r->deadline) uv_timer_stop(r->deadline);
   vouch_tasks_cancel(h);
+  vouch_mem_settle(r->L);
   vouch_limits_disarm(h);
   h->limit_hit = VOUCH_LIMIT_NONE;
 }
@@ -227,6 +228,7 @@ static void end_limit(repl *r) {
 */
 static void end_statement(repl *r, int self) {
   vouch_host_t *h = r->h;
+  lua_State *on = self && r->co ? r->co : r->L;  /* the thread running now */
   int limit = h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT;
   r->busy = 0;
   r->co = NULL;
@@ -243,6 +245,7 @@ static void end_statement(repl *r, int self) {
                      h->deadline > now ? (h->deadline - now) / 1000000 + 1 : 0, 0);
   } else {
     if (r->deadline) uv_timer_stop(r->deadline);
+    vouch_mem_settle(on);  /* the next statement starts without this one's garbage */
     vouch_limits_disarm(h);
     h->limit_hit = VOUCH_LIMIT_NONE;
   }
