@@ -428,6 +428,7 @@ static void start_statement(repl *r, int nargs) {
   r->busy = 1;
   r->started = uv_hrtime();
   vouch_limits_arm(r->h);
+  uv_update_time(&r->h->loop);  /* its time counts from now, not the loop's last turn */
   if (r->deadline && r->h->timeout > 0)
     uv_timer_start(r->deadline, on_deadline, (uint64_t)(r->h->timeout * 1000) + 1, 0);
   if (lua_pcall(L, nargs + 2, 1, 0) != LUA_OK) {
