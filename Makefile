@@ -110,8 +110,17 @@ build-fuzz/stdlib.o: $(BUILD)/stdlib.c
 	clang -c -o $@ $<
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out build-fuzz/main.o,$(FUZZ_OBJS))
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ihost -o $@ $^ $(PKG_LIBS) -lpthread
+# A directory tests/fuzz/regress/NAME-WHAT/ holds a sequence of inputs that
+# once broke target NAME only together: they are replayed in order, in one
+# process, before NAME is fuzzed.
 fuzz: check-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
-	@for t in $(FUZZ_TARGETS); do \
+	@mkdir -p fuzz-out; for t in $(FUZZ_TARGETS); do \
+	  for d in tests/fuzz/regress/$$t-*/; do \
+	    [ -d "$$d" ] || continue; \
+	    echo "replay $$d"; \
+	    ./build-fuzz/fuzz_$$t -close_fd_mask=3 $$d* 2>fuzz-out/$$t.replay.log || \
+	      { tail -n 40 fuzz-out/$$t.replay.log; exit 1; }; \
+	  done; \
 	  if [ -n "$(FUZZ_RUNS)" ]; then \
 	    rm -rf fuzz-out/$$t.ci; mkdir -p fuzz-out/$$t.ci fuzz-out/$$t; \
 	    echo "fuzz $$t for $(FUZZ_RUNS) runs (seed 1)"; \

@@ -36,6 +36,7 @@ static const char invariants[] =
   "assert(io == nil and debug == nil and package == nil, 'library leaked')\n"
   "assert(load('return os.execute')() == nil, 'os.execute leaked')\n"
   "assert(type(vouch.spawn) == 'function', 'vouch changed')\n"
+  "assert(#('x'):rep(8 << 20) == 8 << 20, 'no room: an earlier script is charged')\n"
   "local n = 0 for i = 1, 1000 do n = n + i end\n"
   "assert(n == 500500, 'a loop of the host broken')\n";
 
@@ -85,7 +86,7 @@ static void save_sequence(void) {
   }
   snprintf(msg, sizeof msg,
            "the last %lu inputs are in %s; replay them in order with\n"
-           "  ./build-fuzz/fuzz_sandbox %s/*\n", n, dir, dir);
+           "  ./build-fuzz/fuzz_sandbox %s/0*\n", n, dir, dir);
   say(msg);
 }
 
@@ -131,6 +132,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   free(code);
   if (vouch_tasks_live(h) != 0) {
     say("vouch: a task outlived the script that spawned it\n");
+    status = -1;
+  } else if (uv_loop_alive(&h->loop)) {
+    say("vouch: a timer or handle outlived the script that started it\n");
+    status = -1;
+  } else if (h->used_memory > h->max_memory / 2) {
+    /* The run's garbage is collected as it ends: what is left is live. */
+    char msg[128];
+    snprintf(msg, sizeof msg, "vouch: %zu bytes still charged after the script ended\n",
+             h->used_memory);
+    say(msg);
     status = -1;
   } else {
     status = check_invariants();
