@@ -606,6 +606,12 @@ static void command(repl *r, char *line) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->env_ref);
     if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
     start_statement(r, 0);
+  } else if (strcmp(line, ".mem") == 0) {
+    /* What --max-memory counts now: each statement's garbage is collected
+    ** as it ends, so this is what the session holds (the soak test reads it). */
+    char m[64];
+    snprintf(m, sizeof m, "%zu bytes charged", r->h->used_memory);
+    out_line(r, stdout, NULL, m);
   } else if (strcmp(line, ".tables") == 0) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->mod_ref);
     lua_getfield(L, -1, "tables");
