@@ -6,7 +6,7 @@
 #   make test       install what is missing, build, run every test
 #   make test SANITIZE=1   the same under ASan + UBSan (leak checking on)
 #   make test VALGRIND=1   the same under valgrind memcheck
-#   make bench      benchmarks;  make fuzz  fuzzers (clang)
+#   make bench      benchmarks;  make fuzz  fuzzers (clang);  make soak  the long REPL soak
 #   make install PREFIX=/usr/local;  make uninstall PREFIX=...
 
 PREFIX  ?= /usr/local
@@ -94,6 +94,12 @@ $(BUILD)/tests/%: tests/c/%.c $(filter-out $(BUILD)/main.o,$(OBJS))
 bench: vouch
 	sh tests/bench/run.sh
 
+# The long soak: 10,000 REPL statements through a pty (make test runs
+# 1,500 of them).
+REPL_SOAK_STATEMENTS ?= 10000
+soak: vouch
+	REPL_SOAK_STATEMENTS=$(REPL_SOAK_STATEMENTS) VOUCH=./vouch BUILD=$(BUILD) sh tests/run.sh repl_soak
+
 # libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c with seeds in
 # tests/fuzz/corpus/NAME. FUZZ_SECONDS per target (default 30), new inputs
 # kept in fuzz-out/NAME. FUZZ_RUNS=N instead runs N inputs per target with a
@@ -110,8 +116,17 @@ build-fuzz/stdlib.o: $(BUILD)/stdlib.c
 	clang -c -o $@ $<
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out build-fuzz/main.o,$(FUZZ_OBJS))
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ihost -o $@ $^ $(PKG_LIBS) -lpthread
+# A directory tests/fuzz/regress/NAME-WHAT/ holds a sequence of inputs that
+# once broke target NAME only together: they are replayed in order, in one
+# process, before NAME is fuzzed.
 fuzz: check-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
-	@for t in $(FUZZ_TARGETS); do \
+	@mkdir -p fuzz-out; for t in $(FUZZ_TARGETS); do \
+	  for d in tests/fuzz/regress/$$t-*/; do \
+	    [ -d "$$d" ] || continue; \
+	    echo "replay $$d"; \
+	    ./build-fuzz/fuzz_$$t -close_fd_mask=3 $$d* 2>fuzz-out/$$t.replay.log || \
+	      { tail -n 40 fuzz-out/$$t.replay.log; exit 1; }; \
+	  done; \
 	  if [ -n "$(FUZZ_RUNS)" ]; then \
 	    rm -rf fuzz-out/$$t.ci; mkdir -p fuzz-out/$$t.ci fuzz-out/$$t; \
 	    echo "fuzz $$t for $(FUZZ_RUNS) runs (seed 1)"; \
@@ -142,4 +157,4 @@ clean:
 # Keep the fuzz objects between runs.
 .SECONDARY:
 
-.PHONY: all check-deps deps demo test test-c bench fuzz install uninstall clean
+.PHONY: all check-deps deps demo test test-c bench soak fuzz install uninstall clean

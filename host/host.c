@@ -295,6 +295,7 @@ static int run_main(vouch_host_t *h, int nargs) {
   vouch_limits_arm(h);
   status = vouch_task_start(h->L, nargs);
   if (status == LUA_OK) status = vouch_run_loop(h);
+  vouch_mem_settle(h->L);  /* the next run starts without this one's garbage */
   vouch_limits_disarm(h);
   vouch_limits_report(h);  /* one that tripped where nothing reported it */
   if (h->exit_code >= 0 && h->limit_hit == VOUCH_LIMIT_NONE) return h->exit_code;

@@ -1253,8 +1253,12 @@ int vouch_run_loop(vouch_host_t *h) {
   loop_state *s = state_of(h->L);
   uv_timer_t *deadline = NULL;
   if (h->deadline) {
-    /* Tasks that all wait (a long sleep, a stalled server) still end on time. */
+    /* Tasks that all wait (a long sleep, a stalled server) still end on time.
+    ** The loop's clock stopped when the last run's loop did: what ran since
+    ** (its garbage collected, this script compiled) must not come off this
+    ** run's time, so the clock is read afresh. */
     uint64_t now = uv_hrtime();
+    uv_update_time(&h->loop);
     deadline = malloc(sizeof *deadline);
     if (deadline) {
       uv_timer_init(&h->loop, deadline);

@@ -78,6 +78,25 @@ void vouch_mem_release(vouch_host_t *h, size_t n) {
   h->used_memory -= n < h->used_memory ? n : h->used_memory;
 }
 
+
+/*
+** End a run: collect its garbage now, while its limits still hold, so that
+** the next run in this host (a REPL statement, a fuzz input) starts from
+** what is live and no more. Left to the collector's pace, a run that ended
+** at --max-memory would leave its garbage charged to the next one, whose
+** first allocation past the limit trips it even though the emergency
+** collection that follows would have found the room. Finalizers due now
+** run here too, on `L` (the thread running now), under this run's time
+** and memory.
+*/
+void vouch_mem_settle(lua_State *L) {
+  vouch_host_t *h = vouch_host(L);
+  lua_State *prev = h->running;
+  h->running = L;
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  h->running = prev;
+}
+
 /* }====================================================== */
 
 

@@ -100,6 +100,7 @@ void vouch_limits_arm_for(vouch_host_t *h, double seconds);
 int vouch_limits_report(vouch_host_t *h);
 int vouch_mem_charge(vouch_host_t *h, size_t n);
 void vouch_mem_release(vouch_host_t *h, size_t n);
+void vouch_mem_settle(lua_State *L);
 void vouch_limits_disarm(vouch_host_t *h);
 void vouch_limits_hook(lua_State *L);
 void vouch_limits_trip(vouch_host_t *h, int limit);

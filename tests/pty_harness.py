@@ -16,6 +16,9 @@ Scenario lines (backslash escapes \\r \\n \\t \\xNN \\\\ work in arguments):
     absent REGEX      fail if the output since the last match holds REGEX
     raw REGEX         wait until the raw output (ANSI kept) holds REGEX
     signal NAME       send the program a signal (STOP, CONT, WINCH ...)
+    stats FILE        append the program's resident memory (KiB) and open
+                      descriptors, from /proc, as a line "RSS FDS" to FILE
+    record FILE REGEX as expect, then append the match's first group to FILE
     sleep MS          wait a while (for a timer; never for an answer)
     eof               wait for the program to exit
     status N          its exit status must be N
@@ -180,7 +183,7 @@ def main():
                 _, st = os.waitpid(pid, 0)
                 status = os.waitstatus_to_exitcode(st)
             return
-        raw += data
+        raw = raw[-65536:] + data
         screen.feed(data)
         seen += plain(data)
         last_output[0] = time.monotonic()
@@ -218,6 +221,29 @@ def main():
                     fail("line %d: %s /%s/ not seen%s" % (
                         n, cmd, arg, " (the program exited)" if status is not None else ""))
                 pump(0.05)
+        elif cmd == "record":
+            path, _, arg = arg.partition(" ")
+            rx = re.compile(unescape(arg), re.M)
+            end = time.monotonic() + timeout
+            while True:
+                m = rx.search(seen)
+                if m:
+                    seen = seen[m.end():]
+                    break
+                if status is not None or time.monotonic() > end:
+                    fail("line %d: record /%s/ not seen" % (n, arg))
+                pump(0.05)
+            with open(path, "a") as f:
+                f.write(m.group(1) + "\n")
+        elif cmd == "stats":
+            rss = 0
+            with open("/proc/%d/status" % pid) as f:
+                for st_line in f:
+                    if st_line.startswith("VmRSS:"):
+                        rss = int(st_line.split()[1])
+            fds = len(os.listdir("/proc/%d/fd" % pid))
+            with open(arg, "a") as f:
+                f.write("%d %d\n" % (rss, fds))
         elif cmd == "raw":
             rx = re.compile(unescape(arg).encode("utf-8"))
             end = time.monotonic() + timeout

@@ -246,6 +246,15 @@ vouch.sleep(50)
 print("still here")
 END
 
+# A statement that ends at --max-memory leaves up to the limit in garbage;
+# the next statement must not pay for it. Exit 3 is the first statement's.
+pipe "piped: a statement's garbage is not charged to the next statement" 3 \
+  "memory limit exceeded \\(--max-memory=32MiB\\)${N}next statement ran${N}again$N\$" --max-memory=32M <<'END'
+local t = {} for i = 0, 1e9 do t[i] = tostring(i):rep(10) end
+x = {} for i = 1, 20000 do x[i] = {i} end print("next statement ran")
+x = nil local y = {} for i = 1, 20000 do y[i] = {i} end print("again")
+END
+
 # }======================================================
 
 # {====================================================== a terminal
