@@ -557,7 +557,7 @@ static void history_add(repl *r, const char *s) {
 
 /*
 ** {======================================================
-** Commands: .help .load .tables .time .exit
+** Commands: .help .load .mem .tables .time .exit
 ** =======================================================
 */
 

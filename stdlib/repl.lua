@@ -404,7 +404,7 @@ end
 
 -- {====================================================== commands
 
-M.commands = { ".exit", ".help", ".load", ".tables", ".time" }
+M.commands = { ".exit", ".help", ".load", ".mem", ".tables", ".time" }
 
 M.help = [[
 Enter Lua statements or expressions; an expression's values are printed
@@ -413,6 +413,7 @@ Async calls (vouch.sleep, loads, HTTP) wait without stopping the loop.
 
   .help           this text
   .load FILE      run a Lua file in the REPL's environment
+  .mem            the bytes counted against --max-memory now
   .tables         the tables of the default database, with their row counts
   .time on|off    print how long each statement took
   .exit           leave (Ctrl-D does too)
