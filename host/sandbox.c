@@ -599,8 +599,13 @@ static int open_beneath(const char *root, const char *rest, int oflags, mode_t p
   if (oflags & O_CREAT) oflags |= O_NOFOLLOW;  /* never create through a symlink */
   if (root == NULL) return openat(AT_FDCWD, rest, oflags, perm);
   if (have_openat2) {
-    if (*rest == '\0')
-      return openat2_(AT_FDCWD, root, oflags, perm, RESOLVE_NO_SYMLINKS);
+    /* Kernels before 5.6, and valgrind, answer ENOSYS: walk instead. */
+    if (*rest == '\0') {
+      fd = openat2_(AT_FDCWD, root, oflags, perm, RESOLVE_NO_SYMLINKS);
+      if (fd >= 0 || errno != ENOSYS) return fd;
+      have_openat2 = 0;
+      goto walk;
+    }
     rootfd = openat2_(AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
                       RESOLVE_NO_SYMLINKS);
     if (rootfd >= 0) {
@@ -613,6 +618,7 @@ static int open_beneath(const char *root, const char *rest, int oflags, mode_t p
     if (errno != ENOSYS) return -1;
     have_openat2 = 0;
   }
+walk:
   rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return -1;
   if (*rest == '\0') fd = walk_nofollow(rootfd, root, oflags, perm);
