@@ -894,19 +894,14 @@ int vouch_load_script(lua_State *L, const char *path, const char *chunkname) {
 ** Load the script open on `fd` (closed here) as vouch_load_script does;
 ** `path` names it in messages and, without a `chunkname`, in tracebacks.
 */
-int vouch_load_script_fd(lua_State *L, int fd, const char *path, const char *chunkname) {
-  vouch_host_t *h = vouch_host(L);
+/*
+** Push what is left of `fd` as a string and close it. Returns 0, or the
+** errno of a failed read (nothing pushed then).
+*/
+int vouch_read_fd(lua_State *L, int fd) {
   luaL_Buffer b;
   char buf[8192];
-  struct stat st;
   ssize_t n;
-  size_t skip = 0;
-  int status;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
-    lua_pushfstring(L, "cannot read %s: %s", path, strerror(EISDIR));
-    return LUA_ERRFILE;
-  }
   luaL_buffinit(L, &b);
   while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
     if (n > 0) luaL_addlstring(&b, buf, (size_t)n);
@@ -915,11 +910,28 @@ int vouch_load_script_fd(lua_State *L, int fd, const char *path, const char *chu
     close(fd);
     luaL_pushresult(&b);
     lua_pop(L, 1);
-    lua_pushfstring(L, "cannot read %s: %s", path, strerror(err));
-    return LUA_ERRFILE;
+    return err;
   }
   close(fd);
   luaL_pushresult(&b);
+  return 0;
+}
+
+
+int vouch_load_script_fd(lua_State *L, int fd, const char *path, const char *chunkname) {
+  vouch_host_t *h = vouch_host(L);
+  struct stat st;
+  size_t skip = 0;
+  int status, err;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    lua_pushfstring(L, "cannot read %s: %s", path, strerror(EISDIR));
+    return LUA_ERRFILE;
+  }
+  if ((err = vouch_read_fd(L, fd)) != 0) {
+    lua_pushfstring(L, "cannot read %s: %s", path, strerror(err));
+    return LUA_ERRFILE;
+  }
   {
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);

@@ -24,23 +24,8 @@
 */
 static int push_file(lua_State *L, const char *path) {
   int fd = vouch_check_open(L, path, VOUCH_READ, O_RDONLY, 0, NULL);
-  luaL_Buffer b;
-  char buf[8192];
-  ssize_t n;
   if (fd < 0) return errno;
-  luaL_buffinit(L, &b);
-  while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) luaL_addlstring(&b, buf, (size_t)n);
-  if (n < 0) {
-    int err = errno;
-    close(fd);
-    luaL_pushresult(&b);
-    lua_pop(L, 1);
-    return err;
-  }
-  close(fd);
-  luaL_pushresult(&b);
-  return 0;
+  return vouch_read_fd(L, fd);
 }
 
 

@@ -127,6 +127,7 @@ int vouch_allow_read_path(vouch_host_t *h, const char *path);
 int vouch_net_allowed(vouch_host_t *h, const char *host);
 int vouch_parse_size(const char *s, size_t *out);
 int vouch_is_overflow(const char *msg);
+int vouch_read_fd(lua_State *L, int fd);
 int vouch_list_set(vouch_list_t *l, const char *csv, int resolve);
 void vouch_list_free(vouch_list_t *l);
 int vouch_load_script(lua_State *L, const char *path, const char *chunkname);
