@@ -759,6 +759,7 @@ struct engine {
   int lock_fd;
   int in_run;                   /* uv_run is running: uv_stop may be called */
   uint64_t last_sweep;          /* uv_hrtime() of the last look for dead runs */
+  struct pending_write *writes, **writes_tail;  /* writes waiting for the lock, in order */
 };
 
 static int64_t clock_now(engine *e) {
@@ -794,6 +795,101 @@ static void logf_(engine *e, const char *event, const char *name, const char *fm
 
 static void try_start(engine *e);
 static void maybe_finish(engine *e);
+
+
+/*
+** {======================================================
+** The engine's writes
+** A scoring run is one transaction: while a long one holds the write lock,
+** the engine's own writes (a run's end, the next fire time) cannot be made.
+** The engine does not wait for them: a write that finds the lock taken
+** waits in a queue, as SQL text with its values in it, and the queue is
+** made, in order, before any newer write and before the next look at the
+** schedules. So a run's end is never lost, and nothing is fired twice
+** because its next fire time was not yet written.
+** =======================================================
+*/
+
+#define LOOP_BUSY_MS 200        /* the engine's wait for the lock, in the loop */
+#define EXIT_WAIT_S 120         /* how long an exiting engine tries to write */
+
+typedef struct pending_write {
+  struct pending_write *next;
+  char *sql;                    /* sqlite3_malloc'd */
+} pending_write;
+
+static int is_busy(int rc) {
+  rc &= 0xff;
+  return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+/* Make the waiting writes, in order: 0 when none is left, -1 if one still
+** finds the lock taken. A write that fails otherwise is logged and dropped. */
+static int flush_writes(engine *e) {
+  while (e->writes) {
+    pending_write *w = e->writes;
+    char *err = NULL;
+    int rc = sqlite3_exec(e->db, w->sql, NULL, NULL, &err);
+    if (is_busy(rc)) { sqlite3_free(err); return -1; }
+    if (rc != SQLITE_OK) logf_(e, "error", NULL, "write failed: %s", err ? err : sqlite3_errstr(rc));
+    sqlite3_free(err);
+    if ((e->writes = w->next) == NULL) e->writes_tail = &e->writes;
+    sqlite3_free(w->sql);
+    free(w);
+  }
+  return 0;
+}
+
+/* Run a prepared write now, or queue it if the lock is taken: 0 (made or
+** queued) or -1 (failed, or st is NULL). */
+#define db_write(e, ...) db_put(e, db_prep((e)->db, __VA_ARGS__))
+static int db_put(engine *e, sqlite3_stmt *st) {
+  pending_write *w;
+  int rc;
+  if (st == NULL) return -1;
+  if (flush_writes(e) == 0) {
+    rc = sqlite3_step(st);
+    if (!is_busy(rc)) {
+      sqlite3_finalize(st);
+      return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+    }
+    sqlite3_reset(st);
+  }
+  w = malloc(sizeof *w);
+  if (w == NULL || (w->sql = sqlite3_expanded_sql(st)) == NULL) {
+    free(w);
+    sqlite3_finalize(st);
+    logf_(e, "error", NULL, "out of memory: a write was lost");
+    return -1;
+  }
+  sqlite3_finalize(st);
+  if (e->writes == NULL) logf_(e, "busy", NULL, "the database is locked: writes wait");
+  w->next = NULL;
+  *e->writes_tail = w;
+  e->writes_tail = &w->next;
+  return 0;
+}
+
+/* At exit: keep trying, waiting for the lock, for at most EXIT_WAIT_S. */
+static void flush_writes_at_exit(engine *e) {
+  uint64_t until = uv_hrtime() + (uint64_t)EXIT_WAIT_S * 1000000000;
+  int n = 0;
+  pending_write *w;
+  if (e->writes == NULL) return;
+  sqlite3_busy_timeout(e->db, VOUCH_BUSY_TIMEOUT);
+  while (flush_writes(e) != 0 && uv_hrtime() < until) {}
+  for (w = e->writes; w; w = w->next) n++;
+  if (n) logf_(e, "error", NULL, "%d write%s lost: the database stayed locked for %ds", n,
+               n == 1 ? "" : "s", EXIT_WAIT_S);
+  while ((w = e->writes)) {
+    e->writes = w->next;
+    sqlite3_free(w->sql);
+    free(w);
+  }
+  e->writes_tail = &e->writes;
+}
+
+/* }====================================================== */
 static int plan_of(engine *e, const sched_def *d, vouch_sched_plan_t *plan, char *why,
                    size_t n);
 
@@ -836,7 +932,7 @@ static void enqueue(engine *e, const char *name, int64_t at, const char *trigger
 static void record_skip(engine *e, const char *name, int64_t at, const char *trigger,
                         const char *why) {
   char ts[32], now[32];
-  db_run(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
+  db_write(e, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
          " started_at, ended_at, duration, error) VALUES (?,?,?,'skipped',?,?,0,?)",
          "ssssss", name, vouch_time_utc(at, ts), trigger, vouch_time_utc(clock_now(e), now),
          now, why);
@@ -897,7 +993,7 @@ static void check_schedule(engine *e, sched_def *d, int64_t now) {
   char ts[32];
   if (d->next_run == NULL || vouch_time_parse(d->next_run, NULL, now, &next) != 0) {
     if (next_fire(d->expr, d->tz, now, &t) == 0)
-      db_run(e->db, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
+      db_write(e, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
              vouch_time_utc(t, ts), d->name);
     return;
   }
@@ -916,7 +1012,7 @@ static void check_schedule(engine *e, sched_def *d, int64_t now) {
     }
     vouch_tz_release();
   }
-  db_run(e->db, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
+  db_write(e, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
          t == INT64_MAX ? NULL : vouch_time_utc(t, ts), d->name);
   {
     int on_time = now - last < LATE_LIMIT + d->jitter;
@@ -953,7 +1049,7 @@ static void check_triggers(engine *e) {
     sched_def d = {0};
     int64_t id = sqlite3_column_int64(st, 0);
     const char *name = col_text(st, 1);
-    db_run(e->db, "UPDATE schedule_triggers SET fired_at=? WHERE id=?", "si",
+    db_write(e, "UPDATE schedule_triggers SET fired_at=? WHERE id=?", "si",
            vouch_time_utc(clock_now(e), ts), id);
     if (name && def_load(e->db, name, &d) && !d.paused) {
       logf_(e, "trigger", name, "partner=%s reason=\"%s\"",
@@ -988,12 +1084,14 @@ static int pid_alive(pid_t pid) {
 ** without a pid yet belong to a run being started, except at start-up.
 */
 static void sweep_dead(engine *e, int startup) {
-  sqlite3_stmt *st = db_prep(e->db, "SELECT id, pid FROM schedule_runs WHERE status='running'"
-                             " AND (?1 OR pid IS NOT NULL)", "i", (int64_t)startup);
+  sqlite3_stmt *st;
   char ts[32];
+  if (flush_writes(e) != 0) return;  /* a run's end may still wait to be written */
+  st = db_prep(e->db, "SELECT id, pid FROM schedule_runs WHERE status='running'"
+               " AND (?1 OR pid IS NOT NULL)", "i", (int64_t)startup);
   while (st && sqlite3_step(st) == SQLITE_ROW) {
     if (pid_alive((pid_t)sqlite3_column_int64(st, 1))) continue;
-    db_run(e->db, "UPDATE schedule_runs SET status='aborted', ended_at=?, error="
+    db_write(e, "UPDATE schedule_runs SET status='aborted', ended_at=?, error="
            "'the daemon that ran it stopped before it ended' WHERE id=? AND status='running'",
            "si", vouch_time_utc(clock_now(e), ts), sqlite3_column_int64(st, 0));
   }
@@ -1006,6 +1104,9 @@ static void poll_once(engine *e) {
   int64_t now = clock_now(e);
   sqlite3_stmt *st;
   if (e->stopping) return;
+  /* Writes still waiting for the lock come first: the schedules are read
+     back as they left them. */
+  if (flush_writes(e) != 0) return;
   if (uv_hrtime() - e->last_sweep > 30 * (uint64_t)1000000000) sweep_dead(e, 0);
   check_triggers(e);
   st = db_prep(e->db, "SELECT " DEF_COLUMNS " FROM schedules WHERE paused=0 ORDER BY name", NULL);
@@ -1503,12 +1604,12 @@ static void child_finish(child *c) {
   }
   if (strcmp(status, "ok") == 0) run_id = monitor(e, c, &alert);
   if (alert) alert_text = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS);
-  db_run(e->db, "UPDATE schedule_runs SET status=?, ended_at=?, duration=?, exit_code=?,"
+  db_write(e, "UPDATE schedule_runs SET status=?, ended_at=?, duration=?, exit_code=?,"
          " error=?, output=?, run_id=?, alert=? WHERE id=?", "ssdissssi",
          status, vouch_time_utc(clock_now(e), ts), secs, (int64_t)c->exit_status,
          error[0] ? error : NULL, output, NULL, alert_text, c->row);
   if (run_id)
-    db_run(e->db, "UPDATE schedule_runs SET run_id=? WHERE id=?", "ii", run_id, c->row);
+    db_write(e, "UPDATE schedule_runs SET run_id=? WHERE id=?", "ii", run_id, c->row);
   if (strcmp(status, "ok") != 0) e->failures++;
   if (error[0])
     logf_(e, "end", c->name, "run=%lld status=%s duration=%.2fs error=\"%s\"",
@@ -1553,7 +1654,7 @@ static int plan_of(engine *e, const sched_def *d, vouch_sched_plan_t *plan, char
 static void record_refused(engine *e, const request *r, const char *why) {
   char ts[32], now[32], error[700];
   snprintf(error, sizeof error, "refused: %s", why);
-  db_run(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
+  db_write(e, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
          " started_at, ended_at, duration, error) VALUES (?,?,?,'failed',?,?,0,?)",
          "ssssss", r->name, vouch_time_utc(r->scheduled_for, ts), r->trigger,
          vouch_time_utc(clock_now(e), now), now, error);
@@ -1562,8 +1663,11 @@ static void record_refused(engine *e, const request *r, const char *why) {
 }
 
 
-/* Start the run `r` asks for (r is consumed). */
-static void start_run(engine *e, request *r) {
+/*
+** Start the run `r` asks for: 0 (r is consumed), or -1 when its row cannot
+** be written yet (the database is locked; r is left to the caller).
+*/
+static int start_run(engine *e, request *r) {
   sched_def d = {0};
   vouch_sched_plan_t plan;
   child *c;
@@ -1576,24 +1680,39 @@ static void start_run(engine *e, request *r) {
   if (!def_load(e->db, r->name, &d)) {
     logf_(e, "error", r->name, "no such schedule any more");
     request_free(r);
-    return;
+    return 0;
   }
   if (!plan_of(e, &d, &plan, why, sizeof why)) {
     record_refused(e, r, why);
     def_free(&d);
     request_free(r);
-    return;
+    return 0;
+  }
+  /* The run's row first: its id goes to the child. */
+  if (flush_writes(e) != 0) rc = SQLITE_BUSY;
+  else {
+    sqlite3_stmt *st = db_prep(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for,"
+                               " trigger, status, started_at) VALUES (?,?,?,'running',?)",
+                               "ssss", r->name, vouch_time_utc(r->scheduled_for, ts),
+                               r->trigger, vouch_time_utc(clock_now(e), now));
+    rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    sqlite3_finalize(st);
+  }
+  if (rc != SQLITE_DONE) {
+    vouch_sched_plan_free(&plan);
+    def_free(&d);
+    if (is_busy(rc)) return -1;
+    logf_(e, "error", r->name, "cannot record the run: %s", sqlite3_errmsg(e->db));
+    request_free(r);
+    return 0;
   }
   c = calloc(1, sizeof *c);
-  if (c == NULL) { vouch_sched_plan_free(&plan); def_free(&d); request_free(r); return; }
+  if (c == NULL) { vouch_sched_plan_free(&plan); def_free(&d); request_free(r); return 0; }
   c->e = e;
   c->name = strdup(r->name);
-  c->runs_before = max_run_id(e->db);
-  db_run(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
-         " started_at) VALUES (?,?,?,'running',?)", "ssss", r->name,
-         vouch_time_utc(r->scheduled_for, ts), r->trigger, vouch_time_utc(clock_now(e), now));
   c->row = sqlite3_last_insert_rowid(e->db);
-  db_run(e->db, "UPDATE schedules SET last_run=? WHERE name=?", "ss", now, r->name);
+  c->runs_before = max_run_id(e->db);
+  db_write(e, "UPDATE schedules SET last_run=? WHERE name=?", "ss", now, r->name);
 
   for (nenv = 0; environ[nenv]; nenv++) {}
   env = calloc(nenv + 5, sizeof *env);
@@ -1641,7 +1760,7 @@ static void start_run(engine *e, request *r) {
     child_finish(c);
   } else {
     c->spawned = 1;
-    db_run(e->db, "UPDATE schedule_runs SET pid=? WHERE id=?", "ii", (int64_t)c->proc.pid, c->row);
+    db_write(e, "UPDATE schedule_runs SET pid=? WHERE id=?", "ii", (int64_t)c->proc.pid, c->row);
     logf_(e, "start", r->name, "run=%lld pid=%d for=%s trigger=%s", (long long)c->row,
           c->proc.pid, ts, r->trigger);
     uv_read_start((uv_stream_t *)&c->out, alloc_cb, read_cb);
@@ -1657,6 +1776,7 @@ static void start_run(engine *e, request *r) {
   vouch_sched_plan_free(&plan);
   def_free(&d);
   request_free(r);
+  return 0;
 }
 
 
@@ -1670,7 +1790,12 @@ static void try_start(engine *e) {
     *p = r->next;
     if (e->queue_tail == &r->next) e->queue_tail = p;
     r->next = NULL;
-    start_run(e, r);
+    if (start_run(e, r) != 0) {
+      /* Locked: it keeps its place, and waits for the next poll. */
+      if ((r->next = *p) == NULL) e->queue_tail = &r->next;
+      *p = r;
+      break;
+    }
     p = &e->queue;  /* the list may have changed */
   }
   maybe_finish(e);
@@ -1872,6 +1997,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   e.lock_fd = -1;
   e.log = stderr;
   e.queue_tail = &e.queue;
+  e.writes_tail = &e.writes;
   if (db_path == NULL || *db_path == '\0') db_path = "vouch.db";
   e.mode = strcmp(cmd, "daemon") == 0 ? MODE_DAEMON : strcmp(cmd, "tick") == 0 ? MODE_TICK
            : MODE_RUN;
@@ -1944,6 +2070,9 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   /* A daemon holds the lock: a run with no pid yet (its row was written,
   ** the process not started) is one a killed daemon left, and over too. */
   sweep_dead(&e, e.mode == MODE_DAEMON);
+  /* In the loop the daemon does not wait long for the lock: its writes
+     queue instead (see "The engine's writes"). */
+  if (e.mode == MODE_DAEMON) sqlite3_busy_timeout(e.db, LOOP_BUSY_MS);
 
   uv_timer_init(&e.loop, &e.poll);
   uv_timer_init(&e.loop, &e.grace_timer);
@@ -1980,6 +2109,11 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
     e.in_run = 1;
     uv_run(&e.loop, UV_RUN_DEFAULT);
     e.in_run = 0;
+  }
+  flush_writes_at_exit(&e);
+  if (e.mode != MODE_DAEMON && e.queue) {
+    fprintf(stderr, "vouch: %s: the database stayed locked: a run was not started\n", db_path);
+    if (status == VOUCH_EXIT_OK) status = VOUCH_EXIT_DB;
   }
   if (e.mode == MODE_DAEMON) logf_(&e, "exit", NULL, "pid=%ld", (long)getpid());
   if (e.mode == MODE_RUN && status == VOUCH_EXIT_OK && e.failures) status = VOUCH_EXIT_SCRIPT;

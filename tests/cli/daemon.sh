@@ -104,5 +104,38 @@ check "the new daemon holds the lock" 0 "^$d4\$" -- cat "$VOUCH_DB.lock"
 check "the killed daemon's run is recorded as aborted" 0 '^aborted\|the daemon that ran it stopped before it ended$' -- \
   q "select status, error from schedule_runs where schedule='g' order by id desc limit 1"
 stop $d4 >/dev/null
+# {== a locked database ==}
+# A scoring run is one transaction. While another process holds the write
+# lock, the daemon's writes (a run's end, the next fire time) wait, in
+# order, and are made when the lock is released: none is lost, none twice.
+export VOUCH_DB="$TMP/l.db"
+printf 'local n = 0\nwhile not vouch.load.csv(arg[1]) do\n  vouch.sleep(50); n = n + 1; assert(n < 1200, "no gate")\nend\nprint("through")\n' > gate.lua
+"$VOUCH" schedule add lk 'every 1m' gate.lua gate1 >/dev/null
+set_clock 2026-01-01T00:00:30Z
+"$VOUCH" daemon --clock clock --poll 100 --log l.log 2>l.err &
+dl=$!; pids="$pids $dl"
+wait_for l.log ' daemon ' >/dev/null
+set_clock 2026-01-01T00:01:00Z
+waited "locked: the run starts" l.log 'start +lk run='
+mkfifo hold
+sqlite3 "$VOUCH_DB" <hold >held.out 2>&1 &
+h=$!; pids="$pids $h"
+exec 3>hold
+printf '.timeout 60000\nBEGIN IMMEDIATE;\nSELECT %s;\n' "'held'" >&3
+waited "locked: another process holds the write lock" held.out '^held$'
+echo id > gate1
+waited "locked: the run ends while the lock is held" l.log 'end +lk run=.*status=ok'
+waited "locked: the daemon's writes wait" l.log 'busy +- the database is locked: writes wait'
+set_clock 2026-01-01T00:02:00Z
+sleep 1
+check "locked: nothing fires while writes wait" 0 '^$' -- sh -c "! grep 'for=2026-01-01T00:02:00Z' l.log"
+printf 'COMMIT;\n' >&3; exec 3>&-; wait $h
+waited "locked: the next fire runs once the lock is released" l.log 'start +lk run=.*for=2026-01-01T00:02:00Z'
+wait_count l.log 'end +lk run=' 2
+stop $dl >/dev/null
+check "locked: the run's end was written" 0 '^ok ok$' -- q "select group_concat(status, ' ') from (select status from schedule_runs where schedule='lk' order by id)"
+check "locked: each fire ran once" 0 '^2\|2$' -- q "select count(*), count(distinct scheduled_for) from schedule_runs where schedule='lk'"
+check "locked: no write was lost" 0 '^$' -- sh -c "! grep -E 'error|lost' l.log l.err"
+export VOUCH_DB="$TMP/d.db"
 check "daemon: help" 0 'controllable clock' -- "$VOUCH" daemon --help
 check "daemon: needs a database file" 2 'needs a database file' -- "$VOUCH" --db :memory: daemon
