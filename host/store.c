@@ -88,6 +88,46 @@ static const char *const migrations[] = {
      is not run. */
   "ALTER TABLE schedules ADD COLUMN grants TEXT;\n"
   "UPDATE schedules SET grants = json_object('read', json_array(dir)) WHERE dir LIKE '/%';\n",
+  /* 4: the record made generic and compact. A run names its scorecard by
+     hash (stored once, with its dimensions and source), the loads it read
+     (run_loads) and, for each partner, its input row (inputs: stored once
+     per load, however many runs read it), its total, verdict, dimension
+     values (a JSON array in the scorecard's order) and its principal
+     reasons and raised flags (a JSON array of [code, dimension, outcome,
+     points, rank]). Every other outcome is recomputed by replaying the
+     scorecard on the input. Runs from before keep their rows in `reasons`. */
+  "CREATE TABLE scorecards(hash TEXT PRIMARY KEY, name TEXT NOT NULL,\n"
+  "  dimensions TEXT NOT NULL DEFAULT '[]', weights TEXT NOT NULL DEFAULT '[]',\n"
+  "  source TEXT) WITHOUT ROWID;\n"
+  "INSERT OR IGNORE INTO scorecards(hash, name, dimensions, weights)\n"
+  "  SELECT scorecard_hash, scorecard, '[\"trust\",\"goodwill\",\"authority\",\"community\","
+  "\"empathy\",\"shared_values\",\"respect\",\"collaboration\"]', '[]' FROM runs;\n"
+  "ALTER TABLE loads ADD COLUMN size INTEGER;\n"
+  "ALTER TABLE loads ADD COLUMN columns TEXT;\n"
+  "CREATE INDEX loads_hash ON loads(hash);\n"
+  "CREATE TABLE run_loads(run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+  "  load_id INTEGER NOT NULL REFERENCES loads(id), PRIMARY KEY (run_id, load_id))\n"
+  "  WITHOUT ROWID;\n"
+  "CREATE TABLE inputs(load_id INTEGER NOT NULL REFERENCES loads(id) ON DELETE CASCADE,\n"
+  "  row INTEGER NOT NULL, vals TEXT NOT NULL, PRIMARY KEY (load_id, row)) WITHOUT ROWID;\n"
+  "CREATE TABLE scores_4(run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+  "  partner_id TEXT NOT NULL, name TEXT, kind TEXT, total REAL,\n"
+  "  verdict TEXT NOT NULL CHECK (verdict IN ('approve','review','reject')),\n"
+  "  dims TEXT NOT NULL DEFAULT '[]', reasons TEXT NOT NULL DEFAULT '[]',\n"
+  "  load_id INTEGER, row INTEGER,\n"
+  "  PRIMARY KEY (run_id, partner_id)) WITHOUT ROWID;\n"
+  "INSERT INTO scores_4 SELECT s.run_id, s.partner_id, s.name, s.kind, s.total, s.verdict,\n"
+  "  json_array(s.trust, s.goodwill, s.authority, s.community, s.empathy, s.shared_values,\n"
+  "    s.respect, s.collaboration),\n"
+  "  coalesce((SELECT json_group_array(json_array(code, dimension, outcome, points, rank))\n"
+  "    FROM (SELECT code, dimension, outcome, points, rank FROM reasons r\n"
+  "          WHERE r.run_id = s.run_id AND r.partner_id = s.partner_id AND\n"
+  "            (rank IS NOT NULL OR outcome IN ('veto','review','penalty','cap'))\n"
+  "          ORDER BY rank IS NULL, rank, rowid)), '[]'),\n"
+  "  NULL, NULL FROM scores s;\n"
+  "DROP TABLE scores;\n"
+  "ALTER TABLE scores_4 RENAME TO scores;\n"
+  "CREATE INDEX scores_partner ON scores(partner_id, run_id);\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -225,7 +265,7 @@ void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on) {
 /* The host's schema: every table its migrations create. */
 static const char *const host_tables[] = {
   "partners", "loads", "runs", "scores", "reasons", "schedules", "schedule_runs",
-  "schedule_triggers", NULL
+  "schedule_triggers", "scorecards", "inputs", "run_loads", "scores_4", NULL
 };
 
 /* PRAGMAs that only report, with or without an argument. */
