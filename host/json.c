@@ -473,6 +473,44 @@ static int enc_gc(lua_State *L) {
 
 
 /*
+** Push the JSON text of the fields `keys[0..n-1]` of the table at `tbl` as
+** an array, in that order (absent fields are null); with keys NULL, the
+** whole table as an object with its keys in byte order. For the record's
+** input rows: the same row always gives the same text. Raises on values
+** JSON cannot hold.
+*/
+void vouch_json_push_fields(lua_State *L, int tbl, const char *const *keys, int n) {
+  enc *e;
+  int i, top;
+  tbl = lua_absindex(L, tbl);
+  e = lua_newuserdatauv(L, sizeof *e, 0);
+  memset(e, 0, sizeof *e);
+  luaL_setmetatable(L, "vouch.json.enc");
+  top = lua_gettop(L);
+  lua_newtable(L);
+  e->seen = top + 1;
+  if (keys == NULL) {
+    e->sort = 1;
+    encode(L, e, tbl, 0);
+  } else {
+    putc_(L, e, '[');
+    for (i = 0; i < n; i++) {
+      if (i) putc_(L, e, ',');
+      lua_pushstring(L, keys[i]);
+      lua_rawget(L, tbl);
+      encode(L, e, lua_gettop(L), 1);
+      lua_pop(L, 1);
+    }
+    putc_(L, e, ']');
+  }
+  lua_pushlstring(L, e->p ? e->p : "", e->n);
+  enc_free(L, e);
+  lua_replace(L, top);  /* the text where the encoder was */
+  lua_settop(L, top);
+}
+
+
+/*
 ** vouch.json.encode(v [, opts]): JSON text. opts.indent: spaces per level
 ** (or true for 2); opts.sort_keys: write object keys in byte order.
 ** Raises on values JSON cannot hold.
