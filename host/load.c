@@ -185,7 +185,7 @@ static vouch_source_t *check_source(lua_State *L, int idx) {
 int vouch_source_bad(lua_State *L, vouch_source_t *s, long line, long col,
                      const char *fmt, ...) {
   va_list ap;
-  lua_pushfstring(L, "%s:%d:%d: ", s->path, (int)line, (int)col);
+  lua_pushfstring(L, "%s:%I:%I: ", s->path, (lua_Integer)line, (lua_Integer)col);
   va_start(ap, fmt);
   lua_pushvfstring(L, fmt, ap);
   va_end(ap);
