@@ -1710,6 +1710,7 @@ static const char *rec_text(lua_State *L, const char *key, const char *def, size
   if (lua_type(L, -1) != LUA_TSTRING)
     luaL_error(L, "bad argument #1 (field '%s': string expected, got %s)", key,
                luaL_typename(L, -1));
+  vouch_redact_at(L, -1);  /* no secret read through vouch.env is kept */
   s = lua_tolstring(L, -1, &len);
   if (len > max) luaL_error(L, "bad argument #1 (field '%s' longer than %d bytes)", key, (int)max);
   return s;
@@ -1797,6 +1798,7 @@ static int db_run_rows(lua_State *L) {
       return luaL_error(L, "'run_rows': run %s was not begun by this process with "
                            "db:run_begin, or has ended", luaL_tolstring(L, i, NULL));
   }
+  for (i = 3; i <= lua_gettop(L); i++) vouch_redact_at(L, i);  /* secrets stay out */
   st = rec_insert(L, d, t, nvals / ncols);
   for (i = 1; i <= nvals; i++) {
     rc = bind_value(L, st, i, 2 + i, 1);
@@ -1824,8 +1826,10 @@ static int db_run_end(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
   lua_Integer id = luaL_checkinteger(L, 2);
   int status = luaL_checkoption(L, 3, NULL, statuses);
-  const char *err = luaL_optstring(L, 5, NULL);
+  const char *err;
   int k = run_owned(d, id), rc;
+  vouch_redact_at(L, 5);  /* no secret read through vouch.env is kept */
+  err = luaL_optstring(L, 5, NULL);
   sqlite3_stmt *st;
   char now[32];
   if (k < 0)
