@@ -55,6 +55,8 @@ static const command commands[] = {
    "manage scheduled runs of scripts (see 'vouch help schedule')"},
   {"daemon", cmd_sched, NULL, "daemon [--poll MS] [--grace S] [--max-running N] [--clock FILE] [--log FILE]",
    "run due schedules until stopped (SIGTERM/SIGINT)"},
+  {"cache", NULL, "vouch.cmd.cache", "cache [--limit N] | cache prune --older-than DAYS | --all",
+   "show or prune the HTTP responses kept for revalidation (cache = true)"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}
