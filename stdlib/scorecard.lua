@@ -1454,13 +1454,19 @@ function Card:run(opts)
   end
   -- The stored reasons: the principal ones (ranked) and every raised flag
   -- that had an effect, as [code, dimension, outcome, points, rank].
+  -- A portfolio flag's evidence comes from the whole set: it is stored
+  -- with it, sixth.
+  local index = self.index
+  local encode, SORTED = vouch.json.encode, { sort_keys = true }
   local function reasons_json(list)
     local out, n = {}, 0
     for _, o in ipairs(list) do
       n = n + 1
-      out[n] = format('["%s",%s,"%s",%s,%s]', o.code,
+      local rule = index[o.code]
+      out[n] = format('["%s",%s,"%s",%s,%s%s]', o.code,
                       o.dimension and ('"' .. o.dimension .. '"') or "null", o.outcome,
-                      o.points and shortest(o.points) or "null", o.rank or "null")
+                      o.points and shortest(o.points) or "null", o.rank or "null",
+                      rule and rule.portfolio and ("," .. encode(o.evidence or {}, SORTED)) or "")
     end
     return "[" .. concat(out, ",") .. "]"
   end
@@ -1476,7 +1482,10 @@ function Card:run(opts)
     local list = {}
     for _, o in ipairs(res.reasons) do list[#list + 1] = o end
     for _, o in ipairs(outcomes) do
-      if not o.rank and FLAGS[o.outcome] and (o.impact or 0) > 0 then list[#list + 1] = o end
+      if not o.rank and FLAGS[o.outcome] and
+         ((o.impact or 0) > 0 or (index[o.code] and index[o.code].portfolio)) then
+        list[#list + 1] = o
+      end
     end
     return list
   end
@@ -1524,12 +1533,13 @@ function Card:run(opts)
       local v = res.dimensions[d]
       if v and v < low then res.weakest, low = d, v end
     end
+    local hits = {}   -- the portfolio's flags that rank nowhere
     for k, hit in ipairs(r.portfolio or {}) do
       local rule = hit.rule
       local o = { code = rule.id, dimension = rule.dimension, outcome = rule.kind,
                   points = hit.points, evidence = M.evidence(rule, p, hit.evidence), order = nout + k }
       o.impact = impact(self, o, rule, r)
-      if o.impact > 0 then cand[#cand + 1] = o end
+      if o.impact > 0 then cand[#cand + 1] = o else hits[#hits + 1] = o end
     end
     for _, o in ipairs(cand) do o.rank = nil end
     if #cand > 1 then sort(cand, by_impact) end
@@ -1538,6 +1548,7 @@ function Card:run(opts)
       res.reasons[k] = cand[k]
     end
     count(res)
+    for _, o in ipairs(hits) do cand[#cand + 1] = o end
     if storing then score_row(res, cand, e.load, e.row) end
   end
 
@@ -1654,7 +1665,7 @@ function M.stored(row, dimensions)
   end
   for _, t in ipairs(decode(row.reasons) or {}) do
     local o = { code = t[1], dimension = denull(t[2]), outcome = t[3], points = denull(t[4]),
-                rank = denull(t[5]) }
+                rank = denull(t[5]), evidence = t[6] }
     if o.rank then res.reasons[#res.reasons + 1] = o else res.flags[#res.flags + 1] = o end
   end
   sort(res.reasons, function(a, b) return a.rank < b.rank end)
@@ -1713,7 +1724,7 @@ function Card:replay(p, stored)
     for _, s in ipairs(list) do
       local rule = self.index[s.code]
       if rule and rule.portfolio and not by_code[s.code] then
-        local ev = M.evidence(rule, p)
+        local ev = M.evidence(rule, p, s.evidence)
         local o = { code = s.code, dimension = s.dimension, outcome = s.outcome,
                     points = s.points, evidence = ev, rule = rule }
         o.text = says(rule, ev, o)

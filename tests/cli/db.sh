@@ -14,7 +14,7 @@ db:insert("t", { { i = 42, f = 2.5, s = "héllo\0world", b = vouch.db.blob("\1\2
 db:close()
 local host = vouch.db.open()
 local run = host:run_begin { scorecard = "demo", hash = "abc" }
-host:run_rows("scores", run, "p1", nil, nil, 71.25, "approve", nil, nil, nil, nil, nil, nil, nil, nil)
+host:run_rows("scores", run, "p1", nil, nil, 71.25, "approve", "[]", "[]", nil, nil)
 host:run_end(run, "ok", 1)
 EOF
 check "vouch writes a database" 0 '' -- "$VOUCH" --db host.db run --allow-write=. write.lua

@@ -4,7 +4,9 @@
 local db = vouch.db.open()
 local n = db:one("SELECT count(*) AS n FROM runs WHERE scorecard = 'fake'").n
 local phase = n == 0 and 0 or 1
-local run = db:run_begin { scorecard = "fake", hash = "h", started_by = "script" }
+local run = db:run_begin { scorecard = "fake", hash = "h", started_by = "script",
+                           dimensions = { "trust", "goodwill", "authority" },
+                           weights = { 0.5, 0.25, 0.25 } }
 db:tx(function()
   for i = 1, 40 do
     local id = string.format("P%02d", i)
@@ -13,14 +15,10 @@ db:tx(function()
     if phase == 1 then trust = 60 + (i % 10) * 4 end
     if phase == 1 and id == "P03" then total = 95 end
     local verdict = total >= 80 and "approve" or total >= 50 and "review" or "reject"
-    db:run_rows("scores", run, id, "Partner " .. i, "brand", total, verdict, trust, 50 + i % 7,
-                40 + i % 5, nil, nil, nil, nil, nil)
-    if phase == 0 and id == "P07" then  -- the rule ran and passed: not a flag
-      db:run_rows("reasons", run, id, "controversy", "trust", "pass", nil, nil, "{}")
-    end
-    if phase == 1 and id == "P07" then
-      db:run_rows("reasons", run, id, "controversy", "trust", "veto", -100, 1, "{}")
-    end
+    local reasons = "[]"  -- in the first run the rule passed: not a flag
+    if phase == 1 and id == "P07" then reasons = '[["controversy","trust","veto",-100,1]]' end
+    db:run_rows("scores", run, id, "Partner " .. i, "brand", total, verdict,
+                string.format("[%s,%d,%d]", trust, 50 + i % 7, 40 + i % 5), reasons, nil, nil)
   end
   db:run_end(run, "ok", 40)
 end)
