@@ -1494,7 +1494,75 @@ function Card:run(opts)
               dims_json(res.dimensions), reasons_json(stored_reasons(res, outcomes)),
               load_id, row)
   end
+  -- Storing alone (nothing kept, nobody told): the stored row is made
+  -- straight from the compact result, without an outcome table per rule.
+  local fast = storing and not keep and not each
+  local rules, scratch = self.rules, {}
+  local top_i, top_x = {}, {}
+  local function outcome(rule, v, r)
+    if v == false then return "indeterminate", nil end
+    local kind = rule.kind
+    if kind == "score" or kind == "points" then return kind, v end
+    if v ~= 1 then return "pass", nil end
+    if kind == "penalty" then return kind, -rule.points
+    elseif kind == "cap" then
+      return kind, (r.uncapped and r.uncapped > rule.cap) and (rule.cap - r.uncapped) or 0
+    elseif kind == "review" then return kind, 0 end
+    return kind, nil
+  end
+  local function tuple(rule, kind, pts, rank)
+    return format('["%s",%s,"%s",%s,%s]', rule.id,
+                  rule.dimension and ('"' .. rule.dimension .. '"') or "null", kind,
+                  pts and shortest(pts) or "null", rank or "null")
+  end
+  local function store_fast(p, r, load_id, row)
+    local V, n = r.values, 0
+    -- The four most adverse outcomes, by impact, the earlier rule first.
+    for i, rule in ipairs(rules) do
+      local v = V[i]
+      if v ~= nil then
+        local kind, pts = outcome(rule, v, r)
+        if kind ~= "pass" then
+          scratch.outcome, scratch.points = kind, pts
+          local x = impact(self, scratch, rule, r)
+          if x > 0 then
+            local k = n < 4 and n + 1 or (x > top_x[4] and 4 or nil)
+            if k then
+              if n < 4 then n = n + 1 end
+              while k > 1 and x > top_x[k - 1] do
+                top_i[k], top_x[k] = top_i[k - 1], top_x[k - 1]
+                k = k - 1
+              end
+              top_i[k], top_x[k] = i, x
+            end
+          end
+        end
+      end
+    end
+    local out, ranked = {}, {}
+    for k = 1, n do
+      local i = top_i[k]
+      local kind, pts = outcome(rules[i], V[i], r)
+      out[k] = tuple(rules[i], kind, pts, k)
+      ranked[i] = true
+    end
+    -- Then the raised flags that had an effect and rank below the four.
+    for i, rule in ipairs(rules) do
+      local v = V[i]
+      if v == 1 and not ranked[i] and FLAGS[rule.kind] then
+        local kind, pts = outcome(rule, v, r)
+        scratch.outcome, scratch.points = kind, pts
+        if impact(self, scratch, rule, r) > 0 then out[#out + 1] = tuple(rule, kind, pts) end
+      end
+    end
+    summary.partners = summary.partners + 1
+    summary[r.verdict] = summary[r.verdict] + 1
+    if load_id == nil then load_id, row = input_of(p) end
+    add_score(run_id, tostring(p.id), p.name, p.kind, r.total, r.verdict,
+              dims_json(r.dimensions), "[" .. concat(out, ",") .. "]", load_id, row)
+  end
   local function store(p, r, load_id, row)
+    if fast then return store_fast(p, r, load_id, row) end
     local res = self:explain(p, r, bare)
     if keeper then keep[#keep + 1] = keeper(res)
     elseif keep then keep[#keep + 1] = res end
