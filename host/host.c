@@ -18,7 +18,8 @@
 #include "vouch.h"
 #include "db.h"
 
-#define CLOSE_CPU 2               /* seconds of CPU the finalizers at exit may take */
+#define CLOSE_CPU 2               /* seconds of CPU the finalizers at exit may take, */
+#define CLOSE_CPU_PER (16u << 20) /* and one more per this many bytes Lua frees then */
 #define CLOSE_MEMORY (4u << 20)   /* bytes past --max-memory they may use */
 
 /*
@@ -253,10 +254,14 @@ int vouch_host_free(vouch_host_t *h) {
   void (*old_xcpu)(int) = SIG_DFL;
   if (h == NULL) return 0;
   vouch_limits_disarm(h);
+  vouch_db_checkpoint_default(h->L);
   vouch_limits_arm_for(h, 0);
   if (h->timeout > 0 && getrlimit(RLIMIT_CPU, &saved) == 0 && getrusage(RUSAGE_SELF, &ru) == 0) {
     rl = saved;
-    rl.rlim_cur = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1 + CLOSE_CPU);
+    /* Closing frees every object left, which takes time with the heap's
+       size: that is the host's work, and is allowed for. */
+    rl.rlim_cur = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1 + CLOSE_CPU +
+                           h->used_memory / CLOSE_CPU_PER);
     if (rl.rlim_cur < saved.rlim_cur && setrlimit(RLIMIT_CPU, &rl) == 0) {
       old_xcpu = signal(SIGXCPU, on_xcpu);
       cpu_limited = 1;

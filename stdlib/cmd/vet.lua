@@ -284,29 +284,53 @@ local function no_store(card, rows, fmt, top, progress)
     print_summary(nil, card, summary, n > 2 * top and 2 * top or n)
     return
   end
-  -- Every partner is printed in ranked order: each is held until the end,
-  -- as a line of text and the little it is ranked by.
-  local held = {}
-  local _, summary = card:run { store = false, rows = rows, text = true, progress = progress,
-    each = function(res)
-      local c = compact(res)
-      if fmt == "json" then
-        c.line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
-      elseif fmt == "csv" then
-        c.line = csv_line(card.dimension_list, 0, "", res, res.outcomes):match("^0,,(.*)$")
-      end
-      held[#held + 1] = c
-    end }
-  table.sort(held, before)
+  -- Every partner is printed in ranked order: each waits, as its line of
+  -- text and the little it is ranked by, in a private temporary database
+  -- on disk, which sorts them in bounded memory however many there are.
+  local tmp <close> = vouch.db.open("")
+  tmp:exec("CREATE TABLE held(id TEXT, name TEXT, kind TEXT, total REAL, verdict TEXT, " ..
+           "weakest TEXT, reasons TEXT, line TEXT)")
+  local hold = sc.inserter(tmp, "held", 8)
+  local _, summary
+  tmp:tx(function()
+    _, summary = card:run { store = false, rows = rows, text = fmt ~= "table", progress = progress,
+      each = function(res)
+        local c, line = compact(res), nil
+        if fmt == "json" then
+          line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
+        elseif fmt == "csv" then
+          line = csv_line(card.dimension_list, 0, "", res, res.outcomes):match("^0,,(.*)$")
+        end
+        hold.add(c.id, c.name, c.kind, c.total, c.verdict, c.weakest, c.reasons, line)
+      end }
+    hold.flush()
+  end)
+  local ranked = "SELECT * FROM held s" .. ORDER_SQL:gsub("s%.partner_id", "s.id")
   if fmt == "json" then
     print('{"run":null,"scorecard":' .. sc.json(card.name) .. ',"partners":[')
-    for i, c in ipairs(held) do print(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line)) end
+    local i = 0
+    for c in tmp:rows(ranked) do
+      i = i + 1
+      print(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line))
+    end
     print("]}")
   elseif fmt == "csv" then
     csv_header(card.dimension_list)
-    for i, c in ipairs(held) do print(format("%d,,%s", i, c.line)) end
+    local i = 0
+    for c in tmp:rows(ranked) do i = i + 1; print(format("%d,,%s", i, c.line)) end
   else
-    print_table(function(f) for i, c in ipairs(held) do f(cells(i, c)) end end)
+    local function each(f)
+      local i = 0
+      for c in tmp:rows(ranked) do i = i + 1; f(cells(i, c)) end
+    end
+    local function measure(f)
+      local n = summary.partners
+      f({ tostring(n), "", "", "", "100.0", "approve", "", "" })
+      for c in tmp:rows("SELECT id, name, kind, weakest FROM held") do
+        f({ "", c.id, cli.cut(c.name or "", 28), c.kind or "", "", "", c.weakest or "-", "" })
+      end
+    end
+    print_table(each, measure)
     print_summary(nil, card, summary, summary.partners)
   end
 end
