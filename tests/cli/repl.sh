@@ -311,7 +311,7 @@ END
 tty "tty: a one-line banner, then the prompt" "$VOUCH" repl <<'END'
 expect ^vouch [0-9][^ ]* \(Lua 5\.4[.0-9]*\); \.help for help, Ctrl-D to leave$
 screen ^vouch>$
-send .exit\r
+send \x04
 eof
 status 0
 END
