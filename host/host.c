@@ -182,6 +182,30 @@ static int host_init(lua_State *L) {
 }
 
 
+/*
+** warn() as lua.c has it (lauxlib's warning function): off until "@on",
+** "@off" turns it off again, and a message, which may come in pieces, goes
+** to stderr as "Lua warning: ...".
+*/
+static void host_warn(void *ud, const char *msg, int tocont) {
+  vouch_host_t *h = ud;
+  if (h->warn_state != 2 && !tocont && msg[0] == '@') {   /* a control message */
+    if (strcmp(msg, "@off") == 0) h->warn_state = 0;
+    else if (strcmp(msg, "@on") == 0) h->warn_state = 1;
+    return;
+  }
+  if (h->warn_state == 0) return;
+  if (h->warn_state == 1) fputs("Lua warning: ", stderr);
+  fputs(msg, stderr);
+  if (tocont) h->warn_state = 2;
+  else {
+    fputs("\n", stderr);
+    fflush(stderr);
+    h->warn_state = 1;
+  }
+}
+
+
 vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   vouch_host_t *h = calloc(1, sizeof *h);
   const char *db;
@@ -195,6 +219,7 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   if (uv_loop_init(&h->loop) != 0) goto fail;
   h->L = lua_newstate(vouch_alloc, h);
   if (h->L == NULL) goto fail_loop;
+  lua_setwarnf(h->L, host_warn, h);
   if (vouch_list_set(&h->allow_read, opts->allow_read, 1) != 0 ||
       vouch_list_set(&h->allow_write, opts->allow_write, 1) != 0 ||
       vouch_list_set(&h->allow_net, opts->allow_net, 0) != 0 ||
