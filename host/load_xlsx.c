@@ -179,7 +179,7 @@ static int ref_col(const char *ref) {
 
 
 static const char *local_name(const char *name) {
-  const char *p = strrchr(name, '|');
+  const char *p = strrchr(name, ':');
   return p ? p + 1 : name;
 }
 
@@ -790,7 +790,7 @@ static int part_open(xscan *w, const char *name, int part) {
     fail(w, "cannot read this part of the zip (minizip error %d)", rc);
     return -1;
   }
-  w->xp = XML_ParserCreateNS(NULL, '|');
+  w->xp = XML_ParserCreate(NULL);  /* prefixes are dropped by local_name: no namespace work */
   if (w->xp == NULL) {
     unzCloseCurrentFile(w->uz);
     nomem(w);
