@@ -26,7 +26,8 @@ function M.run(db, run_id, path)
                      "ON c.hash = r.scorecard_hash WHERE r.id = ?", run_id)
   if not run then return nil, format("no run %s in the database", tostring(run_id)) end
   local dims = run.dimensions and vouch.json.decode(run.dimensions) or {}
-  local wb = vouch.xlsx.new(path)
+  local made, wb = pcall(vouch.xlsx.new, path)
+  if not made then return nil, tostring(wb) end
   local ranking, reasons = wb:sheet("Ranking"), wb:sheet("Reasons")
   local head, widths = {}, { 6, 14, 28, 12, 10, 9, 14 }
   for k, h in ipairs(RANKING) do head[k] = h end

@@ -111,6 +111,8 @@ check "vet --format xlsx reads back as the ranking" 0 '^22	[1-9][0-9]*$' -- \
 check "report --format xlsx of the latest run" 0 '^wrote rep.xlsx \(xlsx of run #2, 22 partners\)$' -- \
   "$VOUCH" --db "$DB" report --out rep.xlsx
 check "report --format xlsx reads back" 0 '^22	' -- "$VOUCH" back.lua rep.xlsx vet.csv
+check "vet --format xlsx into a folder that is not there: an error, no traceback" 1 \
+  '^vouch: vet: .*nodir/x.xlsx: ' -- "$VOUCH" --db "$DB" vet partners.csv --format xlsx --out nodir/x.xlsx
 check "report --format xlsx needs --out" 2 '--format xlsx writes one run' -- \
   "$VOUCH" --db "$DB" report --format xlsx
 
