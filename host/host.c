@@ -36,6 +36,7 @@ static const luaL_Reg vouch_libs[] = {
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
   {"file", luaopen_vouch_file},
+  {"xlsx", luaopen_vouch_xlsx},
   {"http", luaopen_vouch_http},
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},

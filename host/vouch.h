@@ -198,6 +198,9 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
 /* file.c */
 int luaopen_vouch_file(lua_State *L);
 
+/* xlsx.c: vouch.xlsx, writing workbooks (libxlsxwriter) */
+int luaopen_vouch_xlsx(lua_State *L);
+
 /*
 ** env.c: --allow-env and vouch.env. Values read are secrets: what the host
 ** writes out (reports, the REPL, stored rows) shows them as "***". Values

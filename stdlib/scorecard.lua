@@ -1722,6 +1722,12 @@ local function denull(v)
   return v
 end
 
+--- The ranking as SQL over `scores` (aliased or not): approvals first, then
+--- reviews, then rejections, each by total (indeterminate last), ties by
+--- partner id.
+M.RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END, " ..
+  "total IS NULL, total DESC, partner_id"
+
 --- A stored score row (a row of `scores` with the run's dimension names,
 --- a list) read back: { id, name, kind, total, verdict, dimensions = {name
 --- = value}, weakest, reasons = {{code, dimension, outcome, points,

@@ -1,4 +1,4 @@
--- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]`.
+-- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv|xlsx]`.
 -- Load the partners, score them with a scorecard, store the run, and print
 -- the partners ranked (approvals, reviews, rejections, each by total) with
 -- their principal reasons.
@@ -17,7 +17,7 @@ local TOP = 20   -- partners shown from each end of the ranking by default
 local progress_line
 
 local help = [[
-Score every partner in DATA (CSV, JSON or NDJSON, chosen by extension) with
+Score every partner in DATA (CSV, JSON, NDJSON or XLSX, chosen by extension) with
 a scorecard, store the run in the database, and print the partners ranked
 (approvals, reviews, then rejections, each by total): partner, kind, total,
 verdict, weakest dimension, principal reasons.
@@ -26,7 +26,10 @@ verdict, weakest dimension, principal reasons.
                    bundled one (social_capital, influencer, supplier);
                    default social_capital
   --format F       table (default), json or csv: json and csv print every
-                   partner, every dimension and rule outcome, for other tools
+                   partner, every dimension and rule outcome, for other tools;
+                   xlsx writes a workbook (the ranking, and a sheet of
+                   reasons) to --out FILE
+  --out FILE       where --format xlsx writes
   --top N          the table shows the first and the last N of the ranking
                    (default 20), then the summary
   --all            the table shows every partner
@@ -35,7 +38,7 @@ verdict, weakest dimension, principal reasons.
 Exit codes: 0 done, 1 the rules or data failed, 2 usage.
 See also: vouch explain, vouch runs, vouch diff, vouch test.]]
 
-local USAGE = "usage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv] [--top N | --all]"
+local USAGE = "usage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv|xlsx [--out FILE]] [--top N | --all]"
 
 local HEADER = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
 local RIGHT = { [1] = true, [5] = true }
@@ -378,13 +381,17 @@ end
 
 
 return function(...)
-  local opts, data = cli.parse({ ... }, { rules = "value", format = "value", help = "flag",
+  local opts, data = cli.parse({ ... }, { rules = "value", format = "value", help = "flag", out = "value",
                                           ["no-store"] = "flag", top = "value", all = "flag" })
   if opts and opts.help then print(help); return 0 end
   if not opts then cli.say("vet: %s\n%s", data, USAGE); return 2 end
   local fmt = opts.format or "table"
-  if fmt ~= "table" and fmt ~= "json" and fmt ~= "csv" then
-    cli.say("vet: unknown format '%s' (use table, json or csv)", fmt)
+  if fmt ~= "table" and fmt ~= "json" and fmt ~= "csv" and fmt ~= "xlsx" then
+    cli.say("vet: unknown format '%s' (use table, json, csv or xlsx)", fmt)
+    return 2
+  end
+  if (fmt == "xlsx") ~= (opts.out ~= nil) or (fmt == "xlsx" and opts["no-store"]) then
+    cli.say("vet: --format xlsx writes the stored run to --out FILE (and --out is only for it)")
     return 2
   end
   -- A person at a terminal sees the two ends of the ranking; a pipe gets
@@ -431,7 +438,11 @@ return function(...)
                                                       progress = progress })
   if progress then vouch.status() end
   if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
-  if fmt == "table" then table_from_db(db, run_id, card, summary, top)
+  if fmt == "xlsx" then
+    local n, e = require("vouch.workbook").run(db, run_id, opts.out)
+    if not n then cli.say("vet: %s", e); return 1 end
+    print(format("run %d: %d partners written to %s", run_id, n, opts.out))
+  elseif fmt == "table" then table_from_db(db, run_id, card, summary, top)
   else rows_from_db(db, run_id, card, fmt) end
   return 0
 end

@@ -52,8 +52,9 @@ function M.source(path)
   if ext == "csv" then return load.csv(path)
   elseif ext == "json" then return load.json(path)
   elseif ext == "ndjson" or ext == "jsonl" then return load.ndjson(path)
+  elseif ext == "xlsx" then return load.xlsx(path)
   end
-  return nil, format("%s: unknown data format (use .csv, .json or .ndjson)", path)
+  return nil, format("%s: unknown data format (use .csv, .json, .ndjson or .xlsx)", path)
 end
 
 -- A source's first row, read ahead by M.check_reads (JSON has no header:
