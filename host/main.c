@@ -15,86 +15,85 @@
 #define DEFAULT_MEMORY "1G"
 #define DEFAULT_TIMEOUT 600.0
 
+/* What runs each command; what it is and takes is in stdlib/cmd/commands.lua
+   (tests/cli/manners.sh checks that the two name the same commands). */
 typedef struct command {
   const char *name;
   int (*run)(vouch_opts_t *o, const struct command *c, int argc, char **argv);
   const char *module;   /* embedded Lua module that implements it, or NULL */
-  const char *usage;
-  const char *summary;
 } command;
 
 static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv);
-static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv);
 
-/* Every subcommand, in the order `vouch --help` lists them. */
 static const command commands[] = {
-  {"run", cmd_run, NULL, "run [OPTIONS] SCRIPT [ARGS...]",
-   "run a Lua script as a task (arguments in `arg`)"},
-  {"repl", cmd_repl, NULL, "repl [OPTIONS]",
-   "the interactive Lua prompt (plain `vouch` on a terminal)"},
-  {"vet", NULL, "vouch.cmd.vet", "vet DATA... [--rules SCRIPT] [--format table|json|csv] [--top N | --all] [--no-store]",
-   "score partners with a scorecard, store the run, print them ranked"},
-  {"explain", NULL, "vouch.cmd.explain", "explain PARTNER [--run N]",
-   "every rule's outcome for one partner, with evidence"},
-  {"runs", NULL, "vouch.cmd.runs", "runs [--limit N]", "list the stored scoring runs"},
-  {"diff", NULL, "vouch.cmd.diff", "diff RUN_A RUN_B [--fail-on verdict|reject]",
-   "compare two runs: verdict changes, score moves, dimension shifts"},
-  {"test", NULL, "vouch.cmd.test", "test [PATH...] [--min-coverage PCT]",
-   "run scorecard tests (*_test.lua) and report rule coverage"},
-  {"report", NULL, "vouch.cmd.report",
-   "report [--run N | --partner ID | --diff A B] [--out FILE] [--format html|md|json] [--open]",
-   "write a run, a partner's history or a diff as an HTML, Markdown or JSON report"},
-  {"cron", NULL, "vouch.cmd.cron", "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
-   "print when a schedule expression fires"},
-  {"schedule", cmd_sched, "vouch.cmd.schedule",
-   "schedule add|list|rm|pause|resume|run|history|tick ...",
-   "manage scheduled runs of scripts (see 'vouch help schedule')"},
-  {"daemon", cmd_sched, NULL, "daemon [--poll MS] [--grace S] [--max-running N] [--clock FILE] [--log FILE]",
-   "run due schedules until stopped (SIGTERM/SIGINT)"},
-  {"cache", NULL, "vouch.cmd.cache", "cache [--limit N] | cache prune --older-than DAYS | --all",
-   "show or prune the HTTP responses kept for revalidation (cache = true)"},
-  {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
-  {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
-  {NULL, NULL, NULL, NULL, NULL}
+  {"run", cmd_run, NULL},
+  {"repl", cmd_repl, NULL},
+  {"vet", NULL, "vouch.cmd.vet"},
+  {"explain", NULL, "vouch.cmd.explain"},
+  {"runs", NULL, "vouch.cmd.runs"},
+  {"diff", NULL, "vouch.cmd.diff"},
+  {"test", NULL, "vouch.cmd.test"},
+  {"report", NULL, "vouch.cmd.report"},
+  {"cron", NULL, "vouch.cmd.cron"},
+  {"schedule", cmd_sched, "vouch.cmd.schedule"},
+  {"daemon", cmd_sched, NULL},
+  {"cache", NULL, "vouch.cmd.cache"},
+  {"help", cmd_help, NULL},
+  {"version", cmd_version, NULL},
+  {NULL, NULL, NULL}
 };
 
-static const char options_help[] =
-  "Options (before the script or anywhere for other commands):\n"
-  "  --db FILE            the database (default: $VOUCH_DB or ./vouch.db)\n"
-  "  --max-memory SIZE    memory limit for scripts, e.g. 256M (default " DEFAULT_MEMORY ")\n"
-  "  --timeout SECONDS    wall-time limit for a run, 0 for none (default 600); in the\n"
-  "                       REPL for each statement and the tasks it spawns, which\n"
-  "                       are cancelled when it runs out\n"
-  "  --allow-read=PATHS   readable files and directories, comma-separated\n"
-  "                       (default: the script's directory and the working directory)\n"
-  "  --allow-write=PATHS  writable files and directories (default: none but the database)\n"
-  "  --allow-net=HOSTS    hosts scripts may reach over HTTP (default: none; * for any)\n"
-  "  --allow-env=NAMES    environment variables vouch.env may read (default: none);\n"
-  "                       their values are shown as *** in errors, logs and runs\n"
-  "  --trusted            run with the full standard library and no capability checks\n"
-  "  -e CODE              run CODE instead of a script\n"
-  "\n"
-  "Exit codes:\n"
-  "  0  success\n"
-  "  1  a script failed to load or raised an error\n"
-  "  2  usage error\n"
-  "  3  a limit was exceeded (memory, time, stack)\n"
-  "  4  the database could not be opened or upgraded\n"
-  "  5  a check failed (vouch test)\n"
-  "  6  another daemon is running on the database (vouch daemon)\n";
+
+/*
+** The table of commands, options, usage lines, help text and examples is
+** one Lua module, stdlib/cmd/commands.lua: every help page comes from it,
+** and the commands done here ask it to word their usage errors (with the
+** closest option) and to check their options. Runs it with `args`.
+*/
+static int commands_lua(int n, char **args) {
+  vouch_opts_t ho;
+  vouch_host_t *h;
+  int status;
+  memset(&ho, 0, sizeof ho);
+  fflush(stdout);
+  if ((h = vouch_host_new(&ho)) == NULL) {
+    fprintf(stderr, "vouch: cannot create the host\n");
+    return VOUCH_EXIT_SCRIPT;
+  }
+  status = vouch_host_run_module(h, "vouch.cmd.commands", n, args);
+  vouch_host_free(h);
+  fflush(stdout);
+  return status;
+}
 
 
-static void usage(FILE *f) {
-  const command *c;
-  fprintf(f, "usage: vouch [OPTIONS] COMMAND [ARGS...]\n"
-             "       vouch [OPTIONS] SCRIPT [ARGS...]\n"
-             "       vouch [OPTIONS] -e CODE\n\nCommands:\n");
-  for (c = commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
-  fprintf(f, "\n%s", options_help);
+/* `vouch help NAME [SUB]`, the same page as `NAME [SUB] --help`. */
+static int show_help(const char *name, const char *sub) {
+  char *args[] = {"help", (char *)name, (char *)sub};
+  return commands_lua(name == NULL ? 1 : sub == NULL ? 2 : 3, args);
+}
+
+
+/* An option the command `path` ("" before any) does not take: exit 2. */
+static int unknown_option(const char *path, const char *opt) {
+  char *args[] = {"unknown", (char *)path, (char *)opt};
+  commands_lua(3, args);
+  return VOUCH_EXIT_USAGE;
+}
+
+
+/* Is there a --help or -h among the first n arguments (before any "--")? */
+static int wants_help(int n, char **argv) {
+  int i;
+  for (i = 0; i < n; i++) {
+    if (strcmp(argv[i], "--") == 0) return 0;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
+  }
+  return 0;
 }
 
 
@@ -119,6 +118,8 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
   };
   int k;
   if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
+  /* --verbose is VOUCH_DEBUG=1: the runs a daemon starts inherit it too */
+  if (strcmp(a, "--verbose") == 0) { setenv("VOUCH_DEBUG", "1", 1); return 1; }
   for (k = 0; with_value[k]; k++) {
     n = strlen(with_value[k]);
     if (strncmp(a, with_value[k], n) != 0) continue;
@@ -191,12 +192,14 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
     int r = host_option(o, argc, argv, &i);
     if (r < 0) return VOUCH_EXIT_USAGE;
     if (r == 0) {
-      fprintf(stderr, "vouch: unknown option '%s'\nusage: vouch %s\n", argv[i], c->usage);
-      return VOUCH_EXIT_USAGE;
+      if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        return show_help(c->name, NULL);
+      return unknown_option(c->name, argv[i]);
     }
   }
   if (i >= argc) {
-    fprintf(stderr, "vouch: no script given\nusage: vouch %s\n", c->usage);
+    fprintf(stderr, "vouch: run: no script given\nusage: vouch run [GLOBAL OPTIONS] SCRIPT [ARGS...]\n"
+                    "see 'vouch help run'\n");
     return VOUCH_EXIT_USAGE;
   }
   if ((h = new_host(o)) == NULL) return VOUCH_EXIT_SCRIPT;
@@ -282,13 +285,20 @@ static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv) {
   if (c->module && strcmp(sub, "run") != 0 && strcmp(sub, "tick") != 0)
     return cmd_module(o, c, argc, argv);
   if (c->module) { argc--; argv++; }
-  if ((rest = calloc((size_t)argc + 1, sizeof *rest)) == NULL) return VOUCH_EXIT_SCRIPT;
+  if (wants_help(argc, argv)) return show_help(c->name, c->module ? sub : NULL);
+  if ((rest = calloc((size_t)argc + 4, sizeof *rest)) == NULL) return VOUCH_EXIT_SCRIPT;
+  /* rest: "check", command, subcommand, then the arguments that are not
+     host options, which the table checks before sched.c takes them */
+  rest[0] = "check";
+  rest[1] = (char *)c->name;
+  rest[2] = c->module ? (char *)sub : "";
   for (i = 0; i < argc; i++) {
     int r = host_option(o, argc, argv, &i);
     if (r < 0) { free(rest); return VOUCH_EXIT_USAGE; }
-    if (r == 0) rest[n++] = argv[i];
+    if (r == 0) rest[3 + n++] = argv[i];
   }
-  status = vouch_sched_command(o, sub, n, rest);
+  status = commands_lua(n + 3, rest);
+  if (status == VOUCH_EXIT_OK) status = vouch_sched_command(o, sub, n, rest + 3);
   free(rest);
   return status;
 }
@@ -302,7 +312,11 @@ static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
     int r = host_option(o, argc, argv, &i);
     if (r < 0) return VOUCH_EXIT_USAGE;
     if (r == 0) {
-      fprintf(stderr, "vouch: unknown argument '%s'\nusage: vouch %s\n", argv[i], c->usage);
+      if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        return show_help(c->name, NULL);
+      if (argv[i][0] == '-') return unknown_option(c->name, argv[i]);
+      fprintf(stderr, "vouch: repl: unexpected argument '%s' (the REPL takes none)\n"
+                      "usage: vouch repl [GLOBAL OPTIONS]\n", argv[i]);
       return VOUCH_EXIT_USAGE;
     }
   }
@@ -314,34 +328,21 @@ static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
 
 
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv) {
-  const command *t;
   (void)o; (void)c;
-  if (argc == 0) {
-    usage(stdout);
-    return VOUCH_EXIT_OK;
+  if (argc > 0 && wants_help(1, argv)) return show_help("help", NULL);
+  if (argc == 1 && strcmp(argv[0], "--names") == 0) {
+    char *args[] = {"names"};
+    return commands_lua(1, args);
   }
-  if ((t = find_command(argv[0])) == NULL) {
-    fprintf(stderr, "vouch: no command '%s' (see 'vouch --help')\n", argv[0]);
-    return VOUCH_EXIT_USAGE;
-  }
-  printf("usage: vouch %s\n\n%s\n", t->usage, t->summary);
-  if (t->module) {
-    /* The module's own help: its `help` field, when it has one. */
-    vouch_opts_t ho = {0};
-    vouch_host_t *h = new_host(&ho);
-    if (h) {
-      char *args[] = {"--help"};
-      vouch_host_run_module(h, t->module, 1, args);
-      vouch_host_free(h);
-    }
-  }
-  printf("\n%s", options_help);
-  return VOUCH_EXIT_OK;
+  if (argc > 2 || (argc > 0 && argv[0][0] == '-')) return unknown_option("help", argv[argc > 2 ? 2 : 0]);
+  return show_help(argc > 0 ? argv[0] : NULL, argc > 1 ? argv[1] : NULL);
 }
 
 
 static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv) {
-  (void)o; (void)c; (void)argc; (void)argv;
+  (void)o; (void)c;
+  if (argc > 0 && wants_help(1, argv)) return show_help("version", NULL);
+  if (argc > 0) return unknown_option("version", argv[0]);
   printf("vouch %s\n%s\nSQLite %s\nlibuv %s\n", VOUCH_VERSION, LUA_RELEASE,
          sqlite3_libversion(), uv_version_string());
   return VOUCH_EXIT_OK;
@@ -358,10 +359,7 @@ int main(int argc, char **argv) {
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     int r;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return VOUCH_EXIT_OK;
-    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return show_help(NULL, NULL);
     if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0)
       return cmd_version(&o, NULL, 0, NULL);
     if (strcmp(a, "-e") == 0) {
@@ -380,10 +378,7 @@ int main(int argc, char **argv) {
     if (a[0] != '-' || a[1] == '\0') break;
     r = host_option(&o, argc, argv, &i);
     if (r < 0) return VOUCH_EXIT_USAGE;
-    if (r == 0) {
-      fprintf(stderr, "vouch: unknown option '%s' (see 'vouch --help')\n", a);
-      return VOUCH_EXIT_USAGE;
-    }
+    if (r == 0) return unknown_option("", a);
   }
   if (i >= argc) {
     c = find_command(isatty(0) ? "repl" : "run");
@@ -398,7 +393,10 @@ int main(int argc, char **argv) {
     /* `vouch script.lua` is `vouch run script.lua` */
     if (strchr(argv[i], '.') || strchr(argv[i], '/'))
       return cmd_run(&o, find_command("run"), argc - i, argv + i);
-    fprintf(stderr, "vouch: unknown command '%s' (see 'vouch --help')\n", argv[i]);
+    {
+      char *args[] = {"command", argv[i]};  /* says so, with the closest */
+      commands_lua(2, args);
+    }
     return VOUCH_EXIT_USAGE;
   }
   if (c->run == NULL) return cmd_module(&o, c, argc - i - 1, argv + i + 1);

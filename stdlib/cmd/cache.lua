@@ -2,38 +2,28 @@
 -- responses kept by vouch.http's `cache = true`, and pruning them.
 local cli = require "vouch.scorecard.cli"
 
-local help = [[
-Show the HTTP responses vouch.http keeps for revalidation (requests made
-with cache = true): URL, status, size, when stored and last used, how often
-served from the record. `prune` removes them: those unused for DAYS days
-(--older-than DAYS), or all of them (--all).
+local commands = require "vouch.cmd.commands"
 
-  vouch cache [--limit N]
-  vouch cache prune --older-than DAYS | --all
-
-Exit codes: 0 done, 2 usage.]]
-
-local function usage(why)
-  cli.say("cache: %s\nusage: vouch cache [--limit N] | vouch cache prune "
-    .. "--older-than DAYS | --all", why)
-  return 2
+local function usage(why, sub)
+  return commands.usage("cache", sub, why)
 end
 
 return function(...)
-  local opts, pos = cli.parse({ ... }, { limit = "value", ["older-than"] = "value",
-                                         all = "flag", help = "flag" })
-  if opts and opts.help then print(help); return 0 end
-  if not opts then return usage(pos) end
-  if pos[1] == "prune" then
-    if #pos > 1 then return usage("unexpected '" .. pos[2] .. "'") end
+  local args = { ... }
+  if args[1] == "prune" then
+    local opts, pos = commands.args(table.move(args, 2, #args, 1, {}), "cache", "prune")
+    if not opts then return pos end
+    if #pos > 0 then return usage("unexpected '" .. pos[1] .. "'", "prune") end
     local days = opts["older-than"] and tonumber(opts["older-than"])
     if opts.all == (days ~= nil) or (days and days < 0) then
-      return usage("prune needs --older-than DAYS (a number) or --all")
+      return usage("prune needs --older-than DAYS (a number) or --all", "prune")
     end
     local n = vouch.http.cache_prune(days and { older_than = math.floor(days * 86400) } or nil)
     print(string.format("removed %d stored responses", n))
     return 0
   end
+  local opts, pos = commands.args(args, "cache")
+  if not opts then return pos end
   if #pos > 0 then return usage("unknown subcommand '" .. pos[1] .. "'") end
   local limit = math.tointeger(tonumber(opts.limit or 50))
   if not limit or limit < 1 then return usage("--limit needs a positive number") end

@@ -6,16 +6,6 @@ local cli = require "vouch.scorecard.cli"
 
 local format, abs = string.format, math.abs
 
-local help = [[
-Compare two stored runs partner by partner: verdicts that changed, partners
-only in one run, the largest moves of the total, and the mean shift of each
-dimension over the partners both runs scored.
-
-  --top N          how many score moves to show (default 10)
-  --fail-on WHAT   exit 5 when a verdict changed (WHAT = verdict) or a
-                   partner became reject (WHAT = reject): for CI of rules
-
-Exit codes: 0 done, 1 no such run, 2 usage, 5 the --fail-on check failed.]]
 
 local function load_run(db, id)
   local run = db:one("SELECT * FROM runs WHERE id = ?", id)
@@ -30,12 +20,10 @@ local function load_run(db, id)
 end
 
 return function(...)
-  local opts, pos = cli.parse({ ... }, { top = "value", ["fail-on"] = "value", help = "flag" })
-  if opts and opts.help then print(help); return 0 end
-  if not opts or #pos ~= 2 then
-    cli.say("diff: %s\nusage: vouch diff RUN_A RUN_B", opts and "give two runs" or pos)
-    return 2
-  end
+  local commands = require "vouch.cmd.commands"
+  local opts, pos = commands.args({ ... }, "diff")
+  if not opts then return pos end
+  if #pos ~= 2 then return commands.usage("diff", nil, "give two runs") end
   local a_id, b_id = math.tointeger(tonumber(pos[1])), math.tointeger(tonumber(pos[2]))
   if not a_id or not b_id then cli.say("diff: runs are numbers (see 'vouch runs')"); return 2 end
   local top = math.tointeger(tonumber(opts.top or 10))

@@ -6,23 +6,12 @@ local cli = require "vouch.scorecard.cli"
 
 local format = string.format
 
-local help = [[
-Show how a partner was scored: the total and verdict, the principal reasons,
-then every rule's outcome with its points and evidence, grouped by dimension.
-PARTNER is an id or an exact name. Without --run, the latest run that scored
-the partner.
-
-  --run N    the run to explain
-
-Exit codes: 0 done, 1 no such partner or run, 2 usage.]]
 
 return function(...)
-  local opts, pos = cli.parse({ ... }, { run = "value", help = "flag" })
-  if opts and opts.help then print(help); return 0 end
-  if not opts or #pos ~= 1 then
-    cli.say("explain: %s\nusage: vouch explain PARTNER [--run N]", opts and "give one partner" or pos)
-    return 2
-  end
+  local commands = require "vouch.cmd.commands"
+  local opts, pos = commands.args({ ... }, "explain")
+  if not opts then return pos end
+  if #pos ~= 1 then return commands.usage("explain", nil, "give one partner") end
   local run = opts.run and math.tointeger(tonumber(opts.run))
   if opts.run and not run then cli.say("explain: --run needs a run number, got '%s'", opts.run); return 2 end
   local db = vouch.db.open()

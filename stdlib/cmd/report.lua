@@ -7,26 +7,6 @@ local report = require "vouch.report"
 local file = vouch.file
 local format = string.format
 
-local HELP = [[
-Reports on what is stored in the database:
-  (default)         the latest finished run
-  --run N           run N: partners ranked with verdicts and principal
-                    reasons, counts per verdict, a radar chart per partner
-                    beside the portfolio median, red flags fired
-  --partner ID      one partner across runs: total and dimensions over
-                    time, reasons that came and went
-  --diff A B        run A against run B: partners that changed verdict
-  --out FILE        write the report to FILE (default: standard output);
-                    Markdown charts go to FILE's stem + "_files/" beside it.
-                    FILE and that folder need no --allow-write.
-  --format F        html (default), md, json or xlsx (a workbook of the
-                    whole run: the ranking and a sheet of reasons; needs
-                    --out); by default taken from FILE's extension (.md,
-                    .markdown, .json, .xlsx)
-  --limit N         list at most N partners (default 500, 0 for all); counts,
-                    medians and red flags always cover the whole run
-  --open            open the written file with xdg-open or sensible-browser
-]]
 
 local function fail(code, msg)
   vouch.eprint("vouch: report: " .. msg)
@@ -34,8 +14,7 @@ local function fail(code, msg)
 end
 
 local function usage(msg)
-  return fail(2, msg .. "\nusage: vouch report [--run N | --partner ID | --diff A B] " ..
-    "[--out FILE] [--format html|md|json|xlsx] [--open]")
+  return require("vouch.cmd.commands").usage("report", nil, msg)
 end
 
 local function run_id(s, what)
@@ -47,34 +26,12 @@ end
 -- Parse the arguments into an options table. A usage error is raised as
 -- { usage = message }, for the caller to tell from a bug.
 local function parse(args)
-  local o = {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local name, inline = a:match("^(%-%-[%w-]+)=(.*)$")
-    if name then a = name end
-    local function get()
-      if inline then return inline end
-      i = i + 1
-      if args[i] == nil then error({ usage = a .. " needs a value" }) end
-      return args[i]
-    end
-    if a == "--help" or a == "-h" then o.help = true
-    elseif a == "--run" then o.run = get()
-    elseif a == "--partner" then o.partner = get()
-    elseif a == "--diff" then
-      if inline then error({ usage = "--diff takes two run numbers: --diff A B" }) end
-      o.diff = { args[i + 1], args[i + 2] }
-      if not o.diff[2] then error({ usage = "--diff takes two run numbers: --diff A B" }) end
-      i = i + 2
-    elseif a == "--out" then o.out = get()
-    elseif a == "--format" then o.format = get()
-    elseif a == "--limit" then
-      o.limit = math.tointeger(tonumber(get()))
-      if not o.limit or o.limit < 0 then error({ usage = "--limit needs a count (0 for all)" }) end
-    elseif a == "--open" then o.open = true
-    else error({ usage = format("unknown argument '%s'", args[i]) }) end
-    i = i + 1
+  local o, pos = require("vouch.cmd.commands").parse(args, "report")
+  if not o then error({ usage = pos }) end
+  if #pos > 0 then error({ usage = format("unexpected argument '%s'", pos[1]) }) end
+  if o.limit then
+    o.limit = math.tointeger(tonumber(o.limit))
+    if not o.limit or o.limit < 0 then error({ usage = "--limit needs a count (0 for all)" }) end
   end
   local chosen = (o.run and 1 or 0) + (o.partner and 1 or 0) + (o.diff and 1 or 0)
   if chosen > 1 then error({ usage = "choose one of --run, --partner and --diff" }) end
@@ -110,7 +67,7 @@ return function(...)
     error(o, 0)
   end
   if o.help then
-    print(HELP)
+    print(require("vouch.cmd.commands").page(require("vouch.cmd.commands").find("report")))
     return 0
   end
 

@@ -1,22 +1,12 @@
 -- runs.lua: `vouch runs [--limit N]`: the stored runs, newest first.
 local cli = require "vouch.scorecard.cli"
 
-local help = [[
-List the stored scoring runs, newest first: id, scorecard and the hash of
-its source, when it started, its status, and how many partners got each
-verdict.
-
-  --limit N   show at most N runs (default 20)
-
-Exit codes: 0 done, 2 usage.]]
 
 return function(...)
-  local opts, pos = cli.parse({ ... }, { limit = "value", help = "flag" })
-  if opts and opts.help then print(help); return 0 end
-  if not opts or #pos > 0 then
-    cli.say("runs: %s\nusage: vouch runs [--limit N]", opts and "no arguments expected" or pos)
-    return 2
-  end
+  local commands = require "vouch.cmd.commands"
+  local opts, pos = commands.args({ ... }, "runs")
+  if not opts then return pos end
+  if #pos > 0 then return commands.usage("runs", nil, "unexpected argument '" .. pos[1] .. "'") end
   local limit = math.tointeger(tonumber(opts.limit or 20))
   if not limit or limit < 1 then cli.say("runs: --limit needs a positive number"); return 2 end
   local db = vouch.db.open()

@@ -5,88 +5,33 @@ local cron = vouch.cron
 local eprint = vouch.eprint
 local concat, fmt = table.concat, string.format
 
-local help = [[
-Subcommands:
-  add NAME 'EXPR' SCRIPT [ARGS...] [options]   add a schedule
-      --tz ZONE              read EXPR in an IANA zone (default UTC)
-      --missed skip|once|each[:CAP]
-                             runs missed while no daemon ran: drop them
-                             (default), run one, or run each (newest CAP, 10)
-      --overlap skip|queue|replace
-                             when the previous run still runs: skip this one
-                             (default), run it afterwards, or kill the old one
-      --jitter SECONDS       delay each run by up to SECONDS (spreads load)
-      --alert TARGET         stderr, file:PATH or an http(s) URL (repeatable)
-      --threshold POINTS     a total moving more than this is reported (10)
-      --paused               add it paused
-      --replace              replace a schedule of the same name
-      SCRIPT is a Lua file (run as `vouch run SCRIPT ARGS`), cmd:vet or
-      cmd:report. Put `--` before ARGS that start with a dash.
-      Runs get what this command may read, write and reach (--allow-*),
-      and its limits, never more than the daemon's own.
-  list                       the schedules with their next run
-  rm NAME                    remove a schedule (its history stays)
-  pause NAME | resume NAME   stop and restart it (resume skips what was missed)
-  run NAME                   run it now, wait, print its output
-  history [NAME] [--limit N] [--output]
-                             past runs: status, start, duration, error
-  tick --at TIME             run what is due at TIME and wait (a clock for tests)
-
-EXPR: see `vouch help cron`. The daemon (`vouch daemon`) runs due schedules.]]
 
 local function fail(msg, code)
   eprint("vouch: schedule: " .. msg)
   return code or 2
 end
 
+local commands_table = require "vouch.cmd.commands"
+
 local function parse_add(args)
-  local opts = { args = {}, alerts = {} }
-  local pos = {}
-  local i, rest = 1, false
-  local with_value = { ["--tz"] = "tz", ["--missed"] = "missed", ["--overlap"] = "overlap",
-    ["--jitter"] = "jitter", ["--alert"] = "alert", ["--threshold"] = "threshold" }
-  while i <= #args do
-    local a = args[i]
-    if rest then
-      pos[#pos + 1] = a
-    elseif a == "--" then
-      rest = true
-    elseif a == "--paused" then
-      opts.paused = true
-    elseif a == "--replace" then
-      opts.replace = true
-    elseif a:sub(1, 2) == "--" and #pos < 3 and not with_value[a:match("^(%-%-[%a]+)") or ""] then
-      return nil, "unknown option '" .. a .. "'"
-    elseif with_value[a:match("^(%-%-[%a]+)") or ""] then
-      local name, val = a:match("^(%-%-[%a]+)=(.*)$")
-      name = name or a
-      local key = with_value[name]
-      if not val then
-        i = i + 1
-        val = args[i]
-        if val == nil then return nil, "option '" .. name .. "' needs a value" end
-      end
-      if key == "alert" then
-        opts.alerts[#opts.alerts + 1] = val
-      elseif key == "missed" then
-        local policy, cap = val:match("^(%a+):(%d+)$")
-        opts.missed = policy or val
-        opts.missed_cap = cap and math.tointeger(tonumber(cap))
-      elseif key == "jitter" then
-        opts.jitter = math.tointeger(tonumber(val))
-        if not opts.jitter then return nil, "bad --jitter '" .. val .. "' (seconds)" end
-      elseif key == "threshold" then
-        opts.threshold = tonumber(val)
-        if not opts.threshold then return nil, "bad --threshold '" .. val .. "'" end
-      else
-        opts[key] = val
-      end
-    else
-      pos[#pos + 1] = a
-    end
-    i = i + 1
+  local o, pos = commands_table.parse(args, "schedule", "add")
+  if not o then return nil, pos end
+  local opts = { args = {}, alerts = o.alert or {}, tz = o.tz, overlap = o.overlap,
+                 paused = o.paused, replace = o.replace }
+  if o.missed then
+    local policy, cap = o.missed:match("^(%a+):(%d+)$")
+    opts.missed = policy or o.missed
+    opts.missed_cap = cap and math.tointeger(tonumber(cap))
   end
-  if #pos < 3 then return nil, "usage: vouch schedule add NAME 'EXPR' SCRIPT [ARGS...]" end
+  if o.jitter then
+    opts.jitter = math.tointeger(tonumber(o.jitter))
+    if not opts.jitter then return nil, "bad --jitter '" .. o.jitter .. "' (seconds)" end
+  end
+  if o.threshold then
+    opts.threshold = tonumber(o.threshold)
+    if not opts.threshold then return nil, "bad --threshold '" .. o.threshold .. "'" end
+  end
+  if #pos < 3 then return nil, "needs NAME, 'EXPR' and SCRIPT" end
   opts.name, opts.expr, opts.script = pos[1], pos[2], pos[3]
   for k = 4, #pos do opts.args[#opts.args + 1] = pos[k] end
   return opts
@@ -126,7 +71,7 @@ local commands = {}
 
 function commands.add(args)
   local opts, err = parse_add(args)
-  if not opts then return fail(err) end
+  if not opts then return commands_table.usage("schedule", "add", err) end
   local add = opts.replace and vouch.schedule or schedules.add
   opts.replace = nil
   local ok, row, msg = pcall(add, opts)
@@ -167,19 +112,12 @@ commands.remove = commands.rm
 commands.pause = simple(schedules.pause, "schedule %s paused")
 commands.resume = simple(schedules.resume, "schedule %s resumed")
 
-function commands.history(args)
-  local name, limit, output
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--limit" then i = i + 1 limit = math.tointeger(tonumber(args[i] or ""))
-      if not limit then return fail("bad --limit") end
-    elseif a:match("^%-%-limit=") then limit = math.tointeger(tonumber(a:sub(9)))
-      if not limit then return fail("bad --limit") end
-    elseif a == "--output" then output = true
-    elseif a:sub(1, 1) == "-" then return fail("unknown option '" .. a .. "'")
-    else name = a end
-    i = i + 1
+function commands.history(args, opts)
+  local name, limit, output = args[1], nil, opts.output
+  if args[2] then return commands_table.usage("schedule", "history", "unexpected argument '" .. args[2] .. "'") end
+  if opts.limit then
+    limit = math.tointeger(tonumber(opts.limit))
+    if not limit or limit < 1 then return fail("bad --limit '" .. opts.limit .. "' (a positive number)") end
   end
   local rows = {}
   local runs = schedules.history(name, limit or 20)
@@ -201,10 +139,24 @@ function commands.history(args)
   end
 end
 
-return function(sub, ...)
+return function(...)
   local args = { ... }
-  if sub == nil or sub == "--help" or sub == "help" then print(help) return 0 end
-  local cmd = commands[sub]
-  if not cmd then return fail("unknown subcommand '" .. sub .. "' (see vouch help schedule)") end
-  return cmd(args)
+  if args[1] == "remove" then args[1] = "rm" end
+  local sub, status = commands_table.subcommand(args, "schedule")
+  if not sub then return status end
+  local rest = table.move(args, 2, #args, 1, {})
+  if sub.name == "add" then
+    local o = commands_table.parse(rest, "schedule", "add")
+    if o and o.help then print(commands_table.page(sub)) return 0 end
+    return commands.add(rest)
+  end
+  local opts, pos = commands_table.args(rest, "schedule", sub.name)
+  if not opts then return pos end
+  if sub.name == "list" and pos[1] then
+    return commands_table.usage("schedule", "list", "unexpected argument '" .. pos[1] .. "'")
+  end
+  if (sub.name == "rm" or sub.name == "pause" or sub.name == "resume") and pos[2] then
+    return commands_table.usage("schedule", sub.name, "unexpected argument '" .. pos[2] .. "'")
+  end
+  return commands[sub.name](pos, opts)
 end

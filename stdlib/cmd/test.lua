@@ -22,16 +22,6 @@ local cli = require "vouch.scorecard.cli"
 
 local format, concat = string.format, table.concat
 
-local help = [[
-Run scorecard tests: every *_test.lua file under PATH (default: scripts/ when
-it exists, else the working directory), or the files named. Prints "ok" or
-"not ok" per case, the rule outcomes behind each failure, and per scorecard
-the rules that no case fired (a flag raised, a score or points given).
-
-  --min-coverage PCT   fail when fewer than PCT% of a scorecard's rules fired
-
-Exit codes: 0 all passed, 1 a test file failed to load, 2 usage,
-5 a case failed or coverage is below --min-coverage.]]
 
 local function find_tests(path, out)
   if path:match("%.lua$") then out[#out + 1] = path; return true end
@@ -177,9 +167,8 @@ local function misspelt(spec)
 end
 
 return function(...)
-  local opts, paths = cli.parse({ ... }, { ["min-coverage"] = "value", help = "flag" })
-  if opts and opts.help then print(help); return 0 end
-  if not opts then cli.say("test: %s\nusage: vouch test [PATH...] [--min-coverage PCT]", paths); return 2 end
+  local opts, paths = require("vouch.cmd.commands").args({ ... }, "test")
+  if not opts then return paths end
   local min_cov = opts["min-coverage"] and tonumber(opts["min-coverage"])
   if opts["min-coverage"] and (not min_cov or min_cov < 0 or min_cov > 100) then
     cli.say("test: --min-coverage needs a percentage, got '%s'", opts["min-coverage"]); return 2

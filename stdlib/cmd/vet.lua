@@ -16,29 +16,7 @@ local format, concat, huge = string.format, table.concat, math.huge
 local TOP = 20   -- partners shown from each end of the ranking by default
 local progress_line
 
-local help = [[
-Score every partner in DATA (CSV, JSON, NDJSON or XLSX, chosen by extension) with
-a scorecard, store the run in the database, and print the partners ranked
-(approvals, reviews, then rejections, each by total): partner, kind, total,
-verdict, weakest dimension, principal reasons.
 
-  --rules SCRIPT   the scorecard: a Lua file returning one, or the name of a
-                   bundled one (social_capital, influencer, supplier);
-                   default social_capital
-  --format F       table (default), json or csv: json and csv print every
-                   partner, every dimension and rule outcome, for other tools;
-                   xlsx writes a workbook (the ranking, and a sheet of
-                   reasons) to --out FILE
-  --out FILE       where --format xlsx writes
-  --top N          the table shows the first and the last N of the ranking
-                   (default 20), then the summary
-  --all            the table shows every partner
-  --no-store       score and print without storing a run
-
-Exit codes: 0 done, 1 the rules or data failed, 2 usage.
-See also: vouch explain, vouch runs, vouch diff, vouch test.]]
-
-local USAGE = "usage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv|xlsx [--out FILE]] [--top N | --all]"
 
 local HEADER = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
 local RIGHT = { [1] = true, [5] = true }
@@ -381,10 +359,9 @@ end
 
 
 return function(...)
-  local opts, data = cli.parse({ ... }, { rules = "value", format = "value", help = "flag", out = "value",
-                                          ["no-store"] = "flag", top = "value", all = "flag" })
-  if opts and opts.help then print(help); return 0 end
-  if not opts then cli.say("vet: %s\n%s", data, USAGE); return 2 end
+  local commands = require "vouch.cmd.commands"
+  local opts, data = commands.args({ ... }, "vet")
+  if not opts then return data end
   local fmt = opts.format or "table"
   if fmt ~= "table" and fmt ~= "json" and fmt ~= "csv" and fmt ~= "xlsx" then
     cli.say("vet: unknown format '%s' (use table, json, csv or xlsx)", fmt)
@@ -403,12 +380,11 @@ return function(...)
       cli.say("vet: --top takes a whole number of partners, at least 1 (got '%s')", opts.top)
       return 2
     end
-    if opts.all then cli.say("vet: --top and --all cannot go together\n%s", USAGE); return 2 end
+    if opts.all then return commands.usage("vet", nil, "--top and --all cannot go together") end
   end
   if opts.all then top = nil end
   if #data == 0 then
-    cli.say("vet: no data given\n%s", USAGE)
-    return 2
+    return commands.usage("vet", nil, "no data given")
   end
   local loaded, card, err = pcall(sc.load, opts.rules or "social_capital")
   if not loaded then cli.say("vet: %s", tostring(card)); return 1 end

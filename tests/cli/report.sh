@@ -9,11 +9,11 @@ export VOUCH_PATH="$ROOT/tests/lua"
 DB="$TMP/report.db"
 
 # Usage errors need no database.
-check "report: unknown argument" 2 "unknown argument '--bogus'" -- "$VOUCH" report --bogus
+check "report: unknown argument" 2 "unknown option '--bogus'" -- "$VOUCH" report --bogus
 check "report: --run needs a number" 2 "--run needs a run number, got 'x'" -- "$VOUCH" report --run x
 check "report: one subject only" 2 "choose one of --run, --partner and --diff" -- \
   "$VOUCH" report --run 1 --partner p
-check "report: --diff takes two" 2 "--diff takes two run numbers" -- "$VOUCH" report --diff 1
+check "report: --diff takes two" 2 "'--diff' takes 2 values: --diff A B" -- "$VOUCH" report --diff 1
 check "report: unknown format" 2 "unknown format 'pdf'" -- "$VOUCH" report --format pdf
 check "report: --open needs --out" 2 "--open needs --out FILE" -- "$VOUCH" report --open
 check "report: help" 0 "--partner ID" -- "$VOUCH" help report

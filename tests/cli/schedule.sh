@@ -89,7 +89,7 @@ check "a tick with nothing due runs nothing" 0 '^$' -- "$VOUCH" schedule tick --
 check "paused does not run" 0 '^0$' -- q "select count(*) from schedule_runs where schedule='m-each' and scheduled_for='2026-01-01T06:00:00Z'"
 VOUCH_NOW=2026-01-01T08:10:00Z "$VOUCH" schedule resume m-each >/dev/null
 check "resume skips what was missed" 0 '^2026-01-01T09:00:00Z$' -- q "select next_run from schedules where name='m-each'"
-check "help" 0 'missed skip\|once\|each' -- "$VOUCH" help schedule
+check "help" 0 'missed skip\|once\|each' -- "$VOUCH" help schedule add
 check "tick: needs --at" 2 'tick needs --at' -- "$VOUCH" schedule tick
 # Jitter delays a run by a stable amount up to the jitter.
 "$VOUCH" schedule add jit 'every 1h' job.lua --jitter 1800 >/dev/null
