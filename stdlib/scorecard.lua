@@ -837,6 +837,14 @@ local function shortest(v)
   return s
 end
 
+-- A stored number, to 6 significant digits (what the record shows; replay
+-- recomputes it exactly), or null.
+local function short(v)
+  if mtype(v) == "integer" then return tostring(v) end
+  if v ~= v or v == huge or v == -huge then return "null" end
+  return format("%.6g", v)
+end
+
 -- JSON of a scalar, for evidence.
 local function jscalar(v)
   local t = type(v)
@@ -1467,15 +1475,15 @@ function Card:run(opts)
       local rule = index[o.code]
       out[n] = format('["%s",%s,"%s",%s,%s%s]', o.code,
                       o.dimension and ('"' .. o.dimension .. '"') or "null", o.outcome,
-                      o.points and shortest(o.points) or "null", o.rank or "null",
+                      o.points and short(o.points) or "null", o.rank or "null",
                       rule and rule.portfolio and ("," .. encode(o.evidence or {}, SORTED)) or "")
     end
     return "[" .. concat(out, ",") .. "]"
   end
-  -- The dimensions' values, as JSON: to 12 significant digits, enough for
+  -- The dimensions' values, as JSON: to 7 significant digits, enough for
   -- what reads them (tables, diffs, drift); explain recomputes them exactly.
   local ndims = #dims
-  local dims_fmt = "[" .. string.rep("%.12g", ndims, ",") .. "]"
+  local dims_fmt = "[" .. string.rep("%.7g", ndims, ",") .. "]"
   local dv = {}
   local function dims_json(values)
     local any_nil = false
@@ -1488,7 +1496,8 @@ function Card:run(opts)
     local out = {}
     for k = 1, ndims do
       local v = values[dims[k]]
-      out[k] = v and shortest(v) or "null"
+      out[k] = v and (mtype(v) == "integer" and tostring(v) or
+                      (v == v and v ~= huge and v ~= -huge) and format("%.7g", v)) or "null"
     end
     return "[" .. concat(out, ",") .. "]"
   end
@@ -1527,7 +1536,7 @@ function Card:run(opts)
   local function tuple(rule, kind, pts, rank)
     return format('["%s",%s,"%s",%s,%s]', rule.id,
                   rule.dimension and ('"' .. rule.dimension .. '"') or "null", kind,
-                  pts and shortest(pts) or "null", rank or "null")
+                  pts and short(pts) or "null", rank or "null")
   end
   -- What impact() says of each outcome, inline (this runs once per rule
   -- and partner): a rule's kind, share and weight are looked up once.
