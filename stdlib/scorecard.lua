@@ -677,12 +677,46 @@ end
 
 -- A scorer that explains a rule's failure (see rule_failed). The pcall
 -- costs one C call per partner; the explaining only happens on error.
+--
+-- While rules run, what would make them depend on more than the partner
+-- (the clock, randomness, the network) raises: a run must replay to what
+-- it stored. A rule that kept its own reference to such a function before
+-- escapes this; replay then finds that it differs (Card:replay).
+local IMPURE = {
+  { os, "time", "the clock" }, { os, "clock", "the clock" }, { os, "date", "the clock" },
+  { math, "random", "randomness" }, { math, "randomseed", "randomness" },
+}
+if vouch and vouch.http then
+  for _, f in ipairs { "request", "get", "post", "pages" } do
+    if vouch.http[f] then IMPURE[#IMPURE + 1] = { vouch.http, f, "the network" } end
+  end
+end
+local saved, refusing = {}, {}
+for i, e in ipairs(IMPURE) do
+  local name = (e[1] == os and "os." or e[1] == math and "math." or "vouch.http.") .. e[2]
+  refusing[i] = function()
+    error(format("%s reads %s: a rule must depend only on the fields it reads, so that its "
+                 .. "runs can be explained again by replay", name, e[3]), 2)
+  end
+end
+local function seal()
+  for i, e in ipairs(IMPURE) do saved[i] = e[1][e[2]]; e[1][e[2]] = refusing[i] end
+end
+local function unseal()
+  for i, e in ipairs(IMPURE) do e[1][e[2]] = saved[i] end
+end
+
 local function guarded(card, scorer)
   local function check(p, ok, res)
-    if ok then return res end
-    return rule_failed(card, p, res)
+    if ok then unseal(); return res end
+    local ok2, err = pcall(rule_failed, card, p, res)
+    unseal()
+    error(err, 0)
   end
-  return function(p, r) return check(p, pcall(scorer, p, r)) end
+  return function(p, r)
+    seal()
+    return check(p, pcall(scorer, p, r))
+  end
 end
 
 --[[ }====================================================== ]]
