@@ -1,15 +1,15 @@
 -- diff.lua: `vouch diff RUN_A RUN_B`: compare two runs (a champion and a
 -- challenger rule set, or last month and now): verdict changes, the largest
 -- score moves, and per-dimension shifts.
-local sc = require "vouch.scorecard"
 local cli = require "vouch.scorecard.cli"
+local record = require "vouch.record"
 
 local format, abs = string.format, math.abs
 
 local help = [[
 Compare two stored runs partner by partner: verdicts that changed, partners
 only in one run, the largest moves of the total, and the mean shift of each
-dimension over the partners both runs scored.
+dimension the two runs' scorecards share, over the partners both scored.
 
   --top N          how many score moves to show (default 10)
   --fail-on WHAT   exit 5 when a verdict changed (WHAT = verdict) or a
@@ -21,7 +21,7 @@ local function load_run(db, id)
   local run = db:one("SELECT * FROM runs WHERE id = ?", id)
   if not run then return nil end
   local scores, ids = {}, {}
-  for s in db:rows("SELECT * FROM scores WHERE run_id = ? ORDER BY partner_id", id) do
+  for s in db:rows("SELECT partner_id, name, verdict, total FROM scores WHERE run_id = ? ORDER BY partner_id", id) do
     scores[s.partner_id] = s
     ids[#ids + 1] = s.partner_id
   end
@@ -58,8 +58,6 @@ return function(...)
                count.A.reject, count.B.reject))
 
   local changed, moves, only_a, only_b, new_reject = {}, {}, {}, {}, 0
-  local sums = {}
-  for _, d in ipairs(sc.DIMENSIONS) do sums[d] = { a = 0, b = 0, n = 0 } end
   for _, id in ipairs(A.ids) do
     local a, b = A.scores[id], B.scores[id]
     if not b then only_a[#only_a + 1] = id
@@ -71,12 +69,6 @@ return function(...)
       end
       if a.total and b.total and a.total ~= b.total then
         moves[#moves + 1] = { id = id, name = b.name, a = a.total, b = b.total, d = b.total - a.total }
-      end
-      for _, d in ipairs(sc.DIMENSIONS) do
-        if a[d] and b[d] then
-          local t = sums[d]
-          t.a, t.b, t.n = t.a + a[d], t.b + b[d], t.n + 1
-        end
       end
     end
   end
@@ -102,15 +94,28 @@ return function(...)
   end
   print("\ndimension shifts (mean over partners in both runs):")
   rows = {}
-  for _, d in ipairs(sc.DIMENSIONS) do
-    local t = sums[d]
-    if t.n > 0 then
-      rows[#rows + 1] = { d, format("%.1f", t.a / t.n), format("%.1f", t.b / t.n),
-                          format("%+.1f", (t.b - t.a) / t.n) }
+  -- Each dimension by name, wherever it sits in either run's scorecard;
+  -- one only a run's scorecard has is named, without a shift.
+  local names_a, names_b = record.dimensions(db, a_id), record.dimensions(db, b_id)
+  local at_a, at_b = record.index(names_a), record.index(names_b)
+  local alone = {}
+  for _, d in ipairs(record.union(names_a, names_b)) do
+    local i, j = at_a[d], at_b[d]
+    if i and j then
+      local t = db:one("SELECT avg(va) AS a, avg(vb) AS b, count(*) AS n FROM (SELECT " ..
+        record.dim_sql(i, "x") .. " AS va, " .. record.dim_sql(j, "y") .. " AS vb FROM scores x " ..
+        "JOIN scores y ON y.run_id = ? AND y.partner_id = x.partner_id WHERE x.run_id = ?) " ..
+        "WHERE va IS NOT NULL AND vb IS NOT NULL", b_id, a_id)
+      if t.n > 0 then
+        rows[#rows + 1] = { d, format("%.1f", t.a), format("%.1f", t.b), format("%+.1f", t.b - t.a) }
+      end
+    else
+      alone[#alone + 1] = format("%s (run %d only)", d, i and a_id or b_id)
     end
   end
   for _, l in ipairs(cli.table({ "dimension", "before", "after", "shift" }, rows,
                                { [2] = true, [3] = true, [4] = true })) do print("  " .. l) end
+  if #alone > 0 then print("  not compared: " .. table.concat(alone, ", ")) end
   if #only_a > 0 then print(format("\nonly in run %d: %s", a_id, table.concat(only_a, ", "))) end
   if #only_b > 0 then print(format("\nonly in run %d: %s", b_id, table.concat(only_b, ", "))) end
   if fail_on == "verdict" and #changed > 0 then return 5 end
