@@ -63,6 +63,16 @@ typedef struct ins_table {
 
 typedef struct rows_cursor rows_cursor;
 
+typedef struct rec_load {   /* a load begun by db:run_load, for a run open here */
+  int64_t id, run_id;
+  char **cols;              /* the input's columns, in order; NULL: rows are
+                               stored as objects; owned */
+  int ncols;
+  int64_t rows;             /* input rows written */
+} rec_load;
+
+static void rec_load_free(rec_load *l);
+
 struct vouch_bulk {
   vouch_db_t *db;           /* borrowed; the caller keeps the userdata alive */
   sqlite3_stmt *ins;        /* NULL once the database was closed; owned */
@@ -93,8 +103,11 @@ struct vouch_db {
   int64_t *runs;            /* runs begun here by db:run_begin and not yet ended:
                                the only ones the run record may write; owned */
   int nruns, capruns;
-  sqlite3_stmt *rec[2];     /* the last multi-row INSERT into scores, reasons */
-  int rec_rows[2];          /* how many rows each of them inserts */
+  sqlite3_stmt *rec;        /* the last multi-row INSERT into scores */
+  int rec_rows;             /* how many rows it inserts */
+  sqlite3_stmt *rec_input;  /* INSERT INTO inputs */
+  rec_load *loads;          /* loads begun by db:run_load for an open run; owned */
+  int nloads, caploads;
 };
 
 struct rows_cursor {
@@ -289,9 +302,9 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   d->cache = NULL;
   d->ncache = 0;
   ins_free_all(d);
-  sqlite3_finalize(d->rec[0]);
-  sqlite3_finalize(d->rec[1]);
-  d->rec[0] = d->rec[1] = NULL;
+  sqlite3_finalize(d->rec);
+  sqlite3_finalize(d->rec_input);
+  d->rec = d->rec_input = NULL;
   /* An open transaction is rolled back by the close: it never committed. */
   sqlite3_close_v2(d->db);
   d->db = NULL;
@@ -470,6 +483,9 @@ static int db_gc(lua_State *L) {
   free(d->runs);
   d->runs = NULL;
   d->nruns = 0;
+  while (d->nloads > 0) rec_load_free(&d->loads[--d->nloads]);
+  free(d->loads);
+  d->loads = NULL;
   return 0;
 }
 
@@ -1646,14 +1662,11 @@ int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info
 */
 
 #define REC_VALUES_MAX 32766   /* SQLite's bound on a statement's parameters */
+#define REC_NCOLS 10           /* the columns of scores a row gives */
+#define REC_COLS_MAX 4096      /* columns of an input recorded by name */
 
-static const char *const rec_tables[] = { "scores", "reasons", NULL };
-static const char *const rec_columns[] = {
-  "run_id, partner_id, name, kind, total, verdict, trust, goodwill, authority, "
-  "community, empathy, shared_values, respect, collaboration",
-  "run_id, partner_id, code, dimension, outcome, points, rank, evidence"
-};
-static const int rec_ncols[] = { 14, 8 };
+static const char *const rec_columns =
+  "run_id, partner_id, name, kind, total, verdict, dims, reasons, load_id, row";
 
 
 static int run_owned(vouch_db_t *d, lua_Integer id) {
@@ -1661,6 +1674,32 @@ static int run_owned(vouch_db_t *d, lua_Integer id) {
   for (i = 0; i < d->nruns; i++)
     if (d->runs[i] == id) return i;
   return -1;
+}
+
+static rec_load *load_owned(vouch_db_t *d, lua_Integer id) {
+  int i;
+  for (i = 0; i < d->nloads; i++)
+    if (d->loads[i].id == id) return &d->loads[i];
+  return NULL;
+}
+
+static void rec_load_free(rec_load *l) {
+  int i;
+  for (i = 0; i < l->ncols; i++) free(l->cols[i]);
+  free(l->cols);
+  l->cols = NULL;
+  l->ncols = 0;
+}
+
+/* The loads of run `id` are over when it ends. */
+static void loads_drop(vouch_db_t *d, int64_t run_id) {
+  int i = 0;
+  while (i < d->nloads) {
+    if (d->loads[i].run_id == run_id) {
+      rec_load_free(&d->loads[i]);
+      d->loads[i] = d->loads[--d->nloads];
+    } else i++;
+  }
 }
 
 
@@ -1698,6 +1737,25 @@ static int rec_fail(lua_State *L, vouch_db_t *d, sqlite3_stmt *st, int rc, int f
 }
 
 
+/* Run a one-off host statement binding text/integers from `fmt` ("s", "i",
+** "n" for NULL); raise on failure. */
+static void rec_exec(lua_State *L, vouch_db_t *d, const char *sql, const char *fmt, ...) {
+  sqlite3_stmt *st = rec_prepare(L, d, sql);
+  va_list ap;
+  int i, rc;
+  va_start(ap, fmt);
+  for (i = 0; fmt[i]; i++) {
+    if (fmt[i] == 's') {
+      const char *v = va_arg(ap, const char *);
+      if (v) sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT);
+    } else if (fmt[i] == 'i') sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+  }
+  va_end(ap);
+  if ((rc = rec_step(d, st)) != SQLITE_DONE) rec_fail(L, d, st, rc, 1);
+  sqlite3_finalize(st);
+}
+
+
 /* A text field of the table argument: a string of at most `max` bytes. */
 static const char *rec_text(lua_State *L, const char *key, const char *def, size_t max) {
   size_t len;
@@ -1716,13 +1774,44 @@ static const char *rec_text(lua_State *L, const char *key, const char *def, size
 }
 
 
+/* The JSON text of an array field of the table argument (strings or
+** numbers), or `def` when absent. Leaves the text on the stack. */
+static const char *rec_array(lua_State *L, const char *key, int want_numbers) {
+  lua_Integer i, n;
+  if (lua_getfield(L, 2, key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "[]");
+    return lua_tostring(L, -1);
+  }
+  if (!lua_istable(L, -1))
+    luaL_error(L, "bad argument #1 (field '%s': table expected, got %s)", key,
+               luaL_typename(L, -1));
+  n = (lua_Integer)lua_rawlen(L, -1);
+  if (n > REC_COLS_MAX) luaL_error(L, "bad argument #1 (field '%s': more than %d items)",
+                                   key, REC_COLS_MAX);
+  for (i = 1; i <= n; i++) {
+    int t = lua_rawgeti(L, -1, i);
+    if (t != (want_numbers ? LUA_TNUMBER : LUA_TSTRING))
+      luaL_error(L, "bad argument #1 (field '%s': item %d is not a %s)", key, (int)i,
+                 want_numbers ? "number" : "string");
+    lua_pop(L, 1);
+  }
+  if (n == 0) lua_pushliteral(L, "[]");
+  else vouch_json_push_fields(L, -1, NULL, 0);  /* keys 1..n: an array */
+  lua_remove(L, -2);
+  return lua_tostring(L, -1);
+}
+
+
 /*
-** db:run_begin{scorecard =, hash =, inputs = JSON text, started_by =}: commit
-** a run as 'running' (with this process's pid) and return its id.
+** db:run_begin{scorecard =, hash =, dimensions = {names}, weights = {numbers},
+** source = text, inputs = JSON text, started_by =}: record the scorecard
+** (once per hash), commit a run as 'running' (with this process's pid) and
+** return its id.
 */
 static int db_run_begin(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
-  const char *card, *hash, *inputs, *by;
+  const char *card, *hash, *inputs, *by, *dims, *weights, *source = NULL;
   char now[32];
   sqlite3_stmt *st;
   int rc;
@@ -1731,6 +1820,9 @@ static int db_run_begin(lua_State *L) {
   hash = rec_text(L, "hash", NULL, 200);
   inputs = rec_text(L, "inputs", "[]", 1 << 20);
   by = rec_text(L, "started_by", "cli", 200);
+  dims = rec_array(L, "dimensions", 0);
+  weights = rec_array(L, "weights", 1);
+  if (lua_getfield(L, 2, "source") != LUA_TNIL) source = rec_text(L, "source", NULL, 1 << 24);
   if (d->nruns == d->capruns) {
     int cap = d->capruns ? 2 * d->capruns : 4;
     int64_t *v = realloc(d->runs, sizeof *v * (size_t)cap);
@@ -1739,6 +1831,8 @@ static int db_run_begin(lua_State *L) {
     d->capruns = cap;
   }
   vouch__store_now(now, sizeof now);
+  rec_exec(L, d, "INSERT OR IGNORE INTO scorecards(hash, name, dimensions, weights, source) "
+                 "VALUES (?, ?, ?, ?, ?)", "sssss", hash, card, dims, weights, source);
   st = rec_prepare(L, d, "INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
                          "status, started_by, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)");
   sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);
@@ -1755,49 +1849,223 @@ static int db_run_begin(lua_State *L) {
 }
 
 
-/* The INSERT of `nrows` rows into record table `t`, prepared once per size. */
-static sqlite3_stmt *rec_insert(lua_State *L, vouch_db_t *d, int t, int nrows) {
-  luaL_Buffer b;
-  int i, j;
-  if (d->rec[t] && d->rec_rows[t] == nrows) return d->rec[t];
-  sqlite3_finalize(d->rec[t]);
-  d->rec[t] = NULL;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "INSERT INTO %s(%s) VALUES ", rec_tables[t], rec_columns[t]);
-  luaL_addvalue(&b);
-  for (i = 0; i < nrows; i++) {
-    luaL_addstring(&b, i ? ", (?" : "(?");
-    for (j = 1; j < rec_ncols[t]; j++) luaL_addstring(&b, ", ?");
-    luaL_addchar(&b, ')');
+/*
+** db:run_load(run_id, {source =, format =, columns = {names}}): record that
+** the run reads a load, and return the load's id: its input rows follow
+** with the run's scores (run_rows), stored as JSON arrays in the order of
+** `columns`, or as objects when no columns are given.
+*/
+static int db_run_load(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  lua_Integer run = luaL_checkinteger(L, 2);
+  const char *source, *format, *cols = NULL;
+  char now[32];
+  rec_load *l;
+  int i, n = 0;
+  if (run_owned(d, run) < 0)
+    return luaL_error(L, "'run_load': run %d was not begun by this process with "
+                         "db:run_begin, or has ended", (int)run);
+  lua_remove(L, 2);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  source = rec_text(L, "source", NULL, 4096);
+  format = rec_text(L, "format", "lua", 32);
+  if (lua_getfield(L, 2, "columns") != LUA_TNIL) {
+    lua_pop(L, 1);
+    cols = rec_array(L, "columns", 0);
+    lua_getfield(L, 2, "columns");
+    n = (int)lua_rawlen(L, -1);
   }
-  luaL_pushresult(&b);
-  d->rec[t] = rec_prepare(L, d, lua_tostring(L, -1));
-  d->rec_rows[t] = nrows;
-  lua_pop(L, 1);
-  return d->rec[t];
+  if (d->nloads == d->caploads) {
+    int cap = d->caploads ? 2 * d->caploads : 4;
+    rec_load *v = realloc(d->loads, sizeof *v * (size_t)cap);
+    if (v == NULL) return luaL_error(L, "not enough memory");
+    d->loads = v;
+    d->caploads = cap;
+  }
+  l = &d->loads[d->nloads++];  /* registered at once: freed with the run if what follows raises */
+  memset(l, 0, sizeof *l);
+  l->run_id = run;
+  if (cols) {
+    if ((l->cols = calloc((size_t)(n ? n : 1), sizeof *l->cols)) == NULL)
+      return luaL_error(L, "not enough memory");
+    for (i = 0; i < n; i++) {
+      lua_rawgeti(L, -1, i + 1);
+      if ((l->cols[i] = strdup(lua_tostring(L, -1))) == NULL) {
+        l->ncols = i;
+        rec_load_free(l);
+        return luaL_error(L, "not enough memory");
+      }
+      l->ncols = i + 1;
+      lua_pop(L, 1);
+    }
+  }
+  vouch__store_now(now, sizeof now);
+  rec_exec(L, d, "INSERT INTO loads(source, format, rows, loaded_at, columns) "
+                 "VALUES (?, ?, 0, ?, ?)", "ssss", source, format, now, cols);
+  l->id = sqlite3_last_insert_rowid(d->db);
+  rec_exec(L, d, "INSERT INTO run_loads(run_id, load_id) VALUES (?, ?)", "ii",
+           (int64_t)run, l->id);
+  lua_pushinteger(L, (lua_Integer)l->id);
+  return 1;
 }
 
 
 /*
-** db:run_rows(table, v1, v2, ...): insert rows into "scores" (14 values a
-** row) or "reasons" (8), each row's first value the id of a run begun here
-** and not yet ended. Values bind as db:exec binds them.
+** db:run_load_end(load_id, {hash =, rows =, bad_rows =, size =}): what the
+** load read, once it is read. A load of the same content (hash, columns,
+** rows) stored before is the same input: the run points at it, and the rows
+** just written are dropped, so an input is stored once however many runs
+** read it.
+*/
+static int db_run_load_end(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  lua_Integer id = luaL_checkinteger(L, 2);
+  rec_load *l = load_owned(d, id);
+  const char *hash;
+  int64_t rows, bad, size, same = 0, run;
+  sqlite3_stmt *st;
+  if (l == NULL)
+    return luaL_error(L, "'run_load_end': load %d was not begun by this process with "
+                         "db:run_load, or its run has ended", (int)id);
+  lua_remove(L, 2);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  hash = rec_text(L, "hash", NULL, 200);
+  lua_getfield(L, 2, "rows");
+  rows = (int64_t)luaL_optinteger(L, -1, l->rows);
+  lua_getfield(L, 2, "bad_rows");
+  bad = (int64_t)luaL_optinteger(L, -1, 0);
+  lua_getfield(L, 2, "size");
+  size = (int64_t)luaL_optinteger(L, -1, -1);
+  run = l->run_id;
+  st = rec_prepare(L, d, "SELECT id FROM loads WHERE hash = ?1 AND id <> ?2 AND rows = ?3 "
+                         "AND columns IS (SELECT columns FROM loads WHERE id = ?2) AND "
+                         "EXISTS (SELECT 1 FROM inputs WHERE load_id = loads.id) "
+                         "ORDER BY id LIMIT 1");
+  sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, l->id);
+  sqlite3_bind_int64(st, 3, rows);
+  d->auth.internal++;
+  if (sqlite3_step(st) == SQLITE_ROW) same = sqlite3_column_int64(st, 0);
+  d->auth.internal--;
+  sqlite3_finalize(st);
+  if (same && l->rows == rows) {
+    rec_exec(L, d, "UPDATE scores SET load_id = ? WHERE run_id = ? AND load_id = ?", "iii",
+             same, run, l->id);
+    rec_exec(L, d, "DELETE FROM run_loads WHERE run_id = ? AND load_id = ?", "ii", run, l->id);
+    rec_exec(L, d, "INSERT OR IGNORE INTO run_loads(run_id, load_id) VALUES (?, ?)", "ii",
+             run, same);
+    rec_exec(L, d, "DELETE FROM inputs WHERE load_id = ?", "i", l->id);
+    rec_exec(L, d, "DELETE FROM loads WHERE id = ?", "i", l->id);
+    lua_pushinteger(L, (lua_Integer)same);
+  } else {
+    st = rec_prepare(L, d, "UPDATE loads SET hash = ?, rows = ?, bad_rows = ?, size = ? "
+                           "WHERE id = ?");
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, rows);
+    sqlite3_bind_int64(st, 3, bad);
+    if (size >= 0) sqlite3_bind_int64(st, 4, size);
+    sqlite3_bind_int64(st, 5, l->id);
+    {
+      int rc = rec_step(d, st);
+      if (rc != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
+    }
+    sqlite3_finalize(st);
+    lua_pushinteger(L, (lua_Integer)l->id);
+  }
+  rec_load_free(l);
+  *l = d->loads[--d->nloads];
+  return 1;
+}
+
+
+/* The INSERT of `nrows` rows into scores, prepared once per size. */
+static sqlite3_stmt *rec_insert(lua_State *L, vouch_db_t *d, int nrows) {
+  luaL_Buffer b;
+  int i, j;
+  if (d->rec && d->rec_rows == nrows) return d->rec;
+  sqlite3_finalize(d->rec);
+  d->rec = NULL;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "INSERT INTO scores(%s) VALUES ", rec_columns);
+  luaL_addvalue(&b);
+  for (i = 0; i < nrows; i++) {
+    luaL_addstring(&b, i ? ", (?" : "(?");
+    for (j = 1; j < REC_NCOLS; j++) luaL_addstring(&b, ", ?");
+    luaL_addchar(&b, ')');
+  }
+  luaL_pushresult(&b);
+  d->rec = rec_prepare(L, d, lua_tostring(L, -1));
+  d->rec_rows = nrows;
+  lua_pop(L, 1);
+  return d->rec;
+}
+
+
+/* Store the input row at `idx` (a table) as row `row` of load `l`. */
+static void rec_input(lua_State *L, vouch_db_t *d, rec_load *l, lua_Integer row, int idx) {
+  size_t len;
+  const char *vals;
+  int rc;
+  if (d->rec_input == NULL)
+    d->rec_input = rec_prepare(L, d, "INSERT INTO inputs(load_id, row, vals) VALUES (?, ?, ?)");
+  vouch_json_push_fields(L, idx, (const char *const *)l->cols, l->cols ? l->ncols : 0);
+  if (l->cols == NULL) {  /* no columns: the whole row, as an object */
+    lua_pop(L, 1);
+    vouch_json_push_fields(L, idx, NULL, 0);
+  }
+  vals = lua_tolstring(L, -1, &len);
+  sqlite3_bind_int64(d->rec_input, 1, l->id);
+  sqlite3_bind_int64(d->rec_input, 2, (sqlite3_int64)row);
+  sqlite3_bind_text(d->rec_input, 3, vals, (int)len, SQLITE_STATIC);
+  rc = rec_step(d, d->rec_input);
+  if (rc != SQLITE_DONE) rec_fail(L, d, d->rec_input, rc, 0);
+  sqlite3_reset(d->rec_input);
+  sqlite3_clear_bindings(d->rec_input);
+  lua_pop(L, 1);
+  l->rows++;
+}
+
+
+/*
+** db:run_input(load_id, row, t): store the input row `t` (a table) as row
+** `row` of a load of a run begun here and not yet ended.
+*/
+static int db_run_input(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  lua_Integer id = luaL_checkinteger(L, 2), row = luaL_checkinteger(L, 3);
+  rec_load *l = load_owned(d, id);
+  if (l == NULL || l->id == 0)
+    return luaL_error(L, "'run_input': load %d was not begun by this process with "
+                         "db:run_load, or its run has ended", (int)id);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  rec_input(L, d, l, row, 4);
+  return 0;
+}
+
+
+/*
+** db:run_rows("scores", v1, v2, ...): insert rows of 10 values: run_id,
+** partner_id, name, kind, total, verdict, dims (JSON), reasons (JSON),
+** load_id and row (where its input is, or nil). The run must be one begun
+** here and not yet ended. Values bind as db:exec binds them.
 */
 static int db_run_rows(lua_State *L) {
+  static const char *const tables[] = { "scores", NULL };
   vouch_db_t *d = check_open(L, 1);
-  int t = luaL_checkoption(L, 2, NULL, rec_tables);
-  int nvals = lua_gettop(L) - 2, ncols = rec_ncols[t], i, rc;
+  int nvals, i, rc;
   sqlite3_stmt *st;
+  luaL_checkoption(L, 2, NULL, tables);
+  nvals = lua_gettop(L) - 2;
   if (nvals == 0) return 0;
-  if (nvals % ncols != 0 || nvals > REC_VALUES_MAX)
-    return luaL_error(L, "'run_rows' into %s takes rows of %d values, at most %d values "
-                         "(got %d)", rec_tables[t], ncols, REC_VALUES_MAX, nvals);
-  for (i = 3; i <= lua_gettop(L); i += ncols) {
+  if (nvals % REC_NCOLS != 0 || nvals > REC_VALUES_MAX)
+    return luaL_error(L, "'run_rows' into scores takes rows of %d values, at most %d values "
+                         "(got %d)", REC_NCOLS, REC_VALUES_MAX, nvals);
+  for (i = 3; i <= lua_gettop(L); i += REC_NCOLS) {
     if (!lua_isinteger(L, i) || run_owned(d, lua_tointeger(L, i)) < 0)
       return luaL_error(L, "'run_rows': run %s was not begun by this process with "
                            "db:run_begin, or has ended", luaL_tolstring(L, i, NULL));
   }
-  st = rec_insert(L, d, t, nvals / ncols);
+  st = rec_insert(L, d, nvals / REC_NCOLS);
   for (i = 1; i <= nvals; i++) {
     rc = bind_value(L, st, i, 2 + i, 1);
     if (rc != SQLITE_OK) {
@@ -1843,6 +2111,7 @@ static int db_run_end(lua_State *L) {
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
   d->runs[k] = d->runs[--d->nruns];
+  loads_drop(d, id);
   return 0;
 }
 
@@ -1898,6 +2167,9 @@ static const luaL_Reg db_methods[] = {
   {"last_id", db_last_id},
   {"run_begin", db_run_begin},
   {"run_rows", db_run_rows},
+  {"run_load", db_run_load},
+  {"run_input", db_run_input},
+  {"run_load_end", db_run_load_end},
   {"run_end", db_run_end},
   {"put_partner", db_put_partner},
   {"close", db_close},

@@ -1,8 +1,9 @@
 /*
 ** json.c: vouch.json, RFC 8259 JSON.
 **
-** Decoding is jansson's strict parser (no comments, no trailing commas, no
-** NaN, valid UTF-8 only, at most 2048 levels of nesting). Integers are kept
+** Decoding is json_decode.c's, straight into Lua values: strict (no
+** comments, no trailing commas, no NaN, valid UTF-8 only, at most 2048
+** levels of nesting). Integers are kept
 ** exact as Lua integers; an integer outside the 64-bit range is an error
 ** ("too big integer"), never a silently rounded float. `null` decodes to
 ** vouch.json.null, so a null value and a missing key differ.
@@ -18,78 +19,19 @@
 ** Cycles, non-finite numbers, invalid UTF-8 and nesting deeper than 1000
 ** are refused with an error.
 */
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_decode.h"
 #include "load.h"
 
 #define NULL_KEY "vouch.json.null.value"  /* the sentinel, in the registry */
 #define NULL_MT "vouch.json.null"
-#define ARRAY_MT "vouch.json.array"
-#define OBJECT_MT "vouch.json.object"
+#define ARRAY_MT VOUCH_JSON_ARRAY_MT
+#define OBJECT_MT VOUCH_JSON_OBJECT_MT
 #define MAX_ENCODE_DEPTH 1000
-
-
-/*
-** {======================================================
-** jansson's memory counts against --max-memory, as Lua's does: a JSON
-** document can make a tree many times its size without Lua allocating.
-** jansson's allocator is process-wide and other code frees what jansson
-** returns with free(), so blocks carry no header: while one of our parses
-** runs, the bytes jansson holds are summed (malloc_usable_size) and checked
-** against the limit, and the owner of the tree charges the total to the
-** host until it frees the tree.
-** =======================================================
-*/
-
-static vouch_host_t *json_host;   /* charged by the parse in progress, or NULL */
-static size_t json_held;          /* bytes jansson holds for that parse */
-
-static void *json_malloc(size_t n) {
-  vouch_host_t *h = json_host;
-  void *p;
-  if (h && h->max_memory && h->used_memory + json_held + n > h->max_memory) {
-    vouch_limits_trip(h, VOUCH_LIMIT_MEMORY);
-    return NULL;
-  }
-  p = malloc(n);
-  if (p && h) json_held += malloc_usable_size(p);
-  return p;
-}
-
-static void json_free(void *p) {
-  if (p && json_host) {
-    size_t n = malloc_usable_size(p);
-    json_held -= n < json_held ? n : json_held;
-  }
-  free(p);
-}
-
-
-json_t *vouch_json_load(lua_State *L, const char *s, size_t n, json_error_t *err,
-                        size_t *charged) {
-  vouch_host_t *h = vouch_host(L);
-  json_t *j;
-  json_host = h;
-  json_held = 0;
-  j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, err);
-  json_host = NULL;
-  *charged = j ? json_held : 0;
-  h->used_memory += *charged;
-  if (j == NULL && h->limit_hit == VOUCH_LIMIT_MEMORY)
-    snprintf(err->text, sizeof err->text, "%s", "not enough memory");
-  return j;
-}
-
-
-void vouch_json_uncharge(vouch_host_t *h, size_t charged) {
-  h->used_memory -= charged < h->used_memory ? charged : h->used_memory;
-}
-
-/* }====================================================== */
 
 
 void vouch_json_pushnull(lua_State *L) {
@@ -121,45 +63,12 @@ static int marker(lua_State *L, int idx) {
 }
 
 
-void vouch_json_push(lua_State *L, json_t *j) {
-  luaL_checkstack(L, 4, "JSON nested too deeply");
-  switch (json_typeof(j)) {
-    case JSON_OBJECT: {
-      const char *k;
-      size_t kn;
-      json_t *v;
-      lua_createtable(L, 0, (int)json_object_size(j));
-      if (json_object_size(j) == 0) luaL_setmetatable(L, OBJECT_MT);
-      json_object_keylen_foreach(j, k, kn, v) {
-        lua_pushlstring(L, k, kn);
-        vouch_json_push(L, v);
-        lua_rawset(L, -3);
-      }
-      break;
-    }
-    case JSON_ARRAY: {
-      size_t i, n = json_array_size(j);
-      lua_createtable(L, (int)n, 0);
-      if (n == 0) luaL_setmetatable(L, ARRAY_MT);
-      for (i = 0; i < n; i++) {
-        vouch_json_push(L, json_array_get(j, i));
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
-      }
-      break;
-    }
-    case JSON_STRING:
-      lua_pushlstring(L, json_string_value(j), json_string_length(j));
-      break;
-    case JSON_INTEGER:
-      lua_pushinteger(L, (lua_Integer)json_integer_value(j));
-      break;
-    case JSON_REAL:
-      lua_pushnumber(L, json_real_value(j));
-      break;
-    case JSON_TRUE: lua_pushboolean(L, 1); break;
-    case JSON_FALSE: lua_pushboolean(L, 0); break;
-    default: vouch_json_pushnull(L); break;
-  }
+/* Frees the decoder's scratch when a Lua error leaves the decoding. */
+static int dec_gc(lua_State *L) {
+  vouch_jdec_t *d = lua_touserdata(L, 1);
+  free(d->scratch);
+  d->scratch = NULL;
+  return 0;
 }
 
 
@@ -171,34 +80,28 @@ static int json_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
   const char *name = luaL_optstring(L, 2, "json");
-  json_error_t err;
-  size_t charged;
-  json_t *j = vouch_json_load(L, s, n, &err, &charged);
-  if (j == NULL) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s:%d:%d: %s", name, err.line, err.column > 0 ? err.column : 1,
-                    err.text);
-    return 2;
+  vouch_jdec_t *d;
+  long line = 1, col = 0;
+  lua_settop(L, 2);
+  d = lua_newuserdatauv(L, sizeof *d, 0);  /* at 3: owns the scratch */
+  memset(d, 0, sizeof *d);
+  luaL_setmetatable(L, "vouch.json.dec");
+  vouch_json_pushnull(L);  /* at 4 */
+  vouch_json_begin(d, L, s, n, 1);
+  d->push = 1;
+  d->nullidx = 4;
+  if (vouch_json_decode(d) == VOUCH_JSON_OK) {
+    free(d->scratch);
+    d->scratch = NULL;
+    return 1;
   }
-  /* A value raised while converting (out of memory) would leak j: anchor it. */
-  {
-    json_t **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = j;
-    luaL_setmetatable(L, "vouch.json.box");
-    vouch_json_push(L, j);
-    json_decref(j);  /* now, rather than when the box is collected */
-    *box = NULL;
-    vouch_json_uncharge(vouch_host(L), charged);
-  }
-  return 1;
-}
-
-
-static int box_gc(lua_State *L) {
-  json_t **box = lua_touserdata(L, 1);
-  if (*box) json_decref(*box);
-  *box = NULL;
-  return 0;
+  free(d->scratch);
+  d->scratch = NULL;
+  vouch_json_where(s, d->err_at, &line, &col);
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s:%I:%I: %s", name, (lua_Integer)line, (lua_Integer)(col > 0 ? col : 1),
+                  d->msg);
+  return 2;
 }
 
 
@@ -473,6 +376,44 @@ static int enc_gc(lua_State *L) {
 
 
 /*
+** Push the JSON text of the fields `keys[0..n-1]` of the table at `tbl` as
+** an array, in that order (absent fields are null); with keys NULL, the
+** whole table as an object with its keys in byte order. For the record's
+** input rows: the same row always gives the same text. Raises on values
+** JSON cannot hold.
+*/
+void vouch_json_push_fields(lua_State *L, int tbl, const char *const *keys, int n) {
+  enc *e;
+  int i, top;
+  tbl = lua_absindex(L, tbl);
+  e = lua_newuserdatauv(L, sizeof *e, 0);
+  memset(e, 0, sizeof *e);
+  luaL_setmetatable(L, "vouch.json.enc");
+  top = lua_gettop(L);
+  lua_newtable(L);
+  e->seen = top + 1;
+  if (keys == NULL) {
+    e->sort = 1;
+    encode(L, e, tbl, 0);
+  } else {
+    putc_(L, e, '[');
+    for (i = 0; i < n; i++) {
+      if (i) putc_(L, e, ',');
+      lua_pushstring(L, keys[i]);
+      lua_rawget(L, tbl);
+      encode(L, e, lua_gettop(L), 1);
+      lua_pop(L, 1);
+    }
+    putc_(L, e, ']');
+  }
+  lua_pushlstring(L, e->p ? e->p : "", e->n);
+  enc_free(L, e);
+  lua_replace(L, top);  /* the text where the encoder was */
+  lua_settop(L, top);
+}
+
+
+/*
 ** vouch.json.encode(v [, opts]): JSON text. opts.indent: spaces per level
 ** (or true for 2); opts.sort_keys: write object keys in byte order.
 ** Raises on values JSON cannot hold.
@@ -552,7 +493,6 @@ int luaopen_vouch_json(lua_State *L) {
     {"decode", json_decode}, {"encode", json_encode},
     {"array", json_markarray}, {"object", json_markobject}, {NULL, NULL}
   };
-  json_set_alloc_funcs(json_malloc, json_free);
   /* Every script shares the marks of arrays and objects, which are tables:
   ** getmetatable answers their name, so no script can add a finalizer (or
   ** anything else) that another would meet. The sandbox's getmetatable
@@ -561,8 +501,8 @@ int luaopen_vouch_json(lua_State *L) {
   lua_pop(L, 1);
   new_metatable(L, OBJECT_MT);
   lua_pop(L, 1);
-  luaL_newmetatable(L, "vouch.json.box");
-  lua_pushcfunction(L, box_gc);
+  luaL_newmetatable(L, "vouch.json.dec");
+  lua_pushcfunction(L, dec_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newmetatable(L, "vouch.json.enc");

@@ -185,7 +185,7 @@ static vouch_source_t *check_source(lua_State *L, int idx) {
 int vouch_source_bad(lua_State *L, vouch_source_t *s, long line, long col,
                      const char *fmt, ...) {
   va_list ap;
-  lua_pushfstring(L, "%s:%d:%d: ", s->path, (int)line, (int)col);
+  lua_pushfstring(L, "%s:%I:%I: ", s->path, (lua_Integer)line, (lua_Integer)col);
   va_start(ap, fmt);
   lua_pushvfstring(L, fmt, ap);
   va_end(ap);
@@ -927,6 +927,20 @@ static int source_index(lua_State *L) {
     lua_pushstring(L, s->path);
   } else if (strcmp(k, "format") == 0) {
     lua_pushstring(L, s->loader->format);
+  } else if (strcmp(k, "hash") == 0) {
+    /* Of the bytes read so far: of the whole input once its rows are read. */
+    if (s->r && s->r->hash) {
+      char hex[33];
+      XXH128_hash_t hv = XXH3_128bits_digest(s->r->hash);
+      snprintf(hex, sizeof hex, "%016llx%016llx", (unsigned long long)hv.high64,
+               (unsigned long long)hv.low64);
+      lua_pushstring(L, hex);
+    } else lua_pushnil(L);
+  } else if (strcmp(k, "size") == 0) {
+    if (s->r && s->r->size != INT64_MAX) lua_pushinteger(L, (lua_Integer)s->r->size);
+    else lua_pushnil(L);
+  } else if (strcmp(k, "resolved") == 0) {
+    lua_pushstring(L, s->resolved ? s->resolved : s->path);
   } else {
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));

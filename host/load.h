@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "db.h"
 
 #define VOUCH_SOURCE_MT "vouch.load.source"
@@ -125,18 +123,6 @@ int vouch_source_set_cols(lua_State *L, vouch_source_t *s, int n,
 int vouch_source_bad(lua_State *L, vouch_source_t *s, long line, long col,
                      const char *fmt, ...);
 
-/*
-** json.c: parse s[0..n) (any value, NULs allowed) with jansson, its memory
-** checked against --max-memory and charged to the host; *charged is what
-** to give back with vouch_json_uncharge once the tree is freed. NULL with
-** *err on failure.
-*/
-json_t *vouch_json_load(lua_State *L, const char *s, size_t n, json_error_t *err,
-                        size_t *charged);
-void vouch_json_uncharge(vouch_host_t *h, size_t charged);
-
-/* json.c: the JSON value `j` as a Lua value (null is vouch.json.null). */
-void vouch_json_push(lua_State *L, json_t *j);
 /* The `null` sentinel. */
 void vouch_json_pushnull(lua_State *L);
 

@@ -134,6 +134,10 @@ typedef struct csv_state {
   int *sch_idx;             /* integer keys, 1-based */
   unsigned char *sch_types;
   int nsch;
+  char **want;              /* opts.header (a list) or opts.require_columns; owned */
+  size_t *wlens;
+  int nwant;
+  int exact;                /* opts.header: no other column either */
 } csv_state;
 
 enum { R_REC, R_NEED, R_EOF, R_UNTERM, R_NOMEM };
@@ -660,6 +664,9 @@ static void csv_free(vouch_source_t *s) {
   int i;
   for (i = 0; i < c->nnames; i++) free(c->names[i]);
   for (i = 0; i < c->nsch; i++) free(c->sch_names[i]);
+  for (i = 0; i < c->nwant; i++) free(c->want[i]);
+  free(c->want);
+  free(c->wlens);
   free(c->names);
   free(c->nlens);
   free(c->sch_names);
@@ -739,6 +746,46 @@ static const char *field_p(const csv_batch *b, const cval *v) {
 }
 
 
+/*
+** The header read from the file against opts.header or opts.require_columns:
+** VOUCH_ROW when it has what they ask, else VOUCH_BAD naming the columns
+** missing and (opts.header) those not expected, in their orders.
+*/
+static int check_header(lua_State *L, vouch_source_t *s, csv_state *c, long line,
+                        const char *const *names, const size_t *lens, int n) {
+  luaL_Buffer b;
+  int i, k, missing = 0, extra = 0;
+  luaL_buffinit(L, &b);
+  for (k = 0; k < c->nwant; k++) {
+    for (i = 0; i < n; i++)
+      if (lens[i] == c->wlens[k] && memcmp(names[i], c->want[k], lens[i]) == 0) break;
+    if (i == n) {
+      luaL_addstring(&b, missing++ ? ", '" : "missing column(s) '");
+      luaL_addlstring(&b, c->want[k], c->wlens[k]);
+      luaL_addchar(&b, '\'');
+    }
+  }
+  for (i = 0; c->exact && i < n; i++) {
+    for (k = 0; k < c->nwant; k++)
+      if (lens[i] == c->wlens[k] && memcmp(names[i], c->want[k], lens[i]) == 0) break;
+    if (k == c->nwant) {
+      luaL_addstring(&b, extra++ ? ", '" : missing ? "; unexpected column(s) '"
+                                                   : "unexpected column(s) '");
+      luaL_addlstring(&b, names[i], lens[i]);
+      luaL_addchar(&b, '\'');
+    }
+  }
+  luaL_pushresult(&b);
+  if (missing == 0 && extra == 0) {
+    lua_pop(L, 1);
+    return VOUCH_ROW;
+  }
+  vouch_source_bad(L, s, line, 1, "the header is not the one expected: %s", lua_tostring(L, -1));
+  lua_remove(L, -2);
+  return VOUCH_BAD;
+}
+
+
 static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
   csv_state *c = s->state;
   csv_batch *b = s->batch;
@@ -751,6 +798,10 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
     long line0;
     if (b == NULL || b->next == b->nr) {
       if (b == NULL || !b->end) return VOUCH_NEED;
+      if (!c->started && c->nwant > 0) {
+        lua_pushfstring(L, "%s: the file is empty, where a header was expected", s->path);
+        return VOUCH_BAD;
+      }
       c->started = 1;
       return mode == VOUCH_MODE_PRIME ? VOUCH_ROW : VOUCH_END;
     }
@@ -802,6 +853,12 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
           lua_rawset(L, -3);
         }
         lua_pop(L, 1);
+        if (!fail && c->nwant > 0 &&
+            check_header(L, s, c, line0, names, lens, r->nf) == VOUCH_BAD) {
+          free(names);
+          free(lens);
+          return VOUCH_BAD;
+        }
         if (!fail) fail = vouch_source_set_cols(L, s, r->nf, names, lens) != 0;
         free(names);
         free(lens);
@@ -921,10 +978,36 @@ static int opt_field(lua_State *L, const char *name, int type) {
 }
 
 
+/* The list of names on top of the stack (opts.`what`) into c->want. */
+static void want_names(lua_State *L, csv_state *c, const char *what) {
+  int n = (int)luaL_len(L, -1), i;
+  if (n < 1) {
+    luaL_argerror(L, 2, lua_pushfstring(L, "opts.%s is empty", what));
+    return;
+  }
+  c->want = calloc((size_t)n, sizeof *c->want);
+  c->wlens = calloc((size_t)n, sizeof *c->wlens);
+  if (c->want == NULL || c->wlens == NULL) luaL_error(L, "not enough memory");
+  for (i = 0; i < n; i++) {
+    const char *nm;
+    if (lua_rawgeti(L, -1, i + 1) != LUA_TSTRING)
+      luaL_argerror(L, 2, lua_pushfstring(L, "opts.%s[%d] is not a string", what, i + 1));
+    nm = lua_tolstring(L, -1, &c->wlens[i]);
+    if ((c->want[i] = malloc(c->wlens[i] + 1)) == NULL) luaL_error(L, "not enough memory");
+    memcpy(c->want[i], nm, c->wlens[i] + 1);
+    c->nwant = i + 1;
+    lua_pop(L, 1);
+  }
+}
+
+
 /*
 ** vouch.load.csv(path [, opts]): a source of the rows of a CSV file.
-** opts: header (default true), columns, delimiter, schema, skip_bad,
-** timeout (milliseconds for the open and for each read).
+** opts: header (default true; or the list of the header's names, which
+** the file's header must be, in any order), require_columns (names the
+** header must hold), columns, delimiter, schema, skip_bad, timeout
+** (milliseconds for the open and for each read). With a header list or
+** require_columns an empty file is an error.
 */
 static int load_csv(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -953,7 +1036,7 @@ static int load_csv(lua_State *L) {
   w->t.cls = w->cls;
   if (lua_istable(L, 2)) {
     static const char *const known[] = {"header", "columns", "delimiter", "schema",
-                                        "skip_bad", "timeout", NULL};
+                                        "skip_bad", "timeout", "require_columns", NULL};
     lua_pushnil(L);
     while (lua_next(L, 2)) {
       const char *const *k;
@@ -964,7 +1047,19 @@ static int load_csv(lua_State *L) {
         return luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s'",
                           luaL_tolstring(L, -1, NULL)));
     }
-    if (opt_field(L, "header", LUA_TBOOLEAN)) c->header = lua_toboolean(L, -1);
+    if (lua_getfield(L, 2, "header") == LUA_TTABLE) {
+      c->exact = 1;
+      want_names(L, c, "header");
+    } else {
+      lua_pop(L, 1);
+      if (opt_field(L, "header", LUA_TBOOLEAN)) c->header = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+    if (opt_field(L, "require_columns", LUA_TTABLE)) {
+      if (c->exact)
+        return luaL_argerror(L, 2, "opts.header as a list and opts.require_columns together");
+      want_names(L, c, "require_columns");
+    }
     lua_pop(L, 1);
     if (opt_field(L, "skip_bad", LUA_TBOOLEAN)) s->skip_bad = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -1039,6 +1134,9 @@ static int load_csv(lua_State *L) {
   w->cls['\n'] = K_LF;
   w->cls['\r'] = K_CR;
   w->cls[0] = K_NUL;
+  if (c->nwant > 0 && (c->nnames > 0 || !c->header))
+    return luaL_argerror(L, 2, "opts.header as a list and opts.require_columns check the "
+                         "file's header: not with opts.columns or header = false");
   if (c->nnames > 0) {
     s->sidx = 3;
     if (vouch_source_set_cols(L, s, c->nnames, (const char *const *)c->names, c->nlens) != 0)

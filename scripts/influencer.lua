@@ -20,6 +20,8 @@ return sc.scorecard {
     trust = 0.25, authority = 0.15, shared_values = 0.30, empathy = 0.15,
     goodwill = 0.10, respect = 0.05,
   },
+  -- The order they are shown and stored in.
+  order = { "trust", "goodwill", "authority", "empathy", "shared_values", "respect" },
   bands = { reject = 45, approve = 70 },
   max_missing = 0.2,
 

@@ -54,6 +54,9 @@ return sc.scorecard {
     trust = 0.20, goodwill = 0.10, authority = 0.10, community = 0.10,
     empathy = 0.10, shared_values = 0.20, respect = 0.05, collaboration = 0.15,
   },
+  -- The order they are shown and stored in.
+  order = { "trust", "goodwill", "authority", "community", "empathy",
+             "shared_values", "respect", "collaboration" },
   -- Below 40 the partnership costs more than it brings; from 65 it can go
   -- ahead without a human look. Between, an analyst decides.
   bands = { reject = 40, approve = 65 },

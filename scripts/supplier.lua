@@ -15,6 +15,8 @@ return sc.scorecard {
     trust = 0.30, goodwill = 0.15, shared_values = 0.15, respect = 0.15,
     collaboration = 0.25,
   },
+  -- The order they are shown and stored in.
+  order = { "trust", "goodwill", "shared_values", "respect", "collaboration" },
   bands = { reject = 50, approve = 70 },
   max_missing = 0.3,
 

@@ -32,11 +32,6 @@ local concat, sort, insert = table.concat, table.sort, table.insert
 local format, byte = string.format, string.byte
 local floor, huge = math.floor, math.huge
 
---- The eight principles of social capital, in the order they are stored.
-M.DIMENSIONS = { "trust", "goodwill", "authority", "community", "empathy",
-                 "shared_values", "respect", "collaboration" }
-local DIMSET = {}
-for i, d in ipairs(M.DIMENSIONS) do DIMSET[d] = i end
 
 --- What a flag does when raised.
 local FLAGS = { veto = true, penalty = true, cap = true, review = true }
@@ -163,7 +158,7 @@ end
 
 -- The keys a scorecard spec and its rules may have.
 local SPEC_KEYS, RULE_KEYS = {}, {}
-for w in ("name description dimensions bands max_missing rules portfolio evidence store")
+for w in ("name description dimensions order bands max_missing rules portfolio evidence store")
          :gmatch("%S+") do SPEC_KEYS[w] = true end
 for w in ("id says why dimension weight reads optional kinds check flag when points cap score")
          :gmatch("%S+") do RULE_KEYS[w] = true end
@@ -189,8 +184,8 @@ local function normalise_rule(r, i, card, portfolio)
   local n = { id = r.id, says = r.says, why = r.why, dimension = r.dimension,
               weight = r.weight or 1, source = r }
   if n.dimension ~= nil and not card.weights[n.dimension] then
-    fail(format("%s: dimension '%s' is not one of this scorecard's dimensions", where,
-                tostring(n.dimension)), 3)
+    fail(format("%s: dimension '%s' is not one of this scorecard's dimensions%s", where,
+                tostring(n.dimension), M.did_you_mean(tostring(n.dimension), card.weights)), 3)
   end
   if type(n.weight) ~= "number" or n.weight <= 0 then
     fail(where .. ": 'weight' must be a positive number", 3)
@@ -696,7 +691,10 @@ end
 --- Make a scorecard from its spec (see the file header). Raises, naming the
 --- rule, when the spec is malformed.
 -- spec.name: the scorecard's name (stored with each run)
--- spec.dimensions: { dimension = weight, ... } (of M.DIMENSIONS; weights sum to 1)
+-- spec.dimensions: { dimension = weight, ... }: any names (identifiers),
+--   weights summing to 1; or a list of { name, weight } pairs, in order
+-- spec.order: the dimensions in the order they are shown and stored
+--   (default: the order of the list, or the names sorted)
 -- spec.bands: { reject = 40, approve = 65 }: total < reject is reject,
 --   total >= approve is approve, review between
 -- spec.max_missing: the share of weight that may be indeterminate before
@@ -720,23 +718,49 @@ function M.scorecard(spec)
   if type(spec.dimensions) ~= "table" or next(spec.dimensions) == nil then
     error(where .. ": 'dimensions' must map dimension names to weights", 2)
   end
-  local total = 0
-  for name, w in pairs(spec.dimensions) do
-    if not DIMSET[name] then
-      error(format("%s: unknown dimension '%s' (use: %s)", where, tostring(name),
-                   concat(M.DIMENSIONS, ", ")), 2)
+  local total, listed = 0, {}
+  local function dimension(name, w)
+    if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+      error(format("%s: a dimension's name must be an identifier (got %s)", where,
+                   type(name) == "string" and ("'" .. name .. "'") or type(name)), 3)
     end
+    if card.weights[name] then error(format("%s: dimension '%s' is named twice", where, name), 3) end
     if type(w) == "table" then card.base[name] = w.base; w = w.weight end
     if type(w) ~= "number" or w < 0 then
-      error(format("%s: the weight of '%s' must be a number >= 0", where, name), 2)
+      error(format("%s: the weight of '%s' must be a number >= 0", where, name), 3)
     end
     card.weights[name] = w
+    listed[#listed + 1] = name
   end
-  for _, d in ipairs(M.DIMENSIONS) do
-    if card.weights[d] then
-      card.dimension_list[#card.dimension_list + 1] = d
-      total = total + card.weights[d]
+  if #spec.dimensions > 0 then
+    for k, pair in ipairs(spec.dimensions) do
+      if type(pair) ~= "table" then
+        error(format("%s: dimensions[%d] must be a { name, weight } pair", where, k), 2)
+      end
+      dimension(pair[1] or pair.name, pair[2] or pair.weight)
     end
+  else
+    for name, w in pairs(spec.dimensions) do dimension(name, w) end
+    sort(listed)
+  end
+  if spec.order ~= nil then
+    if type(spec.order) ~= "table" or #spec.order ~= #listed then
+      error(format("%s: 'order' must list each of the %d dimensions once", where, #listed), 2)
+    end
+    local seen = {}
+    for _, d in ipairs(spec.order) do
+      if not card.weights[d] then
+        error(format("%s: 'order' names '%s', which is not a dimension%s", where, tostring(d),
+                     M.did_you_mean(tostring(d), listed)), 2)
+      end
+      if seen[d] then error(format("%s: 'order' names '%s' twice", where, d), 2) end
+      seen[d] = true
+    end
+    listed = spec.order
+  end
+  for _, d in ipairs(listed) do
+    card.dimension_list[#card.dimension_list + 1] = d
+    total = total + card.weights[d]
   end
   if math.abs(total - 1) > 1e-9 then
     error(format("%s: dimension weights must sum to 1 (they sum to %.17g)", where, total), 2)
@@ -920,7 +944,7 @@ local function outcome_of(card, r, value, p, extra, result, lean)
     o.outcome = "pass"
   end
   if not lean then o.evidence = M.evidence(r, p, extra)
-  elseif card.evidence then o.evidence_json = evidence_json(r, p, extra) end
+  elseif card.evidence and lean ~= "bare" then o.evidence_json = evidence_json(r, p, extra) end
   if not lean then o.text = says(r, o.evidence, o) end
   return o
 end
@@ -1258,9 +1282,6 @@ local function partner_rows(db, json_decode, where, ...)
 end
 M.partner_rows = partner_rows
 
-local SCORE_COLS = { "run_id", "partner_id", "name", "kind", "total", "verdict" }
-for _, d in ipairs(M.DIMENSIONS) do SCORE_COLS[#SCORE_COLS + 1] = d end
-
 --- The text of a stored outcome (a row of `reasons`: code, outcome,
 --- points, and its evidence decoded), as card:explain words it; nil for a
 --- code this scorecard does not have.
@@ -1358,10 +1379,14 @@ function Card:run(opts)
   if opts.query == "partners" then rows = partner_rows(db, decode)
   elseif opts.query then rows = closure(db:rows(opts.query, table.unpack(opts.params or {})))
   else rows = rows_of(opts.rows, "run") end
-  local hash = M.hash(opts.source or self.generated or self.name)
-  -- The run record is the host's: written through db:run_begin, run_rows
-  -- and run_end, which touch only the run begun here.
+  local hash = M.hash(opts.source or self.source or self.generated or self.name)
+  -- The run record is the host's: written through db:run_begin, run_load,
+  -- run_input, run_rows and run_end, which touch only the run begun here.
+  local weights = {}
+  for k, d in ipairs(self.dimension_list) do weights[k] = self.weights[d] end
   local run_id = storing and db:run_begin { scorecard = self.name, hash = hash,
+                                            dimensions = self.dimension_list, weights = weights,
+                                            source = opts.source or self.source,
                                             inputs = M.json(opts.inputs or {}),
                                             started_by = opts.started_by } or nil
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
@@ -1370,66 +1395,125 @@ function Card:run(opts)
   local each = opts.each
   local lean = not (opts.keep == true or opts.text)
   local slim = lean and not opts.keep   -- portfolio partners wait in a few bytes
-  local evidence, all = self.evidence, self.store ~= "adverse"
-  local dims = M.DIMENSIONS
+  local bare = lean and "bare" or false  -- what is stored needs no evidence
+  local dims = self.dimension_list
+
+  -- Where each partner's input comes from: a load per source (its rows
+  -- stored in order), or one for rows given as a list or a function.
+  local origin = opts.origin
+  if not origin and type(opts.rows) == "userdata" then
+    local src = opts.rows
+    origin = function() return src, src.rows_read end
+  end
+  local loads, load_list = {}, {}
+  local function input_of(p)
+    local src, n
+    if origin then src, n = origin() end
+    local key = src or loads
+    local l = loads[key]
+    if not l then
+      local info
+      if src then
+        local cols = src.columns
+        info = { source = src.resolved or src.path, format = src.format,
+                 columns = cols and #cols > 0 and cols or nil }
+      else
+        info = { source = opts.query and (opts.query == "partners" and "partners" or "query")
+                          or "rows", format = "lua" }
+      end
+      l = { id = db:run_load(run_id, info), src = src, n = 0 }
+      loads[key] = l
+      load_list[#load_list + 1] = l
+    end
+    l.n = l.n + 1
+    local row = n or l.n
+    db:run_input(l.id, row, p)
+    return l.id, row
+  end
+  local function end_loads()
+    for _, l in ipairs(load_list) do
+      local src = l.src
+      db:run_load_end(l.id, { hash = src and src.hash or ("rows of run " .. run_id),
+                              rows = l.n, bad_rows = src and src.bad_rows or 0,
+                              size = src and src.size })
+    end
+  end
 
   -- Batched inserts, values passed straight from the explanation: about
   -- 2,000 values a call, so that the host is called once per hundreds of
   -- rows, not once per row.
-  local function into(tbl) return function() return tbl end end
-  local add_score, add_reason, flush = function() end, function() end, function() end
+  local add_score, flush = function() end, function() end
   if storing then
-    local scores = batcher(db.run_rows, db, #SCORE_COLS, 2048 // #SCORE_COLS, into("scores"))
-    local reasons = batcher(db.run_rows, db, 8, 256, into("reasons"))
-    add_score, add_reason = scores.add, reasons.add
-    flush = function() scores.flush(); reasons.flush() end
-  end
-  local function stored(o)
-    return all or o.rank or (o.outcome ~= "pass" and o.outcome ~= "score" and o.outcome ~= "points")
-  end
-  local function reason(id, o, ev)
-    add_reason(run_id, id, o.code, o.dimension, o.outcome, o.points, o.rank,
-               evidence and (ev or o.evidence_json or (o.evidence and M.json(o.evidence))) or "{}")
+    local scores = batcher(db.run_rows, db, 10, 200, function() return "scores" end)
+    add_score, flush = scores.add, scores.flush
   end
   local function count(res)
     summary.partners = summary.partners + 1
     summary[res.verdict] = summary[res.verdict] + 1
     if each then each(res) end
   end
-  local function score_row(res)
-    local id, d = tostring(res.id), res.dimensions
-    add_score(run_id, id, res.name, res.kind, res.total, res.verdict, d.trust, d.goodwill,
-              d.authority, d.community, d.empathy, d.shared_values, d.respect, d.collaboration)
+  -- The stored reasons: the principal ones (ranked) and every raised flag
+  -- that had an effect, as [code, dimension, outcome, points, rank].
+  local function reasons_json(list)
+    local out, n = {}, 0
+    for _, o in ipairs(list) do
+      n = n + 1
+      out[n] = format('["%s",%s,"%s",%s,%s]', o.code,
+                      o.dimension and ('"' .. o.dimension .. '"') or "null", o.outcome,
+                      o.points and shortest(o.points) or "null", o.rank or "null")
+    end
+    return "[" .. concat(out, ",") .. "]"
   end
-  local function store(p, r)
-    local res = self:explain(p, r, lean)
+  local function dims_json(values)
+    local out = {}
+    for k, d in ipairs(dims) do
+      local v = values[d]
+      out[k] = v and shortest(v) or "null"
+    end
+    return "[" .. concat(out, ",") .. "]"
+  end
+  local function stored_reasons(res, outcomes)
+    local list = {}
+    for _, o in ipairs(res.reasons) do list[#list + 1] = o end
+    for _, o in ipairs(outcomes) do
+      if not o.rank and FLAGS[o.outcome] and (o.impact or 0) > 0 then list[#list + 1] = o end
+    end
+    return list
+  end
+  local function score_row(res, outcomes, load_id, row)
+    add_score(run_id, tostring(res.id), res.name, res.kind, res.total, res.verdict,
+              dims_json(res.dimensions), reasons_json(stored_reasons(res, outcomes)),
+              load_id, row)
+  end
+  local function store(p, r, load_id, row)
+    local res = self:explain(p, r, bare)
     if keeper then keep[#keep + 1] = keeper(res)
     elseif keep then keep[#keep + 1] = res end
     count(res)
-    score_row(res)
-    local id = tostring(p.id)
-    for _, o in ipairs(res.outcomes) do
-      if stored(o) then reason(id, o) end
+    if storing then
+      if load_id == nil then load_id, row = input_of(p) end
+      score_row(res, res.outcomes, load_id, row)
     end
   end
 
-  -- A portfolio partner, slim: its unranked outcomes are stored now, the
-  -- rest waits (packed) with the fields the portfolio rules read.
+  -- A portfolio partner, slim: it waits (packed) with the fields the
+  -- portfolio rules read and its ranked candidates.
   local view = slim and #self.portfolio > 0 and portfolio_view(self)
   local function defer(p, r)
-    local res = self:explain(p, r, true)
-    local id, ranked = tostring(p.id), {}
+    local res = self:explain(p, r, "bare")
+    local ranked = {}
     for _, o in ipairs(res.outcomes) do
-      if o.rank then ranked[#ranked + 1] = o
-      elseif stored(o) then reason(id, o) end
+      if o.impact > 0 then ranked[#ranked + 1] = o end
     end
-    return { partner = view(p),
+    local load_id, row
+    if storing then load_id, row = input_of(p) end
+    return { partner = view(p), load = load_id, row = row,
              result = { total = r.total, verdict = r.verdict, missing = r.missing,
                         uncapped = r.uncapped, vetoed = r.vetoed, forced = r.forced },
              rows = pack_deferred(res, #res.outcomes, ranked, dims) }
   end
-  -- The stored rows of a partner that waited, with the portfolio's flags
-  -- ranked among its principal reasons as explain would rank them.
+  -- A partner that waited, with the portfolio's flags ranked among its
+  -- principal reasons as explain would rank them.
   local function store_deferred(e)
     local p, r = e.partner, e.result
     local res, nout, cand = unpack_deferred(e.rows, dims)
@@ -1440,13 +1524,11 @@ function Card:run(opts)
       local v = res.dimensions[d]
       if v and v < low then res.weakest, low = d, v end
     end
-    local hits = {}
     for k, hit in ipairs(r.portfolio or {}) do
       local rule = hit.rule
       local o = { code = rule.id, dimension = rule.dimension, outcome = rule.kind,
                   points = hit.points, evidence = M.evidence(rule, p, hit.evidence), order = nout + k }
       o.impact = impact(self, o, rule, r)
-      hits[k] = o
       if o.impact > 0 then cand[#cand + 1] = o end
     end
     for _, o in ipairs(cand) do o.rank = nil end
@@ -1456,12 +1538,7 @@ function Card:run(opts)
       res.reasons[k] = cand[k]
     end
     count(res)
-    score_row(res)
-    local id = tostring(res.id)
-    for _, o in ipairs(cand) do
-      if o.order <= nout and stored(o) then reason(id, o, o.evidence_json) end
-    end
-    for _, o in ipairs(hits) do reason(id, o) end
+    if storing then score_row(res, cand, e.load, e.row) end
   end
 
   local function body()
@@ -1472,19 +1549,26 @@ function Card:run(opts)
       for p in rows do
         if not self:in_portfolio(p) then store(p, scorer(p, r))
         elseif view then set[#set + 1] = defer(p, scorer(p, r))
-        else set[#set + 1] = { partner = p, result = scorer(p, self:result()) } end
+        else
+          local load_id, row
+          if storing then load_id, row = input_of(p) end
+          set[#set + 1] = { partner = p, result = scorer(p, self:result()), load = load_id, row = row }
+        end
       end
       self:apply_portfolio(set)
       for k, e in ipairs(set) do
         set[k] = false
-        if view then store_deferred(e) else store(e.partner, e.result) end
+        if view then store_deferred(e) else store(e.partner, e.result, e.load, e.row) end
       end
     else
       local r, scorer = self:result(), self.full_scorer
       for p in rows do store(p, scorer(p, r)) end
     end
     flush()
-    if storing then db:run_end(run_id, "ok", summary.partners) end
+    if storing then
+      end_loads()
+      db:run_end(run_id, "ok", summary.partners)
+    end
   end
   local ok, err
   if storing then ok, err = pcall(db.tx, db, body) else ok, err = pcall(body) end
@@ -1503,6 +1587,8 @@ end
   Loading scorecards from files
 ========================================================]]
 
+local made
+
 --- Load a scorecard: `what` is a path to a rules script (which returns a
 --- scorecard or a spec table) or the name of an embedded one
 --- ("social_capital" is vouch.scripts.social_capital). Returns the
@@ -1513,6 +1599,11 @@ function M.load(what)
   if not what:find("[/%.]") then target = "vouch.scripts." .. what end
   local chunk, src, code = vouch.script(target)
   if not chunk then return nil, src, code end
+  return made(chunk, what, src)
+end
+
+-- The scorecard a rules chunk makes, found at `what`, from source `src`.
+function made(chunk, what, src)
   local ok, card = pcall(chunk)
   if not ok then error(format("error running rules %s: %s", what, tostring(card)), 0) end
   -- The rules script required its own copy of this module: a scorecard is
@@ -1526,6 +1617,125 @@ function M.load(what)
   -- at this copy's M.where, which the host's row feeders set.
   card.where = function(p) return M.where and M.where(p) end
   return card, src
+end
+
+--[[ }====================================================== ]]
+
+--[[ {======================================================
+  Reading the record back: stored results, and explanations by replay
+========================================================]]
+
+-- JSON text of the record, decoded; JSON null is nil.
+local function decode(text)
+  if text == nil then return nil end
+  return vouch.json.decode(text)
+end
+
+M.json_decode = decode
+
+local function denull(v)
+  if v == nil or (vouch.json and v == vouch.json.null) then return nil end
+  return v
+end
+
+--- A stored score row (a row of `scores` with the run's dimension names,
+--- a list) read back: { id, name, kind, total, verdict, dimensions = {name
+--- = value}, weakest, reasons = {{code, dimension, outcome, points,
+--- rank}...} (principal reasons by rank, then raised flags) }.
+function M.stored(row, dimensions)
+  local res = { id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
+                verdict = row.verdict, dimensions = {}, reasons = {}, flags = {} }
+  local values = decode(row.dims) or {}
+  local low = huge
+  for k, d in ipairs(dimensions) do
+    local v = denull(values[k])
+    res.dimensions[d] = v
+    if v and v < low then res.weakest, low = d, v end
+  end
+  for _, t in ipairs(decode(row.reasons) or {}) do
+    local o = { code = t[1], dimension = denull(t[2]), outcome = t[3], points = denull(t[4]),
+                rank = denull(t[5]) }
+    if o.rank then res.reasons[#res.reasons + 1] = o else res.flags[#res.flags + 1] = o end
+  end
+  sort(res.reasons, function(a, b) return a.rank < b.rank end)
+  return res
+end
+
+--- The input row a stored score row points at, as the scorecard read it:
+--- `vals` (JSON: an array in the order of `columns`, or an object).
+function M.input(vals, columns)
+  local v = decode(vals)
+  if v == nil then return nil end
+  local cols = decode(columns)
+  if cols == nil then
+    for k, x in pairs(v) do if denull(x) == nil then v[k] = nil end end
+    return v
+  end
+  local p = {}
+  for k, c in ipairs(cols) do p[c] = denull(v[k]) end
+  return p
+end
+
+-- Scorecards of stored runs, compiled once per hash.
+local compiled = setmetatable({}, { __mode = "v" })
+
+--- The scorecard run `run_id` ran, compiled from the source stored with
+--- it; or nil and why.
+function M.of_run(db, run_id)
+  local r = db:one("SELECT r.scorecard AS name, r.scorecard_hash AS hash, c.source, " ..
+                   "c.dimensions FROM runs r LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
+                   "WHERE r.id = ?", run_id)
+  if not r then return nil, format("no run %d", run_id) end
+  if compiled[r.hash] then return compiled[r.hash] end
+  if not r.source then
+    return nil, format("run %d's scorecard '%s' was not stored with its source", run_id, r.name)
+  end
+  local chunk, err = load(r.source, "=" .. r.name, "t")
+  if not chunk then return nil, format("scorecard '%s' of run %d: %s", r.name, run_id, err) end
+  local ok, card = pcall(made, chunk, r.name, r.source)
+  if not ok then return nil, tostring(card) end
+  compiled[r.hash] = card
+  return card
+end
+
+--- The explanation of a stored partner by replay: every rule's outcome
+--- and evidence recomputed from its input row `p`, as card:score gives it,
+--- with what only the whole run could say taken from the record: the
+--- portfolio's flags, the principal reasons' ranks, the total and the
+--- verdict. `res.differs` is set when the rules alone no longer give the
+--- stored result (a rule that is not a pure function of what it reads).
+function Card:replay(p, stored)
+  local res = self:score(p)
+  local by_code = {}
+  for _, o in ipairs(res.outcomes) do o.rank = nil; by_code[o.code] = o end
+  local pf = false
+  for _, list in ipairs({ stored.reasons, stored.flags }) do
+    for _, s in ipairs(list) do
+      local rule = self.index[s.code]
+      if rule and rule.portfolio and not by_code[s.code] then
+        local ev = M.evidence(rule, p)
+        local o = { code = s.code, dimension = s.dimension, outcome = s.outcome,
+                    points = s.points, evidence = ev, rule = rule }
+        o.text = says(rule, ev, o)
+        res.outcomes[#res.outcomes + 1] = o
+        by_code[s.code] = o
+        pf = true
+      end
+    end
+  end
+  res.reasons = {}
+  for _, s in ipairs(stored.reasons) do
+    local o = by_code[s.code]
+    if o then o.rank = s.rank; res.reasons[#res.reasons + 1] = o end
+  end
+  if not pf and (res.verdict ~= stored.verdict or
+                 (res.total or -1) - (stored.total or -1) > 1e-9 or
+                 (stored.total or -1) - (res.total or -1) > 1e-9) then
+    res.differs = true
+  end
+  res.total, res.verdict = stored.total, stored.verdict
+  res.dimensions, res.weakest = stored.dimensions, stored.weakest
+  return res
 end
 
 --[[ }====================================================== ]]

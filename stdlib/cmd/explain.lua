@@ -27,7 +27,11 @@ return function(...)
   if opts.run and not run then cli.say("explain: --run needs a run number, got '%s'", opts.run); return 2 end
   local db = vouch.db.open()
   local who = pos[1]
-  local sql = "SELECT s.*, r.scorecard, r.started_at, r.status FROM scores s JOIN runs r ON r.id = s.run_id " ..
+  local sql = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, i.vals, l.columns " ..
+              "FROM scores s JOIN runs r ON r.id = s.run_id " ..
+              "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
+              "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
+              "LEFT JOIN loads l ON l.id = s.load_id " ..
               "WHERE (s.partner_id = ? OR s.name = ?)" .. (run and " AND s.run_id = ?" or "") ..
               " ORDER BY s.run_id DESC LIMIT 1"
   local s
@@ -42,14 +46,37 @@ return function(...)
   end
   print(format("%s  %s (%s)", s.partner_id, s.name or "", s.kind or "?"))
   print(format("run %d, scorecard %s, %s", s.run_id, s.scorecard, s.started_at))
-  local weakest, low
-  for _, d in ipairs(sc.DIMENSIONS) do
-    if s[d] and (not low or s[d] < low) then weakest, low = d, s[d] end
+  local names = sc.json_decode(s.dimensions) or {}
+  local stored = sc.stored(s, names)
+  print(format("total %s  verdict %s  weakest %s", cli.num(stored.total), stored.verdict,
+               stored.weakest or "-"))
+  -- Every outcome: replayed from the stored input with the stored
+  -- scorecard, or, for runs made before inputs were stored, as stored.
+  local outcomes
+  if s.vals then
+    local card, why = sc.of_run(db, s.run_id)
+    if not card then cli.say("explain: %s", why); return 1 end
+    local res = card:replay(sc.input(s.vals, s.columns), stored)
+    if res.differs then
+      cli.say("explain: warning: the scorecard no longer gives the stored result for '%s' " ..
+              "(a rule reads something besides the partner's fields); showing the " ..
+              "stored total and verdict", s.partner_id)
+    end
+    outcomes = {}
+    for k, o in ipairs(res.outcomes) do
+      outcomes[k] = { code = o.code, dimension = o.dimension, outcome = o.outcome,
+                      points = o.points, rank = o.rank, evidence = o.evidence }
+    end
+  else
+    outcomes = {}
+    for o in db:rows("SELECT code, dimension, outcome, points, rank, evidence FROM reasons " ..
+                     "WHERE run_id = ? AND partner_id = ? ORDER BY rowid", s.run_id, s.partner_id) do
+      o.evidence = cli.decode(o.evidence)
+      outcomes[#outcomes + 1] = o
+    end
   end
-  print(format("total %s  verdict %s  weakest %s", cli.num(s.total), s.verdict, weakest or "-"))
   local groups, order, principal = {}, {}, {}
-  for o in db:rows("SELECT code, dimension, outcome, points, rank, evidence FROM reasons " ..
-                   "WHERE run_id = ? AND partner_id = ? ORDER BY rowid", s.run_id, s.partner_id) do
+  for _, o in ipairs(outcomes) do
     local g = o.dimension or "(no dimension)"
     if not groups[g] then groups[g] = {}; order[#order + 1] = g end
     table.insert(groups[g], o)
@@ -61,21 +88,21 @@ return function(...)
     local pts = ""
     if o.points and (o.outcome == "score" or o.outcome == "points") then pts = format(" %.1f", o.points)
     elseif o.points and o.points ~= 0 then pts = format(" %+.1f on the total", o.points) end
-    print(format("  %d. %s (%s%s): %s", k, o.code, o.outcome, pts, cli.evidence(cli.decode(o.evidence))))
+    print(format("  %d. %s (%s%s): %s", k, o.code, o.outcome, pts, cli.evidence(o.evidence)))
   end
-  -- Dimensions in the canonical order, then whatever has no dimension.
-  local ranked, canonical = {}, {}
-  for _, d in ipairs(sc.DIMENSIONS) do
-    canonical[d] = true
+  -- The scorecard's dimensions in its order, then whatever has no dimension.
+  local ranked, own = {}, {}
+  for _, d in ipairs(names) do
+    own[d] = true
     if groups[d] then ranked[#ranked + 1] = d end
   end
-  for _, g in ipairs(order) do if not canonical[g] then ranked[#ranked + 1] = g end end
+  for _, g in ipairs(order) do if not own[g] then ranked[#ranked + 1] = g end end
   for _, g in ipairs(ranked) do
-    print(format("\n%s%s", g, canonical[g] and (" " .. cli.num(s[g])) or ""))
+    print(format("\n%s%s", g, own[g] and (" " .. cli.num(stored.dimensions[g])) or ""))
     local rows = {}
     for _, o in ipairs(groups[g]) do
       rows[#rows + 1] = { "  " .. o.code, o.outcome, o.points and format("%.1f", o.points) or "-",
-                          o.rank and ("#" .. o.rank) or "", cli.evidence(cli.decode(o.evidence)) }
+                          o.rank and ("#" .. o.rank) or "", cli.evidence(o.evidence) }
     end
     local lines = cli.table({ "  rule", "outcome", "points", "rank", "evidence" }, rows, { [3] = true })
     for i = 3, #lines do print(lines[i]) end

@@ -54,14 +54,6 @@ local function before(a, b)
   return a.id < b.id
 end
 
-local function weakest_of(dims, row)
-  local weakest, low
-  for _, d in ipairs(dims) do
-    local v = row[d]
-    if v and (not low or v < low) then weakest, low = d, v end
-  end
-  return weakest
-end
 
 
 --[[ {======================================================
@@ -112,15 +104,16 @@ end
 -- The ranked table of a stored run, read back from the database: every
 -- partner, or the first and the last `top` of the ranking.
 local function table_from_db(db, run_id, card, summary, top)
-  -- The reasons are looked up for the partners printed only, after the
-  -- ranking has picked them.
-  local sql = [[
-    SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, ]] .. concat(sc.DIMENSIONS, ", ") .. [[,
-      (SELECT group_concat(code, ', ') FROM
-        (SELECT code FROM reasons r WHERE r.run_id = s.run_id AND r.partner_id = s.partner_id
-           AND r.rank IS NOT NULL ORDER BY r.rank)) AS reasons
-    FROM (SELECT * FROM scores s WHERE s.run_id = ?]] .. ORDER_SQL .. [[ LIMIT ? OFFSET ?) s]] ..
-    ORDER_SQL
+  -- Only the keys are sorted; the rows shown are read by key, with their
+  -- principal reasons and the index of their weakest dimension.
+  local sql = "SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, " ..
+              "(SELECT group_concat(j.value->>0, ', ') FROM json_each(s.reasons) j " ..
+              "  WHERE j.value->>4 IS NOT NULL) AS codes, " ..
+              "(SELECT j.key FROM json_each(s.dims) j WHERE j.value IS NOT NULL " ..
+              "  ORDER BY j.value, j.key LIMIT 1) AS weakest " ..
+              "FROM (SELECT s.partner_id FROM scores s WHERE s.run_id = ?1" ..
+              ORDER_SQL .. " LIMIT ?2 OFFSET ?3) k JOIN scores s ON s.run_id = ?1 AND " ..
+              "s.partner_id = k.partner_id" .. ORDER_SQL
   local n = summary.partners
   local parts = { { 0, n } }
   if top and n > 2 * top then parts = { { 0, top }, false, { n - top, top } } end
@@ -133,7 +126,8 @@ local function table_from_db(db, run_id, card, summary, top)
           i = i + 1
           f(cells(i, { id = tostring(row.partner_id), name = row.name, kind = row.kind,
                        total = row.total, verdict = row.verdict,
-                       weakest = weakest_of(card.dimension_list, row), reasons = row.reasons }))
+                       weakest = row.weakest and card.dimension_list[row.weakest + 1],
+                       reasons = row.codes }))
         end
       end
     end
@@ -149,9 +143,9 @@ end
   JSON and CSV: one partner at a time
 ========================================================]]
 
-local function csv_header()
+local function csv_header(dims)
   local header = { "rank", "run", "partner_id", "name", "kind", "total", "verdict", "weakest" }
-  for _, d in ipairs(sc.DIMENSIONS) do header[#header + 1] = d end
+  for _, d in ipairs(dims) do header[#header + 1] = d end
   header[#header + 1] = "reasons"
   header[#header + 1] = "outcomes"
   print(concat(header, ","))
@@ -159,10 +153,10 @@ end
 
 -- One CSV line: `p` has id, name, kind, total, verdict, weakest, dimensions;
 -- `outcomes` are its outcomes (code, outcome, points, rank) in rule order.
-local function csv_line(i, run_id, p, outcomes)
+local function csv_line(dims, i, run_id, p, outcomes)
   local row = { i, run_id or "", p.id, p.name, p.kind,
                 p.total and format("%.6f", p.total) or "", p.verdict, p.weakest or "" }
-  for _, d in ipairs(sc.DIMENSIONS) do
+  for _, d in ipairs(dims) do
     row[#row + 1] = p.dimensions[d] and format("%.6f", p.dimensions[d]) or ""
   end
   local reasons, all = {}, {}
@@ -199,39 +193,26 @@ end
 -- Print every partner of a stored run as JSON or CSV, read back from the
 -- database in ranked order, one partner at a time.
 local function rows_from_db(db, run_id, card, fmt)
-  local scores = "SELECT s.* FROM scores s WHERE s.run_id = ?" .. ORDER_SQL
-  local reasons = [[SELECT code, dimension, outcome, points, rank, evidence FROM reasons
-                    WHERE run_id = ? AND partner_id = ? ORDER BY rowid]]
-  -- Outcomes in the order card:explain lists them (rules, then portfolio
-  -- rules): a run stores a portfolio partner's principal reasons last.
-  local pos = {}
-  for k, r in ipairs(card.rules) do pos[r.id] = k end
-  for k, r in ipairs(card.portfolio) do pos[r.id] = #card.rules + k end
-  local function by_rule(a, b) return (pos[a.code] or huge) < (pos[b.code] or huge) end
+  local dims = card.dimension_list
+  local scores = "SELECT s.*, i.vals, l.columns FROM scores s LEFT JOIN inputs i ON " ..
+                 "i.load_id = s.load_id AND i.row = s.row LEFT JOIN loads l ON l.id = s.load_id " ..
+                 "WHERE s.run_id = ?" .. ORDER_SQL
   local i = 0
   if fmt == "json" then
     print(format('{"run":%d,"scorecard":%s,"partners":[', run_id, sc.json(card.name)))
   else
-    csv_header()
+    csv_header(dims)
   end
   for row in db:rows(scores, run_id) do
     i = i + 1
-    local dims = {}
-    for _, d in ipairs(card.dimension_list) do dims[d] = row[d] end
-    local p = { id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
-                verdict = row.verdict, dimensions = dims,
-                weakest = weakest_of(card.dimension_list, row) }
-    local outcomes = {}
-    for o in db:rows(reasons, run_id, row.partner_id) do
-      if fmt == "json" then
-        o.evidence = cli.decode(o.evidence)
-        o.text = card:reason_text(o, o.evidence)
-      end
-      outcomes[#outcomes + 1] = o
-    end
-    table.sort(outcomes, by_rule)
-    if fmt == "json" then print((i > 1 and "," or "") .. json_item(i, p, outcomes))
-    else print(csv_line(i, run_id, p, outcomes)) end
+    -- Every outcome, replayed from the partner's stored input row.
+    local stored = sc.stored(row, dims)
+    local p = sc.input(row.vals, row.columns)
+    local res = p and card:replay(p, stored) or stored
+    local outcomes = res.outcomes or stored.reasons
+    res.id = stored.id
+    if fmt == "json" then print((i > 1 and "," or "") .. json_item(i, res, outcomes))
+    else print(csv_line(dims, i, run_id, res, outcomes)) end
   end
   if fmt == "json" then print("]}") end
 end
@@ -297,7 +278,7 @@ local function no_store(card, rows, fmt, top)
       if fmt == "json" then
         c.line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
       elseif fmt == "csv" then
-        c.line = csv_line(0, "", res, res.outcomes):match("^0,,(.*)$")
+        c.line = csv_line(card.dimension_list, 0, "", res, res.outcomes):match("^0,,(.*)$")
       end
       held[#held + 1] = c
     end }
@@ -307,7 +288,7 @@ local function no_store(card, rows, fmt, top)
     for i, c in ipairs(held) do print(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line)) end
     print("]}")
   elseif fmt == "csv" then
-    csv_header()
+    csv_header(card.dimension_list)
     for i, c in ipairs(held) do print(format("%d,,%s", i, c.line)) end
   else
     print_table(function(f) for i, c in ipairs(held) do f(cells(i, c)) end end)
@@ -364,7 +345,8 @@ return function(...)
     return 0
   end
   local db = vouch.db.open()
-  local ok, run_id, summary = pcall(card.run, card, { db = db, rows = cli.chain(sources),
+  local rows, origin = cli.chain(sources)
+  local ok, run_id, summary = pcall(card.run, card, { db = db, rows = rows, origin = origin,
                                                       inputs = inputs, source = card.source })
   if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
   if fmt == "table" then table_from_db(db, run_id, card, summary, top)

@@ -98,7 +98,7 @@ function M.chain(sources)
     return s.line and format("%s:%d", s.path, n) or format("%s: element %d", s.path, n)
   end
   sc.where = function(p) if p == last and src then return origin(src) end end
-  return function()
+  local function next_row()
     while true do
       if it then
         local row = it()
@@ -126,6 +126,11 @@ function M.chain(sources)
       it = open_rows(src)
     end
   end
+  -- The source of the row returned last, and its number there.
+  local function where()
+    if src then return src, src.rows_read end
+  end
+  return next_row, where
 end
 
 --- Refuse a scorecard that reads a field no input has: every field a rule

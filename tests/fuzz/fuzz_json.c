@@ -5,7 +5,9 @@
 ** it returns must encode and decode back to an equal value, integers still
 ** integers (or be refused for nesting); the loaders (61-byte reads) must agree between
 ** rows() and into(), name the file in every error, and leave nothing behind
-** a failed into().
+** a failed into(). load.json streams documents past four reads: its rows
+** must be the elements json.decode finds in the same text, and a text that
+** json.decode refuses must not load.
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -76,6 +78,18 @@ static const char script[] =
   "  error(string.format('FUZZ: rows() gave %%d rows, into() %%s, stored %%d', n1, tostring(n2), stored), 0)\n"
   "end\n"
   "if not ok2 and stored ~= 0 then error('FUZZ: a failed into() left rows', 0) end\n"
+  "if fmt == 'json' then\n"
+  "  -- the streamed document against the whole text decoded at once\n"
+  "  local okd, dv = pcall(json.decode, TEXT)\n"
+  "  local want\n"
+  "  if okd and type(dv) == 'table' then\n"
+  "    want = (dv[1] ~= nil or getmetatable(dv) == 'vouch.json.array') and #dv or 1\n"
+  "  end\n"
+  "  if okd and want == nil and ok then error('FUZZ: rows() read a document json.decode refuses', 0) end\n"
+  "  if want ~= nil and not (ok and n1 == want) then\n"
+  "    error(string.format('FUZZ: rows() gave %%d rows (%%s), json.decode %%d', n1, tostring(e), want), 0)\n"
+  "  end\n"
+  "end\n"
   "db:close()\n";
 
 /* The bytes as the inside of a Lua string literal (malloc'd). */

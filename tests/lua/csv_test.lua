@@ -242,3 +242,40 @@ T.test("into() after rows() stores the rest", function()
   T.eq(src:into(db, "rest"), 4)
   T.eq(db:one("SELECT min(id) AS m FROM rest").m, 3)
 end)
+
+-- Header checks: opts.header as a list (exactly these columns, in any order)
+-- and opts.require_columns (at least these).
+T.test("header checks: the header a script expects", function()
+  assert(vouch.file.write("hdr.csv", "id,name,score\nP1,A,3\n"))
+  assert(vouch.file.write("hdr_empty.csv", ""))
+  assert(vouch.file.write("hdr_blank.csv", "\n\n"))
+  local function load(path, opts) return assert(vouch.load.csv(path, opts)):all() end
+  T.eq(#load("hdr.csv", {header = {"score", "id", "name"}}), 1, "same columns, any order")
+  T.eq(load("hdr.csv", {require_columns = {"id", "score"}})[1].score, 3)
+  local function bad(path, opts)
+    local ok, e = pcall(load, path, opts)
+    T.eq(ok, false, "an error")
+    return e
+  end
+  T.eq(bad("hdr.csv", {header = {"id", "country"}}),
+    "hdr.csv:1:1: the header is not the one expected: missing column(s) 'country'; " ..
+    "unexpected column(s) 'name', 'score'")
+  T.eq(bad("hdr.csv", {header = {"id", "name"}}),
+    "hdr.csv:1:1: the header is not the one expected: unexpected column(s) 'score'")
+  T.eq(bad("hdr.csv", {require_columns = {"id", "country", "tier"}}),
+    "hdr.csv:1:1: the header is not the one expected: missing column(s) 'country', 'tier'")
+  T.eq(bad("hdr_empty.csv", {require_columns = {"id"}}),
+    "hdr_empty.csv: the file is empty, where a header was expected")
+  T.eq(bad("hdr_blank.csv", {header = {"id"}}),
+    "hdr_blank.csv: the file is empty, where a header was expected")
+  local db = vouch.db.open()
+  T.eq(select(2, pcall(function()
+    return assert(vouch.load.csv("hdr.csv", {header = {"id"}})):into(db, "h")
+  end)), "hdr.csv:1:1: the header is not the one expected: unexpected column(s) 'name', 'score'")
+  T.eq(db:one("SELECT count(*) AS n FROM sqlite_master WHERE name = 'h'").n, 0)
+  T.checkerror("opts.header as a list and opts.require_columns together", vouch.load.csv,
+    "hdr.csv", {header = {"id"}, require_columns = {"id"}})
+  T.checkerror("not with opts.columns", vouch.load.csv, "hdr.csv",
+    {require_columns = {"id"}, columns = {"a", "b", "c"}})
+  T.checkerror("opts.require_columns is empty", vouch.load.csv, "hdr.csv", {require_columns = {}})
+end)

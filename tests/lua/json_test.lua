@@ -78,6 +78,21 @@ T.test("NUL in strings round-trips", function()
   T.eq(J.decode(J.encode(s)), s)
 end)
 
+T.test("a NUL byte after a value is refused", function()
+  for _, c in ipairs{{"123\0", 4}, {"1.5\0", 4}, {"true\0", 5}, {"[1]\0", 4}} do
+    local v, msg = J.decode(c[1])
+    T.eq(v, nil, c[1]) T.eq(msg, ("json:1:%d: end of file expected near '\\u0000'"):format(c[2]))
+  end
+end)
+
+T.test("an escaped NUL in an object key is kept", function()
+  local v = assert(J.decode('{"a\\u0000b": 1}'))
+  T.eq(v["a\0b"], 1)
+  local k = next(v)
+  T.eq(#k, 3)
+  T.eq(J.encode(v), '{"a\\u0000b":1}')
+end)
+
 T.test("encode: arrays, objects and the empty-table rule", function()
   T.eq(J.encode({1, 2, 3}), "[1,2,3]")
   T.eq(J.encode({a = 1}), '{"a":1}')
@@ -159,4 +174,42 @@ T.test("load.json: into() stores objects, nested values as JSON text", function(
   T.eq(db:one("SELECT x FROM jrows WHERE id = 'P2'").x, '{"k":true}')
   local l = db:one("SELECT * FROM loads ORDER BY id DESC LIMIT 1")
   T.eq(l.format, "json") T.eq(l.rows, 2) T.eq(#l.hash, 32)
+end)
+
+-- A document past the first read (512 KiB) is streamed element by element.
+local function array_file(name, n, extra)
+  local parts = {}
+  for i = 1, n do parts[i] = ('{"id":"P%d","n":%d,"s":"%s"}'):format(i, i, ("x"):rep(i % 50)) end
+  for i, e in pairs(extra or {}) do parts[i] = e end
+  assert(vouch.file.write(name, "[" .. table.concat(parts, ",\n") .. "]\n"))
+end
+
+T.test("load.json: a large array streams, an element longer than a read whole", function()
+  array_file("big.json", 30000, {[12345] = '{"id":"big","s":"' .. ("y"):rep(1500000) .. '"}'})
+  local n, big, last = 0, nil, nil
+  local src = assert(vouch.load.json("big.json"))
+  for r in src:rows() do
+    n = n + 1
+    if r.id == "big" then big = #r.s end
+    last = r
+  end
+  T.eq(n, 30000) T.eq(big, 1500000) T.eq(last.id, "P30000") T.eq(src.line, 30000)
+  local db = vouch.db.open()
+  T.eq(assert(vouch.load.json("big.json")):into(db, "big"), 30000)
+  T.eq(db:one("SELECT n FROM big WHERE id = 'P29999'").n, 29999)
+  T.eq(db:one("SELECT length(s) AS n FROM big WHERE id = 'big'").n, 1500000)
+end)
+
+T.test("load.json: an error past the first read is raised by the row that meets it", function()
+  array_file("late.json", 40001, {[40001] = '{"id":"P",}'})
+  local src = assert(vouch.load.json("late.json"))
+  local it, n = src:rows(), 0
+  local ok, e = pcall(function() while it(src) do n = n + 1 end end)
+  T.eq(ok, false) T.eq(n, 40000)
+  T.eq(e, "late.json:40001:11: string or '}' expected near '}'")
+  array_file("tail.json", 40000)
+  local f = assert(vouch.load.json("tail.json"))
+  n = 0
+  for _ in f:rows() do n = n + 1 end
+  T.eq(n, 40000)
 end)
