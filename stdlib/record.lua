@@ -7,11 +7,13 @@
 -- flags as [code, dimension, outcome, points, rank]. The readers of the
 -- record (report, diff, runs) go through these few functions, so none of
 -- them knows which dimensions a scorecard has.
+local sc = require "vouch.scorecard"
+
 local M = {}
 
 local concat, sort = table.concat, table.sort
 local format = string.format
-local ipairs, type, tostring = ipairs, type, tostring
+local ipairs, type, tostring, select, pcall = ipairs, type, tostring, select, pcall
 
 --- Reason outcomes that are red flags rather than scoring.
 M.flag_outcomes = { veto = true, penalty = true, cap = true, review = true }
@@ -21,15 +23,9 @@ M.FLAG_SQL = "('veto','penalty','cap','review')"
 
 local function decode(text)
   if type(text) ~= "string" or text == "" then return nil end
-  local ok, v = pcall(vouch.json.decode, text)
+  local ok, v = pcall(sc.json_decode, text)
   if ok and type(v) == "table" then return v end
   return nil
-end
-
--- A JSON value as Lua: null (vouch.json.null) becomes nil.
-local function value(v)
-  if v == vouch.json.null then return nil end
-  return v
 end
 
 --- The dimension names of run `run_id`'s scorecard, in the card's order
@@ -41,7 +37,7 @@ function M.dimensions(db, run_id)
   local list = row and decode(row.d)
   local out = {}
   if list then
-    for i, d in ipairs(list) do out[i] = tostring(value(d)) end
+    for i, d in ipairs(list) do out[i] = tostring(d) end
     return out
   end
   local n = db:one("SELECT max(json_array_length(dims)) AS n FROM scores WHERE run_id = ?", run_id)
@@ -61,35 +57,20 @@ function M.union(...)
   return out
 end
 
---- A score row's `dims` (JSON text) as a table name -> value; names are
---- `names` by position, indeterminate values are left out.
-function M.dims(text, names)
-  local out = {}
-  local list = decode(text)
-  if not list then return out end
-  for i, d in ipairs(names) do out[d] = value(list[i]) end
-  return out
-end
+-- Raised flags that are not principal reasons, by code.
+local function by_code(a, b) return tostring(a.code) < tostring(b.code) end
 
---- Sort order of reasons: the principal ones by rank, then the flags by code.
-function M.reason_order(a, b)
-  if (a.rank == nil) ~= (b.rank == nil) then return a.rank ~= nil end
-  if a.rank ~= b.rank then return a.rank < b.rank end
-  return tostring(a.code) < tostring(b.code)
-end
-
---- A score row's `reasons` (JSON text) as an array of {code=, dimension=,
---- outcome=, points=, rank=}, principal reasons first by rank, then flags.
-function M.reasons(text)
-  local out = {}
-  for _, r in ipairs(decode(text) or {}) do
-    if type(r) == "table" then
-      out[#out + 1] = { code = value(r[1]), dimension = value(r[2]), outcome = value(r[3]),
-                        points = value(r[4]), rank = value(r[5]) }
-    end
-  end
-  sort(out, M.reason_order)
-  return out
+--- A row of `scores` read back (the scorecard library's `stored`), its
+--- dimensions by the names of its run's scorecard (`names`): { id, name,
+--- kind, total, verdict, dimensions = {name = value}, weakest, reasons =
+--- the principal reasons by rank, then the other raised flags by code,
+--- each {code=, dimension=, outcome=, points=, rank=} }.
+function M.scored(row, names)
+  local s = sc.stored(row, names)
+  sort(s.flags, by_code)
+  for _, f in ipairs(s.flags) do s.reasons[#s.reasons + 1] = f end
+  s.flags = nil
+  return s
 end
 
 --- SQL for the value of the dimension at (1-based) position `i` of

@@ -52,9 +52,9 @@ M.default_limit = 500
 -- names of its run's scorecard (`names`), and the reasons worth a reader's
 -- time, the principal ones and then the red flags (all that a run stores).
 local function entry(row, names)
+  local s = record.scored(row, names)
   return { partner_id = row.partner_id, name = row.name, kind = row.kind,
-           total = row.total, verdict = row.verdict, dims = record.dims(row.dims, names),
-           reasons = array(record.reasons(row.reasons)) }
+           total = row.total, verdict = row.verdict, dims = s.dimensions, reasons = array(s.reasons) }
 end
 
 local function scored_entry(db, run_id, partner_id, names)
