@@ -38,7 +38,7 @@ cp q1.csv q2.csv
 mutate q2.csv 1
 
 # Vetting and the record.
-check "vet with its own dimensions" 0 '^22 partners: .*\(scorecard reach_and_reputation\)' -- \
+check "vet with its own dimensions" 0 '^run 1: 22 partners: .*\(scorecard reach_and_reputation\)' -- \
   v vet q1.csv --rules own.lua
 check "the run's scorecard names its dimensions" 0 '^(\["reach","reputation"\]|\["reputation","reach"\])$' -- \
   sqlite3 "$DB" "SELECT c.dimensions FROM scorecards c JOIN runs r ON r.scorecard_hash = c.hash WHERE r.id = 1"
