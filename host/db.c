@@ -1768,6 +1768,7 @@ static const char *rec_text(lua_State *L, const char *key, const char *def, size
   if (lua_type(L, -1) != LUA_TSTRING)
     luaL_error(L, "bad argument #1 (field '%s': string expected, got %s)", key,
                luaL_typename(L, -1));
+  vouch_redact_at(L, -1);  /* no secret read through vouch.env is kept */
   s = lua_tolstring(L, -1, &len);
   if (len > max) luaL_error(L, "bad argument #1 (field '%s' longer than %d bytes)", key, (int)max);
   return s;
@@ -2065,6 +2066,7 @@ static int db_run_rows(lua_State *L) {
       return luaL_error(L, "'run_rows': run %s was not begun by this process with "
                            "db:run_begin, or has ended", luaL_tolstring(L, i, NULL));
   }
+  for (i = 3; i <= lua_gettop(L); i++) vouch_redact_at(L, i);  /* secrets stay out */
   st = rec_insert(L, d, nvals / REC_NCOLS);
   for (i = 1; i <= nvals; i++) {
     rc = bind_value(L, st, i, 2 + i, 1);
@@ -2092,8 +2094,10 @@ static int db_run_end(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
   lua_Integer id = luaL_checkinteger(L, 2);
   int status = luaL_checkoption(L, 3, NULL, statuses);
-  const char *err = luaL_optstring(L, 5, NULL);
+  const char *err;
   int k = run_owned(d, id), rc;
+  vouch_redact_at(L, 5);  /* no secret read through vouch.env is kept */
+  err = luaL_optstring(L, 5, NULL);
   sqlite3_stmt *st;
   char now[32];
   if (k < 0)
@@ -2218,3 +2222,113 @@ int luaopen_vouch_db(lua_State *L) {
   lua_setfield(L, -2, "schema_version");
   return 1;
 }
+
+
+/*
+** {======================================================
+** The HTTP cache: the host's own statements, past the authorizer, so a
+** script can read the cache but never forge an entry.
+** =======================================================
+*/
+
+static sqlite3_stmt *cache_prepare(vouch_db_t *d, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  if (d->db == NULL) return NULL;
+  d->auth.internal++;
+  if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) st = NULL;
+  d->auth.internal--;
+  return st;
+}
+
+
+static int cache_step(vouch_db_t *d, sqlite3_stmt *st) {
+  int rc;
+  d->auth.internal++;
+  rc = sqlite3_step(st);
+  d->auth.internal--;
+  return rc;
+}
+
+
+int vouch_db_cache_get(lua_State *L, vouch_db_t *d, const char *key, int full) {
+  sqlite3_stmt *st = cache_prepare(d, full
+      ? "UPDATE http_cache SET used_at = ?2, hits = hits + 1 WHERE key = ?1 "
+        "RETURNING status, headers, body"
+      : "SELECT etag, last_modified FROM http_cache WHERE key = ?1");
+  char now[32];
+  int rc, i;
+  if (st == NULL) return -1;
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  if (full) {
+    vouch__store_now(now, sizeof now);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+  }
+  rc = cache_step(d, st);
+  if (rc != SQLITE_ROW) {
+    if (full && rc == SQLITE_DONE) sqlite3_reset(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+  }
+  if (!lua_checkstack(L, 4)) {
+    sqlite3_finalize(st);
+    return -1;
+  }
+  for (i = 0; i < (full ? 3 : 2); i++) {
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) lua_pushnil(L);
+    else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
+      lua_pushinteger(L, (lua_Integer)sqlite3_column_int64(st, i));
+    else {
+      const void *p = sqlite3_column_blob(st, i);
+      lua_pushlstring(L, p ? p : "", (size_t)sqlite3_column_bytes(st, i));
+    }
+  }
+  if (full) cache_step(d, st);  /* to its end, so the update is done */
+  sqlite3_finalize(st);
+  return 1;
+}
+
+
+int vouch_db_cache_put(vouch_db_t *d, const char *key, const char *url, int status,
+                       const char *etag, const char *last_modified, const char *headers,
+                       size_t headers_len, const char *body, size_t body_len) {
+  sqlite3_stmt *st = cache_prepare(d,
+      "INSERT OR REPLACE INTO http_cache(key, url, status, etag, last_modified, headers, "
+      "body, size, stored_at, used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)");
+  char now[32];
+  int rc;
+  if (st == NULL) return -1;
+  vouch__store_now(now, sizeof now);
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, status);
+  if (etag) sqlite3_bind_text(st, 4, etag, -1, SQLITE_STATIC);
+  if (last_modified) sqlite3_bind_text(st, 5, last_modified, -1, SQLITE_STATIC);
+  sqlite3_bind_blob64(st, 6, headers, headers_len, SQLITE_STATIC);
+  sqlite3_bind_blob64(st, 7, body, body_len, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 8, (sqlite3_int64)body_len);
+  sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
+  rc = cache_step(d, st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+
+int vouch_db_cache_prune(vouch_db_t *d, int64_t older_than, int64_t *removed) {
+  sqlite3_stmt *st = cache_prepare(d, older_than < 0
+      ? "DELETE FROM http_cache"
+      : "DELETE FROM http_cache WHERE used_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?1)");
+  char mod[48];
+  int rc;
+  *removed = 0;
+  if (st == NULL) return -1;
+  if (older_than >= 0) {
+    snprintf(mod, sizeof mod, "-%lld seconds", (long long)older_than);
+    sqlite3_bind_text(st, 1, mod, -1, SQLITE_TRANSIENT);
+  }
+  rc = cache_step(d, st);
+  if (rc == SQLITE_DONE) *removed = sqlite3_changes64(d->db);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* }====================================================== */

@@ -64,4 +64,20 @@ int vouch_db_bulk_row(vouch_bulk_t *b, const vouch_value_t *vals, char **err);
 int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info,
                       char **err);
 
+/*
+** The HTTP cache (table http_cache), written only through these calls.
+** vouch_db_cache_get pushes the stored entry under `key`: with `full` 0
+** its ETag and Last-Modified (each a string or nil), with `full` 1 its
+** status, header lines and body, counting the use. Returns 1 when found,
+** 0 when not (nothing pushed), -1 on an SQLite error (nothing pushed).
+** vouch_db_cache_put stores or replaces an entry; vouch_db_cache_prune
+** removes those unused for `older_than` seconds (all when < 0). Both
+** return 0, or -1 on an SQLite error.
+*/
+int vouch_db_cache_get(lua_State *L, vouch_db_t *db, const char *key, int full);
+int vouch_db_cache_put(vouch_db_t *db, const char *key, const char *url, int status,
+                       const char *etag, const char *last_modified, const char *headers,
+                       size_t headers_len, const char *body, size_t body_len);
+int vouch_db_cache_prune(vouch_db_t *db, int64_t older_than, int64_t *removed);
+
 #endif

@@ -30,6 +30,7 @@
 static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
   {"_script", luaopen_vouch_script},
+  {"_env", luaopen_vouch_env},
   {"db", luaopen_vouch_db},
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
@@ -92,6 +93,7 @@ int vouch_fail_errno(lua_State *L, const char *what, int err) {
 /* Print the error on top of the stack as `vouch: what: message` and pop it. */
 void vouch_report(lua_State *L, const char *what) {
   const char *msg = lua_tostring(L, -1);
+  char *clean = NULL;
   vouch_host_t *h = vouch_host(L);
   if (msg == NULL) msg = "(error object is not a string)";
   if (h->limit_hit != VOUCH_LIMIT_NONE && h->limit_hit != VOUCH_LIMIT_INTERRUPT) {
@@ -102,11 +104,16 @@ void vouch_report(lua_State *L, const char *what) {
     }
     h->limit_reported = 1;
   }
+  /* Secrets read through vouch.env are shown as "***"; without the memory
+     to redact, "***" alone, never the secret. */
+  if (h->secrets.n > 0) msg = clean = vouch_redact(h, msg);
+  if (msg == NULL) msg = "***";
   if (h->on_report) h->on_report(h);
   fflush(stdout);
   if (what) fprintf(stderr, "vouch: %s: %s\n", what, msg);
   else fprintf(stderr, "vouch: %s\n", msg);
   fflush(stderr);
+  free(clean);
   lua_pop(L, 1);
 }
 
@@ -189,7 +196,8 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   if (h->L == NULL) goto fail_loop;
   if (vouch_list_set(&h->allow_read, opts->allow_read, 1) != 0 ||
       vouch_list_set(&h->allow_write, opts->allow_write, 1) != 0 ||
-      vouch_list_set(&h->allow_net, opts->allow_net, 0) != 0) {
+      vouch_list_set(&h->allow_net, opts->allow_net, 0) != 0 ||
+      vouch_list_set(&h->allow_env, opts->allow_env, 0) != 0) {
     fprintf(stderr, "vouch: %s\n", strerror(errno));
     goto fail_state;
   }
@@ -276,6 +284,8 @@ int vouch_host_free(vouch_host_t *h) {
   list_free(&h->allow_read);
   list_free(&h->allow_write);
   list_free(&h->allow_net);
+  list_free(&h->allow_env);
+  list_free(&h->secrets);
   free(h->db_path);
   free(h->script_dir);
   free(h->out_path);

@@ -16,6 +16,8 @@
 */
 #include <ctype.h>
 #include <errno.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,10 @@
 
 #include <curl/curl.h>
 
+#include <xxhash.h>
+
 #include "vouch.h"
+#include "db.h"
 
 #define HTTP_STATE "vouch.http"
 #define RESPONSE_MT "vouch.http.response"
@@ -32,6 +37,9 @@
 #define DEFAULT_REDIRECTS 5
 #define MAX_HEADER_BYTES (256u << 10) /* all response headers of one response */
 #define CONNECT_TIMEOUT_MS 30000L
+#define DEFAULT_MAX_WAIT 60000        /* ms of waiting between attempts, in all */
+#define DEFAULT_BACKOFF 200           /* ms before the first retry */
+#define MAX_BACKOFF 30000             /* ms: no single backoff is longer */
 
 typedef struct http_state http_state;
 
@@ -64,10 +72,33 @@ typedef struct request {
   buf resp;                 /* response body */
   buf head;                 /* response header lines of the last response */
   int too_large, nomem;     /* why a write callback stopped the transfer */
-  int active;               /* in the multi (else in the queue) */
-  struct request *prev, *next;  /* the queue, or the active list */
+  int where;                /* REQ_*: which list holds it, and what it waits for */
+  uv_timer_t *wait;         /* pacing and backoff; malloc'd, closed by request_free */
+  int retries, attempts;    /* retries allowed; transfers made so far */
+  int idempotent;           /* may be sent again (GET, HEAD, PUT, DELETE, or asked) */
+  int64_t max_wait, waited; /* ms: cap on the waits between attempts, and spent */
+  int64_t backoff;          /* ms before the first retry; doubles each time */
+  int cache;                /* cache = true: revalidate and keep in http_cache */
+  int cache_hit;            /* it carries the validators of a stored entry */
+  char cache_key[33];       /* hex XXH3-128 of method, URL and request headers */
+  struct request *prev, *next;  /* the queue, the active list or the waiting list */
   char errbuf[CURL_ERROR_SIZE];
 } request;
+
+/* REQ_*: where a request is. */
+enum { REQ_NONE, REQ_QUEUED, REQ_PACING, REQ_ACTIVE, REQ_BACKOFF };
+
+/*
+** vouch.http.rate(HOST, "10/s"): requests to HOST start at least
+** `interval` apart, whichever task sends them. `next` is the earliest
+** start not yet promised to a request.
+*/
+typedef struct pace {
+  char *host;               /* HOST or HOST:PORT, as given; owned */
+  char spec[32];            /* as given, returned by the next call */
+  uint64_t interval, next;  /* ns; uv_hrtime() */
+  struct pace *link;
+} pace;
 
 struct http_state {
   vouch_host_t *h;
@@ -76,6 +107,9 @@ struct http_state {
   int active, limit;        /* transfers running, and the most allowed */
   request *qhead, *qtail;   /* waiting for a slot */
   request *alist;           /* running */
+  request *wlist;           /* waiting for their pace or a backoff to pass */
+  struct pace *paces;       /* vouch.http.rate, per host */
+  uint64_t rng;             /* xorshift state for the backoff's jitter */
   sock_ctx *socks;
   int closing;              /* the state is being collected */
 };
@@ -190,7 +224,16 @@ static void list_remove(request **head, request **tail, request *r) {
 }
 
 
+static void wait_closed(uv_handle_t *t) {
+  free(t);
+}
+
+
 static void request_free(request *r) {
+  if (r->wait) {
+    uv_timer_stop(r->wait);
+    uv_close((uv_handle_t *)r->wait, wait_closed);
+  }
   vouch_mem_release(r->hs->h, r->body_charged);
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
@@ -203,28 +246,104 @@ static void request_free(request *r) {
 }
 
 
-/* Start queued transfers while there is room. No Lua here. */
+/*
+** The pace of the host of `url`, or NULL. A pace names HOST:PORT or HOST,
+** as --allow-net does.
+*/
+static pace *pace_find(http_state *hs, const char *url) {
+  CURLU *u;
+  char *hn = NULL, *port = NULL, hp[512];
+  pace *p, *found = NULL;
+  if (hs->paces == NULL || (u = curl_url()) == NULL) return NULL;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &hn, 0) == CURLUE_OK) {
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    snprintf(hp, sizeof hp, "%s:%s", hn, port ? port : "");
+    for (p = hs->paces; p && !found; p = p->link)
+      if (strcasecmp(p->host, hp) == 0) found = p;
+    for (p = hs->paces; p && !found; p = p->link)
+      if (strcasecmp(p->host, hn) == 0) found = p;
+  }
+  curl_free(hn);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return found;
+}
+
+
+/*
+** Promise `r` the next start its host's pace allows; the milliseconds to
+** wait for it (0: now). Slots are promised in the order requests reach a
+** transfer slot, so every task's requests share one pace.
+*/
+static uint64_t pace_delay(http_state *hs, request *r) {
+  pace *p = pace_find(hs, r->url);
+  uint64_t now, slot;
+  if (p == NULL) return 0;
+  now = uv_hrtime();
+  slot = p->next > now ? p->next : now;
+  p->next = slot + p->interval;
+  return slot > now ? (slot - now + 999999) / 1000000 : 0;
+}
+
+
+static void on_wait(uv_timer_t *t);
+
+/* Wait `ms` on the request's timer, in the waiting list. 0, or -1. */
+static int wait_start(http_state *hs, request *r, uint64_t ms, int where) {
+  if (r->wait == NULL) {
+    if ((r->wait = malloc(sizeof *r->wait)) == NULL) return -1;
+    uv_timer_init(&hs->h->loop, r->wait);
+    r->wait->data = r;
+  }
+  if (uv_timer_start(r->wait, on_wait, ms, 0) != 0) return -1;
+  r->where = where;
+  r->prev = NULL;
+  r->next = hs->wlist;
+  if (hs->wlist) hs->wlist->prev = r;
+  hs->wlist = r;
+  return 0;
+}
+
+
+/* Hand `r` (holding a transfer slot) to curl. */
+static void start_transfer(http_state *hs, request *r) {
+  if (curl_multi_add_handle(hs->multi, r->easy) != CURLM_OK) {
+    /* Cannot happen with a fresh handle; the op's timeout or the run's
+       limit still ends the wait. */
+    fprintf(stderr, "vouch: cannot start the transfer of %s\n", r->url);
+    hs->active--;
+    r->where = REQ_NONE;
+    return;
+  }
+  r->where = REQ_ACTIVE;
+  r->prev = NULL;
+  r->next = hs->alist;
+  if (hs->alist) hs->alist->prev = r;
+  hs->alist = r;
+}
+
+
+/*
+** Start queued transfers while there is room. One whose host is paced
+** takes its slot and waits for its turn. No Lua here.
+*/
 static void start_queued(http_state *hs) {
   while (hs->qhead && hs->active < hs->limit && !hs->closing) {
     request *r = hs->qhead;
+    uint64_t ms;
     list_remove(&hs->qhead, &hs->qtail, r);
-    if (curl_multi_add_handle(hs->multi, r->easy) != CURLM_OK) {
-      /* Cannot happen with a fresh handle; the op's timeout or the run's
-         limit still ends the wait. */
-      fprintf(stderr, "vouch: cannot start the transfer of %s\n", r->url);
-      continue;
-    }
-    r->active = 1;
+    r->where = REQ_NONE;
     hs->active++;
-    r->prev = NULL;
-    r->next = hs->alist;
-    if (hs->alist) hs->alist->prev = r;
-    hs->alist = r;
+    ms = pace_delay(hs, r);
+    if (ms > 0 && wait_start(hs, r, ms, REQ_PACING) == 0) continue;
+    start_transfer(hs, r);
   }
 }
 
 
 static void enqueue(http_state *hs, request *r) {
+  r->where = REQ_QUEUED;
   r->next = NULL;
   r->prev = hs->qtail;
   if (hs->qtail) hs->qtail->next = r;
@@ -234,16 +353,40 @@ static void enqueue(http_state *hs, request *r) {
 }
 
 
-/* Take `r` out of the multi or the queue. */
+/* Take `r` out of the multi, the queue or its wait. */
 static void detach(http_state *hs, request *r) {
-  if (r->active) {
-    curl_multi_remove_handle(hs->multi, r->easy);
-    list_remove(&hs->alist, NULL, r);
-    r->active = 0;
-    hs->active--;
-  } else {
-    list_remove(&hs->qhead, &hs->qtail, r);
+  switch (r->where) {
+    case REQ_ACTIVE:
+      curl_multi_remove_handle(hs->multi, r->easy);
+      list_remove(&hs->alist, NULL, r);
+      hs->active--;
+      break;
+    case REQ_PACING:
+      hs->active--;
+      /* fall through */
+    case REQ_BACKOFF:
+      uv_timer_stop(r->wait);
+      list_remove(&hs->wlist, NULL, r);
+      break;
+    case REQ_QUEUED:
+      list_remove(&hs->qhead, &hs->qtail, r);
+      break;
+    default:
+      break;
   }
+  r->where = REQ_NONE;
+}
+
+
+/* A pace or a backoff has passed. No Lua here. */
+static void on_wait(uv_timer_t *t) {
+  request *r = t->data;
+  http_state *hs = r->hs;
+  int where = r->where;
+  list_remove(&hs->wlist, NULL, r);
+  r->where = REQ_NONE;
+  if (where == REQ_PACING) start_transfer(hs, r);  /* it holds its slot */
+  else enqueue(hs, r);
 }
 
 
@@ -450,9 +593,9 @@ static const char *error_code(request *r, CURLcode rc) {
 }
 
 
-/* Push the response headers of `r` as a table with lower-case names. */
-static void push_headers(lua_State *L, request *r) {
-  const char *p = r->head.p, *end = p ? p + r->head.len : NULL;
+/* Push the header lines p[0..n) as a table with lower-case names. */
+static void push_headers(lua_State *L, const char *p, size_t n) {
+  const char *end = p ? p + n : NULL;
   lua_newtable(L);
   while (p && p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
@@ -484,14 +627,100 @@ static void push_headers(lua_State *L, request *r) {
 }
 
 
+/*
+** The value of the response header `name` (lower-case, with its colon)
+** of the last response of `r`, into out[n]; NULL when it has none.
+*/
+static const char *header_value(request *r, const char *name, char *out, size_t n) {
+  const char *p = r->head.p, *end = p ? p + r->head.len : NULL;
+  size_t k = strlen(name);
+  while (p && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p)), *v, *ve;
+    if (eol == NULL) eol = end;
+    if ((size_t)(eol - p) > k && strncasecmp(p, name, k) == 0) {
+      for (v = p + k; v < eol && (*v == ' ' || *v == '\t'); v++) {}
+      for (ve = eol; ve > v && isspace((unsigned char)ve[-1]); ve--) {}
+      snprintf(out, n, "%.*s", (int)(ve - v), v);
+      return out;
+    }
+    p = eol + 1;
+  }
+  return NULL;
+}
+
+
+/*
+** A 304 to a request that carried a stored entry's validators: the stored
+** response, read back (charged to --max-memory as it becomes Lua strings),
+** on the stack as status, headers text and body. 0 when the entry is gone.
+*/
+static int cache_revalidated(lua_State *L, request *r, long status) {
+  vouch_db_t *d;
+  if (!r->cache || !r->cache_hit || status != 304) return 0;
+  d = vouch_db_default(L);
+  return vouch_db_cache_get(L, d, r->cache_key, 1) == 1;
+}
+
+
+/* Keep a 200 that has validators in the cache; a failure only loses it. */
+static void cache_store(lua_State *L, request *r, long status) {
+  char etag[512], lm[128], *url;
+  const char *e, *m;
+  vouch_db_t *d;
+  if (!r->cache || status != 200) return;
+  e = header_value(r, "etag:", etag, sizeof etag);
+  m = header_value(r, "last-modified:", lm, sizeof lm);
+  if (e == NULL && m == NULL) return;
+  d = vouch_db_default(L);
+  url = vouch_redact(r->hs->h, r->url);   /* a key in the query is not kept */
+  if (url == NULL) return;
+  vouch_db_cache_put(d, r->cache_key, url, (int)status, e, m, r->head.p ? r->head.p : "",
+                     r->head.len, r->resp.p ? r->resp.p : "", r->resp.len);
+  free(url);
+}
+
+
 /* Build the response table on L (called protected, on the main thread). */
 static int build_response(lua_State *L) {
   request *r = lua_touserdata(L, 1);
   long status = 0;
   char *eff = NULL;
+  int top = lua_gettop(L);
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &eff);
-  lua_createtable(L, 0, 6);
+  if (cache_revalidated(L, r, status)) {
+    /* status, headers, body of the stored response (at top+1..top+3) */
+    lua_createtable(L, 0, 9);
+    lua_pushvalue(L, top + 1);
+    lua_setfield(L, -2, "status");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "ok");
+    lua_pushstring(L, eff ? eff : r->url);
+    lua_setfield(L, -2, "url");
+    lua_pushvalue(L, top + 3);
+    lua_setfield(L, -2, "body");
+    {
+      size_t n;
+      const char *hd = lua_tolstring(L, top + 2, &n);
+      push_headers(L, hd, n);
+    }
+    lua_setfield(L, -2, "headers");
+    lua_pushinteger(L, r->redirects);
+    lua_setfield(L, -2, "redirects");
+    lua_pushinteger(L, r->attempts);
+    lua_setfield(L, -2, "attempts");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "cached");
+    luaL_setmetatable(L, RESPONSE_MT);
+    return 1;
+  }
+  lua_settop(L, top);
+  cache_store(L, r, status);
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, r->attempts);
+  lua_setfield(L, -2, "attempts");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "cached");
   lua_pushinteger(L, status);
   lua_setfield(L, -2, "status");
   lua_pushboolean(L, status >= 200 && status < 300);
@@ -500,7 +729,7 @@ static int build_response(lua_State *L) {
   lua_setfield(L, -2, "url");
   lua_pushlstring(L, r->resp.p ? r->resp.p : "", r->resp.len);
   lua_setfield(L, -2, "body");
-  push_headers(L, r);
+  push_headers(L, r->head.p, r->head.len);
   lua_setfield(L, -2, "headers");
   lua_pushinteger(L, r->redirects);
   lua_setfield(L, -2, "redirects");
@@ -522,6 +751,7 @@ static int build_failure(lua_State *L) {
                     (LUAI_UACINT)r->max_size);
   else
     lua_pushfstring(L, "%s: %s", r->url, r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+  vouch_redact_at(L, -1);
   lua_pushstring(L, error_code(r, rc));
   return 3;
 }
@@ -536,10 +766,12 @@ static int build_message(lua_State *L) {
   if (code == NULL) {
     lua_pushboolean(L, 0);
     lua_pushstring(L, msg);
+    vouch_redact_at(L, -1);
     return 2;
   }
   lua_pushnil(L);
   lua_pushstring(L, msg);
+  vouch_redact_at(L, -1);
   lua_pushstring(L, code);
   return 3;
 }
@@ -620,6 +852,7 @@ static int follow(http_state *hs, request *r, long status) {
   free(r->url);
   r->url = next;
   r->redirects++;
+  r->attempts = 0;  /* attempts count per URL */
   /* See Other, and the historical POST-to-GET of 301 and 302. */
   if ((status == 303 && strcmp(r->method, "HEAD") != 0) ||
       ((status == 301 || status == 302) && strcmp(r->method, "POST") == 0)) {
@@ -648,13 +881,94 @@ static int follow(http_state *hs, request *r, long status) {
 }
 
 
-/* A transfer ended: follow a redirect, or resume the task with the result. */
+/* A failure that another attempt may not meet: the connection, not the request. */
+static int transient(CURLcode rc) {
+  return rc == CURLE_COULDNT_CONNECT || rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
+         rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE;
+}
+
+
+/* Retry-After of the last response in ms (seconds or an HTTP-date), or -1. */
+static int64_t retry_after(request *r) {
+  char v[128];
+  const char *p;
+  time_t t;
+  if (header_value(r, "retry-after:", v, sizeof v) == NULL || v[0] == '\0') return -1;
+  for (p = v; *p >= '0' && *p <= '9'; p++) {}
+  if (*p == '\0') {
+    long long secs = strlen(v) > 9 ? 999999999LL : atoll(v);
+    return (int64_t)secs * 1000;
+  }
+  if ((t = curl_getdate(v, NULL)) == -1) return -1;
+  return t <= time(NULL) ? 0 : (int64_t)(t - time(NULL)) * 1000;
+}
+
+
+static uint64_t rng_next(http_state *hs) {
+  uint64_t x = hs->rng;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return hs->rng = x;
+}
+
+
+/*
+** A 429, 502, 503 or 504, or a dropped connection, when `r` may be sent
+** again: wait (Retry-After on 429 and 503, else an exponential backoff with
+** jitter) and send it again, or complete it with EAGAIN when its retries or
+** max_wait are spent. Returns 1 when it took `r`, 0 when the result stands.
+*/
+static int retry(http_state *hs, request *r, CURLcode rc, long status) {
+  char msg[1024], what[300];
+  int64_t ms;
+  if (r->retries == 0 || !r->idempotent) return 0;
+  if (rc != CURLE_OK ? !transient(rc)
+                     : !(status == 429 || status == 502 || status == 503 || status == 504))
+    return 0;
+  if (rc != CURLE_OK)
+    snprintf(what, sizeof what, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+  else
+    snprintf(what, sizeof what, "HTTP %ld", status);
+  if (r->attempts > r->retries) {
+    snprintf(msg, sizeof msg, "%.600s: %s after %d attempts (retries = %d)", r->url, what,
+             r->attempts, r->retries);
+    complete(r, build_message, CURLE_OK, msg, "EAGAIN");
+    return 1;
+  }
+  ms = status == 429 || status == 503 ? retry_after(r) : -1;
+  if (ms < 0) {
+    int64_t exp = r->backoff;
+    int i;
+    for (i = 1; i < r->attempts && exp < MAX_BACKOFF; i++) exp *= 2;
+    if (exp > MAX_BACKOFF) exp = MAX_BACKOFF;
+    ms = exp / 2 + (exp > 1 ? (int64_t)(rng_next(hs) % (uint64_t)(exp - exp / 2 + 1)) : 0);
+  }
+  if (r->waited + ms > r->max_wait) {
+    snprintf(msg, sizeof msg, "%.600s: %s after %d attempts; waiting %lld ms more would pass "
+             "max_wait (%lld ms)", r->url, what, r->attempts, (long long)ms,
+             (long long)r->max_wait);
+    complete(r, build_message, CURLE_OK, msg, "EAGAIN");
+    return 1;
+  }
+  r->waited += ms;
+  if (setup_easy(r) != 0 || wait_start(hs, r, (uint64_t)ms, REQ_BACKOFF) != 0) {
+    complete(r, build_message, CURLE_OK, "not enough memory", "ENOMEM");
+    return 1;
+  }
+  return 1;
+}
+
+
+/* A transfer ended: retry, follow a redirect, or resume the task with the result. */
 static void transfer_done(http_state *hs, request *r, CURLcode rc) {
   long status = 0;
   detach(hs, r);
   start_queued(hs);
+  r->attempts++;
+  if (rc == CURLE_OK) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (retry(hs, r, rc, status)) return;
   if (rc == CURLE_OK) {
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     if (follow(hs, r, status)) return;
     complete(r, build_response, rc, NULL, NULL);
   } else {
@@ -691,11 +1005,46 @@ static void check_multi_info(http_state *hs) {
 ** =======================================================
 */
 
+static int state_gc(lua_State *L);
+
+/*
+** The host's HTTP state, made on first use: libcurl is initialised only by
+** a script that uses vouch.http, so that starting vouch costs no more than
+** it needs.
+*/
 static http_state *state_of(lua_State *L) {
   http_state *hs;
   lua_getfield(L, LUA_REGISTRYINDEX, HTTP_STATE);
   hs = lua_touserdata(L, -1);
   lua_pop(L, 1);
+  if (hs) return hs;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    luaL_error(L, "cannot initialise libcurl");
+  hs = lua_newuserdatauv(L, sizeof *hs, 0);
+  memset(hs, 0, sizeof *hs);
+  hs->h = vouch_host(L);
+  hs->limit = DEFAULT_LIMIT;
+  hs->rng = (uv_hrtime() ^ ((uint64_t)getpid() << 32)) | 1;
+  hs->timer = malloc(sizeof *hs->timer);
+  hs->multi = curl_multi_init();
+  if (hs->timer == NULL || hs->multi == NULL) {
+    free(hs->timer);
+    if (hs->multi) curl_multi_cleanup(hs->multi);
+    hs->multi = NULL;
+    curl_global_cleanup();
+    luaL_error(L, "cannot initialise libcurl");
+  }
+  uv_timer_init(&hs->h->loop, hs->timer);
+  hs->timer->data = hs;
+  curl_multi_setopt(hs->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+  curl_multi_setopt(hs->multi, CURLMOPT_SOCKETDATA, hs);
+  curl_multi_setopt(hs->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(hs->multi, CURLMOPT_TIMERDATA, hs);
+  lua_newtable(L);
+  lua_pushcfunction(L, state_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, HTTP_STATE);
   return hs;
 }
 
@@ -738,6 +1087,43 @@ static void check_header_text(lua_State *L, const char *s, size_t len, int name)
 }
 
 
+static int cmp_lines(const void *a, const void *b) {
+  return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+
+/*
+** The cache key of a request, as 32 hex digits into key[33]: XXH3-128 of
+** the method, the URL and the request headers (the header lines at `hidx`,
+** sorted), so that a response fetched with one key or Accept is never
+** served to a request with another. The headers' values are hashed, not
+** kept.
+*/
+static void cache_keyof(lua_State *L, const char *method, const char *url, int hidx,
+                        char key[33]) {
+  XXH3_state_t *st = XXH3_createState();
+  int i, n = (int)lua_rawlen(L, hidx);
+  const char **lines = n ? lua_newuserdatauv(L, sizeof *lines * (size_t)n, 0) : NULL;
+  XXH128_hash_t hv;
+  if (st == NULL) luaL_error(L, "not enough memory");
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, hidx, i + 1);
+    lines[i] = lua_tostring(L, -1);  /* anchored by the table */
+    lua_pop(L, 1);
+  }
+  if (n) qsort(lines, (size_t)n, sizeof *lines, cmp_lines);
+  XXH3_128bits_reset(st);
+  XXH3_128bits_update(st, method, strlen(method) + 1);
+  XXH3_128bits_update(st, url, strlen(url) + 1);
+  for (i = 0; i < n; i++) XXH3_128bits_update(st, lines[i], strlen(lines[i]) + 1);
+  hv = XXH3_128bits_digest(st);
+  XXH3_freeState(st);
+  if (n) lua_pop(L, 1);
+  snprintf(key, 33, "%016llx%016llx", (unsigned long long)hv.high64,
+           (unsigned long long)hv.low64);
+}
+
+
 /*
 ** Start the request described by the table at `t` and wait for it. All
 ** checks that may raise come first, before anything is allocated.
@@ -748,8 +1134,9 @@ static int do_request(lua_State *L, int t) {
   const char *url, *method = "GET", *body = NULL;
   size_t body_len = 0;
   int64_t timeout;
-  lua_Integer max_redirects, max_size;
-  int chk, i, hidx, oom = 0;
+  lua_Integer max_redirects, max_size, retries, max_wait, backoff;
+  int chk, i, hidx, oom = 0, idempotent, cache, cache_hit = 0;
+  char cache_key[33] = "";
   char *host = NULL;
   request *r;
 
@@ -798,6 +1185,27 @@ static int do_request(lua_State *L, int t) {
   timeout = vouch_opt_timeout(L, t);
   max_redirects = opt_int(L, t, "max_redirects", DEFAULT_REDIRECTS, 0, 100);
   max_size = opt_int(L, t, "max_size", DEFAULT_MAX_SIZE, 1, (lua_Integer)1 << 40);
+  retries = opt_int(L, t, "retries", 0, 0, 100);
+  max_wait = opt_int(L, t, "max_wait", DEFAULT_MAX_WAIT, 0, (lua_Integer)86400000);
+  backoff = opt_int(L, t, "backoff", DEFAULT_BACKOFF, 1, MAX_BACKOFF);
+  idempotent = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+               strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
+               strcmp(method, "OPTIONS") == 0;
+  if (lua_getfield(L, t, "idempotent") != LUA_TNIL) {
+    if (!lua_isboolean(L, -1))
+      return luaL_error(L, "bad idempotent (boolean expected, got %s)", luaL_typename(L, -1));
+    idempotent = lua_toboolean(L, -1);
+  }
+  lua_pop(L, 1);
+  cache = 0;
+  if (lua_getfield(L, t, "cache") != LUA_TNIL) {
+    if (!lua_isboolean(L, -1))
+      return luaL_error(L, "bad cache (boolean expected, got %s)", luaL_typename(L, -1));
+    cache = lua_toboolean(L, -1);
+    if (cache && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+      return luaL_error(L, "bad cache (only GET and HEAD requests are cached)");
+  }
+  lua_pop(L, 1);
   chk = url_check(h, url, &host);
   if (chk != URL_OK) {
     char why[900];
@@ -807,6 +1215,21 @@ static int do_request(lua_State *L, int t) {
   }
   free(host);
   vouch_op_check(L);
+  if (cache) {
+    /* The validators of a stored entry, if any, left on the stack. */
+    cache_keyof(L, method, url, hidx, cache_key);
+    cache_hit = vouch_db_cache_get(L, vouch_db_default(L), cache_key, 0) == 1;
+    if (cache_hit) {
+      if (lua_isstring(L, -2)) {
+        lua_pushfstring(L, "If-None-Match: %s", lua_tostring(L, -2));
+        lua_rawseti(L, hidx, (lua_Integer)lua_rawlen(L, hidx) + 1);
+      }
+      if (lua_isstring(L, -1)) {
+        lua_pushfstring(L, "If-Modified-Since: %s", lua_tostring(L, -1));
+        lua_rawseti(L, hidx, (lua_Integer)lua_rawlen(L, hidx) + 1);
+      }
+    }
+  }
 
   /* From here on nothing raises until the request is started. */
   r = calloc(1, sizeof *r);
@@ -814,6 +1237,13 @@ static int do_request(lua_State *L, int t) {
   r->hs = hs;
   strcpy(r->method, method);
   r->max_redirects = (int)max_redirects;
+  r->retries = (int)retries;
+  r->max_wait = max_wait;
+  r->backoff = backoff;
+  r->idempotent = idempotent;
+  r->cache = cache;
+  r->cache_hit = cache_hit;
+  memcpy(r->cache_key, cache_key, sizeof r->cache_key);
   /* No body can be larger than the memory the script may use. */
   r->max_size = h->max_memory && (size_t)max_size > h->max_memory ? h->max_memory
                                                                   : (size_t)max_size;
@@ -928,6 +1358,13 @@ static int state_gc(lua_State *L) {
   hs->closing = 1;
   while (hs->alist) vouch_op_cancel(&hs->alist->op);
   while (hs->qhead) vouch_op_cancel(&hs->qhead->op);
+  while (hs->wlist) vouch_op_cancel(&hs->wlist->op);
+  while (hs->paces) {
+    pace *p = hs->paces;
+    hs->paces = p->link;
+    free(p->host);
+    free(p);
+  }
   curl_multi_cleanup(hs->multi);
   hs->multi = NULL;
   while (hs->socks) sock_close(hs->socks);
@@ -940,38 +1377,162 @@ static int state_gc(lua_State *L) {
 /* }====================================================== */
 
 
+/*
+** vouch.http.rate(HOST, "10/s") paces requests to HOST (or HOST:PORT):
+** they start at least 1/10 s apart, whichever task sends them. The unit
+** is s, m or h; rate(HOST, nil) removes the pace. Returns the previous.
+*/
+static int http_rate(lua_State *L) {
+  http_state *hs = state_of(L);
+  const char *host = luaL_checkstring(L, 1), *spec = luaL_optstring(L, 2, NULL);
+  pace **pp, *p;
+  double n = 0, unit = 0;
+  char *end;
+  luaL_argcheck(L, *host && strlen(host) < 256, 1, "a host name expected");
+  if (spec) {
+    n = strtod(spec, &end);
+    if (end != spec && *end == '/') {
+      end++;
+      if (strcmp(end, "s") == 0 || strcmp(end, "sec") == 0 || strcmp(end, "second") == 0) unit = 1e9;
+      else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0 || strcmp(end, "minute") == 0) unit = 60e9;
+      else if (strcmp(end, "h") == 0 || strcmp(end, "hour") == 0) unit = 3600e9;
+    }
+    luaL_argcheck(L, unit > 0 && n > 0 && n <= 1e6 && strlen(spec) < sizeof p->spec, 2,
+                  "a rate like \"10/s\", \"600/m\" or \"1000/h\" expected");
+  }
+  for (pp = &hs->paces; *pp && strcasecmp((*pp)->host, host) != 0; pp = &(*pp)->link) {}
+  if ((p = *pp) != NULL) lua_pushstring(L, p->spec);
+  else lua_pushnil(L);
+  if (spec == NULL) {
+    if (p) {
+      *pp = p->link;
+      free(p->host);
+      free(p);
+    }
+    return 1;
+  }
+  if (p == NULL) {
+    if ((p = calloc(1, sizeof *p)) == NULL || (p->host = strdup(host)) == NULL) {
+      free(p);
+      return luaL_error(L, "not enough memory");
+    }
+    p->link = hs->paces;
+    hs->paces = p;
+  }
+  snprintf(p->spec, sizeof p->spec, "%s", spec);
+  p->interval = (uint64_t)(unit / n);
+  return 1;
+}
+
+
+/* resolve(base, ref): ref resolved against the URL base (RFC 3986), or nil. */
+static int http_resolve(lua_State *L) {
+  const char *base = luaL_checkstring(L, 1), *ref = luaL_checkstring(L, 2);
+  CURLU *u = curl_url();
+  char *out = NULL;
+  if (u == NULL) return luaL_error(L, "not enough memory");
+  if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_URL, ref, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+    lua_pushstring(L, out);
+  else
+    lua_pushnil(L);
+  curl_free(out);
+  curl_url_cleanup(u);
+  return 1;
+}
+
+
+/*
+** vouch.http.pages(url, opts): an iterator over the pages of a listing.
+** Each page is requested with opts (as vouch.http.get takes them, so every
+** page is checked against --allow-net, retried, paced and cached alike);
+** the next page is opts.next(response) when given (a URL, relative to the
+** page's, or nil at the end), else the Link header's rel="next" (RFC
+** 8288). A page that fails or is not 2xx raises. Each page gets `page`,
+** its number. Written in Lua: it only strings requests together.
+*/
+static const char pages_src[] =
+  "local request, resolve = ...\n"
+  "local type, pairs, error, tostring = type, pairs, error, tostring\n"
+  "local find, gmatch, lower, format = string.find, string.gmatch, string.lower, string.format\n"
+  "local function link_next(link)\n"
+  "  if type(link) ~= 'string' then return nil end\n"
+  "  for target, params in gmatch(link, '<([^>]*)>([^<]*)') do\n"
+  "    for rel in gmatch(params, '[Rr][Ee][Ll]%s*=%s*\"?([^\";,]*)') do\n"
+  "      for word in gmatch(rel, '%S+') do\n"
+  "        if lower(word) == 'next' then return target end\n"
+  "      end\n"
+  "    end\n"
+  "  end\n"
+  "end\n"
+  "return function(url, opts)\n"
+  "  if type(url) ~= 'string' then\n"
+  "    error(\"bad argument #1 to 'pages' (string expected, got \" .. type(url) .. ')', 2)\n"
+  "  end\n"
+  "  if opts ~= nil and type(opts) ~= 'table' then\n"
+  "    error(\"bad argument #2 to 'pages' (table expected, got \" .. type(opts) .. ')', 2)\n"
+  "  end\n"
+  "  local t, nextf, seen, n = {}, nil, {}, 0\n"
+  "  for k, v in pairs(opts or {}) do if k == 'next' then nextf = v else t[k] = v end end\n"
+  "  if nextf ~= nil and type(nextf) ~= 'function' then\n"
+  "    error(\"bad argument #2 to 'pages' (next: function expected, got \" .. type(nextf) .. ')', 2)\n"
+  "  end\n"
+  "  t.method = t.method or 'GET'\n"
+  "  return function()\n"
+  "    if url == nil then return nil end\n"
+  "    t.url, seen[url], n = url, true, n + 1\n"
+  "    local r, msg = request(t)\n"
+  "    if not r then url = nil; error(msg, 2) end\n"
+  "    if not r.ok then\n"
+  "      url = nil\n"
+  "      error(format('%s: page %d answered HTTP %d', t.url, n, r.status), 2)\n"
+  "    end\n"
+  "    r.page = n\n"
+  "    local nxt\n"
+  "    if nextf then nxt = nextf(r) else nxt = link_next(r.headers.link) end\n"
+  "    if nxt ~= nil then\n"
+  "      if type(nxt) ~= 'string' then\n"
+  "        url = nil\n"
+  "        error('pages: next returned a ' .. type(nxt) .. ' (a URL or nil expected)', 2)\n"
+  "      end\n"
+  "      local abs = resolve(r.url, nxt)\n"
+  "      if abs == nil then url = nil; error(format('%s: page %d: bad next URL %s', t.url, n, nxt), 2) end\n"
+  "      if seen[abs] then url = nil; error(format('%s: page %d: the next page %s was already read', t.url, n, abs), 2) end\n"
+  "      url = abs\n"
+  "    else\n"
+  "      url = nil\n"
+  "    end\n"
+  "    return r\n"
+  "  end\n"
+  "end\n";
+
+
+/*
+** vouch.http.cache_prune([opts]): remove stored responses, all of them or
+** those not used for opts.older_than seconds. Returns how many.
+*/
+static int http_cache_prune(lua_State *L) {
+  lua_Integer older = -1;
+  int64_t removed = 0;
+  vouch_db_t *d;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    older = opt_int(L, 1, "older_than", -1, 0, (lua_Integer)1 << 40);
+  }
+  d = vouch_db_default(L);
+  if (vouch_db_cache_prune(d, (int64_t)older, &removed) != 0)
+    return luaL_error(L, "cannot prune the HTTP cache");
+  lua_pushinteger(L, (lua_Integer)removed);
+  return 1;
+}
+
+
 int luaopen_vouch_http(lua_State *L) {
   static const luaL_Reg funcs[] = {
-    {"get", http_get}, {"request", http_request}, {"limit", http_limit}, {NULL, NULL}
+    {"get", http_get}, {"request", http_request}, {"limit", http_limit},
+    {"rate", http_rate}, {"cache_prune", http_cache_prune}, {NULL, NULL}
   };
-  http_state *hs;
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    return luaL_error(L, "cannot initialise libcurl");
-  hs = lua_newuserdatauv(L, sizeof *hs, 0);
-  memset(hs, 0, sizeof *hs);
-  hs->h = vouch_host(L);
-  hs->limit = DEFAULT_LIMIT;
-  hs->timer = malloc(sizeof *hs->timer);
-  hs->multi = curl_multi_init();
-  if (hs->timer == NULL || hs->multi == NULL) {
-    free(hs->timer);
-    if (hs->multi) curl_multi_cleanup(hs->multi);
-    hs->multi = NULL;
-    curl_global_cleanup();
-    return luaL_error(L, "cannot initialise libcurl");
-  }
-  uv_timer_init(&hs->h->loop, hs->timer);
-  hs->timer->data = hs;
-  curl_multi_setopt(hs->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-  curl_multi_setopt(hs->multi, CURLMOPT_SOCKETDATA, hs);
-  curl_multi_setopt(hs->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-  curl_multi_setopt(hs->multi, CURLMOPT_TIMERDATA, hs);
-  lua_newtable(L);
-  lua_pushcfunction(L, state_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, HTTP_STATE);
-
   luaL_newmetatable(L, RESPONSE_MT);
   lua_newtable(L);
   lua_pushcfunction(L, resp_json);
@@ -982,5 +1543,11 @@ int luaopen_vouch_http(lua_State *L) {
   lua_pop(L, 1);
 
   luaL_newlib(L, funcs);
+  if (luaL_loadbuffer(L, pages_src, sizeof pages_src - 1, "=vouch.http.pages") != LUA_OK)
+    return lua_error(L);
+  lua_pushcfunction(L, http_request);
+  lua_pushcfunction(L, http_resolve);
+  lua_call(L, 2, 1);
+  lua_setfield(L, -2, "pages");
   return 1;
 }

@@ -55,6 +55,8 @@ static const command commands[] = {
    "manage scheduled runs of scripts (see 'vouch help schedule')"},
   {"daemon", cmd_sched, NULL, "daemon [--poll MS] [--grace S] [--max-running N] [--clock FILE] [--log FILE]",
    "run due schedules until stopped (SIGTERM/SIGINT)"},
+  {"cache", NULL, "vouch.cmd.cache", "cache [--limit N] | cache prune --older-than DAYS | --all",
+   "show or prune the HTTP responses kept for revalidation (cache = true)"},
   {"help", cmd_help, NULL, "help [COMMAND]", "show help for a command"},
   {"version", cmd_version, NULL, "version", "print the versions of vouch and its libraries"},
   {NULL, NULL, NULL, NULL, NULL}
@@ -71,6 +73,8 @@ static const char options_help[] =
   "                       (default: the script's directory and the working directory)\n"
   "  --allow-write=PATHS  writable files and directories (default: none but the database)\n"
   "  --allow-net=HOSTS    hosts scripts may reach over HTTP (default: none; * for any)\n"
+  "  --allow-env=NAMES    environment variables vouch.env may read (default: none);\n"
+  "                       their values are shown as *** in errors, logs and runs\n"
   "  --trusted            run with the full standard library and no capability checks\n"
   "  -e CODE              run CODE instead of a script\n"
   "\n"
@@ -110,7 +114,8 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
   const char *a = argv[*i], *v = NULL;
   size_t n;
   static const char *const with_value[] = {
-    "--db", "--max-memory", "--timeout", "--allow-read", "--allow-write", "--allow-net", NULL
+    "--db", "--max-memory", "--timeout", "--allow-read", "--allow-write", "--allow-net",
+    "--allow-env", NULL
   };
   int k;
   if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
@@ -148,6 +153,24 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
     case 3: o->allow_read = v; break;
     case 4: o->allow_write = v; break;
     case 5: o->allow_net = v; break;
+    case 6: {
+      /* names only: a value never goes on a command line */
+      const char *p = v;
+      while (*p) {
+        size_t len = strcspn(p, ",");
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 255 ? len : 255), p);
+        if (len > 0 && (len > 255 || !vouch_env_name_ok(name))) {
+          fprintf(stderr, "vouch: bad --allow-env '%s' ('%s' is not a variable name: "
+                          "letters, digits and _)\n", v, name);
+          return -1;
+        }
+        p += len;
+        if (*p == ',') p++;
+      }
+      o->allow_env = v;
+      break;
+    }
   }
   return 1;
 }

@@ -92,20 +92,35 @@ static void hide_prompt(repl *r);
 */
 
 /* Write to stdout or stderr, clearing the prompt line first if it is up. */
+/*
+** Write to stdout or stderr, clearing the prompt line first if it is up.
+** Secrets read through vouch.env are echoed as "***" (and without the
+** memory to redact, nothing of the text is).
+*/
 static void out_write(repl *r, FILE *f, const char *s, size_t n) {
+  char *clean = NULL;
+  if (r->h->secrets.n > 0 && memchr(s, '\0', n) == NULL) {
+    if ((clean = vouch_redact(r->h, s)) == NULL) return;
+    s = clean;
+    n = strlen(clean);
+  }
   hide_prompt(r);
   fflush(stdout);
   fwrite(s, 1, n, f);
   fflush(f);
+  free(clean);
 }
 
 
 static void out_line(repl *r, FILE *f, const char *color, const char *s) {
   int c = color && (f == stderr ? r->ecolor : r->color);
+  char *clean = NULL;
+  if (r->h->secrets.n > 0 && (s = clean = vouch_redact(r->h, s)) == NULL) return;
   hide_prompt(r);
   fflush(stdout);
   fprintf(f, "%s%s%s\n", c ? color : "", s, c ? "\033[0m" : "");
   fflush(f);
+  free(clean);
 }
 
 
@@ -539,7 +554,10 @@ static char *history_path(void) {
 /* Add a statement to the history, dropping an earlier copy, and save it. */
 static void history_add(repl *r, const char *s) {
   int i;
+  char *clean = NULL;
   if (!r->interactive || *s == '\0') return;
+  /* a secret typed in again is kept as "***" */
+  if (r->h->secrets.n > 0 && (s = clean = vouch_redact(r->h, s)) == NULL) return;
   for (i = history_length - 1; i >= 0; i--) {
     HIST_ENTRY *e = history_get(history_base + i);
     if (e && e->line && strcmp(e->line, s) == 0) {
@@ -548,6 +566,7 @@ static void history_add(repl *r, const char *s) {
     }
   }
   add_history(s);
+  free(clean);
   if (r->history && mkdirs(r->history) == 0 && write_history(r->history) == 0)
     chmod(r->history, 0600);  /* what was typed may hold secrets */
 }

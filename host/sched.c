@@ -145,12 +145,15 @@ void vouch_sched_grants_free(vouch_sched_grants_t *g) {
   list_free_(&g->read, &g->nread);
   list_free_(&g->write, &g->nwrite);
   list_free_(&g->net, &g->nnet);
+  list_free_(&g->env, &g->nenv);
   memset(g, 0, sizeof *g);
 }
 
 int vouch_sched_grants_add(vouch_sched_grants_t *g, int which, const char *item) {
-  char ***v = which == 'r' ? &g->read : which == 'w' ? &g->write : &g->net;
-  int *n = which == 'r' ? &g->nread : which == 'w' ? &g->nwrite : &g->nnet;
+  char ***v = which == 'r' ? &g->read : which == 'w' ? &g->write :
+               which == 'e' ? &g->env : &g->net;
+  int *n = which == 'r' ? &g->nread : which == 'w' ? &g->nwrite :
+           which == 'e' ? &g->nenv : &g->nnet;
   char **nv, *copy = strdup(item);
   int i;
   if (copy == NULL) return -1;
@@ -221,6 +224,36 @@ static int may_reach(const vouch_sched_grants_t *g, const char *host) {
   return 0;
 }
 
+static int may_read_env(const vouch_sched_grants_t *g, const char *name) {
+  int i;
+  if (g->trusted) return 1;
+  for (i = 0; i < g->nenv; i++)
+    if (strcmp(g->env[i], name) == 0) return 1;
+  return 0;
+}
+
+/*
+** A malloc'd copy of `s` with the values of the variables the grants name
+** (as this process sees them) shown as "***": a run's output, error and
+** alert are stored and sent without the secrets it was given. NULL when
+** out of memory.
+*/
+static char *redact_env(const vouch_sched_grants_t *g, const char *s) {
+  vouch_list_t vals = {0};
+  char *out;
+  int i;
+  if (s == NULL) return NULL;
+  vals.v = calloc((size_t)g->nenv + 1, sizeof *vals.v);
+  if (vals.v == NULL) return NULL;
+  for (i = 0; i < g->nenv; i++) {
+    const char *v = getenv(g->env[i]);
+    if (v && strlen(v) >= VOUCH_SECRET_MIN) vals.v[vals.n++] = (char *)v;
+  }
+  out = vouch_redact_list(&vals, s);
+  free(vals.v);
+  return out;
+}
+
 /* A grant item goes on a comma-separated command line: no comma, no control. */
 static int item_ok(const char *s) {
   if (*s == '\0') return 0;
@@ -230,7 +263,7 @@ static int item_ok(const char *s) {
 }
 
 int vouch_sched_grants_parse(const char *text, vouch_sched_grants_t *g, char *why, size_t n) {
-  static const char *const keys[] = {"read", "write", "net"};
+  static const char *const keys[] = {"read", "write", "net", "env"};
   json_t *o, *v;
   int k;
   memset(g, 0, sizeof *g);
@@ -241,18 +274,19 @@ int vouch_sched_grants_parse(const char *text, vouch_sched_grants_t *g, char *wh
     json_decref(o);
     return -1;
   }
-  for (k = 0; k < 3; k++) {
+  for (k = 0; k < 4; k++) {
     size_t i;
     json_t *arr = json_object_get(o, keys[k]);
     if (arr == NULL) continue;
     if (!json_is_array(arr)) { why_(why, n, "grants: '%s' is not a list", keys[k]); goto bad; }
     json_array_foreach(arr, i, v) {
       const char *s = json_string_value(v);
-      if (s == NULL || !item_ok(s) || (k < 2 && s[0] != '/')) {
+      if (s == NULL || !item_ok(s) || (k < 2 && s[0] != '/') ||
+          (k == 3 && !vouch_env_name_ok(s))) {
         why_(why, n, "grants: bad '%s' item %zu", keys[k], i + 1);
         goto bad;
       }
-      if (vouch_sched_grants_add(g, "rwn"[k], s) != 0) { why_(why, n, "out of memory"); goto bad; }
+      if (vouch_sched_grants_add(g, "rwne"[k], s) != 0) { why_(why, n, "out of memory"); goto bad; }
     }
   }
   if ((v = json_object_get(o, "memory")) != NULL) {
@@ -282,18 +316,19 @@ bad:
 }
 
 char *vouch_sched_grants_json(const vouch_sched_grants_t *g) {
-  json_t *o = json_object(), *a[3];
+  json_t *o = json_object(), *a[4];
   char *s;
   int k, i;
-  for (k = 0; k < 3; k++) {
-    char **v = k == 0 ? g->read : k == 1 ? g->write : g->net;
-    int nv = k == 0 ? g->nread : k == 1 ? g->nwrite : g->nnet;
+  for (k = 0; k < 4; k++) {
+    char **v = k == 0 ? g->read : k == 1 ? g->write : k == 2 ? g->net : g->env;
+    int nv = k == 0 ? g->nread : k == 1 ? g->nwrite : k == 2 ? g->nnet : g->nenv;
     a[k] = json_array();
     for (i = 0; i < nv; i++) json_array_append_new(a[k], json_string(v[i]));
   }
   json_object_set_new(o, "read", a[0]);
   json_object_set_new(o, "write", a[1]);
   json_object_set_new(o, "net", a[2]);
+  json_object_set_new(o, "env", a[3]);
   json_object_set_new(o, "memory", json_integer((json_int_t)g->max_memory));
   json_object_set_new(o, "timeout", json_real(g->timeout));
   json_object_set_new(o, "trusted", json_boolean(g->trusted));
@@ -304,7 +339,8 @@ char *vouch_sched_grants_json(const vouch_sched_grants_t *g) {
 
 int vouch_sched_host_option(const char *a) {
   static const char *const with_value[] = {
-    "--db", "--max-memory", "--timeout", "--allow-read", "--allow-write", "--allow-net", NULL
+    "--db", "--max-memory", "--timeout", "--allow-read", "--allow-write", "--allow-net",
+    "--allow-env", NULL
   };
   int k;
   if (strcmp(a, "--trusted") == 0) return 1;
@@ -442,6 +478,13 @@ static int grants_within(const vouch_sched_grants_t *row, const vouch_sched_gran
     if (!may_reach(runner, row->net[i]) || vouch_sched_grants_add(out, 'n', row->net[i]) != 0) {
       why_(why, n, "%s: network access denied (allow it with --allow-net=%s)", row->net[i],
            row->net[i]);
+      return -1;
+    }
+  }
+  for (i = 0; i < row->nenv; i++) {
+    if (!may_read_env(runner, row->env[i]) || vouch_sched_grants_add(out, 'e', row->env[i]) != 0) {
+      why_(why, n, "environment access to %s denied (allow it with --allow-env=%s)",
+           row->env[i], row->env[i]);
       return -1;
     }
   }
@@ -593,8 +636,8 @@ int vouch_sched_check_row(const vouch_sched_row_t *row, const vouch_sched_grants
     if (t == NULL) { why_(why, n, "alerts: item %zu is not a string", i + 1); goto refuse; }
     if (!vouch_sched_check_alert(t, &p->grants, NULL, why, n)) goto refuse;
   }
-  /* exe, up to 7 host options, run SCRIPT or CMD, the arguments, NULL */
-  p->argv = calloc(json_array_size(args) + 12, sizeof *p->argv);
+  /* exe, up to 8 host options, run SCRIPT or CMD, the arguments, NULL */
+  p->argv = calloc(json_array_size(args) + 13, sizeof *p->argv);
   if (p->argv == NULL) { why_(why, n, "out of memory"); goto refuse; }
   p->argv[p->argc++] = (char *)exe;
   if (push_arg(p, "--db=%s", db) || push_arg(p, "--max-memory=%zu", p->grants.max_memory) ||
@@ -602,6 +645,7 @@ int vouch_sched_check_row(const vouch_sched_row_t *row, const vouch_sched_grants
       push_list(p, "--allow-read", p->grants.read, p->grants.nread) ||
       push_list(p, "--allow-write", p->grants.write, p->grants.nwrite) ||
       push_list(p, "--allow-net", p->grants.net, p->grants.nnet) ||
+      push_list(p, "--allow-env", p->grants.env, p->grants.nenv) ||
       (p->grants.trusted && push_arg(p, "--trusted"))) {
     why_(why, n, "out of memory");
     goto refuse;
@@ -731,6 +775,8 @@ typedef struct child {          /* a running schedule */
   const char *fate;             /* set when we ended it: "aborted", "replaced" */
   uv_timer_t backstop;          /* kills a child that outlives its time limit */
   int backstop_on;
+  vouch_sched_grants_t envg;    /* the variables it was granted (names only), whose
+                                   values its output and error are stored without */
   struct child *next;
 } child;
 
@@ -1504,7 +1550,8 @@ static void webhook_done(uv_work_t *w, int status) {
 static void send_alert(engine *e, const char *name, const char *targets,
                        const vouch_sched_grants_t *g, json_t *rep) {
   json_t *arr = json_loads(targets ? targets : "[]", 0, NULL);
-  char *body = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+  char *raw = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+  char *body = g->nenv ? redact_env(g, raw ? raw : "") : raw;
   size_t i;
   json_t *drift = json_object_get(rep, "drift"), *d;
   char summary[512] = "";
@@ -1555,6 +1602,7 @@ static void send_alert(engine *e, const char *name, const char *targets,
     }
     free(clean);
   }
+  if (body != raw) free(raw);
   free(body);
   json_decref(arr);
 }
@@ -1616,6 +1664,7 @@ static int64_t max_run_id(sqlite3 *db) {
 
 static void child_free_if_closed(child *c) {
   if (c->closed < 2 + c->spawn_tried + c->backstop_on) return;
+  vouch_sched_grants_free(&c->envg);
   free(c->name);
   free(c);
 }
@@ -1684,6 +1733,19 @@ static void child_finish(child *c) {
   }
   if (strcmp(status, "ok") == 0) run_id = monitor(e, c, &alert);
   if (alert) alert_text = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS);
+  if (c->envg.nenv > 0) {
+    /* what the run was given is not what the history keeps */
+    char *o2 = output ? redact_env(&c->envg, output) : NULL;
+    char *a2 = alert_text ? redact_env(&c->envg, alert_text) : NULL;
+    char *e2 = redact_env(&c->envg, error);
+    if (e2) snprintf(error, sizeof error, "%s", e2);
+    else error[0] = '\0';
+    free(e2);
+    free(output);
+    free(alert_text);
+    output = o2;
+    alert_text = a2;
+  }
   db_write(e, "UPDATE schedule_runs SET status=?, ended_at=?, duration=?, exit_code=?,"
          " error=?, output=?, run_id=?, alert=? WHERE id=?", "ssdissssi",
          status, vouch_time_utc(clock_now(e), ts), secs, (int64_t)c->exit_status,
@@ -1824,6 +1886,8 @@ static int start_run(engine *e, request *r) {
   po.stdio = stdio;
   po.stdio_count = 3;
   po.exit_cb = exit_cb;
+  for (i = 0; i < (size_t)plan.grants.nenv; i++)
+    vouch_sched_grants_add(&c->envg, 'e', plan.grants.env[i]);
   c->started = uv_hrtime();
   c->spawn_tried = env != NULL;
   rc = c->spawn_tried ? uv_spawn(&e->loop, &c->proc, &po) : UV_ENOMEM;
@@ -2030,11 +2094,12 @@ static int runner_grants(engine *e, const vouch_opts_t *o, const char *db) {
   e->grants.trusted = o->trusted;
   e->grants.max_memory = o->max_memory;
   e->grants.timeout = o->timeout;
-  for (k = 0; k < 3; k++) {
-    const char *csv = k == 0 ? o->allow_read : k == 1 ? o->allow_write : o->allow_net;
+  for (k = 0; k < 4; k++) {
+    const char *csv = k == 0 ? o->allow_read : k == 1 ? o->allow_write :
+                      k == 2 ? o->allow_net : o->allow_env;
     if (vouch_list_set(&l, csv, k < 2) != 0) { vouch_list_free(&l); return -1; }
     for (i = 0; i < l.n; i++)
-      if (vouch_sched_grants_add(&e->grants, "rwn"[k], l.v[i]) != 0) {
+      if (vouch_sched_grants_add(&e->grants, "rwne"[k], l.v[i]) != 0) {
         vouch_list_free(&l);
         return -1;
       }
@@ -2359,6 +2424,9 @@ static int grants_of_host(vouch_host_t *h, vouch_sched_grants_t *g) {
     if (h->allow_write.v[i][0] == '/') rc |= vouch_sched_grants_add(g, 'w', h->allow_write.v[i]);
   for (i = 0; i < h->allow_net.n; i++)
     if (!strchr(h->allow_net.v[i], ',')) rc |= vouch_sched_grants_add(g, 'n', h->allow_net.v[i]);
+  for (i = 0; i < h->allow_env.n; i++)
+    if (vouch_env_name_ok(h->allow_env.v[i]))
+      rc |= vouch_sched_grants_add(g, 'e', h->allow_env.v[i]);
   return rc;
 }
 

@@ -128,6 +128,15 @@ static const char *const migrations[] = {
   "DROP TABLE scores;\n"
   "ALTER TABLE scores_4 RENAME TO scores;\n"
   "CREATE INDEX scores_partner ON scores(partner_id, run_id);\n",
+  /* 5: vouch.http's cache of responses with validators (cache = true), by
+     a hash of method, URL and request headers; the URL kept without the
+     secrets read through vouch.env. Written only by the host. */
+  "CREATE TABLE http_cache(key TEXT PRIMARY KEY, url TEXT NOT NULL,\n"
+  "  status INTEGER NOT NULL, etag TEXT, last_modified TEXT,\n"
+  "  headers BLOB NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL,\n"
+  "  stored_at TEXT NOT NULL, used_at TEXT NOT NULL,\n"
+  "  hits INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n"
+  "CREATE INDEX http_cache_used ON http_cache(used_at);\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -265,7 +274,7 @@ void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on) {
 /* The host's schema: every table its migrations create. */
 static const char *const host_tables[] = {
   "partners", "loads", "runs", "scores", "reasons", "schedules", "schedule_runs",
-  "schedule_triggers", "scorecards", "inputs", "run_loads", "scores_4", NULL
+  "schedule_triggers", "scorecards", "inputs", "run_loads", "scores_4", "http_cache", NULL
 };
 
 /* PRAGMAs that only report, with or without an argument. */

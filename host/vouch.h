@@ -48,6 +48,7 @@ typedef struct vouch_opts {
   const char *allow_read;   /* comma-separated; NULL = defaults */
   const char *allow_write;
   const char *allow_net;
+  const char *allow_env;    /* variable names vouch.env may read */
   const char *out;          /* a command's --out FILE (writable), or NULL */
 } vouch_opts_t;
 
@@ -65,6 +66,8 @@ typedef struct vouch_host {
   vouch_list_t allow_read;  /* resolved directories and files */
   vouch_list_t allow_write;
   vouch_list_t allow_net;   /* host names, or "*" */
+  vouch_list_t allow_env;   /* environment variable names vouch.env may read */
+  vouch_list_t secrets;     /* values read through vouch.env: redacted on output */
   char *db_path;            /* default database path; owned */
   char *script_dir;         /* directory of the main script; owned, may be NULL */
   char *out_path;           /* resolved --out FILE, the one file vouch.file.show
@@ -189,6 +192,21 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
 
 /* file.c */
 int luaopen_vouch_file(lua_State *L);
+
+/*
+** env.c: --allow-env and vouch.env. Values read are secrets: what the host
+** writes out (reports, the REPL, stored rows) shows them as "***". Values
+** shorter than VOUCH_SECRET_MIN bytes are not redacted (they would blot out
+** ordinary text).
+*/
+#define VOUCH_SECRET_MIN 4
+int luaopen_vouch_env(lua_State *L);
+int vouch_env_name_ok(const char *name);
+int vouch_env_allowed(vouch_host_t *h, const char *name);
+int vouch_secret_add(vouch_host_t *h, const char *value);
+char *vouch_redact_list(const vouch_list_t *l, const char *s);
+char *vouch_redact(vouch_host_t *h, const char *s);
+void vouch_redact_at(lua_State *L, int idx);
 
 /* http.c */
 int luaopen_vouch_http(lua_State *L);

@@ -35,7 +35,8 @@ json_t *vouch_sched_compare(sqlite3 *db, int64_t run, int64_t prev, double thres
 /* What a run may do. Paths are absolute and resolved. */
 typedef struct vouch_sched_grants {
   char **read, **write, **net;  /* owned lists; net holds host names or "*" */
-  int nread, nwrite, nnet;
+  char **env;                   /* owned: variable names (never their values) */
+  int nread, nwrite, nnet, nenv;
   size_t max_memory;            /* bytes, 0 = none */
   double timeout;               /* seconds, 0 = none */
   int trusted;                  /* --trusted: no capability is checked */

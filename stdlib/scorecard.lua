@@ -1454,13 +1454,19 @@ function Card:run(opts)
   end
   -- The stored reasons: the principal ones (ranked) and every raised flag
   -- that had an effect, as [code, dimension, outcome, points, rank].
+  -- A portfolio flag's evidence comes from the whole set: it is stored
+  -- with it, sixth.
+  local index = self.index
+  local encode, SORTED = vouch.json.encode, { sort_keys = true }
   local function reasons_json(list)
     local out, n = {}, 0
     for _, o in ipairs(list) do
       n = n + 1
-      out[n] = format('["%s",%s,"%s",%s,%s]', o.code,
+      local rule = index[o.code]
+      out[n] = format('["%s",%s,"%s",%s,%s%s]', o.code,
                       o.dimension and ('"' .. o.dimension .. '"') or "null", o.outcome,
-                      o.points and shortest(o.points) or "null", o.rank or "null")
+                      o.points and shortest(o.points) or "null", o.rank or "null",
+                      rule and rule.portfolio and ("," .. encode(o.evidence or {}, SORTED)) or "")
     end
     return "[" .. concat(out, ",") .. "]"
   end
@@ -1476,7 +1482,10 @@ function Card:run(opts)
     local list = {}
     for _, o in ipairs(res.reasons) do list[#list + 1] = o end
     for _, o in ipairs(outcomes) do
-      if not o.rank and FLAGS[o.outcome] and (o.impact or 0) > 0 then list[#list + 1] = o end
+      if not o.rank and FLAGS[o.outcome] and
+         ((o.impact or 0) > 0 or (index[o.code] and index[o.code].portfolio)) then
+        list[#list + 1] = o
+      end
     end
     return list
   end
@@ -1485,7 +1494,75 @@ function Card:run(opts)
               dims_json(res.dimensions), reasons_json(stored_reasons(res, outcomes)),
               load_id, row)
   end
+  -- Storing alone (nothing kept, nobody told): the stored row is made
+  -- straight from the compact result, without an outcome table per rule.
+  local fast = storing and not keep and not each
+  local rules, scratch = self.rules, {}
+  local top_i, top_x = {}, {}
+  local function outcome(rule, v, r)
+    if v == false then return "indeterminate", nil end
+    local kind = rule.kind
+    if kind == "score" or kind == "points" then return kind, v end
+    if v ~= 1 then return "pass", nil end
+    if kind == "penalty" then return kind, -rule.points
+    elseif kind == "cap" then
+      return kind, (r.uncapped and r.uncapped > rule.cap) and (rule.cap - r.uncapped) or 0
+    elseif kind == "review" then return kind, 0 end
+    return kind, nil
+  end
+  local function tuple(rule, kind, pts, rank)
+    return format('["%s",%s,"%s",%s,%s]', rule.id,
+                  rule.dimension and ('"' .. rule.dimension .. '"') or "null", kind,
+                  pts and shortest(pts) or "null", rank or "null")
+  end
+  local function store_fast(p, r, load_id, row)
+    local V, n = r.values, 0
+    -- The four most adverse outcomes, by impact, the earlier rule first.
+    for i, rule in ipairs(rules) do
+      local v = V[i]
+      if v ~= nil then
+        local kind, pts = outcome(rule, v, r)
+        if kind ~= "pass" then
+          scratch.outcome, scratch.points = kind, pts
+          local x = impact(self, scratch, rule, r)
+          if x > 0 then
+            local k = n < 4 and n + 1 or (x > top_x[4] and 4 or nil)
+            if k then
+              if n < 4 then n = n + 1 end
+              while k > 1 and x > top_x[k - 1] do
+                top_i[k], top_x[k] = top_i[k - 1], top_x[k - 1]
+                k = k - 1
+              end
+              top_i[k], top_x[k] = i, x
+            end
+          end
+        end
+      end
+    end
+    local out, ranked = {}, {}
+    for k = 1, n do
+      local i = top_i[k]
+      local kind, pts = outcome(rules[i], V[i], r)
+      out[k] = tuple(rules[i], kind, pts, k)
+      ranked[i] = true
+    end
+    -- Then the raised flags that had an effect and rank below the four.
+    for i, rule in ipairs(rules) do
+      local v = V[i]
+      if v == 1 and not ranked[i] and FLAGS[rule.kind] then
+        local kind, pts = outcome(rule, v, r)
+        scratch.outcome, scratch.points = kind, pts
+        if impact(self, scratch, rule, r) > 0 then out[#out + 1] = tuple(rule, kind, pts) end
+      end
+    end
+    summary.partners = summary.partners + 1
+    summary[r.verdict] = summary[r.verdict] + 1
+    if load_id == nil then load_id, row = input_of(p) end
+    add_score(run_id, tostring(p.id), p.name, p.kind, r.total, r.verdict,
+              dims_json(r.dimensions), "[" .. concat(out, ",") .. "]", load_id, row)
+  end
   local function store(p, r, load_id, row)
+    if fast then return store_fast(p, r, load_id, row) end
     local res = self:explain(p, r, bare)
     if keeper then keep[#keep + 1] = keeper(res)
     elseif keep then keep[#keep + 1] = res end
@@ -1524,12 +1601,13 @@ function Card:run(opts)
       local v = res.dimensions[d]
       if v and v < low then res.weakest, low = d, v end
     end
+    local hits = {}   -- the portfolio's flags that rank nowhere
     for k, hit in ipairs(r.portfolio or {}) do
       local rule = hit.rule
       local o = { code = rule.id, dimension = rule.dimension, outcome = rule.kind,
                   points = hit.points, evidence = M.evidence(rule, p, hit.evidence), order = nout + k }
       o.impact = impact(self, o, rule, r)
-      if o.impact > 0 then cand[#cand + 1] = o end
+      if o.impact > 0 then cand[#cand + 1] = o else hits[#hits + 1] = o end
     end
     for _, o in ipairs(cand) do o.rank = nil end
     if #cand > 1 then sort(cand, by_impact) end
@@ -1538,6 +1616,7 @@ function Card:run(opts)
       res.reasons[k] = cand[k]
     end
     count(res)
+    for _, o in ipairs(hits) do cand[#cand + 1] = o end
     if storing then score_row(res, cand, e.load, e.row) end
   end
 
@@ -1654,7 +1733,7 @@ function M.stored(row, dimensions)
   end
   for _, t in ipairs(decode(row.reasons) or {}) do
     local o = { code = t[1], dimension = denull(t[2]), outcome = t[3], points = denull(t[4]),
-                rank = denull(t[5]) }
+                rank = denull(t[5]), evidence = t[6] }
     if o.rank then res.reasons[#res.reasons + 1] = o else res.flags[#res.flags + 1] = o end
   end
   sort(res.reasons, function(a, b) return a.rank < b.rank end)
@@ -1713,7 +1792,7 @@ function Card:replay(p, stored)
     for _, s in ipairs(list) do
       local rule = self.index[s.code]
       if rule and rule.portfolio and not by_code[s.code] then
-        local ev = M.evidence(rule, p)
+        local ev = M.evidence(rule, p, s.evidence)
         local o = { code = s.code, dimension = s.dimension, outcome = s.outcome,
                     points = s.points, evidence = ev, rule = rule }
         o.text = says(rule, ev, o)

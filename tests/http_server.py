@@ -21,7 +21,27 @@ Endpoints:
   /headers              repeated and mixed-case response headers
   /echo                 JSON of the request: method, path, headers, body
   /close                closes the connection without an answer
+
+A partner API that wants a key (the X-Api-Key header must equal $API_KEY,
+default "test-key"; else 401), for the sources tests and benchmark:
+  /api/partners?page=N[&per=K][&n=TOTAL][&chaos=SEED]
+                        a page of partners as JSON, with Link: <...>;
+                        rel="next" to the next page and an ETag per page
+                        (If-None-Match answers 304); with chaos=SEED the
+                        first request of each page is a 429 (Retry-After
+                        in seconds or as an HTTP-date) and one in four of
+                        the others a 503, at random (seeded)
+  /api/cursor?cursor=C  the same partners for a cursor client: JSON
+                        {"items": [...], "next": C or null}
+  /api/down             always 503 (no Retry-After); /api/busy always 429
+                        with Retry-After: 3600
+  /api/stats            {"requests", "bodies" (full bodies sent),
+                        "not_modified", "max_per_sec" (most requests in
+                        any one-second window), "unauthorized", "keys"
+                        (distinct keys seen)}; /api/stats/reset clears
 """
+import email.utils
+import random
 import json
 import os
 import sys
@@ -32,10 +52,45 @@ from urllib.parse import parse_qs, urlparse
 
 lock = threading.Lock()
 stats = {"in_flight": 0, "max_in_flight": 0, "count": 0}
+API_KEY = os.environ.get("API_KEY", "test-key")
+api = {}
+api_times = []
+api_seen = set()   # pages already answered once (for the 429 of chaos)
+api_rng = {}
+
+
+def api_reset():
+    api.update(requests=0, bodies=0, not_modified=0, max_per_sec=0, unauthorized=0,
+               keys=0)
+    del api_times[:]
+    api_seen.clear()
+    api_rng.clear()
+
+
+api_reset()
+
+
+def api_tick():
+    """Count a request and the most requests seen in any one-second window."""
+    now = time.monotonic()
+    with lock:
+        api["requests"] += 1
+        api_times.append(now)
+        while api_times and api_times[0] <= now - 1.0:
+            api_times.pop(0)
+        api["max_per_sec"] = max(api["max_per_sec"], len(api_times))
+
+
+def partner(i):
+    return {"id": "p%04d" % i, "name": "Partner %d" % i,
+            "kind": ["creator", "brand", "supplier"][i % 3],
+            "followers": (i * 7919) % 500000, "complaints": i % 7,
+            "country": ["DE", "FR", "US", "BR", "JP"][i % 5]}
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes
 
     def log_message(self, fmt, *args):  # quiet
         pass
@@ -123,11 +178,94 @@ class Handler(BaseHTTPRequestHandler):
                 "method": self.command, "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace")}), "application/json")
+        elif p.startswith("/api/"):
+            self.handle_api(p, q)
         elif p == "/close":
             self.close_connection = True
             self.connection.shutdown(2)
         else:
             self.send(404, "not found: " + p)
+
+    def handle_api(self, p, q):
+        if p == "/api/stats":
+            with lock:
+                self.send(200, json.dumps(api), "application/json")
+            return
+        if p == "/api/stats/reset":
+            with lock:
+                api_reset()
+            self.send(200, "reset")
+            return
+        api_tick()
+        key = self.headers.get("X-Api-Key")
+        with lock:
+            if key is not None and key not in api_seen:
+                api_seen.add(key)
+                api["keys"] += 1
+        if key != API_KEY:
+            with lock:
+                api["unauthorized"] += 1
+            self.send(401, json.dumps({"error": "missing or wrong X-Api-Key"}),
+                      "application/json")
+            return
+        if p == "/api/down":
+            self.send(503, "down")
+            return
+        if p == "/api/busy":
+            self.send(429, "busy", headers=[("Retry-After", "3600")])
+            return
+        per = int(q.get("per", "10"))
+        total = int(q.get("n", "50"))
+        if p == "/api/partners":
+            page = int(q.get("page", "1"))
+        elif p == "/api/cursor":
+            page = int(q.get("cursor", "c1")[1:])
+        else:
+            self.send(404, "not found: " + p)
+            return
+        chaos = q.get("chaos")
+        if chaos is not None:
+            with lock:
+                first = ("page", page) not in api_seen
+                api_seen.add(("page", page))
+                rng = api_rng.setdefault(chaos, random.Random(int(chaos)))
+                fail = rng.random() < 0.25
+            if first:
+                if page % 2:
+                    ra = "1"
+                else:
+                    ra = email.utils.formatdate(time.time() + 1, usegmt=True)
+                self.send(429, "slow down", headers=[("Retry-After", ra)])
+                return
+            if fail:
+                self.send(503, "try again")
+                return
+        etag = '"p%d-%d-%d"' % (page, per, total)
+        if self.headers.get("If-None-Match") == etag:
+            with lock:
+                api["not_modified"] += 1
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        lo = (page - 1) * per + 1
+        items = [partner(i) for i in range(lo, min(lo + per, total + 1))]
+        more = lo + per <= total
+        headers = [("ETag", etag)]
+        if p == "/api/partners":
+            if more:
+                rest = "&".join("%s=%s" % (k, v) for k, v in sorted(q.items()) if k != "page")
+                headers.append(("Link", '</api/partners?page=%d%s>; rel="next", '
+                                '</api/partners?page=1%s>; rel="first"'
+                                % (page + 1, "&" + rest if rest else "",
+                                   "&" + rest if rest else "")))
+            body = json.dumps({"items": items, "page": page})
+        else:
+            body = json.dumps({"items": items, "next": "c%d" % (page + 1) if more else None})
+        with lock:
+            api["bodies"] += 1
+        self.send(200, body, "application/json", headers)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 

@@ -63,10 +63,10 @@ end
 -- `lines(f)` calls f(cells) for each line of the table in order, f(nil)
 -- for the gap between the top and the bottom of the ranking; it is called
 -- twice (widths, then printing), so no line is held.
-local function print_table(lines)
+local function print_table(lines, measure)
   local w = {}
   for c, h in ipairs(HEADER) do w[c] = cli.width(h) end
-  lines(function(cells)
+  ;(measure or lines)(function(cells)
     if not cells then return end
     for c, v in ipairs(cells) do
       local n = cli.width(v)
@@ -132,7 +132,21 @@ local function table_from_db(db, run_id, card, summary, top)
       end
     end
   end
-  print_table(each)
+  -- The widths of every partner's cells, in one plain pass: neither the
+  -- order nor the reasons matter for them (the reasons are last).
+  local function measure(f)
+    if parts[3] then return each(f) end
+    local dimw = 0
+    for _, d in ipairs(card.dimension_list) do dimw = math.max(dimw, cli.width(d)) end
+    local cells_of = { tostring(n), "", "", "", "100.0", "approve", string.rep("-", dimw), "" }
+    f(cells_of)
+    for row in db:rows("SELECT partner_id, name, kind FROM scores WHERE run_id = ?", run_id) do
+      cells_of[2], cells_of[3], cells_of[4] = tostring(row.partner_id),
+        cli.cut(row.name or "", 28), row.kind or ""
+      f(cells_of)
+    end
+  end
+  print_table(each, measure)
   print_summary(run_id, card, summary, parts[3] and 2 * top or n)
 end
 

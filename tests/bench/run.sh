@@ -10,7 +10,8 @@
 # C), score (scorecard library against hand-written Lua), host (start-up,
 # sandbox cost), user_path (`vouch vet` stored and --no-store beside the
 # workload script, USER_PATH_N partners); then, as detail, the parts the branches added with their
-# own reports (loading.sh, scorecard.sh; storage.sh only by name).
+# own reports (loading.sh, scorecard.sh; storage.sh only by name); http_pages
+# (10,000 pages through vouch.http.pages, 16 tasks: requests/s, peak memory).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

@@ -15,21 +15,19 @@ local db = vouch.db.open()
 local N = $N
 while true do
   local run = db:run_begin { scorecard = "kill", hash = "h" }
-  local scores, reasons, ns, nr = {}, {}, 0, 0
+  local scores, ns = {}, 0
   local function put(t, n, ...)
     for k = 1, select("#", ...) do t[n + k] = (select(k, ...)) end
     return n + select("#", ...)
   end
   for i = 1, N do
-    ns = put(scores, ns, run, "P" .. i, nil, nil, i / 8, "review", 1.5, 2, 3, 4, 5, 6, 7, 8)
-    nr = put(reasons, nr, run, "P" .. i, "LOW_EVIDENCE", nil, "review", nil, nil,
-             '{"review_count":1}')
+    ns = put(scores, ns, run, "P" .. i, nil, nil, i / 8, "review", "[1.5,2,3,4,5,6,7,8]",
+             '[["LOW_EVIDENCE",null,"review",0,1]]', nil, nil)
   end
   db:tx(function()
     -- in batches of 100 rows, as card:run sends them
     for i = 1, N, 100 do
-      db:run_rows("scores", table.unpack(scores, (i - 1) * 14 + 1, (i + 99) * 14))
-      db:run_rows("reasons", table.unpack(reasons, (i - 1) * 8 + 1, (i + 99) * 8))
+      db:run_rows("scores", table.unpack(scores, (i - 1) * 10 + 1, (i + 99) * 10))
     end
     db:run_end(run, "ok", N)
   end)
@@ -44,14 +42,13 @@ verify() {  # prints nothing when the database is consistent, else what is wrong
     SELECT 'run ' || id || ' still running' FROM runs WHERE status = 'running';
     SELECT 'run ' || id || ' is ' || status || ' with ' ||
            (SELECT count(*) FROM scores WHERE run_id = runs.id) || ' scores and ' ||
-           (SELECT count(*) FROM reasons WHERE run_id = runs.id) || ' reasons'
+           (SELECT count(*) FROM scores WHERE run_id = runs.id AND reasons <> '[]') || ' reasons'
       FROM runs
      WHERE NOT ((status = 'ok' AND partners = $N
                  AND (SELECT count(*) FROM scores WHERE run_id = runs.id) = $N
-                 AND (SELECT count(*) FROM reasons WHERE run_id = runs.id) = $N)
+                 AND (SELECT count(*) FROM scores WHERE run_id = runs.id AND reasons <> '[]') = $N)
              OR (status = 'aborted' AND ended_at IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM scores WHERE run_id = runs.id)
-                 AND NOT EXISTS (SELECT 1 FROM reasons WHERE run_id = runs.id)));
+                 AND NOT EXISTS (SELECT 1 FROM scores WHERE run_id = runs.id)));
     PRAGMA foreign_key_check;" 2>&1
 }
 

@@ -220,7 +220,7 @@ print("both")
 END
 
 pipe "piped: .tables lists the database's tables with row counts" 0 \
-  "${B}name               rows${N}-----------------  ----${N}loads                 0${N}partners              0${N}.*${B}t                     2$N\(9 rows\)" <<'END'
+  "${B}name               rows${N}-----------------  ----${N}http_cache            0${N}inputs                0${N}loads                 0${N}partners              0${N}.*${B}t                     2$N\(13 rows\)" <<'END'
 db = vouch.db.open()
 db:exec("CREATE TABLE t(name TEXT, id INTEGER PRIMARY KEY, score REAL)")
 db:insert("t", {{name = "Lotus Foods", score = 4.5}, {name = "Blue River", score = 2 / 3}})

@@ -548,32 +548,65 @@ test("the host database: opened once, with the schema", function()
   eq(count(c, "runs"), 0, "runs")
 end)
 
-test("the host's record is written through run_begin, run_rows and run_end", function()
+test("the host's record is written through run_begin, run_load, run_input, run_rows and run_end", function()
   local db = vouch.db.open()
-  local run = db:run_begin { scorecard = "s", hash = "h", inputs = "[\"a.csv\"]" }
+  local run = db:run_begin { scorecard = "s", hash = "h", inputs = "[\"a.csv\"]",
+                             dimensions = { "reach", "reputation" }, weights = { 0.5, 0.5 },
+                             source = "return 1" }
   local r = db:one("SELECT status, started_by, inputs, pid FROM runs WHERE id = ?", run)
   eq(r.status, "running", "committed as running")
   eq(r.started_by, "cli", "started by")
   eq(r.pid, vouch.db.pid(), "this process")
-  db:run_rows("scores", run, "p1", "P one", "brand", 70.5, "approve", 1, 2, 3, 4, 5, 6, 7, 8,
-                        run, "p2", nil, nil, nil, "reject", nil, nil, nil, nil, nil, nil, nil, nil)
-  db:run_rows("reasons", run, "p2", "CONTROVERSY", nil, "veto", nil, 1, "{}")
+  local c = db:one("SELECT name, dimensions, weights, source FROM scorecards WHERE hash = 'h'")
+  eq(c.dimensions, '["reach","reputation"]', "the scorecard's dimensions, in order")
+  eq(c.weights, "[0.5,0.5]", "its weights")
+  eq(c.source, "return 1", "its source")
+  local load = db:run_load(run, { source = "a.csv", format = "csv", columns = { "id", "n" } })
+  db:run_input(load, 1, { id = "p1", n = 3 })
+  db:run_input(load, 2, { id = "p2" })
+  eq(db:one("SELECT vals FROM inputs WHERE load_id = ? AND row = 2", load).vals, '["p2",null]',
+     "an input row in the order of the columns, a missing field null")
+  db:run_rows("scores", run, "p1", "P one", "brand", 70.5, "approve", "[70,71]", "[]", load, 1,
+                        run, "p2", nil, nil, nil, "reject", "[null,null]",
+                        '[["CONTROVERSY",null,"veto",null,1]]', load, 2)
   checkerror("SQLITE_CONSTRAINT_CHECK", db.run_rows, db, "scores",
-             run, "p3", nil, nil, nil, "bogus", nil, nil, nil, nil, nil, nil, nil, nil)
-  checkerror("takes rows of 8 values", db.run_rows, db, "reasons", run, "p2")
-  checkerror("(invalid option 'runs')", db.run_rows, db, "runs", run)
-  checkerror("run 999 was not begun by this process", db.run_rows, db, "reasons",
-             999, "p2", "X", nil, "veto", nil, nil, "{}")
+             run, "p3", nil, nil, nil, "bogus", "[]", "[]", nil, nil)
+  checkerror("takes rows of 10 values", db.run_rows, db, "scores", run, "p2")
+  checkerror("(invalid option 'reasons')", db.run_rows, db, "reasons", run)
+  checkerror("run 999 was not begun by this process", db.run_rows, db, "scores",
+             999, "p9", nil, nil, nil, "reject", "[]", "[]", nil, nil)
+  checkerror("load 999 was not begun by this process", db.run_input, db, 999, 1, {})
+  checkerror("run 999 was not begun by this process", db.run_load, db, 999, { source = "x" })
   eq(count(db, "scores"), 2, "scores")
+  eq(db:run_load_end(load, { hash = "abc", rows = 2 }), load, "a new input keeps its load")
+  checkerror("load " .. load .. " was not begun", db.run_input, db, load, 3, {})
   db:run_end(run, "ok", 2)
   r = db:one("SELECT status, partners FROM runs WHERE id = ?", run)
   eq(r.status, "ok", "ended")
   eq(r.partners, 2, "partners")
-  checkerror("has ended", db.run_rows, db, "reasons", run, "p2", "X", nil, "veto", nil, nil, "{}")
+  checkerror("has ended", db.run_rows, db, "scores", run, "p4", nil, nil, nil, "reject",
+             "[]", "[]", nil, nil)
   checkerror("has ended", db.run_end, db, run, "failed")
+  -- The same input read again is stored once: the second run points at it.
+  local run2 = db:run_begin { scorecard = "s", hash = "h" }
+  local load2 = db:run_load(run2, { source = "a.csv", format = "csv", columns = { "id", "n" } })
+  db:run_input(load2, 1, { id = "p1", n = 3 })
+  db:run_input(load2, 2, { id = "p2" })
+  db:run_rows("scores", run2, "p1", nil, nil, 1, "reject", "[1,1]", "[]", load2, 1)
+  eq(db:run_load_end(load2, { hash = "abc", rows = 2 }), load, "the same content: the first load")
+  db:run_end(run2, "ok", 1)
+  eq(db:one("SELECT load_id FROM scores WHERE run_id = ?", run2).load_id, load, "scores point at it")
+  eq(db:one("SELECT count(*) AS n FROM inputs").n, 2, "its rows stored once")
+  eq(db:one("SELECT count(*) AS n FROM loads").n, 1, "one load")
+  eq(db:one("SELECT group_concat(load_id) AS l FROM run_loads WHERE run_id = ?", run2).l,
+     tostring(load), "the run reads it")
   checkerror("INSERT into 'runs' is not allowed in the sandbox", db.insert, db, "runs",
              { scorecard = "s", scorecard_hash = "h", started_at = "x" })
   checkerror("DELETE from 'scores' is not allowed in the sandbox", db.exec, db, "DELETE FROM scores")
+  checkerror("UPDATE of 'inputs' is not allowed in the sandbox", db.exec, db,
+             "UPDATE inputs SET vals = '[]'")
+  checkerror("INSERT into 'scorecards' is not allowed in the sandbox", db.exec, db,
+             "INSERT INTO scorecards(hash, name) VALUES ('x', 'y')")
 end)
 
 test("a missing file opened read-only is an expected failure", function()

@@ -48,10 +48,39 @@ local function with(changes, drop)
   return p
 end
 
+T.test("a scorecard names its own dimensions, in its own order", function()
+  local rules = {
+    { id = "FOLLOWERS", dimension = "reach", reads = { "followers" },
+      score = function(f) return math.min(100, f / 1000) end },
+    { id = "REVIEWS", dimension = "reputation", reads = { "stars" },
+      score = function(s) return s * 20 end },
+  }
+  local c = sc.scorecard { name = "own", dimensions = { reputation = 0.6, reach = 0.4 }, rules = rules }
+  T.eq(table.concat(c.dimension_list, ","), "reach,reputation", "a map: sorted by name")
+  c = sc.scorecard { name = "own", dimensions = { reputation = 0.6, reach = 0.4 },
+                     order = { "reputation", "reach" }, rules = rules }
+  T.eq(table.concat(c.dimension_list, ","), "reputation,reach", "order says")
+  c = sc.scorecard { name = "own", dimensions = { { "reach", 0.4 }, { "reputation", 0.6 } },
+                     rules = rules }
+  T.eq(table.concat(c.dimension_list, ","), "reach,reputation", "a list: its order")
+  local res = c:score { id = "p", followers = 50000, stars = 4 }
+  T.near(res.dimensions.reach, 50, 1e-9, "reach")
+  T.near(res.dimensions.reputation, 80, 1e-9, "reputation")
+  T.near(res.total, 0.4 * 50 + 0.6 * 80, 1e-9, "total")
+  T.eq(res.weakest, "reach", "weakest")
+end)
+
 T.test("a spec is checked, naming the rule at fault", function()
   T.checkerror("bad argument #1 to 'scorecard' (table expected, got no value)", sc.scorecard)
   T.checkerror("'name' must be a non-empty string", sc.scorecard, { dimensions = { trust = 1 } })
-  T.checkerror("unknown dimension 'reach'", sc.scorecard, { name = "x", dimensions = { reach = 1 }, rules = {} })
+  T.checkerror("a dimension's name must be an identifier (got 'two words')", sc.scorecard,
+    { name = "x", dimensions = { ["two words"] = 1 }, rules = {} })
+  T.checkerror("'order' names 'reech', which is not a dimension (did you mean 'reach'?)",
+    sc.scorecard, { name = "x", dimensions = { reach = 0.5, reputation = 0.5 },
+                    order = { "reputation", "reech" }, rules = {} })
+  T.checkerror("dimension 'reech' is not one of this scorecard's dimensions (did you mean 'reach'?)",
+    sc.scorecard, { name = "x", dimensions = { reach = 1 }, rules = {
+      { id = "A", dimension = "reech", reads = { "x" }, score = function(x) return x end } } })
   T.checkerror("dimension weights must sum to 1", sc.scorecard,
     { name = "x", dimensions = { trust = 0.5, respect = 0.4 }, rules = {} })
   T.checkerror("'rules' must be a non-empty list", sc.scorecard, { name = "x", dimensions = { trust = 1 } })
@@ -269,17 +298,28 @@ T.test("a run is stored: the run row, scores, reasons, ranks, evidence", functio
   T.eq(run.pid, vouch.db.pid(), "the process, so a dead run can be found")
   T.eq(run.started_by, "cli", "started by")
   T.eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", id).n, 3, "scores")
+  local card_row = db:one("SELECT * FROM scorecards WHERE hash = ?", run.scorecard_hash)
+  T.eq(card_row.name, "tiny", "the scorecard, stored once")
+  T.eq(card_row.dimensions, '["community","respect","trust"]', "its dimensions in order")
+  T.eq(card_row.source, "tiny source", "its source")
   local x = db:one("SELECT * FROM scores WHERE run_id = ? AND partner_id = 'X'", id)
   T.eq(x.verdict, "reject", "verdict stored")
-  T.near(x.trust, 87.5, 1e-9, "dimension stored")
-  T.eq(x.respect, 90, "respect")
-  T.eq(x.goodwill, nil, "a dimension the card lacks is NULL")
-  local veto = db:one("SELECT * FROM reasons WHERE run_id = ? AND partner_id = 'X' AND code = 'SCANDAL'", id)
-  T.eq(veto.outcome, "veto", "outcome")
-  T.eq(veto.rank, 1, "rank")
-  T.eq(veto.evidence, '{"scandals":4}', "evidence")
-  T.eq(db:one("SELECT count(*) AS n FROM reasons WHERE run_id = ? AND partner_id = 'G'", id).n, 8,
-       "every rule's outcome is stored (the sponsor cap does not apply)")
+  local stored = sc.stored(x, { "community", "respect", "trust" })
+  T.near(stored.dimensions.trust, 87.5, 1e-9, "dimension stored")
+  T.eq(stored.dimensions.respect, 90, "respect")
+  T.eq(stored.reasons[1].code, "SCANDAL", "the principal reason")
+  T.eq(stored.reasons[1].outcome, "veto", "outcome")
+  T.eq(stored.reasons[1].rank, 1, "rank")
+  local input = db:one("SELECT i.vals, l.columns, l.source FROM inputs i JOIN loads l ON " ..
+                       "l.id = i.load_id WHERE i.load_id = ? AND i.row = ?", x.load_id, x.row)
+  T.eq(input.source, "rows", "rows given as a list: one load")
+  T.eq(sc.input(input.vals, input.columns).scandals, 4, "the input row is stored")
+  T.eq(db:one("SELECT count(*) AS n FROM run_loads WHERE run_id = ?", id).n, 1, "the run's loads")
+  T.eq(db:one("SELECT reasons FROM scores WHERE run_id = ? AND partner_id = 'G'", id).reasons,
+       "[]", "nothing adverse: no reasons")
+  T.eq(db:one("SELECT reasons FROM scores WHERE run_id = ? AND partner_id = 'Y'", id).reasons,
+       '[["NEW",null,"review",0,1],["TENURE","trust","score",0,2]]',
+       "principal reasons and flags, compact: [code, dimension, outcome, points, rank]")
 end)
 
 T.test("a failed run is marked failed and keeps no score", function()
@@ -296,7 +336,10 @@ T.test("a failed run is marked failed and keeps no score", function()
   T.eq(run.status, "failed", "status")
   T.checkerror("bad partner", error, run.error)
   T.eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run.id).n, 0, "no scores")
-  T.eq(db:one("SELECT count(*) AS n FROM reasons WHERE run_id = ?", run.id).n, 0, "no reasons")
+  T.eq(db:one("SELECT count(*) AS n FROM run_loads WHERE run_id = ?", run.id).n, 0, "no loads")
+  T.eq(db:one("SELECT count(*) AS n FROM inputs i JOIN loads l ON l.id = i.load_id WHERE " ..
+              "l.source = 'rows' AND NOT EXISTS (SELECT 1 FROM run_loads r WHERE r.load_id = l.id)").n,
+       0, "no inputs")
 end)
 
 T.test("a run can read the stored partners", function()

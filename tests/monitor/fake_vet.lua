@@ -7,7 +7,8 @@ local json = vouch.json
 local n = db:one("SELECT count(*) AS n FROM runs WHERE scorecard = 'fake'").n
 local phase = n == 0 and 0 or 1
 local run = db:run_begin { scorecard = "fake", hash = "h", started_by = "script",
-                           dimensions = { "trust", "goodwill", "authority" } }
+                           dimensions = { "trust", "goodwill", "authority" },
+                           weights = { 0.5, 0.25, 0.25 } }
 db:tx(function()
   for i = 1, 40 do
     local id = string.format("P%02d", i)
