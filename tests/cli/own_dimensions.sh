@@ -54,6 +54,27 @@ check "explain B002: the veto" 0 'SCANDAL' -- v explain B002 --run 2
 check "runs shows what each run read" 0 '^ +2 +reach_and_reputation .*q2\.csv \(22 rows, [^)]+\)' -- v runs
 check "runs: the first run read the other file" 0 '^ +1 +reach_and_reputation .*q1\.csv \(22 rows' -- v runs
 
+# The analyst's tests of the card, on its own dimensions.
+cat > own_test.lua <<'EOF'
+return {
+  rules = "own.lua",
+  base = { id = "C", followers = 500000, engagement_rate = 0.05, review_avg = 4.6,
+           sentiment = 0.5, controversy_count = 0 },
+  cases = {
+    { name = "wide reach and a good name are approved", verdict = "approve",
+      dimensions = { reach = { 85, 90 }, reputation = { 80, 85 } } },
+    { name = "a scandal is a veto", partner = { controversy_count = 1 },
+      verdict = "reject", reasons = { "SCANDAL" } },
+    { name = "a small audience has little reach", partner = { followers = 5000, engagement_rate = 0.01 },
+      dimensions = { reach = { 0, 10 } } },
+  },
+}
+EOF
+check "vouch test: the card's cases pass" 0 '3 passed' -- "$VOUCH" test own_test.lua
+sed 's/reach = { 0, 10 }/reach = { 50, 100 }/' own_test.lua > own_bad_test.lua
+check "vouch test: a wrong range of its own dimension fails, named" 5 'reach 8\.00, expected' -- \
+  "$VOUCH" test own_bad_test.lua
+
 # diff, on the card's dimensions.
 check "diff: B002 approve to reject" 0 'B002 +Siam Craft Coffee +approve -> reject' -- v diff 1 2
 check "diff: reputation shifted" 0 '^  reputation +[0-9.]+ +[0-9.]+ +-[0-9.]+$' -- v diff 1 2
