@@ -99,8 +99,8 @@ end
 
 -- The median of a column of a run's scores, NULLs left out; the column is
 -- an expression of ours ("total" or record.dim_sql), never text from outside.
-local function median(db, run_id, col)
-  local n = db:one(format("SELECT count(%s) AS n FROM scores WHERE run_id = ?", col), run_id).n
+-- `n` is how many of them are not NULL (counted for every column at once).
+local function median(db, run_id, col, n)
   if n == 0 then return nil end
   local sum, k = 0, 0
   for r in db:rows(format("SELECT %s AS v FROM scores WHERE run_id = ? AND %s IS NOT NULL " ..
@@ -133,7 +133,10 @@ function M.run(db, id, opts)
   local counts, scored = verdict_counts(db, id)
   local names = record.dimensions(db, id)
   local med = {}
-  for i, d in ipairs(names) do med[d] = median(db, id, record.dim_sql(i)) end
+  local cols = { "count(total) AS n0" }
+  for i in ipairs(names) do cols[#cols + 1] = format("count(%s) AS n%d", record.dim_sql(i), i) end
+  local n = db:one("SELECT " .. concat(cols, ", ") .. " FROM scores WHERE run_id = ?", id)
+  for i, d in ipairs(names) do med[d] = median(db, id, record.dim_sql(i), n["n" .. i]) end
   local flags = array()
   for r in db:rows("SELECT code, outcome, count(DISTINCT partner_id) AS n FROM " ..
       "(SELECT s.partner_id, json_extract(j.value, '$[0]') AS code, " ..
@@ -143,7 +146,7 @@ function M.run(db, id, opts)
     flags[#flags + 1] = { code = r.code, outcome = r.outcome, partners = r.n }
   end
   return { report = "run", run = run, partners = run_entries(db, id, limit_of(opts), names),
-           scored = scored, counts = counts, median = med, median_total = median(db, id, "total"),
+           scored = scored, counts = counts, median = med, median_total = median(db, id, "total", n.n0),
            flags = flags, dimensions = array(names) }
 end
 
