@@ -237,7 +237,7 @@ static void progress(vouch_source_t *s, int final) {
   int ms = progress_ms();
   uint64_t now, el;
   double secs;
-  if (ms == -2 || s->r == NULL) return;
+  if (ms == -2 || s->r == NULL || vouch_status_taken) return;  /* a command shows its own */
   now = uv_hrtime();
   el = now - s->started;
   if (!final && (el < (uint64_t)ms * 1000000u ||
@@ -938,6 +938,11 @@ static int source_index(lua_State *L) {
     } else lua_pushnil(L);
   } else if (strcmp(k, "size") == 0) {
     if (s->r && s->r->size != INT64_MAX) lua_pushinteger(L, (lua_Integer)s->r->size);
+    else lua_pushnil(L);
+  } else if (strcmp(k, "read") == 0) {
+    /* Bytes read so far (ahead of the rows handed out by a buffer or so). */
+    if (s->r) lua_pushinteger(L, (lua_Integer)(s->r->offset < s->r->size ? s->r->offset
+                                                                          : s->r->size));
     else lua_pushnil(L);
   } else if (strcmp(k, "resolved") == 0) {
     lua_pushstring(L, s->resolved ? s->resolved : s->path);

@@ -140,9 +140,30 @@ static int script_eprint(lua_State *L) {
 }
 
 
+/*
+** vouch.status([text]): a status line on stderr, rewritten in place (a
+** progress line), when stderr is a terminal; nothing otherwise. Without
+** text, the line is cleared.
+*/
+int vouch_status_taken = 0;
+
+static int script_status(lua_State *L) {
+  size_t len = 0;
+  const char *s = luaL_optlstring(L, 1, "", &len);
+  if (!isatty(STDERR_FILENO)) return 0;
+  vouch_status_taken = 1;  /* the loaders' own progress lines keep quiet */
+  fputc('\r', stderr);
+  fwrite(s, 1, len, stderr);
+  fputs("\033[K", stderr);
+  fflush(stderr);
+  return 0;
+}
+
+
 static const luaL_Reg script_funcs[] = {
   {"script", script_script},
   {"eprint", script_eprint},
+  {"status", script_status},
   {"dir", script_dir},
   {NULL, NULL}
 };

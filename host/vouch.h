@@ -184,6 +184,9 @@ int vouch_repl(vouch_host_t *h);
 /* json.c, load.c */
 int luaopen_vouch_json(lua_State *L);
 void vouch_json_push_fields(lua_State *L, int tbl, const char *const *keys, int n);
+
+/* script.c: set once a command writes its own status line (vouch.status) */
+extern int vouch_status_taken;
 int luaopen_vouch_load(lua_State *L);
 /* cron.c, sched.c: schedules (see cron.h for the C side of cron) */
 int luaopen_vouch_cron(lua_State *L);

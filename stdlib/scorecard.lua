@@ -1447,8 +1447,10 @@ function Card:run(opts)
     local scores = batcher(db.run_rows, db, 10, 200, function() return "scores" end)
     add_score, flush = scores.add, scores.flush
   end
+  local progress = opts.progress
   local function count(res)
     summary.partners = summary.partners + 1
+    if progress and summary.partners % 2048 == 0 then progress(summary.partners, "scoring") end
     summary[res.verdict] = summary[res.verdict] + 1
     if each then each(res) end
   end
@@ -1555,8 +1557,10 @@ function Card:run(opts)
         if impact(self, scratch, rule, r) > 0 then out[#out + 1] = tuple(rule, kind, pts) end
       end
     end
-    summary.partners = summary.partners + 1
+    local n_done = summary.partners + 1
+    summary.partners = n_done
     summary[r.verdict] = summary[r.verdict] + 1
+    if progress and n_done % 2048 == 0 then progress(n_done, "scoring") end
     if load_id == nil then load_id, row = input_of(p) end
     add_score(run_id, tostring(p.id), p.name, p.kind, r.total, r.verdict,
               dims_json(r.dimensions), "[" .. concat(out, ",") .. "]", load_id, row)
@@ -1643,6 +1647,7 @@ function Card:run(opts)
       local r, scorer = self:result(), self.full_scorer
       for p in rows do store(p, scorer(p, r)) end
     end
+    if progress then progress(summary.partners, storing and "storing" or "ranking") end
     flush()
     if storing then
       end_loads()

@@ -14,6 +14,7 @@ local cli = require "vouch.scorecard.cli"
 local format, concat, huge = string.format, table.concat, math.huge
 
 local TOP = 20   -- partners shown from each end of the ranking by default
+local progress_line
 
 local help = [[
 Score every partner in DATA (CSV, JSON or NDJSON, chosen by extension) with
@@ -267,10 +268,10 @@ local function compact(res)
            verdict = res.verdict, weakest = res.weakest, reasons = concat(codes, ", ") }
 end
 
-local function no_store(card, rows, fmt, top)
+local function no_store(card, rows, fmt, top, progress)
   if fmt == "table" and top then
     local add, first, last = ends(top)
-    local _, summary = card:run { store = false, rows = rows,
+    local _, summary = card:run { store = false, rows = rows, progress = progress,
                                   each = function(res) add(compact(res)) end }
     local n = summary.partners
     print_table(function(f)
@@ -286,7 +287,7 @@ local function no_store(card, rows, fmt, top)
   -- Every partner is printed in ranked order: each is held until the end,
   -- as a line of text and the little it is ranked by.
   local held = {}
-  local _, summary = card:run { store = false, rows = rows, text = true,
+  local _, summary = card:run { store = false, rows = rows, text = true, progress = progress,
     each = function(res)
       local c = compact(res)
       if fmt == "json" then
@@ -307,6 +308,45 @@ local function no_store(card, rows, fmt, top)
   else
     print_table(function(f) for i, c in ipairs(held) do f(cells(i, c)) end end)
     print_summary(nil, card, summary, summary.partners)
+  end
+end
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  The progress line (on a terminal only)
+========================================================]]
+
+-- A function card:run calls now and then with the partners done and the
+-- phase; it rewrites one line on stderr: phase, partners, and where the
+-- input's size is known, the share read and the time left.
+function progress_line(sources)
+  if not vouch.file.tty("stderr") then return nil end
+  local total = 0
+  for _, src in ipairs(sources) do
+    local size = src.size
+    if not size then total = nil; break end
+    total = total + size
+  end
+  local started, last = os.time(), -1
+  return function(n, phase)
+    local now = os.time()
+    if now == last and phase == "scoring" then return end
+    last = now
+    local line = format("vet: %s %d partners", phase, n)
+    if total and total > 0 and phase == "scoring" then
+      local read = 0
+      for _, src in ipairs(sources) do read = read + (src.read or src.size or 0) end
+      local f = math.min(1, read / total)
+      line = line .. format(", %d%%", math.floor(f * 100))
+      local spent = now - started
+      if f > 0.02 and spent >= 1 then
+        local left = math.floor(spent * (1 - f) / f + 0.5)
+        line = line .. format(", %d:%02d left", left // 60, left % 60)
+      end
+    end
+    vouch.status(line)
   end
 end
 
@@ -354,14 +394,18 @@ return function(...)
   local fits, why = cli.check_reads(card, sources)
   if not fits then cli.say("vet: %s", why); return 1 end
   if opts["no-store"] then
-    local ok, e = pcall(no_store, card, cli.chain(sources), fmt, top)
+    local ok, e = pcall(no_store, card, cli.chain(sources), fmt, top, progress_line(sources))
+    if vouch.file.tty("stderr") then vouch.status() end
     if not ok then cli.say("vet: %s", tostring(e)); return 1 end
     return 0
   end
   local db = vouch.db.open()
   local rows, origin = cli.chain(sources)
+  local progress = progress_line(sources)
   local ok, run_id, summary = pcall(card.run, card, { db = db, rows = rows, origin = origin,
-                                                      inputs = inputs, source = card.source })
+                                                      inputs = inputs, source = card.source,
+                                                      progress = progress })
+  if progress then vouch.status() end
   if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
   if fmt == "table" then table_from_db(db, run_id, card, summary, top)
   else rows_from_db(db, run_id, card, fmt) end

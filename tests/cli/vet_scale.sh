@@ -61,6 +61,18 @@ check "--top takes a number" 2 "vet: --top takes a whole number of partners, at 
 check "--top and --all together" 2 'vet: --top and --all cannot go together' -- \
   v vet --top 3 --all "$TMP/p100.csv"
 
+# A progress line on a terminal's stderr: the phase, the partners so far,
+# the share of the input read; nothing of it when stderr is not a terminal.
+partners 2100 "$TMP/p2k.csv"
+script -qec "'$VOUCH' --db '$TMP/prog.db' vet --top 1 '$TMP/p2k.csv'" /dev/null | tr '\r' '\n' >"$TMP/prog.out"
+check "on a terminal, a progress line: phase, partners, share read" 0 \
+  'vet: scoring 2048 partners, [0-9]+%' -- cat "$TMP/prog.out"
+check "... then the phase that stores" 0 'vet: storing 2100 partners' -- cat "$TMP/prog.out"
+check "... and not the loader's own line beside it" 0 '^0$' -- \
+  sh -c "grep -c 'vouch: loading' '$TMP/prog.out' || true"
+check "not on a pipe" 0 '^0$' -- \
+  sh -c "'$VOUCH' --db '$TMP/prog.db' vet --top 1 '$TMP/p2k.csv' 2>&1 | grep -c 'vet: scoring' || true"
+
 # Without a database the two ends are kept as the partners go by: the same
 # lines as from a stored run.
 "$VOUCH" --db "$DB" vet --top 4 "$TMP/p100.csv" | grep -E '^ *[0-9]+  P' >"$TMP/stored.rows"
