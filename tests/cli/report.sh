@@ -129,6 +129,40 @@ check "report: own dimensions, diff" 0 "^wrote own-diff.html" -- "$VOUCH" --db "
 check "report: own dimensions, diff side by side in bars" 0 "^[1-9]" -- sh -c \
   'grep -o "<svg class=\"chart dimbars\"" own-diff.html | wc -l'
 
+# A database written at schema version 3 (a column per dimension, every
+# outcome a row of reasons) migrates, and its runs report and compare as
+# that version reported them (its JSON and `vouch diff` output, kept in
+# tests/data; numbers equal to within 1e-9 of themselves).
+sqlite3 v3.db < "$ROOT/tests/data/record-v3.sql"
+same_json='
+import json, sys
+def same(a, b, path):
+    if isinstance(a, float) or isinstance(b, float):
+        ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) <= 1e-9 * max(1, abs(a))
+        return None if ok else "%s: %r != %r" % (path, a, b)
+    if type(a) != type(b): return "%s: %r != %r" % (path, a, b)
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b: return path + "." + k + " missing"
+            d = same(a[k], b[k], path + "." + k)
+            if d: return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b): return "%s: %d items, not %d" % (path, len(b), len(a))
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = same(x, y, "%s[%d]" % (path, i))
+            if d: return d
+        return None
+    return None if a == b else "%s: %r != %r" % (path, a, b)
+print(same(json.load(open(sys.argv[1])), json.load(sys.stdin), "report") or "same")'
+for r in "run1:--run 1" "diff12:--diff 1 2" "A001:--partner A001"; do
+  check "report: a schema 3 database, ${r#*:}, as that version reported it" 0 "^same$" -- sh -c \
+    "\"$VOUCH\" --db v3.db report ${r#*:} --format json | python3 -c '$same_json' \"$ROOT/tests/data/record-v3-report-${r%%:*}.json\""
+done
+"$VOUCH" --db v3.db diff 1 2 > v3-diff.txt 2>&1
+ok "report: vouch diff of a schema 3 database prints what that version printed" \
+  cmp v3-diff.txt "$ROOT/tests/data/record-v3-diff12.txt"
+
 # --open: the desktop's opener when there is one, a plain word when not.
 mkdir -p bin nobin
 printf '#!/bin/sh\necho "$1" > "%s/opened.txt"\n' "$TMP" > bin/xdg-open
