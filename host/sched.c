@@ -1371,9 +1371,13 @@ const char *vouch_psi_band(double psi) {
 /*
 ** The run that scorecard run `run`, made by schedule `name`, is compared
 ** with: the latest earlier finished run of the same scorecard made by the
-** same schedule (a run its history links, one started as
-** "schedule:NAME", or one made earlier by the same execution: id above
-** `runs_before`, process `pid`), preferring one over the same inputs.
+** same schedule, preferring one over the same inputs. A schedule's runs
+** are those its history links (the last of each execution), the others
+** its executions' processes made (same pid, after the run the previous
+** history row links), those started as "schedule:NAME", and those made
+** earlier by this execution over the same inputs (id above `runs_before`,
+** process `pid`: a run over other inputs there is a sibling, not a
+** predecessor).
 ** Another schedule's runs are never taken: they score other data. 0 when
 ** there is none.
 */
@@ -1385,7 +1389,10 @@ static int64_t previous_run(sqlite3 *db, const char *name, int64_t run, int64_t 
                " AND p.status='ok' AND p.id<r.id WHERE r.id=?1 AND"
                " (p.id IN (SELECT run_id FROM schedule_runs WHERE schedule=?2 AND status='ok'"
                "   AND run_id IS NOT NULL)"
-               "  OR p.started_by='schedule:'||?2 OR (p.id>?3 AND p.pid=?4))"
+               "  OR EXISTS (SELECT 1 FROM schedule_runs h WHERE h.schedule=?2 AND h.status='ok'"
+               "   AND h.pid=p.pid AND p.id<=h.run_id AND p.id>coalesce((SELECT max(q.run_id)"
+               "   FROM schedule_runs q WHERE q.id<h.id), 0))"
+               "  OR p.started_by='schedule:'||?2 OR (p.id>?3 AND p.pid=?4 AND p.inputs IS r.inputs))"
                " ORDER BY p.inputs IS r.inputs DESC, p.id DESC LIMIT 1",
                "isii", run, name, runs_before, pid);
   if (st && sqlite3_step(st) == SQLITE_ROW) prev = sqlite3_column_int64(st, 0);

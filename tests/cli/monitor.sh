@@ -104,3 +104,16 @@ check "two schedules: a's change compared with a's previous run" 0 '^5 3 B002 ap
 check "two schedules: no significant drift within a" 0 '^none$' -- py a-alerts.jsonl \
   "print(', '.join(d['dimension'] for d in a['drift'] if d['band'] == 'significant') or 'none')"
 check "two schedules: b still quiet" 0 '' -- test ! -e b-alerts.jsonl
+
+# One execution that scores two inputs with one scorecard: each run is
+# compared with the same schedule's run over the same input, not with the
+# other input's run that happens to be the execution's last.
+printf '%s\n' 'local sc = require "vouch.scorecard"' \
+  'local card = sc.load("social_capital")' \
+  'for _, f in ipairs({ "a.csv", "b.csv" }) do' \
+  '  card:run { rows = vouch.load.csv(f), inputs = { f } }' \
+  'end' > pair.lua
+"$VOUCH" --allow-write="$TMP" schedule add pair '@yearly' pair.lua --alert "file:$TMP/pair-alerts.jsonl" >/dev/null
+sr pair; sr pair
+check "two inputs per execution: four runs" 0 '^4$' -- q "select count(*) from runs where id > 5 and status = 'ok'"
+check "two inputs per execution: each compared with its own input, no alert" 0 '' -- test ! -e pair-alerts.jsonl
