@@ -1385,14 +1385,21 @@ static int64_t previous_run(sqlite3 *db, const char *name, int64_t run, int64_t 
                             int64_t pid) {
   sqlite3_stmt *st;
   int64_t prev = 0;
-  st = db_prep(db, "SELECT p.id FROM runs r JOIN runs p ON p.scorecard=r.scorecard"
-               " AND p.status='ok' AND p.id<r.id WHERE r.id=?1 AND"
-               " (p.id IN (SELECT run_id FROM schedule_runs WHERE schedule=?2 AND status='ok'"
-               "   AND run_id IS NOT NULL)"
-               "  OR EXISTS (SELECT 1 FROM schedule_runs h WHERE h.schedule=?2 AND h.status='ok'"
-               "   AND h.pid=p.pid AND p.id<=h.run_id AND p.id>coalesce((SELECT max(q.run_id)"
-               "   FROM schedule_runs q WHERE q.id<h.id), 0))"
-               "  OR p.started_by='schedule:'||?2 OR (p.id>?3 AND p.pid=?4 AND p.inputs IS r.inputs))"
+  /* h: the schedule's earlier executions, each with the range of run ids
+     it may have made (after the run the history row before it links);
+     c: the runs they made, those started as the schedule's, and this
+     execution's own. Each part is a range or an index look-up. */
+  st = db_prep(db, "WITH h AS (SELECT s.pid, s.run_id AS hi, coalesce((SELECT q.run_id"
+               "   FROM schedule_runs q WHERE q.schedule=?2 AND q.id<s.id AND q.run_id IS NOT NULL"
+               "   ORDER BY q.id DESC LIMIT 1), 0) AS lo FROM schedule_runs s"
+               "  WHERE s.schedule=?2 AND s.status='ok' AND s.run_id IS NOT NULL AND s.run_id<?1),"
+               " c(id) AS (SELECT p.id FROM h JOIN runs p ON p.id>h.lo AND p.id<=h.hi"
+               "   AND (p.pid=h.pid OR p.id=h.hi)"
+               "  UNION SELECT id FROM runs WHERE started_by='schedule:'||?2 AND id<?1"
+               "  UNION SELECT id FROM runs WHERE id>?3 AND id<?1 AND pid=?4)"
+               " SELECT p.id FROM runs r JOIN c JOIN runs p ON p.id=c.id"
+               " WHERE r.id=?1 AND p.scorecard=r.scorecard AND p.status='ok' AND p.id<r.id"
+               "  AND (p.id<=?3 OR p.pid IS NOT ?4 OR p.inputs IS r.inputs)"
                " ORDER BY p.inputs IS r.inputs DESC, p.id DESC LIMIT 1",
                "isii", run, name, runs_before, pid);
   if (st && sqlite3_step(st) == SQLITE_ROW) prev = sqlite3_column_int64(st, 0);
