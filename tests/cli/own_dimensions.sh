@@ -83,12 +83,12 @@ check "diff: none of the bundled dimensions" 1 '' -- sh -c "\"$VOUCH\" --db \"$D
 check "diff --fail-on reject" 5 '' -- v diff 1 2 --fail-on reject
 
 # Reports: the card's two dimensions as bars, never an eight-axis radar.
-check "report as HTML" 0 '^wrote own.html \(html report on run #2\)' -- v report --out own.html
+check "report as HTML" 0 '^wrote own.html \(html report on run #2\)' -- v report --run 2 --out own.html
 check "report: a chart per partner and the median, all bars" 0 '^23 0$' -- sh -c \
   'echo $(grep -o "<svg class=\"chart dimbars\"" own.html | wc -l) $(grep -o "<svg class=\"chart radar\"" own.html | wc -l)'
 check "report: none of the bundled dimensions" 1 '' -- grep -Eq "$bundled" own.html
 check "report JSON: the card's dimensions and medians" 0 '^reach,reputation 2 22$' -- sh -c "
-  \"$VOUCH\" --db \"$DB\" report --format json | python3 -c 'import json, sys
+  \"$VOUCH\" --db \"$DB\" report --run 2 --format json | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 print(\",\".join(sorted(d[\"dimensions\"])), len(d[\"median\"]), len(d[\"partners\"]))'"
 check "report: partner history as Markdown" 0 '^wrote b002.md' -- v report --partner B002 --out b002.md
@@ -98,6 +98,15 @@ check "report: the history's dimensions in one chart" 0 '^2$' -- sh -c 'ls b002_
 check "report: diff" 0 '^wrote diff.html' -- v report --diff 1 2 --out diff.html
 check "report: the diff's changed partner side by side in bars" 0 '^[1-9][0-9]* 0$' -- sh -c \
   'echo $(grep -o "<svg class=\"chart dimbars\"" diff.html | wc -l) $(grep -o "<svg class=\"chart radar\"" diff.html | wc -l)'
+
+# Runs of two scorecards that share no dimension: nothing is shifted, each
+# dimension is named with the run that has it.
+check "vet the same data with the bundled scorecard" 0 'run 3: 22 partners' -- v vet q2.csv
+check "diff across scorecards: no shared dimension compared" 0 \
+  'not compared: reach \(run 2 only\), reputation \(run 2 only\), trust \(run 3 only\)' -- v diff 2 3
+check "report of a diff across scorecards" 0 '^wrote cross.json' -- v report --diff 2 3 --out cross.json
+check "... draws the dimensions of both cards" 0 '^10$' -- python3 -c '
+import json; print(len(json.load(open("cross.json"))["dimensions"]))'
 
 # Monitoring: a schedule vets the live file; the second run is compared
 # with the first on the card's own dimensions.
