@@ -261,6 +261,7 @@ int vouch_cron_parse(const char *expr, vouch_cron_t *c, char *err, size_t errlen
   c->dow = (uint8_t)((bits[4] | (bits[4] >> 7)) & 0x7f);  /* 7 is Sunday */
   c->dom_star = tok[2][0] == '*';
   c->dow_star = tok[4][0] == '*';
+  c->wild = tok[0][0] == '*' || tok[1][0] == '*';
   {
     int64_t next;
     if (vouch_cron_next(c, NULL, 946684800, &next) != 0) {  /* from 2000-01-01 */
@@ -389,11 +390,40 @@ static int day_matches(const vouch_cron_t *c, const struct tm *tm) {
 }
 
 
+/*
+** The instants at which the wall time `wn` (naive seconds) happens in the
+** current zone, earliest first: 1 normally, 2 when the clock falls back over
+** it. 0 when it falls in a gap; then at[0] is the first instant after the gap.
+*/
+static int occurrences(int64_t wn, int64_t at[2]) {
+  long oa = gmtoff_at(wn - 86400), ob = gmtoff_at(wn + 86400);
+  int64_t ea = wn - oa, eb = wn - ob;
+  int n = 0;
+  if (naive_of(ea) == wn) at[n++] = ea;
+  if (eb != ea && naive_of(eb) == wn) at[n++] = eb;
+  if (n == 2 && at[1] < at[0]) { int64_t t = at[0]; at[0] = at[1]; at[1] = t; }
+  if (n == 0) at[0] = resolve(wn);
+  return n;
+}
+
+
+/*
+** Wall times are walked in order and each matching one is turned into the
+** instants it fires at, with cronie's rules for the changes (its "virtual
+** time"): in a gap, fixed-time jobs run once at its end and wildcard jobs not
+** at all; in a repeat, wildcard jobs run in both passes and fixed-time jobs
+** in the first. Because a repeat makes the wall clock go back, the walk
+** starts early enough to see the second pass (when the clock falls back
+** within a day of `from`), and stops only at the wall time past which no
+** instant can come before the best one found.
+*/
 static int next_in_zone(const vouch_cron_t *c, int64_t from, int64_t *next) {
-  int64_t wn = naive_of(from), end;
-  wn = wn - (wn % 60 + 60) % 60 + 60;   /* the next whole minute */
-  end = wn + SEARCH_SPAN;
-  while (wn < end) {
+  long off_from = gmtoff_at(from), off_later = gmtoff_at(from + 86400);
+  int64_t wn = naive_of(from), end, best = INT64_MAX, stop = INT64_MAX;
+  if (off_later < off_from) wn -= off_from - off_later;  /* a repeat ahead */
+  wn -= (wn % 60 + 60) % 60;                             /* a whole minute */
+  end = wn + SEARCH_SPAN + 86400;
+  while (wn < end && wn < stop) {
     struct tm tm;
     time_t tt = (time_t)wn;
     gmtime_r(&tt, &tm);
@@ -415,15 +445,23 @@ static int next_in_zone(const vouch_cron_t *c, int64_t from, int64_t *next) {
       continue;
     }
     {
-      int64_t e = resolve(wn);
-      if (e > from) {
-        *next = e;
-        return 0;
-      }
+      int64_t at[2];
+      int n = occurrences(wn, at), i, count;
+      if (n == 0) count = c->wild ? 0 : 1;     /* in a gap */
+      else count = c->wild ? n : 1;            /* a repeat: both passes or the first */
+      for (i = 0; i < count; i++)
+        if (at[i] > from && at[i] < best) {
+          long off_best = gmtoff_at(at[i]);
+          best = at[i];
+          /* An instant before `best` has a wall time below this. */
+          stop = best + (off_best > off_from ? off_best : off_from) + 1;
+        }
     }
     wn += 60;
   }
-  return -1;
+  if (best == INT64_MAX) return -1;
+  *next = best;
+  return 0;
 }
 
 

@@ -18,6 +18,8 @@ typedef struct vouch_cron {
   uint16_t month;           /* bits 1-12 */
   uint8_t dow;              /* bits 0-6, Sunday = 0 (7 is folded into 0) */
   int dom_star, dow_star;   /* the field began with '*': Vixie's OR rule is off */
+  int wild;                 /* the minute or hour field began with '*' (cronie's
+                               "wildcard job"): see vouch_cron_next on DST */
   int64_t interval;         /* seconds for "every N", 0 for a cron expression */
 } vouch_cron_t;
 
@@ -26,10 +28,13 @@ int vouch_cron_parse(const char *expr, vouch_cron_t *c, char *err, size_t errlen
 
 /*
 ** The first fire time strictly after `from` (Unix seconds) with wall times
-** read in `tz` (NULL or "UTC": UTC). A local time that does not exist (a DST
-** gap) fires once at the end of the gap; a local time that happens twice
-** fires once, at its first occurrence. Returns 0, or -1 if the expression
-** never fires within eight years.
+** read in `tz` (NULL or "UTC": UTC). Daylight-saving changes follow cronie:
+** a fixed-time job (minute and hour fields without '*') whose wall time falls
+** in a gap fires once at the end of the gap, and one whose wall time happens
+** twice fires at the first occurrence only; a wildcard job ("0 * * * *",
+** a step on "*" in the minute field) skips the times in a gap and fires at both occurrences of a
+** repeated time. Returns 0, or -1 if the expression never fires within
+** eight years.
 */
 int vouch_cron_next(const vouch_cron_t *c, const char *tz, int64_t from, int64_t *next);
 

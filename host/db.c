@@ -322,6 +322,24 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
 
 
 /*
+** Checkpoint the host's database, if open and not inside a transaction:
+** called at exit before the finalizers run under their budget, so that
+** writing a large run's pages back into the file (the host's work) is not
+** counted as theirs.
+*/
+void vouch_db_checkpoint_default(lua_State *L) {
+  vouch_db_t *d;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY) == LUA_TUSERDATA &&
+      (d = lua_touserdata(L, -1)) != NULL && d->db != NULL && sqlite3_get_autocommit(d->db)) {
+    d->auth.internal++;
+    sqlite3_wal_checkpoint_v2(d->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    d->auth.internal--;
+  }
+  lua_pop(L, 1);
+}
+
+
+/*
 ** Push a new database userdata for `path` opened with `flags`. Returns 1,
 ** or pushes nil, message, code and returns 3 (nothing is left open).
 */
@@ -404,7 +422,9 @@ static int same_file(const char *a, const char *b) {
 ** vouch.db.open([path [, mode]]): no path is the host's database (always
 ** allowed). A path is opened read-write ("w", created when missing) where
 ** --allow-write covers it, read-only ("r") where only --allow-read does;
-** `mode` asks for one of them. ":memory:" is a private in-memory database.
+** `mode` asks for one of them. ":memory:" is a private in-memory database,
+** "" a private temporary one on disk (SQLite's), deleted when closed: room
+** to stage or sort more than memory holds, and no path a script can name.
 ** The host's own files (its -wal, say) are refused.
 **
 ** SQLite opens by name, so the file is first opened (or created) beneath
@@ -431,7 +451,7 @@ static int db_open(lua_State *L) {
     push_default(L);
     return 1;
   }
-  if (strcmp(path, ":memory:") == 0)
+  if (strcmp(path, ":memory:") == 0 || *path == '\0')  /* "": private, on disk, gone at close */
     return push_db(L, path, path, mode && *mode == 'r' ? VOUCH_STORE_READONLY : 0);
   want = mode && *mode == 'r' ? VOUCH_READ : VOUCH_WRITE;
   p = vouch_path_check(h, path, want, &why);

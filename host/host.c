@@ -18,7 +18,8 @@
 #include "vouch.h"
 #include "db.h"
 
-#define CLOSE_CPU 2               /* seconds of CPU the finalizers at exit may take */
+#define CLOSE_CPU 2               /* seconds of CPU the finalizers at exit may take, */
+#define CLOSE_CPU_PER (16u << 20) /* and one more per this many bytes Lua frees then */
 #define CLOSE_MEMORY (4u << 20)   /* bytes past --max-memory they may use */
 
 /*
@@ -35,6 +36,7 @@ static const luaL_Reg vouch_libs[] = {
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},
   {"file", luaopen_vouch_file},
+  {"xlsx", luaopen_vouch_xlsx},
   {"http", luaopen_vouch_http},
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},
@@ -181,6 +183,30 @@ static int host_init(lua_State *L) {
 }
 
 
+/*
+** warn() as lua.c has it (lauxlib's warning function): off until "@on",
+** "@off" turns it off again, and a message, which may come in pieces, goes
+** to stderr as "Lua warning: ...".
+*/
+static void host_warn(void *ud, const char *msg, int tocont) {
+  vouch_host_t *h = ud;
+  if (h->warn_state != 2 && !tocont && msg[0] == '@') {   /* a control message */
+    if (strcmp(msg, "@off") == 0) h->warn_state = 0;
+    else if (strcmp(msg, "@on") == 0) h->warn_state = 1;
+    return;
+  }
+  if (h->warn_state == 0) return;
+  if (h->warn_state == 1) fputs("Lua warning: ", stderr);
+  fputs(msg, stderr);
+  if (tocont) h->warn_state = 2;
+  else {
+    fputs("\n", stderr);
+    fflush(stderr);
+    h->warn_state = 1;
+  }
+}
+
+
 vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   vouch_host_t *h = calloc(1, sizeof *h);
   const char *db;
@@ -194,6 +220,7 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   if (uv_loop_init(&h->loop) != 0) goto fail;
   h->L = lua_newstate(vouch_alloc, h);
   if (h->L == NULL) goto fail_loop;
+  lua_setwarnf(h->L, host_warn, h);
   if (vouch_list_set(&h->allow_read, opts->allow_read, 1) != 0 ||
       vouch_list_set(&h->allow_write, opts->allow_write, 1) != 0 ||
       vouch_list_set(&h->allow_net, opts->allow_net, 0) != 0 ||
@@ -253,10 +280,14 @@ int vouch_host_free(vouch_host_t *h) {
   void (*old_xcpu)(int) = SIG_DFL;
   if (h == NULL) return 0;
   vouch_limits_disarm(h);
+  vouch_db_checkpoint_default(h->L);
   vouch_limits_arm_for(h, 0);
   if (h->timeout > 0 && getrlimit(RLIMIT_CPU, &saved) == 0 && getrusage(RUSAGE_SELF, &ru) == 0) {
     rl = saved;
-    rl.rlim_cur = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1 + CLOSE_CPU);
+    /* Closing frees every object left, which takes time with the heap's
+       size: that is the host's work, and is allowed for. */
+    rl.rlim_cur = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1 + CLOSE_CPU +
+                           h->used_memory / CLOSE_CPU_PER);
     if (rl.rlim_cur < saved.rlim_cur && setrlimit(RLIMIT_CPU, &rl) == 0) {
       old_xcpu = signal(SIGXCPU, on_xcpu);
       cpu_limited = 1;

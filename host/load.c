@@ -347,6 +347,52 @@ static int absorb(lua_State *L, vouch_source_t *s) {
 
 
 /*
+** A work item for a scanner that reads the file itself (scan_file): the
+** first one hashes the whole file, front to back, so that the load records
+** the same hash as any other; then each makes one batch.
+*/
+static void scan_file_work(reader *r, void *spare) {
+  r->spare = NULL;
+  if (r->size == INT64_MAX) {  /* a pipe: no going back and forth in it */
+    r->sc->batch_free(spare);
+    r->result = -ESPIPE;
+    return;
+  }
+  if (r->woffset < r->size) {
+    char *tmp = malloc(CHUNK);
+    if (tmp == NULL) {
+      r->sc->batch_free(spare);
+      r->nomem = 1;
+      return;
+    }
+    while (r->woffset < r->size) {
+      ssize_t n = pread(r->fd, tmp, CHUNK, (off_t)r->woffset);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        free(tmp);
+        r->sc->batch_free(spare);
+        r->result = -errno;
+        return;
+      }
+      if (n == 0) break;
+      XXH3_128bits_update(r->hash, tmp, (size_t)n);
+      r->woffset += n;
+    }
+    free(tmp);
+    if (r->woffset < r->size) {  /* shrank while read, or a read error */
+      r->sc->batch_free(spare);
+      r->weof = 1;
+      r->result = 0;
+      return;
+    }
+  }
+  r->result = 1;
+  r->ready = r->sc->scan_file(r->ws, r->fd, r->size, spare, &r->weof, &r->ready_bytes);
+  if (r->ready == NULL) r->nomem = 1;
+}
+
+
+/*
 ** The work item (thread pool): read the next chunk and scan it. Only the
 ** worker touches ws, the hash, r->spare and the w* fields while it runs.
 */
@@ -354,7 +400,12 @@ static void scan_work(uv_work_t *w) {
   reader *r = w->data;
   ssize_t n = 0;
   void *spare = r->spare;
-  char *p = r->sc->space(r->ws, r->chunk);
+  char *p;
+  if (r->sc->scan_file) {
+    scan_file_work(r, spare);
+    return;
+  }
+  p = r->sc->space(r->ws, r->chunk);
   r->spare = NULL;
   if (p == NULL) {
     r->sc->batch_free(spare);
@@ -975,5 +1026,6 @@ int luaopen_vouch_load(lua_State *L) {
   lua_newtable(L);
   vouch_load_csv_open(L);
   vouch_load_json_open(L);
+  vouch_load_xlsx_open(L);
   return 1;
 }

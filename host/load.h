@@ -1,5 +1,5 @@
 /*
-** load.h: what the loaders (load_csv.c, load_json.c) share with load.c, the
+** load.h: what the loaders (load_csv.c, load_json.c, load_xlsx.c) share with load.c, the
 ** vouch.load library, and with json.c.
 **
 ** load.c owns a source: the file read asynchronously in chunks into one
@@ -57,6 +57,12 @@ typedef struct vouch_scanner {
   void (*prepare)(vouch_source_t *s, void *ws);
   void (*batch_free)(void *batch);
   void (*state_free)(void *ws);
+  /* Thread pool, instead of space() and scan(), for a format that is not
+  ** read front to back (a zip has its directory at the end): make the next
+  ** batch reading the regular file `fd` of `size` bytes itself (pread only).
+  ** *eof is set with the last batch. The bytes are hashed before the first
+  ** call. NULL for a scanner of chunks. */
+  void *(*scan_file)(void *ws, int fd, int64_t size, void *spare, int *eof, size_t *bytes);
 } vouch_scanner_t;
 
 typedef struct vouch_loader {
@@ -129,5 +135,6 @@ void vouch_json_pushnull(lua_State *L);
 /* load_csv.c, load_json.c: add their functions to the vouch.load table on top. */
 void vouch_load_csv_open(lua_State *L);
 void vouch_load_json_open(lua_State *L);
+void vouch_load_xlsx_open(lua_State *L);
 
 #endif

@@ -654,7 +654,7 @@ nomem:
 
 
 static const vouch_scanner_t csv_scanner = {csv_space, csv_scan_chunk, csv_prepare, batch_free,
-                                            scan_free};
+                                            scan_free, NULL};
 
 /* }====================================================== */
 

@@ -930,6 +930,24 @@ static int is_task_thread(lua_State *co) {
   return t != NULL && t->co == co;
 }
 
+static int is_main_thread(lua_State *L, lua_State *co) {
+  lua_State *m;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  m = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return co == m;
+}
+
+/*
+** With --trusted the script's own task stands for stock Lua's main chunk:
+** coroutine.running() there gives the main thread and true. Sandboxed
+** scripts and other tasks see their task's coroutine (and false).
+*/
+static int presents_as_main(lua_State *L) {
+  vouch_task_t *t = vouch_task_current(L);
+  return t != NULL && t->co == L && t->main && vouch_host(L)->trusted;
+}
+
 
 /*
 ** Resume `co` (at `coidx` on L) with the `narg` values on top of L, as
@@ -940,6 +958,10 @@ static int is_task_thread(lua_State *co) {
 static int pass_resume(lua_State *L, int coidx, lua_State *co, int narg) {
   vouch_task_t *t = vouch_task_current(L);
   int status, nres;
+  if (is_main_thread(L, co)) {            /* it runs the loop: never resumable */
+    lua_pushliteral(L, "cannot resume non-suspended coroutine");
+    return -1;
+  }
   if (blocked(L, coidx) || is_task_thread(co)) {
     lua_pushstring(L, is_task_thread(co)
       ? "cannot resume a task's coroutine (use task:wait)"
@@ -1062,6 +1084,8 @@ static int co_close(lua_State *L) {
   luaL_argexpected(L, co, 1, "coroutine");
   if (is_task_thread(co))
     return luaL_error(L, "cannot close a task's coroutine (use task:cancel)");
+  if (is_main_thread(L, co))
+    return luaL_error(L, "cannot close a %s coroutine", presents_as_main(L) ? "running" : "normal");
   if (blocked(L, 1))
     return luaL_error(L, "cannot close a coroutine that waits for the host");
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -1087,14 +1111,55 @@ static int co_close(lua_State *L) {
 static int co_status(lua_State *L) {
   lua_State *co = lua_tothread(L, 1);
   luaL_argexpected(L, co, 1, "coroutine");
-  if (blocked(L, 1)) {
+  if (blocked(L, 1) || (is_main_thread(L, co) && !presents_as_main(L))) {
     lua_pushliteral(L, "normal");
+    return 1;
+  }
+  if (is_main_thread(L, co)) {
+    lua_pushliteral(L, "running");
     return 1;
   }
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);
   return 1;
+}
+
+
+/* coroutine.running: see presents_as_main. */
+static int co_running(lua_State *L) {
+  if (presents_as_main(L)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lua_pushboolean(L, 1);
+  } else {
+    lua_pushboolean(L, lua_pushthread(L));
+  }
+  return 2;
+}
+
+
+/*
+** coroutine.isyieldable and coroutine.yield: a task's own coroutine is not
+** the script's to yield (only the host suspends it, for async calls), so
+** there it is not yieldable and a yield is the error stock Lua raises in
+** its main chunk, raised where pcall can catch it.
+*/
+static int co_isyieldable(lua_State *L) {
+  lua_State *co = L;
+  if (!lua_isnone(L, 1)) {
+    co = lua_tothread(L, 1);
+    luaL_argexpected(L, co, 1, "coroutine");
+  }
+  lua_pushboolean(L, !is_task_thread(co) && lua_isyieldable(co));
+  return 1;
+}
+
+static int co_yield(lua_State *L) {
+  if (is_task_thread(L)) {
+    lua_pushliteral(L, "attempt to yield from outside a coroutine");
+    return lua_error(L);
+  }
+  return lua_yield(L, lua_gettop(L));
 }
 
 
@@ -1114,6 +1179,12 @@ static void patch_coroutine(lua_State *L) {
   lua_setfield(L, -2, "resume");
   lua_pushcfunction(L, co_wrap);
   lua_setfield(L, -2, "wrap");
+  lua_pushcfunction(L, co_running);
+  lua_setfield(L, -2, "running");
+  lua_pushcfunction(L, co_isyieldable);
+  lua_setfield(L, -2, "isyieldable");
+  lua_pushcfunction(L, co_yield);
+  lua_setfield(L, -2, "yield");
   lua_getfield(L, -1, "close");
   lua_pushcclosure(L, co_close, 1);
   lua_setfield(L, -2, "close");

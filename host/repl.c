@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -427,12 +428,34 @@ static int stmt_task(lua_State *L) {
 
 
 /*
+** Tell the printer the width to fit: the terminal's less one column (a line
+** that fills it exactly would wrap on some terminals), else $COLUMNS's,
+** else 79. Asked before each statement, so a resized window counts.
+*/
+static void set_width(repl *r) {
+  lua_State *L = r->L;
+  struct winsize ws;
+  const char *env = getenv("COLUMNS");
+  long w = 79;
+  if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) w = ws.ws_col - 1;
+  else if (env && atol(env) > 0) w = atol(env) - 1;
+  if (w < 20) w = 20;
+  if (w > 1000) w = 1000;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->mod_ref);
+  lua_pushinteger(L, w);
+  lua_setfield(L, -2, "width");  /* an existing field: no allocation */
+  lua_pop(L, 1);
+}
+
+
+/*
 ** Start the function on top of the stack (below it `nargs` arguments) as
 ** the statement: a task made by vouch.spawn, whose userdata is kept so that
 ** Ctrl-C can cancel the statement where it waits.
 */
 static void start_statement(repl *r, int nargs) {
   lua_State *L = r->L;
+  set_width(r);
   lua_pushinteger(L, ++r->stmt);
   lua_pushcclosure(L, stmt_task, 1);
   lua_insert(L, -(nargs + 2));
@@ -454,6 +477,25 @@ static void start_statement(repl *r, int nargs) {
     return;
   }
   r->task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+
+/*
+** Push `src` with the line that keeps its top-level locals for the next
+** statements (vouch.repl's keep_locals), or nothing and return 0 when it
+** declares none or that fails.
+*/
+static int push_kept(repl *r, const char *src, size_t n) {
+  lua_State *L = r->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->mod_ref);
+  lua_getfield(L, -1, "keep_locals");
+  lua_remove(L, -2);
+  lua_pushlstring(L, src, n);
+  if (vouch_pcall(L, 1, 1) != LUA_OK || !lua_isstring(L, -1)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  return 1;
 }
 
 
@@ -502,6 +544,14 @@ static int compile(repl *r) {
   if (status == LUA_OK) return STMT_READY;
   open_expr = ends_at_eof(L);  /* `{` is the start of an expression */
   lua_pop(L, 1);
+  if (push_kept(r, src, n)) {
+    size_t kn;
+    const char *kept = lua_tolstring(L, -1, &kn);
+    status = load_chunk(r, kept, kn);
+    lua_remove(L, -2);
+    if (status == LUA_OK) return STMT_READY;
+    lua_pop(L, 1);  /* a top-level return: the chunk as it is, below */
+  }
   status = load_chunk(r, src, n);
   if (status == LUA_OK) return STMT_READY;
   if (status == LUA_ERRSYNTAX && (open_expr || ends_at_eof(L))) {
@@ -1146,6 +1196,7 @@ int vouch_repl(vouch_host_t *h) {
         uv_signal_start(r.signals[i], on_terminal, i == 0 ? SIGWINCH : SIGCONT);
         uv_unref((uv_handle_t *)r.signals[i]);
       }
+      printf("vouch %s (%s); .help for help, Ctrl-D to leave\n", VOUCH_VERSION, LUA_RELEASE);
       show_prompt(&r);
       while (!r.quit) {
         uv_run(&h->loop, UV_RUN_DEFAULT);

@@ -2656,6 +2656,30 @@ static int sched_list(lua_State *L) {
   return 1;
 }
 
+/*
+** vouch.schedules.daemon() -> the pid of the daemon running on the default
+** database, or nil when none is. The daemon holds an exclusive flock on
+** DB.lock while it runs (take_lock); the file is only read here, never made.
+*/
+static int sched_daemon(lua_State *L) {
+  char path[PATH_MAX + 8], pid[32] = "";
+  int fd;
+  ssize_t n;
+  snprintf(path, sizeof path, "%s.lock", vouch_host(L)->db_path);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { lua_pushnil(L); return 1; }
+  if (flock(fd, LOCK_SH | LOCK_NB) == 0) {   /* nobody holds it */
+    close(fd);
+    lua_pushnil(L);
+    return 1;
+  }
+  n = pread(fd, pid, sizeof pid - 1, 0);
+  close(fd);
+  pid[n > 0 ? n : 0] = '\0';
+  lua_pushinteger(L, (lua_Integer)atol(pid));
+  return 1;
+}
+
 /* vouch.schedules.get(name) -> row or nil */
 static int sched_get(lua_State *L) {
   sqlite3_stmt *st = db_prep(sdb(L), "SELECT * FROM schedules WHERE name=?", "s",
@@ -2803,7 +2827,7 @@ static int sched_psi(lua_State *L) {
 
 int luaopen_vouch_sched(lua_State *L) {
   static const luaL_Reg schedules[] = {
-    {"add", sched_add}, {"list", sched_list}, {"get", sched_get},
+    {"add", sched_add}, {"list", sched_list}, {"get", sched_get}, {"daemon", sched_daemon},
     {"remove", sched_remove}, {"pause", sched_pause}, {"resume", sched_resume},
     {"history", sched_history}, {"trigger", sched_trigger}, {"context", sched_context},
     {"psi", sched_psi}, {NULL, NULL}

@@ -78,6 +78,8 @@ typedef struct vouch_host {
   int no_watchdog;          /* never start it (the fuzzer has its own) */
   void (*on_report)(struct vouch_host *h);  /* before an error report is written
                                                (the REPL clears its prompt) */
+  int warn_state;           /* warn(): 0 off (until "@on"), 1 on, 2 in a
+                               message continued over several calls */
 } vouch_host_t;
 
 /* host.c */
@@ -195,6 +197,9 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
 
 /* file.c */
 int luaopen_vouch_file(lua_State *L);
+
+/* xlsx.c: vouch.xlsx, writing workbooks (libxlsxwriter) */
+int luaopen_vouch_xlsx(lua_State *L);
 
 /*
 ** env.c: --allow-env and vouch.env. Values read are secrets: what the host

@@ -17,11 +17,11 @@ local ulen = utf8.len
 local getmetatable = (debug and debug.getmetatable) or getmetatable
 
 M.depth = 4        -- tables nested deeper print as {...}
-M.items = 50       -- array items shown before "... (N more)"
+M.items = 200      -- array items shown before "... (N more)"
 M.keys = 100       -- other keys shown before "... (N more)"
 M.rows = 40        -- rows of a result table shown
 M.cell = 40        -- widest cell of a result table
-M.width = 78       -- a table printed on one line must fit this
+M.width = 79       -- the terminal's width less one (the host sets it)
 
 local COLORS = {
   string = "\27[32m", number = "\27[36m", boolean = "\27[35m", ["nil"] = "\27[35m",
@@ -92,6 +92,37 @@ end
 
 local format  -- (v, paint, indent, depth, seen) -> string, width, multiline
 
+-- An array too long for one line, as `ls` lays out names: in as many
+-- columns as fit M.width, each as wide as the widest item; numbers to the
+-- right of their column, the rest to the left.
+local function columns(items, widths, inner, indent)
+  local cw, more = 0, nil
+  if sfind(items[#items], "^%.%.%. %(") then   -- "... (N more)" goes on its own line
+    more = items[#items]
+    items, widths = { table.unpack(items, 1, #items - 1) }, { table.unpack(widths, 1, #widths - 1) }
+  end
+  for i = 1, #widths do
+    if widths[i] + 1 > cw then cw = widths[i] + 1 end  -- the item and its comma
+  end
+  local per = (M.width - #inner + 1) // (cw + 1)
+  if per < 1 then per = 1 end
+  local lines, line = {}, {}
+  for i = 1, #items do
+    local s, pad = items[i] .. ",", srep(" ", cw - widths[i] - 1)
+    if sfind(items[i], "^[%c%[%d;]*[-%d.]") then
+      line[#line + 1] = pad .. s
+    else
+      line[#line + 1] = s .. pad
+    end
+    if #line == per or i == #items then
+      lines[#lines + 1] = inner .. (concat(line, " "):gsub("%s+$", ""))
+      line = {}
+    end
+  end
+  if more then lines[#lines + 1] = inner .. more end
+  return "{\n" .. concat(lines, "\n") .. "\n" .. indent .. "}"
+end
+
 local function format_table(t, paint, indent, depth, seen)
   if seen[t] then return paint("cycle", "<cycle>"), 7, false end
   if next(t) == nil then return "{}", 2, false end
@@ -143,6 +174,9 @@ local function format_table(t, paint, indent, depth, seen)
     return "{ " .. concat(items, ", ") .. " }", total - #indent, false
   end
   local inner = indent .. "  "
+  if not multi and #keys == 0 and #items > 1 then
+    return columns(items, widths, inner, indent), M.width, true
+  end
   return "{\n" .. inner .. concat(items, ",\n" .. inner) .. ",\n" .. indent .. "}", M.width, true
 end
 
@@ -194,6 +228,32 @@ local function is_rows(t)
   return any, n
 end
 
+-- `s` cut to at most `max` columns, ending in "..." when it was cut; and
+-- its width.
+local function cut(s, max)
+  local w = width(s)
+  if w <= max then return s, w end
+  if max < 4 then return ssub(s, 1, max), max end
+  local at = utf8.offset(s, max - 2)
+  return (at and ssub(s, 1, at - 1) or ssub(s, 1, max - 3)) .. "...", max
+end
+
+-- Narrow the widest of the column widths `w`, one column at a time and
+-- never below 4, until a row (two spaces between columns) fits M.width.
+local function fit(w)
+  local total = 2 * (#w - 1)
+  for j = 1, #w do total = total + w[j] end
+  while total > M.width do
+    local widest = 1
+    for j = 2, #w do
+      if w[j] > w[widest] then widest = j end
+    end
+    if w[widest] <= 4 then break end
+    w[widest] = w[widest] - 1
+    total = total - 1
+  end
+end
+
 local function cell(v)
   if v == nil then return "", 0 end
   local s
@@ -204,12 +264,7 @@ local function cell(v)
   else
     s = tostring(v)
   end
-  local w = width(s)
-  if w > M.cell then
-    s = (utf8.offset(s, M.cell - 2) and ssub(s, 1, utf8.offset(s, M.cell - 2) - 1) or ssub(s, 1, M.cell - 3)) .. "..."
-    w = M.cell
-  end
-  return s, w
+  return cut(s, M.cell)
 end
 
 --- The rows of `t` (an array of records) as an aligned table.
@@ -235,11 +290,20 @@ function M.grid(t, color)
     end
     cells[i] = line
   end
+  fit(w)
+  for i = 1, shown do
+    for j = 1, #cols do
+      local c = cells[i][j]
+      if c[2] > w[j] then c[1], c[2] = cut(c[1], w[j]) end
+    end
+  end
   local out = {}
   local head, rule = {}, {}
   for j, c in ipairs(cols) do
-    local s = c .. srep(" ", w[j] - width(c))
-    if numeric[j] then s = srep(" ", w[j] - width(c)) .. c end
+    local hw
+    c, hw = cut(tostring(c):gsub("%c", " "), w[j])
+    local s = c .. srep(" ", w[j] - hw)
+    if numeric[j] then s = srep(" ", w[j] - hw) .. c end
     head[j] = paint("head", s)
     rule[j] = srep("-", w[j])
   end
@@ -329,6 +393,114 @@ end
 
 -- }======================================================
 
+-- {====================================================== top-level locals
+
+-- Keywords that open a block closed by `end` (or `until`): `while` and `for`
+-- open theirs with `do`, and `elseif` opens none.
+local OPENS = { ["function"] = true, ["do"] = true, ["if"] = true, ["repeat"] = true }
+local CLOSES = { ["end"] = true, ["until"] = true }
+
+-- The tokens of Lua source that matter here: names and keywords, and the
+-- punctuation `,` `<` `>`; strings, numbers and comments are skipped.
+local function tokens(src)
+  local i, n = 1, #src
+  return function()
+    while i <= n do
+      local c = ssub(src, i, i)
+      if sfind(c, "^%s") then
+        i = i + 1
+      elseif ssub(src, i, i + 1) == "--" then
+        local eq = src:match("^%[(=*)%[", i + 2)
+        if eq then
+          local _, e = sfind(src, "]" .. eq .. "]", i, true)
+          i = (e or n) + 1
+        else
+          i = (sfind(src, "\n", i, true) or n) + 1
+        end
+      elseif c == '"' or c == "'" then
+        local j = i + 1
+        while j <= n do
+          local d = ssub(src, j, j)
+          if d == "\\" then j = j + 2
+          elseif d == c or d == "\n" then break
+          else j = j + 1 end
+        end
+        i = j + 1
+      elseif src:match("^%[=*%[", i) then
+        local eq = src:match("^%[(=*)%[", i)
+        local _, e = sfind(src, "]" .. eq .. "]", i, true)
+        i = (e or n) + 1
+      elseif sfind(c, "^[%a_]") then
+        local name = src:match("^[%w_]+", i)
+        i = i + #name
+        return name
+      elseif sfind(c, "^%d") or (c == "." and sfind(src, "^%.%d", i)) then
+        i = i + #src:match("^[%w_.]*", i)
+        local e = src:match("^[eEpP]?[-+]?[%w_.]*", i)   -- 1e-5 continues after the sign
+        if ssub(src, i - 1, i - 1):match("[eEpP]") and e then i = i + #e end
+      else
+        i = i + 1
+        if c == "," or c == "<" or c == ">" then return c end
+      end
+    end
+    return nil
+  end
+end
+
+--- The names a chunk declares with `local` at its top level, in order.
+function M.top_locals(src)
+  local names, seen, depth = {}, {}, 0
+  local next_token = tokens(src)
+  local tok = next_token()
+  local function add(name)
+    if name and sfind(name, "^[%a_][%w_]*$") and not KEYWORDS[name] and not seen[name] then
+      seen[name] = true
+      names[#names + 1] = name
+    end
+  end
+  while tok do
+    if OPENS[tok] then
+      depth = depth + 1
+    elseif CLOSES[tok] then
+      depth = depth - 1
+    elseif tok == "local" and depth == 0 then
+      tok = next_token()
+      if tok == "function" then
+        depth = depth + 1
+        add(next_token())
+      else
+        while tok do
+          add(tok)
+          tok = next_token()
+          if tok == "<" then next_token(); next_token(); tok = next_token() end  -- <const>
+          if tok ~= "," then break end
+          tok = next_token()
+        end
+        goto again   -- tok is the next statement's first token
+      end
+    end
+    tok = next_token()
+    ::again::
+  end
+  return names
+end
+
+--- `src` with a line added that keeps its top-level locals in the REPL's
+-- environment (`local t = {}` leaves `t` for the next statement), or nil
+-- when it declares none.
+function M.keep_locals(src)
+  local names = M.top_locals(src)
+  if #names == 0 then return nil end
+  local lhs = {}
+  for i, name in ipairs(names) do
+    if name == "_ENV" then return nil end
+    lhs[i] = "_ENV." .. name
+  end
+  return src .. "\n;" .. concat(lhs, ", ") .. " = " .. concat(names, ", ")
+end
+
+-- }======================================================
+
 -- {====================================================== completion
 
 local function index_table(v)
@@ -410,6 +582,10 @@ M.help = [[
 Enter Lua statements or expressions; an expression's values are printed
 (`=expr` works too). An incomplete statement continues on the next line.
 Async calls (vouch.sleep, loads, HTTP) wait without stopping the loop.
+A top-level `local` stays for the next lines: `local t = {}` then `t.x = 1`
+works, because each top-level local is copied into the REPL's environment
+(as a global) when its statement ends; locals inside blocks and functions
+stay local.
 
   .help           this text
   .load FILE      run a Lua file in the REPL's environment

@@ -1472,10 +1472,22 @@ function Card:run(opts)
     end
     return "[" .. concat(out, ",") .. "]"
   end
+  -- The dimensions' values, as JSON: to 12 significant digits, enough for
+  -- what reads them (tables, diffs, drift); explain recomputes them exactly.
+  local ndims = #dims
+  local dims_fmt = "[" .. string.rep("%.12g", ndims, ",") .. "]"
+  local dv = {}
   local function dims_json(values)
+    local any_nil = false
+    for k = 1, ndims do
+      local v = values[dims[k]]
+      if v == nil or v ~= v or v == huge or v == -huge then any_nil = true; break end
+      dv[k] = v
+    end
+    if not any_nil then return format(dims_fmt, table.unpack(dv, 1, ndims)) end
     local out = {}
-    for k, d in ipairs(dims) do
-      local v = values[d]
+    for k = 1, ndims do
+      local v = values[dims[k]]
       out[k] = v and shortest(v) or "null"
     end
     return "[" .. concat(out, ",") .. "]"
@@ -1517,44 +1529,64 @@ function Card:run(opts)
                   rule.dimension and ('"' .. rule.dimension .. '"') or "null", kind,
                   pts and shortest(pts) or "null", rank or "null")
   end
+  -- What impact() says of each outcome, inline (this runs once per rule
+  -- and partner): a rule's kind, share and weight are looked up once.
+  local nrules, weights, max_missing = #rules, self.weights, self.max_missing
+  local KIND = {}
+  for i, rule in ipairs(rules) do KIND[i] = rule.kind end
+  local flagged = {}
   local function store_fast(p, r, load_id, row)
-    local V, n = r.values, 0
-    -- The four most adverse outcomes, by impact, the earlier rule first.
-    for i, rule in ipairs(rules) do
+    local V, n, nf = r.values, 0, 0
+    -- The four most adverse outcomes, by impact, the earlier rule first;
+    -- and the raised flags that had an effect.
+    for i = 1, nrules do
       local v = V[i]
       if v ~= nil then
-        local kind, pts = outcome(rule, v, r)
-        if kind ~= "pass" then
-          scratch.outcome, scratch.points = kind, pts
-          local x = impact(self, scratch, rule, r)
-          if x > 0 then
-            local k = n < 4 and n + 1 or (x > top_x[4] and 4 or nil)
-            if k then
-              if n < 4 then n = n + 1 end
-              while k > 1 and x > top_x[k - 1] do
-                top_i[k], top_x[k] = top_i[k - 1], top_x[k - 1]
-                k = k - 1
-              end
-              top_i[k], top_x[k] = i, x
+        local kind, x = KIND[i], 0
+        if v == false then
+          local rule = rules[i]
+          if kind == "veto" then x = 2e5
+          elseif rule.share then
+            x = r.missing > max_missing and 1e5 * rule.share or rule.share * 25
+          end
+        elseif kind == "score" then x = rules[i].share * (50 - v)
+        elseif kind == "points" then
+          if v < 0 then x = -v * weights[rules[i].dimension] end
+        elseif v == 1 then
+          if kind == "veto" then x = 1e9
+          elseif kind == "review" then x = 1e6
+          elseif kind == "penalty" then x = rules[i].points
+          else  -- cap: what it took off
+            local cap, un = rules[i].cap, r.uncapped
+            x = (un and un > cap) and (un - cap) or 0
+          end
+          if x > 0 then nf = nf + 1; flagged[nf] = i end
+        end
+        if x > 0 then
+          local k = n < 4 and n + 1 or (x > top_x[4] and 4 or nil)
+          if k then
+            if n < 4 then n = n + 1 end
+            while k > 1 and x > top_x[k - 1] do
+              top_i[k], top_x[k] = top_i[k - 1], top_x[k - 1]
+              k = k - 1
             end
+            top_i[k], top_x[k] = i, x
           end
         end
       end
     end
-    local out, ranked = {}, {}
+    local out = {}
     for k = 1, n do
       local i = top_i[k]
       local kind, pts = outcome(rules[i], V[i], r)
       out[k] = tuple(rules[i], kind, pts, k)
-      ranked[i] = true
     end
-    -- Then the raised flags that had an effect and rank below the four.
-    for i, rule in ipairs(rules) do
-      local v = V[i]
-      if v == 1 and not ranked[i] and FLAGS[rule.kind] then
-        local kind, pts = outcome(rule, v, r)
-        scratch.outcome, scratch.points = kind, pts
-        if impact(self, scratch, rule, r) > 0 then out[#out + 1] = tuple(rule, kind, pts) end
+    for f = 1, nf do
+      local i, top = flagged[f], false
+      for k = 1, n do if top_i[k] == i then top = true; break end end
+      if not top then
+        local kind, pts = outcome(rules[i], V[i], r)
+        out[#out + 1] = tuple(rules[i], kind, pts)
       end
     end
     local n_done = summary.partners + 1
@@ -1563,7 +1595,8 @@ function Card:run(opts)
     if progress and n_done % 2048 == 0 then progress(n_done, "scoring") end
     if load_id == nil then load_id, row = input_of(p) end
     add_score(run_id, tostring(p.id), p.name, p.kind, r.total, r.verdict,
-              dims_json(r.dimensions), "[" .. concat(out, ",") .. "]", load_id, row)
+              dims_json(r.dimensions), n == 0 and nf == 0 and "[]" or "[" .. concat(out, ",") .. "]",
+              load_id, row)
   end
   local function store(p, r, load_id, row)
     if fast then return store_fast(p, r, load_id, row) end
@@ -1721,6 +1754,12 @@ local function denull(v)
   if v == nil or (vouch.json and v == vouch.json.null) then return nil end
   return v
 end
+
+--- The ranking as SQL over `scores` (aliased or not): approvals first, then
+--- reviews, then rejections, each by total (indeterminate last), ties by
+--- partner id.
+M.RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END, " ..
+  "total IS NULL, total DESC, partner_id"
 
 --- A stored score row (a row of `scores` with the run's dimension names,
 --- a list) read back: { id, name, kind, total, verdict, dimensions = {name

@@ -16,6 +16,7 @@ Scenario lines (backslash escapes \\r \\n \\t \\xNN \\\\ work in arguments):
     absent REGEX      fail if the output since the last match holds REGEX
     raw REGEX         wait until the raw output (ANSI kept) holds REGEX
     signal NAME       send the program a signal (STOP, CONT, WINCH ...)
+    resize ROWS COLS  change the terminal's size (the program gets SIGWINCH)
     stats FILE        append the program's resident memory (KiB) and open
                       descriptors, from /proc, as a line "RSS FDS" to FILE
     record FILE REGEX as expect, then append the match's first group to FILE
@@ -259,6 +260,10 @@ def main():
             end = time.monotonic() + float(arg) / 1000
             while time.monotonic() < end:
                 pump(max(0, min(0.05, end - time.monotonic())))
+        elif cmd == "resize":
+            rows, cols = (int(x) for x in arg.split())
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            screen.cols = cols
         elif cmd == "signal":
             os.kill(pid, getattr(signal, "SIG" + arg))
         elif cmd == "eof":

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Run every test and end with one line: "N passed, N failed".
+# Run every test and end with one line: "N passed, N failed, N skipped".
 #
 # Each test program prints TAP-style lines ("ok - name", "not ok - name:
-# why"); a program that exits non-zero without a "not ok" line counts as
-# one failure. Programs: the C tests ($BUILD/tests/test-*), the Lua tests
+# why", "ok - name # SKIP why"); a skipped check counts as skipped, never as
+# passed, and a program that exits non-zero without a "not ok" line counts
+# as one failure. The exit status is 0 when nothing failed. Programs: the C tests ($BUILD/tests/test-*), the Lua tests
 # (tests/lua/*_test.lua, run by vouch itself) and the CLI tests
 # (tests/cli/*.sh, which drive ./vouch as a subprocess).
 #   VOUCH=./vouch BUILD=build sh tests/run.sh [PATTERN]
@@ -20,7 +21,7 @@ pattern=${1:-}
 export VOUCH CMOCKA_MESSAGE_OUTPUT=TAP NO_COLOR=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/vouch-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
+pass=0 fail=0 skip=0
 
 vg=
 if [ "${VALGRIND:-0}" = 1 ]; then
@@ -42,20 +43,26 @@ run_one() {  # NAME CMD...
   name=$1; shift
   case "$name" in *"$pattern"*) ;; *) return 0 ;; esac
   if [ -n "$vg" ] && case " $VALGRIND_SKIP " in *" ${name#*/} "*) true ;; *) false ;; esac; then
-    echo "pass $name (skipped under valgrind: timing)"
+    echo "skip $name (under valgrind: timing)"
+    skip=$((skip + 1))
     return 0
   fi
   out=$work/out; mkdir -p "$work/t" && rm -rf "$work/t"/* 2>/dev/null
   (cd "$work/t" && TEST_TMP="$work/t" "$@") >"$out" 2>"$work/err"
   rc=$?
-  p=$(grep -c '^ok' "$out"); f=$(grep -c '^not ok' "$out")
+  # TAP's directive is "# SKIP" after the description, in any case.
+  s=$(grep -ci '^ok[^#]*#[[:space:]]*skip' "$out")
+  p=$(($(grep -c '^ok' "$out") - s)); f=$(grep -c '^not ok' "$out")
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with $rc" >>"$out"; fi
-  pass=$((pass + p)); fail=$((fail + f))
+  pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
   if [ "$f" -gt 0 ]; then
-    echo "FAIL $name ($p passed, $f failed)"
+    echo "FAIL $name ($p passed, $f failed, $s skipped)"
     grep '^not ok' "$out" | sed 's/^/  /'
     sed 's/^/  stderr: /' "$work/err" | head -n 20
     grep -v '^ok' "$out" | grep -v '^not ok' | grep -v '^1\.\.' | sed 's/^/  /' | head -n 20
+  elif [ "$s" -gt 0 ]; then
+    echo "pass $name ($p passed, $s skipped)"
+    grep -i '^ok[^#]*#[[:space:]]*skip' "$out" | sed 's/^/  /'
   else
     echo "pass $name ($p)"
   fi
@@ -85,5 +92,5 @@ if [ -n "$vg" ]; then
   echo "valgrind: $(ls "$VALGRIND_LOGS" | wc -l) processes, $(echo $bad | wc -w) with errors (logs in $VALGRIND_LOGS)"
   [ -z "$bad" ] || fail=$((fail + 1))
 fi
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -1,7 +1,7 @@
 -- cmd/report.lua: `vouch report`, stored runs as HTML, Markdown or JSON.
 --
 --   vouch report [--run N | --partner ID | --diff A B] [--out FILE]
---                [--format html|md|json] [--limit N] [--open]
+--                [--format html|md|json|xlsx] [--limit N] [--open]
 local report = require "vouch.report"
 
 local file = vouch.file
@@ -20,8 +20,10 @@ Reports on what is stored in the database:
   --out FILE        write the report to FILE (default: standard output);
                     Markdown charts go to FILE's stem + "_files/" beside it.
                     FILE and that folder need no --allow-write.
-  --format F        html (default), md or json; by default taken from
-                    FILE's extension (.md, .markdown, .json)
+  --format F        html (default), md, json or xlsx (a workbook of the
+                    whole run: the ranking and a sheet of reasons; needs
+                    --out); by default taken from FILE's extension (.md,
+                    .markdown, .json, .xlsx)
   --limit N         list at most N partners (default 500, 0 for all); counts,
                     medians and red flags always cover the whole run
   --open            open the written file with xdg-open or sensible-browser
@@ -34,7 +36,7 @@ end
 
 local function usage(msg)
   return fail(2, msg .. "\nusage: vouch report [--run N | --partner ID | --diff A B] " ..
-    "[--out FILE] [--format html|md|json] [--open]")
+    "[--out FILE] [--format html|md|json|xlsx] [--open]")
 end
 
 local function run_id(s, what)
@@ -88,10 +90,14 @@ local function parse(args)
   if not o.format then
     local ext = o.out and o.out:match("%.(%w+)$")
     ext = ext and ext:lower()
-    o.format = (ext == "md" or ext == "markdown") and "md" or ext == "json" and "json" or "html"
+    o.format = (ext == "md" or ext == "markdown") and "md" or ext == "json" and "json" or
+               ext == "xlsx" and "xlsx" or "html"
   end
-  if o.format ~= "html" and o.format ~= "md" and o.format ~= "json" then
-    error({ usage = format("unknown format '%s' (html, md or json)", o.format) })
+  if o.format ~= "html" and o.format ~= "md" and o.format ~= "json" and o.format ~= "xlsx" then
+    error({ usage = format("unknown format '%s' (html, md, json or xlsx)", o.format) })
+  end
+  if o.format == "xlsx" and (not o.out or o.partner or o.diff) then
+    error({ usage = "--format xlsx writes one run (--run N, or the latest) to --out FILE" })
   end
   if o.open and not o.out then error({ usage = "--open needs --out FILE" }) end
   return o
@@ -111,6 +117,15 @@ return function(...)
 
   local db, err = vouch.db.open()
   if not db then return fail(4, tostring(err)) end
+  if o.format == "xlsx" then  -- the whole run, as a workbook
+    local id, n, e = o.run, nil, nil
+    if not id then id, e = report.latest_run(db) end
+    if id then n, e = require("vouch.workbook").run(db, id, o.out) end
+    db:close()
+    if not n then return fail(1, e) end
+    print(format("wrote %s (xlsx of run #%d, %d partners)", o.out, id, n))
+    return 0
+  end
   local data
   local opts = { limit = o.limit }
   if o.partner then data, err = report.partner(db, o.partner)

@@ -147,6 +147,10 @@ function commands.list()
   end
   if #rows == 0 then print("no schedules (add one with: vouch schedule add NAME 'EXPR' SCRIPT)") return end
   columns({ "NAME", "EXPR", "NEXT RUN", "LAST RUN", "POLICIES", "SCRIPT" }, rows)
+  if not schedules.daemon() then
+    eprint("note: no daemon is running on this database, so nothing runs at these times "
+      .. "(start one with: vouch daemon)")
+  end
 end
 
 local function simple(fn, done)

@@ -1,4 +1,4 @@
--- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv]`.
+-- vet.lua: `vouch vet DATA... [--rules SCRIPT] [--format table|json|csv|xlsx]`.
 -- Load the partners, score them with a scorecard, store the run, and print
 -- the partners ranked (approvals, reviews, rejections, each by total) with
 -- their principal reasons.
@@ -17,7 +17,7 @@ local TOP = 20   -- partners shown from each end of the ranking by default
 local progress_line
 
 local help = [[
-Score every partner in DATA (CSV, JSON or NDJSON, chosen by extension) with
+Score every partner in DATA (CSV, JSON, NDJSON or XLSX, chosen by extension) with
 a scorecard, store the run in the database, and print the partners ranked
 (approvals, reviews, then rejections, each by total): partner, kind, total,
 verdict, weakest dimension, principal reasons.
@@ -26,7 +26,10 @@ verdict, weakest dimension, principal reasons.
                    bundled one (social_capital, influencer, supplier);
                    default social_capital
   --format F       table (default), json or csv: json and csv print every
-                   partner, every dimension and rule outcome, for other tools
+                   partner, every dimension and rule outcome, for other tools;
+                   xlsx writes a workbook (the ranking, and a sheet of
+                   reasons) to --out FILE
+  --out FILE       where --format xlsx writes
   --top N          the table shows the first and the last N of the ranking
                    (default 20), then the summary
   --all            the table shows every partner
@@ -35,7 +38,7 @@ verdict, weakest dimension, principal reasons.
 Exit codes: 0 done, 1 the rules or data failed, 2 usage.
 See also: vouch explain, vouch runs, vouch diff, vouch test.]]
 
-local USAGE = "usage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv] [--top N | --all]"
+local USAGE = "usage: vouch vet DATA... [--rules SCRIPT] [--format table|json|csv|xlsx [--out FILE]] [--top N | --all]"
 
 local HEADER = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
 local RIGHT = { [1] = true, [5] = true }
@@ -284,29 +287,53 @@ local function no_store(card, rows, fmt, top, progress)
     print_summary(nil, card, summary, n > 2 * top and 2 * top or n)
     return
   end
-  -- Every partner is printed in ranked order: each is held until the end,
-  -- as a line of text and the little it is ranked by.
-  local held = {}
-  local _, summary = card:run { store = false, rows = rows, text = true, progress = progress,
-    each = function(res)
-      local c = compact(res)
-      if fmt == "json" then
-        c.line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
-      elseif fmt == "csv" then
-        c.line = csv_line(card.dimension_list, 0, "", res, res.outcomes):match("^0,,(.*)$")
-      end
-      held[#held + 1] = c
-    end }
-  table.sort(held, before)
+  -- Every partner is printed in ranked order: each waits, as its line of
+  -- text and the little it is ranked by, in a private temporary database
+  -- on disk, which sorts them in bounded memory however many there are.
+  local tmp <close> = vouch.db.open("")
+  tmp:exec("CREATE TABLE held(id TEXT, name TEXT, kind TEXT, total REAL, verdict TEXT, " ..
+           "weakest TEXT, reasons TEXT, line TEXT)")
+  local hold = sc.inserter(tmp, "held", 8)
+  local _, summary
+  tmp:tx(function()
+    _, summary = card:run { store = false, rows = rows, text = fmt ~= "table", progress = progress,
+      each = function(res)
+        local c, line = compact(res), nil
+        if fmt == "json" then
+          line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
+        elseif fmt == "csv" then
+          line = csv_line(card.dimension_list, 0, "", res, res.outcomes):match("^0,,(.*)$")
+        end
+        hold.add(c.id, c.name, c.kind, c.total, c.verdict, c.weakest, c.reasons, line)
+      end }
+    hold.flush()
+  end)
+  local ranked = "SELECT * FROM held s" .. ORDER_SQL:gsub("s%.partner_id", "s.id")
   if fmt == "json" then
     print('{"run":null,"scorecard":' .. sc.json(card.name) .. ',"partners":[')
-    for i, c in ipairs(held) do print(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line)) end
+    local i = 0
+    for c in tmp:rows(ranked) do
+      i = i + 1
+      print(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line))
+    end
     print("]}")
   elseif fmt == "csv" then
     csv_header(card.dimension_list)
-    for i, c in ipairs(held) do print(format("%d,,%s", i, c.line)) end
+    local i = 0
+    for c in tmp:rows(ranked) do i = i + 1; print(format("%d,,%s", i, c.line)) end
   else
-    print_table(function(f) for i, c in ipairs(held) do f(cells(i, c)) end end)
+    local function each(f)
+      local i = 0
+      for c in tmp:rows(ranked) do i = i + 1; f(cells(i, c)) end
+    end
+    local function measure(f)
+      local n = summary.partners
+      f({ tostring(n), "", "", "", "100.0", "approve", "", "" })
+      for c in tmp:rows("SELECT id, name, kind, weakest FROM held") do
+        f({ "", c.id, cli.cut(c.name or "", 28), c.kind or "", "", "", c.weakest or "-", "" })
+      end
+    end
+    print_table(each, measure)
     print_summary(nil, card, summary, summary.partners)
   end
 end
@@ -354,13 +381,17 @@ end
 
 
 return function(...)
-  local opts, data = cli.parse({ ... }, { rules = "value", format = "value", help = "flag",
+  local opts, data = cli.parse({ ... }, { rules = "value", format = "value", help = "flag", out = "value",
                                           ["no-store"] = "flag", top = "value", all = "flag" })
   if opts and opts.help then print(help); return 0 end
   if not opts then cli.say("vet: %s\n%s", data, USAGE); return 2 end
   local fmt = opts.format or "table"
-  if fmt ~= "table" and fmt ~= "json" and fmt ~= "csv" then
-    cli.say("vet: unknown format '%s' (use table, json or csv)", fmt)
+  if fmt ~= "table" and fmt ~= "json" and fmt ~= "csv" and fmt ~= "xlsx" then
+    cli.say("vet: unknown format '%s' (use table, json, csv or xlsx)", fmt)
+    return 2
+  end
+  if (fmt == "xlsx") ~= (opts.out ~= nil) or (fmt == "xlsx" and opts["no-store"]) then
+    cli.say("vet: --format xlsx writes the stored run to --out FILE (and --out is only for it)")
     return 2
   end
   -- A person at a terminal sees the two ends of the ranking; a pipe gets
@@ -407,7 +438,11 @@ return function(...)
                                                       progress = progress })
   if progress then vouch.status() end
   if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
-  if fmt == "table" then table_from_db(db, run_id, card, summary, top)
+  if fmt == "xlsx" then
+    local n, e = require("vouch.workbook").run(db, run_id, opts.out)
+    if not n then cli.say("vet: %s", e); return 1 end
+    print(format("run %d: %d partners written to %s", run_id, n, opts.out))
+  elseif fmt == "table" then table_from_db(db, run_id, card, summary, top)
   else rows_from_db(db, run_id, card, fmt) end
   return 0
 end

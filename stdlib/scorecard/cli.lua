@@ -52,8 +52,9 @@ function M.source(path)
   if ext == "csv" then return load.csv(path)
   elseif ext == "json" then return load.json(path)
   elseif ext == "ndjson" or ext == "jsonl" then return load.ndjson(path)
+  elseif ext == "xlsx" then return load.xlsx(path)
   end
-  return nil, format("%s: unknown data format (use .csv, .json or .ndjson)", path)
+  return nil, format("%s: unknown data format (use .csv, .json, .ndjson or .xlsx)", path)
 end
 
 -- A source's first row, read ahead by M.check_reads (JSON has no header:
@@ -74,11 +75,13 @@ local function open_rows(src)
   return require("vouch.scorecard").closure(src:rows())
 end
 
--- Where the last row of `src` came from: "path:line", or "path: element
--- N" for a JSON array (whose rows have no line of their own).
+-- Where rows of `src` are said to be: by line, or by element for a JSON
+-- document (whose rows need not have a line of their own).
+local function by_line(src) return src.format ~= "json" and src.line ~= nil end
+
+-- Where the last row of `src` came from: "path:line", or "path: element N".
 local function origin(src)
-  local line = src.line
-  if line then return format("%s:%d", src.path, line) end
+  if by_line(src) then return format("%s:%d", src.path, src.line) end
   return format("%s: element %d", src.path, src.rows_read)
 end
 
@@ -95,7 +98,7 @@ function M.chain(sources)
   local seen = {}
   local function at(pos)
     local s, n = sources[pos >> 40], pos & ((1 << 40) - 1)
-    return s.line and format("%s:%d", s.path, n) or format("%s: element %d", s.path, n)
+    return by_line(s) and format("%s:%d", s.path, n) or format("%s: element %d", s.path, n)
   end
   sc.where = function(p) if p == last and src then return origin(src) end end
   local function next_row()
@@ -110,7 +113,7 @@ function M.chain(sources)
                          origin(src)), 0)
           end
           local key = tostring(id)
-          local pos = (k << 40) | (src.line or src.rows_read)
+          local pos = (k << 40) | (by_line(src) and src.line or src.rows_read)
           local first = seen[key]
           if first then
             error(format("%s: partner '%s' appears twice (first at %s); each id must be unique " ..

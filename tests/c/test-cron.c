@@ -126,23 +126,59 @@ static void test_errors(void **state) {
   check_error("", "expected 5 fields");
 }
 
+/*
+** Daylight-saving changes as cronie handles them. A fixed-time job (no '*'
+** starting the minute or hour field) in a gap runs once at the end of the
+** gap, and in a repeated hour only in the first pass. A wildcard job gets no
+** catch-up run for a gap, and runs in both passes of a repeated hour.
+*/
 static void test_dst_new_york(void **state) {
   const char *ny = "America/New_York";
   (void)state;
-  /* 2026-03-08: 02:00 EST jumps to 03:00 EDT; 02:30 runs once at 03:00. */
+  /* 2026-03-08: 02:00 EST jumps to 03:00 EDT (07:00Z). */
+  /* Fixed time in the gap: one catch-up run at 03:00 EDT. */
   check_next("30 2 * * *", ny, "2026-03-07T12:00:00Z",
              TIMES("2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"));
-  /* Two times in the gap still run once. */
+  /* Two fixed times in the gap still run once. */
   check_next("0,30 2 * * *", ny, "2026-03-07T12:00:00Z",
              TIMES("2026-03-08T07:00:00Z", "2026-03-09T06:00:00Z"));
-  /* 2026-11-01: 02:00 EDT falls back to 01:00 EST; 01:30 runs once (EDT). */
+  /* Wildcard hour: 02:30 does not exist and gets no catch-up. */
+  check_next("30 * * * *", ny, "2026-03-08T05:00:00Z",
+             TIMES("2026-03-08T05:30:00Z", "2026-03-08T06:30:00Z",
+                   "2026-03-08T07:30:00Z"));
+  check_next("0 * * * *", ny, "2026-03-08T05:30:00Z",
+             TIMES("2026-03-08T06:00:00Z", "2026-03-08T07:00:00Z",
+                   "2026-03-08T08:00:00Z"));
+  /* Wildcard minute in the missing hour: nothing that day. */
+  check_next("*/15 2 * * *", ny, "2026-03-07T12:00:00Z",
+             TIMES("2026-03-09T06:00:00Z", "2026-03-09T06:15:00Z"));
+  check_next("* * * * *", ny, "2026-03-08T06:58:00Z",
+             TIMES("2026-03-08T06:59:00Z", "2026-03-08T07:00:00Z",
+                   "2026-03-08T07:01:00Z"));
+  /* 2026-11-01: 02:00 EDT falls back to 01:00 EST (06:00Z). */
+  /* Fixed time in the repeat: the first pass only. */
   check_next("30 1 * * *", ny, "2026-10-31T12:00:00Z",
              TIMES("2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"));
-  check_next("*/30 1 * * *", ny, "2026-10-31T12:00:00Z",
-             TIMES("2026-11-01T05:00:00Z", "2026-11-01T05:30:00Z",
-                   "2026-11-02T06:00:00Z"));
-  /* Starting inside the repeated hour: its times already ran. */
   check_next("30 1 * * *", ny, "2026-11-01T06:10:00Z", TIMES("2026-11-02T06:30:00Z"));
+  check_next("@daily", ny, "2026-10-31T12:00:00Z", TIMES("2026-11-01T04:00:00Z",
+                                                          "2026-11-02T05:00:00Z"));
+  /* Wildcard jobs: both passes. */
+  check_next("0 * * * *", ny, "2026-11-01T04:30:00Z",
+             TIMES("2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z",
+                   "2026-11-01T07:00:00Z"));
+  check_next("@hourly", ny, "2026-11-01T05:45:00Z",   /* from inside the first pass */
+             TIMES("2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z"));
+  check_next("*/15 1 * * *", ny, "2026-10-31T12:00:00Z",
+             TIMES("2026-11-01T05:00:00Z", "2026-11-01T05:15:00Z",
+                   "2026-11-01T05:30:00Z", "2026-11-01T05:45:00Z",
+                   "2026-11-01T06:00:00Z", "2026-11-01T06:15:00Z",
+                   "2026-11-01T06:30:00Z", "2026-11-01T06:45:00Z",
+                   "2026-11-02T06:00:00Z"));
+  check_next("*/15 1 * * *", ny, "2026-11-01T06:10:00Z",  /* inside the second pass */
+             TIMES("2026-11-01T06:15:00Z"));
+  check_next("* * * * *", ny, "2026-11-01T05:58:00Z",
+             TIMES("2026-11-01T05:59:00Z", "2026-11-01T06:00:00Z",
+                   "2026-11-01T06:01:00Z"));
   /* The hour after the change is plain. */
   check_next("0 3 * * *", ny, "2026-03-07T12:00:00Z",
              TIMES("2026-03-08T07:00:00Z", "2026-03-09T07:00:00Z"));
@@ -151,17 +187,35 @@ static void test_dst_new_york(void **state) {
 static void test_dst_berlin(void **state) {
   const char *be = "Europe/Berlin";
   (void)state;
-  /* 2026-03-29: 02:00 CET jumps to 03:00 CEST. */
+  /* 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00Z). */
   check_next("30 2 * * *", be, "2026-03-28T12:00:00Z",
              TIMES("2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"));
-  /* 2026-10-25: 03:00 CEST falls back to 02:00 CET. */
+  check_next("30 * * * *", be, "2026-03-29T00:00:00Z",
+             TIMES("2026-03-29T00:30:00Z", "2026-03-29T01:30:00Z"));
+  check_next("0 * * * *", be, "2026-03-28T23:30:00Z",
+             TIMES("2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z",
+                   "2026-03-29T02:00:00Z"));
+  check_next("*/15 2 * * *", be, "2026-03-28T12:00:00Z",
+             TIMES("2026-03-30T00:00:00Z", "2026-03-30T00:15:00Z"));
+  check_next("* * * * *", be, "2026-03-29T00:58:00Z",
+             TIMES("2026-03-29T00:59:00Z", "2026-03-29T01:00:00Z",
+                   "2026-03-29T01:01:00Z"));
+  /* 2026-10-25: 03:00 CEST falls back to 02:00 CET (01:00Z). */
   check_next("30 2 * * *", be, "2026-10-24T12:00:00Z",
              TIMES("2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"));
-  /* Hourly across the change: 02:00 happens twice (00:00Z and 01:00Z) and
-     runs once; the next run is 03:00 CET. */
+  /* Hourly: 02:00 happens twice (00:00Z and 01:00Z) and runs twice. */
   check_next("0 * * * *", be, "2026-10-24T23:30:00Z",
-             TIMES("2026-10-25T00:00:00Z", "2026-10-25T02:00:00Z",
-                   "2026-10-25T03:00:00Z"));
+             TIMES("2026-10-25T00:00:00Z", "2026-10-25T01:00:00Z",
+                   "2026-10-25T02:00:00Z"));
+  check_next("*/15 2 * * *", be, "2026-10-24T12:00:00Z",
+             TIMES("2026-10-25T00:00:00Z", "2026-10-25T00:15:00Z",
+                   "2026-10-25T00:30:00Z", "2026-10-25T00:45:00Z",
+                   "2026-10-25T01:00:00Z", "2026-10-25T01:15:00Z",
+                   "2026-10-25T01:30:00Z", "2026-10-25T01:45:00Z",
+                   "2026-10-26T01:00:00Z"));
+  check_next("* * * * *", be, "2026-10-25T00:58:00Z",
+             TIMES("2026-10-25T00:59:00Z", "2026-10-25T01:00:00Z",
+                   "2026-10-25T01:01:00Z"));
 }
 
 static void test_times(void **state) {

@@ -31,3 +31,32 @@ check "cron: from Lua" 0 '^2026-01-01T01:00:00Z	2$' -- \
 check "cron: parse from Lua" 0 '^0 15 30 45	true$' -- \
   "$VOUCH" -e 'local c = vouch.cron.parse("*/15 * 1 * mon") print(table.concat(c.minute, " "), c.dom_or_dow)'
 check "cron: parse error from Lua" 0 "^nil	x: expected 5 fields" -- "$VOUCH" -e 'print(vouch.cron.parse("x"))'
+# Daylight-saving changes as cronie: fixed-time jobs once, wildcard jobs in
+# both passes of the repeat and without catch-up in the gap. The whole
+# output is compared.
+same() {
+  _name=$1 _want=$2; shift 2
+  _got=$("$@" 2>&1)
+  if [ "$_got" = "$_want" ]; then echo "ok - $_name"
+  else echo "not ok - $_name"; printf '%s\n' "$_got" | sed 's/^/# /'; fi
+}
+same "cron next: wildcard hour runs in both passes in New York" \
+'2026-11-01T05:00:00Z  Sun 2026-11-01 01:00:00 EDT
+2026-11-01T06:00:00Z  Sun 2026-11-01 01:00:00 EST
+2026-11-01T07:00:00Z  Sun 2026-11-01 02:00:00 EST' \
+  "$VOUCH" cron next '0 * * * *' --tz America/New_York --from 2026-11-01T04:30:00Z --count 3
+same "cron next: fixed time in New York's repeat runs once" \
+'2026-11-01T05:30:00Z  Sun 2026-11-01 01:30:00 EDT
+2026-11-02T06:30:00Z  Mon 2026-11-02 01:30:00 EST' \
+  "$VOUCH" cron next '30 1 * * *' --tz America/New_York --from 2026-10-31T12:00:00Z --count 2
+same "cron next: wildcard hour in New York's gap gets no catch-up" \
+'2026-03-08T06:30:00Z  Sun 2026-03-08 01:30:00 EST
+2026-03-08T07:30:00Z  Sun 2026-03-08 03:30:00 EDT' \
+  "$VOUCH" cron next '30 * * * *' --tz America/New_York --from 2026-03-08T06:00:00Z --count 2
+same "cron next: wildcard minute in Berlin's missing hour does not catch up" \
+'2026-03-30T00:00:00Z  Mon 2026-03-30 02:00:00 CEST' \
+  "$VOUCH" cron next '*/15 2 * * *' --tz Europe/Berlin --from 2026-03-28T12:00:00Z --count 1
+same "cron next: every minute through Berlin's repeat" \
+'2026-10-25T00:59:00Z  Sun 2026-10-25 02:59:00 CEST
+2026-10-25T01:00:00Z  Sun 2026-10-25 02:00:00 CET' \
+  "$VOUCH" cron next '* * * * *' --tz Europe/Berlin --from 2026-10-25T00:58:00Z --count 2

@@ -97,13 +97,19 @@ kill -9 "$orphan"
 n=0  # until it is gone (or a zombie nobody reaps)
 while [ -r /proc/$orphan/stat ] && ! grep -q ') [ZX]' /proc/$orphan/stat && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
 check "the dead daemon's pid is in the lock" 0 "^$d3\$" -- cat "$VOUCH_DB.lock"
+check "schedule list: a dead daemon's lock is no running daemon" 0 'note: no daemon is running' -- \
+  "$VOUCH" schedule list
 "$VOUCH" daemon --clock clock --poll 100 --log k2.log 2>k2.err &
 d4=$!; pids="$pids $d4"
 waited "a stale lock is detected and replaced" k2.log "lock +- stale lock of pid $d3 replaced"
 check "the new daemon holds the lock" 0 "^$d4\$" -- cat "$VOUCH_DB.lock"
+check "schedule list: no note while a daemon runs" 0 '' -- \
+  sh -c '! "$1" schedule list 2>&1 | grep -q "no daemon" && "$1" schedule list | grep -q "^g "' _ "$VOUCH"
 check "the killed daemon's run is recorded as aborted" 0 '^aborted\|the daemon that ran it stopped before it ended$' -- \
   q "select status, error from schedule_runs where schedule='g' order by id desc limit 1"
 stop $d4 >/dev/null
+check "schedule list: the note once the daemon stopped" 0 'note: no daemon is running on this database' -- \
+  "$VOUCH" schedule list
 # {== a locked database ==}
 # A scoring run is one transaction. While another process holds the write
 # lock, the daemon's writes (a run's end, the next fire time) wait, in

@@ -88,8 +88,8 @@ t = {name = "loop"}; t.self = t
 t
 END
 
-pipe "piped: a long list is cut with a count" 0 " 50,$N  \.\.\. \(150 more\),$N\}" <<'END'
-local t = {} for i = 1, 200 do t[i] = i end return t
+pipe "piped: a long list is cut with a count" 0 " 200,$N  \.\.\. \(100 more\)$N\}" <<'END'
+local t = {} for i = 1, 300 do t[i] = i end return t
 END
 
 pipe "piped: deep nesting stops at a depth" 0 '\{ a = \{ b = \{ c = \{ d = \{\.\.\.\} \} \} \} \}' <<'END'
@@ -135,6 +135,31 @@ pipe "piped: a bare coroutine.yield() fails its statement, the REPL goes on" 1 \
   "attempt to yield from outside a coroutine.*${B}next$N\$" <<'END'
 coroutine.yield(1)
 print("next")
+END
+
+pipe "piped: top-level locals stay for the next statements" 0 \
+  "^\\{ x = 1 \\}${N}3${N}49${N}nil${N}nil${N}\$" <<'END'
+local t = {}
+t.x = 1
+t
+local a, b <const> = 1, 2
+a + b
+local function sq(x) return x * x end
+sq(7)
+do local inner = 1 end
+inner
+for i = 1, 2 do local inloop = i end
+inloop
+END
+
+pipe "piped: .help says how locals are kept" 0 'top-level .local. stays for the next lines' <<'END'
+.help
+END
+
+COLUMNS=32 pipe "piped: a long array in columns that fit \$COLUMNS" 0 \
+  "^\\{${N}    1,   2,   3,   4,   5,   6,${N}    7,   8,   9,  10,  11,  12,${N}.*${N}  115, 116, 117, 118, 119, 120,${N}\\}${N}\$" <<'END'
+local a = {} for i = 1, 120 do a[i] = i end _G.a = a
+a
 END
 
 pipe "piped: .help lists the commands" 0 '\.load FILE.*\.tables.*\.time on\|off.*\.exit' <<'END'
@@ -281,6 +306,51 @@ screen ^vouch>$
 send \x04
 eof
 status 0
+END
+
+tty "tty: a one-line banner, then the prompt" "$VOUCH" repl <<'END'
+expect ^vouch [0-9][^ ]* \(Lua 5\.4[.0-9]*\); \.help for help, Ctrl-D to leave$
+screen ^vouch>$
+send \x04
+eof
+status 0
+END
+
+tty "tty: top-level locals persist across entries" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send local t = {}\r
+screen ^vouch>$
+send t.x = 41\r
+screen ^vouch>$
+send t.x + 1\r
+expect ^42$
+screen ^vouch>$
+END
+
+tty "tty: arrays fill the terminal's width in columns, records fit it" "$VOUCH" repl <<'END'
+screen ^vouch>$
+send local a = {} for i = 1, 120 do a[i] = i end\r
+screen ^vouch>$
+send a\r
+expect ^    1,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,  15,$
+expect ^   16,  17,
+expect ^   91,  92,  93,  94,  95,  96,  97,  98,  99, 100, 101, 102, 103, 104, 105,$
+screen ^vouch>$
+resize 24 40
+send a\r
+expect ^    1,   2,   3,   4,   5,   6,   7,$
+expect ^    8,   9,  10,  11,  12,  13,  14,$
+screen ^vouch>$
+send r = {} for i = 1, 3 do r[i] = {id = i, name = ("partner %d with a long name"):format(i), note = ("x"):rep(50)} end\r
+screen ^vouch>$
+send r\r
+# every line of the grid within the 39 columns the printer may use
+expect ^(?=.{1,39}\n)id  name +note\n(?=.{1,39}\n)--  -+  -+\n(?=.{1,39}\n) 1  partner 1.*\.\.\.\n(?=.{1,39}\n) 2 .*\n(?=.{1,39}\n) 3 .*\n\(3 rows\)$
+screen ^vouch>$
+resize 24 80
+send r\r
+expect ^ 1  partner 1 with a long name  xxxxxxxxx.{20,}$
+screen ^vouch>$
 END
 
 tty "tty: plain vouch on a terminal starts the REPL" "$VOUCH" <<'END'

@@ -32,10 +32,33 @@ for i, c in ipairs(cases) do
   end)
 end
 
-test("a long list is cut and laid out on lines", function()
+test("a long list is laid out in columns that fit the width", function()
+  local saved = R.width
+  R.width = 40
   local s = R.format(long, false)
-  assert(s:find("^{\n  1,\n  2,\n"), s)
-  assert(s:find("\n  50,\n  ... %(10 more%),\n}$"), s)
+  R.width = saved
+  -- 9 columns of "NN," (3 wide) with one space between: 2 + 9 * 4 - 1 = 37
+  eq(s:match("^{\n([^\n]*)\n"), "   1,  2,  3,  4,  5,  6,  7,  8,  9,")
+  assert(s:find("\n  55, 56, 57, 58, 59, 60,\n}$"), s)
+  for line in s:gmatch("[^\n]+") do assert(#line <= 40, line) end
+end)
+
+test("a list longer than R.items is cut with a count", function()
+  local t = {}
+  for i = 1, R.items + 7 do t[i] = i end
+  local s = R.format(t, false)
+  assert(s:find("\n  ... %(7 more%)\n}$"), s)
+  assert(not s:find(tostring(R.items + 1) .. ","), s)
+end)
+
+test("a grid is narrowed to the width, cells cut with ...", function()
+  local saved = R.width
+  R.width = 30
+  local rows = { { id = 1, name = ("n"):rep(40), note = ("x"):rep(40) } }
+  local s = R.grid(rows, false)
+  R.width = saved
+  for line in s:gmatch("[^\n]+") do assert(#line <= 30, line) end
+  assert(s:find(" 1  nnnnnnnnn[n]*%.%.%.  xxxxxxxxx[x]*%.%.%.\n"), s)
 end)
 
 test("colour codes only when asked", function()
@@ -77,3 +100,28 @@ for _, c in ipairs(completions) do
     eq(table.concat(R.complete(env, c[1]), " "), table.concat(c[2], " "), c[1])
   end)
 end
+
+-- Top-level locals, which the REPL keeps for the next statements: source,
+-- the names found.
+local top = {
+  { "local t = {}", "t" },
+  { "local a, b <const>, c = 1, 2, 3", "a b c" },
+  { "local function f() local inner = 1 end local g = 2", "f g" },
+  { "do local x = 1 end local y", "y" },
+  { "if x then local z = 1 elseif y then local w = 2 else local v = 3 end local u", "u" },
+  { "for i = 1, 3 do local m = i end while false do local n end repeat local o until true", "" },
+  { "local s = 'local q' -- local c\nlocal k = [==[local j]==] --[[ local l ]] local e = 1e-5", "s k e" },
+  { "local s = \"a\\\"local b\" local t2 = 0x1p4", "s t2" },
+  { "x = 1 local x = x", "x" },
+}
+for _, c in ipairs(top) do
+  test("top-level locals of " .. c[1]:gsub("\n", " "), function()
+    eq(table.concat(R.top_locals(c[1]), " "), c[2])
+  end)
+end
+
+test("keep_locals adds one line that copies them into _ENV", function()
+  eq(R.keep_locals("local a, b = 1, 2"), "local a, b = 1, 2\n;_ENV.a, _ENV.b = a, b")
+  eq(R.keep_locals("x = 1"), nil)
+  eq(R.keep_locals("local _ENV = {}"), nil)
+end)
