@@ -11,8 +11,9 @@ local HELP = [[
 Reports on what is stored in the database:
   (default)         the latest finished run
   --run N           run N: partners ranked with verdicts and principal
-                    reasons, counts per verdict, a radar chart per partner
-                    beside the portfolio median, red flags fired
+                    reasons, counts per verdict, the dimensions of the
+                    run's scorecard per partner beside the portfolio median
+                    (a radar from three dimensions, else bars), red flags
   --partner ID      one partner across runs: total and dimensions over
                     time, reasons that came and went
   --diff A B        run A against run B: partners that changed verdict

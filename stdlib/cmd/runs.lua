@@ -1,14 +1,26 @@
 -- runs.lua: `vouch runs [--limit N]`: the stored runs, newest first.
 local cli = require "vouch.scorecard.cli"
+local record = require "vouch.record"
 
 local help = [[
 List the stored scoring runs, newest first: id, scorecard and the hash of
-its source, when it started, its status, and how many partners got each
-verdict.
+its source, when it started, its status, how many partners got each
+verdict, and what it scored: each input's source, rows and the first
+characters of its content hash.
 
   --limit N   show at most N runs (default 20)
 
 Exit codes: 0 done, 2 usage.]]
+
+-- A run that recorded no loads (made before inputs were part of the
+-- record) names its inputs in runs.inputs, a JSON array of names.
+local function named(inputs)
+  local ok, list = pcall(vouch.json.decode, inputs or "[]")
+  if not ok or type(list) ~= "table" then return "" end
+  local out = {}
+  for _, v in ipairs(list) do out[#out + 1] = tostring(v) end
+  return table.concat(out, ", ")
+end
 
 return function(...)
   local opts, pos = cli.parse({ ... }, { limit = "value", help = "flag" })
@@ -23,7 +35,7 @@ return function(...)
   local rows = {}
   for r in db:rows([[
       SELECT r.id, r.scorecard, r.scorecard_hash, r.started_at, r.status, r.started_by,
-             r.partners, r.error,
+             r.partners, r.error, r.inputs,
              (SELECT count(*) FROM scores s WHERE s.run_id = r.id AND s.verdict = 'approve') AS approve,
              (SELECT count(*) FROM scores s WHERE s.run_id = r.id AND s.verdict = 'review') AS review,
              (SELECT count(*) FROM scores s WHERE s.run_id = r.id AND s.verdict = 'reject') AS reject
@@ -31,11 +43,12 @@ return function(...)
     rows[#rows + 1] = { tostring(r.id), r.scorecard, (r.scorecard_hash or ""):sub(1, 8), r.started_at,
                         r.status, r.started_by, tostring(r.partners or "-"),
                         tostring(r.approve), tostring(r.review), tostring(r.reject),
+                        cli.cut(record.inputs_text(db, r.id) or named(r.inputs), 60),
                         r.error and cli.cut(r.error:gsub("\n.*", ""):gsub("^[^:]*:%d+: ", ""), 50) or "" }
   end
   if #rows == 0 then print("no runs yet (score some partners with 'vouch vet DATA')"); return 0 end
   for _, l in ipairs(cli.table({ "run", "scorecard", "hash", "started", "status", "by", "partners",
-                                 "approve", "review", "reject", "error" }, rows,
+                                 "approve", "review", "reject", "inputs", "error" }, rows,
                                { [1] = true, [7] = true, [8] = true, [9] = true, [10] = true })) do
     print(l)
   end
