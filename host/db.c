@@ -322,18 +322,15 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
 
 
 /*
-** Checkpoint the host's database, if open and not inside a transaction:
-** called at exit before the finalizers run under their budget, so that
-** writing a large run's pages back into the file (the host's work) is not
-** counted as theirs.
+** Close the host's database, if open: called at exit before the finalizers
+** run under their budget, so that writing a large run's pages back into
+** the file (the host's work, at close) is not counted as theirs. A
+** finalizer that still wants it opens it again.
 */
-void vouch_db_checkpoint_default(lua_State *L) {
-  vouch_db_t *d;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY) == LUA_TUSERDATA &&
-      (d = lua_touserdata(L, -1)) != NULL && d->db != NULL && sqlite3_get_autocommit(d->db)) {
-    d->auth.internal++;
-    sqlite3_wal_checkpoint_v2(d->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    d->auth.internal--;
+void vouch_db_close_default(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY) == LUA_TUSERDATA) {
+    vouch_db_t *d = lua_touserdata(L, -1);
+    if (d != NULL && d->db != NULL) db_close_all(L, d);
   }
   lua_pop(L, 1);
 }

@@ -44,7 +44,7 @@ int luaopen_vouch_db(lua_State *L);
 
 /* The vouch.db userdata at `idx`, or raise "vouch.db expected". */
 vouch_db_t *vouch_db_check(lua_State *L, int idx);
-void vouch_db_checkpoint_default(lua_State *L);
+void vouch_db_close_default(lua_State *L);
 
 /* The host's default database (--db, $VOUCH_DB, ./vouch.db), opened and
 ** migrated on first use; raises on failure. */

@@ -280,7 +280,7 @@ int vouch_host_free(vouch_host_t *h) {
   void (*old_xcpu)(int) = SIG_DFL;
   if (h == NULL) return 0;
   vouch_limits_disarm(h);
-  vouch_db_checkpoint_default(h->L);
+  vouch_db_close_default(h->L);
   vouch_limits_arm_for(h, 0);
   if (h->timeout > 0 && getrlimit(RLIMIT_CPU, &saved) == 0 && getrusage(RUSAGE_SELF, &ru) == 0) {
     rl = saved;

@@ -1251,26 +1251,33 @@ static void backstop_cb(uv_timer_t *t) {
 
 /* --- monitoring --- */
 
+/* What a raised flag does; a flag with one of these outcomes is stored in
+   scores.reasons whether or not it is a principal reason. */
 #define FLAG_OUTCOMES "('veto','penalty','cap','review')"
-
-static const char *const dimensions[] = {
-  "total", "trust", "goodwill", "authority", "community", "empathy",
-  "shared_values", "respect", "collaboration", NULL
-};
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
-static double *column_values(sqlite3 *db, const char *dim, int64_t run, int *n) {
-  char sql[160];
+/*
+** The values of one column of a run's scores, sorted, NULLs left out:
+** the total (`index` < 0) or the dimension at `index` of scores.dims (in
+** the order of the run's scorecard). The caller frees the array.
+*/
+static double *column_values(sqlite3 *db, int index, int64_t run, int *n) {
+  char path[32];
   sqlite3_stmt *st;
   double *v = NULL;
   int cap = 0;
   *n = 0;
-  snprintf(sql, sizeof sql, "SELECT %s FROM scores WHERE run_id=? AND %s IS NOT NULL", dim, dim);
-  st = db_prep(db, sql, "i", run);
+  if (index < 0) {
+    st = db_prep(db, "SELECT total FROM scores WHERE run_id=? AND total IS NOT NULL", "i", run);
+  } else {
+    snprintf(path, sizeof path, "$[%d]", index);
+    st = db_prep(db, "SELECT v FROM (SELECT json_extract(dims, ?) AS v FROM scores"
+                 " WHERE run_id=?) WHERE v IS NOT NULL", "si", path, run);
+  }
   while (st && sqlite3_step(st) == SQLITE_ROW) {
     if (*n == cap) {
       double *nv = realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 64));
@@ -1282,6 +1289,50 @@ static double *column_values(sqlite3 *db, const char *dim, int64_t run, int *n) 
   sqlite3_finalize(st);
   if (v) qsort(v, (size_t)*n, sizeof *v, cmp_double);
   return v;
+}
+
+/* The dimension names of a run's scorecard, in its order: a JSON array
+   (owned by the caller), empty when the scorecard is not recorded. */
+static json_t *run_dimensions(sqlite3 *db, int64_t run) {
+  sqlite3_stmt *st = db_prep(db, "SELECT c.dimensions FROM runs r JOIN scorecards c"
+                             " ON c.hash=r.scorecard_hash WHERE r.id=?", "i", run);
+  json_t *dims = NULL;
+  if (st && sqlite3_step(st) == SQLITE_ROW && col_text(st, 0))
+    dims = json_loads(col_text(st, 0), 0, NULL);
+  sqlite3_finalize(st);
+  if (!json_is_array(dims)) {
+    json_decref(dims);
+    dims = json_array();
+  }
+  return dims;
+}
+
+/* The position of `name` in a JSON array of names, or -1. */
+static int dimension_index(json_t *dims, const char *name) {
+  size_t i;
+  json_t *d;
+  json_array_foreach(dims, i, d) {
+    if (json_is_string(d) && strcmp(json_string_value(d), name) == 0) return (int)i;
+  }
+  return -1;
+}
+
+/* PSI of one column between two runs, added to `drift`; 1 when it moved. */
+static int drift_of(sqlite3 *db, json_t *drift, const char *name, int ia, int64_t a,
+                    int ib, int64_t b) {
+  int ne, na, moved = 0;
+  double *ev = column_values(db, ia, a, &ne);
+  double *av = column_values(db, ib, b, &na);
+  if (ne > 0 && na > 0) {
+    double p = vouch_psi(ev, ne, av, na);
+    json_array_append_new(drift, json_pack("{s:s, s:f, s:s}", "dimension", name,
+                                           "psi", round(p * 10000) / 10000,
+                                           "band", vouch_psi_band(p)));
+    moved = p >= 0.1;
+  }
+  free(ev);
+  free(av);
+  return moved;
 }
 
 
@@ -1318,27 +1369,64 @@ const char *vouch_psi_band(double psi) {
 
 
 /*
-** Compare scorecard run `run` with the previous finished run of the same
-** scorecard. Returns a JSON report (owned by the caller) when something
-** moved, NULL when nothing did or there is nothing to compare with.
+** The run that scorecard run `run`, made by schedule `name`, is compared
+** with: the latest earlier finished run of the same scorecard made by the
+** same schedule, preferring one over the same inputs. A schedule's runs
+** are those its history links (the last of each execution), the others
+** its executions' processes made (same pid, after the run the previous
+** history row links), those started as "schedule:NAME", and those made
+** earlier by this execution over the same inputs (id above `runs_before`,
+** process `pid`: a run over other inputs there is a sibling, not a
+** predecessor).
+** Another schedule's runs are never taken: they score other data. 0 when
+** there is none.
 */
-json_t *vouch_sched_compare(sqlite3 *db, int64_t run, double threshold) {
+static int64_t previous_run(sqlite3 *db, const char *name, int64_t run, int64_t runs_before,
+                            int64_t pid) {
   sqlite3_stmt *st;
   int64_t prev = 0;
-  char *scorecard = NULL;
-  json_t *rep, *changes, *moves, *flags, *drift;
-  int worth = 0, i;
-  st = db_prep(db, "SELECT p.id, r.scorecard FROM runs r JOIN runs p ON p.scorecard=r.scorecard"
-               " AND p.status='ok' AND p.id<r.id WHERE r.id=? ORDER BY p.id DESC LIMIT 1",
-               "i", run);
-  if (st && sqlite3_step(st) == SQLITE_ROW) {
-    prev = sqlite3_column_int64(st, 0);
-    scorecard = strdup(col_text(st, 1) ? col_text(st, 1) : "");
-  }
+  /* h: the schedule's earlier executions, each with the range of run ids
+     it may have made (after the run the history row before it links);
+     c: the runs they made, those started as the schedule's, and this
+     execution's own. Each part is a range or an index look-up. */
+  st = db_prep(db, "WITH h AS (SELECT s.pid, s.run_id AS hi, coalesce((SELECT q.run_id"
+               "   FROM schedule_runs q WHERE q.schedule=?2 AND q.id<s.id AND q.run_id IS NOT NULL"
+               "   ORDER BY q.id DESC LIMIT 1), 0) AS lo FROM schedule_runs s"
+               "  WHERE s.schedule=?2 AND s.status='ok' AND s.run_id IS NOT NULL AND s.run_id<?1),"
+               " c(id) AS (SELECT p.id FROM h JOIN runs p ON p.id>h.lo AND p.id<=h.hi"
+               "   AND (p.pid=h.pid OR p.id=h.hi)"
+               "  UNION SELECT id FROM runs WHERE started_by='schedule:'||?2 AND id<?1"
+               "  UNION SELECT id FROM runs WHERE id>?3 AND id<?1 AND pid=?4)"
+               " SELECT p.id FROM runs r JOIN c JOIN runs p ON p.id=c.id"
+               " WHERE r.id=?1 AND p.scorecard=r.scorecard AND p.status='ok' AND p.id<r.id"
+               "  AND (p.id<=?3 OR p.pid IS NOT ?4 OR p.inputs IS r.inputs)"
+               " ORDER BY p.inputs IS r.inputs DESC, p.id DESC LIMIT 1",
+               "isii", run, name, runs_before, pid);
+  if (st && sqlite3_step(st) == SQLITE_ROW) prev = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
-  if (prev == 0) return NULL;
+  return prev;
+}
+
+
+/*
+** Compare scorecard run `run` with run `prev` (see previous_run): verdicts
+** that changed, totals that moved more than `threshold`, flags raised that
+** were not, and the drift of the total and of each dimension the two
+** runs' scorecards share (by name, whatever their order). Returns a JSON
+** report (owned by the caller) when something moved, NULL when nothing did.
+*/
+json_t *vouch_sched_compare(sqlite3 *db, int64_t run, int64_t prev, double threshold) {
+  sqlite3_stmt *st;
+  char *scorecard = NULL;
+  json_t *rep, *changes, *moves, *flags, *drift, *dims_now, *dims_prev, *d;
+  int worth = 0;
+  size_t i;
+  if (prev <= 0) return NULL;
+  st = db_prep(db, "SELECT scorecard FROM runs WHERE id=?", "i", run);
+  if (st && sqlite3_step(st) == SQLITE_ROW && col_text(st, 0)) scorecard = strdup(col_text(st, 0));
+  sqlite3_finalize(st);
   rep = json_object();
-  json_object_set_new(rep, "scorecard", json_string(scorecard));
+  json_object_set_new(rep, "scorecard", json_string(scorecard ? scorecard : ""));
   json_object_set_new(rep, "run_id", json_integer(run));
   json_object_set_new(rep, "previous_run_id", json_integer(prev));
   free(scorecard);
@@ -1369,14 +1457,20 @@ json_t *vouch_sched_compare(sqlite3 *db, int64_t run, double threshold) {
   json_object_set_new(rep, "threshold", json_real(threshold));
 
   flags = json_array();
-  /* A red flag is a rule that vetoes, penalises, caps or forces a review; it
-     is new when the partner's same rule did not flag in the previous run
-     (rules that pass are stored too). */
-  st = db_prep(db, "SELECT r.partner_id, r.code, r.outcome, r.points, r.dimension FROM reasons r"
-               " WHERE r.run_id=? AND r.outcome IN " FLAG_OUTCOMES " AND NOT EXISTS"
-               " (SELECT 1 FROM reasons p WHERE p.run_id=? AND p.partner_id=r.partner_id"
+  /* A red flag is a rule that vetoes, penalises, caps or forces a review
+     (each raised flag is in scores.reasons as [code, dimension, outcome,
+     points, rank]); it is new when the partner's same rule did not flag in
+     the previous run. */
+  st = db_prep(db, "WITH f AS (SELECT s.run_id, s.partner_id, json_extract(j.value, '$[0]') AS code,"
+               "   json_extract(j.value, '$[1]') AS dimension, json_extract(j.value, '$[2]') AS outcome,"
+               "   json_extract(j.value, '$[3]') AS points"
+               "  FROM scores s, json_each(s.reasons) j WHERE s.run_id IN (?1, ?2))"
+               " SELECT r.partner_id, r.code, r.outcome, r.points, r.dimension FROM f r"
+               " WHERE r.run_id=?1 AND r.outcome IN " FLAG_OUTCOMES " AND NOT EXISTS"
+               " (SELECT 1 FROM f p WHERE p.run_id=?2 AND p.partner_id=r.partner_id"
                "  AND p.code=r.code AND p.outcome IN " FLAG_OUTCOMES ")"
-               " ORDER BY r.partner_id, r.code", "ii", run, prev);
+               " GROUP BY r.partner_id, r.code, r.outcome ORDER BY r.partner_id, r.code",
+               "ii", run, prev);
   while (st && sqlite3_step(st) == SQLITE_ROW)
     json_array_append_new(flags, json_pack("{s:s?, s:s?, s:s?, s:f, s:s?}",
       "partner_id", col_text(st, 0), "code", col_text(st, 1), "outcome", col_text(st, 2),
@@ -1384,21 +1478,20 @@ json_t *vouch_sched_compare(sqlite3 *db, int64_t run, double threshold) {
   sqlite3_finalize(st);
   json_object_set_new(rep, "new_flags", flags);
 
+  /* Drift of the total, then of each dimension of this run's scorecard
+     that the previous run's scorecard has too. */
   drift = json_array();
-  for (i = 0; dimensions[i]; i++) {
-    int ne, na;
-    double *ev = column_values(db, dimensions[i], prev, &ne);
-    double *av = column_values(db, dimensions[i], run, &na);
-    if (ne > 0 && na > 0) {
-      double p = vouch_psi(ev, ne, av, na);
-      json_array_append_new(drift, json_pack("{s:s, s:f, s:s}", "dimension", dimensions[i],
-                                             "psi", round(p * 10000) / 10000,
-                                             "band", vouch_psi_band(p)));
-      if (p >= 0.1) worth = 1;
-    }
-    free(ev);
-    free(av);
+  worth |= drift_of(db, drift, "total", -1, prev, -1, run);
+  dims_now = run_dimensions(db, run);
+  dims_prev = run_dimensions(db, prev);
+  json_array_foreach(dims_now, i, d) {
+    int k;
+    if (!json_is_string(d)) continue;
+    k = dimension_index(dims_prev, json_string_value(d));
+    if (k >= 0) worth |= drift_of(db, drift, json_string_value(d), k, prev, (int)i, run);
   }
+  json_decref(dims_now);
+  json_decref(dims_prev);
   json_object_set_new(rep, "drift", drift);
   if (json_array_size(changes) || json_array_size(moves) || json_array_size(flags)) worth = 1;
   if (!worth) {
@@ -1551,7 +1644,8 @@ static int64_t monitor(engine *e, child *c, json_t **alert_out) {
                (int64_t)c->proc.pid, c->name);
   while (st && sqlite3_step(st) == SQLITE_ROW) {
     int64_t run = sqlite3_column_int64(st, 0);
-    json_t *rep = vouch_sched_compare(e->db, run, d.threshold);
+    json_t *rep = vouch_sched_compare(e->db, run, previous_run(e->db, c->name, run,
+                                      c->runs_before, (int64_t)c->proc.pid), d.threshold);
     last = run;
     if (rep) {
       char ts[32];

@@ -13,9 +13,10 @@
 double vouch_psi(const double *e, int ne, const double *a, int na);
 const char *vouch_psi_band(double psi);
 
-/* Compare scorecard run `run` with the previous finished run of the same
-** scorecard: a JSON report (caller owns it) when something moved, else NULL. */
-json_t *vouch_sched_compare(sqlite3 *db, int64_t run, double threshold);
+/* Compare scorecard run `run` with run `prev` (the previous finished run of
+** the same schedule and scorecard): a JSON report (caller owns it) when
+** something moved, else NULL. */
+json_t *vouch_sched_compare(sqlite3 *db, int64_t run, int64_t prev, double threshold);
 
 
 /*

@@ -9,6 +9,7 @@
 -- Everything taken from the data is escaped on the way out: a partner named
 -- `<script>` is shown as that text and never runs.
 local svg = require "vouch.svg"
+local record = require "vouch.record"
 
 local M = {}
 
@@ -17,12 +18,10 @@ local format, gsub, rep = string.format, string.gsub, string.rep
 local ipairs, pairs, type, tostring = ipairs, pairs, type, tostring
 local esc, num, label = svg.escape, svg.num, svg.label
 
-M.dimensions = svg.dimensions
-
 --- Reason outcomes that are red flags rather than scoring.
-M.flag_outcomes = { veto = true, penalty = true, cap = true, review = true }
+M.flag_outcomes = record.flag_outcomes
 
---- At most this many partners get a radar chart of their own in a run report
+--- At most this many partners get a chart of their own in a run report
 --- (the ranked table lists as many as the report's limit).
 M.max_cards = 200
 
@@ -39,7 +38,7 @@ end
 -- Data: what a report shows, read from the tables of the schema
 --=======================================================
 
-local FLAG_SQL = "('veto','penalty','cap','review')"
+local FLAG_SQL = record.FLAG_SQL
 -- Ranked as `vouch vet` ranks them: approvals first, then reviews, then
 -- rejections, each by total.
 local RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, " ..
@@ -49,36 +48,18 @@ local RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN
 --- hold millions); counts, medians and red flags always cover them all.
 M.default_limit = 500
 
--- One partner's row of `scores` as a report entry.
-local function entry(row)
-  local dims = {}
-  for _, d in ipairs(M.dimensions) do dims[d] = row[d] end
+-- One partner's row of `scores` as a report entry: its dimensions by the
+-- names of its run's scorecard (`names`), and the reasons worth a reader's
+-- time, the principal ones and then the red flags (all that a run stores).
+local function entry(row, names)
+  local s = record.scored(row, names)
   return { partner_id = row.partner_id, name = row.name, kind = row.kind,
-           total = row.total, verdict = row.verdict, dims = dims, reasons = array() }
+           total = row.total, verdict = row.verdict, dims = s.dimensions, reasons = array(s.reasons) }
 end
 
-local function reason(r)
-  return { code = r.code, dimension = r.dimension, outcome = r.outcome, points = r.points, rank = r.rank }
-end
-
--- The reasons worth a reader's time: the principal ones, then red flags.
-local REASONS_SQL = "SELECT partner_id, code, dimension, outcome, points, rank FROM reasons " ..
-  "WHERE run_id = ? AND (rank IS NOT NULL OR outcome IN " .. FLAG_SQL .. ") "
-
-local function reasons_of(db, run_id, partner_id)
-  local out = array()
-  for r in db:rows(REASONS_SQL .. "AND partner_id = ? ORDER BY rank IS NULL, rank, code",
-      run_id, partner_id) do
-    out[#out + 1] = reason(r)
-  end
-  return out
-end
-
-local function scored_entry(db, run_id, partner_id)
+local function scored_entry(db, run_id, partner_id, names)
   local row = db:one("SELECT * FROM scores WHERE run_id = ? AND partner_id = ?", run_id, partner_id)
-  local e = entry(row)
-  e.reasons = reasons_of(db, run_id, partner_id)
-  return e
+  return entry(row, names)
 end
 
 local function run_row(db, id)
@@ -96,18 +77,13 @@ function M.latest_run(db)
 end
 
 -- The first `limit` scores of a run by rank (all for a negative limit),
--- each with its reasons, read in one query rather than one per partner.
-local function run_entries(db, run_id, limit)
-  local list, by_id = array(), {}
+-- each with its reasons.
+local function run_entries(db, run_id, limit, names)
+  local list = array()
   for row in db:rows("SELECT * FROM scores WHERE run_id = ? " .. RANK_SQL .. " LIMIT ?", run_id, limit) do
-    local e = entry(row)
+    local e = entry(row, names)
     list[#list + 1] = e
     e.rank = #list
-    by_id[e.partner_id] = e
-  end
-  for r in db:rows(REASONS_SQL .. "AND partner_id IN (SELECT partner_id FROM scores WHERE run_id = ? " ..
-      RANK_SQL .. " LIMIT ?) ORDER BY partner_id, rank IS NULL, rank, code", run_id, run_id, limit) do
-    insert(by_id[r.partner_id].reasons, reason(r))
   end
   return list
 end
@@ -122,9 +98,9 @@ local function verdict_counts(db, run_id)
 end
 
 -- The median of a column of a run's scores, NULLs left out; the column is
--- one of ours (a dimension or "total"), never text from outside.
-local function median(db, run_id, col)
-  local n = db:one(format("SELECT count(%s) AS n FROM scores WHERE run_id = ?", col), run_id).n
+-- an expression of ours ("total" or record.dim_sql), never text from outside.
+-- `n` is how many of them are not NULL (counted for every column at once).
+local function median(db, run_id, col, n)
   if n == 0 then return nil end
   local sum, k = 0, 0
   for r in db:rows(format("SELECT %s AS v FROM scores WHERE run_id = ? AND %s IS NOT NULL " ..
@@ -155,17 +131,23 @@ function M.run(db, id, opts)
   local run, err = run_row(db, id)
   if not run then return nil, err end
   local counts, scored = verdict_counts(db, id)
+  local names = record.dimensions(db, id)
   local med = {}
-  for _, d in ipairs(M.dimensions) do med[d] = median(db, id, d) end
+  local cols = { "count(total) AS n0" }
+  for i in ipairs(names) do cols[#cols + 1] = format("count(%s) AS n%d", record.dim_sql(i), i) end
+  local n = db:one("SELECT " .. concat(cols, ", ") .. " FROM scores WHERE run_id = ?", id)
+  for i, d in ipairs(names) do med[d] = median(db, id, record.dim_sql(i), n["n" .. i]) end
   local flags = array()
-  for r in db:rows("SELECT code, outcome, count(DISTINCT partner_id) AS n FROM reasons " ..
-      "WHERE run_id = ? AND outcome IN " .. FLAG_SQL .. " GROUP BY code, outcome " ..
+  for r in db:rows("SELECT code, outcome, count(DISTINCT partner_id) AS n FROM " ..
+      "(SELECT s.partner_id, json_extract(j.value, '$[0]') AS code, " ..
+      "json_extract(j.value, '$[2]') AS outcome FROM scores s, json_each(s.reasons) j " ..
+      "WHERE s.run_id = ?) WHERE outcome IN " .. FLAG_SQL .. " GROUP BY code, outcome " ..
       "ORDER BY n DESC, code", id) do
     flags[#flags + 1] = { code = r.code, outcome = r.outcome, partners = r.n }
   end
-  return { report = "run", run = run, partners = run_entries(db, id, limit_of(opts)),
-           scored = scored, counts = counts, median = med, median_total = median(db, id, "total"),
-           flags = flags, dimensions = array(M.dimensions) }
+  return { report = "run", run = run, partners = run_entries(db, id, limit_of(opts), names),
+           scored = scored, counts = counts, median = med, median_total = median(db, id, "total", n.n0),
+           flags = flags, dimensions = array(names) }
 end
 
 --- The data of a partner's report: its score in every run that scored it,
@@ -173,12 +155,18 @@ end
 function M.partner(db, partner_id)
   argcheck(type(db) == "table" or type(db) == "userdata", 1, "partner", "database expected")
   argcheck(type(partner_id) == "string", 2, "partner", "string expected")
-  local history = array()
-  for row in db:rows("SELECT s.*, r.started_at, r.scorecard, r.status FROM scores s " ..
+  local history, lists = array(), {}
+  local by_card = {}
+  for row in db:rows("SELECT s.*, r.started_at, r.scorecard, r.status, r.scorecard_hash AS card FROM scores s " ..
       "JOIN runs r ON r.id = s.run_id WHERE s.partner_id = ? ORDER BY s.run_id", partner_id) do
-    local e = entry(row)
+    local names = by_card[row.card]
+    if not names then
+      names = record.dimensions(db, row.run_id)
+      by_card[row.card] = names
+      lists[#lists + 1] = names
+    end
+    local e = entry(row, names)
     e.run_id, e.started_at, e.scorecard, e.status = row.run_id, row.started_at, row.scorecard, row.status
-    e.reasons = reasons_of(db, row.run_id, partner_id)
     history[#history + 1] = e
   end
   if #history == 0 then
@@ -198,7 +186,7 @@ function M.partner(db, partner_id)
       came = came, went = went }
   end
   return { report = "partner", partner = { partner_id = partner_id, name = last.name, kind = last.kind },
-           history = history, changes = changes, dimensions = array(M.dimensions) }
+           history = history, changes = changes, dimensions = array(record.union(table.unpack(lists))) }
 end
 
 -- Partners scored in run `a` and not in run `b`: the first `limit` and the count.
@@ -224,6 +212,7 @@ function M.diff(db, a, b, opts)
   local rb; rb, err = run_row(db, b)
   if not rb then return nil, err end
   local limit = limit_of(opts)
+  local names_a, names_b = record.dimensions(db, a), record.dimensions(db, b)
   local both = "FROM scores x JOIN scores y ON y.run_id = ? AND y.partner_id = x.partner_id " ..
     "WHERE x.run_id = ? AND "
   local severity = "(CASE %s.verdict WHEN 'reject' THEN 2 WHEN 'review' THEN 1 ELSE 0 END)"
@@ -231,7 +220,7 @@ function M.diff(db, a, b, opts)
   for r in db:rows("SELECT x.partner_id " .. both .. "x.verdict <> y.verdict ORDER BY " ..
       format(severity, "y") .. " - " .. format(severity, "x") .. " DESC, " ..
       "abs(coalesce(y.total - x.total, 0)) DESC, x.partner_id LIMIT ?", b, a, limit) do
-    local ea, eb = scored_entry(db, a, r.partner_id), scored_entry(db, b, r.partner_id)
+    local ea, eb = scored_entry(db, a, r.partner_id, names_a), scored_entry(db, b, r.partner_id, names_b)
     changed[#changed + 1] = { partner_id = r.partner_id, name = eb.name or ea.name, kind = eb.kind or ea.kind,
       a = ea, b = eb,
       delta = (type(ea.total) == "number" and type(eb.total) == "number") and eb.total - ea.total or nil }
@@ -242,7 +231,7 @@ function M.diff(db, a, b, opts)
            changed = changed, changed_count = db:one("SELECT count(*) AS n " .. both .. "x.verdict <> y.verdict", b, a).n,
            unchanged = db:one("SELECT count(*) AS n " .. both .. "x.verdict = y.verdict", b, a).n,
            only_a = only_a, only_b = only_b, only_a_count = n_only_a, only_b_count = n_only_b,
-           dimensions = array(M.dimensions) }
+           dimensions = array(record.union(names_a, names_b)) }
 end
 
 --}======================================================
@@ -350,10 +339,12 @@ local function charts_for(data)
     charts[#charts + 1] = c
     charts[role] = c
   end
+  local dims = data.dimensions
+  local on = #dims == 1 and ("its dimension, " .. label(dims[1])) or (#dims .. " dimensions")
   if data.report == "run" then
-    add("median", "median", "Portfolio median", svg.radar{
-      title = "Portfolio median on the eight dimensions of social capital",
-      series = { { name = "Portfolio median", values = data.median } } })
+    add("median", "median", "Portfolio median", svg.profile{
+      title = format("Portfolio median on the %s of scorecard %s", on, tostring(data.run.scorecard)),
+      axes = dims, series = { { name = "Portfolio median", values = data.median } } })
     local items = {}
     for _, f in ipairs(data.flags) do
       items[#items + 1] = { label = f.code, value = f.partners, kind = f.outcome }
@@ -364,9 +355,9 @@ local function charts_for(data)
       items = items, unit = "partners flagged", empty = "no red flag fired" })
     for i, e in ipairs(data.partners) do
       if i > M.max_cards then break end
-      add("radar" .. i, "radar-" .. i, display_name(e), svg.radar{
-        title = "Social capital of " .. display_name(e) .. " beside the portfolio median",
-        series = { { name = display_name(e), values = e.dims },
+      add("radar" .. i, "profile-" .. i, display_name(e), svg.profile{
+        title = "Dimensions of " .. display_name(e) .. " beside the portfolio median",
+        axes = dims, series = { { name = display_name(e), values = e.dims },
                    { name = "Portfolio median", values = data.median } } })
     end
   elseif data.report == "partner" then
@@ -380,7 +371,7 @@ local function charts_for(data)
       title = "Total score of " .. display_name(data.partner) .. " over runs",
       x = xs, width = 900, height = 260, series = { { name = "total", values = total, labels = marks } } })
     local series = {}
-    for k, d in ipairs(M.dimensions) do
+    for k, d in ipairs(dims) do
       local v = {}
       for i, h in ipairs(data.history) do v[i] = h.dims[d] end
       series[#series + 1] = { name = label(d), values = v,
@@ -396,10 +387,10 @@ local function charts_for(data)
     end
   elseif data.report == "diff" then
     for i, c in ipairs(data.changed) do
-      add("radar" .. i, "radar-" .. i, display_name(c), svg.radar{
-        title = format("Social capital of %s in run #%s and run #%s", display_name(c),
+      add("radar" .. i, "profile-" .. i, display_name(c), svg.profile{
+        title = format("Dimensions of %s in run #%s and run #%s", display_name(c),
           tostring(data.a.id), tostring(data.b.id)),
-        series = { { name = "run #" .. tostring(data.b.id), values = c.b.dims },
+        axes = dims, series = { { name = "run #" .. tostring(data.b.id), values = c.b.dims },
                    { name = "run #" .. tostring(data.a.id), values = c.a.dims } } })
     end
   end
@@ -599,8 +590,7 @@ local function html_partner(data, charts, out)
   insert(out, "<h2>Over time</h2>")
   insert(out, figure(charts.total))
   insert(out, '<div class="grid2" style="grid-template-columns:1fr 1fr;margin-top:16px">')
-  insert(out, figure(charts.dims1))
-  insert(out, figure(charts.dims5))
+  for k = 1, #data.dimensions, 4 do insert(out, figure(charts["dims" .. k])) end
   insert(out, "</div>")
   insert(out, '<h2>Runs</h2><div class="tablewrap"><table><thead><tr><th>Run</th><th>Scorecard</th>' ..
     '<th class="num">Total</th><th>Verdict</th><th>Principal reasons and red flags</th></tr></thead><tbody>')
@@ -784,7 +774,7 @@ function M.markdown(data, opts)
     img(charts.median)
     insert(out, "| dimension | median |")
     insert(out, "|---|---:|")
-    for _, d in ipairs(M.dimensions) do insert(out, format("| %s | %s |", label(d), num(data.median[d]))) end
+    for _, d in ipairs(data.dimensions) do insert(out, format("| %s | %s |", mde(label(d)), num(data.median[d]))) end
     insert(out, "")
     insert(out, "### Red flags")
     insert(out, "")
@@ -825,15 +815,14 @@ function M.markdown(data, opts)
     insert(out, "## Over time")
     insert(out, "")
     img(charts.total)
-    img(charts.dims1)
-    img(charts.dims5)
+    for k = 1, #data.dimensions, 4 do img(charts["dims" .. k]) end
     local head = { "run", "started", "total", "verdict" }
-    for _, d in ipairs(M.dimensions) do head[#head + 1] = label(d) end
+    for _, d in ipairs(data.dimensions) do head[#head + 1] = mde(label(d)) end
     insert(out, "| " .. concat(head, " | ") .. " |")
-    insert(out, "|" .. rep("---|", 2) .. rep("---:|", 1) .. "---|" .. rep("---:|", #M.dimensions))
+    insert(out, "|" .. rep("---|", 2) .. rep("---:|", 1) .. "---|" .. rep("---:|", #data.dimensions))
     for _, h in ipairs(data.history) do
       local row = { "#" .. tostring(h.run_id), mde(when(h.started_at)), num(h.total), md_verdict(h.verdict) }
-      for _, d in ipairs(M.dimensions) do row[#row + 1] = num(h.dims[d]) end
+      for _, d in ipairs(data.dimensions) do row[#row + 1] = num(h.dims[d]) end
       insert(out, "| " .. concat(row, " | ") .. " |")
     end
     insert(out, "")

@@ -677,12 +677,46 @@ end
 
 -- A scorer that explains a rule's failure (see rule_failed). The pcall
 -- costs one C call per partner; the explaining only happens on error.
+--
+-- While rules run, what would make them depend on more than the partner
+-- (the clock, randomness, the network) raises: a run must replay to what
+-- it stored. A rule that kept its own reference to such a function before
+-- escapes this; replay then finds that it differs (Card:replay).
+local IMPURE = {
+  { os, "time", "the clock" }, { os, "clock", "the clock" }, { os, "date", "the clock" },
+  { math, "random", "randomness" }, { math, "randomseed", "randomness" },
+}
+if vouch and vouch.http then
+  for _, f in ipairs { "request", "get", "post", "pages" } do
+    if vouch.http[f] then IMPURE[#IMPURE + 1] = { vouch.http, f, "the network" } end
+  end
+end
+local saved, refusing = {}, {}
+for i, e in ipairs(IMPURE) do
+  local name = (e[1] == os and "os." or e[1] == math and "math." or "vouch.http.") .. e[2]
+  refusing[i] = function()
+    error(format("%s reads %s: a rule must depend only on the fields it reads, so that its "
+                 .. "runs can be explained again by replay", name, e[3]), 2)
+  end
+end
+local function seal()
+  for i, e in ipairs(IMPURE) do saved[i] = e[1][e[2]]; e[1][e[2]] = refusing[i] end
+end
+local function unseal()
+  for i, e in ipairs(IMPURE) do e[1][e[2]] = saved[i] end
+end
+
 local function guarded(card, scorer)
   local function check(p, ok, res)
-    if ok then return res end
-    return rule_failed(card, p, res)
+    if ok then unseal(); return res end
+    local ok2, err = pcall(rule_failed, card, p, res)
+    unseal()
+    error(err, 0)
   end
-  return function(p, r) return check(p, pcall(scorer, p, r)) end
+  return function(p, r)
+    seal()
+    return check(p, pcall(scorer, p, r))
+  end
 end
 
 --[[ }====================================================== ]]
@@ -835,6 +869,14 @@ local function shortest(v)
   local s = format("%.15g", v)
   if tonumber(s) ~= v then s = format("%.17g", v) end
   return s
+end
+
+-- A stored number, to 6 significant digits (what the record shows; replay
+-- recomputes it exactly), or null.
+local function short(v)
+  if mtype(v) == "integer" then return tostring(v) end
+  if v ~= v or v == huge or v == -huge then return "null" end
+  return format("%.6g", v)
 end
 
 -- JSON of a scalar, for evidence.
@@ -1467,16 +1509,29 @@ function Card:run(opts)
       local rule = index[o.code]
       out[n] = format('["%s",%s,"%s",%s,%s%s]', o.code,
                       o.dimension and ('"' .. o.dimension .. '"') or "null", o.outcome,
-                      o.points and shortest(o.points) or "null", o.rank or "null",
+                      o.points and short(o.points) or "null", o.rank or "null",
                       rule and rule.portfolio and ("," .. encode(o.evidence or {}, SORTED)) or "")
     end
     return "[" .. concat(out, ",") .. "]"
   end
+  -- The dimensions' values, as JSON: to 7 significant digits, enough for
+  -- what reads them (tables, diffs, drift); explain recomputes them exactly.
+  local ndims = #dims
+  local dims_fmt = "[" .. string.rep("%.7g", ndims, ",") .. "]"
+  local dv = {}
   local function dims_json(values)
+    local any_nil = false
+    for k = 1, ndims do
+      local v = values[dims[k]]
+      if v == nil or v ~= v or v == huge or v == -huge then any_nil = true; break end
+      dv[k] = v
+    end
+    if not any_nil then return format(dims_fmt, table.unpack(dv, 1, ndims)) end
     local out = {}
-    for k, d in ipairs(dims) do
-      local v = values[d]
-      out[k] = v and shortest(v) or "null"
+    for k = 1, ndims do
+      local v = values[dims[k]]
+      out[k] = v and (mtype(v) == "integer" and tostring(v) or
+                      (v == v and v ~= huge and v ~= -huge) and format("%.7g", v)) or "null"
     end
     return "[" .. concat(out, ",") .. "]"
   end
@@ -1515,46 +1570,66 @@ function Card:run(opts)
   local function tuple(rule, kind, pts, rank)
     return format('["%s",%s,"%s",%s,%s]', rule.id,
                   rule.dimension and ('"' .. rule.dimension .. '"') or "null", kind,
-                  pts and shortest(pts) or "null", rank or "null")
+                  pts and short(pts) or "null", rank or "null")
   end
+  -- What impact() says of each outcome, inline (this runs once per rule
+  -- and partner): a rule's kind, share and weight are looked up once.
+  local nrules, weights, max_missing = #rules, self.weights, self.max_missing
+  local KIND = {}
+  for i, rule in ipairs(rules) do KIND[i] = rule.kind end
+  local flagged = {}
   local function store_fast(p, r, load_id, row)
-    local V, n = r.values, 0
-    -- The four most adverse outcomes, by impact, the earlier rule first.
-    for i, rule in ipairs(rules) do
+    local V, n, nf = r.values, 0, 0
+    -- The four most adverse outcomes, by impact, the earlier rule first;
+    -- and the raised flags that had an effect.
+    for i = 1, nrules do
       local v = V[i]
       if v ~= nil then
-        local kind, pts = outcome(rule, v, r)
-        if kind ~= "pass" then
-          scratch.outcome, scratch.points = kind, pts
-          local x = impact(self, scratch, rule, r)
-          if x > 0 then
-            local k = n < 4 and n + 1 or (x > top_x[4] and 4 or nil)
-            if k then
-              if n < 4 then n = n + 1 end
-              while k > 1 and x > top_x[k - 1] do
-                top_i[k], top_x[k] = top_i[k - 1], top_x[k - 1]
-                k = k - 1
-              end
-              top_i[k], top_x[k] = i, x
+        local kind, x = KIND[i], 0
+        if v == false then
+          local rule = rules[i]
+          if kind == "veto" then x = 2e5
+          elseif rule.share then
+            x = r.missing > max_missing and 1e5 * rule.share or rule.share * 25
+          end
+        elseif kind == "score" then x = rules[i].share * (50 - v)
+        elseif kind == "points" then
+          if v < 0 then x = -v * weights[rules[i].dimension] end
+        elseif v == 1 then
+          if kind == "veto" then x = 1e9
+          elseif kind == "review" then x = 1e6
+          elseif kind == "penalty" then x = rules[i].points
+          else  -- cap: what it took off
+            local cap, un = rules[i].cap, r.uncapped
+            x = (un and un > cap) and (un - cap) or 0
+          end
+          if x > 0 then nf = nf + 1; flagged[nf] = i end
+        end
+        if x > 0 then
+          local k = n < 4 and n + 1 or (x > top_x[4] and 4 or nil)
+          if k then
+            if n < 4 then n = n + 1 end
+            while k > 1 and x > top_x[k - 1] do
+              top_i[k], top_x[k] = top_i[k - 1], top_x[k - 1]
+              k = k - 1
             end
+            top_i[k], top_x[k] = i, x
           end
         end
       end
     end
-    local out, ranked = {}, {}
+    local out = {}
     for k = 1, n do
       local i = top_i[k]
       local kind, pts = outcome(rules[i], V[i], r)
       out[k] = tuple(rules[i], kind, pts, k)
-      ranked[i] = true
     end
-    -- Then the raised flags that had an effect and rank below the four.
-    for i, rule in ipairs(rules) do
-      local v = V[i]
-      if v == 1 and not ranked[i] and FLAGS[rule.kind] then
-        local kind, pts = outcome(rule, v, r)
-        scratch.outcome, scratch.points = kind, pts
-        if impact(self, scratch, rule, r) > 0 then out[#out + 1] = tuple(rule, kind, pts) end
+    for f = 1, nf do
+      local i, top = flagged[f], false
+      for k = 1, n do if top_i[k] == i then top = true; break end end
+      if not top then
+        local kind, pts = outcome(rules[i], V[i], r)
+        out[#out + 1] = tuple(rules[i], kind, pts)
       end
     end
     local n_done = summary.partners + 1
@@ -1563,7 +1638,8 @@ function Card:run(opts)
     if progress and n_done % 2048 == 0 then progress(n_done, "scoring") end
     if load_id == nil then load_id, row = input_of(p) end
     add_score(run_id, tostring(p.id), p.name, p.kind, r.total, r.verdict,
-              dims_json(r.dimensions), "[" .. concat(out, ",") .. "]", load_id, row)
+              dims_json(r.dimensions), n == 0 and nf == 0 and "[]" or "[" .. concat(out, ",") .. "]",
+              load_id, row)
   end
   local function store(p, r, load_id, row)
     if fast then return store_fast(p, r, load_id, row) end

@@ -7,6 +7,8 @@
 --
 --   local svg = require "vouch.svg"
 --   svg.radar{title = "ACME", axes = {...}, series = {{name=, values=}}}
+--   svg.dimbars{title = "ACME", axes = {...}, series = {...}}  -- 1-2 axes
+--   svg.profile{...}  -- a radar from three dimensions up, else dimbars
 --   svg.bars{title = "Red flags", items = {{label=, value=, note=}}}
 --   svg.lines{title = "Total over runs", x = {...}, series = {...}}
 --   svg.document(chart)  -- a standalone .svg file
@@ -16,9 +18,6 @@ local concat, insert = table.concat, table.insert
 local format, gsub = string.format, string.gsub
 local cos, sin, pi, max, min = math.cos, math.sin, math.pi, math.max, math.min
 local type, tostring, ipairs = type, tostring, ipairs
-
-M.dimensions = { "trust", "goodwill", "authority", "community", "empathy",
-                 "shared_values", "respect", "collaboration" }
 
 -- Colours come in pairs with a pattern, so no chart relies on colour alone.
 M.palette = {
@@ -143,15 +142,15 @@ end
 
 
 --{======================================================
--- Radar: the eight dimensions of one partner, the median beside it
+-- Radar: the dimensions of one partner, the median beside it
 --=======================================================
 
---- A radar chart. `o.axes`: dimension codes (default M.dimensions);
+--- A radar chart. `o.axes`: dimension codes, in the scorecard's order;
 --- `o.series`: up to four `{name=, values={dim=number|nil}}`, the first
 --- drawn filled, the others as outlines; `o.max` the scale (100).
 --- A missing value is drawn at the centre and labelled "n/a".
 function M.radar(o)
-  local axes = o.axes or M.dimensions
+  local axes = o.axes or {}
   local series = o.series or {}
   local top = o.max or 100
   local size = o.size or 300
@@ -165,7 +164,7 @@ function M.radar(o)
     for _, a in ipairs(axes) do parts[#parts + 1] = M.label(a) .. " " .. num(s.values[a], 0) end
     descs[#descs + 1] = s.name .. ": " .. concat(parts, ", ")
   end
-  local out = open(width, size + legend_h, o.title or "Social capital",
+  local out = open(width, size + legend_h, o.title or "Dimensions",
     o.desc or ("Scores out of " .. num(top) .. " on " .. n .. " dimensions. " .. concat(descs, ". ") .. "."),
     "radar")
   local function point(i, v)
@@ -221,6 +220,94 @@ function M.radar(o)
   end
   insert(out, '</svg>')
   return concat(out, "\n")
+end
+
+--}======================================================
+
+
+--{======================================================
+-- Dimension bars: a scorecard of one or two dimensions
+--=======================================================
+
+--- Grouped horizontal bars, one group per dimension and one bar per series:
+--- what a radar shows, for a scorecard with too few dimensions to span an
+--- area. Takes the radar's options (`o.axes`, `o.series`, `o.max`). The
+--- first series is drawn filled, the others as outlines in their pattern;
+--- each bar's value is written at its end ("n/a" when missing).
+function M.dimbars(o)
+  local axes = o.axes or {}
+  local series = o.series or {}
+  local top = o.max or 100
+  local w = o.width or 340
+  local label_h, bar_h, gap = 16, 16, 12
+  local left, right = 12, 44
+  local group_h = label_h + bar_h * max(1, #series) + gap
+  local legend_h = 20 * #series + 6
+  local h = max(1, #axes) * group_h + 22 + legend_h
+  local descs = {}
+  for _, s in ipairs(series) do
+    local parts = {}
+    for _, a in ipairs(axes) do parts[#parts + 1] = M.label(a) .. " " .. num(s.values[a], 0) end
+    descs[#descs + 1] = s.name .. ": " .. concat(parts, ", ")
+  end
+  local out = open(w, h, o.title or "Dimensions",
+    o.desc or ("Scores out of " .. num(top) .. " on " .. #axes .. " dimension" .. (#axes == 1 and "" or "s") ..
+      ". " .. concat(descs, ". ") .. "."), "dimbars")
+  local pw = w - left - right
+  if #axes == 0 then
+    insert(out, text(w / 2, 30, o.empty or "no dimensions", ' text-anchor="middle" font-size="13" fill="#6b7280"'))
+  end
+  -- The scale: quarter lines behind the bars, labelled at the foot.
+  local foot = #axes * group_h + 4
+  insert(out, '<g class="grid" stroke="#e5e7eb" stroke-width="1">')
+  for q = 0, 4 do
+    local x = left + pw * q / 4
+    insert(out, format('<line x1="%s" y1="4" x2="%s" y2="%s"%s/>', c(x), c(x), c(foot),
+      q > 0 and ' stroke-dasharray="2 3"' or ""))
+  end
+  insert(out, '</g>')
+  for q = 0, 4, 2 do
+    insert(out, text(left + pw * q / 4, foot + 12, num(top * q / 4),
+      ' text-anchor="middle" font-size="9" fill="#6b7280"'))
+  end
+  for i, a in ipairs(axes) do
+    local y = 4 + (i - 1) * group_h
+    insert(out, text(left, y + 12, M.shorten(M.label(a), 40), ' class="axis" font-size="11" font-weight="700" fill="#374151"'))
+    for k, s in ipairs(series) do
+      local style = M.palette[(k - 1) % #M.palette + 1]
+      local v = s.values[a]
+      local by = y + label_h + (k - 1) * bar_h
+      local bw = type(v) == "number" and max(2, pw * max(0, min(1, v / top))) or 0
+      insert(out, format('<g class="series s%d"><title>%s</title>', k,
+        esc(s.name .. ", " .. M.label(a) .. ": " .. (v == nil and "n/a" or num(v)))))
+      if bw > 0 then
+        insert(out, format('<rect x="%d" y="%s" width="%s" height="%d" rx="2" fill="%s" fill-opacity="%s" stroke="%s" stroke-width="1.5"%s/>',
+          left, c(by + 2), c(bw), bar_h - 4, k == 1 and style.color or "#fff", k == 1 and "0.85" or "1",
+          style.color, k == 1 and "" or dash(style)))
+      end
+      insert(out, marker(style.marker, left + bw, by + bar_h / 2, 3, k == 1 and style.color or "#fff", style.color))
+      insert(out, text(left + bw + 7, by + bar_h / 2 + 4, v == nil and "n/a" or num(v, 0),
+        format(' font-size="11" font-weight="700" fill="%s"', style.color)))
+      insert(out, '</g>')
+    end
+  end
+  for k, s in ipairs(series) do
+    local style = M.palette[(k - 1) % #M.palette + 1]
+    local y = foot + 26 + 20 * (k - 1)
+    insert(out, format('<line x1="12" y1="%s" x2="40" y2="%s" stroke="%s" stroke-width="2"%s/>', c(y), c(y),
+      style.color, dash(style)))
+    insert(out, marker(style.marker, 26, y, 3, k == 1 and style.color or "#fff", style.color))
+    insert(out, text(48, y + 4, M.shorten(s.name, 40), ' font-size="12" fill="#111827"'))
+  end
+  insert(out, '</svg>')
+  return concat(out, "\n")
+end
+
+--- A scorecard's dimensions as a chart fit for their number: a radar from
+--- three dimensions up (two or fewer span no area), bars below that.
+function M.profile(o)
+  if #(o.axes or {}) >= 3 then return M.radar(o) end
+  return M.dimbars(o)
 end
 
 --}======================================================

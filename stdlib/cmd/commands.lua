@@ -88,8 +88,9 @@ the partner. Reads the database; never creates one.]],
     summary = "list the stored scoring runs",
     text = [[
 List the stored scoring runs, newest first: id, scorecard and the hash of
-its source, when it started, its status, and how many partners got each
-verdict. Reads the database; never creates one.]],
+its source, when it started, its status, how many partners got each
+verdict, and what it scored: each input's source, rows and the first
+characters of its content hash. Reads the database; never creates one.]],
     options = { LIMIT_RUNS },
     example = "vouch --db scores.db runs --limit 5" },
   { name = "diff", usage = "diff RUN_A RUN_B [--top N] [--fail-on verdict|reject]",
@@ -97,8 +98,8 @@ verdict. Reads the database; never creates one.]],
     text = [[
 Compare two stored runs partner by partner: verdicts that changed, partners
 only in one run, the largest moves of the total, and the mean shift of each
-dimension over the partners both runs scored. Reads the database; never
-creates one.]],
+dimension the two runs' scorecards share, over the partners both scored.
+Reads the database; never creates one.]],
     options = {
       { "top", "N", "how many score moves to show (default 10)" },
       { "fail-on", "WHAT", "exit 5 when a verdict changed (WHAT = verdict) or a partner became reject (WHAT = reject): for CI of rules" },
@@ -120,7 +121,7 @@ A PATH that does not exist is exit 1, as a missing data file is for vet.]],
 Reports on what is stored in the database (the latest finished run by
 default). Reads the database; never creates one.]],
     options = {
-      { "run", "N", "run N: partners ranked with verdicts and principal reasons, counts per verdict, a radar chart per partner beside the portfolio median, red flags fired" },
+      { "run", "N", "run N: partners ranked with verdicts and principal reasons, counts per verdict, the dimensions of the run's scorecard per partner beside the portfolio median (a radar from three dimensions, else bars), red flags" },
       { "partner", "ID", "one partner across runs: total and dimensions over time, reasons that came and went" },
       { "diff", "A B", "run A against run B: partners that changed verdict", n = 2 },
       { "out", "FILE", "write the report to FILE (default: standard output); Markdown charts go to FILE's stem + \"_files/\" beside it. FILE and that folder need no --allow-write; FILE's folder must exist" },

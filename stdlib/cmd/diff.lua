@@ -1,22 +1,33 @@
 -- diff.lua: `vouch diff RUN_A RUN_B`: compare two runs (a champion and a
 -- challenger rule set, or last month and now): verdict changes, the largest
 -- score moves, and per-dimension shifts.
-local sc = require "vouch.scorecard"
 local cli = require "vouch.scorecard.cli"
+local record = require "vouch.record"
 
-local format, abs = string.format, math.abs
+local format, concat = string.format, table.concat
 
-
+-- A run's row and how many partners got each verdict.
 local function load_run(db, id)
   local run = db:one("SELECT * FROM runs WHERE id = ?", id)
   if not run then return nil end
-  local scores, ids = {}, {}
-  for s in db:rows("SELECT * FROM scores WHERE run_id = ? ORDER BY partner_id", id) do
-    scores[s.partner_id] = s
-    ids[#ids + 1] = s.partner_id
+  run.count, run.n = { approve = 0, review = 0, reject = 0 }, 0
+  for r in db:rows("SELECT verdict, count(*) AS n FROM scores WHERE run_id = ? GROUP BY verdict", id) do
+    run.count[r.verdict], run.n = r.n, run.n + r.n
   end
-  run.scores, run.ids = scores, ids
   return run
+end
+
+-- Partners of both runs, as `x` (run A) and `y` (run B): the SQL after FROM.
+local BOTH = "scores x JOIN scores y ON y.run_id = ?2 AND y.partner_id = x.partner_id WHERE x.run_id = ?1"
+
+-- Ids scored in run `a` and not in run `b`, in order.
+local function only_in(db, a, b)
+  local out = {}
+  for r in db:rows("SELECT partner_id FROM scores x WHERE run_id = ? AND NOT EXISTS " ..
+      "(SELECT 1 FROM scores y WHERE y.run_id = ? AND y.partner_id = x.partner_id) ORDER BY partner_id", a, b) do
+    out[#out + 1] = r.partner_id
+  end
+  return out
 end
 
 return function(...)
@@ -36,53 +47,32 @@ return function(...)
   local A, B = load_run(db, a_id), load_run(db, b_id)
   if not A or not B then cli.say("diff: no run %d (see 'vouch runs')", A and b_id or a_id); return 1 end
   print(format("run %d (%s %s, %s, %d partners) -> run %d (%s %s, %s, %d partners)",
-               a_id, A.scorecard, A.scorecard_hash:sub(1, 8), A.started_at, #A.ids,
-               b_id, B.scorecard, B.scorecard_hash:sub(1, 8), B.started_at, #B.ids))
-  local count = { A = { approve = 0, review = 0, reject = 0 }, B = { approve = 0, review = 0, reject = 0 } }
-  for _, s in pairs(A.scores) do count.A[s.verdict] = count.A[s.verdict] + 1 end
-  for _, s in pairs(B.scores) do count.B[s.verdict] = count.B[s.verdict] + 1 end
+               a_id, A.scorecard, A.scorecard_hash:sub(1, 8), A.started_at, A.n,
+               b_id, B.scorecard, B.scorecard_hash:sub(1, 8), B.started_at, B.n))
   print(format("verdicts: approve %d -> %d, review %d -> %d, reject %d -> %d",
-               count.A.approve, count.B.approve, count.A.review, count.B.review,
-               count.A.reject, count.B.reject))
+               A.count.approve, B.count.approve, A.count.review, B.count.review,
+               A.count.reject, B.count.reject))
 
-  local changed, moves, only_a, only_b, new_reject = {}, {}, {}, {}, 0
-  local sums = {}
-  for _, d in ipairs(sc.DIMENSIONS) do sums[d] = { a = 0, b = 0, n = 0 } end
-  for _, id in ipairs(A.ids) do
-    local a, b = A.scores[id], B.scores[id]
-    if not b then only_a[#only_a + 1] = id
-    else
-      if a.verdict ~= b.verdict then
-        changed[#changed + 1] = { id, cli.cut(b.name or "", 28), a.verdict .. " -> " .. b.verdict,
-                                  cli.num(a.total) .. " -> " .. cli.num(b.total) }
-        if b.verdict == "reject" then new_reject = new_reject + 1 end
-      end
-      if a.total and b.total and a.total ~= b.total then
-        moves[#moves + 1] = { id = id, name = b.name, a = a.total, b = b.total, d = b.total - a.total }
-      end
-      for _, d in ipairs(sc.DIMENSIONS) do
-        if a[d] and b[d] then
-          local t = sums[d]
-          t.a, t.b, t.n = t.a + a[d], t.b + b[d], t.n + 1
-        end
-      end
-    end
+  -- The comparison is done by the database, so a run of millions costs
+  -- only what is printed: the changes, the top moves and the lone ids.
+  local changed, new_reject = {}, 0
+  for r in db:rows("SELECT x.partner_id, y.name, x.verdict AS va, y.verdict AS vb, x.total AS ta, " ..
+      "y.total AS tb FROM " .. BOTH .. " AND x.verdict <> y.verdict ORDER BY x.partner_id", a_id, b_id) do
+    changed[#changed + 1] = { r.partner_id, cli.cut(r.name or "", 28), r.va .. " -> " .. r.vb,
+                              cli.num(r.ta) .. " -> " .. cli.num(r.tb) }
+    if r.vb == "reject" then new_reject = new_reject + 1 end
   end
-  for _, id in ipairs(B.ids) do if not A.scores[id] then only_b[#only_b + 1] = id end end
-
   print(format("\nverdict changes: %d", #changed))
   if #changed > 0 then
     for _, l in ipairs(cli.table({ "partner", "name", "verdict", "total" }, changed)) do print("  " .. l) end
   end
-  table.sort(moves, function(x, y)
-    if abs(x.d) ~= abs(y.d) then return abs(x.d) > abs(y.d) end
-    return x.id < y.id
-  end)
-  print(format("\nlargest score moves (%d moved):", #moves))
+  local moved = "x.total IS NOT NULL AND y.total IS NOT NULL AND x.total <> y.total"
+  local nmoved = db:one("SELECT count(*) AS n FROM " .. BOTH .. " AND " .. moved, a_id, b_id).n
+  print(format("\nlargest score moves (%d moved):", nmoved))
   local rows = {}
-  for k = 1, math.min(top, #moves) do
-    local m = moves[k]
-    rows[k] = { m.id, cli.cut(m.name or "", 28), cli.num(m.a), cli.num(m.b), format("%+.1f", m.d) }
+  for m in db:rows("SELECT x.partner_id, y.name, x.total AS a, y.total AS b FROM " .. BOTH .. " AND " .. moved ..
+      " ORDER BY abs(y.total - x.total) DESC, x.partner_id LIMIT ?3", a_id, b_id, top) do
+    rows[#rows + 1] = { m.partner_id, cli.cut(m.name or "", 28), cli.num(m.a), cli.num(m.b), format("%+.1f", m.b - m.a) }
   end
   if #rows > 0 then
     for _, l in ipairs(cli.table({ "partner", "name", "before", "after", "change" }, rows,
@@ -90,17 +80,39 @@ return function(...)
   end
   print("\ndimension shifts (mean over partners in both runs):")
   rows = {}
-  for _, d in ipairs(sc.DIMENSIONS) do
-    local t = sums[d]
-    if t.n > 0 then
-      rows[#rows + 1] = { d, format("%.1f", t.a / t.n), format("%.1f", t.b / t.n),
-                          format("%+.1f", (t.b - t.a) / t.n) }
+  -- Each dimension by name, wherever it sits in either run's scorecard;
+  -- one only a run's scorecard has is named, without a shift.
+  local names_a, names_b = record.dimensions(db, a_id), record.dimensions(db, b_id)
+  local at_a, at_b = record.index(names_a), record.index(names_b)
+  local shared, alone, cols = {}, {}, {}
+  for _, d in ipairs(record.union(names_a, names_b)) do
+    local i, j = at_a[d], at_b[d]
+    if i and j then
+      -- One pass over the partners of both runs for every shared dimension:
+      -- a pair counts where both values are determinate.
+      local k = #shared + 1
+      shared[k] = d
+      local va, vb = record.dim_sql(i, "x"), record.dim_sql(j, "y")
+      local both = format("%s IS NOT NULL AND %s IS NOT NULL", va, vb)
+      cols[#cols + 1] = format("avg(CASE WHEN %s THEN %s END) AS a%d, avg(CASE WHEN %s THEN %s END) AS b%d",
+        both, va, k, both, vb, k)
+    else
+      alone[#alone + 1] = format("%s (run %d only)", d, i and a_id or b_id)
+    end
+  end
+  if #shared > 0 then
+    local t = db:one("SELECT " .. concat(cols, ", ") .. " FROM " .. BOTH, a_id, b_id)
+    for k, d in ipairs(shared) do
+      local a, b = t["a" .. k], t["b" .. k]
+      if a and b then rows[#rows + 1] = { d, format("%.1f", a), format("%.1f", b), format("%+.1f", b - a) } end
     end
   end
   for _, l in ipairs(cli.table({ "dimension", "before", "after", "shift" }, rows,
                                { [2] = true, [3] = true, [4] = true })) do print("  " .. l) end
-  if #only_a > 0 then print(format("\nonly in run %d: %s", a_id, table.concat(only_a, ", "))) end
-  if #only_b > 0 then print(format("\nonly in run %d: %s", b_id, table.concat(only_b, ", "))) end
+  if #alone > 0 then print("  not compared: " .. concat(alone, ", ")) end
+  local only_a, only_b = only_in(db, a_id, b_id), only_in(db, b_id, a_id)
+  if #only_a > 0 then print(format("\nonly in run %d: %s", a_id, concat(only_a, ", "))) end
+  if #only_b > 0 then print(format("\nonly in run %d: %s", b_id, concat(only_b, ", "))) end
   if fail_on == "verdict" and #changed > 0 then return 5 end
   if fail_on == "reject" and new_reject > 0 then return 5 end
   return 0

@@ -7,7 +7,6 @@ local report = require "vouch.report"
 local file = vouch.file
 local format = string.format
 
-
 local function fail(code, msg)
   vouch.eprint("vouch: report: " .. msg)
   return code

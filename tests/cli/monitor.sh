@@ -79,3 +79,41 @@ check "vet: the second run alerts" 0 'alert +vet run_id=2 verdicts=1 ' -- "$VOUC
 check "vet: B002's verdict and its new flag" 0 '^B002 approve reject CONTROVERSY veto$' -- py vet-alerts.jsonl \
   "c=a['verdict_changes'][0]; f=[x for x in a['new_flags'] if x['outcome']=='veto'][0]; print(c['partner_id'], c['from'], c['to'], f['code'], f['outcome'])"
 check "vet: the runs are linked" 0 '^1\|2$' -- sqlite3 "$VOUCH_DB" "select group_concat(run_id, '|') from schedule_runs where schedule='vet'"
+
+# Drift compares like with like: two schedules of the same scorecard over
+# different data (b's audiences have drifted far from a's). Each run is
+# compared with its own schedule's previous run, never with the other's.
+export VOUCH_DB="$TMP/two.db"
+cp "$ROOT/examples/partners.csv" a.csv
+cp "$ROOT/examples/partners.csv" b.csv
+python3 "$ROOT/examples/monitoring/mutate.py" b.csv 2 >/dev/null
+python3 "$ROOT/examples/monitoring/mutate.py" b.csv 3 >/dev/null
+"$VOUCH" --allow-write="$TMP" schedule add a '@yearly' cmd:vet a.csv --alert "file:$TMP/a-alerts.jsonl" >/dev/null
+"$VOUCH" --allow-write="$TMP" schedule add b '@yearly' cmd:vet b.csv --alert "file:$TMP/b-alerts.jsonl" >/dev/null
+sr() { "$VOUCH" --allow-write="$TMP" schedule run "$1" >/dev/null 2>&1; }
+sr a; sr b; sr a; sr b
+check "two schedules: four runs, one scorecard" 0 '^4\|1$' -- q "select count(*), count(distinct scorecard) from runs where status = 'ok'"
+check "two schedules: the other's data raised no alert" 0 '' -- test ! -e a-alerts.jsonl -a ! -e b-alerts.jsonl
+check "two schedules: each run linked to its schedule" 0 '^a:1,3 b:2,4$' -- q "
+  select group_concat(s || ':' || ids, ' ') from (select schedule as s, group_concat(run_id) as ids
+    from (select schedule, run_id from schedule_runs where run_id is not null order by id) group by schedule)"
+python3 "$ROOT/examples/monitoring/mutate.py" a.csv 1 >/dev/null
+sr a
+check "two schedules: a's change compared with a's previous run" 0 '^5 3 B002 approve reject$' -- py a-alerts.jsonl \
+  "c=a['verdict_changes'][0]; print(a['run_id'], a['previous_run_id'], c['partner_id'], c['from'], c['to'])"
+check "two schedules: no significant drift within a" 0 '^none$' -- py a-alerts.jsonl \
+  "print(', '.join(d['dimension'] for d in a['drift'] if d['band'] == 'significant') or 'none')"
+check "two schedules: b still quiet" 0 '' -- test ! -e b-alerts.jsonl
+
+# One execution that scores two inputs with one scorecard: each run is
+# compared with the same schedule's run over the same input, not with the
+# other input's run that happens to be the execution's last.
+printf '%s\n' 'local sc = require "vouch.scorecard"' \
+  'local card = sc.load("social_capital")' \
+  'for _, f in ipairs({ "a.csv", "b.csv" }) do' \
+  '  card:run { rows = vouch.load.csv(f), inputs = { f } }' \
+  'end' > pair.lua
+"$VOUCH" --allow-write="$TMP" schedule add pair '@yearly' pair.lua --alert "file:$TMP/pair-alerts.jsonl" >/dev/null
+sr pair; sr pair
+check "two inputs per execution: four runs" 0 '^4$' -- q "select count(*) from runs where id > 5 and status = 'ok'"
+check "two inputs per execution: each compared with its own input, no alert" 0 '' -- test ! -e pair-alerts.jsonl

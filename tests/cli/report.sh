@@ -95,6 +95,74 @@ print(len(fs), "ok" if not bad else bad)'
 check "report: write outside --out refused" 1 "access denied" -- \
   "$VOUCH" --db "$DB" -e 'assert(vouch.file.write("elsewhere.html", "x"))'
 
+# A scorecard of its own two dimensions: the same rows over reach and
+# reputation. Its charts are bars (two dimensions span no radar), and
+# nothing of the eight dimensions of the bundled scorecard shows.
+DB2="$TMP/own.db"
+own='{ dimensions = { "reach", "reputation" } }'
+check "report: two-dimension fixture stored" 0 "" -- "$VOUCH" --trusted --db "$DB2" -e \
+  "require('report_fixture').insert(vouch.db.open(), $own)"
+check "report: own dimensions, data matches the rows" 0 "^same reach,reputation$" -- "$VOUCH" --db "$DB2" -e "
+  local report, fx = require 'vouch.report', require 'report_fixture'
+  local got, want = report.run(vouch.db.open()), fx.expected_run(3, $own)
+  got.run = nil; want.run = nil
+  local function same(x, y, path)
+    if type(x) ~= 'table' or type(y) ~= 'table' then
+      if x ~= y then return path .. ': ' .. tostring(x) .. ' ~= ' .. tostring(y) end
+      return nil
+    end
+    for k, v in pairs(x) do local d = same(v, y[k], path .. '.' .. tostring(k)); if d then return d end end
+    for k, v in pairs(y) do if x[k] == nil then return path .. '.' .. tostring(k) .. ' missing' end end
+  end
+  print((same(got, want, 'run') or 'same') .. ' ' .. table.concat(got.dimensions, ','))"
+check "report: own dimensions as HTML" 0 "^wrote own.html" -- "$VOUCH" --db "$DB2" report --out own.html
+check "report: own dimensions drawn as bars, no radar" 0 "^17 0$" -- sh -c \
+  'echo $(grep -o "<svg class=\"chart dimbars\"" own.html | wc -l) $(grep -o "<svg class=\"chart radar\"" own.html | wc -l)'
+check "report: own dimensions' median named" 0 "Portfolio median on the 2 dimensions of scorecard social_capital_v2" -- cat own.html
+check "report: no dimension of the bundled scorecard" 1 "" -- grep -Eq "trust|goodwill|shared values" own.html
+check "report: own dimensions, partner history" 0 "^wrote own-partner.md" -- \
+  "$VOUCH" --db "$DB2" report --partner siam-foods --out own-partner.md
+check "report: partner table has the card's columns" 0 "^\| run \| started \| total \| verdict \| reach \| reputation \|$" -- \
+  cat own-partner.md
+check "report: own dimensions, one line chart of dimensions" 0 "^2$" -- sh -c 'ls own-partner_files | wc -l'
+check "report: own dimensions, diff" 0 "^wrote own-diff.html" -- "$VOUCH" --db "$DB2" report --diff 1 3 --out own-diff.html
+check "report: own dimensions, diff side by side in bars" 0 "^[1-9]" -- sh -c \
+  'grep -o "<svg class=\"chart dimbars\"" own-diff.html | wc -l'
+
+# A database written at schema version 3 (a column per dimension, every
+# outcome a row of reasons) migrates, and its runs report and compare as
+# that version reported them (its JSON and `vouch diff` output, kept in
+# tests/data; numbers equal to within 1e-9 of themselves).
+sqlite3 v3.db < "$ROOT/tests/data/record-v3.sql"
+same_json='
+import json, sys
+def same(a, b, path):
+    if isinstance(a, float) or isinstance(b, float):
+        ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) <= 1e-9 * max(1, abs(a))
+        return None if ok else "%s: %r != %r" % (path, a, b)
+    if type(a) != type(b): return "%s: %r != %r" % (path, a, b)
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b: return path + "." + k + " missing"
+            d = same(a[k], b[k], path + "." + k)
+            if d: return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b): return "%s: %d items, not %d" % (path, len(b), len(a))
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = same(x, y, "%s[%d]" % (path, i))
+            if d: return d
+        return None
+    return None if a == b else "%s: %r != %r" % (path, a, b)
+print(same(json.load(open(sys.argv[1])), json.load(sys.stdin), "report") or "same")'
+for r in "run1:--run 1" "diff12:--diff 1 2" "A001:--partner A001"; do
+  check "report: a schema 3 database, ${r#*:}, as that version reported it" 0 "^same$" -- sh -c \
+    "\"$VOUCH\" --db v3.db report ${r#*:} --format json | python3 -c '$same_json' \"$ROOT/tests/data/record-v3-report-${r%%:*}.json\""
+done
+"$VOUCH" --db v3.db diff 1 2 > v3-diff.txt 2>&1
+ok "report: vouch diff of a schema 3 database prints what that version printed" \
+  cmp v3-diff.txt "$ROOT/tests/data/record-v3-diff12.txt"
+
 # --open: the desktop's opener when there is one, a plain word when not.
 mkdir -p bin nobin
 printf '#!/bin/sh\necho "$1" > "%s/opened.txt"\n' "$TMP" > bin/xdg-open
@@ -135,6 +203,19 @@ for f in run partner diff; do
 done
 check "report: a radar per partner and the median, one bar chart" 0 "^17 1$" -- sh -c \
   'echo $(grep -c "^chart radar" run.probe) $(grep -c "^chart bars" run.probe)'
+# The two-dimension card's pages, drawn: bars with a box of their own.
+for f in own own-diff; do
+  sed -e "s|default-src 'none';|default-src 'none'; script-src 'unsafe-inline';|" \
+      -e "s|</body>|$probe</body>|" "$f.html" > "$f.probe.html"
+  chromium_dom "$f.probe.html" "$f.dom"
+  sed -n '/<pre id="probe">/,/<\/pre>/p' "$f.dom" > "$f.probe"
+  check "report: $f page loaded in Chromium" 0 "^resources 0$" -- cat "$f.probe"
+  check "report: $f charts drawn with non-empty boxes" 0 "^ok [1-9]" -- awk '
+    /^chart / { n++; if ($3 < 20 || $4 < 20 || $5 < 20 || $6 < 20 || $7 < 5) bad++ }
+    END { print (bad ? "bad" : "ok"), n }' "$f.probe"
+done
+check "report: own dimensions in Chromium: bars per partner and the median, no radar" 0 "^17 0 1$" -- sh -c \
+  'echo $(grep -c "^chart dimbars" own.probe) $(grep -c "^chart radar" own.probe) $(grep -c "^chart bars" own.probe)'
 check "report: partner line charts" 0 "^3$" -- grep -c "^chart lines" partner.probe
 check "report: hostile names did not run" 0 "^title Partner vetting report · Run #3$" -- cat run.probe
 check "report: hostile names shown as text" 0 "<script>document.title=\"pwned\"</script>" -- \

@@ -1,7 +1,8 @@
 -- report_fixture.lua: stored runs for the report tests, as rows of the
--- schema's runs, scores and reasons tables. Deterministic (a small LCG),
+-- schema's runs, scorecards and scores tables. Deterministic (a small LCG),
 -- with partners named in Thai and Arabic, and hostile names
--- that try to become markup.
+-- that try to become markup. The scorecard's dimensions are the eight of
+-- the bundled one unless `opts.dimensions` names others.
 local M = {}
 
 M.dimensions = { "trust", "goodwill", "authority", "community", "empathy",
@@ -48,6 +49,8 @@ local weak = {
   respect = "late_payments", collaboration = "self_centred_content",
 }
 
+local flag_outcome = { veto = true, penalty = true, cap = true, review = true }
+
 local seed = 12345
 local function rand()
   seed = (seed * 1103515245 + 12345) % 2147483648
@@ -55,8 +58,13 @@ local function rand()
 end
 
 --- The rows: { runs = {...}, scores = {...}, reasons = {...} }, three runs.
-function M.rows()
+--- `opts.dimensions`: the scorecard's dimension names (default M.dimensions).
+function M.rows(opts)
   seed = 12345
+  local dims = opts and opts.dimensions or M.dimensions
+  local has = {}
+  for _, d in ipairs(dims) do has[d] = true end
+  local function dim_of(d) return has[d] and d or dims[1] end
   local runs, scores, reasons = {}, {}, {}
   for run = 1, 3 do
     runs[#runs + 1] = { id = run, scorecard = run < 3 and "social_capital" or "social_capital_v2",
@@ -67,9 +75,9 @@ function M.rows()
     for p, partner in ipairs(M.partners) do
       local row = { run_id = run, partner_id = partner.id, name = partner.name, kind = partner.kind }
       local sum, n, low, lowdim = 0, 0, 101, nil
-      for _, d in ipairs(M.dimensions) do
+      for k, d in ipairs(dims) do
         local v = math.min(100, math.floor(35 + 60 * rand() + (p % 3) * 4 - run * (p % 2) * 3))
-        if p == 5 and d == "empathy" then v = nil end   -- indeterminate
+        if p == 5 and k == math.min(5, #dims) then v = nil end   -- indeterminate
         row[d] = v
         if v then sum, n = sum + v, n + 1; if v < low then low, lowdim = v, d end end
       end
@@ -87,21 +95,21 @@ function M.rows()
         elseif f.outcome == "cap" or f.outcome == "penalty" then total = total + f.points
         elseif f.outcome == "review" and verdict == "approve" then verdict = "review" end
         reasons[#reasons + 1] = { run_id = run, partner_id = partner.id, code = f.code,
-          dimension = f.dimension, outcome = f.outcome, points = f.points,
+          dimension = dim_of(f.dimension), outcome = f.outcome, points = f.points,
           evidence = '{"source":"fixture"}' }
       end
       if verdict ~= "reject" and total < 50 then verdict = "reject" end
       row.total = math.floor(total * 10 + 0.5) / 10
       row.verdict = verdict
       scores[#scores + 1] = row
-      reasons[#reasons + 1] = { run_id = run, partner_id = partner.id, code = weak[lowdim],
+      reasons[#reasons + 1] = { run_id = run, partner_id = partner.id, code = weak[lowdim] or ("low_" .. lowdim),
         dimension = lowdim, outcome = "score", points = low, rank = 1, evidence = "{}" }
       reasons[#reasons + 1] = { run_id = run, partner_id = partner.id, code = "reviews_positive",
-        dimension = "goodwill", outcome = "pass", points = 5, evidence = "{}" }
+        dimension = dim_of("goodwill"), outcome = "pass", points = 5, evidence = "{}" }
       if fired[1] then
         reasons[#reasons].rank = nil
         reasons[#reasons + 1] = { run_id = run, partner_id = partner.id, code = fired[1].code .. "_detail",
-          dimension = fired[1].dimension, outcome = "points", points = -4, rank = 2, evidence = "{}" }
+          dimension = dim_of(fired[1].dimension), outcome = "points", points = -4, rank = 2, evidence = "{}" }
       end
     end
   end
@@ -109,9 +117,46 @@ function M.rows()
 end
 
 --- Store the rows in `db` (a vouch.db handle) in one transaction, one
---- statement per row with every column named (NULLs included).
-function M.insert(db)
-  local r = M.rows()
+--- statement per row with every column named (NULLs included), as the
+--- record holds them: each run's scorecard once in `scorecards`, and per
+--- partner its dimension values in the card's order and its principal
+--- reasons and red flags, as JSON arrays in `scores`.
+function M.insert(db, opts)
+  local r = M.rows(opts)
+  local dims = opts and opts.dimensions or M.dimensions
+  local json = vouch.json
+  local function null(v) if v == nil then return json.null end return v end
+  local cards, seen = {}, {}
+  for _, run in ipairs(r.runs) do
+    if not seen[run.scorecard_hash] then
+      seen[run.scorecard_hash] = true
+      cards[#cards + 1] = { hash = run.scorecard_hash, name = run.scorecard,
+        dimensions = json.encode(json.array(dims)), weights = "[]" }
+    end
+  end
+  local kept = {}
+  for _, x in ipairs(r.reasons) do
+    if x.rank or flag_outcome[x.outcome] then
+      local k = x.run_id .. "\0" .. x.partner_id
+      kept[k] = kept[k] or {}
+      table.insert(kept[k], x)
+    end
+  end
+  for _, row in ipairs(r.scores) do
+    local v = {}
+    for i, d in ipairs(dims) do v[i] = null(row[d]) end
+    row.dims = json.encode(json.array(v))
+    local list = kept[row.run_id .. "\0" .. row.partner_id] or {}
+    table.sort(list, function(a, b)
+      if (a.rank == nil) ~= (b.rank == nil) then return a.rank ~= nil end
+      return (a.rank or 0) < (b.rank or 0)
+    end)
+    local out = {}
+    for i, x in ipairs(list) do
+      out[i] = json.array({ x.code, null(x.dimension), x.outcome, null(x.points), null(x.rank) })
+    end
+    row.reasons = json.encode(json.array(out))
+  end
   local function put(tbl, cols, rows)
     local marks = string.rep("?", #cols, ", ")
     local sql = string.format("INSERT INTO %s(%s) VALUES (%s)", tbl, table.concat(cols, ", "), marks)
@@ -124,11 +169,9 @@ function M.insert(db)
   db:tx(function()
     put("runs", { "id", "scorecard", "scorecard_hash", "inputs", "started_at", "ended_at",
       "status", "started_by", "partners" }, r.runs)
-    local cols = { "run_id", "partner_id", "name", "kind", "total", "verdict" }
-    for _, d in ipairs(M.dimensions) do cols[#cols + 1] = d end
-    put("scores", cols, r.scores)
-    put("reasons", { "run_id", "partner_id", "code", "dimension", "outcome", "points", "rank",
-      "evidence" }, r.reasons)
+    put("scorecards", { "hash", "name", "dimensions", "weights" }, cards)
+    put("scores", { "run_id", "partner_id", "name", "kind", "total", "verdict", "dims", "reasons" },
+      r.scores)
   end)
   return r
 end
@@ -136,15 +179,16 @@ end
 --- What a run report must show, worked out from the rows alone (an oracle
 --- for the report's queries, and data for tests that need no database):
 --- the same shape as report.run returns.
-function M.expected_run(run_id)
-  local r = M.rows()
+function M.expected_run(run_id, opts)
+  local r = M.rows(opts)
+  local dims = opts and opts.dimensions or M.dimensions
   local flag = { veto = true, penalty = true, cap = true, review = true }
   local list, by_id = {}, {}
   for _, s in ipairs(r.scores) do
     if s.run_id == run_id then
       local e = { partner_id = s.partner_id, name = s.name, kind = s.kind, total = s.total,
                   verdict = s.verdict, dims = {}, reasons = {} }
-      for _, d in ipairs(M.dimensions) do e.dims[d] = s[d] end
+      for _, d in ipairs(dims) do e.dims[d] = s[d] end
       list[#list + 1] = e
       by_id[s.partner_id] = e
     end
@@ -191,7 +235,7 @@ function M.expected_run(run_id)
     return (v[#v // 2] + v[#v // 2 + 1]) / 2
   end
   local med = {}
-  for _, d in ipairs(M.dimensions) do
+  for _, d in ipairs(dims) do
     local v = {}
     for _, e in ipairs(list) do v[#v + 1] = e.dims[d] end
     med[d] = median(v)
@@ -199,16 +243,16 @@ function M.expected_run(run_id)
   local t = {}
   for _, e in ipairs(list) do t[#t + 1] = e.total end
   return { report = "run", run = r.runs[run_id], partners = list, scored = #list, counts = counts, median = med,
-           median_total = median(t), flags = flags, dimensions = M.dimensions }
+           median_total = median(t), flags = flags, dimensions = dims }
 end
 
 --- A partner's history worked out from the rows: each run's entry of
 --- expected_run with the run's id, time and scorecard.
-function M.expected_history(partner_id)
-  local r = M.rows()
+function M.expected_history(partner_id, opts)
+  local r = M.rows(opts)
   local out = {}
   for _, run in ipairs(r.runs) do
-    for _, e in ipairs(M.expected_run(run.id).partners) do
+    for _, e in ipairs(M.expected_run(run.id, opts).partners) do
       if e.partner_id == partner_id then
         e.run_id, e.started_at, e.scorecard, e.status = run.id, run.started_at, run.scorecard, run.status
         out[#out + 1] = e

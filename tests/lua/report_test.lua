@@ -33,7 +33,7 @@ T.test("radar: title, desc, eight labelled axes, missing value as n/a", function
   svg.reset_ids()
   local dims = { trust = 80, goodwill = 70, authority = 60, community = 50, empathy = nil,
                  shared_values = 40, respect = 30, collaboration = 20 }
-  local s = svg.radar{ title = "Radar of <Acme>", series = { { name = "Acme & Co", values = dims },
+  local s = svg.radar{ title = "Radar of <Acme>", axes = fx.dimensions, series = { { name = "Acme & Co", values = dims },
     { name = "median", values = { trust = 50 } } } }
   T.eq(s:match("^<svg[^>]*>"):find('role="img"') ~= nil, true, "role")
   T.eq(s:match('<title id="c1%-t">(.-)</title>'), "Radar of &lt;Acme&gt;", "title escaped")
@@ -45,6 +45,27 @@ T.test("radar: title, desc, eight labelled axes, missing value as n/a", function
   T.eq(count(s, "<polygon"), 4 + 2, "four rings and two series")
   T.eq(s:find('stroke-dasharray="6 4"', 1, true) ~= nil, true, "second series dashed, not colour alone")
   T.eq(s:find("http", 1, true), nil, "no URL inline")
+end)
+
+T.test("profile: a radar from three dimensions up, bars for one or two", function()
+  svg.reset_ids()
+  local two = svg.profile{ title = "Reach of <Acme>", axes = { "reach", "reputation" },
+    series = { { name = "Acme", values = { reach = 72 } }, { name = "median", values = { reach = 50, reputation = 40 } } } }
+  T.eq(two:find('<svg class="chart dimbars"', 1, true) ~= nil, true, "two dimensions: bars")
+  T.eq(two:find("<polygon", 1, true), nil, "no radar polygon")
+  T.eq(two:find('<desc id="c1-d">Scores out of 100 on 2 dimensions. Acme: reach 72, reputation n/a. ' ..
+    'median: reach 50, reputation 40.</desc>', 1, true) ~= nil, true, "desc in words")
+  T.eq(count(two, 'class="axis"'), 2, "a label per dimension")
+  T.eq(count(two, '<g class="series s'), 4, "a bar per dimension and series")
+  T.eq(count(two, 'rx="2"'), 3, "no bar where the value is missing")
+  T.eq(two:find(">n/a<", 1, true) ~= nil, true, "missing value written n/a")
+  T.eq(two:find('stroke-dasharray="6 4"', 1, true) ~= nil, true, "second series dashed, not colour alone")
+  local one = svg.profile{ title = "x", axes = { "reach" }, series = { { name = "A", values = { reach = 10 } } } }
+  T.eq(one:find("on 1 dimension. ", 1, true) ~= nil and one:find('class="chart dimbars"', 1, true) ~= nil, true, "one")
+  local three = svg.profile{ title = "x", axes = { "a", "b", "c" }, series = { { name = "A", values = { a = 1 } } } }
+  T.eq(three:find('<svg class="chart radar"', 1, true) ~= nil, true, "three dimensions: radar")
+  local none = svg.profile{ title = "x", axes = {}, series = {} }
+  T.eq(none:find(">no dimensions<", 1, true) ~= nil, true, "no dimension says so")
 end)
 
 T.test("bars: labels, values and kinds in text; empty chart says so", function()

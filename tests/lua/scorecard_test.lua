@@ -70,6 +70,25 @@ T.test("a scorecard names its own dimensions, in its own order", function()
   T.eq(res.weakest, "reach", "weakest")
 end)
 
+T.test("a rule that reads the clock, randomness or the network is refused", function()
+  local function card_with(fn)
+    return sc.scorecard { name = "impure", dimensions = { reach = 1 }, rules = {
+      { id = "IMPURE", dimension = "reach", reads = { "f" }, score = fn } } }
+  end
+  local p = { id = "p", f = 1 }
+  local function refused(msg, fn)
+    local c = card_with(fn)
+    T.checkerror(msg, c.score, c, p)
+  end
+  refused("rule IMPURE", function(f) return os.time() % 100 end)
+  refused("os.time reads the clock", function(f) return os.time() % 100 end)
+  refused("os.date reads the clock", function(f) return #os.date() end)
+  refused("math.random reads randomness", function(f) return math.random(1, 100) end)
+  refused("vouch.http.get reads the network", function(f) return vouch.http.get("http://x") and 1 end)
+  T.eq(type(os.time()), "number", "the clock is back once the rules are done")
+  T.eq(math.random(1, 1), 1, "and randomness")
+end)
+
 T.test("a spec is checked, naming the rule at fault", function()
   T.checkerror("bad argument #1 to 'scorecard' (table expected, got no value)", sc.scorecard)
   T.checkerror("'name' must be a non-empty string", sc.scorecard, { dimensions = { trust = 1 } })

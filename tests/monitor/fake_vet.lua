@@ -1,7 +1,9 @@
 -- A stand-in for a scorecard run, written through the host's record calls
--- (db:run_begin, run_rows, run_end): 40 partners; from the second run on, partner P03's
--- verdict flips, P07 gets a veto, and the trust dimension drifts upward.
+-- (db:run_begin, run_rows, run_end): 40 partners scored on three dimensions
+-- of its own; from the second run on, partner P03's verdict flips, P07
+-- gets a veto, and the trust dimension drifts upward.
 local db = vouch.db.open()
+local json = vouch.json
 local n = db:one("SELECT count(*) AS n FROM runs WHERE scorecard = 'fake'").n
 local phase = n == 0 and 0 or 1
 local run = db:run_begin { scorecard = "fake", hash = "h", started_by = "script",
@@ -15,10 +17,16 @@ db:tx(function()
     if phase == 1 then trust = 60 + (i % 10) * 4 end
     if phase == 1 and id == "P03" then total = 95 end
     local verdict = total >= 80 and "approve" or total >= 50 and "review" or "reject"
-    local reasons = "[]"  -- in the first run the rule passed: not a flag
-    if phase == 1 and id == "P07" then reasons = '[["controversy","trust","veto",-100,1]]' end
+    local reasons = json.array {}
+    if phase == 0 and id == "P07" then  -- a principal reason that passed: not a flag
+      reasons = json.array { json.array { "controversy", "trust", "pass", json.null, 1 } }
+    end
+    if phase == 1 and id == "P07" then
+      reasons = json.array { json.array { "controversy", "trust", "veto", -100, 1 } }
+    end
     db:run_rows("scores", run, id, "Partner " .. i, "brand", total, verdict,
-                string.format("[%s,%d,%d]", trust, 50 + i % 7, 40 + i % 5), reasons, nil, nil)
+                json.encode(json.array { trust, 50 + i % 7, 40 + i % 5 }), json.encode(reasons),
+                nil, nil)
   end
   db:run_end(run, "ok", 40)
 end)

@@ -1,0 +1,113 @@
+-- record.lua: reading the record of runs (require "vouch.record").
+--
+-- A run names its scorecard (runs.scorecard_hash -> scorecards), whose
+-- `dimensions` column lists the card's own dimension names in order; each
+-- partner's `scores.dims` holds the values in that order (null where
+-- indeterminate) and `scores.reasons` its principal reasons and raised
+-- flags as [code, dimension, outcome, points, rank]. The readers of the
+-- record (report, diff, runs) go through these few functions, so none of
+-- them knows which dimensions a scorecard has.
+local sc = require "vouch.scorecard"
+
+local M = {}
+
+local concat, sort = table.concat, table.sort
+local format = string.format
+local ipairs, type, tostring, select, pcall = ipairs, type, tostring, select, pcall
+
+--- Reason outcomes that are red flags rather than scoring.
+M.flag_outcomes = { veto = true, penalty = true, cap = true, review = true }
+
+--- The same, as an SQL list for `outcome IN ...`.
+M.FLAG_SQL = "('veto','penalty','cap','review')"
+
+local function decode(text)
+  if type(text) ~= "string" or text == "" then return nil end
+  local ok, v = pcall(sc.json_decode, text)
+  if ok and type(v) == "table" then return v end
+  return nil
+end
+
+--- The dimension names of run `run_id`'s scorecard, in the card's order
+--- (an array of strings). A run whose scorecard is not in `scorecards`
+--- gets positional names "#1", "#2", ... as many as its widest `dims`.
+function M.dimensions(db, run_id)
+  local row = db:one("SELECT c.dimensions AS d FROM runs r JOIN scorecards c " ..
+    "ON c.hash = r.scorecard_hash WHERE r.id = ?", run_id)
+  local list = row and decode(row.d)
+  local out = {}
+  if list then
+    for i, d in ipairs(list) do out[i] = tostring(d) end
+    return out
+  end
+  local n = db:one("SELECT max(json_array_length(dims)) AS n FROM scores WHERE run_id = ?", run_id)
+  for i = 1, (n and n.n or 0) do out[i] = "#" .. i end
+  return out
+end
+
+--- Names of several lists in order of first appearance, each once: the
+--- dimensions to show for runs of different scorecards side by side.
+function M.union(...)
+  local out, seen = {}, {}
+  for k = 1, select("#", ...) do
+    for _, d in ipairs(select(k, ...) or {}) do
+      if not seen[d] then seen[d] = true; out[#out + 1] = d end
+    end
+  end
+  return out
+end
+
+-- Raised flags that are not principal reasons, by code.
+local function by_code(a, b) return tostring(a.code) < tostring(b.code) end
+
+--- A row of `scores` read back (the scorecard library's `stored`), its
+--- dimensions by the names of its run's scorecard (`names`): { id, name,
+--- kind, total, verdict, dimensions = {name = value}, weakest, reasons =
+--- the principal reasons by rank, then the other raised flags by code,
+--- each {code=, dimension=, outcome=, points=, rank=} }.
+function M.scored(row, names)
+  local s = sc.stored(row, names)
+  sort(s.flags, by_code)
+  for _, f in ipairs(s.flags) do s.reasons[#s.reasons + 1] = f end
+  s.flags = nil
+  return s
+end
+
+--- SQL for the value of the dimension at (1-based) position `i` of
+--- `scores.dims` (alias `t`), NULL where indeterminate or absent.
+function M.dim_sql(i, t)
+  return format("json_extract(%sdims, '$[%d]')", t and (t .. ".") or "", i - 1)
+end
+
+--- The position of each name in `names`: name -> index.
+function M.index(names)
+  local out = {}
+  for i, d in ipairs(names) do out[d] = i end
+  return out
+end
+
+--- The loads run `run_id` read, oldest first: {source=, format=, rows=,
+--- size=, hash=, loaded_at=}.
+function M.loads(db, run_id)
+  local out = {}
+  for r in db:rows("SELECT l.source, l.format, l.rows, l.size, l.hash, l.loaded_at " ..
+      "FROM run_loads x JOIN loads l ON l.id = x.load_id WHERE x.run_id = ? ORDER BY l.id", run_id) do
+    out[#out + 1] = r
+  end
+  return out
+end
+
+--- A run's inputs in a few words: "partners.csv (12 rows, 3f2a9c1e)", joined
+--- by ", "; `nil` when the run recorded none.
+function M.inputs_text(db, run_id)
+  local parts = {}
+  for _, l in ipairs(M.loads(db, run_id)) do
+    local bits = { tostring(l.rows or 0) .. " rows" }
+    if l.hash then bits[#bits + 1] = tostring(l.hash):gsub("^[%w]+:", ""):sub(1, 8) end
+    parts[#parts + 1] = format("%s (%s)", tostring(l.source), concat(bits, ", "))
+  end
+  if #parts == 0 then return nil end
+  return concat(parts, ", ")
+end
+
+return M
