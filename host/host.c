@@ -217,6 +217,7 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   h->exit_code = -1;
   db = opts->db_path ? opts->db_path : getenv("VOUCH_DB");
   h->db_path = strdup(db && *db ? db : "vouch.db");
+  h->db_given = opts->db_path != NULL;
   if (uv_loop_init(&h->loop) != 0) goto fail;
   h->L = lua_newstate(vouch_alloc, h);
   if (h->L == NULL) goto fail_loop;
@@ -404,9 +405,10 @@ int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **
   lua_State *L = h->L;
   int i;
   const char *code =
-    "local name = ...\n"
+    "local name, db = ...\n"
+    "if db ~= '' then require('vouch.cmd.commands').db = db end\n"
     "local main = require(name)\n"
-    "local status = main(select(2, ...))\n"
+    "local status = main(select(3, ...))\n"
     "if status and status ~= 0 then vouch.exit(status) end\n";
   vouch_set_script_dir(h, "./x");  /* the working directory */
   if (luaL_loadbufferx(L, code, strlen(code), "=vouch", "t") != LUA_OK) {
@@ -416,6 +418,7 @@ int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **
   push_env(L, module, argc, argv);
   set_env(L);
   lua_pushstring(L, module);
+  lua_pushstring(L, h->db_given ? h->db_path : "");  /* the --db the user gave */
   for (i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
-  return run_main(h, argc + 1);
+  return run_main(h, argc + 2);
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lualib.h>
@@ -21,6 +23,7 @@ typedef struct command {
   const char *name;
   int (*run)(vouch_opts_t *o, const struct command *c, int argc, char **argv);
   const char *module;   /* embedded Lua module that implements it, or NULL */
+  int reads;            /* only reads the database: never creates one */
 } command;
 
 static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv);
@@ -30,21 +33,21 @@ static int cmd_sched(vouch_opts_t *o, const command *c, int argc, char **argv);
 static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv);
 
 static const command commands[] = {
-  {"run", cmd_run, NULL},
-  {"repl", cmd_repl, NULL},
-  {"vet", NULL, "vouch.cmd.vet"},
-  {"explain", NULL, "vouch.cmd.explain"},
-  {"runs", NULL, "vouch.cmd.runs"},
-  {"diff", NULL, "vouch.cmd.diff"},
-  {"test", NULL, "vouch.cmd.test"},
-  {"report", NULL, "vouch.cmd.report"},
-  {"cron", NULL, "vouch.cmd.cron"},
-  {"schedule", cmd_sched, "vouch.cmd.schedule"},
-  {"daemon", cmd_sched, NULL},
-  {"cache", NULL, "vouch.cmd.cache"},
-  {"help", cmd_help, NULL},
-  {"version", cmd_version, NULL},
-  {NULL, NULL, NULL}
+  {"run", cmd_run, NULL, 0},
+  {"repl", cmd_repl, NULL, 0},
+  {"vet", NULL, "vouch.cmd.vet", 0},
+  {"explain", NULL, "vouch.cmd.explain", 1},
+  {"runs", NULL, "vouch.cmd.runs", 1},
+  {"diff", NULL, "vouch.cmd.diff", 1},
+  {"test", NULL, "vouch.cmd.test", 0},
+  {"report", NULL, "vouch.cmd.report", 1},
+  {"cron", NULL, "vouch.cmd.cron", 0},
+  {"schedule", cmd_sched, "vouch.cmd.schedule", 0},
+  {"daemon", cmd_sched, NULL, 0},
+  {"cache", NULL, "vouch.cmd.cache", 0},
+  {"help", cmd_help, NULL, 0},
+  {"version", cmd_version, NULL, 0},
+  {NULL, NULL, NULL, 0}
 };
 
 
@@ -118,8 +121,6 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
   };
   int k;
   if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
-  /* --verbose is VOUCH_DEBUG=1: the runs a daemon starts inherit it too */
-  if (strcmp(a, "--verbose") == 0) { setenv("VOUCH_DEBUG", "1", 1); return 1; }
   for (k = 0; with_value[k]; k++) {
     n = strlen(with_value[k]);
     if (strncmp(a, with_value[k], n) != 0) continue;
@@ -210,6 +211,49 @@ static int cmd_run(vouch_opts_t *o, const command *c, int argc, char **argv) {
 
 
 /*
+** Before a command opens the database: one in a folder that does not exist,
+** or that is a folder, is an error that says so (exit 4), and a command
+** that only reads it (`readonly`) never creates one: a missing file is an
+** error too.
+*/
+static int db_ready(const vouch_opts_t *o, const char *cmd, int readonly) {
+  const char *db = o->db_path ? o->db_path : getenv("VOUCH_DB");
+  struct stat st;
+  char dir[4096];
+  const char *slash;
+  if (db == NULL || *db == '\0') db = "vouch.db";
+  if (strcmp(db, ":memory:") == 0) return 0;
+  if (stat(db, &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return 0;
+    fprintf(stderr, "vouch: %s: cannot open the database %s: it is a folder\n"
+                    "hint: name a file in it, e.g. --db %s/vouch.db\n", cmd, db, db);
+    return VOUCH_EXIT_DB;
+  }
+  if (errno != ENOENT) {
+    fprintf(stderr, "vouch: %s: cannot open the database %s: %s\n", cmd, db, strerror(errno));
+    return VOUCH_EXIT_DB;
+  }
+  slash = strrchr(db, '/');
+  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - db) + (slash == db) : 1, slash ? db : ".");
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "vouch: %s: cannot open the database %s: there is no folder %s\n"
+                    "hint: create the folder, or give another --db FILE\n", cmd, db, dir);
+    return VOUCH_EXIT_DB;
+  }
+  if (readonly) {
+    fprintf(stderr, "vouch: %s: no database %s: nothing has been stored there yet (%s only "
+                    "reads; it creates none)\n"
+                    "hint: %s with 'vouch %s%s%s%s', or give the --db that has them\n",
+            cmd, db, cmd, strncmp(cmd, "schedule", 8) == 0 ? "add a schedule" : "score partners first",
+            o->db_path ? "--db " : "", o->db_path ? o->db_path : "", o->db_path ? " " : "",
+            strncmp(cmd, "schedule", 8) == 0 ? "schedule add NAME 'EXPR' SCRIPT" : "vet DATA");
+    return VOUCH_EXIT_DB;
+  }
+  return 0;
+}
+
+
+/*
 ** A Lua command's `--out FILE` is the user naming a file to write, so it
 ** becomes writable without --allow-write: FILE itself, and FILE's stem
 ** with "_files" (report_files/ beside report.md) for what goes with it.
@@ -253,6 +297,31 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     int r = strcmp(argv[i], "--") == 0 ? 0 : host_option(o, argc, argv, &i);
     if (r < 0) { free(rest); return VOUCH_EXIT_USAGE; }
     if (r == 0) rest[n++] = argv[i];
+  }
+  if (!wants_help(n, rest) && (c->reads || strcmp(c->name, "vet") == 0 ||
+                               strcmp(c->name, "schedule") == 0)) {
+    int ro = c->reads || (strcmp(c->name, "schedule") == 0 && n > 0 &&
+                          (strcmp(rest[0], "list") == 0 || strcmp(rest[0], "history") == 0));
+    char what[64];
+    int st;
+    snprintf(what, sizeof what, "%s%s%s", c->name, c->reads || n == 0 ? "" : " ",
+             c->reads || n == 0 ? "" : rest[0]);
+    st = 0;
+    if (ro) {
+      /* a usage error is told before a missing database (exit 2), as the
+         command itself would */
+      char **chk = calloc((size_t)n + 3, sizeof *chk);
+      int k, m = c->reads ? 0 : 1;
+      if (chk == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
+      chk[0] = "check";
+      chk[1] = (char *)c->name;
+      chk[2] = c->reads ? "" : rest[0];
+      for (k = m; k < n; k++) chk[3 + k - m] = rest[k];
+      st = commands_lua(3 + n - m, chk);
+      free(chk);
+    }
+    if (st == 0) st = db_ready(o, what, ro);
+    if (st != 0) { free(rest); return st; }
   }
   if (out_writable(o, n, rest, &writable) != 0) { free(rest); return VOUCH_EXIT_SCRIPT; }
   h = new_host(o);

@@ -69,6 +69,7 @@ typedef struct vouch_host {
   vouch_list_t allow_env;   /* environment variable names vouch.env may read */
   vouch_list_t secrets;     /* values read through vouch.env: redacted on output */
   char *db_path;            /* default database path; owned */
+  int db_given;             /* db_path came from --db (commands' hints repeat it) */
   char *script_dir;         /* directory of the main script; owned, may be NULL */
   char *out_path;           /* resolved --out FILE, the one file vouch.file.show
                                opens; owned, may be NULL */

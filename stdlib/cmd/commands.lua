@@ -31,7 +31,6 @@ M.GLOBAL = {
   { "allow-net", "HOSTS", "hosts scripts may reach over HTTP (default: none; * for any)" },
   { "allow-env", "NAMES", "environment variables vouch.env may read (default: none); their values are shown as *** in errors, logs and runs" },
   { "trusted", nil, "run with the full standard library and no capability checks" },
-  { "verbose", nil, "show the internal traceback of an error too (as VOUCH_DEBUG=1 does)" },
   { "e", "CODE", "run CODE instead of a script (vouch -e CODE)" },
   { "help", nil, "show help: vouch --help, vouch help CMD, vouch CMD --help" },
   { "version", nil, "print the versions of vouch and its libraries" },
@@ -270,6 +269,11 @@ served from the record.]],
     options = {}, example = "vouch version" },
 }
 
+--- Checks of a command's values beyond the table (name -> function(args)
+--- raising { usage = why }), run before a read-only command is told its
+--- database is missing, so that a usage error comes first.
+M.validate = {}
+
 local by_name = {}
 for _, c in ipairs(M.list) do
   by_name[c.name] = c
@@ -371,8 +375,7 @@ end
 function M.options_page()
   local out = {
     "Global options: taken before the command, or anywhere among a command's",
-    "arguments (for run, before SCRIPT). Errors name what failed and why; the",
-    "internal traceback is shown only with --verbose or VOUCH_DEBUG=1.",
+    "arguments (for run, before SCRIPT).",
     "",
   }
   option_lines(out, M.GLOBAL)
@@ -493,6 +496,15 @@ function M.args(args, name, sub)
   return opts, pos
 end
 
+--- The --db the user gave, as a hint's command line repeats it: "--db
+--- FILE " (quoted for a shell when it needs to be), or "".
+function M.db_arg()
+  local db = M.db
+  if not db then return "" end
+  if not db:match("^[%w%./_%-]+$") then db = "'" .. db:gsub("'", "'\\''") .. "'" end
+  return "--db " .. db .. " "
+end
+
 --- For a command with subcommands (cron, schedule): the subcommand named
 --- by args[1]; or nil and the exit status after printing the command's
 --- help (--help, help, or nothing) or a usage error (an unknown one).
@@ -555,8 +567,17 @@ local function main(action, ...)
     -- the arguments of a C command (daemon, schedule run|tick), checked
     -- against the table before the C parser takes them
     local name, sub = a[1], a[2] ~= "" and a[2] or nil
-    local opts, err = M.args(table.move(a, 3, #a, 1, {}), name, sub)
+    local args = table.move(a, 3, #a, 1, {})
+    local opts, err = M.args(args, name, sub)
     if not opts then return err == 0 and 100 or err end
+    -- a command's own checks of its values (report's), registered in
+    -- M.validate when its module loads
+    pcall(require, "vouch.cmd." .. name)
+    local validate = M.validate[name]
+    if validate then
+      local ok, e = pcall(validate, args)
+      if not ok and type(e) == "table" and e.usage then return M.usage_error(M.find(name), e.usage) end
+    end
     return 0
   elseif action == "names" then
     for _, c in ipairs(M.list) do

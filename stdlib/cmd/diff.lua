@@ -36,7 +36,7 @@ return function(...)
   if not opts then return pos end
   if #pos ~= 2 then return commands.usage("diff", nil, "give two runs") end
   local a_id, b_id = math.tointeger(tonumber(pos[1])), math.tointeger(tonumber(pos[2]))
-  if not a_id or not b_id then cli.say("diff: runs are numbers (see 'vouch runs')"); return 2 end
+  if not a_id or not b_id then cli.say("diff: runs are numbers (see 'vouch %sruns')", require("vouch.cmd.commands").db_arg()); return 2 end
   local top = math.tointeger(tonumber(opts.top or 10))
   if not top or top < 0 then cli.say("diff: --top needs a number"); return 2 end
   local fail_on = opts["fail-on"]
@@ -45,7 +45,7 @@ return function(...)
   end
   local db = vouch.db.open()
   local A, B = load_run(db, a_id), load_run(db, b_id)
-  if not A or not B then cli.say("diff: no run %d (see 'vouch runs')", A and b_id or a_id); return 1 end
+  if not A or not B then cli.say("diff: no run %d (see 'vouch %sruns')", A and b_id or a_id, require("vouch.cmd.commands").db_arg()); return 1 end
   print(format("run %d (%s %s, %s, %d partners) -> run %d (%s %s, %s, %d partners)",
                a_id, A.scorecard, A.scorecard_hash:sub(1, 8), A.started_at, A.n,
                b_id, B.scorecard, B.scorecard_hash:sub(1, 8), B.started_at, B.n))

@@ -27,7 +27,7 @@ return function(...)
   if run then s = db:one(sql, who, who, run) else s = db:one(sql, who, who) end
   if not s then
     if run and not db:one("SELECT id FROM runs WHERE id = ?", run) then
-      cli.say("explain: no run %d (see 'vouch runs')", run)
+      cli.say("explain: no run %d (see 'vouch %sruns')", run, require("vouch.cmd.commands").db_arg())
     else
       cli.say("explain: no score for partner '%s'%s", who, run and format(" in run %d", run) or "")
     end

@@ -58,6 +58,8 @@ local function parse(args)
   return o
 end
 
+require("vouch.cmd.commands").validate.report = parse
+
 return function(...)
   local args = { ... }
   local ok, o = pcall(parse, args)

@@ -80,7 +80,8 @@ local function print_summary(run_id, card, summary, shown)
     print(format("shown: the first and the last %d of the ranking (--all shows every partner)",
                  shown // 2))
   end
-  if run_id then print(format("explain one: vouch explain PARTNER --run %d", run_id)) end
+  if run_id then print(format("explain one: vouch %sexplain PARTNER --run %d",
+                                       require("vouch.cmd.commands").db_arg(), run_id)) end
 end
 
 -- The ranked table of a stored run, read back from the database: every

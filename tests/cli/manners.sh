@@ -69,3 +69,36 @@ for o in $("$VOUCH" help daemon | sed -n 's/^  \(--[a-z-]*\) .*/\1/p'); do
     || echo "not ok - daemon $o is parsed in sched.c"
 done
 [ -f "$TMP/never.db" ] && echo "not ok - help made a database" || echo "ok - help made no database"
+
+# Errors for people: what and why, no traceback, the documented exit code;
+# commands that only read the database never create one.
+noteb() {  # NAME CODE PATTERN -- CMD...: check, and no traceback in the output
+  _n=$1; shift
+  check "$_n" "$@"
+  shift 3
+  if "$@" 2>&1 | grep -q 'stack traceback\|\[vouch\]/'; then echo "not ok - $_n: a traceback"
+  else echo "ok - $_n: no traceback"; fi
+}
+mkdir -p "$TMP/empty" && cd "$TMP/empty" || exit 1
+unset VOUCH_DB
+for c in runs "explain P1" "diff 1 2" report "schedule list" "schedule history"; do
+  # shellcheck disable=SC2086
+  noteb "$c without a database: says none is there" 4 "no database vouch.db: nothing has been stored" \
+    -- "$VOUCH" $c
+  [ -f vouch.db ] && { echo "not ok - $c created vouch.db"; rm -f vouch.db; } \
+    || echo "ok - $c created no vouch.db"
+done
+noteb "--db in a missing folder: names the folder" 4 \
+  "vouch: runs: cannot open the database /nonexistent/dir/x.db: there is no folder /nonexistent/dir" \
+  -- "$VOUCH" --db /nonexistent/dir/x.db runs
+noteb "vet --db in a missing folder" 4 "there is no folder /nonexistent/dir" \
+  -- "$VOUCH" --db /nonexistent/dir/x.db vet "$ROOT/examples/partners.csv"
+noteb "--db a folder" 4 "cannot open the database $TMP: it is a folder" -- "$VOUCH" --db "$TMP" runs
+noteb "read-only hint repeats --db" 4 "vouch --db $TMP/empty/none.db vet DATA" \
+  -- "$VOUCH" --db "$TMP/empty/none.db" runs
+[ -f "$TMP/empty/none.db" ] && echo "not ok - runs --db created the file" || echo "ok - runs --db created no file"
+check "vet's explain hint repeats --db" 0 "explain one: vouch --db $TMP/v.db explain PARTNER --run 1" \
+  -- "$VOUCH" vet --db "$TMP/v.db" "$ROOT/examples/partners.csv"
+noteb "explain with the hint's --db finds the run" 1 "no score for partner 'PARTNER' in run 1" \
+  -- "$VOUCH" --db "$TMP/v.db" explain PARTNER --run 1
+[ -f vouch.db ] && echo "not ok - following the hint made ./vouch.db" || echo "ok - following the hint made no ./vouch.db"

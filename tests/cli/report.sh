@@ -23,6 +23,8 @@ if ! "$VOUCH" -e 'assert(vouch.db and vouch.db.open)' >/dev/null 2>&1; then
   exit 0
 fi
 
+check "report: no database yet" 4 "no database $DB: nothing has been stored there yet" -- "$VOUCH" --db "$DB" report
+"$VOUCH" --db "$DB" -e 'vouch.db.open()' >/dev/null 2>&1
 check "report: no run yet" 1 "no finished run in the database" -- "$VOUCH" --db "$DB" report
 # The fixture writes the record's rows with fixed ids and times, as a tool with
 # the file in hand would: --trusted, since a sandboxed script may not.

@@ -6,7 +6,8 @@ EX=$ROOT/examples
 DB=$TMP/vet.db
 v() { "$VOUCH" --db "$DB" "$@"; }
 
-check "runs on a new database" 0 'no runs yet' -- v runs
+check "runs without a database: an error, and none made" 4 'no database .*vet.db: nothing has been stored there yet' -- v runs
+ok "runs made no database" test ! -e "$DB"
 check "vet the examples with the default rules" 0 \
   'S001 +Crimson Energy Drinks +sponsor +60\.0 +reject +goodwill +CONTROVERSY, SPONSOR_RISK' -- \
   v vet "$EX/partners.csv" "$EX/partners.json"

@@ -95,6 +95,6 @@ head -c 4096 /dev/urandom >"$TMP/corrupt.db"
 check "a corrupt database is named, without a traceback" 4 \
   "^vouch: $TMP/corrupt.db: file is not a database$" -- v --db "$TMP/corrupt.db" runs
 check "a database in a missing folder is named" 4 \
-  "^vouch: $TMP/no/such/x.db: unable to open database file$" -- "$VOUCH" --db "$TMP/no/such/x.db" runs
+  "^vouch: runs: cannot open the database $TMP/no/such/x.db: there is no folder $TMP/no/such$" -- "$VOUCH" --db "$TMP/no/such/x.db" runs
 ok "no traceback for a database that cannot be opened" sh -c \
   "! '$VOUCH' --db '$TMP/corrupt.db' runs 2>&1 | grep -q traceback"
