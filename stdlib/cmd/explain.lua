@@ -21,10 +21,14 @@ return function(...)
               "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
               "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
               "LEFT JOIN loads l ON l.id = s.load_id " ..
-              "WHERE (s.partner_id = ? OR s.name = ?)" .. (run and " AND s.run_id = ?" or "") ..
+              "WHERE s.%s = ?" .. (run and " AND s.run_id = ?" or "") ..
               " ORDER BY s.run_id DESC LIMIT 1"
+  -- By id first (an index look-up), then by name (a scan of the scores).
   local s
-  if run then s = db:one(sql, who, who, run) else s = db:one(sql, who, who) end
+  for _, col in ipairs { "partner_id", "name" } do
+    if run then s = db:one(format(sql, col), who, run) else s = db:one(format(sql, col), who) end
+    if s then break end
+  end
   if not s then
     if run and not db:one("SELECT id FROM runs WHERE id = ?", run) then
       cli.say("explain: no run %d (see 'vouch %sruns')", run, require("vouch.cmd.commands").db_arg())

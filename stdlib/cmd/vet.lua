@@ -48,17 +48,30 @@ end
 local function print_table(lines, measure)
   local w = {}
   for c, h in ipairs(HEADER) do w[c] = cli.width(h) end
+  local ulen = utf8.len
   ;(measure or lines)(function(cells)
     if not cells then return end
     for c, v in ipairs(cells) do
-      local n = cli.width(v)
+      local n = (not v:find("%c") and ulen(v)) or cli.width(v)
       if n > w[c] then w[c] = n end
     end
   end)
+  -- Each cell escaped and padded once, in a few calls: a piped run prints
+  -- every partner, so this is done a million times.
+  local ncols, rep, cell = #HEADER, string.rep, cli.cell
+  local out = {}
   local function line(r)
-    local out = {}
-    for c = 1, #HEADER do out[c] = cli.pad(r[c] or "", w[c], RIGHT[c]) end
-    print((concat(out, "  "):gsub("%s+$", "")))
+    for c = 1, ncols do
+      local v = r[c] or ""
+      if v:find("%c") then v = cell(v) end
+      local n = ulen(v) or #v
+      if c == ncols then out[c] = v
+      elseif RIGHT[c] then out[c] = rep(" ", w[c] - n) .. v
+      else out[c] = v .. rep(" ", w[c] - n) end
+    end
+    local text = concat(out, "  ", 1, ncols)
+    if text:byte(-1) == 32 then text = text:match("^(.-)%s+$") end
+    print(text)
   end
   line(HEADER)
   local rule = {}
@@ -67,9 +80,17 @@ local function print_table(lines, measure)
   lines(function(cells) line(cells or { "..." }) end)
 end
 
+-- A name of at most 28 bytes and no control character is shown as it is.
+local function short_name(name)
+  name = name or ""
+  if #name > 28 or name:find("%c") then return cli.cut(name, 28) end
+  return name
+end
+
 local function cells(i, c)
-  return { tostring(i), c.id, cli.cut(c.name or "", 28), c.kind or "", cli.num(c.total),
-           c.verdict, c.weakest or "-", c.reasons or "" }
+  return { tostring(i), c.id, short_name(c.name), c.kind or "",
+           c.total and format("%.1f", c.total) or "-", c.verdict, c.weakest or "-",
+           c.reasons or "" }
 end
 
 local function print_summary(run_id, card, summary, shown)
@@ -125,7 +146,7 @@ local function table_from_db(db, run_id, card, summary, top)
     f(cells_of)
     for row in db:rows("SELECT partner_id, name, kind FROM scores WHERE run_id = ?", run_id) do
       cells_of[2], cells_of[3], cells_of[4] = tostring(row.partner_id),
-        cli.cut(row.name or "", 28), row.kind or ""
+        short_name(row.name), row.kind or ""
       f(cells_of)
     end
   end
