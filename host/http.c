@@ -97,6 +97,7 @@ typedef struct pace {
   char *host;               /* HOST or HOST:PORT, as given; owned */
   char spec[32];            /* as given, returned by the next call */
   uint64_t interval, next;  /* ns; uv_hrtime() */
+  uint64_t last;            /* when the last request to it really started */
   struct pace *link;
 } pace;
 
@@ -282,8 +283,11 @@ static uint64_t pace_delay(http_state *hs, request *r) {
   if (p == NULL) return 0;
   now = uv_hrtime();
   slot = p->next > now ? p->next : now;
+  if (p->last && slot < p->last + p->interval) slot = p->last + p->interval;
   p->next = slot + p->interval;
-  return slot > now ? (slot - now + 999999) / 1000000 : 0;
+  if (slot > now) return (slot - now + 999999) / 1000000;
+  p->last = now;  /* it starts at once */
+  return 0;
 }
 
 
@@ -385,8 +389,21 @@ static void on_wait(uv_timer_t *t) {
   int where = r->where;
   list_remove(&hs->wlist, NULL, r);
   r->where = REQ_NONE;
-  if (where == REQ_PACING) start_transfer(hs, r);  /* it holds its slot */
-  else enqueue(hs, r);
+  if (where == REQ_PACING) {
+    /* Timers that fire late (a busy loop, a loaded machine) fire together:
+       each start still keeps its interval from the one before. */
+    pace *p = pace_find(hs, r->url);
+    uint64_t now = uv_hrtime();
+    if (p && p->last && now < p->last + p->interval) {
+      uint64_t ms = (p->last + p->interval - now + 999999) / 1000000;
+      if (p->next < p->last + 2 * p->interval) p->next = p->last + 2 * p->interval;
+      if (wait_start(hs, r, ms, REQ_PACING) == 0) return;
+    }
+    if (p) p->last = now;
+    start_transfer(hs, r);  /* it holds its slot */
+  } else {
+    enqueue(hs, r);
+  }
 }
 
 

@@ -134,6 +134,28 @@ T.test("rate: 16 tasks against one host stay within its pace", function()
   T.checkerror("a rate like", http.rate, "x", "0/s")
 end)
 
+T.test("rate: a loop held up does not send what waited all at once", function()
+  T.eq(http.rate("127.0.0.1", "5/s"), nil)
+  reset()
+  local fns = {}
+  for i = 1, 12 do
+    fns[i] = function()
+      return http.get(base .. "/api/partners?page=1&per=1&n=1&t=" .. i, { headers = H }).status
+    end
+  end
+  fns[13] = function()
+    -- hold the loop for 1.5 s while the paced requests' timers fall due
+    local t = os.clock() + 1.5
+    while os.clock() < t do end
+    return 200
+  end
+  local r = table.pack(vouch.all(fns))
+  for i = 1, 13 do T.eq(r[i], 200) end
+  http.rate("127.0.0.1", nil)
+  local s = stats()
+  assert(s.max_per_sec <= 7, "at most 7 requests in a second after a stall, got " .. s.max_per_sec)
+end)
+
 T.test("cache: the second fetch revalidates and reads the body from the record", function()
   reset()
   local u = base .. "/api/partners?page=2&per=5&n=20"
