@@ -1,7 +1,8 @@
 ---@meta vouch.scorecard
 -- scorecard.lua: types of `require "vouch.scorecard"` for lua-language-server.
 
----@alias vouch.dimension "trust"|"goodwill"|"authority"|"community"|"empathy"|"shared_values"|"respect"|"collaboration"
+---A dimension: any name (an identifier) the scorecard gives one.
+---@alias vouch.dimension string
 ---@alias vouch.verdict "approve"|"review"|"reject"
 ---@alias vouch.outcome "score"|"points"|"veto"|"penalty"|"cap"|"review"|"indeterminate"|"pass"
 
@@ -38,7 +39,8 @@
 ---@class vouch.scorecard_spec
 ---@field name string
 ---@field description? string
----@field dimensions table<vouch.dimension, number> weights summing to 1
+---@field dimensions table<vouch.dimension, number>|{[1]: vouch.dimension, [2]: number}[] weights summing to 1
+---@field order? vouch.dimension[] the order they are shown and stored in
 ---@field bands? { reject: number, approve: number } total < reject: reject; >= approve: approve (default 40, 65)
 ---@field max_missing? number share of weight that may be indeterminate before review (default 0.25)
 ---@field rules vouch.rule[]
