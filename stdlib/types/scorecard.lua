@@ -139,7 +139,6 @@ function Card:run(opts) end
 function Card:result() end
 
 ---@class vouch.scorecardlib
----@field DIMENSIONS vouch.dimension[]
 ---@field unknown table returned by a flag's `when` that cannot decide
 local M = {}
 
