@@ -74,6 +74,10 @@ check "xlsx: a million empty columns" 1 \
   'wide.xlsx:Partners!XFE2: a cell past column XFD, the last a sheet can have' -- \
   "$VOUCH" --max-memory 32M rows.lua wide.xlsx
 for k in bomb_cell bomb_tag bomb_sst wide; do
+  case "${VALGRIND:-0}:$VOUCH" in
+    1:*|*-san*|*/vg/*)
+      echo "ok - xlsx: $k peak memory # SKIP not measured under sanitizers/valgrind"; continue ;;
+  esac
   mib=$(peak "$VOUCH" --max-memory 32M rows.lua $k.xlsx)
   if [ "$mib" -lt 100 ]; then echo "ok - xlsx: $k peaks at $mib MiB"
   else echo "not ok - xlsx: $k peaks at $mib MiB (the part inflates to 128 MiB)"; fi
@@ -118,8 +122,16 @@ check "report --format xlsx needs --out" 2 '--format xlsx writes one run' -- \
 
 # A workbook written by a spreadsheet program: the same verdicts as the CSV.
 if command -v libreoffice >/dev/null 2>&1; then
-  HOME="$TMP/lohome" libreoffice --headless --convert-to xlsx --outdir lo partners.csv \
-    >lo.log 2>&1
+  # A profile of its own; on a loaded machine a first start may give up,
+  # so it has three tries.
+  n=0
+  while [ $n -lt 3 ] && [ ! -s lo/partners.xlsx ]; do
+    n=$((n + 1))
+    HOME="$TMP/lohome" timeout 300 libreoffice -env:UserInstallation="file://$TMP/lohome" \
+      --headless --convert-to xlsx --outdir lo partners.csv >>lo.log 2>&1
+  done
+  ok "LibreOffice converts the example CSV" test -s lo/partners.xlsx
+  [ -s lo/partners.xlsx ] || sed 's/^/# /' lo.log | tail -n 10
   "$VOUCH" vet partners.csv --no-store --format csv > from_csv.csv
   check "vet of LibreOffice's partners.xlsx" 0 '' -- \
     "$VOUCH" vet lo/partners.xlsx --no-store --format csv
