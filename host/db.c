@@ -1822,6 +1822,51 @@ static const char *rec_array(lua_State *L, const char *key, int want_numbers) {
 
 
 /*
+** The scorecard of a run, once per hash. `explain` later compiles the
+** source stored under a hash and replays runs with it, so what a script
+** stores here must not stand for another scorecard: a source must have the
+** hash given (FNV-1a, as vouch.scorecard.hash), and a hash stored before
+** must have been stored with the same name, dimensions and weights (and
+** source, where both have one); a row stored without its source gets it.
+*/
+static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const char *name,
+                          const char *dims, const char *weights, const char *source) {
+  sqlite3_stmt *st;
+  int same = 1, found = 0;
+  if (source) {
+    uint64_t h = 14695981039346656037ULL;
+    const unsigned char *p;
+    char hex[17];
+    for (p = (const unsigned char *)source; *p; p++) h = (h ^ *p) * 1099511628211ULL;
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    if (strcmp(hex, hash) != 0)
+      luaL_error(L, "'run_begin': hash '%s' is not the hash of the source given (%s)", hash, hex);
+  }
+  st = rec_prepare(L, d, "SELECT name IS ?2 AND dimensions IS ?3 AND weights IS ?4 AND "
+                         "(source IS NULL OR ?5 IS NULL OR source IS ?5) FROM scorecards "
+                         "WHERE hash = ?1");
+  sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, dims, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, weights, -1, SQLITE_STATIC);
+  if (source) sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
+  d->auth.internal++;
+  if (sqlite3_step(st) == SQLITE_ROW) { found = 1; same = sqlite3_column_int(st, 0); }
+  d->auth.internal--;
+  sqlite3_finalize(st);
+  if (!same)
+    luaL_error(L, "'run_begin': scorecard %s was stored before with another name, dimensions, "
+                  "weights or source", hash);
+  if (!found)
+    rec_exec(L, d, "INSERT INTO scorecards(hash, name, dimensions, weights, source) "
+                   "VALUES (?, ?, ?, ?, ?)", "sssss", hash, name, dims, weights, source);
+  else if (source)
+    rec_exec(L, d, "UPDATE scorecards SET source = ? WHERE hash = ? AND source IS NULL", "ss",
+             source, hash);
+}
+
+
+/*
 ** db:run_begin{scorecard =, hash =, dimensions = {names}, weights = {numbers},
 ** source = text, inputs = JSON text, started_by =}: record the scorecard
 ** (once per hash), commit a run as 'running' (with this process's pid) and
@@ -1849,8 +1894,7 @@ static int db_run_begin(lua_State *L) {
     d->capruns = cap;
   }
   vouch__store_now(now, sizeof now);
-  rec_exec(L, d, "INSERT OR IGNORE INTO scorecards(hash, name, dimensions, weights, source) "
-                 "VALUES (?, ?, ?, ?, ?)", "sssss", hash, card, dims, weights, source);
+  rec_scorecard(L, d, hash, card, dims, weights, source);
   st = rec_prepare(L, d, "INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
                          "status, started_by, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)");
   sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);

@@ -552,14 +552,20 @@ end)
 
 test("the host's record is written through run_begin, run_load, run_input, run_rows and run_end", function()
   local db = vouch.db.open()
-  local run = db:run_begin { scorecard = "s", hash = "h", inputs = "[\"a.csv\"]",
+  local h = require("vouch.scorecard").hash("return 1")
+  checkerror("is not the hash of the source given", db.run_begin, db,
+             { scorecard = "s", hash = "h", source = "return 1" })
+  local run = db:run_begin { scorecard = "s", hash = h, inputs = "[\"a.csv\"]",
                              dimensions = { "reach", "reputation" }, weights = { 0.5, 0.5 },
                              source = "return 1" }
+  checkerror("was stored before with another name, dimensions", db.run_begin, db,
+             { scorecard = "s", hash = h, source = "return 1", dimensions = { "trust" },
+               weights = { 1 } })
   local r = db:one("SELECT status, started_by, inputs, pid FROM runs WHERE id = ?", run)
   eq(r.status, "running", "committed as running")
   eq(r.started_by, "cli", "started by")
   eq(r.pid, vouch.db.pid(), "this process")
-  local c = db:one("SELECT name, dimensions, weights, source FROM scorecards WHERE hash = 'h'")
+  local c = db:one("SELECT name, dimensions, weights, source FROM scorecards WHERE hash = ?", h)
   eq(c.dimensions, '["reach","reputation"]', "the scorecard's dimensions, in order")
   eq(c.weights, "[0.5,0.5]", "its weights")
   eq(c.source, "return 1", "its source")
