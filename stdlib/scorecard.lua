@@ -1349,8 +1349,8 @@ local function pack_deferred(res, nout, ranked, dims)
                         num_or_nan(res.total), nout, #ranked) }
   for _, d in ipairs(dims) do parts[#parts + 1] = spack("<d", num_or_nan(res.dimensions[d])) end
   for _, o in ipairs(ranked) do
-    parts[#parts + 1] = spack("<s2s2s2ddI4s4", o.code, opt_str(o.dimension), o.outcome,
-                              num_or_nan(o.points), o.impact, o.order, o.evidence_json or "")
+    parts[#parts + 1] = spack("<s2s2s2ddI4", o.code, opt_str(o.dimension), o.outcome,
+                              num_or_nan(o.points), o.impact, o.order)
   end
   return concat(parts)
 end
@@ -1366,10 +1366,10 @@ local function unpack_deferred(s, dims)
   end
   local ranked = {}
   for k = 1, nranked do
-    local code, dim, outcome, points, impact, order, ev
-    code, dim, outcome, points, impact, order, ev, pos = sunpack("<s2s2s2ddI4s4", s, pos)
+    local code, dim, outcome, points, impact, order
+    code, dim, outcome, points, impact, order, pos = sunpack("<s2s2s2ddI4", s, pos)
     ranked[k] = { code = code, dimension = str_opt(dim), outcome = outcome,
-                  points = nan_or_num(points), impact = impact, order = order, evidence_json = ev }
+                  points = nan_or_num(points), impact = impact, order = order }
   end
   return res, nout, ranked
 end
@@ -1554,7 +1554,7 @@ function Card:run(opts)
   -- Storing alone (nothing kept, nobody told): the stored row is made
   -- straight from the compact result, without an outcome table per rule.
   local fast = storing and not keep and not each
-  local rules, scratch = self.rules, {}
+  local rules = self.rules
   local top_i, top_x = {}, {}
   local function outcome(rule, v, r)
     if v == false then return "indeterminate", nil end
@@ -1575,8 +1575,6 @@ function Card:run(opts)
   -- What impact() says of each outcome, inline (this runs once per rule
   -- and partner): a rule's kind, share and weight are looked up once.
   local nrules, weights, max_missing = #rules, self.weights, self.max_missing
-  local KIND = {}
-  for i, rule in ipairs(rules) do KIND[i] = rule.kind end
   local flagged = {}
   local function store_fast(p, r, load_id, row)
     local V, n, nf = r.values, 0, 0
@@ -1585,7 +1583,7 @@ function Card:run(opts)
     for i = 1, nrules do
       local v = V[i]
       if v ~= nil then
-        local kind, x = KIND[i], 0
+        local kind, x = rules[i].kind, 0
         if v == false then
           local rule = rules[i]
           if kind == "veto" then x = 2e5

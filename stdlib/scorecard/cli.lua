@@ -9,42 +9,6 @@ function M.say(fmt, ...)
   vouch.eprint(format("vouch: " .. fmt, ...))
 end
 
---- Parse `args` against `spec` ({ name = "value" | "flag" }). Returns the
---- options, the positional arguments; or nil and a message.
-function M.parse(args, spec)
-  local opts, pos, i = {}, {}, 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--" then
-      for k = i + 1, #args do pos[#pos + 1] = args[k] end
-      break
-    end
-    local name, value = a:match("^%-%-([%w%-]+)=(.*)$")
-    if not name then name = a:match("^%-%-([%w%-]+)$") end
-    if name then
-      local kind = spec[name]
-      if kind == nil then return nil, format("unknown option '--%s'", name) end
-      if kind == "flag" then
-        if value then return nil, format("option '--%s' takes no value", name) end
-        opts[name] = true
-      else
-        if value == nil then
-          i = i + 1
-          value = args[i]
-          if value == nil then return nil, format("option '--%s' needs a value", name) end
-        end
-        opts[name] = value
-      end
-    elseif a:match("^%-.") then
-      return nil, format("unknown option '%s'", a)
-    else
-      pos[#pos + 1] = a
-    end
-    i = i + 1
-  end
-  return opts, pos
-end
-
 --- Open a data file by its extension: a source with :rows(), or nil, message.
 function M.source(path)
   local ext = path:lower():match("%.(%w+)$")
