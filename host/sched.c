@@ -1458,12 +1458,14 @@ json_t *vouch_sched_compare(sqlite3 *db, int64_t run, int64_t prev, double thres
 
   flags = json_array();
   /* A red flag is a rule that vetoes, penalises, caps or forces a review
-     (each raised flag is in scores.reasons as [code, dimension, outcome,
-     points, rank]); it is new when the partner's same rule did not flag in
-     the previous run. */
+     (each raised flag is in scores.reasons as [code, outcome, points,
+     rank], its dimension in the scorecard's rules); it is new when the
+     partner's same rule did not flag in the previous run. */
   st = db_prep(db, "WITH f AS (SELECT s.run_id, s.partner_id, json_extract(j.value, '$[0]') AS code,"
-               "   json_extract(j.value, '$[1]') AS dimension, json_extract(j.value, '$[2]') AS outcome,"
-               "   json_extract(j.value, '$[3]') AS points"
+               "   (SELECT json_extract(c.rules, '$.\"' || json_extract(j.value, '$[0]') || '\"')"
+               "    FROM runs x JOIN scorecards c ON c.hash = x.scorecard_hash WHERE x.id = s.run_id)"
+               "     AS dimension,"
+               "   json_extract(j.value, '$[1]') AS outcome, json_extract(j.value, '$[2]') AS points"
                "  FROM scores s, json_each(s.reasons) j WHERE s.run_id IN (?1, ?2))"
                " SELECT r.partner_id, r.code, r.outcome, r.points, r.dimension FROM f r"
                " WHERE r.run_id=?1 AND r.outcome IN " FLAG_OUTCOMES " AND NOT EXISTS"

@@ -140,14 +140,14 @@ function M.run(db, id, opts)
   local flags = array()
   for r in db:rows("SELECT code, outcome, count(DISTINCT partner_id) AS n FROM " ..
       "(SELECT s.partner_id, json_extract(j.value, '$[0]') AS code, " ..
-      "json_extract(j.value, '$[2]') AS outcome FROM scores s, json_each(s.reasons) j " ..
+      "json_extract(j.value, '$[1]') AS outcome FROM scores s, json_each(s.reasons) j " ..
       "WHERE s.run_id = ?) WHERE outcome IN " .. FLAG_SQL .. " GROUP BY code, outcome " ..
       "ORDER BY n DESC, code", id) do
     flags[#flags + 1] = { code = r.code, outcome = r.outcome, partners = r.n }
   end
   return { report = "run", run = run, partners = run_entries(db, id, limit_of(opts), names),
            scored = scored, counts = counts, median = med, median_total = median(db, id, "total", n.n0),
-           flags = flags, dimensions = array(names) }
+           flags = flags, dimensions = array { table.unpack(names) } }
 end
 
 --- The data of a partner's report: its score in every run that scored it,

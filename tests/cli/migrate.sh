@@ -11,7 +11,7 @@ v() { "$VOUCH" --db old.db "$@"; }
 
 check "the old file is at version 3" 0 '^3$' -- sqlite3 old.db "PRAGMA user_version"
 check "its runs are listed" 0 'influencer .* 22 +11 +3 +8' -- v runs
-check "... and it is migrated" 0 '^5$' -- sqlite3 old.db "PRAGMA user_version"
+check "... and it is migrated" 0 '^6$' -- sqlite3 old.db "PRAGMA user_version"
 check "scores keep their dimensions, in the scorecard's order" 0 \
   '^\["trust","goodwill","authority","community","empathy","shared_values","respect","collaboration"\]\|8$' -- \
   sqlite3 old.db "SELECT c.dimensions, json_array_length(s.dims) FROM scores s JOIN runs r ON
@@ -19,6 +19,11 @@ check "scores keep their dimensions, in the scorecard's order" 0 \
                   WHERE s.partner_id = 'A001' AND s.run_id = 1"
 check "... and their principal reasons and flags" 0 '^LOW_EVIDENCE,TRUST_TENURE,TRUST_VERIFIED,AUTHORITY_ENGAGEMENT$' -- \
   sqlite3 old.db "SELECT group_concat(j.value->>0) FROM scores s, json_each(s.reasons) j
+                  WHERE s.partner_id = 'A001' AND s.run_id = 1"
+check "a reason is [code, outcome, points, rank]; its rule's dimension is the scorecard's" 0 \
+  '^\["LOW_EVIDENCE","review",0\.0,1\]\|trust$' -- \
+  sqlite3 old.db "SELECT s.reasons->>0, c.rules->>'LOW_EVIDENCE' FROM scores s JOIN runs r ON
+                  r.id = s.run_id JOIN scorecards c ON c.hash = r.scorecard_hash
                   WHERE s.partner_id = 'A001' AND s.run_id = 1"
 for p in A001:1 K001:2; do
   id=${p%:*} run=${p#*:}
