@@ -69,6 +69,34 @@ int vouch_traceback(lua_State *L) {
 }
 
 
+/*
+** A vouch command's own errors are the user's mistakes told plainly (a
+** missing file, a folder that is not there): while a command runs and no
+** code of the user's (a scorecard) is on the stack of `co`, the message on
+** top of it loses its position in vouch's code and gets no traceback,
+** unless --verbose or VOUCH_DEBUG=1 asks for them. Returns 1 when the
+** message was made plain, 0 when it should have its traceback.
+*/
+int vouch_plain_error(vouch_host_t *h, lua_State *co) {
+  lua_Debug ar;
+  const char *msg = lua_tostring(co, -1), *rest;
+  int level;
+  if (h->command == NULL || h->verbose || msg == NULL) return 0;
+  for (level = 0; lua_getstack(co, level, &ar); level++) {
+    lua_getinfo(co, "S", &ar);
+    if (ar.what[0] != 'C' && strncmp(ar.source, "@[vouch]/", 9) != 0 &&
+        strcmp(ar.source, "=vouch") != 0)
+      return 0;  /* the user's code: where it failed matters */
+  }
+  if (strncmp(msg, "[vouch]/", 8) == 0 && (rest = strstr(msg, ": ")) != NULL &&
+      rest[-1] >= '0' && rest[-1] <= '9') {
+    lua_pushstring(co, rest + 2);
+    lua_replace(co, -2);
+  }
+  return 1;
+}
+
+
 int vouch_pcall(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs;
   int status;
@@ -215,6 +243,7 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   h->max_memory = opts->max_memory;
   h->timeout = opts->timeout;
   h->exit_code = -1;
+  h->verbose = opts->verbose || (getenv("VOUCH_DEBUG") && strcmp(getenv("VOUCH_DEBUG"), "1") == 0);
   db = opts->db_path ? opts->db_path : getenv("VOUCH_DB");
   h->db_path = strdup(db && *db ? db : "vouch.db");
   h->db_given = opts->db_path != NULL;
@@ -411,6 +440,7 @@ int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **
     "local status = main(select(3, ...))\n"
     "if status and status ~= 0 then vouch.exit(status) end\n";
   vouch_set_script_dir(h, "./x");  /* the working directory */
+  h->command = strrchr(module, '.') + 1;  /* "vouch.cmd.report": "report" */
   if (luaL_loadbufferx(L, code, strlen(code), "=vouch", "t") != LUA_OK) {
     vouch_report(L, "failed to load");
     return VOUCH_EXIT_SCRIPT;

@@ -121,6 +121,7 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
   };
   int k;
   if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
+  if (strcmp(a, "--verbose") == 0) { o->verbose = 1; return 1; }
   for (k = 0; with_value[k]; k++) {
     n = strlen(with_value[k]);
     if (strncmp(a, with_value[k], n) != 0) continue;

@@ -12,10 +12,10 @@ local format, concat = string.format, table.concat
 --- The exit codes, the same for every command.
 M.EXIT = {
   { 0, "success" },
-  { 1, "a script, scorecard or data file failed (missing, unreadable, invalid, raised an error)" },
+  { 1, "a script, scorecard, data or output file failed (missing, a directory, unreadable, unwritable, invalid, raised an error)" },
   { 2, "usage error: an unknown command or option, a bad or missing argument" },
   { 3, "a limit was exceeded (memory, time, stack)" },
-  { 4, "the database could not be opened, created or upgraded" },
+  { 4, "the database could not be opened, created or upgraded; or a command that only reads it found none (those never create one)" },
   { 5, "a check failed (vouch test, vouch diff --fail-on)" },
   { 6, "another daemon is running on the database (vouch daemon)" },
 }
@@ -31,6 +31,7 @@ M.GLOBAL = {
   { "allow-net", "HOSTS", "hosts scripts may reach over HTTP (default: none; * for any)" },
   { "allow-env", "NAMES", "environment variables vouch.env may read (default: none); their values are shown as *** in errors, logs and runs" },
   { "trusted", nil, "run with the full standard library and no capability checks" },
+  { "verbose", nil, "show where in vouch an error arose, with a traceback (as VOUCH_DEBUG=1 does)" },
   { "e", "CODE", "run CODE instead of a script (vouch -e CODE)" },
   { "help", nil, "show help: vouch --help, vouch help CMD, vouch CMD --help" },
   { "version", nil, "print the versions of vouch and its libraries" },

@@ -18,6 +18,11 @@ function M.source(path)
   elseif ext == "ndjson" or ext == "jsonl" then return load.ndjson(path)
   elseif ext == "xlsx" then return load.xlsx(path)
   end
+  local ok, entries = pcall(vouch.dir, path)
+  if ok and entries then
+    return nil, format("%s: is a directory (name the data files in it, e.g. %s/*.csv)", path,
+                       (path:gsub("/+$", "")))
+  end
   return nil, format("%s: unknown data format (use .csv, .json, .ndjson or .xlsx)", path)
 end
 
