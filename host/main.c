@@ -122,6 +122,17 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
   int k;
   if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
   if (strcmp(a, "--verbose") == 0) { o->verbose = 1; return 1; }
+  if (strncmp(a, "--color", 7) == 0 && (a[7] == '\0' || a[7] == '=')) {
+    static const char *const modes[] = { "auto", "always", "never", NULL };
+    const char *m = a[7] == '=' ? a + 8 : "always";  /* --color alone, as ls */
+    for (k = 0; modes[k] && strcmp(modes[k], m) != 0; k++) {}
+    if (modes[k] == NULL) {
+      fprintf(stderr, "vouch: bad --color '%s' (auto, always or never)\n", m);
+      return -1;
+    }
+    o->color = k;
+    return 1;
+  }
   for (k = 0; with_value[k]; k++) {
     n = strlen(with_value[k]);
     if (strncmp(a, with_value[k], n) != 0) continue;

@@ -51,7 +51,10 @@ typedef struct vouch_opts {
   const char *allow_env;    /* variable names vouch.env may read */
   const char *out;          /* a command's --out FILE (writable), or NULL */
   int verbose;              /* --verbose: tracebacks for every error */
+  int color;                /* --color: VOUCH_COLOR_AUTO, _ALWAYS or _NEVER */
 } vouch_opts_t;
+
+enum { VOUCH_COLOR_AUTO, VOUCH_COLOR_ALWAYS, VOUCH_COLOR_NEVER };
 
 typedef struct vouch_host {
   lua_State *L;             /* the one state; owned */
@@ -83,6 +86,7 @@ typedef struct vouch_host {
   const char *command;      /* the vouch command being run ("report"), or NULL
                                for a script; static */
   int verbose;              /* --verbose or VOUCH_DEBUG=1: tracebacks always */
+  int color;                /* --color, VOUCH_COLOR_*: see vouch_color */
   int warn_state;           /* warn(): 0 off (until "@on"), 1 on, 2 in a
                                message continued over several calls */
 } vouch_host_t;
@@ -96,6 +100,8 @@ int vouch_host_run_string(vouch_host_t *h, const char *code, const char *name);
 int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **argv);
 int vouch_traceback(lua_State *L);
 int vouch_plain_error(vouch_host_t *h, lua_State *co);
+int vouch_term_width(int fd);
+int vouch_color(vouch_host_t *h, int fd);
 int vouch_pcall(lua_State *L, int nargs, int nresults);
 void vouch_report(lua_State *L, const char *what);
 int vouch_fail_errno(lua_State *L, const char *what, int err);

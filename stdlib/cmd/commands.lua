@@ -31,6 +31,7 @@ M.GLOBAL = {
   { "allow-net", "HOSTS", "hosts scripts may reach over HTTP (default: none; * for any)" },
   { "allow-env", "NAMES", "environment variables vouch.env may read (default: none); their values are shown as *** in errors, logs and runs" },
   { "trusted", nil, "run with the full standard library and no capability checks" },
+  { "color", "WHEN", "colour tables: auto (default: on a terminal, unless NO_COLOR is set), always or never; give it as --color=WHEN" },
   { "verbose", nil, "show where in vouch an error arose, with a traceback (as VOUCH_DEBUG=1 does)" },
   { "e", "CODE", "run CODE instead of a script (vouch -e CODE)" },
   { "help", nil, "show help: vouch --help, vouch help CMD, vouch CMD --help" },
@@ -75,25 +76,26 @@ See also: vouch explain, vouch runs, vouch diff, vouch test.]],
       { "no-store", nil, "score and print without storing a run" },
     },
     example = "vouch vet examples/partners.csv --rules supplier --top 5" },
-  { name = "explain", usage = "explain PARTNER [--run N]",
+  { name = "explain", usage = "explain PARTNER [--run N] [--format F]",
     summary = "every rule's outcome for one partner, with evidence",
     text = [[
 Show how a partner was scored: the total and verdict, the principal reasons,
 then every rule's outcome with its points and evidence, grouped by dimension.
 PARTNER is an id or an exact name. Without --run, the latest run that scored
 the partner. Reads the database; never creates one.]],
-    options = { { "run", "N", "the run to explain" } },
+    options = { { "run", "N", "the run to explain" },
+                { "format", "F", "table (default), json (one object) or csv (a line per rule)" } },
     example = "vouch explain P-0042 --run 3" },
-  { name = "runs", usage = "runs [--limit N]",
+  { name = "runs", usage = "runs [--limit N] [--format F]",
     summary = "list the stored scoring runs",
     text = [[
 List the stored scoring runs, newest first: id, scorecard and the hash of
 its source, when it started, its status, how many partners got each
 verdict, and what it scored: each input's source, rows and the first
 characters of its content hash. Reads the database; never creates one.]],
-    options = { LIMIT_RUNS },
+    options = { LIMIT_RUNS, { "format", "F", "table (default), json (an array of runs) or csv" } },
     example = "vouch --db scores.db runs --limit 5" },
-  { name = "diff", usage = "diff RUN_A RUN_B [--top N] [--fail-on verdict|reject]",
+  { name = "diff", usage = "diff RUN_A RUN_B [--top N] [--fail-on verdict|reject] [--format F]",
     summary = "compare two runs: verdict changes, score moves, dimension shifts",
     text = [[
 Compare two stored runs partner by partner: verdicts that changed, partners
@@ -103,6 +105,7 @@ Reads the database; never creates one.]],
     options = {
       { "top", "N", "how many score moves to show (default 10)" },
       { "fail-on", "WHAT", "exit 5 when a verdict changed (WHAT = verdict) or a partner became reject (WHAT = reject): for CI of rules" },
+      { "format", "F", "table (default), json (one object) or csv (a line per change: kind, partner, name, before, after, change)" },
     },
     example = "vouch diff 3 4 --fail-on reject" },
   { name = "test", usage = "test [PATH...] [--min-coverage PCT]",
@@ -130,7 +133,7 @@ default). Reads the database; never creates one.]],
       { "open", nil, "open the written file with xdg-open or sensible-browser" },
     },
     example = "vouch report --run 3 --out run3.html --open" },
-  { name = "cron", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
+  { name = "cron", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE] [--format F]",
     summary = "print when a schedule expression fires",
     text = [[
 EXPR is five cron fields (minute hour day-of-month month day-of-week) with
@@ -142,7 +145,7 @@ On daylight saving (DST) changes, as cronie: in the gap, a fixed-time job runs o
 after it and a wildcard job does not; in the repeated hour, a fixed-time
 job runs once and a wildcard job in both passes.]],
     sub = {
-      { name = "next", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
+      { name = "next", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE] [--format F]",
         summary = "the next fire times of EXPR",
         text = [[
 Print the next N fire times (default 5) after TIME (default now), one per
@@ -152,6 +155,7 @@ line: the UTC time, then the wall time in ZONE (default UTC). See
           { "from", "TIME", "start after TIME (default now)" },
           { "count", "N", "how many fire times (default 5)" },
           { "tz", "ZONE", "read EXPR and TIME in this IANA zone (default UTC)" },
+          { "format", "F", "table (default), json (JSON Lines: an object a fire time) or csv" },
         },
         example = "vouch cron next '30 2 * * *' --tz America/New_York --count 3" },
     },
