@@ -212,20 +212,19 @@ M.COLORS = { approve = "32", review = "33", reject = "31", ok = "32", done = "32
              failed = "31", running = "33", indeterminate = "33", veto = "31", pass = "2" }
 
 -- Narrow the widest columns of `w` until the line (with `gap` between
--- cells and `indent` before) fits `limit`; no column below its header's
--- width or 4.
+-- cells and `indent` before) fits `limit`; no column below 5 characters
+-- (or its header's width, when less).
 local function fit(w, header, limit, gap, indent)
   local total = indent + gap * (#w - 1)
   for c = 1, #w do total = total + w[c] end
   while total > limit do
     local widest, next_w = nil, 0
     for c = 1, #w do
-      local floor = math.max(4, width(header[c]))
-      if w[c] > floor and (not widest or w[c] > w[widest]) then widest = c end
+      if w[c] > math.min(5, width(header[c])) and (not widest or w[c] > w[widest]) then widest = c end
     end
     if not widest then break end
     for c = 1, #w do if c ~= widest and w[c] > next_w then next_w = w[c] end end
-    local floor = math.max(4, width(header[widest]), next_w)
+    local floor = math.max(math.min(5, width(header[widest])), next_w)
     local take = math.min(total - limit, math.max(1, w[widest] - floor))
     w[widest], total = w[widest] - take, total - take
   end
