@@ -45,6 +45,7 @@ static const command commands[] = {
   {"schedule", cmd_sched, "vouch.cmd.schedule", 0},
   {"daemon", cmd_sched, NULL, 0},
   {"cache", NULL, "vouch.cmd.cache", 0},
+  {"completion", NULL, "vouch.cmd.completion", 0},
   {"help", cmd_help, NULL, 0},
   {"version", cmd_version, NULL, 0},
   {NULL, NULL, NULL, 0}
@@ -411,8 +412,8 @@ static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv) {
   (void)o; (void)c;
   if (argc > 0 && wants_help(1, argv)) return show_help("help", NULL);
-  if (argc == 1 && strcmp(argv[0], "--names") == 0) {
-    char *args[] = {"names"};
+  if (argc == 1 && (strcmp(argv[0], "--names") == 0 || strcmp(argv[0], "--man") == 0)) {
+    char *args[] = {argv[0] + 2};  /* "names", "man" */
     return commands_lua(1, args);
   }
   if (argc > 2 || (argc > 0 && argv[0][0] == '-')) return unknown_option("help", argv[argc > 2 ? 2 : 0]);

@@ -81,7 +81,7 @@ See also: vouch explain, vouch runs, vouch diff, vouch test.]],
     text = [[
 Show how a partner was scored: the total and verdict, the principal reasons,
 then every rule's outcome with its points and evidence, grouped by dimension.
-PARTNER is an id or an exact name. Without --run, the latest run that scored
+PARTNER is an id or a name, in any case. Without --run, the latest run that scored
 the partner. Reads the database; never creates one.]],
     options = { { "run", "N", "the run to explain" },
                 { "format", "F", "table (default), json (one object) or csv (a line per rule)" } },
@@ -264,10 +264,22 @@ served from the record.]],
         example = "vouch cache prune --older-than 30" },
     },
     example = "vouch cache --limit 10" },
+  { name = "completion", usage = "completion bash|zsh|fish",
+    summary = "print a shell completion script",
+    text = [[
+Print a completion script for bash, zsh or fish, made from the same table
+as the help: commands, subcommands and options complete on TAB.
+Load it in the shell's start-up file, or install it where the shell looks:
+  bash: eval "$(vouch completion bash)"  (in ~/.bashrc)
+  zsh:  eval "$(vouch completion zsh)"   (in ~/.zshrc)
+  fish: vouch completion fish > ~/.config/fish/completions/vouch.fish]],
+    options = {}, example = "vouch completion bash > /etc/bash_completion.d/vouch" },
   { name = "help", usage = "help [COMMAND [SUBCOMMAND] | options]",
     summary = "show help for a command, or the global options",
     text = "Show the help of COMMAND (the same page as COMMAND --help), or with 'options' the global options.",
-    options = { { "names", nil, "list every command and subcommand, one a line (for scripts)" } }, example = "vouch help schedule add" },
+    options = { { "names", nil, "list every command and subcommand, one a line (for scripts)" },
+                { "man", nil, "print the manual page, vouch(1), in roff (make builds vouch.1 with it)" } },
+    example = "vouch help schedule add" },
   { name = "version", usage = "version",
     summary = "print the versions of vouch and its libraries",
     text = "Print the versions of vouch, Lua, SQLite and libuv.",
@@ -536,7 +548,7 @@ function M.usage(name, sub, why)
 end
 
 -- As a command (host/main.c): help [CMD [SUB]] | check CMD SUB ARGS... |
--- unknown CMD OPTION | names. The module is a table that can be called.
+-- unknown CMD OPTION | names | man. The module is a table that can be called.
 local function main(action, ...)
   local a = { ... }
   if action == "help" or action == "command" then
@@ -583,6 +595,9 @@ local function main(action, ...)
       local ok, e = pcall(validate, args)
       if not ok and type(e) == "table" and e.usage then return M.usage_error(M.find(name), e.usage) end
     end
+    return 0
+  elseif action == "man" then
+    print(require("vouch.cmd.completion").man())
     return 0
   elseif action == "names" then
     for _, c in ipairs(M.list) do
