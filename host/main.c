@@ -45,6 +45,7 @@ static const command commands[] = {
   {"schedule", cmd_sched, "vouch.cmd.schedule", 0},
   {"daemon", cmd_sched, NULL, 0},
   {"cache", NULL, "vouch.cmd.cache", 0},
+  {"completion", NULL, "vouch.cmd.completion", 0},
   {"help", cmd_help, NULL, 0},
   {"version", cmd_version, NULL, 0},
   {NULL, NULL, NULL, 0}
@@ -121,6 +122,18 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
   };
   int k;
   if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
+  if (strcmp(a, "--verbose") == 0) { o->verbose = 1; return 1; }
+  if (strncmp(a, "--color", 7) == 0 && (a[7] == '\0' || a[7] == '=')) {
+    static const char *const modes[] = { "auto", "always", "never", NULL };
+    const char *m = a[7] == '=' ? a + 8 : "always";  /* --color alone, as ls */
+    for (k = 0; modes[k] && strcmp(modes[k], m) != 0; k++) {}
+    if (modes[k] == NULL) {
+      fprintf(stderr, "vouch: bad --color '%s' (auto, always or never)\n", m);
+      return -1;
+    }
+    o->color = k;
+    return 1;
+  }
   for (k = 0; with_value[k]; k++) {
     n = strlen(with_value[k]);
     if (strncmp(a, with_value[k], n) != 0) continue;
@@ -399,8 +412,8 @@ static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv) {
   (void)o; (void)c;
   if (argc > 0 && wants_help(1, argv)) return show_help("help", NULL);
-  if (argc == 1 && strcmp(argv[0], "--names") == 0) {
-    char *args[] = {"names"};
+  if (argc == 1 && (strcmp(argv[0], "--names") == 0 || strcmp(argv[0], "--man") == 0)) {
+    char *args[] = {argv[0] + 2};  /* "names", "man" */
     return commands_lua(1, args);
   }
   if (argc > 2 || (argc > 0 && argv[0][0] == '-')) return unknown_option("help", argv[argc > 2 ? 2 : 0]);
