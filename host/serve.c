@@ -8,10 +8,10 @@
 ** handler, `handler(req) -> status, headers, body`, run to completion on a
 ** thread of its own under the host's limits for one request.
 **
-**   srv = vouch.serve.listen{host=, port=, token=, handler=}
-**   srv:push(event, data)     send an event to every /api/events client
+**   srv = vouch.serve.listen{host=, port=, handler=}   (a random token)
+**   srv:push(event, data [, keep])   an event to every /api/events client
 **   srv:spawn(what, ...)      vouch vet FILE CARD, or vouch schedule run NAME
-**   srv:port(), srv:clients(), srv:closed(), srv:close()
+**   srv:port(), srv:token(), srv:clients(), srv:closed(), srv:close()
 **
 ** SIGINT and SIGTERM close the server: the listener stops, idle
 ** connections close, event streams end, and srv:closed() turns true.
@@ -91,6 +91,7 @@ struct server {
   int disposed;                 /* H2O's context and config freed */
   int ud_gone;                  /* the userdata was collected */
   sse_client *clients;
+  char *kept;                   /* the last event pushed with keep, as sent; owned */
   child *children;
 };
 
@@ -237,30 +238,53 @@ static void sse_queue(sse_client *c, const char *p, size_t n) {
   c->qlen += n;
 }
 
-/* Send `event` with `data` (lines prefixed as the format wants) to all. */
-static int sse_broadcast(server_t *s, const char *event, const char *data) {
+/* `event` with `data` as the format wants it (each line of data prefixed;
+   no event name: a comment), malloc'd. */
+static char *sse_format(const char *event, const char *data) {
+  size_t n = strlen(data), cap = 2 * n + (event ? strlen(event) : 0) + 32, len = 0;
+  char *out = malloc(cap);
+  const char *p = data;
+  if (out == NULL) return NULL;
+  if (event) len += (size_t)snprintf(out, cap, "event: %.*s\n", (int)strcspn(event, "\r\n"), event);
+  do {
+    size_t k = strcspn(p, "\r\n");
+    if (len + k + 8 > cap) {
+      char *o = realloc(out, cap = 2 * (len + k + 8));
+      if (o == NULL) { free(out); return NULL; }
+      out = o;
+    }
+    memcpy(out + len, event ? "data: " : ": ", event ? 6 : 2);
+    len += event ? 6 : 2;
+    memcpy(out + len, p, k);
+    len += k;
+    out[len++] = '\n';
+    p += k;
+    if (*p == '\r' && p[1] == '\n') p++;
+    if (*p) p++;
+  } while (*p);
+  out[len++] = '\n';
+  out[len] = '\0';
+  return out;
+}
+
+/* Send `event` with `data` to every client; with `keep`, new clients get
+   it first too (the state of things, which a page needs at once). */
+static int sse_broadcast(server_t *s, const char *event, const char *data, int keep) {
   sse_client *c, *next;
   int n = 0;
+  char *text = sse_format(event, data);
+  if (text == NULL) return 0;
   for (c = s->clients; c; c = next) {
-    const char *p = data;
     next = c->next;
-    if (event) {
-      sse_queue(c, "event: ", 7);
-      sse_queue(c, event, strcspn(event, "\r\n"));
-      sse_queue(c, "\n", 1);
-    }
-    do {
-      size_t len = strcspn(p, "\r\n");
-      sse_queue(c, event ? "data: " : ": ", event ? 6 : 2);
-      sse_queue(c, p, len);
-      sse_queue(c, "\n", 1);
-      p += len;
-      if (*p == '\r' && p[1] == '\n') p++;
-      if (*p) p++;
-    } while (*p);
-    sse_queue(c, "\n", 1);
+    sse_queue(c, text, strlen(text));
     sse_flush(c);
     n++;
+  }
+  if (keep) {
+    free(s->kept);
+    s->kept = text;
+  } else {
+    free(text);
   }
   return n;
 }
@@ -281,6 +305,7 @@ static void sse_start(server_t *s, h2o_req_t *req) {
   add_header(req, "content-type", "text/event-stream; charset=utf-8");
   h2o_start_response(req, &c->gen);
   sse_queue(c, "retry: 2000\n\n", 13);
+  if (s->kept) sse_queue(c, s->kept, strlen(s->kept));
   sse_flush(c);
 }
 
@@ -546,6 +571,8 @@ static void try_dispose(server_t *s) {
   }
   h2o_context_dispose(&s->ctx);
   h2o_config_dispose(&s->config);
+  free(s->kept);
+  s->kept = NULL;
   s->disposed = 1;
   s->closed = 1;
   maybe_free(s);
@@ -607,7 +634,7 @@ static void child_report(child *c) {
   j = json_pack("{s:s, s:I, s:s#}", "what", c->what, "status", (json_int_t)c->status,
             "message", c->out, (int)c->outlen);
   text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-  if (text && !c->srv->closing) sse_broadcast(c->srv, "action", text);
+  if (text && !c->srv->closing) sse_broadcast(c->srv, "action", text, 0);
   free(text);
   json_decref(j);
 }
@@ -653,7 +680,7 @@ static int card_ok(vouch_host_t *h, const char *name) {
   const char *p;
   for (p = name; *p && ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'); p++) {}
   if (*p == '\0' && p > name) return 1;
-  return vouch_allowed(h, name, VOUCH_READ, NULL) == 0;
+  return vouch_allowed(h, name, VOUCH_READ, NULL);
 }
 
 /*
@@ -682,7 +709,7 @@ static int server_spawn(lua_State *L) {
   argv[argc++] = exe;
   if (strcmp(what, "vet") == 0) {
     if (b == NULL) return luaL_argerror(L, 4, "a scorecard expected");
-    if (vouch_allowed(h, a, VOUCH_READ, NULL) != 0) {
+    if (!vouch_allowed(h, a, VOUCH_READ, NULL)) {
       lua_pushnil(L);
       lua_pushfstring(L, "%s: not readable by this server (start it with --allow-read)", a);
       return 2;
@@ -754,19 +781,27 @@ static server_t *check_open(lua_State *L) {
   return u->s;
 }
 
-/* srv:push(event, data) -> how many clients it went to. */
+/* srv:push(event, data [, keep]) -> how many clients it went to; with
+   keep, clients that connect later get it first. */
 static int server_push(lua_State *L) {
   server_t *s = check_open(L);
   const char *event = luaL_checkstring(L, 2), *data = luaL_checkstring(L, 3);
-  lua_pushinteger(L, s && !s->closing ? sse_broadcast(s, event, data) : 0);
+  lua_pushinteger(L, s && !s->closing ? sse_broadcast(s, event, data, lua_toboolean(L, 4)) : 0);
   return 1;
 }
 
 /* srv:ping(): a comment line, so idle event streams stay open. */
 static int server_ping(lua_State *L) {
   server_t *s = check_open(L);
-  if (s && !s->closing) sse_broadcast(s, NULL, "");
+  if (s && !s->closing) sse_broadcast(s, NULL, "", 0);
   return 0;
+}
+
+/* srv:token() -> the token every request must carry. */
+static int server_token(lua_State *L) {
+  server_t *s = check_open(L);
+  lua_pushstring(L, s ? s->token : "");
+  return 1;
 }
 
 static int server_port(lua_State *L) {
@@ -816,8 +851,9 @@ static int is_loopback(const char *host) {
 }
 
 /*
-** vouch.serve.listen{host=, port=, token=, handler=} -> server, or nil,
-** message, code. Port 0 picks a free one (srv:port() tells which). The
+** vouch.serve.listen{host=, port=, handler=} -> server, or nil, message,
+** code. Port 0 picks a free one (srv:port() tells which); the token is
+** random (srv:token()) unless `token` gives one (for tests). The
 ** run's own time limit stops here: a server runs until it is closed, and
 ** each request gets the limit of one (REQUEST_SECONDS, or --timeout when
 ** less).
@@ -839,10 +875,10 @@ static int serve_listen(lua_State *L) {
   lua_getfield(L, 1, "handler");
   host = luaL_optstring(L, -4, "127.0.0.1");
   port = luaL_optinteger(L, -3, 0);
-  token = luaL_checkstring(L, -2);
+  token = luaL_optstring(L, -2, NULL);
   luaL_checktype(L, -1, LUA_TFUNCTION);
   if (port < 0 || port > 65535) return luaL_error(L, "port %d out of range", (int)port);
-  if (strlen(token) < 16 || strlen(token) >= sizeof s->token)
+  if (token && (strlen(token) < 16 || strlen(token) >= sizeof s->token))
     return luaL_error(L, "the token must have 16 to 64 characters");
   if (strlen(host) >= sizeof s->host) return luaL_error(L, "address too long");
   if (!is_loopback(host) && !vouch_net_allowed(h, host)) {
@@ -866,7 +902,17 @@ static int serve_listen(lua_State *L) {
   luaL_setmetatable(L, SERVER_MT);
   if ((s = calloc(1, sizeof *s)) == NULL) return luaL_error(L, "not enough memory");
   s->h = h;
-  snprintf(s->token, sizeof s->token, "%s", token);
+  if (token) snprintf(s->token, sizeof s->token, "%s", token);
+  else {
+    /* 128 bits from the system's random source, as hex */
+    unsigned char r[16];
+    int i;
+    if (uv_random(NULL, NULL, r, sizeof r, 0, NULL) != 0) {
+      free(s);
+      return luaL_error(L, "no random source for the token");
+    }
+    for (i = 0; i < 16; i++) snprintf(s->token + 2 * i, 3, "%02x", r[i]);
+  }
   snprintf(s->host, sizeof s->host, "%s", host);
   uv_tcp_init(&h->loop, &s->listener);
   s->listener.data = s;
@@ -916,7 +962,7 @@ static int serve_listen(lua_State *L) {
 int luaopen_vouch_serve(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"push", server_push}, {"ping", server_ping}, {"spawn", server_spawn},
-    {"port", server_port}, {"clients", server_clients}, {"closed", server_closed},
+    {"port", server_port}, {"token", server_token}, {"clients", server_clients}, {"closed", server_closed},
     {"close", server_close_l}, {NULL, NULL}
   };
   static const luaL_Reg lib[] = {{"listen", serve_listen}, {NULL, NULL}};

@@ -110,4 +110,55 @@ function M.inputs_text(db, run_id)
   return concat(parts, ", ")
 end
 
+--- The stored score of partner `who` in run `run` (the latest run that
+--- scored it when `run` is nil), looked up by id, then by name: the row of
+--- `scores` with the run's scorecard, started_at and status, the card's
+--- `dimensions` and the partner's stored input (`vals`, `columns`), or nil.
+function M.score_row(db, who, run)
+  local sql = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, i.vals, l.columns " ..
+              "FROM scores s JOIN runs r ON r.id = s.run_id " ..
+              "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
+              "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
+              "LEFT JOIN loads l ON l.id = s.load_id " ..
+              "WHERE s.%s = ?" .. (run and " AND s.run_id = ?" or "") ..
+              " ORDER BY s.run_id DESC LIMIT 1"
+  -- By id first (an index look-up), then by name (a scan of the scores).
+  for _, col in ipairs { "partner_id", "name" } do
+    local s
+    if run then s = db:one(format(sql, col), who, run) else s = db:one(format(sql, col), who) end
+    if s then return s end
+  end
+  return nil
+end
+
+--- Every rule's outcome for a row of M.score_row, each {code=, dimension=,
+--- outcome=, points=, rank=, evidence=}: replayed from the stored input
+--- with the stored scorecard, or, for runs made before inputs were stored,
+--- as stored. Returns the outcomes, the stored score (sc.stored) and the
+--- card's dimension names, plus `true` when the replay no longer gives the
+--- stored result; or nil and a message.
+function M.outcomes(db, s)
+  local names = decode(s.dimensions) or {}
+  local stored = sc.stored(s, names)
+  local outcomes, differs = {}, nil
+  if s.vals then
+    local card, why = sc.of_run(db, s.run_id)
+    if not card then return nil, why end
+    local res = card:replay(sc.input(s.vals, s.columns), stored)
+    differs = res.differs and true or nil
+    for k, o in ipairs(res.outcomes) do
+      outcomes[k] = { code = o.code, dimension = o.dimension, outcome = o.outcome,
+                      points = o.points, rank = o.rank, evidence = o.evidence }
+    end
+  else
+    for o in db:rows("SELECT code, dimension, outcome, points, rank, evidence FROM reasons " ..
+                     "WHERE run_id = ? AND partner_id = ? ORDER BY rowid", s.run_id, s.partner_id) do
+      local ok, v = pcall(sc.json_decode, o.evidence)
+      if ok and v ~= nil then o.evidence = v end
+      outcomes[#outcomes + 1] = o
+    end
+  end
+  return outcomes, stored, names, differs
+end
+
 return M

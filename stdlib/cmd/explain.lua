@@ -1,7 +1,7 @@
 -- explain.lua: `vouch explain PARTNER [--run N]`: every rule's outcome for
 -- one partner in a stored run, with its evidence and points, grouped by
 -- dimension.
-local sc = require "vouch.scorecard"
+local record = require "vouch.record"
 local cli = require "vouch.scorecard.cli"
 
 local format = string.format
@@ -16,19 +16,7 @@ return function(...)
   if opts.run and not run then cli.say("explain: --run needs a run number, got '%s'", opts.run); return 2 end
   local db = vouch.db.open()
   local who = pos[1]
-  local sql = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, i.vals, l.columns " ..
-              "FROM scores s JOIN runs r ON r.id = s.run_id " ..
-              "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
-              "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
-              "LEFT JOIN loads l ON l.id = s.load_id " ..
-              "WHERE s.%s = ?" .. (run and " AND s.run_id = ?" or "") ..
-              " ORDER BY s.run_id DESC LIMIT 1"
-  -- By id first (an index look-up), then by name (a scan of the scores).
-  local s
-  for _, col in ipairs { "partner_id", "name" } do
-    if run then s = db:one(format(sql, col), who, run) else s = db:one(format(sql, col), who) end
-    if s then break end
-  end
+  local s = record.score_row(db, who, run)
   if not s then
     if run and not db:one("SELECT id FROM runs WHERE id = ?", run) then
       cli.say("explain: no run %d (see 'vouch %sruns')", run, require("vouch.cmd.commands").db_arg())
@@ -39,34 +27,14 @@ return function(...)
   end
   print(format("%s  %s (%s)", s.partner_id, s.name or "", s.kind or "?"))
   print(format("run %d, scorecard %s, %s", s.run_id, s.scorecard, s.started_at))
-  local names = sc.json_decode(s.dimensions) or {}
-  local stored = sc.stored(s, names)
+  local outcomes, stored, names, differs = record.outcomes(db, s)
+  if not outcomes then cli.say("explain: %s", stored); return 1 end
   print(format("total %s  verdict %s  weakest %s", cli.num(stored.total), stored.verdict,
                stored.weakest or "-"))
-  -- Every outcome: replayed from the stored input with the stored
-  -- scorecard, or, for runs made before inputs were stored, as stored.
-  local outcomes
-  if s.vals then
-    local card, why = sc.of_run(db, s.run_id)
-    if not card then cli.say("explain: %s", why); return 1 end
-    local res = card:replay(sc.input(s.vals, s.columns), stored)
-    if res.differs then
-      cli.say("explain: warning: the scorecard no longer gives the stored result for '%s' " ..
-              "(a rule reads something besides the partner's fields); showing the " ..
-              "stored total and verdict", s.partner_id)
-    end
-    outcomes = {}
-    for k, o in ipairs(res.outcomes) do
-      outcomes[k] = { code = o.code, dimension = o.dimension, outcome = o.outcome,
-                      points = o.points, rank = o.rank, evidence = o.evidence }
-    end
-  else
-    outcomes = {}
-    for o in db:rows("SELECT code, dimension, outcome, points, rank, evidence FROM reasons " ..
-                     "WHERE run_id = ? AND partner_id = ? ORDER BY rowid", s.run_id, s.partner_id) do
-      o.evidence = cli.decode(o.evidence)
-      outcomes[#outcomes + 1] = o
-    end
+  if differs then
+    cli.say("explain: warning: the scorecard no longer gives the stored result for '%s' " ..
+            "(a rule reads something besides the partner's fields); showing the " ..
+            "stored total and verdict", s.partner_id)
   end
   local groups, order, principal = {}, {}, {}
   for _, o in ipairs(outcomes) do
