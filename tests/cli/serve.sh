@@ -130,6 +130,23 @@ for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27
 done
 check "serve: the action's run is stored" 0 "^3$" -- sqlite3 "$DB" "SELECT count(*) FROM runs WHERE scorecard = 'supplier' OR id <= 2"
 
+# A run in progress (as `vouch vet` in another terminal leaves it while it
+# goes) reaches the pages as an event, its count growing.
+sqlite3 "$DB" "INSERT INTO runs(id, scorecard, scorecard_hash, started_at, status)
+  SELECT 90, scorecard, scorecard_hash, started_at, 'running' FROM runs WHERE id = 1;
+  INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
+  SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7;"
+curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
+grep -q '"running":\[{[^]]*"id":90' events.out && grep -q '"scored":7' events.out &&
+  echo "ok - serve: a run in progress is an event" ||
+  { echo "not ok - serve: a run in progress is an event"; head -c 400 events.out | sed 's/^/# /'; }
+sqlite3 "$DB" "INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
+  SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7 OFFSET 7"
+curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
+grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
+  { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
+sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
+
 kill -INT "$PID"
 wait "$PID"
 rc=$?
