@@ -41,6 +41,7 @@ static const luaL_Reg vouch_libs[] = {
   {"http", luaopen_vouch_http},
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},
+  {"serve", luaopen_vouch_serve},
   {NULL, NULL}
 };
 

@@ -1247,6 +1247,7 @@ int vouch_task_start(lua_State *L, int nargs) {
 
 static void deadline_fired(uv_timer_t *timer) {
   vouch_host_t *h = timer->data;
+  if (h->deadline == 0) return;  /* disarmed since: a server runs until closed */
   /* No Lua runs now (the watchdog's signal may have tripped the limit
   ** already, with nothing to stop): report it here. */
   if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)

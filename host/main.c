@@ -41,6 +41,7 @@ static const command commands[] = {
   {"diff", NULL, "vouch.cmd.diff", 1},
   {"test", NULL, "vouch.cmd.test", 0},
   {"report", NULL, "vouch.cmd.report", 1},
+  {"serve", NULL, "vouch.cmd.serve", 1},
   {"cron", NULL, "vouch.cmd.cron", 0},
   {"schedule", cmd_sched, "vouch.cmd.schedule", 0},
   {"daemon", cmd_sched, NULL, 0},
@@ -298,13 +299,35 @@ static int out_writable(vouch_opts_t *o, int argc, char **argv, char **buf) {
 }
 
 
+/*
+** A command's `--bind ADDR` is the user naming an address to serve on, so
+** it becomes reachable without --allow-net. Sets *buf as out_writable does.
+*/
+static int bind_reachable(vouch_opts_t *o, int argc, char **argv, char **buf) {
+  const char *addr = NULL;
+  size_t len;
+  int i;
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) break;
+    if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc) addr = argv[++i];
+    else if (strncmp(argv[i], "--bind=", 7) == 0) addr = argv[i] + 7;
+  }
+  if (addr == NULL || *addr == '\0' || strchr(addr, ',')) return 0;
+  len = (o->allow_net ? strlen(o->allow_net) + 1 : 0) + strlen(addr) + 1;
+  if ((*buf = malloc(len)) == NULL) return -1;
+  snprintf(*buf, len, "%s%s%s", o->allow_net ? o->allow_net : "", o->allow_net ? "," : "", addr);
+  o->allow_net = *buf;
+  return 0;
+}
+
+
 /* A command implemented in Lua: host options anywhere, the rest to the module. */
 static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) {
   vouch_host_t *h;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int i, n = 0, status;
-  char *writable = NULL;
-  const char *allow_write = o->allow_write;
+  char *writable = NULL, *reachable = NULL;
+  const char *allow_write = o->allow_write, *allow_net = o->allow_net;
   if (rest == NULL) return VOUCH_EXIT_SCRIPT;
   for (i = 0; i < argc; i++) {
     int r = strcmp(argv[i], "--") == 0 ? 0 : host_option(o, argc, argv, &i);
@@ -336,10 +359,16 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     if (st == 0) st = db_ready(o, what, ro);
     if (st != 0) { free(rest); return st; }
   }
-  if (out_writable(o, n, rest, &writable) != 0) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  if (out_writable(o, n, rest, &writable) != 0 || bind_reachable(o, n, rest, &reachable) != 0) {
+    free(writable);
+    free(rest);
+    return VOUCH_EXIT_SCRIPT;
+  }
   h = new_host(o);
-  o->allow_write = allow_write;  /* the host keeps its own resolved copy */
+  o->allow_write = allow_write;  /* the host keeps its own resolved copies */
+  o->allow_net = allow_net;
   free(writable);
+  free(reachable);
   if (h == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
   /* The command may read the files named on its command line (DATA, --rules
      FILE, --rules=FILE), whatever --allow-read says. */

@@ -241,6 +241,9 @@ void vouch_redact_at(lua_State *L, int idx);
 /* http.c */
 int luaopen_vouch_http(lua_State *L);
 
+/* serve.c: vouch.serve, the HTTP server of `vouch serve` (H2O on the loop) */
+int luaopen_vouch_serve(lua_State *L);
+
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };
 extern const struct vouch_module vouch_stdlib[];

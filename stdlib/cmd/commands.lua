@@ -133,6 +133,26 @@ default). Reads the database; never creates one.]],
       { "open", nil, "open the written file with xdg-open or sensible-browser" },
     },
     example = "vouch report --run 3 --out run3.html --open" },
+  { name = "serve", usage = "serve [--port N] [--bind ADDR]",
+    summary = "the workbench: runs, partners, diffs and schedules in a browser, live",
+    text = [[
+Serve the record over HTTP for a browser: the runs with their inputs and
+verdict counts, a run's partners (sortable, filtered by verdict, red flag or
+dimension, paged), a partner across runs with every rule's outcome and
+evidence, the diff of two runs, and the schedules with their history,
+alerts and next times; runs in progress and new runs and alerts show
+without a reload. Each page has a JSON API behind it (/api/...; see the
+README). The pages can vet a file under --allow-read with a chosen
+scorecard, run a schedule now, and pause or resume one.
+Prints a link with a random token: every request must carry it (a cookie
+after the first visit). Only this machine can connect unless --bind says
+otherwise. --timeout limits each request (at most 30 s). Ctrl-C stops it.
+Reads the database; never creates one.]],
+    options = {
+      { "port", "N", "the port (default 8421; 0 for any free one)" },
+      { "bind", "ADDR", "the address to listen on (default 127.0.0.1); another lets other machines connect, with the token" },
+    },
+    example = "vouch serve --allow-read=data/ --port 8421" },
   { name = "cron", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE] [--format F]",
     summary = "print when a schedule expression fires",
     text = [[

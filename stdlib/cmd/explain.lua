@@ -2,29 +2,10 @@
 -- one partner in a stored run, with its evidence and points, grouped by
 -- dimension.
 local sc = require "vouch.scorecard"
+local record = require "vouch.record"
 local cli = require "vouch.scorecard.cli"
 
 local format, concat = string.format, table.concat
-
-local SQL = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, c.rules, i.vals, l.columns " ..
-            "FROM scores s JOIN runs r ON r.id = s.run_id " ..
-            "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
-            "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
-            "LEFT JOIN loads l ON l.id = s.load_id " ..
-            "WHERE s.%s = ?%s" .. " ORDER BY s.run_id DESC LIMIT 1"
-
--- The score of partner `who` (in run `run`, else the latest that scored
--- it): by id (an index look-up), then by name, each exactly, then either
--- regardless of case (a scan).
-local function find(db, who, run)
-  for _, where in ipairs { { "partner_id", "" }, { "name", "" },
-                           { "partner_id", " COLLATE NOCASE" }, { "name", " COLLATE NOCASE" } } do
-    local sql = format(SQL, where[1], where[2] .. (run and " AND s.run_id = ?" or ""))
-    local s
-    if run then s = db:one(sql, who, run) else s = db:one(sql, who) end
-    if s then return s end
-  end
-end
 
 -- The id or name closest to `who` in run `run` (or the latest run), for a
 -- did-you-mean; candidates share its first letter, so that a run of a
@@ -41,15 +22,6 @@ local function suggest(db, who, run)
   end
   local near = sc.closest(who:lower(), by_lower)
   return near and by_lower[near]
-end
-
--- The fields rule `rule` reads that partner `p` lacks: why it was
--- indeterminate.
-local function missing(rule, p)
-  if not rule or not p then return nil end
-  local out = {}
-  for _, f in ipairs(rule.reads) do if p[f] == nil then out[#out + 1] = f end end
-  return #out > 0 and out or nil
 end
 
 -- An outcome as the table and the reasons show it: "indeterminate: f
@@ -73,7 +45,7 @@ return function(...)
   if opts.run and not run then cli.say("explain: --run needs a run number, got '%s'", opts.run); return 2 end
   local db = vouch.db.open()
   local who = pos[1]
-  local s = find(db, who, run)
+  local s = record.score_row(db, who, run)
   if not s then
     if run and not db:one("SELECT id FROM runs WHERE id = ?", run) then
       cli.say("explain: no run %d (see 'vouch %sruns')", run, commands.db_arg())
@@ -84,33 +56,12 @@ return function(...)
     end
     return 1
   end
-  local names = sc.json_decode(s.dimensions) or {}
-  names.rules = sc.json_decode(s.rules) or {}
-  local stored = sc.stored(s, names)
-  -- Every outcome: replayed from the stored input with the stored
-  -- scorecard, or, for runs made before inputs were stored, as stored.
-  local outcomes = {}
-  if s.vals then
-    local card, why = sc.of_run(db, s.run_id)
-    if not card then cli.say("explain: %s", why); return 1 end
-    local p = sc.input(s.vals, s.columns)
-    local res = card:replay(p, stored)
-    if res.differs then
-      cli.say("explain: warning: the scorecard no longer gives the stored result for '%s' " ..
-              "(a rule reads something besides the partner's fields); showing the " ..
-              "stored total and verdict", s.partner_id)
-    end
-    for k, o in ipairs(res.outcomes) do
-      outcomes[k] = { code = o.code, dimension = o.dimension, outcome = o.outcome,
-                      points = o.points, rank = o.rank, evidence = o.evidence,
-                      missing = o.outcome == "indeterminate" and missing(o.rule, p) or nil }
-    end
-  else
-    for o in db:rows("SELECT code, dimension, outcome, points, rank, evidence FROM reasons " ..
-                     "WHERE run_id = ? AND partner_id = ? ORDER BY rowid", s.run_id, s.partner_id) do
-      o.evidence = cli.decode(o.evidence)
-      outcomes[#outcomes + 1] = o
-    end
+  local outcomes, stored, names, differs = record.outcomes(db, s)
+  if not outcomes then cli.say("explain: %s", stored); return 1 end
+  if differs then
+    cli.say("explain: warning: the scorecard no longer gives the stored result for '%s' " ..
+            "(a rule reads something besides the partner's fields); showing the " ..
+            "stored total and verdict", s.partner_id)
   end
   if fmt == "json" then
     for _, o in ipairs(outcomes) do
