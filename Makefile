@@ -12,6 +12,8 @@
 PREFIX  ?= /usr/local
 CC      ?= cc
 PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash minizip expat xlsxwriter libh2o openssl
+# Headers only: these are loaded on first use (host/dl.h), not linked.
+LAZY    := libcurl minizip expat xlsxwriter
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
            libcurl4-openssl-dev libjansson-dev libedit-dev \
@@ -32,7 +34,7 @@ LDFLAGS += $(SANFLAGS)
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 ifeq ($(HAVE_PKGS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out $(LAZY),$(PKGS))) -lm -ldl
 endif
 
 SRCS    := $(sort $(wildcard host/*.c))
