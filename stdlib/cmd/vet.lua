@@ -122,7 +122,7 @@ end
 -- principal reasons are the first of its stored reasons (those with a
 -- rank), read in one call with their ranks; its weakest dimension is the
 -- first of the lowest of its `dims`.
-local TOP_SQL = "json_extract(reasons, '$[0][0]', '$[0][3]', '$[1][0]', '$[1][3]', " ..
+local TOP_SQL = "json_extract(s.reasons, '$[0][0]', '$[0][3]', '$[1][0]', '$[1][3]', " ..
                 "'$[2][0]', '$[2][3]', '$[3][0]', '$[3][3]')"
 
 local function codes_of(top)
@@ -143,8 +143,12 @@ local function weakest_of(dims, names)
 end
 
 local function table_from_db(db, run_id, card, summary, top)
-  local sql = "SELECT partner_id, name, kind, total, verdict, " .. TOP_SQL .. " AS top, dims " ..
-              "FROM scores s WHERE run_id = ?1" .. ORDER_SQL .. " LIMIT ?2 OFFSET ?3"
+  -- Only the keys are sorted (a row's reasons are not read until it is
+  -- shown), and the rows are read by key in that order.
+  local sql = "SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, " .. TOP_SQL ..
+              " AS top, s.dims FROM (SELECT s.partner_id FROM scores s WHERE s.run_id = ?1" ..
+              ORDER_SQL .. " LIMIT ?2 OFFSET ?3) k CROSS JOIN scores s ON s.run_id = ?1 AND " ..
+              "s.partner_id = k.partner_id"
   local n = summary.partners
   local parts = { { 0, n } }
   if top and n > 2 * top then parts = { { 0, top }, false, { n - top, top } } end
