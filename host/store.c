@@ -615,6 +615,42 @@ int vouch__store_abort_dead_runs(sqlite3 *db, char **err) {
   return n;
 }
 
+/*
+** json_argmin(ARRAY): the 0-based position of the first of the least of the
+** numbers in the JSON array ARRAY (nulls skipped), or NULL. The record's
+** `scores.dims` are such arrays; a partner's weakest dimension is this
+** position, found here in one pass rather than by json_each and a sort.
+*/
+static void json_argmin(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *p = (const char *)sqlite3_value_text(argv[0]);
+  double low = 0;
+  int at = -1, k = 0;
+  (void)argc;
+  if (p == NULL) return;
+  while (*p == ' ') p++;
+  if (*p++ != '[') return;
+  for (;;) {
+    char *end;
+    double x;
+    while (*p == ' ') p++;
+    if (*p == ']' && k == 0) break;
+    if (strncmp(p, "null", 4) == 0) p += 4;
+    else {
+      x = strtod(p, &end);
+      if (end == p) return;  /* not an array of numbers */
+      if (at < 0 || x < low) { low = x; at = k; }
+      p = end;
+    }
+    while (*p == ' ') p++;
+    k++;
+    if (*p == ',') { p++; continue; }
+    if (*p == ']') break;
+    return;
+  }
+  if (at >= 0) sqlite3_result_int(ctx, at);
+}
+
+
 /* }====================================================== */
 
 
@@ -642,6 +678,9 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
   }
   sqlite3_busy_timeout(db, VOUCH_BUSY_TIMEOUT);
   sqlite3_extended_result_codes(db, 1);
+  sqlite3_create_function(db, "json_argmin", 1,
+                          SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                          json_argmin, NULL, NULL);
   /* Extensions stay off for everyone; the sandbox also loses what the
      Debian build enables (the two-argument fts3_tokenizer). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
