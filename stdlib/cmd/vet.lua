@@ -142,16 +142,22 @@ end
 CODES_SQL = concat(CODES_SQL, " || ")
 
 local function table_from_db(db, run_id, card, summary, top)
-  -- Only the keys are sorted (a row's reasons are not read until it is
-  -- shown), and the rows are read by key in that order.
-  local sql = "SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, " .. CODES_SQL ..
-              " AS codes, json_argmin(s.dims) AS weakest FROM (SELECT s.partner_id FROM " ..
-              "scores s WHERE s.run_id = ?1" ..
-              ORDER_SQL .. " LIMIT ?2 OFFSET ?3) k CROSS JOIN scores s ON s.run_id = ?1 AND " ..
-              "s.partner_id = k.partner_id"
   local n = summary.partners
   local parts = { { 0, n } }
   if top and n > 2 * top then parts = { { 0, top }, false, { n - top, top } } end
+  local cols = "s.partner_id, s.name, s.kind, s.total, s.verdict, " .. CODES_SQL ..
+               " AS codes, json_argmin(s.dims) AS weakest"
+  -- The ends of the ranking: only the keys are sorted, and the few rows
+  -- shown are read by key. Every row: the rows shown are sorted as they
+  -- are read (in order, from a sort on disk where they do not fit in
+  -- memory), not looked up one by one all over the file.
+  local sql = "SELECT " .. cols .. " FROM scores s WHERE s.run_id = ?1" .. ORDER_SQL ..
+              " LIMIT ?2 OFFSET ?3"
+  if parts[3] then
+    sql = "SELECT " .. cols .. " FROM (SELECT s.partner_id FROM scores s WHERE s.run_id = ?1" ..
+          ORDER_SQL .. " LIMIT ?2 OFFSET ?3) k CROSS JOIN scores s ON s.run_id = ?1 AND " ..
+          "s.partner_id = k.partner_id"
+  end
   local names = card.dimension_list
   local function each(f)
     local c = {}
