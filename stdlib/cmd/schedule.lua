@@ -1,5 +1,6 @@
 -- vouch schedule: manage scheduled runs of scripts. `run` and `tick` are
--- done by the scheduler's engine in C (host/sched.c); the rest is here.
+-- done by the scheduler's engine in C (host/sched.c); the rest is here,
+-- through vouch.schedules (host/sched_lua.c).
 local schedules = vouch.schedules
 local cron = vouch.cron
 local eprint = vouch.eprint
