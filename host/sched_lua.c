@@ -2,7 +2,8 @@
 ** sched_lua.c: the scheduler's Lua library. vouch.schedule(...) adds or
 ** updates a schedule; vouch.schedules lists, gets, removes, pauses and
 ** resumes them, reads their history, asks for early re-runs (trigger) and
-** tells a run which schedule it runs for (context). A schedule is checked
+** tells a run which schedule it runs for (context); vouch.REASON is the
+** record's format of a stored reason. A schedule is checked
 ** as the daemon will check it (vouch_sched_check_row) before it is stored,
 ** and everything is stored through the record layer (record.h).
 */
@@ -565,6 +566,33 @@ static int sched_psi(lua_State *L) {
   return 2;
 }
 
+/*
+** vouch.REASON: the stored reason tuple as the record defines it (record.h),
+** for the Lua that writes and reads it: the 1-based position of each field,
+** `flags` the outcomes that are red flags (a set) and `flag_list` the same
+** in order.
+*/
+static void push_reason(lua_State *L) {
+  static const struct { const char *name; int pos; } fields[] = {
+    {"code", VOUCH_REASON_CODE}, {"dimension", VOUCH_REASON_DIMENSION},
+    {"outcome", VOUCH_REASON_OUTCOME}, {"points", VOUCH_REASON_POINTS},
+    {"rank", VOUCH_REASON_RANK}, {"evidence", VOUCH_REASON_EVIDENCE}
+  };
+  size_t i;
+  lua_newtable(L);
+  for (i = 0; i < sizeof fields / sizeof fields[0]; i++) set_int(L, fields[i].name, fields[i].pos + 1);
+  lua_newtable(L);
+  lua_newtable(L);
+  for (i = 0; vouch_flag_outcomes[i]; i++) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -3, vouch_flag_outcomes[i]);
+    lua_pushstring(L, vouch_flag_outcomes[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -3, "flag_list");
+  lua_setfield(L, -2, "flags");
+}
+
 int luaopen_vouch_sched(lua_State *L) {
   static const luaL_Reg schedules[] = {
     {"add", sched_add}, {"list", sched_list}, {"get", sched_get}, {"daemon", sched_daemon},
@@ -577,6 +605,8 @@ int luaopen_vouch_sched(lua_State *L) {
   lua_setfield(L, -2, "schedule");
   luaL_newlib(L, schedules);
   lua_setfield(L, -2, "schedules");
+  push_reason(L);
+  lua_setfield(L, -2, "REASON");
   return 1;
 }
 
