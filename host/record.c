@@ -278,7 +278,7 @@ void vouch_schedules_free(vouch_schedule_t *v, int n) {
 
 #define SCHEDULE_COLUMNS "name, expr, tz, script, args, missed, missed_cap, overlap, " \
                          "jitter, paused, alerts, threshold, dir, created_at, last_run, " \
-                         "next_run, grants"
+                         "next_run, grants, keep, keep_days"
 
 static void schedule_read(sqlite3_stmt *st, vouch_schedule_t *s) {
   s->name = col_dup(st, 0); s->expr = col_dup(st, 1); s->tz = col_dup(st, 2);
@@ -288,6 +288,7 @@ static void schedule_read(sqlite3_stmt *st, vouch_schedule_t *s) {
   s->alerts = col_dup(st, 10); s->threshold = sqlite3_column_double(st, 11);
   s->dir = col_dup(st, 12); s->created_at = col_dup(st, 13); s->last_run = col_dup(st, 14);
   s->next_run = col_dup(st, 15); s->grants = col_dup(st, 16);
+  s->keep = sqlite3_column_int64(st, 17); s->keep_days = sqlite3_column_double(st, 18);
 }
 
 int vouch_record_schedule_get(vouch_record_t *r, const char *name, vouch_schedule_t *s) {
@@ -317,17 +318,18 @@ int vouch_record_schedules(vouch_record_t *r, int paused, vouch_schedule_t **v, 
 int vouch_record_schedule_put(vouch_record_t *r, const vouch_schedule_t *s) {
   return done(r, prep(r,
     "INSERT INTO schedules(name, expr, tz, script, args, missed, missed_cap, overlap, jitter,"
-    " paused, alerts, threshold, created_at, next_run, dir, grants)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
+    " paused, alerts, threshold, created_at, next_run, dir, grants, keep, keep_days)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
     " expr=excluded.expr, tz=excluded.tz, script=excluded.script, args=excluded.args,"
-    " dir=excluded.dir, grants=excluded.grants,"
+    " dir=excluded.dir, grants=excluded.grants, keep=excluded.keep,"
+    " keep_days=excluded.keep_days,"
     " missed=excluded.missed, missed_cap=excluded.missed_cap, overlap=excluded.overlap,"
     " jitter=excluded.jitter, alerts=excluded.alerts, threshold=excluded.threshold,"
     " next_run=CASE WHEN schedules.expr=excluded.expr AND schedules.tz=excluded.tz"
     " THEN schedules.next_run ELSE excluded.next_run END",
-    "ssssssisiisdssss", s->name, s->expr, s->tz, s->script, s->args, s->missed, s->missed_cap,
-    s->overlap, s->jitter, s->paused, s->alerts, s->threshold, s->created_at, s->next_run,
-    s->dir, s->grants));
+    "ssssssisiisdssssid", s->name, s->expr, s->tz, s->script, s->args, s->missed,
+    s->missed_cap, s->overlap, s->jitter, s->paused, s->alerts, s->threshold, s->created_at,
+    s->next_run, s->dir, s->grants, s->keep, s->keep_days));
 }
 
 int vouch_record_schedule_remove(vouch_record_t *r, const char *name) {
@@ -381,12 +383,13 @@ static void sched_run_read(sqlite3_stmt *st, vouch_sched_run_t *s) {
   s->alert = col_dup(st, 13);
 }
 
-int vouch_record_history(vouch_record_t *r, const char *name, int64_t limit,
+int vouch_record_history(vouch_record_t *r, const char *name, int64_t limit, int alerts,
                          vouch_sched_run_t **v, int *n) {
   sqlite3_stmt *st = prep(r, "SELECT id, schedule, scheduled_for, trigger, status, started_at,"
                           " ended_at, duration, exit_code, error, output, pid, run_id, alert"
                           " FROM schedule_runs WHERE (?1 IS NULL OR schedule=?1)"
-                          " ORDER BY id DESC LIMIT ?2", "si", name, limit);
+                          " AND (NOT ?3 OR alert IS NOT NULL) ORDER BY id DESC LIMIT ?2",
+                          "sii", name, limit, (int64_t)alerts);
   int cap = 0, rc;
   *v = NULL;
   *n = 0;
@@ -651,6 +654,84 @@ int vouch_record_new_flags(vouch_record_t *r, int64_t run, int64_t prev,
     each(ud, &f);
   }
   return finish(r, st, rc);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Retention
+** The rows to remove are gathered in temporary tables (history rows, runs,
+** loads), counted, then deleted; a dry run stops after counting.
+** =======================================================
+*/
+
+/* ?1 name (NULL: all), ?2 now, ?3 keep, ?4 keep_days. A row is kept by a
+   policy when it is among the last `keep` or started after the cutoff. */
+#define KEPT(k, keep, days, at) \
+  "((" keep ">0 AND " k "<=" keep ") OR (" days ">0 AND " at ">=" \
+  " strftime('%Y-%m-%dT%H:%M:%SZ', ?2, printf('-%f days', " days "))))"
+#define OWNED "SELECT q.run_id FROM schedule_runs q JOIN schedules s ON s.name=q.schedule" \
+              " WHERE (s.keep>0 OR s.keep_days>0) AND q.run_id IS NOT NULL"
+
+static const char *const prune_sql[] = {
+  "CREATE TEMP TABLE IF NOT EXISTS prune_h(id INTEGER PRIMARY KEY)",
+  "CREATE TEMP TABLE IF NOT EXISTS prune_r(id INTEGER PRIMARY KEY)",
+  "CREATE TEMP TABLE IF NOT EXISTS prune_l(id INTEGER PRIMARY KEY)",
+  "DELETE FROM prune_h", "DELETE FROM prune_r", "DELETE FROM prune_l",
+  /* a schedule's own retention: its history, and the runs only that links */
+  "INSERT INTO prune_h SELECT id FROM (SELECT q.id, q.started_at, s.keep, s.keep_days,"
+  " row_number() OVER (PARTITION BY q.schedule ORDER BY q.id DESC) AS k"
+  " FROM schedule_runs q JOIN schedules s ON s.name=q.schedule"
+  " WHERE (s.keep>0 OR s.keep_days>0) AND (?1 IS NULL OR s.name=?1) AND q.status<>'running')"
+  " WHERE NOT " KEPT("k", "keep", "keep_days", "started_at"),
+  "INSERT OR IGNORE INTO prune_r SELECT q.run_id FROM schedule_runs q JOIN prune_h h ON h.id=q.id"
+  " JOIN runs p ON p.id=q.run_id WHERE p.status<>'running' AND q.run_id NOT IN"
+  " (SELECT run_id FROM schedule_runs WHERE run_id IS NOT NULL AND id NOT IN prune_h)",
+  /* every other finished run: the policy given */
+  "INSERT OR IGNORE INTO prune_r SELECT id FROM (SELECT id, started_at,"
+  " row_number() OVER (ORDER BY id DESC) AS k FROM runs"
+  " WHERE status<>'running' AND id NOT IN (" OWNED "))"
+  " WHERE ?1 IS NULL AND (?3>0 OR ?4>0) AND NOT " KEPT("k", "?3", "?4", "started_at"),
+  /* the loads only pruned runs read */
+  "INSERT INTO prune_l SELECT DISTINCT load_id FROM run_loads WHERE run_id IN prune_r"
+  " AND load_id NOT IN (SELECT load_id FROM run_loads WHERE run_id NOT IN prune_r)",
+};
+
+static const char *const prune_delete[] = {
+  "DELETE FROM schedule_runs WHERE id IN prune_h",
+  "UPDATE schedule_runs SET run_id=NULL WHERE run_id IN prune_r",
+  "DELETE FROM runs WHERE id IN prune_r",   /* scores and run_loads go with them */
+  "DELETE FROM inputs WHERE load_id IN prune_l",
+  "DELETE FROM loads WHERE id IN prune_l",
+};
+
+#define NELEM(a) (sizeof (a) / sizeof (a)[0])
+
+int vouch_record_prune(vouch_record_t *r, const char *name, int64_t keep, double keep_days,
+                       const char *now, int dry_run, vouch_prune_t *out) {
+  size_t i;
+  int rc;
+  memset(out, 0, sizeof *out);
+  if (vouch_record_flush(r) != VOUCH_RECORD_OK) return VOUCH_RECORD_BUSY;
+  if ((rc = done(r, prep(r, "BEGIN IMMEDIATE", NULL))) != VOUCH_RECORD_OK) return rc;
+  for (i = 0; i < NELEM(prune_sql); i++)
+    if ((rc = done(r, prep(r, prune_sql[i], "ssid", name, now, keep, keep_days))) != VOUCH_RECORD_OK)
+      goto rollback;
+  out->history = one_int(prep(r, "SELECT count(*) FROM prune_h", NULL));
+  out->runs = one_int(prep(r, "SELECT count(*) FROM prune_r", NULL));
+  out->scores = one_int(prep(r, "SELECT count(*) FROM scores WHERE run_id IN prune_r", NULL));
+  out->loads = one_int(prep(r, "SELECT count(*) FROM prune_l", NULL));
+  out->inputs = one_int(prep(r, "SELECT count(*) FROM inputs WHERE load_id IN prune_l", NULL));
+  for (i = 0; !dry_run && i < NELEM(prune_delete); i++)
+    if ((rc = done(r, prep(r, prune_delete[i], NULL))) != VOUCH_RECORD_OK) goto rollback;
+  if ((rc = done(r, prep(r, dry_run ? "ROLLBACK" : "COMMIT", NULL))) == VOUCH_RECORD_OK)
+    return VOUCH_RECORD_OK;
+rollback:
+  sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+  memset(out, 0, sizeof *out);
+  return rc;
 }
 
 /* }====================================================== */

@@ -1,7 +1,8 @@
 /*
 ** record.h: the host's record as the scheduler and the monitor reach it.
-** Schedules, their runs and triggers, and the scoring runs a schedule's runs
-** are compared with are read and written only through these calls: the
+** Schedules, their runs and triggers, the scoring runs a schedule's runs
+** are compared with, and the retention of runs are read and written only
+** through these calls: the
 ** tables and their SQL stay in record.c, so that another database can be put
 ** behind this interface.
 **
@@ -99,6 +100,8 @@ typedef struct vouch_schedule {
   char *created_at, *last_run, *next_run;
   int64_t missed_cap, jitter, paused;
   double threshold;             /* points a total may move before it is reported */
+  int64_t keep;                 /* retention: its last `keep` runs (0: no such limit) */
+  double keep_days;             /* and those of the last `keep_days` days (0: none) */
 } vouch_schedule_t;
 
 void vouch_schedule_free(vouch_schedule_t *s);
@@ -111,7 +114,7 @@ int vouch_record_schedule_get(vouch_record_t *r, const char *name, vouch_schedul
 ** malloc'd array (vouch_schedules_free): OK or ERROR. */
 int vouch_record_schedules(vouch_record_t *r, int paused, vouch_schedule_t **v, int *n);
 
-/* Store s (name to created_at and threshold; `paused` only
+/* Store s (every field but last_run; `paused` only
 ** when new). A schedule of the same name is updated: it keeps its history,
 ** whether it is paused and, when expr and tz are the same, its next run. */
 int vouch_record_schedule_put(vouch_record_t *r, const vouch_schedule_t *s);
@@ -151,9 +154,9 @@ typedef struct vouch_sched_run {
 
 void vouch_sched_runs_free(vouch_sched_run_t *v, int n);
 
-/* The runs of every schedule, or of `name`, newest first, at most `limit`:
-** OK or ERROR. */
-int vouch_record_history(vouch_record_t *r, const char *name, int64_t limit,
+/* The runs of every schedule, or of `name`, newest first, at most `limit`;
+** with `alerts`, only those that raised one. OK or ERROR. */
+int vouch_record_history(vouch_record_t *r, const char *name, int64_t limit, int alerts,
                          vouch_sched_run_t **v, int *n);
 
 /* A run starts: its row, with its id in *id. Not kept when the lock is
@@ -265,5 +268,30 @@ int vouch_record_new_flags(vouch_record_t *r, int64_t run, int64_t prev,
 
 /* }====================================================== */
 
+
+/*
+** {======================================================
+** Retention
+** A policy keeps the last `keep` runs and those started in the last
+** `keep_days` days before `now` (a limit of 0 is no limit of that kind;
+** both 0 keep everything). A schedule with a retention of its own applies
+** it to its history and to the scoring runs its history links; every other
+** finished scoring run follows the policy given. Pruning a run removes its
+** scores, and the inputs and loads that no run uses any more, all in one
+** transaction.
+** =======================================================
+*/
+
+typedef struct vouch_prune {
+  int64_t runs, scores, loads, inputs, history;  /* rows removed (or that would be) */
+} vouch_prune_t;
+
+/* Prune by the policy (keep, keep_days) and each schedule's own retention,
+** or with `name` that schedule's alone; with `dry_run`, count what would go
+** and change nothing. OK, BUSY or ERROR (then nothing changed). */
+int vouch_record_prune(vouch_record_t *r, const char *name, int64_t keep, double keep_days,
+                       const char *now, int dry_run, vouch_prune_t *out);
+
+/* }====================================================== */
 
 #endif

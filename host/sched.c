@@ -42,6 +42,8 @@ extern char **environ;
 #define LATE_LIMIT 60           /* seconds after which a due fire counts as missed */
 #define QUEUE_CAP 10            /* queued runs per schedule (overlap=queue) */
 #define DUE_SCAN_MAX 100000     /* fire times looked at when catching up */
+/* Alerts as JSON: ten significant digits say a PSI of 2.1093 as 2.1093. */
+#define ALERT_JSON (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10))
 
 /*
 ** {======================================================
@@ -1084,7 +1086,7 @@ static void webhook_done(uv_work_t *w, int status) {
 static void send_alert(engine *e, const char *name, const char *targets,
                        const vouch_sched_grants_t *g, json_t *rep) {
   json_t *arr = json_loads(targets ? targets : "[]", 0, NULL);
-  char *raw = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+  char *raw = json_dumps(rep, ALERT_JSON);
   char *body = g->nenv ? redact_env(g, raw ? raw : "") : raw;
   size_t i;
   json_t *drift = json_object_get(rep, "drift"), *d;
@@ -1218,6 +1220,24 @@ static void child_close(child *c) {
 }
 
 
+/*
+** A schedule with a retention of its own is pruned after each of its runs,
+** so a frequent one does not grow the record without end. A database
+** locked now is pruned after a later run.
+*/
+static void retain(engine *e, const char *name) {
+  vouch_schedule_t d;
+  vouch_prune_t out;
+  char ts[32];
+  if (vouch_record_schedule_get(e->rec, name, &d) > 0 && (d.keep > 0 || d.keep_days > 0) &&
+      vouch_record_prune(e->rec, name, 0, 0, vouch_time_utc(clock_now(e), ts), 0, &out) ==
+      VOUCH_RECORD_OK && (out.runs || out.history))
+    logf_(e, "prune", name, "runs=%lld history=%lld loads=%lld", (long long)out.runs,
+          (long long)out.history, (long long)out.loads);
+  vouch_schedule_free(&d);
+}
+
+
 /* The child has exited and its output is read: record how it went. */
 static void child_finish(child *c) {
   engine *e = c->e;
@@ -1256,7 +1276,7 @@ static void child_finish(child *c) {
     output[o] = '\0';
   }
   if (strcmp(status, "ok") == 0) run_id = monitor(e, c, &alert);
-  if (alert) alert_text = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS);
+  if (alert) alert_text = json_dumps(alert, ALERT_JSON);
   if (c->envg.nenv > 0) {
     /* what the run was given is not what the history keeps */
     char *o2 = output ? redact_env(&c->envg, output) : NULL;
@@ -1284,6 +1304,7 @@ static void child_finish(child *c) {
     end.alert = alert_text;
     vouch_record_run_end(e->rec, &end);
   }
+  retain(e, c->name);
   if (strcmp(status, "ok") != 0) e->failures++;
   if (error[0])
     logf_(e, "end", c->name, "run=%lld status=%s duration=%.2fs error=\"%s\"",

@@ -103,6 +103,7 @@ static void push_schedule(lua_State *L, const vouch_schedule_t *s) {
   set_number(L, "threshold", s->threshold); set_text(L, "dir", s->dir);
   set_text(L, "created_at", s->created_at); set_text(L, "last_run", s->last_run);
   set_text(L, "next_run", s->next_run); set_text(L, "grants", s->grants);
+  set_int(L, "keep", s->keep); set_number(L, "keep_days", s->keep_days);
 }
 
 /* A run of a schedule as a table of its columns. */
@@ -262,7 +263,7 @@ static int check_alerts(lua_State *L, int idx, const vouch_sched_grants_t *g, ch
 
 /*
 ** vouch.schedule{name=, expr=, script=, args=, tz=, missed=, missed_cap=,
-** overlap=, jitter=, alerts=, threshold=, paused=}, or
+** overlap=, jitter=, alerts=, threshold=, paused=, keep=, keep_days=}, or
 ** vouch.schedule(name, expr, script [, opts]): create or update a schedule
 ** (an update keeps its history and whether it is paused). Returns the row.
 ** vouch.schedules.add(...) does the same but refuses an existing name.
@@ -275,8 +276,8 @@ static int schedule_add_k(lua_State *L, int replace) {
   const char *name, *expr, *script, *tz, *missed, *overlap;
   vouch_sched_grants_t g;
   char *resolved = NULL;
-  lua_Integer cap, jitter;
-  double threshold;
+  lua_Integer cap, jitter, keep;
+  double threshold, keep_days;
   int64_t now = env_now(), next;
   int t, paused, exists, args_json, alerts_json, grants_json;
   if (lua_type(L, 1) == LUA_TSTRING) {
@@ -309,6 +310,10 @@ static int schedule_add_k(lua_State *L, int replace) {
   lua_getfield(L, t, "paused");
   paused = lua_toboolean(L, -1);
   lua_pop(L, 1);
+  keep = opt_int(L, t, "keep", 0);
+  lua_getfield(L, t, "keep_days");
+  keep_days = luaL_optnumber(L, -1, 0);
+  lua_pop(L, 1);
   if (vouch_cron_parse(expr, &c, err, sizeof err) != 0) {
     lua_pushfstring(L, "%s: %s", expr, err);
     return fail_with(L, lua_tostring(L, -1));
@@ -321,6 +326,7 @@ static int schedule_add_k(lua_State *L, int replace) {
   if (cap < 1 || cap > 1000) return fail_with(L, "missed_cap must be between 1 and 1000");
   if (jitter < 0 || jitter > 86400) return fail_with(L, "jitter must be 0 to 86400 seconds");
   if (threshold < 0) return fail_with(L, "threshold must not be negative");
+  if (keep < 0 || keep_days < 0) return fail_with(L, "keep and keep_days must not be negative");
   if (strncmp(script, "cmd:", 4) != 0) {
     vouch_check_path(L, script, VOUCH_READ, &resolved);
     if (access(resolved, R_OK) != 0) {
@@ -397,6 +403,8 @@ static int schedule_add_k(lua_State *L, int replace) {
   s.next_run = next >= 0 ? vouch_time_utc(next, ts) : NULL;
   s.dir = getcwd(cwd, sizeof cwd) ? cwd : NULL;
   s.grants = (char *)lua_tostring(L, grants_json);
+  s.keep = keep;
+  s.keep_days = keep_days;
   if (vouch_record_schedule_put(db, &s) != VOUCH_RECORD_OK)
     return luaL_error(L, "cannot store schedule '%s': %s", name, vouch_record_error(db));
   get_schedule(L, db, name);
@@ -428,6 +436,13 @@ static int sched_daemon(lua_State *L) {
   long pid = vouch_sched_daemon_pid(vouch_host(L)->db_path);
   if (pid) lua_pushinteger(L, (lua_Integer)pid);
   else lua_pushnil(L);
+  return 1;
+}
+
+/* vouch.schedules.now() -> the time schedules think it is, as UTC text */
+static int sched_now(lua_State *L) {
+  char ts[32];
+  lua_pushstring(L, vouch_time_utc(env_now(), ts));
   return 1;
 }
 
@@ -477,14 +492,15 @@ static int sched_resume(lua_State *L) {
                  next >= 0 ? vouch_time_utc(next, ts) : NULL));
 }
 
-/* vouch.schedules.history([name [, limit]]) -> rows of schedule_runs, newest first */
-static int sched_history(lua_State *L) {
+/* The runs of every schedule or one, newest first (only those that raised
+   an alert, with `alerts`). */
+static int history_k(lua_State *L, int alerts) {
   const char *name = luaL_optstring(L, 1, NULL);
   lua_Integer limit = luaL_optinteger(L, 2, 20);
   vouch_record_t *db = sdb(L);
   vouch_sched_run_t *v;
   int n, i;
-  if (vouch_record_history(db, name, (int64_t)limit, &v, &n) != VOUCH_RECORD_OK)
+  if (vouch_record_history(db, name, (int64_t)limit, alerts, &v, &n) != VOUCH_RECORD_OK)
     return luaL_error(L, "%s", vouch_record_error(db));
   lua_createtable(L, n, 0);
   for (i = 0; i < n; i++) {
@@ -492,6 +508,46 @@ static int sched_history(lua_State *L) {
     lua_rawseti(L, -2, i + 1);
   }
   vouch_sched_runs_free(v, n);
+  return 1;
+}
+
+/* vouch.schedules.history([name [, limit]]) -> rows of schedule_runs, newest first */
+static int sched_history(lua_State *L) { return history_k(L, 0); }
+
+/* vouch.schedules.alerts([name [, limit]]) -> those that raised an alert */
+static int sched_alerts(lua_State *L) { return history_k(L, 1); }
+
+/*
+** vouch.schedules.prune{keep=N, keep_days=D, dry_run=bool, schedule=NAME}:
+** remove the runs the retention of each schedule and this policy do not
+** keep (see record.h). Returns {runs=, scores=, loads=, inputs=, history=},
+** the rows removed (or, with dry_run, that would be).
+*/
+static int sched_prune(lua_State *L) {
+  vouch_record_t *db;
+  vouch_prune_t out;
+  const char *name;
+  lua_Integer keep;
+  double days;
+  char now[32];
+  int dry, rc;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  keep = opt_int(L, 1, "keep", 0);
+  lua_getfield(L, 1, "keep_days");
+  days = luaL_optnumber(L, -1, 0);
+  lua_getfield(L, 1, "dry_run");
+  dry = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  name = opt_string(L, 1, "schedule", NULL);
+  if (keep < 0 || days < 0) return luaL_error(L, "keep and keep_days must not be negative");
+  db = sdb(L);
+  rc = vouch_record_prune(db, name, (int64_t)keep, days, vouch_time_utc(env_now(), now), dry, &out);
+  if (rc == VOUCH_RECORD_BUSY) return fail_with(L, "the database is locked by another writer");
+  if (rc != VOUCH_RECORD_OK) return luaL_error(L, "%s", vouch_record_error(db));
+  lua_createtable(L, 0, 5);
+  set_int(L, "runs", out.runs); set_int(L, "scores", out.scores); set_int(L, "loads", out.loads);
+  set_int(L, "inputs", out.inputs); set_int(L, "history", out.history);
   return 1;
 }
 
@@ -597,8 +653,8 @@ int luaopen_vouch_sched(lua_State *L) {
   static const luaL_Reg schedules[] = {
     {"add", sched_add}, {"list", sched_list}, {"get", sched_get}, {"daemon", sched_daemon},
     {"remove", sched_remove}, {"pause", sched_pause}, {"resume", sched_resume},
-    {"history", sched_history}, {"trigger", sched_trigger}, {"context", sched_context},
-    {"psi", sched_psi}, {NULL, NULL}
+    {"history", sched_history}, {"alerts", sched_alerts}, {"prune", sched_prune},
+    {"trigger", sched_trigger}, {"context", sched_context}, {"psi", sched_psi}, {"now", sched_now}, {NULL, NULL}
   };
   lua_newtable(L);
   lua_pushcfunction(L, sched_schedule);

@@ -137,6 +137,10 @@ static const char *const migrations[] = {
   "  stored_at TEXT NOT NULL, used_at TEXT NOT NULL,\n"
   "  hits INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n"
   "CREATE INDEX http_cache_used ON http_cache(used_at);\n",
+  /* 6: a schedule's retention: the last `keep` of its runs, or those of the
+     last `keep_days` days (0: no limit of that kind); vouch prune applies it. */
+  "ALTER TABLE schedules ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;\n"
+  "ALTER TABLE schedules ADD COLUMN keep_days REAL NOT NULL DEFAULT 0;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
