@@ -31,7 +31,8 @@
 
 /* Uservalues of the database userdata. */
 enum { UV_CACHE = 1,        /* table: SQL string -> light userdata (stmt_entry) */
-       UV_ANCHOR = 2 };     /* table: column-name strings db:insert points at */
+       UV_ANCHOR = 2,       /* table: column-name strings db:insert points at */
+       UV_COLUMNS = 3 };    /* table: load id -> its columns (strings), for run_input */
 
 typedef struct stmt_entry {
   sqlite3_stmt *st;         /* prepared with PERSISTENT; owned */
@@ -65,13 +66,15 @@ typedef struct rows_cursor rows_cursor;
 
 typedef struct rec_load {   /* a load begun by db:run_load, for a run open here */
   int64_t id, run_id;
-  char **cols;              /* the input's columns, in order; NULL: rows are
-                               stored as objects; owned */
-  int ncols;
+  int ncols;                /* the input's columns (their names are in
+                               UV_COLUMNS); 0: rows are stored as objects */
   int64_t rows;             /* input rows written */
 } rec_load;
 
-static void rec_load_free(rec_load *l);
+typedef struct rec_run {    /* a run begun by db:run_begin and not yet ended */
+  int64_t id;
+  int ndims;                /* its scorecard's dimensions */
+} rec_run;
 
 struct vouch_bulk {
   vouch_db_t *db;           /* borrowed; the caller keeps the userdata alive */
@@ -100,12 +103,12 @@ struct vouch_db {
   rows_cursor *cursors;     /* open rows cursors */
   vouch_bulk_t *bulks;      /* open bulk inserts */
   char *path;               /* as opened; owned */
-  int64_t *runs;            /* runs begun here by db:run_begin and not yet ended:
+  rec_run *runs;            /* runs begun here by db:run_begin and not yet ended:
                                the only ones the run record may write; owned */
   int nruns, capruns;
-  sqlite3_stmt *rec;        /* the last multi-row INSERT into scores */
-  int rec_rows;             /* how many rows it inserts */
+  sqlite3_stmt *rec_score;  /* INSERT INTO scores */
   sqlite3_stmt *rec_input;  /* INSERT INTO inputs */
+  vouch_json_buf text;      /* the JSON of the row being written; reused */
   rec_load *loads;          /* loads begun by db:run_load for an open run; owned */
   int nloads, caploads;
 };
@@ -302,9 +305,12 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   d->cache = NULL;
   d->ncache = 0;
   ins_free_all(d);
-  sqlite3_finalize(d->rec);
+  sqlite3_finalize(d->rec_score);
   sqlite3_finalize(d->rec_input);
-  d->rec = d->rec_input = NULL;
+  d->rec_score = d->rec_input = NULL;
+  free(d->text.p);
+  vouch_mem_release(d->h, d->text.cap);
+  memset(&d->text, 0, sizeof d->text);
   /* An open transaction is rolled back by the close: it never committed. */
   sqlite3_close_v2(d->db);
   d->db = NULL;
@@ -347,12 +353,14 @@ static int push_db(lua_State *L, const char *path, const char *display, int flag
   sqlite3 *conn;
   int rc;
   if (!h->trusted) flags |= VOUCH_STORE_SANDBOX;
-  d = (vouch_db_t *)lua_newuserdatauv(L, sizeof *d, 2);
+  d = (vouch_db_t *)lua_newuserdatauv(L, sizeof *d, 3);
   memset(d, 0, sizeof *d);
   lua_newtable(L);
   lua_setiuservalue(L, -2, UV_CACHE);
   lua_newtable(L);
   lua_setiuservalue(L, -2, UV_ANCHOR);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, UV_COLUMNS);
   d->path = strdup(path);
   d->h = h;
   luaL_setmetatable(L, VOUCH_DB_MT);  /* from here on __gc frees what is set */
@@ -500,8 +508,8 @@ static int db_gc(lua_State *L) {
   free(d->runs);
   d->runs = NULL;
   d->nruns = 0;
-  while (d->nloads > 0) rec_load_free(&d->loads[--d->nloads]);
   free(d->loads);
+  d->nloads = 0;
   d->loads = NULL;
   return 0;
 }
@@ -1678,18 +1686,14 @@ int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info
 ** =======================================================
 */
 
-#define REC_VALUES_MAX 32766   /* SQLite's bound on a statement's parameters */
-#define REC_NCOLS 10           /* the columns of scores a row gives */
 #define REC_COLS_MAX 4096      /* columns of an input recorded by name */
 
-static const char *const rec_columns =
-  "run_id, partner_id, name, kind, total, verdict, dims, reasons, load_id, row";
 
 
 static int run_owned(vouch_db_t *d, lua_Integer id) {
   int i;
   for (i = 0; i < d->nruns; i++)
-    if (d->runs[i] == id) return i;
+    if (d->runs[i].id == id) return i;
   return -1;
 }
 
@@ -1700,22 +1704,21 @@ static rec_load *load_owned(vouch_db_t *d, lua_Integer id) {
   return NULL;
 }
 
-static void rec_load_free(rec_load *l) {
-  int i;
-  for (i = 0; i < l->ncols; i++) free(l->cols[i]);
-  free(l->cols);
-  l->cols = NULL;
-  l->ncols = 0;
+/* Forget load `l` (its columns are in the uservalue of the database at 1). */
+static void load_drop(lua_State *L, vouch_db_t *d, rec_load *l) {
+  lua_getiuservalue(L, 1, UV_COLUMNS);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, (lua_Integer)l->id);
+  lua_pop(L, 1);
+  *l = d->loads[--d->nloads];
 }
 
 /* The loads of run `id` are over when it ends. */
-static void loads_drop(vouch_db_t *d, int64_t run_id) {
+static void loads_drop(lua_State *L, vouch_db_t *d, int64_t run_id) {
   int i = 0;
   while (i < d->nloads) {
-    if (d->loads[i].run_id == run_id) {
-      rec_load_free(&d->loads[i]);
-      d->loads[i] = d->loads[--d->nloads];
-    } else i++;
+    if (d->loads[i].run_id == run_id) load_drop(L, d, &d->loads[i]);
+    else i++;
   }
 }
 
@@ -1821,6 +1824,32 @@ static const char *rec_array(lua_State *L, const char *key, int want_numbers) {
 }
 
 
+/* The JSON text of the `rules` field of the table argument, a map of rule
+** codes to their dimensions (strings), or "{}". Leaves it on the stack. */
+static const char *rec_rules(lua_State *L) {
+  int n = 0;
+  if (lua_getfield(L, 2, "rules") == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushliteral(L, "{}");
+    return lua_tostring(L, -1);
+  }
+  if (!lua_istable(L, -1))
+    luaL_error(L, "bad argument #1 (field 'rules': table expected, got %s)", luaL_typename(L, -1));
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "bad argument #1 (field 'rules': rule codes to dimension names expected)");
+    if (++n > REC_COLS_MAX)
+      luaL_error(L, "bad argument #1 (field 'rules': more than %d items)", REC_COLS_MAX);
+    lua_pop(L, 1);
+  }
+  if (n == 0) lua_pushliteral(L, "{}");
+  else vouch_json_push_fields(L, -1, NULL, 0);
+  lua_remove(L, -2);
+  return lua_tostring(L, -1);
+}
+
+
 /*
 ** The scorecard of a run, once per hash. `explain` later compiles the
 ** source stored under a hash and replays runs with it, so what a script
@@ -1830,7 +1859,8 @@ static const char *rec_array(lua_State *L, const char *key, int want_numbers) {
 ** source, where both have one); a row stored without its source gets it.
 */
 static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const char *name,
-                          const char *dims, const char *weights, const char *source) {
+                          const char *dims, const char *weights, const char *source,
+                          const char *rules) {
   sqlite3_stmt *st;
   int same = 1, found = 0;
   if (source) {
@@ -1858,11 +1888,16 @@ static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const c
     luaL_error(L, "'run_begin': scorecard %s was stored before with another name, dimensions, "
                   "weights or source", hash);
   if (!found)
-    rec_exec(L, d, "INSERT INTO scorecards(hash, name, dimensions, weights, source) "
-                   "VALUES (?, ?, ?, ?, ?)", "sssss", hash, name, dims, weights, source);
-  else if (source)
-    rec_exec(L, d, "UPDATE scorecards SET source = ? WHERE hash = ? AND source IS NULL", "ss",
-             source, hash);
+    rec_exec(L, d, "INSERT INTO scorecards(hash, name, dimensions, weights, source, rules) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", "ssssss", hash, name, dims, weights, source, rules);
+  else {
+    if (source)
+      rec_exec(L, d, "UPDATE scorecards SET source = ? WHERE hash = ? AND source IS NULL", "ss",
+               source, hash);
+    /* rules only named for display: what was stored before stays */
+    rec_exec(L, d, "UPDATE scorecards SET rules = json_patch(?, rules) WHERE hash = ?", "ss",
+             rules, hash);
+  }
 }
 
 
@@ -1874,7 +1909,7 @@ static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const c
 */
 static int db_run_begin(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
-  const char *card, *hash, *inputs, *by, *dims, *weights, *source = NULL;
+  const char *card, *hash, *inputs, *by, *dims, *weights, *rules, *source = NULL;
   char now[32];
   sqlite3_stmt *st;
   int rc;
@@ -1888,13 +1923,14 @@ static int db_run_begin(lua_State *L) {
   if (lua_getfield(L, 2, "source") != LUA_TNIL) source = rec_text(L, "source", NULL, 1 << 24);
   if (d->nruns == d->capruns) {
     int cap = d->capruns ? 2 * d->capruns : 4;
-    int64_t *v = realloc(d->runs, sizeof *v * (size_t)cap);
+    rec_run *v = realloc(d->runs, sizeof *v * (size_t)cap);
     if (v == NULL) return luaL_error(L, "not enough memory");
     d->runs = v;
     d->capruns = cap;
   }
   vouch__store_now(now, sizeof now);
-  rec_scorecard(L, d, hash, card, dims, weights, source);
+  rules = rec_rules(L);
+  rec_scorecard(L, d, hash, card, dims, weights, source, rules);
   st = rec_prepare(L, d, "INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
                          "status, started_by, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)");
   sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);
@@ -1905,8 +1941,10 @@ static int db_run_begin(lua_State *L) {
   sqlite3_bind_int64(st, 6, (sqlite3_int64)getpid());
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
-  d->runs[d->nruns++] = sqlite3_last_insert_rowid(d->db);
-  lua_pushinteger(L, (lua_Integer)d->runs[d->nruns - 1]);
+  lua_getfield(L, 2, "dimensions");
+  d->runs[d->nruns].ndims = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
+  d->runs[d->nruns].id = sqlite3_last_insert_rowid(d->db);
+  lua_pushinteger(L, (lua_Integer)d->runs[d->nruns++].id);
   return 1;
 }
 
@@ -1923,6 +1961,7 @@ static int db_run_load(lua_State *L) {
   const char *source, *format, *cols = NULL;
   char now[32];
   rec_load *l;
+  int64_t id;
   int i, n = 0;
   if (run_owned(d, run) < 0)
     return luaL_error(L, "'run_load': run %d was not begun by this process with "
@@ -1944,30 +1983,27 @@ static int db_run_load(lua_State *L) {
     d->loads = v;
     d->caploads = cap;
   }
-  l = &d->loads[d->nloads++];  /* registered at once: freed with the run if what follows raises */
+  l = &d->loads[d->nloads++];  /* registered at once: dropped with the run if what follows raises */
   memset(l, 0, sizeof *l);
   l->run_id = run;
-  if (cols) {
-    if ((l->cols = calloc((size_t)(n ? n : 1), sizeof *l->cols)) == NULL)
-      return luaL_error(L, "not enough memory");
-    for (i = 0; i < n; i++) {
-      lua_rawgeti(L, -1, i + 1);
-      if ((l->cols[i] = strdup(lua_tostring(L, -1))) == NULL) {
-        l->ncols = i;
-        rec_load_free(l);
-        return luaL_error(L, "not enough memory");
-      }
-      l->ncols = i + 1;
-      lua_pop(L, 1);
-    }
-  }
+  l->ncols = -1;
   vouch__store_now(now, sizeof now);
   rec_exec(L, d, "INSERT INTO loads(source, format, rows, loaded_at, columns) "
                  "VALUES (?, ?, 0, ?, ?)", "ssss", source, format, now, cols);
-  l->id = sqlite3_last_insert_rowid(d->db);
-  rec_exec(L, d, "INSERT INTO run_loads(run_id, load_id) VALUES (?, ?)", "ii",
-           (int64_t)run, l->id);
-  lua_pushinteger(L, (lua_Integer)l->id);
+  id = sqlite3_last_insert_rowid(d->db);
+  rec_exec(L, d, "INSERT INTO run_loads(run_id, load_id) VALUES (?, ?)", "ii", (int64_t)run, id);
+  if (cols) {  /* a copy of the names, which run_input looks the fields up by */
+    lua_getiuservalue(L, 1, UV_COLUMNS);
+    lua_createtable(L, n, 0);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -3, i);
+      lua_rawseti(L, -2, i);
+    }
+    lua_rawseti(L, -2, (lua_Integer)id);
+    l->ncols = n;
+  }
+  l->id = id;
+  lua_pushinteger(L, (lua_Integer)id);
   return 1;
 }
 
@@ -2034,114 +2070,178 @@ static int db_run_load_end(lua_State *L) {
     sqlite3_finalize(st);
     lua_pushinteger(L, (lua_Integer)l->id);
   }
-  rec_load_free(l);
-  *l = d->loads[--d->nloads];
+  load_drop(L, d, l);
   return 1;
 }
 
 
-/* The INSERT of `nrows` rows into scores, prepared once per size. */
-static sqlite3_stmt *rec_insert(lua_State *L, vouch_db_t *d, int nrows) {
-  luaL_Buffer b;
-  int i, j;
-  if (d->rec && d->rec_rows == nrows) return d->rec;
-  sqlite3_finalize(d->rec);
-  d->rec = NULL;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "INSERT INTO scores(%s) VALUES ", rec_columns);
-  luaL_addvalue(&b);
-  for (i = 0; i < nrows; i++) {
-    luaL_addstring(&b, i ? ", (?" : "(?");
-    for (j = 1; j < REC_NCOLS; j++) luaL_addstring(&b, ", ?");
-    luaL_addchar(&b, ')');
-  }
-  luaL_pushresult(&b);
-  d->rec = rec_prepare(L, d, lua_tostring(L, -1));
-  d->rec_rows = nrows;
-  lua_pop(L, 1);
-  return d->rec;
-}
-
-
-/* Store the input row at `idx` (a table) as row `row` of load `l`. */
-static void rec_input(lua_State *L, vouch_db_t *d, rec_load *l, lua_Integer row, int idx) {
-  size_t len;
-  const char *vals;
-  int rc;
-  if (d->rec_input == NULL)
-    d->rec_input = rec_prepare(L, d, "INSERT INTO inputs(load_id, row, vals) VALUES (?, ?, ?)");
-  vouch_json_push_fields(L, idx, (const char *const *)l->cols, l->cols ? l->ncols : 0);
-  if (l->cols == NULL) {  /* no columns: the whole row, as an object */
-    lua_pop(L, 1);
-    vouch_json_push_fields(L, idx, NULL, 0);
-  }
-  vals = lua_tolstring(L, -1, &len);
-  sqlite3_bind_int64(d->rec_input, 1, l->id);
-  sqlite3_bind_int64(d->rec_input, 2, (sqlite3_int64)row);
-  sqlite3_bind_text(d->rec_input, 3, vals, (int)len, SQLITE_STATIC);
-  rc = rec_step(d, d->rec_input);
-  if (rc != SQLITE_DONE) rec_fail(L, d, d->rec_input, rc, 0);
-  sqlite3_reset(d->rec_input);
-  sqlite3_clear_bindings(d->rec_input);
-  lua_pop(L, 1);
-  l->rows++;
+/* Step the host's statement `st` once with what is bound, and make it ready
+** for the next row; raise on failure. */
+static void rec_put(lua_State *L, vouch_db_t *d, sqlite3_stmt *st) {
+  int rc = rec_step(d, st);
+  if (rc != SQLITE_DONE) rec_fail(L, d, st, rc, 0);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
 }
 
 
 /*
 ** db:run_input(load_id, row, t): store the input row `t` (a table) as row
-** `row` of a load of a run begun here and not yet ended.
+** `row` of a load of a run begun here and not yet ended: a JSON array of
+** its fields in the order of the load's columns, or the whole table as an
+** object when the load has none.
 */
 static int db_run_input(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
   lua_Integer id = luaL_checkinteger(L, 2), row = luaL_checkinteger(L, 3);
   rec_load *l = load_owned(d, id);
+  vouch_json_buf *b = &d->text;
   if (l == NULL || l->id == 0)
     return luaL_error(L, "'run_input': load %d was not begun by this process with "
                          "db:run_load, or its run has ended", (int)id);
   luaL_checktype(L, 4, LUA_TTABLE);
-  rec_input(L, d, l, row, 4);
+  lua_settop(L, 4);
+  if (d->rec_input == NULL)
+    d->rec_input = rec_prepare(L, d, "INSERT INTO inputs(load_id, row, vals) VALUES (?, ?, ?)");
+  b->n = 0;
+  if (l->ncols >= 0) {
+    lua_getiuservalue(L, 1, UV_COLUMNS);
+    lua_rawgeti(L, -1, (lua_Integer)l->id);
+    vouch_json_add_fields(L, b, 4, 6, l->ncols);
+  } else {
+    vouch_json_add_value(L, b, 4);
+  }
+  sqlite3_bind_int64(d->rec_input, 1, l->id);
+  sqlite3_bind_int64(d->rec_input, 2, (sqlite3_int64)row);
+  sqlite3_bind_text(d->rec_input, 3, b->p, (int)b->n, SQLITE_STATIC);
+  rec_put(L, d, d->rec_input);
+  l->rows++;
   return 0;
 }
 
 
 /*
-** db:run_rows("scores", v1, v2, ...): insert rows of 10 values: run_id,
-** partner_id, name, kind, total, verdict, dims (JSON), reasons (JSON),
-** load_id and row (where its input is, or nil). The run must be one begun
-** here and not yet ended. Values bind as db:exec binds them.
+** The record's reasons. Each stored reason is a JSON array [code, outcome,
+** points, rank], with a fifth item, its evidence, for a flag whose evidence
+** came from the whole set (a portfolio rule). An outcome is one of these;
+** the first four are red flags.
 */
-static int db_run_rows(lua_State *L) {
-  static const char *const tables[] = { "scores", NULL };
+static const char *const rec_outcomes[] = {
+  "veto", "penalty", "cap", "review", "score", "points", "indeterminate", "pass", NULL
+};
+static const char *const rec_verdicts[] = { "approve", "review", "reject", NULL };
+
+#define REC_DIM_DIGITS 7     /* significant digits of a stored dimension value */
+#define REC_POINTS_DIGITS 6  /* and of a reason's points */
+#define REC_REASONS_MAX 4096
+
+
+/* Append reason `k` (1-based) of the flat list at `t` to the row's text. */
+static void rec_reason(lua_State *L, vouch_json_buf *b, int t, int k) {
+  int base = (k - 1) * 5, top = lua_gettop(L), i;
+  size_t n;
+  const char *s;
+  for (i = 1; i <= 5; i++) lua_rawgeti(L, t, base + i);
+  if (lua_type(L, top + 1) != LUA_TSTRING)
+    luaL_error(L, "bad argument #10 to 'run_score' (reason %d: code must be a string)", k);
+  s = lua_tolstring(L, top + 1, &n);
+  vouch_json_add(L, b, k > 1 ? ",[" : "[", k > 1 ? 2 : 1);
+  vouch_json_add_string(L, b, s, n);
+  vouch_json_add(L, b, ",\"", 2);
+  s = lua_type(L, top + 2) == LUA_TSTRING ? lua_tolstring(L, top + 2, &n) : NULL;
+  for (i = 0; s && rec_outcomes[i] && strcmp(s, rec_outcomes[i]) != 0; i++) {}
+  if (s == NULL || rec_outcomes[i] == NULL)
+    luaL_error(L, "bad argument #10 to 'run_score' (reason %d: unknown outcome '%s')", k,
+               s ? s : luaL_typename(L, top + 2));
+  vouch_json_add(L, b, s, n);
+  vouch_json_add(L, b, "\",", 2);
+  if (lua_type(L, top + 3) == LUA_TNUMBER) vouch_json_add_number(L, b, top + 3, REC_POINTS_DIGITS);
+  else if (lua_toboolean(L, top + 3))
+    luaL_error(L, "bad argument #10 to 'run_score' (reason %d: points must be a number or false)", k);
+  else vouch_json_add(L, b, "null", 4);
+  vouch_json_add(L, b, ",", 1);
+  if (lua_isinteger(L, top + 4) && lua_tointeger(L, top + 4) >= 1)
+    vouch_json_add_number(L, b, top + 4, 0);
+  else if (lua_toboolean(L, top + 4))
+    luaL_error(L, "bad argument #10 to 'run_score' (reason %d: rank must be a whole number "
+                  "from 1, or false)", k);
+  else vouch_json_add(L, b, "null", 4);
+  if (lua_toboolean(L, top + 5)) {
+    vouch_json_add(L, b, ",", 1);
+    vouch_json_add_value(L, b, top + 5);
+  }
+  vouch_json_add(L, b, "]", 1);
+  lua_settop(L, top);
+}
+
+
+/*
+** db:run_score(run_id, id, name, kind, total, verdict, load_id, row, dims,
+** reasons [, n]): store one partner's result in a run begun here and not
+** yet ended. `dims`: the values of the run's dimensions in the scorecard's
+** order (false where indeterminate); `reasons`: a flat list, five items a
+** reason (code, outcome, points, rank, evidence; false for none), of which
+** the first `n` are stored (all, by default). The record's JSON is written
+** here, so whatever a script passes, what is stored reads back.
+*/
+static int db_run_score(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
-  int nvals, i, rc;
+  lua_Integer run = luaL_checkinteger(L, 2);
+  vouch_json_buf *b = &d->text;
+  size_t dims_len;
+  lua_Integer n, i;
+  int k = run_owned(d, run), v;
   sqlite3_stmt *st;
-  luaL_checkoption(L, 2, NULL, tables);
-  nvals = lua_gettop(L) - 2;
-  if (nvals == 0) return 0;
-  if (nvals % REC_NCOLS != 0 || nvals > REC_VALUES_MAX)
-    return luaL_error(L, "'run_rows' into scores takes rows of %d values, at most %d values "
-                         "(got %d)", REC_NCOLS, REC_VALUES_MAX, nvals);
-  for (i = 3; i <= lua_gettop(L); i += REC_NCOLS) {
-    if (!lua_isinteger(L, i) || run_owned(d, lua_tointeger(L, i)) < 0)
-      return luaL_error(L, "'run_rows': run %s was not begun by this process with "
-                           "db:run_begin, or has ended", luaL_tolstring(L, i, NULL));
+  if (k < 0)
+    return luaL_error(L, "'run_score': run %d was not begun by this process with "
+                         "db:run_begin, or has ended", (int)run);
+  lua_settop(L, 12);
+  if (!lua_isstring(L, 3)) luaL_typeerror(L, 3, "string or number");
+  lua_tolstring(L, 3, NULL);  /* an id is stored as text */
+  if (!lua_isnil(L, 4)) luaL_checktype(L, 4, LUA_TSTRING);
+  if (!lua_isnil(L, 5)) luaL_checktype(L, 5, LUA_TSTRING);
+  if (!lua_isnil(L, 6)) luaL_checknumber(L, 6);
+  luaL_checkoption(L, 7, NULL, rec_verdicts);
+  luaL_optinteger(L, 8, 0);
+  luaL_optinteger(L, 9, 0);
+  luaL_checktype(L, 10, LUA_TTABLE);
+  luaL_checktype(L, 11, LUA_TTABLE);
+  n = luaL_optinteger(L, 12, (lua_Integer)lua_rawlen(L, 11) / 5);
+  luaL_argcheck(L, n >= 0 && n <= REC_REASONS_MAX, 12, "reasons out of range");
+  for (i = 3; i <= 5; i++) vouch_redact_at(L, (int)i);  /* secrets stay out */
+  if (d->rec_score == NULL)
+    d->rec_score = rec_prepare(L, d, "INSERT INTO scores(run_id, partner_id, name, kind, total, "
+                                     "verdict, dims, reasons, load_id, row) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  st = d->rec_score;
+  b->n = 0;  /* the dimensions, then the reasons, in one buffer */
+  vouch_json_add(L, b, "[", 1);
+  for (v = 1; v <= d->runs[k].ndims; v++) {
+    int t = lua_rawgeti(L, 10, v);
+    if (v > 1) vouch_json_add(L, b, ",", 1);
+    if (t == LUA_TNUMBER) vouch_json_add_number(L, b, -1, REC_DIM_DIGITS);
+    else if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)))
+      vouch_json_add(L, b, "null", 4);
+    else return luaL_error(L, "bad argument #9 to 'run_score' (dimension %d: number or false "
+                              "expected, got %s)", v, luaL_typename(L, -1));
+    lua_pop(L, 1);
   }
-  for (i = 3; i <= lua_gettop(L); i++) vouch_redact_at(L, i);  /* secrets stay out */
-  st = rec_insert(L, d, nvals / REC_NCOLS);
-  for (i = 1; i <= nvals; i++) {
-    rc = bind_value(L, st, i, 2 + i, 1);
-    if (rc != SQLITE_OK) {
-      sqlite3_clear_bindings(st);
-      if (rc < 0)
-        return luaL_error(L, "bad value #%d to 'run_rows' (%s has no SQL value)", i,
-                          luaL_typename(L, 2 + i));
-      return luaL_error(L, "cannot bind value #%d to 'run_rows': %s", i, sqlite3_errstr(rc));
-    }
-  }
-  if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 0);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
+  if (lua_rawlen(L, 10) > (size_t)d->runs[k].ndims)
+    return luaL_error(L, "bad argument #9 to 'run_score' (%d dimensions given, the run's "
+                         "scorecard has %d)", (int)lua_rawlen(L, 10), d->runs[k].ndims);
+  vouch_json_add(L, b, "]", 1);
+  dims_len = b->n;
+  vouch_json_add(L, b, "[", 1);
+  for (i = 1; i <= n; i++) rec_reason(L, b, 11, (int)i);
+  vouch_json_add(L, b, "]", 1);
+  sqlite3_bind_int64(st, 1, run);
+  for (i = 3; i <= 6; i++) bind_value(L, st, (int)i - 1, (int)i, 1);
+  bind_value(L, st, 6, 7, 1);
+  sqlite3_bind_text(st, 7, b->p, (int)dims_len, SQLITE_STATIC);
+  sqlite3_bind_text(st, 8, b->p + dims_len, (int)(b->n - dims_len), SQLITE_STATIC);
+  bind_value(L, st, 9, 8, 1);
+  bind_value(L, st, 10, 9, 1);
+  rec_put(L, d, st);
   return 0;
 }
 
@@ -2176,7 +2276,7 @@ static int db_run_end(lua_State *L) {
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
   d->runs[k] = d->runs[--d->nruns];
-  loads_drop(d, id);
+  loads_drop(L, d, id);
   return 0;
 }
 
@@ -2231,7 +2331,7 @@ static const luaL_Reg db_methods[] = {
   {"changes", db_changes},
   {"last_id", db_last_id},
   {"run_begin", db_run_begin},
-  {"run_rows", db_run_rows},
+  {"run_score", db_run_score},
   {"run_load", db_run_load},
   {"run_input", db_run_input},
   {"run_load_end", db_run_load_end},

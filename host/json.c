@@ -20,6 +20,7 @@
 ** are refused with an error.
 */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,47 +113,55 @@ static int json_decode(lua_State *L) {
 */
 
 typedef struct enc {
-  char *p;                  /* the text so far; owned (freed by __gc) */
-  size_t n, cap;
+  vouch_json_buf *b;        /* where the text goes: &own, or the caller's */
+  vouch_json_buf own;       /* the text of vouch.json.encode (freed by __gc) */
   int indent;               /* spaces per level, 0 for compact */
   int sort;                 /* sort object keys */
   int seen;                 /* stack index of the table of tables being encoded */
 } enc;
 
 
-static void put(lua_State *L, enc *e, const char *s, size_t n) {
-  if (e->n + n > e->cap) {
-    size_t cap = e->cap ? e->cap : 256;
+static void put(lua_State *L, vouch_json_buf *b, const char *s, size_t n) {
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
     char *np;
-    while (cap < e->n + n) cap *= 2;
+    while (cap < b->n + n) cap *= 2;
     /* The text is charged to --max-memory as it grows: a table holding one
     ** long string many times is small, its encoding need not be. */
-    if (vouch_mem_charge(vouch_host(L), cap - e->cap) != 0)
+    if (vouch_mem_charge(vouch_host(L), cap - b->cap) != 0)
       luaL_error(L, "%s", vouch_limit_message(vouch_host(L)));
-    np = realloc(e->p, cap);
+    np = realloc(b->p, cap);
     if (np == NULL) {
-      vouch_mem_release(vouch_host(L), cap - e->cap);
+      vouch_mem_release(vouch_host(L), cap - b->cap);
       luaL_error(L, "not enough memory");
     }
-    e->p = np;
-    e->cap = cap;
+    b->p = np;
+    b->cap = cap;
   }
-  memcpy(e->p + e->n, s, n);
-  e->n += n;
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
 }
 
 
-static void putc_(lua_State *L, enc *e, char c) {
-  if (e->n < e->cap) e->p[e->n++] = c;
-  else put(L, e, &c, 1);
+static void putc_(lua_State *L, vouch_json_buf *b, char c) {
+  if (b->n < b->cap) b->p[b->n++] = c;
+  else put(L, b, &c, 1);
+}
+
+
+void vouch_json_buf_free(lua_State *L, vouch_json_buf *b) {
+  free(b->p);
+  vouch_mem_release(vouch_host(L), b->cap);
+  b->p = NULL;
+  b->n = b->cap = 0;
 }
 
 
 static void newline(lua_State *L, enc *e, int depth) {
   int i;
   if (e->indent == 0) return;
-  putc_(L, e, '\n');
-  for (i = 0; i < depth * e->indent; i++) putc_(L, e, ' ');
+  putc_(L, e->b, '\n');
+  for (i = 0; i < depth * e->indent; i++) putc_(L, e->b, ' ');
 }
 
 
@@ -174,7 +183,7 @@ static int utf8_ok(const unsigned char *p, size_t avail) {
 }
 
 
-static void put_string(lua_State *L, enc *e, const char *s, size_t n) {
+static void put_string(lua_State *L, vouch_json_buf *e, const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s, *end = p + n;
   putc_(L, e, '"');
   while (p < end) {
@@ -209,20 +218,86 @@ static void put_string(lua_State *L, enc *e, const char *s, size_t n) {
 }
 
 
-static void put_number(lua_State *L, enc *e, int idx) {
+static const double P10[] = {
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+
+/* The integer `r` with `k` of its digits after a decimal point, at `b`;
+** trailing zeros after the point dropped, and the point with them. */
+static int put_fixed(char *b, int neg, uint64_t r, int k) {
+  char t[24];
+  int n = 0, len = 0, i;
+  do { t[n++] = (char)('0' + r % 10); r /= 10; } while (r);
+  while (n <= k) t[n++] = '0';
+  if (neg) b[len++] = '-';
+  for (i = n - 1; i >= k; i--) b[len++] = t[i];
+  if (k > 0) {
+    int last = 0;
+    while (last < k && t[last] == '0') last++;
+    if (last < k) {
+      b[len++] = '.';
+      for (i = k - 1; i >= last; i--) b[len++] = t[i];
+    }
+  }
+  b[len] = '\0';
+  return len;
+}
+
+
+/*
+** Format `d` at `b` (64 bytes) as printf's "%.*g" would with `digits`
+** significant digits, or with digits 0 in the shortest form that reads
+** back as `d` (the shortest of %.15g, %.16g and %.17g). Each stored input
+** row and score row has a few dozen numbers, and glibc's printf takes
+** about half a microsecond for one, so the common case is done here
+** exactly, without it: a number of at most 15 significant digits in the
+** range where %g writes no exponent. `r / 10^k == d` is an exact test
+** that the decimal r * 10^-k reads back as `d` (r < 2^53 and 10^k are
+** exact, and one division rounds correctly); at 15 digits or fewer only
+** one decimal of a length can read back as a given double, so the first
+** found is the one printf writes. Returns the length.
+*/
+int vouch_json_fmt(char *b, double d, int digits) {
+  double a = fabs(d);
+  int len, k;
+  if (digits == 0 && a >= 1e-4 && a < 1e15) {
+    for (k = 0; k <= 19; k++) {
+      double s = a * P10[k], r;
+      if (s >= 1e15) break;
+      r = nearbyint(s);
+      if (r / P10[k] == a) return put_fixed(b, d < 0, (uint64_t)r, k);
+    }
+  } else if (digits > 0 && digits <= 15 && a >= 1e-4 && a < P10[digits]) {
+    int x = -4;  /* the decimal exponent of a, 10^x <= a < 10^(x+1), near enough: */
+    double r;    /* a miss at a power of ten shows in r's length, and printf does it */
+    while (x < digits - 1 && a >= (x + 1 >= 0 ? P10[x + 1] : 1 / P10[-x - 1])) x++;
+    k = digits - 1 - x;
+    r = nearbyint(a * P10[k]);
+    if (r >= P10[digits - 1] && r < P10[digits]) return put_fixed(b, d < 0, (uint64_t)r, k);
+  }
+  if (digits > 0) return snprintf(b, 64, "%.*g", digits, d);
+  for (k = 15; k <= 17; k++) {
+    len = snprintf(b, 64, "%.*g", k, d);
+    if (strtod(b, NULL) == d) break;
+  }
+  return len;
+}
+
+
+static void put_number(lua_State *L, vouch_json_buf *e, int idx) {
   char b[64];
   int len;
   if (lua_isinteger(L, idx)) {
-    len = snprintf(b, sizeof b, "%lld", (long long)lua_tointeger(L, idx));
+    lua_Integer i = lua_tointeger(L, idx);
+    len = i < 0 ? (b[0] = '-', 1 + put_fixed(b + 1, 0, 0 - (uint64_t)i, 0))
+                : put_fixed(b, 0, (uint64_t)i, 0);
   } else {
     double d = lua_tonumber(L, idx);
-    int prec;
     if (!isfinite(d)) luaL_error(L, "cannot encode a non-finite number (%s)",
                                  isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
-    for (prec = 15; prec <= 17; prec++) {  /* the shortest that reads back the same */
-      len = snprintf(b, sizeof b, "%.*g", prec, d);
-      if (strtod(b, NULL) == d) break;
-    }
+    len = vouch_json_fmt(b, d, 0);
     if (strpbrk(b, ".eEn") == NULL) {  /* keep it a float when read back */
       b[len++] = '.';
       b[len++] = '0';
@@ -280,19 +355,19 @@ static void encode_table(lua_State *L, enc *e, int idx, int depth) {
   if (kind == 1) {
     lua_Integer i;
     n = (lua_Integer)lua_rawlen(L, idx);
-    putc_(L, e, '[');
+    putc_(L, e->b, '[');
     for (i = 1; i <= n; i++) {
-      if (i > 1) putc_(L, e, ',');
+      if (i > 1) putc_(L, e->b, ',');
       newline(L, e, depth + 1);
       lua_rawgeti(L, idx, i);
       encode(L, e, lua_gettop(L), depth + 1);
       lua_pop(L, 1);
     }
     if (n > 0) newline(L, e, depth);
-    putc_(L, e, ']');
+    putc_(L, e->b, ']');
   } else {
     int first = 1;
-    putc_(L, e, '{');
+    putc_(L, e->b, '{');
     if (e->sort && count > 1) {
       const char **keys = lua_newuserdatauv(L, sizeof *keys * (size_t)count, 0);
       lua_Integer i = 0;
@@ -304,12 +379,12 @@ static void encode_table(lua_State *L, enc *e, int idx, int depth) {
       }
       qsort(keys, (size_t)count, sizeof *keys, cmp_keys);
       for (i = 0; i < count; i++) {
-        if (!first) putc_(L, e, ',');
+        if (!first) putc_(L, e->b, ',');
         first = 0;
         newline(L, e, depth + 1);
         lua_pushstring(L, keys[i]);
-        put_string(L, e, keys[i], strlen(keys[i]));
-        put(L, e, ": ", e->indent ? 2 : 1);
+        put_string(L, e->b, keys[i], strlen(keys[i]));
+        put(L, e->b, ": ", e->indent ? 2 : 1);
         lua_rawget(L, idx);
         encode(L, e, lua_gettop(L), depth + 1);
         lua_pop(L, 1);
@@ -320,17 +395,17 @@ static void encode_table(lua_State *L, enc *e, int idx, int depth) {
       while (lua_next(L, idx)) {
         size_t kn;
         const char *k = lua_tolstring(L, -2, &kn);
-        if (!first) putc_(L, e, ',');
+        if (!first) putc_(L, e->b, ',');
         first = 0;
         newline(L, e, depth + 1);
-        put_string(L, e, k, kn);
-        put(L, e, ": ", e->indent ? 2 : 1);
+        put_string(L, e->b, k, kn);
+        put(L, e->b, ": ", e->indent ? 2 : 1);
         encode(L, e, lua_gettop(L), depth + 1);
         lua_pop(L, 1);
       }
     }
     if (!first) newline(L, e, depth);
-    putc_(L, e, '}');
+    putc_(L, e->b, '}');
   }
   lua_pushvalue(L, idx);
   lua_pushnil(L);
@@ -340,21 +415,21 @@ static void encode_table(lua_State *L, enc *e, int idx, int depth) {
 
 static void encode(lua_State *L, enc *e, int idx, int depth) {
   switch (lua_type(L, idx)) {
-    case LUA_TNIL: put(L, e, "null", 4); break;
+    case LUA_TNIL: put(L, e->b, "null", 4); break;
     case LUA_TBOOLEAN:
-      if (lua_toboolean(L, idx)) put(L, e, "true", 4);
-      else put(L, e, "false", 5);
+      if (lua_toboolean(L, idx)) put(L, e->b, "true", 4);
+      else put(L, e->b, "false", 5);
       break;
-    case LUA_TNUMBER: put_number(L, e, idx); break;
+    case LUA_TNUMBER: put_number(L, e->b, idx); break;
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
-      put_string(L, e, s, n);
+      put_string(L, e->b, s, n);
       break;
     }
     case LUA_TTABLE: encode_table(L, e, idx, depth); break;
     default:
-      if (is_null(L, idx)) { put(L, e, "null", 4); break; }
+      if (is_null(L, idx)) { put(L, e->b, "null", 4); break; }
       luaL_error(L, "cannot encode a %s", luaL_typename(L, idx));
   }
 }
@@ -362,10 +437,7 @@ static void encode(lua_State *L, enc *e, int idx, int depth) {
 
 /* Free the text and give its charge back; the encoder's __gc does it too. */
 static void enc_free(lua_State *L, enc *e) {
-  free(e->p);
-  vouch_mem_release(vouch_host(L), e->cap);
-  e->p = NULL;
-  e->n = e->cap = 0;
+  vouch_json_buf_free(L, &e->own);
 }
 
 
@@ -388,6 +460,7 @@ void vouch_json_push_fields(lua_State *L, int tbl, const char *const *keys, int 
   tbl = lua_absindex(L, tbl);
   e = lua_newuserdatauv(L, sizeof *e, 0);
   memset(e, 0, sizeof *e);
+  e->b = &e->own;
   luaL_setmetatable(L, "vouch.json.enc");
   top = lua_gettop(L);
   lua_newtable(L);
@@ -396,20 +469,86 @@ void vouch_json_push_fields(lua_State *L, int tbl, const char *const *keys, int 
     e->sort = 1;
     encode(L, e, tbl, 0);
   } else {
-    putc_(L, e, '[');
+    putc_(L, e->b, '[');
     for (i = 0; i < n; i++) {
-      if (i) putc_(L, e, ',');
+      if (i) putc_(L, e->b, ',');
       lua_pushstring(L, keys[i]);
       lua_rawget(L, tbl);
       encode(L, e, lua_gettop(L), 1);
       lua_pop(L, 1);
     }
-    putc_(L, e, ']');
+    putc_(L, e->b, ']');
   }
-  lua_pushlstring(L, e->p ? e->p : "", e->n);
+  lua_pushlstring(L, e->own.p ? e->own.p : "", e->own.n);
   enc_free(L, e);
   lua_replace(L, top);  /* the text where the encoder was */
   lua_settop(L, top);
+}
+
+
+/*
+** Writers that keep their own buffer (the run record's, reused for every
+** row): append to `b`, which grows as put() grows it (charged to the host)
+** and is the caller's to free with vouch_json_buf_free.
+*/
+void vouch_json_add(lua_State *L, vouch_json_buf *b, const char *s, size_t n) {
+  put(L, b, s, n);
+}
+
+void vouch_json_add_string(lua_State *L, vouch_json_buf *b, const char *s, size_t n) {
+  put_string(L, b, s, n);
+}
+
+/* The number at `idx`: an integer as it is, a float to `digits`
+** significant digits as %g writes it (0: in its shortest round-trip form);
+** null for a non-finite one. */
+void vouch_json_add_number(lua_State *L, vouch_json_buf *b, int idx, int digits) {
+  char t[64];
+  double d;
+  if (digits == 0 || lua_isinteger(L, idx)) {
+    if (lua_isinteger(L, idx) || isfinite(lua_tonumber(L, idx))) put_number(L, b, idx);
+    else put(L, b, "null", 4);
+    return;
+  }
+  d = lua_tonumber(L, idx);
+  if (!isfinite(d)) put(L, b, "null", 4);
+  else put(L, b, t, (size_t)vouch_json_fmt(t, d, digits));
+}
+
+/* The value at `idx`, compact, object keys in byte order. */
+void vouch_json_add_value(lua_State *L, vouch_json_buf *b, int idx) {
+  enc e;
+  memset(&e, 0, sizeof e);
+  e.b = b;
+  e.sort = 1;
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  e.seen = lua_gettop(L);
+  encode(L, &e, idx, 0);
+  lua_pop(L, 1);
+}
+
+/* The fields of the table at `tbl` named by the strings keys[1..n] of the
+** table at `keys`, as an array in that order (absent fields are null). */
+void vouch_json_add_fields(lua_State *L, vouch_json_buf *b, int tbl, int keys, int n) {
+  enc e;
+  int i;
+  memset(&e, 0, sizeof e);
+  e.b = b;
+  tbl = lua_absindex(L, tbl);
+  keys = lua_absindex(L, keys);
+  lua_newtable(L);
+  e.seen = lua_gettop(L);
+  putc_(L, b, '[');
+  for (i = 1; i <= n; i++) {
+    if (i > 1) putc_(L, b, ',');
+    lua_rawgeti(L, keys, i);
+    lua_rawget(L, tbl);
+    encode(L, &e, lua_gettop(L), 1);
+    lua_pop(L, 1);
+  }
+  putc_(L, b, ']');
+  lua_pop(L, 1);
 }
 
 
@@ -424,6 +563,7 @@ static int json_encode(lua_State *L) {
   lua_settop(L, 2);
   e = lua_newuserdatauv(L, sizeof *e, 0);  /* at 3 */
   memset(e, 0, sizeof *e);
+  e->b = &e->own;
   luaL_setmetatable(L, "vouch.json.enc");
   if (!lua_isnil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -443,7 +583,7 @@ static int json_encode(lua_State *L) {
   lua_newtable(L);  /* at 4: tables being encoded */
   e->seen = 4;
   encode(L, e, 1, 0);
-  lua_pushlstring(L, e->p ? e->p : "", e->n);
+  lua_pushlstring(L, e->own.p ? e->own.p : "", e->own.n);
   enc_free(L, e);                       /* the text is a string now */
   return 1;
 }

@@ -629,20 +629,21 @@ int vouch_record_new_flags(vouch_record_t *r, int64_t run, int64_t prev,
   sqlite3_stmt *st;
   int rc;
   /* A flag is new when the partner's same rule raised none in `prev`. The
-     tuple's positions are the record's (VOUCH_REASON_*). */
+     tuple's positions are the record's (VOUCH_REASON_*); a rule's dimension
+     is its scorecard's (rules: {code: dimension}). */
   flag_sql(flags, sizeof flags);
   snprintf(sql, sizeof sql,
            "WITH f AS (SELECT s.run_id, s.partner_id, json_extract(j.value, '$[%d]') AS code,"
-           "   json_extract(j.value, '$[%d]') AS dimension, json_extract(j.value, '$[%d]') AS outcome,"
-           "   json_extract(j.value, '$[%d]') AS points"
+           "   json_extract(j.value, '$[%d]') AS outcome, json_extract(j.value, '$[%d]') AS points"
            "  FROM scores s, json_each(s.reasons) j WHERE s.run_id IN (?1, ?2))"
-           " SELECT r.partner_id, r.code, r.outcome, r.points, r.dimension FROM f r"
+           " SELECT r.partner_id, r.code, r.outcome, r.points,"
+           "  (SELECT json_extract(c.rules, '$.\"' || r.code || '\"') FROM runs x JOIN scorecards c"
+           "   ON c.hash=x.scorecard_hash WHERE x.id=?1) FROM f r"
            " WHERE r.run_id=?1 AND r.outcome IN %s AND NOT EXISTS"
            " (SELECT 1 FROM f p WHERE p.run_id=?2 AND p.partner_id=r.partner_id"
            "  AND p.code=r.code AND p.outcome IN %s)"
            " GROUP BY r.partner_id, r.code, r.outcome ORDER BY r.partner_id, r.code",
-           VOUCH_REASON_CODE, VOUCH_REASON_DIMENSION, VOUCH_REASON_OUTCOME, VOUCH_REASON_POINTS,
-           flags, flags);
+           VOUCH_REASON_CODE, VOUCH_REASON_OUTCOME, VOUCH_REASON_POINTS, flags, flags);
   if ((st = prep(r, sql, "ii", run, prev)) == NULL) return VOUCH_RECORD_ERROR;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     vouch_flag_t f;

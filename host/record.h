@@ -28,15 +28,16 @@ typedef struct vouch_record vouch_record_t;  /* an open record */
 ** {======================================================
 ** The stored reasons
 ** A partner's principal reasons and raised flags are stored as a JSON
-** array of tuples; these are the tuple's 0-based positions. A reason whose
+** array of tuples; these are the tuple's 0-based positions. A rule's
+** dimension is not in the tuple: its scorecard names it once (rules). A reason whose
 ** outcome is one of vouch_flag_outcomes is a red flag and is stored whether
 ** or not it is a principal reason. Lua sees the same as vouch.REASON.
 ** =======================================================
 */
 
 enum {
-  VOUCH_REASON_CODE, VOUCH_REASON_DIMENSION, VOUCH_REASON_OUTCOME, VOUCH_REASON_POINTS,
-  VOUCH_REASON_RANK, VOUCH_REASON_EVIDENCE
+  VOUCH_REASON_CODE, VOUCH_REASON_OUTCOME, VOUCH_REASON_POINTS, VOUCH_REASON_RANK,
+  VOUCH_REASON_EVIDENCE         /* a portfolio flag's, when it has one */
 };
 
 /* veto, penalty, cap, review; NULL-terminated. */

@@ -630,9 +630,9 @@ static int sched_psi(lua_State *L) {
 */
 static void push_reason(lua_State *L) {
   static const struct { const char *name; int pos; } fields[] = {
-    {"code", VOUCH_REASON_CODE}, {"dimension", VOUCH_REASON_DIMENSION},
-    {"outcome", VOUCH_REASON_OUTCOME}, {"points", VOUCH_REASON_POINTS},
-    {"rank", VOUCH_REASON_RANK}, {"evidence", VOUCH_REASON_EVIDENCE}
+    {"code", VOUCH_REASON_CODE}, {"outcome", VOUCH_REASON_OUTCOME},
+    {"points", VOUCH_REASON_POINTS}, {"rank", VOUCH_REASON_RANK},
+    {"evidence", VOUCH_REASON_EVIDENCE}
   };
   size_t i;
   lua_newtable(L);

@@ -137,7 +137,18 @@ static const char *const migrations[] = {
   "  stored_at TEXT NOT NULL, used_at TEXT NOT NULL,\n"
   "  hits INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;\n"
   "CREATE INDEX http_cache_used ON http_cache(used_at);\n",
-  /* 6: a schedule's retention: the last `keep` of its runs, or those of the
+  /* 6: a stored reason no longer repeats its rule's dimension: it is
+     [code, outcome, points, rank(, evidence)], and each scorecard keeps the
+     dimension of each of its rules once (`rules`: {code: dimension}). */
+  "ALTER TABLE scorecards ADD COLUMN rules TEXT NOT NULL DEFAULT '{}';\n"
+  "UPDATE scorecards SET rules = coalesce((SELECT json_group_object(code, dim) FROM\n"
+  "  (SELECT j.value->>0 AS code, max(j.value->>1) AS dim FROM runs r\n"
+  "     JOIN scores s ON s.run_id = r.id, json_each(s.reasons) j\n"
+  "   WHERE r.scorecard_hash = scorecards.hash AND j.value->>1 IS NOT NULL\n"
+  "   GROUP BY 1)), '{}');\n"
+  "UPDATE scores SET reasons = (SELECT json_group_array(json_remove(j.value, '$[1]'))\n"
+  "  FROM json_each(scores.reasons) j) WHERE reasons <> '[]';\n",
+  /* 7: a schedule's retention: the last `keep` of its runs, or those of the
      last `keep_days` days (0: no limit of that kind); vouch prune applies it. */
   "ALTER TABLE schedules ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;\n"
   "ALTER TABLE schedules ADD COLUMN keep_days REAL NOT NULL DEFAULT 0;\n",
@@ -647,6 +658,17 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
     }
     rc = exec(db, "PRAGMA synchronous = NORMAL", err);
     if (rc != SQLITE_OK) goto fail;
+    /* A run writes three growing trees (scores, its index, inputs) in one
+       transaction: with SQLite's default 2 MiB of cache their pages spill
+       to the log and are read back, which costs a third of a large run.
+       32 MiB, or a quarter of --max-memory, which counts it. */
+    if (flags & VOUCH_STORE_HOST) {
+      char sql[64];
+      size_t kib = 32768;
+      if (h && h->max_memory && h->max_memory / 4096 < kib) kib = h->max_memory / 4096;
+      snprintf(sql, sizeof sql, "PRAGMA cache_size = -%zu", kib < 2000 ? (size_t)2000 : kib);
+      if ((rc = exec(db, sql, err)) != SQLITE_OK) goto fail;
+    }
   }
   rc = exec(db, "PRAGMA foreign_keys = ON", err);
   if (rc != SQLITE_OK) goto fail;

@@ -187,6 +187,15 @@ int vouch_repl(vouch_host_t *h);
 /* json.c, load.c */
 int luaopen_vouch_json(lua_State *L);
 void vouch_json_push_fields(lua_State *L, int tbl, const char *const *keys, int n);
+/* JSON text built in a buffer its owner keeps and reuses (json.c). */
+typedef struct vouch_json_buf { char *p; size_t n, cap; } vouch_json_buf;
+void vouch_json_buf_free(lua_State *L, vouch_json_buf *b);
+void vouch_json_add(lua_State *L, vouch_json_buf *b, const char *s, size_t n);
+void vouch_json_add_string(lua_State *L, vouch_json_buf *b, const char *s, size_t n);
+void vouch_json_add_number(lua_State *L, vouch_json_buf *b, int idx, int digits);
+void vouch_json_add_value(lua_State *L, vouch_json_buf *b, int idx);
+void vouch_json_add_fields(lua_State *L, vouch_json_buf *b, int tbl, int keys, int n);
+int vouch_json_fmt(char *b, double d, int digits);
 
 /* script.c: set once a command writes its own status line (vouch.status) */
 extern int vouch_status_taken;

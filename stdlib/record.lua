@@ -4,7 +4,9 @@
 -- `dimensions` column lists the card's own dimension names in order; each
 -- partner's `scores.dims` holds the values in that order (null where
 -- indeterminate) and `scores.reasons` its principal reasons and raised
--- flags as tuples whose positions vouch.REASON gives. The readers of the
+-- flags as tuples whose positions vouch.REASON gives: [code, outcome,
+-- points, rank] (the scorecard's `rules` column names each rule's
+-- dimension). The readers of the
 -- record (report, diff, runs) go through these few functions, so none of
 -- them knows which dimensions a scorecard has.
 local sc = require "vouch.scorecard"
@@ -38,13 +40,14 @@ local function decode(text)
 end
 
 --- The dimension names of run `run_id`'s scorecard, in the card's order
---- (an array of strings). A run whose scorecard is not in `scorecards`
---- gets positional names "#1", "#2", ... as many as its widest `dims`.
+--- (an array of strings, whose field `rules` maps the card's rule codes to
+--- their dimensions). A run whose scorecard is not in `scorecards` gets
+--- positional names "#1", "#2", ... as many as its widest `dims`.
 function M.dimensions(db, run_id)
-  local row = db:one("SELECT c.dimensions AS d FROM runs r JOIN scorecards c " ..
+  local row = db:one("SELECT c.dimensions AS d, c.rules FROM runs r JOIN scorecards c " ..
     "ON c.hash = r.scorecard_hash WHERE r.id = ?", run_id)
   local list = row and decode(row.d)
-  local out = {}
+  local out = { rules = row and decode(row.rules) or {} }
   if list then
     for i, d in ipairs(list) do out[i] = tostring(d) end
     return out

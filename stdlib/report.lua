@@ -147,7 +147,7 @@ function M.run(db, id, opts)
   end
   return { report = "run", run = run, partners = run_entries(db, id, limit_of(opts), names),
            scored = scored, counts = counts, median = med, median_total = median(db, id, "total", n.n0),
-           flags = flags, dimensions = array(names) }
+           flags = flags, dimensions = array { table.unpack(names) } }
 end
 
 --- The data of a partner's report: its score in every run that scored it,

@@ -871,53 +871,6 @@ local function shortest(v)
   return s
 end
 
--- A stored number, to 6 significant digits (what the record shows; replay
--- recomputes it exactly), or null.
-local function short(v)
-  if mtype(v) == "integer" then return tostring(v) end
-  if v ~= v or v == huge or v == -huge then return "null" end
-  return format("%.6g", v)
-end
-
--- JSON of a scalar, for evidence.
-local function jscalar(v)
-  local t = type(v)
-  if t == "number" then return shortest(v)
-  elseif t == "boolean" then return v and "true" or "false"
-  elseif v == nil then return nil
-  end
-  return M.json(v)
-end
-
--- The evidence of rule `r` for partner `p` as JSON, without building the
--- table when the rule returned no extra evidence (the common case when a
--- run is stored).
-local function evidence_json(r, p, extra)
-  if extra ~= nil and extra ~= M.unknown then return M.json(M.evidence(r, p, extra)) end
-  local keys = r.sorted_reads
-  if not keys then
-    keys = {}
-    for k, f in ipairs(r.reads) do keys[k] = f end
-    sort(keys)
-    r.sorted_reads = keys
-    r.json_keys = {}
-    for k, f in ipairs(keys) do
-      r.json_keys[k] = (f:match("^[%w_]+$") and ('"' .. f .. '"') or M.json(f)) .. ":"
-    end
-  end
-  local jk = r.json_keys
-  if #keys == 1 then
-    local v = jscalar(p[keys[1]])
-    return v and ("{" .. jk[1] .. v .. "}") or "{}"
-  end
-  local out, sep = "{", ""
-  for k, f in ipairs(keys) do
-    local v = jscalar(p[f])
-    if v then out = out .. sep .. jk[k] .. v; sep = "," end
-  end
-  return out .. "}"
-end
-
 --- The evidence of rule `r` for partner `p`: the fields it read, and the
 --- fields of the table the rule returned as its second value.
 function M.evidence(r, p, extra)
@@ -985,9 +938,10 @@ local function outcome_of(card, r, value, p, extra, result, lean)
   else
     o.outcome = "pass"
   end
-  if not lean then o.evidence = M.evidence(r, p, extra)
-  elseif card.evidence and lean ~= "bare" then o.evidence_json = evidence_json(r, p, extra) end
-  if not lean then o.text = says(r, o.evidence, o) end
+  if not lean then
+    o.evidence = M.evidence(r, p, extra)
+    o.text = says(r, o.evidence, o)
+  end
   return o
 end
 
@@ -1424,9 +1378,14 @@ function Card:run(opts)
   local hash = M.hash(opts.source or self.source or self.generated or self.name)
   -- The run record is the host's: written through db:run_begin, run_load,
   -- run_input, run_rows and run_end, which touch only the run begun here.
-  local weights = {}
+  local weights, rule_dims = {}, {}
   for k, d in ipairs(self.dimension_list) do weights[k] = self.weights[d] end
-  local run_id = storing and db:run_begin { scorecard = self.name, hash = hash,
+  for _, list in ipairs { self.rules, self.portfolio } do
+    for _, r in ipairs(list) do
+      if r.dimension then rule_dims[r.id] = r.dimension end
+    end
+  end
+  local run_id = storing and db:run_begin { scorecard = self.name, hash = hash, rules = rule_dims,
                                             dimensions = self.dimension_list, weights = weights,
                                             source = opts.source or self.source,
                                             inputs = M.json(opts.inputs or {}),
@@ -1481,13 +1440,20 @@ function Card:run(opts)
     end
   end
 
-  -- Batched inserts, values passed straight from the explanation: about
-  -- 2,000 values a call, so that the host is called once per hundreds of
-  -- rows, not once per row.
-  local add_score, flush = function() end, function() end
-  if storing then
-    local scores = batcher(db.run_rows, db, 10, 200, function() return "scores" end)
-    add_score, flush = scores.add, scores.flush
+  -- Each partner's row goes to the host as values (run_score writes the
+  -- record's JSON): its dimensions in the card's order, false where
+  -- indeterminate, and its stored reasons, five values each: code,
+  -- outcome, points, rank and, for a portfolio flag, its evidence (the
+  -- other outcomes are recomputed by replay). Both lists are reused.
+  local dims, ndims = self.dimension_list, #self.dimension_list
+  local dv, rv = {}, {}
+  local run_score = db and db.run_score
+  local function put_row(id, name, kind, total, verdict, values, load_id, row, nr)
+    for k = 1, ndims do
+      local v = values[dims[k]]
+      dv[k] = v ~= nil and v or false
+    end
+    run_score(db, run_id, tostring(id), name, kind, total, verdict, load_id, row, dv, rv, nr)
   end
   local progress = opts.progress
   local function count(res)
@@ -1497,59 +1463,28 @@ function Card:run(opts)
     if each then each(res) end
   end
   -- The stored reasons: the principal ones (ranked) and every raised flag
-  -- that had an effect, as [code, dimension, outcome, points, rank].
-  -- A portfolio flag's evidence comes from the whole set: it is stored
-  -- with it, sixth.
+  -- that had an effect.
   local index = self.index
-  local encode, SORTED = vouch.json.encode, { sort_keys = true }
-  local function reasons_json(list)
-    local out, n = {}, 0
-    for _, o in ipairs(list) do
-      n = n + 1
-      local rule = index[o.code]
-      out[n] = format('["%s",%s,"%s",%s,%s%s]', o.code,
-                      o.dimension and ('"' .. o.dimension .. '"') or "null", o.outcome,
-                      o.points and short(o.points) or "null", o.rank or "null",
-                      rule and rule.portfolio and ("," .. encode(o.evidence or {}, SORTED)) or "")
-    end
-    return "[" .. concat(out, ",") .. "]"
-  end
-  -- The dimensions' values, as JSON: to 7 significant digits, enough for
-  -- what reads them (tables, diffs, drift); explain recomputes them exactly.
-  local ndims = #dims
-  local dims_fmt = "[" .. string.rep("%.7g", ndims, ",") .. "]"
-  local dv = {}
-  local function dims_json(values)
-    local any_nil = false
-    for k = 1, ndims do
-      local v = values[dims[k]]
-      if v == nil or v ~= v or v == huge or v == -huge then any_nil = true; break end
-      dv[k] = v
-    end
-    if not any_nil then return format(dims_fmt, table.unpack(dv, 1, ndims)) end
-    local out = {}
-    for k = 1, ndims do
-      local v = values[dims[k]]
-      out[k] = v and (mtype(v) == "integer" and tostring(v) or
-                      (v == v and v ~= huge and v ~= -huge) and format("%.7g", v)) or "null"
-    end
-    return "[" .. concat(out, ",") .. "]"
-  end
   local function stored_reasons(res, outcomes)
-    local list = {}
-    for _, o in ipairs(res.reasons) do list[#list + 1] = o end
+    local n = 0
+    local function add(o)
+      local rule = index[o.code]
+      rv[n + 1], rv[n + 2], rv[n + 3], rv[n + 4] = o.code, o.outcome, o.points or false, o.rank or false
+      rv[n + 5] = rule and rule.portfolio and (o.evidence or {}) or false
+      n = n + 5
+    end
+    for _, o in ipairs(res.reasons) do add(o) end
     for _, o in ipairs(outcomes) do
       if not o.rank and FLAGS[o.outcome] and
          ((o.impact or 0) > 0 or (index[o.code] and index[o.code].portfolio)) then
-        list[#list + 1] = o
+        add(o)
       end
     end
-    return list
+    return n // 5
   end
   local function score_row(res, outcomes, load_id, row)
-    add_score(run_id, tostring(res.id), res.name, res.kind, res.total, res.verdict,
-              dims_json(res.dimensions), reasons_json(stored_reasons(res, outcomes)),
-              load_id, row)
+    local nr = stored_reasons(res, outcomes)
+    put_row(res.id, res.name, res.kind, res.total, res.verdict, res.dimensions, load_id, row, nr)
   end
   -- Storing alone (nothing kept, nobody told): the stored row is made
   -- straight from the compact result, without an outcome table per rule.
@@ -1557,20 +1492,15 @@ function Card:run(opts)
   local rules = self.rules
   local top_i, top_x = {}, {}
   local function outcome(rule, v, r)
-    if v == false then return "indeterminate", nil end
+    if v == false then return "indeterminate", false end
     local kind = rule.kind
     if kind == "score" or kind == "points" then return kind, v end
-    if v ~= 1 then return "pass", nil end
+    if v ~= 1 then return "pass", false end
     if kind == "penalty" then return kind, -rule.points
     elseif kind == "cap" then
       return kind, (r.uncapped and r.uncapped > rule.cap) and (rule.cap - r.uncapped) or 0
     elseif kind == "review" then return kind, 0 end
-    return kind, nil
-  end
-  local function tuple(rule, kind, pts, rank)
-    return format('["%s",%s,"%s",%s,%s]', rule.id,
-                  rule.dimension and ('"' .. rule.dimension .. '"') or "null", kind,
-                  pts and short(pts) or "null", rank or "null")
+    return kind, false
   end
   -- What impact() says of each outcome, inline (this runs once per rule
   -- and partner): a rule's kind, share and weight are looked up once.
@@ -1616,18 +1546,20 @@ function Card:run(opts)
         end
       end
     end
-    local out = {}
+    local m = 0
     for k = 1, n do
       local i = top_i[k]
       local kind, pts = outcome(rules[i], V[i], r)
-      out[k] = tuple(rules[i], kind, pts, k)
+      rv[m + 1], rv[m + 2], rv[m + 3], rv[m + 4], rv[m + 5] = rules[i].id, kind, pts, k, false
+      m = m + 5
     end
     for f = 1, nf do
       local i, top = flagged[f], false
       for k = 1, n do if top_i[k] == i then top = true; break end end
       if not top then
         local kind, pts = outcome(rules[i], V[i], r)
-        out[#out + 1] = tuple(rules[i], kind, pts)
+        rv[m + 1], rv[m + 2], rv[m + 3], rv[m + 4], rv[m + 5] = rules[i].id, kind, pts, false, false
+        m = m + 5
       end
     end
     local n_done = summary.partners + 1
@@ -1635,9 +1567,7 @@ function Card:run(opts)
     summary[r.verdict] = summary[r.verdict] + 1
     if progress and n_done % 2048 == 0 then progress(n_done, "scoring") end
     if load_id == nil then load_id, row = input_of(p) end
-    add_score(run_id, tostring(p.id), p.name, p.kind, r.total, r.verdict,
-              dims_json(r.dimensions), n == 0 and nf == 0 and "[]" or "[" .. concat(out, ",") .. "]",
-              load_id, row)
+    put_row(p.id, p.name, p.kind, r.total, r.verdict, r.dimensions, load_id, row, m // 5)
   end
   local function store(p, r, load_id, row)
     if fast then return store_fast(p, r, load_id, row) end
@@ -1722,7 +1652,6 @@ function Card:run(opts)
       for p in rows do store(p, scorer(p, r)) end
     end
     if progress then progress(summary.partners, storing and "storing" or "ranking") end
-    flush()
     if storing then
       end_loads()
       db:run_end(run_id, "ok", summary.partners)
@@ -1803,10 +1732,12 @@ M.RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 E
   "total IS NULL, total DESC, partner_id"
 
 --- A stored score row (a row of `scores` with the run's dimension names,
---- a list) read back: { id, name, kind, total, verdict, dimensions = {name
---- = value}, weakest, reasons = {{code, dimension, outcome, points,
---- rank}...} (principal reasons by rank, then raised flags) }.
+--- a list, whose field `rules` maps rule codes to their dimensions) read
+--- back: { id, name, kind, total, verdict, dimensions = {name = value},
+--- weakest, reasons = {{code, dimension, outcome, points, rank}...}
+--- (principal reasons by rank), flags = {...} (the other raised flags) }.
 function M.stored(row, dimensions)
+  local rule_dims = dimensions.rules or {}
   local res = { id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
                 verdict = row.verdict, dimensions = {}, reasons = {}, flags = {} }
   local values = decode(row.dims) or {}
@@ -1817,8 +1748,8 @@ function M.stored(row, dimensions)
     if v and v < low then res.weakest, low = d, v end
   end
   for _, t in ipairs(decode(row.reasons) or {}) do
-    local o = { code = t[1], dimension = denull(t[2]), outcome = t[3], points = denull(t[4]),
-                rank = denull(t[5]), evidence = t[6] }
+    local o = { code = t[1], dimension = rule_dims[t[1]], outcome = t[2], points = denull(t[3]),
+                rank = denull(t[4]), evidence = t[5] }
     if o.rank then res.reasons[#res.reasons + 1] = o else res.flags[#res.flags + 1] = o end
   end
   sort(res.reasons, function(a, b) return a.rank < b.rank end)
@@ -1878,7 +1809,7 @@ function Card:replay(p, stored)
       local rule = self.index[s.code]
       if rule and rule.portfolio and not by_code[s.code] then
         local ev = M.evidence(rule, p, s.evidence)
-        local o = { code = s.code, dimension = s.dimension, outcome = s.outcome,
+        local o = { code = s.code, dimension = rule.dimension, outcome = s.outcome,
                     points = s.points, evidence = ev, rule = rule }
         o.text = says(rule, ev, o)
         res.outcomes[#res.outcomes + 1] = o

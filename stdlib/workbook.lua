@@ -22,10 +22,11 @@ function M.run(db, run_id, path)
   if type(path) ~= "string" then
     error(format("bad argument #3 to 'run' (string expected, got %s)", type(path)), 2)
   end
-  local run = db:one("SELECT r.id, c.dimensions FROM runs r LEFT JOIN scorecards c " ..
+  local run = db:one("SELECT r.id, c.dimensions, c.rules FROM runs r LEFT JOIN scorecards c " ..
                      "ON c.hash = r.scorecard_hash WHERE r.id = ?", run_id)
   if not run then return nil, format("no run %s in the database", tostring(run_id)) end
   local dims = run.dimensions and vouch.json.decode(run.dimensions) or {}
+  dims.rules = run.rules and vouch.json.decode(run.rules) or {}
   local made, wb = pcall(vouch.xlsx.new, path)
   if not made then return nil, tostring(wb) end
   local ranking, reasons = wb:sheet("Ranking"), wb:sheet("Reasons")

@@ -16,7 +16,7 @@ return function(...)
   if opts.run and not run then cli.say("explain: --run needs a run number, got '%s'", opts.run); return 2 end
   local db = vouch.db.open()
   local who = pos[1]
-  local sql = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, i.vals, l.columns " ..
+  local sql = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, c.rules, i.vals, l.columns " ..
               "FROM scores s JOIN runs r ON r.id = s.run_id " ..
               "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
               "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
@@ -40,6 +40,7 @@ return function(...)
   print(format("%s  %s (%s)", s.partner_id, s.name or "", s.kind or "?"))
   print(format("run %d, scorecard %s, %s", s.run_id, s.scorecard, s.started_at))
   local names = sc.json_decode(s.dimensions) or {}
+  names.rules = sc.json_decode(s.rules) or {}
   local stored = sc.stored(s, names)
   print(format("total %s  verdict %s  weakest %s", cli.num(stored.total), stored.verdict,
                stored.weakest or "-"))

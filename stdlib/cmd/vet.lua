@@ -112,7 +112,7 @@ local function table_from_db(db, run_id, card, summary, top)
   -- principal reasons and the index of their weakest dimension.
   local sql = "SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, " ..
               "(SELECT group_concat(j.value->>0, ', ') FROM json_each(s.reasons) j " ..
-              "  WHERE j.value->>4 IS NOT NULL) AS codes, " ..
+              "  WHERE j.value->>3 IS NOT NULL) AS codes, " ..
               "(SELECT j.key FROM json_each(s.dims) j WHERE j.value IS NOT NULL " ..
               "  ORDER BY j.value, j.key LIMIT 1) AS weakest " ..
               "FROM (SELECT s.partner_id FROM scores s WHERE s.run_id = ?1" ..
@@ -211,7 +211,7 @@ end
 -- Print every partner of a stored run as JSON or CSV, read back from the
 -- database in ranked order, one partner at a time.
 local function rows_from_db(db, run_id, card, fmt)
-  local dims = card.dimension_list
+  local dims = require("vouch.record").dimensions(db, run_id)
   local scores = "SELECT s.*, i.vals, l.columns FROM scores s LEFT JOIN inputs i ON " ..
                  "i.load_id = s.load_id AND i.row = s.row LEFT JOIN loads l ON l.id = s.load_id " ..
                  "WHERE s.run_id = ?" .. ORDER_SQL

@@ -17,7 +17,6 @@ vouch = {}
 ---A stored reason is a JSON array; these are its fields' 1-based positions.
 ---@class vouch.reason
 ---@field code integer
----@field dimension integer
 ---@field outcome integer
 ---@field points integer
 ---@field rank integer
@@ -155,14 +154,25 @@ function db:insert(table, rows) end
 function db:tx(fn, ...) end
 
 ---Begin a run of the host's record (committed as 'running'); returns its id.
----@param run {scorecard: string, hash: string, inputs?: string, started_by?: string}
+---@param run {scorecard: string, hash: string, dimensions?: string[], weights?: number[], rules?: table<string, string>, source?: string, inputs?: string, started_by?: string}
 ---@return integer
 function db:run_begin(run) end
 
----Add rows of a run begun here: "scores" takes 14 values a row, "reasons" 8, in schema order.
----@param table "scores"|"reasons"
----@param ... any
-function db:run_rows(table, ...) end
+---Store one partner's result in a run begun here: its dimensions' values in the
+---scorecard's order (false: indeterminate) and its reasons, five values each
+---(code, outcome, points, rank, evidence; false for none), the first n of them.
+---@param run integer
+---@param id string|number
+---@param name string?
+---@param kind string?
+---@param total number?
+---@param verdict "approve"|"review"|"reject"
+---@param load integer?
+---@param row integer?
+---@param dims (number|false)[]
+---@param reasons any[]
+---@param n integer?
+function db:run_score(run, id, name, kind, total, verdict, load, row, dims, reasons, n) end
 
 ---End a run begun here as "ok" or "failed".
 ---@param id integer

@@ -15,19 +15,10 @@ local db = vouch.db.open()
 local N = $N
 while true do
   local run = db:run_begin { scorecard = "kill", hash = "h" }
-  local scores, ns = {}, 0
-  local function put(t, n, ...)
-    for k = 1, select("#", ...) do t[n + k] = (select(k, ...)) end
-    return n + select("#", ...)
-  end
-  for i = 1, N do
-    ns = put(scores, ns, run, "P" .. i, nil, nil, i / 8, "review", "[1.5,2,3,4,5,6,7,8]",
-             '[["LOW_EVIDENCE",null,"review",0,1]]', nil, nil)
-  end
+  local reasons = { "LOW_EVIDENCE", "review", 0, 1, false }
   db:tx(function()
-    -- in batches of 100 rows, as card:run sends them
-    for i = 1, N, 100 do
-      db:run_rows("scores", table.unpack(scores, (i - 1) * 10 + 1, (i + 99) * 10))
+    for i = 1, N do
+      db:run_score(run, "P" .. i, nil, nil, i / 8, "review", nil, nil, {}, reasons)
     end
     db:run_end(run, "ok", N)
   end)

@@ -20,6 +20,11 @@ check "scores keep their dimensions, in the scorecard's order" 0 \
 check "... and their principal reasons and flags" 0 '^LOW_EVIDENCE,TRUST_TENURE,TRUST_VERIFIED,AUTHORITY_ENGAGEMENT$' -- \
   sqlite3 old.db "SELECT group_concat(j.value->>0) FROM scores s, json_each(s.reasons) j
                   WHERE s.partner_id = 'A001' AND s.run_id = 1"
+check "a reason is [code, outcome, points, rank]; its rule's dimension is the scorecard's" 0 \
+  '^\["LOW_EVIDENCE","review",0\.0,1\]\|trust$' -- \
+  sqlite3 old.db "SELECT s.reasons->>0, c.rules->>'LOW_EVIDENCE' FROM scores s JOIN runs r ON
+                  r.id = s.run_id JOIN scorecards c ON c.hash = r.scorecard_hash
+                  WHERE s.partner_id = 'A001' AND s.run_id = 1"
 for p in A001:1 K001:2; do
   id=${p%:*} run=${p#*:}
   v explain "$id" --run "$run" > "explain-$id.txt" 2>&1

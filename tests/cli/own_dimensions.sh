@@ -46,9 +46,9 @@ check "each score holds two dimension values" 0 '^22\|2$' -- \
   sqlite3 "$DB" "SELECT count(*), max(json_array_length(dims)) FROM scores WHERE run_id = 1"
 check "vet the next quarter" 0 'reach_and_reputation' -- v vet q2.csv --rules own.lua
 check "B002's veto is stored among its reasons" 0 '^reject\|SCANDAL\|veto$' -- sqlite3 "$DB" "
-  SELECT s.verdict, json_extract(j.value, '\$[0]'), json_extract(j.value, '\$[2]')
+  SELECT s.verdict, json_extract(j.value, '\$[0]'), json_extract(j.value, '\$[1]')
   FROM scores s, json_each(s.reasons) j WHERE s.run_id = 2 AND s.partner_id = 'B002'
-    AND json_extract(j.value, '\$[2]') = 'veto'"
+    AND json_extract(j.value, '\$[1]') = 'veto'"
 check "explain B002 names its own dimensions" 0 'reputation' -- v explain B002 --run 2
 check "explain B002: the veto" 0 'SCANDAL' -- v explain B002 --run 2
 check "runs shows what each run read" 0 '^ +2 +reach_and_reputation .*q2\.csv \(22 rows, [^)]+\)' -- v runs

@@ -52,7 +52,7 @@ for _, sql in ipairs {
   refused = refused + 1
 end
 -- The record's own calls reach only a run this process began.
-assert(not pcall(db.run_rows, db, "scores", 1, "P", nil, nil, 1, "approve", "[]", "[]", nil, nil))
+assert(not pcall(db.run_score, db, 1, "P", nil, nil, 1, "approve", nil, nil, {}, {}))
 assert(not pcall(db.run_end, db, 1, "failed"))
 print("refused " .. refused)
 return require("vouch.scorecard").load("social_capital")

@@ -550,14 +550,14 @@ test("the host database: opened once, with the schema", function()
   eq(count(c, "runs"), 0, "runs")
 end)
 
-test("the host's record is written through run_begin, run_load, run_input, run_rows and run_end", function()
+test("the host's record is written through run_begin, run_load, run_input, run_score and run_end", function()
   local db = vouch.db.open()
   local h = require("vouch.scorecard").hash("return 1")
   checkerror("is not the hash of the source given", db.run_begin, db,
              { scorecard = "s", hash = "h", source = "return 1" })
   local run = db:run_begin { scorecard = "s", hash = h, inputs = "[\"a.csv\"]",
                              dimensions = { "reach", "reputation" }, weights = { 0.5, 0.5 },
-                             source = "return 1" }
+                             source = "return 1", rules = { CONTROVERSY = "reputation" } }
   checkerror("was stored before with another name, dimensions", db.run_begin, db,
              { scorecard = "s", hash = h, source = "return 1", dimensions = { "trust" },
                weights = { 1 } })
@@ -565,7 +565,8 @@ test("the host's record is written through run_begin, run_load, run_input, run_r
   eq(r.status, "running", "committed as running")
   eq(r.started_by, "cli", "started by")
   eq(r.pid, vouch.db.pid(), "this process")
-  local c = db:one("SELECT name, dimensions, weights, source FROM scorecards WHERE hash = ?", h)
+  local c = db:one("SELECT name, dimensions, weights, source, rules FROM scorecards WHERE hash = ?", h)
+  eq(c.rules, '{"CONTROVERSY":"reputation"}', "the dimension of each rule")
   eq(c.dimensions, '["reach","reputation"]', "the scorecard's dimensions, in order")
   eq(c.weights, "[0.5,0.5]", "its weights")
   eq(c.source, "return 1", "its source")
@@ -574,15 +575,26 @@ test("the host's record is written through run_begin, run_load, run_input, run_r
   db:run_input(load, 2, { id = "p2" })
   eq(db:one("SELECT vals FROM inputs WHERE load_id = ? AND row = 2", load).vals, '["p2",null]',
      "an input row in the order of the columns, a missing field null")
-  db:run_rows("scores", run, "p1", "P one", "brand", 70.5, "approve", "[70,71]", "[]", load, 1,
-                        run, "p2", nil, nil, nil, "reject", "[null,null]",
-                        '[["CONTROVERSY",null,"veto",null,1]]', load, 2)
-  checkerror("SQLITE_CONSTRAINT_CHECK", db.run_rows, db, "scores",
-             run, "p3", nil, nil, nil, "bogus", "[]", "[]", nil, nil)
-  checkerror("takes rows of 10 values", db.run_rows, db, "scores", run, "p2")
-  checkerror("(invalid option 'reasons')", db.run_rows, db, "reasons", run)
-  checkerror("run 999 was not begun by this process", db.run_rows, db, "scores",
-             999, "p9", nil, nil, nil, "reject", "[]", "[]", nil, nil)
+  db:run_score(run, "p1", "P one", "brand", 70.5, "approve", load, 1, { 70, 71.123456789 }, {})
+  db:run_score(run, "p2", nil, nil, nil, "reject", load, 2, { false, false },
+               { "CONTROVERSY", "veto", false, 1, false, "X", "penalty", -2.5, false, { n = 3 } })
+  local s = db:one("SELECT dims, reasons FROM scores WHERE run_id = ? AND partner_id = 'p1'", run)
+  eq(s.dims, "[70,71.12346]", "dimensions in order, to 7 significant digits")
+  eq(s.reasons, "[]", "no reasons")
+  s = db:one("SELECT dims, reasons FROM scores WHERE run_id = ? AND partner_id = 'p2'", run)
+  eq(s.dims, "[null,null]", "indeterminate dimensions are null")
+  eq(s.reasons, '[["CONTROVERSY","veto",null,1],["X","penalty",-2.5,null,{"n":3}]]',
+     "reasons as [code, outcome, points, rank(, evidence)]")
+  checkerror("(invalid option 'bogus')", db.run_score, db, run, "p3", nil, nil, nil, "bogus",
+             nil, nil, {}, {})
+  checkerror("3 dimensions given, the run's scorecard has 2", db.run_score, db, run, "p3", nil,
+             nil, nil, "reject", nil, nil, { 1, 2, 3 }, {})
+  checkerror("unknown outcome 'vetoed'", db.run_score, db, run, "p3", nil, nil, nil, "reject",
+             nil, nil, {}, { "C", "vetoed", false, 1, false })
+  checkerror("code must be a string", db.run_score, db, run, "p3", nil, nil, nil, "reject",
+             nil, nil, {}, { 7, "veto", false, 1, false })
+  checkerror("run 999 was not begun by this process", db.run_score, db, 999, "p9", nil, nil,
+             nil, "reject", nil, nil, {}, {})
   checkerror("load 999 was not begun by this process", db.run_input, db, 999, 1, {})
   checkerror("run 999 was not begun by this process", db.run_load, db, 999, { source = "x" })
   eq(count(db, "scores"), 2, "scores")
@@ -592,15 +604,14 @@ test("the host's record is written through run_begin, run_load, run_input, run_r
   r = db:one("SELECT status, partners FROM runs WHERE id = ?", run)
   eq(r.status, "ok", "ended")
   eq(r.partners, 2, "partners")
-  checkerror("has ended", db.run_rows, db, "scores", run, "p4", nil, nil, nil, "reject",
-             "[]", "[]", nil, nil)
+  checkerror("has ended", db.run_score, db, run, "p4", nil, nil, nil, "reject", nil, nil, {}, {})
   checkerror("has ended", db.run_end, db, run, "failed")
   -- The same input read again is stored once: the second run points at it.
   local run2 = db:run_begin { scorecard = "s", hash = "h" }
   local load2 = db:run_load(run2, { source = "a.csv", format = "csv", columns = { "id", "n" } })
   db:run_input(load2, 1, { id = "p1", n = 3 })
   db:run_input(load2, 2, { id = "p2" })
-  db:run_rows("scores", run2, "p1", nil, nil, 1, "reject", "[1,1]", "[]", load2, 1)
+  db:run_score(run2, "p1", nil, nil, 1, "reject", load2, 1, {}, {})
   eq(db:run_load_end(load2, { hash = "abc", rows = 2 }), load, "the same content: the first load")
   db:run_end(run2, "ok", 1)
   eq(db:one("SELECT load_id FROM scores WHERE run_id = ?", run2).load_id, load, "scores point at it")

@@ -126,12 +126,16 @@ function M.insert(db, opts)
   local dims = opts and opts.dimensions or M.dimensions
   local json = vouch.json
   local function null(v) if v == nil then return json.null end return v end
+  local rules = {}   -- each rule's dimension, once per scorecard
+  for _, x in ipairs(r.reasons) do
+    if x.dimension then rules[x.code] = x.dimension end
+  end
   local cards, seen = {}, {}
   for _, run in ipairs(r.runs) do
     if not seen[run.scorecard_hash] then
       seen[run.scorecard_hash] = true
       cards[#cards + 1] = { hash = run.scorecard_hash, name = run.scorecard,
-        dimensions = json.encode(json.array(dims)), weights = "[]" }
+        dimensions = json.encode(json.array(dims)), weights = "[]", rules = json.encode(rules) }
     end
   end
   local kept = {}
@@ -153,7 +157,7 @@ function M.insert(db, opts)
     end)
     local out = {}
     for i, x in ipairs(list) do
-      out[i] = json.array({ x.code, null(x.dimension), x.outcome, null(x.points), null(x.rank) })
+      out[i] = json.array({ x.code, x.outcome, null(x.points), null(x.rank) })
     end
     row.reasons = json.encode(json.array(out))
   end
@@ -169,7 +173,7 @@ function M.insert(db, opts)
   db:tx(function()
     put("runs", { "id", "scorecard", "scorecard_hash", "inputs", "started_at", "ended_at",
       "status", "started_by", "partners" }, r.runs)
-    put("scorecards", { "hash", "name", "dimensions", "weights" }, cards)
+    put("scorecards", { "hash", "name", "dimensions", "weights", "rules" }, cards)
     put("scores", { "run_id", "partner_id", "name", "kind", "total", "verdict", "dims", "reasons" },
       r.scores)
   end)

@@ -337,8 +337,9 @@ T.test("a run is stored: the run row, scores, reasons, ranks, evidence", functio
   T.eq(db:one("SELECT reasons FROM scores WHERE run_id = ? AND partner_id = 'G'", id).reasons,
        "[]", "nothing adverse: no reasons")
   T.eq(db:one("SELECT reasons FROM scores WHERE run_id = ? AND partner_id = 'Y'", id).reasons,
-       '[["NEW",null,"review",0,1],["TENURE","trust","score",0,2]]',
-       "principal reasons and flags, compact: [code, dimension, outcome, points, rank]")
+       '[["NEW","review",0,1],["TENURE","score",0,2]]',
+       "principal reasons and flags, compact: [code, outcome, points, rank]")
+  T.eq(card_row.rules, '{"BONUS":"respect","EVENTS":"community","REVIEWS":"trust","SPEED":"respect","TENURE":"trust"}', "the dimension of each rule, once")
 end)
 
 T.test("a failed run is marked failed and keeps no score", function()
