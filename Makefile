@@ -7,16 +7,18 @@
 #   make test SANITIZE=1   the same under ASan + UBSan (leak checking on)
 #   make test VALGRIND=1   the same under valgrind memcheck
 #   make bench      benchmarks;  make fuzz  fuzzers (clang);  make soak  the long REPL soak
-#   make install PREFIX=/usr/local;  make uninstall PREFIX=...
+#   make install PREFIX=/usr/local (DESTDIR too): vouch and its manual page, vouch.1
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash minizip expat xlsxwriter
+PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash minizip expat xlsxwriter libh2o openssl
+# Headers only: these are loaded on first use (host/dl.h), not linked.
+LAZY    := libcurl minizip expat xlsxwriter
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
            libcurl4-openssl-dev libjansson-dev libedit-dev \
            libcmocka-dev libxxhash-dev libminizip-dev libexpat1-dev \
-           libxlsxwriter-dev sqlite3 python3 tmux tzdata clang libclang-rt-14-dev \
+           libxlsxwriter-dev libh2o-dev libssl-dev sqlite3 python3 tmux tzdata clang libclang-rt-14-dev \
            lua5.4 chromium fonts-thai-tlwg
 BUILD   := build
 ifeq ($(SANITIZE),1)
@@ -32,7 +34,7 @@ LDFLAGS += $(SANFLAGS)
 HAVE_PKGS := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
 ifeq ($(HAVE_PKGS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out $(LAZY),$(PKGS))) -lm -ldl
 endif
 
 SRCS    := $(sort $(wildcard host/*.c))
@@ -144,17 +146,22 @@ fuzz: check-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 	  grep -E "^#[0-9]+ +DONE" fuzz-out/$$t.log || tail -n 2 fuzz-out/$$t.log; \
 	done
 
-install: vouch
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vouch/scripts
+# The manual page is printed by vouch from its table of commands.
+vouch.1: vouch
+	./vouch help --man > $@
+
+install: vouch vouch.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vouch/scripts $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 vouch $(DESTDIR)$(PREFIX)/bin/vouch
+	install -m 644 vouch.1 $(DESTDIR)$(PREFIX)/share/man/man1/vouch.1
 	for f in scripts/*.lua; do [ ! -f "$$f" ] || install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/vouch/scripts/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/vouch
+	rm -f $(DESTDIR)$(PREFIX)/bin/vouch $(DESTDIR)$(PREFIX)/share/man/man1/vouch.1
 	rm -rf $(DESTDIR)$(PREFIX)/share/vouch
 
 clean:
-	rm -rf build build-san build-fuzz fuzz-out vouch vouch-san
+	rm -rf build build-san build-fuzz fuzz-out vouch vouch-san vouch.1
 
 # Keep the fuzz objects between runs.
 .SECONDARY:

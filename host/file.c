@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vouch.h"
@@ -130,12 +132,44 @@ static const char *find_opener(void) {
 }
 
 
+/* Why no browser can be shown here (no display on a Unix desktop), or NULL. */
+static const char *no_display(void) {
+#ifdef __APPLE__
+  return NULL;
+#else
+  const char *x = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
+  if ((x && *x) || (w && *w)) return NULL;
+  return "no display to show a browser on (DISPLAY and WAYLAND_DISPLAY are not set)";
+#endif
+}
+
+
+/*
+** How the opener `pid` ended: its exit status if it ended within a few
+** seconds (xdg-open exits non-zero when it finds no browser), 0 if it
+** still runs (a browser it started in the foreground).
+*/
+static int opener_status(pid_t pid) {
+  struct timespec tick = { 0, 20 * 1000 * 1000 };
+  int i, st;
+  for (i = 0; i < 250; i++) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (r < 0 && errno != EINTR) return 0;
+    nanosleep(&tick, NULL);
+  }
+  return 0;
+}
+
+
 /*
 ** vouch.file.show(path) -> opener | nil, message, "ENOENT".
 ** Opens the file the user named with --out (and no other: a script that
 ** may write files must not also get to launch a browser on them) with
 ** xdg-open or sensible-browser, in a session of its own, without waiting
-** for it. The opener's name is returned so the command can say what it did.
+** for it longer than it takes to find a browser. The opener's name is
+** returned so the command can say what it did; no display, no opener or
+** an opener that found no browser is nil and why.
 */
 static int file_show(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -144,17 +178,19 @@ static int file_show(lua_State *L) {
   char *argv[3];
   posix_spawnattr_t attr;
   pid_t pid;
-  int err;
+  int err, status;
+  const char *why;
   vouch_host_t *h = vouch_host(L);
   vouch_check_path(L, path, VOUCH_WRITE, &resolved);
   if (!h->trusted && (h->out_path == NULL || strcmp(resolved, h->out_path) != 0)) {
     free(resolved);
     return luaL_error(L, "%s: only the file named by --out can be opened", path);
   }
-  if ((opener = find_opener()) == NULL) {
+  if ((why = no_display()) != NULL || (opener = find_opener()) == NULL) {
     free(resolved);
     luaL_pushfail(L);
-    lua_pushliteral(L, "no browser opener found (looked for xdg-open and sensible-browser on PATH)");
+    lua_pushstring(L, why ? why : "no browser opener found (looked for xdg-open and "
+                                  "sensible-browser on PATH)");
     lua_pushliteral(L, "ENOENT");
     return 3;
   }
@@ -167,6 +203,12 @@ static int file_show(lua_State *L) {
   posix_spawnattr_destroy(&attr);
   free(resolved);
   if (err != 0) return vouch_fail_errno(L, opener, err);
+  if ((status = opener_status(pid)) > 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s found no browser to open it (it exited with %d)", opener, status);
+    lua_pushliteral(L, "ENOENT");
+    return 3;
+  }
   lua_pushstring(L, opener);
   return 1;
 }

@@ -12,6 +12,7 @@
 #include <lualib.h>
 
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ static const luaL_Reg vouch_libs[] = {
   {"http", luaopen_vouch_http},
   {"cron", luaopen_vouch_cron},
   {"_sched", luaopen_vouch_sched},
+  {"serve", luaopen_vouch_serve},
   {NULL, NULL}
 };
 
@@ -66,6 +68,56 @@ int vouch_traceback(lua_State *L) {
   }
   luaL_traceback(L, L, msg, 1);
   return 1;
+}
+
+
+/*
+** A vouch command's own errors are the user's mistakes told plainly (a
+** missing file, a folder that is not there): while a command runs and no
+** code of the user's (a scorecard) is on the stack of `co`, the message on
+** top of it loses its position in vouch's code and gets no traceback,
+** unless --verbose or VOUCH_DEBUG=1 asks for them. Returns 1 when the
+** message was made plain, 0 when it should have its traceback.
+*/
+int vouch_plain_error(vouch_host_t *h, lua_State *co) {
+  lua_Debug ar;
+  const char *msg = lua_tostring(co, -1), *rest;
+  int level;
+  if (h->command == NULL || h->verbose || msg == NULL) return 0;
+  for (level = 0; lua_getstack(co, level, &ar); level++) {
+    lua_getinfo(co, "S", &ar);
+    if (ar.what[0] != 'C' && strncmp(ar.source, "@[vouch]/", 9) != 0 &&
+        strcmp(ar.source, "=vouch") != 0)
+      return 0;  /* the user's code: where it failed matters */
+  }
+  if (strncmp(msg, "[vouch]/", 8) == 0 && (rest = strstr(msg, ": ")) != NULL &&
+      rest[-1] >= '0' && rest[-1] <= '9') {
+    lua_pushstring(co, rest + 2);
+    lua_replace(co, -2);
+  }
+  return 1;
+}
+
+
+/*
+** The width of the terminal `fd` is, else $COLUMNS, else 0 (no limit: the
+** output goes to a file or a pipe, whole).
+*/
+int vouch_term_width(int fd) {
+  struct winsize ws;
+  const char *env = getenv("COLUMNS");
+  if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (env && atoi(env) > 0) return atoi(env) < 10000 ? atoi(env) : 10000;
+  return 0;
+}
+
+
+/* Whether output to `fd` gets colour: --color, else on a terminal unless
+   NO_COLOR is set (https://no-color.org). */
+int vouch_color(vouch_host_t *h, int fd) {
+  const char *no = getenv("NO_COLOR");
+  if (h->color != VOUCH_COLOR_AUTO) return h->color == VOUCH_COLOR_ALWAYS;
+  return isatty(fd) && !(no && *no);
 }
 
 
@@ -215,6 +267,8 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   h->max_memory = opts->max_memory;
   h->timeout = opts->timeout;
   h->exit_code = -1;
+  h->color = opts->color;
+  h->verbose = opts->verbose || (getenv("VOUCH_DEBUG") && strcmp(getenv("VOUCH_DEBUG"), "1") == 0);
   db = opts->db_path ? opts->db_path : getenv("VOUCH_DB");
   h->db_path = strdup(db && *db ? db : "vouch.db");
   h->db_given = opts->db_path != NULL;
@@ -405,12 +459,15 @@ int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **
   lua_State *L = h->L;
   int i;
   const char *code =
-    "local name, db = ...\n"
-    "if db ~= '' then require('vouch.cmd.commands').db = db end\n"
+    "local name, db, columns, color = ...\n"
+    "local commands = require('vouch.cmd.commands')\n"
+    "if db ~= '' then commands.db = db end\n"
+    "commands.columns, commands.color = columns, color\n"
     "local main = require(name)\n"
-    "local status = main(select(3, ...))\n"
+    "local status = main(select(5, ...))\n"
     "if status and status ~= 0 then vouch.exit(status) end\n";
   vouch_set_script_dir(h, "./x");  /* the working directory */
+  h->command = strrchr(module, '.') + 1;  /* "vouch.cmd.report": "report" */
   if (luaL_loadbufferx(L, code, strlen(code), "=vouch", "t") != LUA_OK) {
     vouch_report(L, "failed to load");
     return VOUCH_EXIT_SCRIPT;
@@ -419,6 +476,8 @@ int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **
   set_env(L);
   lua_pushstring(L, module);
   lua_pushstring(L, h->db_given ? h->db_path : "");  /* the --db the user gave */
+  lua_pushinteger(L, vouch_term_width(1));             /* what tables fit, 0: all */
+  lua_pushboolean(L, vouch_color(h, 1));
   for (i = 0; i < argc; i++) lua_pushstring(L, argv[i]);
-  return run_main(h, argc + 2);
+  return run_main(h, argc + 4);
 }

@@ -29,6 +29,7 @@
 
 #include "vouch.h"
 #include "db.h"
+#include "dl.h"
 
 #define HTTP_STATE "vouch.http"
 #define RESPONSE_MT "vouch.http.response"
@@ -1035,6 +1036,8 @@ static http_state *state_of(lua_State *L) {
   hs = lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (hs) return hs;
+  if (vouch_dl_load(&vouch_dl_curl) != 0)
+    luaL_error(L, "cannot load libcurl: %s", vouch_dl_curl.error);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     luaL_error(L, "cannot initialise libcurl");
   hs = lua_newuserdatauv(L, sizeof *hs, 0);

@@ -87,10 +87,8 @@ static int json_decode(lua_State *L) {
   d = lua_newuserdatauv(L, sizeof *d, 0);  /* at 3: owns the scratch */
   memset(d, 0, sizeof *d);
   luaL_setmetatable(L, "vouch.json.dec");
-  vouch_json_pushnull(L);  /* at 4 */
   vouch_json_begin(d, L, s, n, 1);
-  d->push = 1;
-  d->nullidx = 4;
+  vouch_json_push_begin(d, L);
   if (vouch_json_decode(d) == VOUCH_JSON_OK) {
     free(d->scratch);
     d->scratch = NULL;

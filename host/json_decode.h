@@ -32,6 +32,17 @@ enum {
   VOUCH_JT_FALSE, VOUCH_JT_NULL, VOUCH_JT_INVALID, VOUCH_JT_ERR, VOUCH_JT_NEED
 };
 
+/* Object keys remembered by their place (depth, then position in the
+** object): rows of one shape find each key where the last row had it. */
+#define VOUCH_JSON_KEY_DEPTHS 4
+#define VOUCH_JSON_KEY_PLACES 64
+#define VOUCH_JSON_KEYS (VOUCH_JSON_KEY_DEPTHS * VOUCH_JSON_KEY_PLACES)
+
+typedef struct vouch_jkey {
+  const char *s;            /* the text of the Lua string in the cache table */
+  size_t len;               /* 0: empty slot (an empty key is never cached) */
+} vouch_jkey_t;
+
 typedef struct vouch_jdec {
   lua_State *L;             /* where values go (push mode) */
   const char *p, *end;      /* the next byte, the end of what is there */
@@ -39,6 +50,8 @@ typedef struct vouch_jdec {
   int push;                 /* push values (else only check them) */
   int depth;                /* values open */
   int nullidx;              /* stack index of vouch.json.null (push mode) */
+  int keysidx;              /* stack index of the key cache's strings (push mode) */
+  vouch_jkey_t *keys;       /* ... and their text: the host's, VOUCH_JSON_KEYS of them */
   int hint[16];             /* keys of the last object at each depth: its size */
   /* The current token. */
   int tok;
@@ -55,6 +68,16 @@ typedef struct vouch_jdec {
   const char *err_at;
   char msg[160];
 } vouch_jdec_t;
+
+/* Push the `null` sentinel (json.c). */
+void vouch_json_pushnull(lua_State *L);
+
+/* Before decoding in push mode: push what the decoder reads from the stack
+** (vouch.json.null, the host's key cache; two slots) and set d->push. */
+void vouch_json_push_begin(vouch_jdec_t *d, lua_State *L);
+
+/* After a value was pushed: take those two slots from under it. */
+void vouch_json_push_end(vouch_jdec_t *d, lua_State *L);
 
 /* Start on p[0..n). Keeps d->scratch. */
 void vouch_json_begin(vouch_jdec_t *d, lua_State *L, const char *p, size_t n, int eof);

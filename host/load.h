@@ -129,9 +129,6 @@ int vouch_source_set_cols(lua_State *L, vouch_source_t *s, int n,
 int vouch_source_bad(lua_State *L, vouch_source_t *s, long line, long col,
                      const char *fmt, ...);
 
-/* The `null` sentinel. */
-void vouch_json_pushnull(lua_State *L);
-
 /* load_csv.c, load_json.c: add their functions to the vouch.load table on top. */
 void vouch_load_csv_open(lua_State *L);
 void vouch_load_json_open(lua_State *L);

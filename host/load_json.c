@@ -316,11 +316,9 @@ static int element(lua_State *L, vouch_source_t *s, json_state *j, int mode) {
   if (mode == VOUCH_MODE_VALUES) {
     rc = bind_object(j);
   } else {
-    vouch_json_pushnull(L);
-    d->nullidx = lua_gettop(L);
-    d->push = 1;
+    vouch_json_push_begin(d, L);
     rc = vouch_json_value(d);
-    if (rc == VOUCH_JSON_OK) lua_remove(L, d->nullidx);
+    if (rc == VOUCH_JSON_OK) vouch_json_push_end(d, L);
   }
   if (rc == VOUCH_JSON_NEED) {
     lua_settop(L, top);
@@ -478,11 +476,9 @@ static int ndjson_next(lua_State *L, vouch_source_t *s, int mode) {
         if (d->tok != VOUCH_JT_EOF) rc = VOUCH_JSON_BAD;
       }
     } else {
-      vouch_json_pushnull(L);
-      d->nullidx = lua_gettop(L);
-      d->push = 1;
+      vouch_json_push_begin(d, L);
       rc = vouch_json_decode(d);
-      if (rc == VOUCH_JSON_OK) lua_remove(L, d->nullidx);
+      if (rc == VOUCH_JSON_OK) vouch_json_push_end(d, L);
     }
     if (rc == VOUCH_JSON_BAD) {
       lua_settop(L, top);

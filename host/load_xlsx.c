@@ -36,6 +36,7 @@
 #include <expat.h>
 #include <unzip.h>
 
+#include "dl.h"
 #include "load.h"
 
 #define MAX_COLS 16384            /* A..XFD */
@@ -861,6 +862,11 @@ static int workbook_open(xscan *w) {
   zlib_filefunc64_def ff = ff_proto;
   int i, rc;
   ff.opaque = &w->io;
+  if (vouch_dl_load(&vouch_dl_minizip) != 0 || vouch_dl_load(&vouch_dl_expat) != 0) {
+    fail(w, "cannot read workbooks: %s", vouch_dl_minizip.error[0] ? vouch_dl_minizip.error
+                                                                  : vouch_dl_expat.error);
+    return -1;
+  }
   w->inbuf = malloc(FEED);
   if (w->inbuf == NULL) { nomem(w); return -1; }
   w->uz = unzOpen2_64("xlsx", &ff);

@@ -302,7 +302,7 @@ static void resume(lua_State *L, vouch_task_t *t) {
       if (lua_type(t->co, -1) == LUA_TSTRING && h->exit_code != VOUCH_EXIT_DB) {
         const char *msg = lua_tostring(t->co, -1);
         if (vouch_is_overflow(msg)) h->limit_hit = VOUCH_LIMIT_STACK;
-        luaL_traceback(t->co, t->co, msg, 0);
+        if (!vouch_plain_error(h, t->co)) luaL_traceback(t->co, t->co, msg, 0);
       }
     }
   }
@@ -326,7 +326,7 @@ static void resume(lua_State *L, vouch_task_t *t) {
   {
     char what[32];
     snprintf(what, sizeof what, "task %d", t->id);
-    vouch_report(L, t->main ? NULL : what);
+    vouch_report(L, t->main ? h->command : what);
   }
   h->failed = 1;
   close_thread(t->co);
@@ -1247,6 +1247,7 @@ int vouch_task_start(lua_State *L, int nargs) {
 
 static void deadline_fired(uv_timer_t *timer) {
   vouch_host_t *h = timer->data;
+  if (h->deadline == 0) return;  /* disarmed since: a server runs until closed */
   /* No Lua runs now (the watchdog's signal may have tripped the limit
   ** already, with nothing to stop): report it here. */
   if (h->limit_hit == VOUCH_LIMIT_NONE || h->limit_hit == VOUCH_LIMIT_INTERRUPT)

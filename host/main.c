@@ -41,11 +41,13 @@ static const command commands[] = {
   {"diff", NULL, "vouch.cmd.diff", 1},
   {"test", NULL, "vouch.cmd.test", 0},
   {"report", NULL, "vouch.cmd.report", 1},
+  {"serve", NULL, "vouch.cmd.serve", 1},
   {"cron", NULL, "vouch.cmd.cron", 0},
   {"schedule", cmd_sched, "vouch.cmd.schedule", 0},
   {"daemon", cmd_sched, NULL, 0},
   {"prune", NULL, "vouch.cmd.prune", 0},
   {"cache", NULL, "vouch.cmd.cache", 0},
+  {"completion", NULL, "vouch.cmd.completion", 0},
   {"help", cmd_help, NULL, 0},
   {"version", cmd_version, NULL, 0},
   {NULL, NULL, NULL, 0}
@@ -122,6 +124,18 @@ static int host_option(vouch_opts_t *o, int argc, char **argv, int *i) {
   };
   int k;
   if (strcmp(a, "--trusted") == 0) { o->trusted = 1; return 1; }
+  if (strcmp(a, "--verbose") == 0) { o->verbose = 1; return 1; }
+  if (strncmp(a, "--color", 7) == 0 && (a[7] == '\0' || a[7] == '=')) {
+    static const char *const modes[] = { "auto", "always", "never", NULL };
+    const char *m = a[7] == '=' ? a + 8 : "always";  /* --color alone, as ls */
+    for (k = 0; modes[k] && strcmp(modes[k], m) != 0; k++) {}
+    if (modes[k] == NULL) {
+      fprintf(stderr, "vouch: bad --color '%s' (auto, always or never)\n", m);
+      return -1;
+    }
+    o->color = k;
+    return 1;
+  }
   for (k = 0; with_value[k]; k++) {
     n = strlen(with_value[k]);
     if (strncmp(a, with_value[k], n) != 0) continue;
@@ -286,13 +300,35 @@ static int out_writable(vouch_opts_t *o, int argc, char **argv, char **buf) {
 }
 
 
+/*
+** A command's `--bind ADDR` is the user naming an address to serve on, so
+** it becomes reachable without --allow-net. Sets *buf as out_writable does.
+*/
+static int bind_reachable(vouch_opts_t *o, int argc, char **argv, char **buf) {
+  const char *addr = NULL;
+  size_t len;
+  int i;
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) break;
+    if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc) addr = argv[++i];
+    else if (strncmp(argv[i], "--bind=", 7) == 0) addr = argv[i] + 7;
+  }
+  if (addr == NULL || *addr == '\0' || strchr(addr, ',')) return 0;
+  len = (o->allow_net ? strlen(o->allow_net) + 1 : 0) + strlen(addr) + 1;
+  if ((*buf = malloc(len)) == NULL) return -1;
+  snprintf(*buf, len, "%s%s%s", o->allow_net ? o->allow_net : "", o->allow_net ? "," : "", addr);
+  o->allow_net = *buf;
+  return 0;
+}
+
+
 /* A command implemented in Lua: host options anywhere, the rest to the module. */
 static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) {
   vouch_host_t *h;
   char **rest = calloc((size_t)argc + 1, sizeof *rest);
   int i, n = 0, status;
-  char *writable = NULL;
-  const char *allow_write = o->allow_write;
+  char *writable = NULL, *reachable = NULL;
+  const char *allow_write = o->allow_write, *allow_net = o->allow_net;
   if (rest == NULL) return VOUCH_EXIT_SCRIPT;
   for (i = 0; i < argc; i++) {
     int r = strcmp(argv[i], "--") == 0 ? 0 : host_option(o, argc, argv, &i);
@@ -327,10 +363,16 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     if (st == 0) st = db_ready(o, what, ro);
     if (st != 0) { free(rest); return st; }
   }
-  if (out_writable(o, n, rest, &writable) != 0) { free(rest); return VOUCH_EXIT_SCRIPT; }
+  if (out_writable(o, n, rest, &writable) != 0 || bind_reachable(o, n, rest, &reachable) != 0) {
+    free(writable);
+    free(rest);
+    return VOUCH_EXIT_SCRIPT;
+  }
   h = new_host(o);
-  o->allow_write = allow_write;  /* the host keeps its own resolved copy */
+  o->allow_write = allow_write;  /* the host keeps its own resolved copies */
+  o->allow_net = allow_net;
   free(writable);
+  free(reachable);
   if (h == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
   /* The command may read the files named on its command line (DATA, --rules
      FILE, --rules=FILE), whatever --allow-read says. */
@@ -403,8 +445,8 @@ static int cmd_repl(vouch_opts_t *o, const command *c, int argc, char **argv) {
 static int cmd_help(vouch_opts_t *o, const command *c, int argc, char **argv) {
   (void)o; (void)c;
   if (argc > 0 && wants_help(1, argv)) return show_help("help", NULL);
-  if (argc == 1 && strcmp(argv[0], "--names") == 0) {
-    char *args[] = {"names"};
+  if (argc == 1 && (strcmp(argv[0], "--names") == 0 || strcmp(argv[0], "--man") == 0)) {
+    char *args[] = {argv[0] + 2};  /* "names", "man" */
     return commands_lua(1, args);
   }
   if (argc > 2 || (argc > 0 && argv[0][0] == '-')) return unknown_option("help", argv[argc > 2 ? 2 : 0]);

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -434,11 +433,8 @@ static int stmt_task(lua_State *L) {
 */
 static void set_width(repl *r) {
   lua_State *L = r->L;
-  struct winsize ws;
-  const char *env = getenv("COLUMNS");
-  long w = 79;
-  if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) w = ws.ws_col - 1;
-  else if (env && atol(env) > 0) w = atol(env) - 1;
+  long w = vouch_term_width(1);
+  w = (w > 0 ? w : 80) - 1;
   if (w < 20) w = 20;
   if (w > 1000) w = 1000;
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->mod_ref);
@@ -1147,7 +1143,7 @@ int vouch_repl(vouch_host_t *h) {
   r.L = h->L;
   r.env_ref = r.mod_ref = r.task_ref = LUA_NOREF;
   r.interactive = isatty(0);
-  r.color = r.interactive && isatty(1) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+  r.color = r.interactive && vouch_color(h, 1);
   r.ecolor = r.color && isatty(2);
   the_repl = &r;
   vouch_set_script_dir(h, "./x");  /* the working directory */

@@ -376,6 +376,23 @@ static char *resolve(const char *path) {
 }
 
 
+/*
+** A path whose folder does not exist, made absolute as written: what a
+** grant of it, and a check of it, compare. Returns a malloc'd string, or
+** NULL (errno set) when it cannot be made or holds a `..`.
+*/
+static char *lexical(const char *path) {
+  char cwd[PATH_MAX], *out;
+  const char *p;
+  for (p = path; (p = strstr(p, "..")) != NULL; p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/')) { errno = EINVAL; return NULL; }
+  if (path[0] == '/') return strdup(path);
+  if (getcwd(cwd, sizeof cwd) == NULL) return NULL;
+  if ((out = malloc(strlen(cwd) + strlen(path) + 2)) != NULL) sprintf(out, "%s/%s", cwd, path);
+  return out;
+}
+
+
 int vouch_list_set(vouch_list_t *l, const char *csv, int resolve_paths) {
   const char *p = csv, *e;
   vouch_list_free(l);
@@ -390,7 +407,8 @@ int vouch_list_set(vouch_list_t *l, const char *csv, int resolve_paths) {
       if (raw == NULL || v == NULL) { free(raw); if (v) l->v = v; return -1; }
       l->v = v;
       item = resolve_paths ? resolve(raw) : strdup(raw);
-      if (item == NULL) item = strdup(raw);  /* a path to be created later */
+      if (item == NULL && resolve_paths) item = lexical(raw);  /* to be created later */
+      if (item == NULL) item = strdup(raw);
       free(raw);
       if (item == NULL) return -1;
       l->v[l->n++] = item;
@@ -413,6 +431,7 @@ static const char DENY_READ[] = "read access denied (allow it with --allow-read=
 static const char DENY_WRITE[] = "write access denied (allow it with --allow-write=PATH)";
 static const char DENY_DB[] = "the host's database is reachable only through vouch.db";
 static const char DENY_ESCAPE[] = "access denied (a symlink leads out of the granted path)";
+const char VOUCH_NO_FOLDER[] = "its folder does not exist";
 
 static const char *const db_suffix[] = { "", "-wal", "-shm", "-journal" };
 #define NDB (sizeof db_suffix / sizeof db_suffix[0])
@@ -513,7 +532,14 @@ vouch_path_t *vouch_path_check(vouch_host_t *h, const char *path, int mode,
   *why = mode == VOUCH_READ ? DENY_READ : DENY_WRITE;
   if (p == NULL) { *why = NULL; return NULL; }
   if ((p->resolved = resolve(path)) == NULL) {
+    char *abs;
     if (errno == ENOMEM) *why = NULL;
+    else if (errno == ENOENT && (abs = lexical(path)) != NULL) {
+      /* said only where the path is granted: elsewhere, whether a folder
+         exists is not a script's to learn */
+      if (h->trusted || grant_for(h, abs, mode, cwd)) *why = VOUCH_NO_FOLDER;
+      free(abs);
+    }
     vouch_path_free(p);
     return NULL;
   }
@@ -761,13 +787,15 @@ int vouch_open_path(vouch_host_t *h, const char *path, int mode, int oflags, mod
 /*
 ** From Lua: vouch_open_path, raising when the sandbox refuses (naming the
 ** flag to use) and returning -1 with errno set for any other failure, which
-** the caller reports with vouch_fail_errno.
+** the caller reports with vouch_fail_errno: a granted path in a folder that
+** does not exist is ENOENT, as for open(2).
 */
 int vouch_check_open(lua_State *L, const char *path, int mode, int oflags, mode_t perm,
                      char **resolved) {
   const char *why;
   int fd = vouch_open_path(vouch_host(L), path, mode, oflags, perm, resolved, &why);
-  if (fd < 0 && why != NULL) return luaL_error(L, "%s: %s", path, why);
+  if (fd < 0 && why == VOUCH_NO_FOLDER) errno = ENOENT;
+  else if (fd < 0 && why != NULL) return luaL_error(L, "%s: %s", path, why);
   if (fd < 0 && errno == ENOMEM) return luaL_error(L, "not enough memory");
   return fd;
 }
@@ -800,7 +828,8 @@ int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved) 
 */
 int vouch_allow_read_path(vouch_host_t *h, const char *path) {
   char cwd[PATH_MAX], *r, **v;
-  if (access(path, F_OK) != 0 || (r = resolve(path)) == NULL) return -1;
+  /* a file that is not there is granted too, so that reading it says so */
+  if ((r = resolve(path)) == NULL && (errno != ENOENT || (r = lexical(path)) == NULL)) return -1;
   if (h->allow_read.n == 0) {
     const char *defaults[2];
     int i, n = 0;

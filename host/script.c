@@ -29,6 +29,24 @@ static int push_file(lua_State *L, const char *path) {
 }
 
 
+/* Push why no scorecard `name` is bundled, naming those that are. */
+static void bundled(lua_State *L, const char *name) {
+  luaL_Buffer b;
+  int i, n = 0;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "no scorecard '%s' is bundled (the bundled ones: ", name);
+  luaL_addvalue(&b);
+  for (i = 0; vouch_stdlib[i].name; i++) {
+    const char *s = vouch_stdlib[i].name;
+    if (strncmp(s, "vouch.scripts.", 14) != 0) continue;
+    if (n++ > 0) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, s + 14);
+  }
+  luaL_addstring(&b, "; or a file, e.g. --rules ./my_rules.lua)");
+  luaL_pushresult(&b);
+}
+
+
 /*
 ** vouch.script(path) -> chunk, source: load a Lua text file (or, for a name
 ** like "vouch.scripts.social_capital", an embedded module) without running
@@ -47,7 +65,8 @@ static int script_script(lua_State *L) {
       if (strcmp(vouch_stdlib[i].name, path) == 0) { embedded = i; break; }
     if (embedded < 0) {
       luaL_pushfail(L);
-      lua_pushfstring(L, "%s: no such embedded script", path);
+      if (strncmp(path, "vouch.scripts.", 14) == 0) bundled(L, path + 14);
+      else lua_pushfstring(L, "%s: no such embedded script", path);
       lua_pushliteral(L, "ENOENT");
       return 3;
     }

@@ -50,7 +50,11 @@ typedef struct vouch_opts {
   const char *allow_net;
   const char *allow_env;    /* variable names vouch.env may read */
   const char *out;          /* a command's --out FILE (writable), or NULL */
+  int verbose;              /* --verbose: tracebacks for every error */
+  int color;                /* --color: VOUCH_COLOR_AUTO, _ALWAYS or _NEVER */
 } vouch_opts_t;
+
+enum { VOUCH_COLOR_AUTO, VOUCH_COLOR_ALWAYS, VOUCH_COLOR_NEVER };
 
 typedef struct vouch_host {
   lua_State *L;             /* the one state; owned */
@@ -79,6 +83,10 @@ typedef struct vouch_host {
   int no_watchdog;          /* never start it (the fuzzer has its own) */
   void (*on_report)(struct vouch_host *h);  /* before an error report is written
                                                (the REPL clears its prompt) */
+  const char *command;      /* the vouch command being run ("report"), or NULL
+                               for a script; static */
+  int verbose;              /* --verbose or VOUCH_DEBUG=1: tracebacks always */
+  int color;                /* --color, VOUCH_COLOR_*: see vouch_color */
   int warn_state;           /* warn(): 0 off (until "@on"), 1 on, 2 in a
                                message continued over several calls */
 } vouch_host_t;
@@ -91,6 +99,9 @@ int vouch_host_run_file(vouch_host_t *h, const char *path, int argc, char **argv
 int vouch_host_run_string(vouch_host_t *h, const char *code, const char *name);
 int vouch_host_run_module(vouch_host_t *h, const char *module, int argc, char **argv);
 int vouch_traceback(lua_State *L);
+int vouch_plain_error(vouch_host_t *h, lua_State *co);
+int vouch_term_width(int fd);
+int vouch_color(vouch_host_t *h, int fd);
 int vouch_pcall(lua_State *L, int nargs, int nresults);
 void vouch_report(lua_State *L, const char *what);
 int vouch_fail_errno(lua_State *L, const char *what, int err);
@@ -113,6 +124,7 @@ void vouch_limits_trip(vouch_host_t *h, int limit);
 const char *vouch_limit_message(vouch_host_t *h);
 int vouch_allowed(vouch_host_t *h, const char *path, int mode, char **resolved);
 int vouch_check_path(lua_State *L, const char *path, int mode, char **resolved);
+extern const char VOUCH_NO_FOLDER[];  /* why a granted path's folder is missing */
 /*
 ** Opening a path a script named: checked against the grants by name, then
 ** opened beneath the grant it falls under, so that no symlink can lead out
@@ -229,6 +241,9 @@ void vouch_redact_at(lua_State *L, int idx);
 
 /* http.c */
 int luaopen_vouch_http(lua_State *L);
+
+/* serve.c: vouch.serve, the HTTP server of `vouch serve` (H2O on the loop) */
+int luaopen_vouch_serve(lua_State *L);
 
 /* stdlib.c, generated from stdlib/ by host/embed.sh */
 struct vouch_module { const char *name; const char *src; size_t len; };

@@ -27,6 +27,7 @@
 #include <xlsxwriter.h>
 
 #include "vouch.h"
+#include "dl.h"
 
 #define WORKBOOK_MT "vouch.xlsx.workbook"
 #define SHEET_MT "vouch.xlsx.sheet"
@@ -65,6 +66,8 @@ static int xlsx_new(lua_State *L) {
   if (p == NULL && why == NULL) return luaL_error(L, "not enough memory");
   if (p == NULL) return luaL_error(L, "%s: %s", path, why);
   vouch_path_free(p);
+  if (vouch_dl_load(&vouch_dl_xlsxwriter) != 0)
+    return luaL_error(L, "cannot write workbooks: %s", vouch_dl_xlsxwriter.error);
   w = lua_newuserdatauv(L, sizeof *w, 0);
   memset(w, 0, sizeof *w);
   luaL_setmetatable(L, WORKBOOK_MT);

@@ -122,4 +122,70 @@ function M.inputs_text(db, run_id)
   return concat(parts, ", ")
 end
 
+--- The stored score of partner `who` in run `run` (the latest run that
+--- scored it when `run` is nil), looked up by id (an index look-up), then
+--- by name, each exactly, then either regardless of case (a scan): the row
+--- of `scores` with the run's scorecard, started_at and status, the card's
+--- `dimensions` and `rules` and the partner's stored input (`vals`,
+--- `columns`), or nil.
+local SCORE_SQL = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, c.rules, " ..
+  "i.vals, l.columns FROM scores s JOIN runs r ON r.id = s.run_id " ..
+  "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
+  "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
+  "LEFT JOIN loads l ON l.id = s.load_id WHERE s.%s = ?%s ORDER BY s.run_id DESC LIMIT 1"
+
+function M.score_row(db, who, run)
+  for _, where in ipairs { { "partner_id", "" }, { "name", "" },
+                           { "partner_id", " COLLATE NOCASE" }, { "name", " COLLATE NOCASE" } } do
+    local sql = format(SCORE_SQL, where[1], where[2] .. (run and " AND s.run_id = ?" or ""))
+    local s
+    if run then s = db:one(sql, who, run) else s = db:one(sql, who) end
+    if s then return s end
+  end
+  return nil
+end
+
+-- The fields rule `rule` reads that partner `p` lacks: why it was
+-- indeterminate.
+local function missing(rule, p)
+  if not rule or not p then return nil end
+  local out = {}
+  for _, f in ipairs(rule.reads) do if p[f] == nil then out[#out + 1] = f end end
+  return #out > 0 and out or nil
+end
+
+--- Every rule's outcome for a row of M.score_row, each {code=, dimension=,
+--- outcome=, points=, rank=, evidence=, missing= (the fields an indeterminate
+--- rule lacked)}: replayed from the stored input
+--- with the stored scorecard, or, for runs made before inputs were stored,
+--- as stored. Returns the outcomes, the stored score (sc.stored) and the
+--- card's dimension names, plus `true` when the replay no longer gives the
+--- stored result; or nil and a message.
+function M.outcomes(db, s)
+  local names = decode(s.dimensions) or {}
+  names.rules = decode(s.rules) or {}
+  local stored = sc.stored(s, names)
+  local outcomes, differs = {}, nil
+  if s.vals then
+    local card, why = sc.of_run(db, s.run_id)
+    if not card then return nil, why end
+    local p = sc.input(s.vals, s.columns)
+    local res = card:replay(p, stored)
+    differs = res.differs and true or nil
+    for k, o in ipairs(res.outcomes) do
+      outcomes[k] = { code = o.code, dimension = o.dimension, outcome = o.outcome,
+                      points = o.points, rank = o.rank, evidence = o.evidence,
+                      missing = o.outcome == "indeterminate" and missing(o.rule, p) or nil }
+    end
+  else
+    for o in db:rows("SELECT code, dimension, outcome, points, rank, evidence FROM reasons " ..
+                     "WHERE run_id = ? AND partner_id = ? ORDER BY rowid", s.run_id, s.partner_id) do
+      local ok, v = pcall(sc.json_decode, o.evidence)
+      if ok and v ~= nil then o.evidence = v end
+      outcomes[#outcomes + 1] = o
+    end
+  end
+  return outcomes, stored, names, differs
+end
+
 return M

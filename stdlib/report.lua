@@ -677,36 +677,66 @@ local function heading(data)
   end
 end
 
---- The report as one self-contained HTML page: inline CSS and SVG, no
---- script, and a Content-Security-Policy that forbids fetching anything,
---- so the page shows the same offline, on a phone and on paper.
---- `opts.generated_at` is printed in the footer (default: now, UTC).
-function M.html(data, opts)
-  argcheck(type(data) == "table" and data.report, 1, "html", "report data expected")
+-- The page's Content-Security-Policy: nothing is fetched, nothing runs.
+local CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+--- An HTML page in the reports' style around `body` (an array of HTML
+--- strings, already escaped): `kicker`, `title` and `sub` are text for
+--- its header. `opts.generated_at` is printed in the footer (default: now,
+--- UTC); `opts.nav` is HTML put between the header and the content;
+--- `opts.script` names a script of the page's own origin, which the
+--- policy then allows (the workbench's; a report has none).
+function M.page(kicker, title, sub, body, opts)
   opts = opts or {}
-  local charts = charts_for(data)
-  local kicker, title, sub = heading(data)
+  local csp = CSP .. (opts.script and "; script-src 'self'; connect-src 'self'; form-action 'self'" or "")
   local out = {
     "<!DOCTYPE html>",
     '<html lang="en"><head><meta charset="utf-8">',
-    [[<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">]],
+    format('<meta http-equiv="Content-Security-Policy" content="%s">', csp),
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="referrer" content="no-referrer">',
     format("<title>%s · %s</title>", esc(kicker), esc(title)),
-    "<style>" .. CSS .. "</style>",
-    "</head><body>",
-    format('<header><div class="kicker">%s</div><h1>%s</h1><p>%s</p></header>', esc(kicker), esc(title), esc(sub)),
-    "<main>",
+    "<style>" .. CSS .. (opts.css or "") .. "</style>",
   }
-  if data.report == "run" then html_run(data, charts, out)
-  elseif data.report == "partner" then html_partner(data, charts, out)
-  else html_diff(data, charts, out) end
+  if opts.script then insert(out, format('<script src="%s" defer></script>', esc(opts.script))) end
+  insert(out, "</head><body>")
+  insert(out, format('<header><div class="kicker">%s</div><h1>%s</h1><p>%s</p></header>', esc(kicker), esc(title), esc(sub)))
+  if opts.nav then insert(out, opts.nav) end
+  insert(out, "<main>")
+  for _, part in ipairs(body) do insert(out, part) end
   insert(out, "</main>")
   insert(out, format("<footer>vouch %s · generated %s</footer>", esc(vouch and vouch.version or ""),
     esc(opts.generated_at or os.date("!%Y-%m-%dT%H:%M:%SZ"))))
   insert(out, "</body></html>")
   return concat(out, "\n") .. "\n"
 end
+
+--- The sections of the page of a run, a partner or a diff (`data` as M.run,
+--- M.partner and M.diff make it): an array of HTML strings, and its
+--- header's kicker, title and subtitle.
+function M.sections(data)
+  argcheck(type(data) == "table" and data.report, 1, "sections", "report data expected")
+  local charts, out = charts_for(data), {}
+  if data.report == "run" then html_run(data, charts, out)
+  elseif data.report == "partner" then html_partner(data, charts, out)
+  else html_diff(data, charts, out) end
+  return out, heading(data)
+end
+
+--- The report as one self-contained HTML page: inline CSS and SVG, no
+--- script, and a Content-Security-Policy that forbids fetching anything,
+--- so the page shows the same offline, on a phone and on paper.
+--- `opts.generated_at` is printed in the footer (default: now, UTC).
+function M.html(data, opts)
+  argcheck(type(data) == "table" and data.report, 1, "html", "report data expected")
+  local body, kicker, title, sub = M.sections(data)
+  return M.page(kicker, title, sub, body, opts)
+end
+
+--- The pieces pages are made of, for other pages in the same style (the
+--- workbench of `vouch serve`): each returns HTML with the data escaped.
+M.parts = { badge = verdict_badge, reasons = reasons_html, who = who_html, tiles = tiles_html,
+            figure = figure, meter = meter, when = when, name = display_name, pct = pct }
 
 --}======================================================
 

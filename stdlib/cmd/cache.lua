@@ -40,10 +40,8 @@ return function(...)
                         r.used_at, tostring(r.hits) }
   end
   if #rows > 0 then
-    for _, l in ipairs(cli.table({ "url", "status", "bytes", "stored", "used", "hits" }, rows,
-                                 { [2] = true, [3] = true, [6] = true })) do
-      print(l)
-    end
+    cli.print_table({ "url", "status", "bytes", "stored", "used", "hits" }, rows,
+                    { right = { [2] = true, [3] = true, [6] = true } })
   end
   return 0
 end

@@ -12,10 +12,10 @@ local format, concat = string.format, table.concat
 --- The exit codes, the same for every command.
 M.EXIT = {
   { 0, "success" },
-  { 1, "a script, scorecard or data file failed (missing, unreadable, invalid, raised an error)" },
+  { 1, "a script, scorecard, data or output file failed (missing, a directory, unreadable, unwritable, invalid, raised an error)" },
   { 2, "usage error: an unknown command or option, a bad or missing argument" },
   { 3, "a limit was exceeded (memory, time, stack)" },
-  { 4, "the database could not be opened, created or upgraded" },
+  { 4, "the database could not be opened, created or upgraded; or a command that only reads it found none (those never create one)" },
   { 5, "a check failed (vouch test, vouch diff --fail-on)" },
   { 6, "another daemon is running on the database (vouch daemon)" },
 }
@@ -31,6 +31,8 @@ M.GLOBAL = {
   { "allow-net", "HOSTS", "hosts scripts may reach over HTTP (default: none; * for any)" },
   { "allow-env", "NAMES", "environment variables vouch.env may read (default: none); their values are shown as *** in errors, logs and runs" },
   { "trusted", nil, "run with the full standard library and no capability checks" },
+  { "color", "WHEN", "colour tables: auto (default: on a terminal, unless NO_COLOR is set), always or never; give it as --color=WHEN" },
+  { "verbose", nil, "show where in vouch an error arose, with a traceback (as VOUCH_DEBUG=1 does)" },
   { "e", "CODE", "run CODE instead of a script (vouch -e CODE)" },
   { "help", nil, "show help: vouch --help, vouch help CMD, vouch CMD --help" },
   { "version", nil, "print the versions of vouch and its libraries" },
@@ -74,25 +76,26 @@ See also: vouch explain, vouch runs, vouch diff, vouch test.]],
       { "no-store", nil, "score and print without storing a run" },
     },
     example = "vouch vet examples/partners.csv --rules supplier --top 5" },
-  { name = "explain", usage = "explain PARTNER [--run N]",
+  { name = "explain", usage = "explain PARTNER [--run N] [--format F]",
     summary = "every rule's outcome for one partner, with evidence",
     text = [[
 Show how a partner was scored: the total and verdict, the principal reasons,
 then every rule's outcome with its points and evidence, grouped by dimension.
-PARTNER is an id or an exact name. Without --run, the latest run that scored
+PARTNER is an id or a name, in any case. Without --run, the latest run that scored
 the partner. Reads the database; never creates one.]],
-    options = { { "run", "N", "the run to explain" } },
+    options = { { "run", "N", "the run to explain" },
+                { "format", "F", "table (default), json (one object) or csv (a line per rule)" } },
     example = "vouch explain P-0042 --run 3" },
-  { name = "runs", usage = "runs [--limit N]",
+  { name = "runs", usage = "runs [--limit N] [--format F]",
     summary = "list the stored scoring runs",
     text = [[
 List the stored scoring runs, newest first: id, scorecard and the hash of
 its source, when it started, its status, how many partners got each
 verdict, and what it scored: each input's source, rows and the first
 characters of its content hash. Reads the database; never creates one.]],
-    options = { LIMIT_RUNS },
+    options = { LIMIT_RUNS, { "format", "F", "table (default), json (an array of runs) or csv" } },
     example = "vouch --db scores.db runs --limit 5" },
-  { name = "diff", usage = "diff RUN_A RUN_B [--top N] [--fail-on verdict|reject]",
+  { name = "diff", usage = "diff RUN_A RUN_B [--top N] [--fail-on verdict|reject] [--format F]",
     summary = "compare two runs: verdict changes, score moves, dimension shifts",
     text = [[
 Compare two stored runs partner by partner: verdicts that changed, partners
@@ -102,6 +105,7 @@ Reads the database; never creates one.]],
     options = {
       { "top", "N", "how many score moves to show (default 10)" },
       { "fail-on", "WHAT", "exit 5 when a verdict changed (WHAT = verdict) or a partner became reject (WHAT = reject): for CI of rules" },
+      { "format", "F", "table (default), json (one object) or csv (a line per change: kind, partner, name, before, after, change)" },
     },
     example = "vouch diff 3 4 --fail-on reject" },
   { name = "test", usage = "test [PATH...] [--min-coverage PCT]",
@@ -129,7 +133,27 @@ default). Reads the database; never creates one.]],
       { "open", nil, "open the written file with xdg-open or sensible-browser" },
     },
     example = "vouch report --run 3 --out run3.html --open" },
-  { name = "cron", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
+  { name = "serve", usage = "serve [--port N] [--bind ADDR]",
+    summary = "the workbench: runs, partners, diffs and schedules in a browser, live",
+    text = [[
+Serve the record over HTTP for a browser: the runs with their inputs and
+verdict counts, a run's partners (sortable, filtered by verdict, red flag or
+dimension, paged), a partner across runs with every rule's outcome and
+evidence, the diff of two runs, and the schedules with their history,
+alerts and next times; runs in progress and new runs and alerts show
+without a reload. Each page has a JSON API behind it (/api/...; see the
+README). The pages can vet a file under --allow-read with a chosen
+scorecard, run a schedule now, and pause or resume one.
+Prints a link with a random token: every request must carry it (a cookie
+after the first visit). Only this machine can connect unless --bind says
+otherwise. --timeout limits each request (at most 30 s). Ctrl-C stops it.
+Reads the database; never creates one.]],
+    options = {
+      { "port", "N", "the port (default 8421; 0 for any free one)" },
+      { "bind", "ADDR", "the address to listen on (default 127.0.0.1); another lets other machines connect, with the token" },
+    },
+    example = "vouch serve --allow-read=data/ --port 8421" },
+  { name = "cron", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE] [--format F]",
     summary = "print when a schedule expression fires",
     text = [[
 EXPR is five cron fields (minute hour day-of-month month day-of-week) with
@@ -141,7 +165,7 @@ On daylight saving (DST) changes, as cronie: in the gap, a fixed-time job runs o
 after it and a wildcard job does not; in the repeated hour, a fixed-time
 job runs once and a wildcard job in both passes.]],
     sub = {
-      { name = "next", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]",
+      { name = "next", usage = "cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE] [--format F]",
         summary = "the next fire times of EXPR",
         text = [[
 Print the next N fire times (default 5) after TIME (default now), one per
@@ -151,6 +175,7 @@ line: the UTC time, then the wall time in ZONE (default UTC). See
           { "from", "TIME", "start after TIME (default now)" },
           { "count", "N", "how many fire times (default 5)" },
           { "tz", "ZONE", "read EXPR and TIME in this IANA zone (default UTC)" },
+          { "format", "F", "table (default), json (JSON Lines: an object a fire time) or csv" },
         },
         example = "vouch cron next '30 2 * * *' --tz America/New_York --count 3" },
     },
@@ -284,10 +309,22 @@ served from the record.]],
         example = "vouch cache prune --older-than 30" },
     },
     example = "vouch cache --limit 10" },
+  { name = "completion", usage = "completion bash|zsh|fish",
+    summary = "print a shell completion script",
+    text = [[
+Print a completion script for bash, zsh or fish, made from the same table
+as the help: commands, subcommands and options complete on TAB.
+Load it in the shell's start-up file, or install it where the shell looks:
+  bash: eval "$(vouch completion bash)"  (in ~/.bashrc)
+  zsh:  eval "$(vouch completion zsh)"   (in ~/.zshrc)
+  fish: vouch completion fish > ~/.config/fish/completions/vouch.fish]],
+    options = {}, example = "vouch completion bash > /etc/bash_completion.d/vouch" },
   { name = "help", usage = "help [COMMAND [SUBCOMMAND] | options]",
     summary = "show help for a command, or the global options",
     text = "Show the help of COMMAND (the same page as COMMAND --help), or with 'options' the global options.",
-    options = { { "names", nil, "list every command and subcommand, one a line (for scripts)" } }, example = "vouch help schedule add" },
+    options = { { "names", nil, "list every command and subcommand, one a line (for scripts)" },
+                { "man", nil, "print the manual page, vouch(1), in roff (make builds vouch.1 with it)" } },
+    example = "vouch help schedule add" },
   { name = "version", usage = "version",
     summary = "print the versions of vouch and its libraries",
     text = "Print the versions of vouch, Lua, SQLite and libuv.",
@@ -556,7 +593,7 @@ function M.usage(name, sub, why)
 end
 
 -- As a command (host/main.c): help [CMD [SUB]] | check CMD SUB ARGS... |
--- unknown CMD OPTION | names. The module is a table that can be called.
+-- unknown CMD OPTION | names | man. The module is a table that can be called.
 local function main(action, ...)
   local a = { ... }
   if action == "help" or action == "command" then
@@ -603,6 +640,9 @@ local function main(action, ...)
       local ok, e = pcall(validate, args)
       if not ok and type(e) == "table" and e.usage then return M.usage_error(M.find(name), e.usage) end
     end
+    return 0
+  elseif action == "man" then
+    print(require("vouch.cmd.completion").man())
     return 0
   elseif action == "names" then
     for _, c in ipairs(M.list) do

@@ -1,6 +1,7 @@
 -- vouch cron: check what a schedule expression means.
---   vouch cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE]
+--   vouch cron next 'EXPR' [--from TIME] [--count N] [--tz ZONE] [--format F]
 local cron = vouch.cron
+local cli = require "vouch.scorecard.cli"
 
 local function fail(msg)
   vouch.eprint("vouch: cron: " .. msg)
@@ -17,6 +18,8 @@ return function(...)
   if #pos > 1 then
     return commands.usage("cron", "next", "unexpected argument '" .. pos[2] .. "' (quote the expression)")
   end
+  local fmt, st = cli.format(opts, "cron", "next")
+  if not fmt then return st end
   local expr, from, count, tz = pos[1], opts.from, opts.count, opts.tz
   if not expr then return commands.usage("cron", "next", "no expression given") end
   local n = 5
@@ -31,8 +34,13 @@ return function(...)
   end
   local times, err = cron.next(expr, from, n, tz)
   if not times then return fail(err) end
+  -- One line a fire time in every format: JSON Lines, CSV, or the table.
+  if fmt == "csv" then print("utc,local") end
   for _, t in ipairs(times) do
-    print(t .. "  " .. cron.localtime(t, tz))
+    local wall = cron.localtime(t, tz)
+    if fmt == "json" then print(vouch.json.encode { utc = t, ["local"] = wall, tz = tz or "UTC" })
+    elseif fmt == "csv" then print(cli.csv_field(t) .. "," .. cli.csv_field(wall))
+    else print(t .. "  " .. wall) end
   end
   if #times < n then vouch.eprint("vouch: cron: no more fire times within eight years") end
   return 0

@@ -2,9 +2,36 @@
 -- one partner in a stored run, with its evidence and points, grouped by
 -- dimension.
 local sc = require "vouch.scorecard"
+local record = require "vouch.record"
 local cli = require "vouch.scorecard.cli"
 
-local format = string.format
+local format, concat = string.format, table.concat
+
+-- The id or name closest to `who` in run `run` (or the latest run), for a
+-- did-you-mean; candidates share its first letter, so that a run of a
+-- million partners is not all read.
+local function suggest(db, who, run)
+  run = run or (db:one("SELECT max(id) AS id FROM runs") or {}).id
+  if not run or who == "" then return nil end
+  local by_lower = {}
+  for r in db:rows("SELECT partner_id, name FROM scores WHERE run_id = ? AND " ..
+                   "(lower(substr(partner_id, 1, 1)) = lower(substr(?2, 1, 1)) OR " ..
+                   "lower(substr(name, 1, 1)) = lower(substr(?2, 1, 1))) LIMIT 20000", run, who) do
+    by_lower[r.partner_id:lower()] = r.partner_id
+    if r.name then by_lower[r.name:lower()] = r.name end
+  end
+  local near = sc.closest(who:lower(), by_lower)
+  return near and by_lower[near]
+end
+
+-- An outcome as the table and the reasons show it: "indeterminate: f
+-- missing" names what was missing.
+local function outcome_text(o)
+  if o.outcome == "indeterminate" and o.missing then
+    return "indeterminate: " .. concat(o.missing, ", ") .. " missing"
+  end
+  return o.outcome
+end
 
 
 return function(...)
@@ -12,63 +39,54 @@ return function(...)
   local opts, pos = commands.args({ ... }, "explain")
   if not opts then return pos end
   if #pos ~= 1 then return commands.usage("explain", nil, "give one partner") end
+  local fmt, status = cli.format(opts, "explain")
+  if not fmt then return status end
   local run = opts.run and math.tointeger(tonumber(opts.run))
   if opts.run and not run then cli.say("explain: --run needs a run number, got '%s'", opts.run); return 2 end
   local db = vouch.db.open()
   local who = pos[1]
-  local sql = "SELECT s.*, r.scorecard, r.started_at, r.status, c.dimensions, c.rules, i.vals, l.columns " ..
-              "FROM scores s JOIN runs r ON r.id = s.run_id " ..
-              "LEFT JOIN scorecards c ON c.hash = r.scorecard_hash " ..
-              "LEFT JOIN inputs i ON i.load_id = s.load_id AND i.row = s.row " ..
-              "LEFT JOIN loads l ON l.id = s.load_id " ..
-              "WHERE s.%s = ?" .. (run and " AND s.run_id = ?" or "") ..
-              " ORDER BY s.run_id DESC LIMIT 1"
-  -- By id first (an index look-up), then by name (a scan of the scores).
-  local s
-  for _, col in ipairs { "partner_id", "name" } do
-    if run then s = db:one(format(sql, col), who, run) else s = db:one(format(sql, col), who) end
-    if s then break end
-  end
+  local s = record.score_row(db, who, run)
   if not s then
     if run and not db:one("SELECT id FROM runs WHERE id = ?", run) then
-      cli.say("explain: no run %d (see 'vouch %sruns')", run, require("vouch.cmd.commands").db_arg())
+      cli.say("explain: no run %d (see 'vouch %sruns')", run, commands.db_arg())
     else
-      cli.say("explain: no score for partner '%s'%s", who, run and format(" in run %d", run) or "")
+      local near = suggest(db, who, run)
+      cli.say("explain: no score for partner '%s'%s%s", who, run and format(" in run %d", run) or "",
+              near and format(" (did you mean '%s'?)", near) or "")
     end
     return 1
   end
-  print(format("%s  %s (%s)", s.partner_id, s.name or "", s.kind or "?"))
+  local outcomes, stored, names, differs = record.outcomes(db, s)
+  if not outcomes then cli.say("explain: %s", stored); return 1 end
+  if differs then
+    cli.say("explain: warning: the scorecard no longer gives the stored result for '%s' " ..
+            "(a rule reads something besides the partner's fields); showing the " ..
+            "stored total and verdict", s.partner_id)
+  end
+  if fmt == "json" then
+    for _, o in ipairs(outcomes) do
+      if type(o.evidence) == "table" then o.evidence = vouch.json.object(o.evidence) end
+    end
+    print(vouch.json.encode { partner_id = s.partner_id, name = s.name, kind = s.kind, run = s.run_id,
+                              scorecard = s.scorecard, started = s.started_at, total = stored.total,
+                              verdict = stored.verdict, weakest = stored.weakest,
+                              dimensions = vouch.json.object(stored.dimensions or {}),
+                              outcomes = vouch.json.array(outcomes) })
+    return 0
+  elseif fmt == "csv" then
+    local recs = {}
+    for k, o in ipairs(outcomes) do
+      recs[k] = { rule = o.code, dimension = o.dimension, outcome = o.outcome, points = o.points,
+                  rank = o.rank, missing = o.missing and concat(o.missing, " "),
+                  evidence = cli.evidence(o.evidence) }
+    end
+    cli.print_csv({ "rule", "dimension", "outcome", "points", "rank", "missing", "evidence" }, recs)
+    return 0
+  end
+  print(format("%s  %s (%s)", cli.cell(s.partner_id), cli.cell(s.name or ""), cli.cell(s.kind or "?")))
   print(format("run %d, scorecard %s, %s", s.run_id, s.scorecard, s.started_at))
-  local names = sc.json_decode(s.dimensions) or {}
-  names.rules = sc.json_decode(s.rules) or {}
-  local stored = sc.stored(s, names)
   print(format("total %s  verdict %s  weakest %s", cli.num(stored.total), stored.verdict,
                stored.weakest or "-"))
-  -- Every outcome: replayed from the stored input with the stored
-  -- scorecard, or, for runs made before inputs were stored, as stored.
-  local outcomes
-  if s.vals then
-    local card, why = sc.of_run(db, s.run_id)
-    if not card then cli.say("explain: %s", why); return 1 end
-    local res = card:replay(sc.input(s.vals, s.columns), stored)
-    if res.differs then
-      cli.say("explain: warning: the scorecard no longer gives the stored result for '%s' " ..
-              "(a rule reads something besides the partner's fields); showing the " ..
-              "stored total and verdict", s.partner_id)
-    end
-    outcomes = {}
-    for k, o in ipairs(res.outcomes) do
-      outcomes[k] = { code = o.code, dimension = o.dimension, outcome = o.outcome,
-                      points = o.points, rank = o.rank, evidence = o.evidence }
-    end
-  else
-    outcomes = {}
-    for o in db:rows("SELECT code, dimension, outcome, points, rank, evidence FROM reasons " ..
-                     "WHERE run_id = ? AND partner_id = ? ORDER BY rowid", s.run_id, s.partner_id) do
-      o.evidence = cli.decode(o.evidence)
-      outcomes[#outcomes + 1] = o
-    end
-  end
   local groups, order, principal = {}, {}, {}
   for _, o in ipairs(outcomes) do
     local g = o.dimension or "(no dimension)"
@@ -82,7 +100,8 @@ return function(...)
     local pts = ""
     if o.points and (o.outcome == "score" or o.outcome == "points") then pts = format(" %.1f", o.points)
     elseif o.points and o.points ~= 0 then pts = format(" %+.1f on the total", o.points) end
-    print(format("  %d. %s (%s%s): %s", k, o.code, o.outcome, pts, cli.evidence(o.evidence)))
+    local ev = cli.cell(cli.evidence(o.evidence))
+    print(format("  %d. %s (%s%s)%s", k, o.code, outcome_text(o), pts, ev ~= "" and (": " .. ev) or ""))
   end
   -- The scorecard's dimensions in its order, then whatever has no dimension.
   local ranked, own = {}, {}
@@ -95,11 +114,12 @@ return function(...)
     print(format("\n%s%s", g, own[g] and (" " .. cli.num(stored.dimensions[g])) or ""))
     local rows = {}
     for _, o in ipairs(groups[g]) do
-      rows[#rows + 1] = { "  " .. o.code, o.outcome, o.points and format("%.1f", o.points) or "-",
+      rows[#rows + 1] = { o.code, outcome_text(o), o.points and format("%.1f", o.points) or "-",
                           o.rank and ("#" .. o.rank) or "", cli.evidence(o.evidence) }
     end
-    local lines = cli.table({ "  rule", "outcome", "points", "rank", "evidence" }, rows, { [3] = true })
-    for i = 3, #lines do print(lines[i]) end
+    local lines = cli.table({ "rule", "outcome", "points", "rank", "evidence" }, rows,
+                            { right = { [3] = true }, indent = "  ", color = { [2] = true } })
+    for k = 3, #lines do print(lines[k]) end
   end
   return 0
 end

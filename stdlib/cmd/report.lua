@@ -121,7 +121,7 @@ return function(...)
   if o.open then
     local opener, oerr = file.show(o.out)
     if opener then print(format("opened %s with %s", o.out, opener))
-    else print(format("not opened: %s; open %s in a browser", oerr, o.out)) end
+    else vouch.eprint(format("vouch: report: not opened: %s\nhint: open %s in a browser by hand", oerr, o.out)) end
   end
   return 0
 end

@@ -177,7 +177,7 @@ return function(...)
   local files = {}
   for _, path in ipairs(paths) do
     local ok, err = find_tests(path, files)
-    if not ok then cli.say("test: %s", err); return 2 end
+    if not ok then cli.say("test: %s", err); return 1 end
   end
   if #files == 0 then cli.say("test: no *_test.lua files in %s", concat(paths, ", ")); return 2 end
 

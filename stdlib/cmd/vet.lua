@@ -57,19 +57,31 @@ local function print_table(lines, measure)
     end
   end)
   -- Each cell escaped and padded once, in a few calls: a piped run prints
-  -- every partner, so this is done a million times.
-  local ncols, rep, cell = #HEADER, string.rep, cli.cell
-  local out = {}
+  -- every partner, so this is done a million times. A line of printable
+  -- ASCII (the common case) is one string.format.
+  local ncols, rep, cell, find = #HEADER, string.rep, cli.cell, string.find
+  local out, specs = {}, {}
+  for c = 1, ncols - 1 do specs[c] = format(RIGHT[c] and "%%%ds" or "%%-%ds", w[c]) end
+  specs[ncols] = "%s"
+  local fmt = concat(specs, "  ")
   local function line(r)
+    local text
+    local plain = #r == ncols
     for c = 1, ncols do
-      local v = r[c] or ""
-      if v:find("%c") then v = cell(v) end
-      local n = ulen(v) or #v
-      if c == ncols then out[c] = v
-      elseif RIGHT[c] then out[c] = rep(" ", w[c] - n) .. v
-      else out[c] = v .. rep(" ", w[c] - n) end
+      if plain and find(r[c], "[^ -~]") then plain = false end
     end
-    local text = concat(out, "  ", 1, ncols)
+    if plain then text = format(fmt, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+    else
+      for c = 1, ncols do
+        local v = r[c] or ""
+        if v:find("%c") then v = cell(v) end
+        local n = ulen(v) or #v
+        if c == ncols then out[c] = v
+        elseif RIGHT[c] then out[c] = rep(" ", w[c] - n) .. v
+        else out[c] = v .. rep(" ", w[c] - n) end
+      end
+      text = concat(out, "  ", 1, ncols)
+    end
     if text:byte(-1) == 32 then text = text:match("^(.-)%s+$") end
     print(text)
   end
@@ -106,45 +118,71 @@ local function print_summary(run_id, card, summary, shown)
 end
 
 -- The ranked table of a stored run, read back from the database: every
--- partner, or the first and the last `top` of the ranking.
+-- partner, or the first and the last `top` of the ranking. A row's
+-- principal reasons are the first of its stored reasons (those with a
+-- rank), read in one call with their ranks; its weakest dimension is the
+-- first of the lowest of its `dims`.
+local TOP_SQL = "json_extract(reasons, '$[0][0]', '$[0][3]', '$[1][0]', '$[1][3]', " ..
+                "'$[2][0]', '$[2][3]', '$[3][0]', '$[3][3]')"
+
+local function codes_of(top)
+  if not top then return "" end
+  local out, n = {}, 0
+  for code in top:gmatch('"([%w_]+)",%d+') do n = n + 1; out[n] = code end
+  return concat(out, ", ", 1, n)
+end
+
+local function weakest_of(dims, names)
+  local k, low, at = 0, huge, nil
+  for v in dims:gmatch("[^,%[%]]+") do
+    k = k + 1
+    local x = tonumber(v)
+    if x and x < low then low, at = x, k end
+  end
+  return at and names[at]
+end
+
 local function table_from_db(db, run_id, card, summary, top)
-  -- Only the keys are sorted; the rows shown are read by key, with their
-  -- principal reasons and the index of their weakest dimension.
-  local sql = "SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, " ..
-              "(SELECT group_concat(j.value->>0, ', ') FROM json_each(s.reasons) j " ..
-              "  WHERE j.value->>3 IS NOT NULL) AS codes, " ..
-              "(SELECT j.key FROM json_each(s.dims) j WHERE j.value IS NOT NULL " ..
-              "  ORDER BY j.value, j.key LIMIT 1) AS weakest " ..
-              "FROM (SELECT s.partner_id FROM scores s WHERE s.run_id = ?1" ..
-              ORDER_SQL .. " LIMIT ?2 OFFSET ?3) k JOIN scores s ON s.run_id = ?1 AND " ..
-              "s.partner_id = k.partner_id" .. ORDER_SQL
+  local sql = "SELECT partner_id, name, kind, total, verdict, " .. TOP_SQL .. " AS top, dims " ..
+              "FROM scores s WHERE run_id = ?1" .. ORDER_SQL .. " LIMIT ?2 OFFSET ?3"
   local n = summary.partners
   local parts = { { 0, n } }
   if top and n > 2 * top then parts = { { 0, top }, false, { n - top, top } } end
+  local names = card.dimension_list
   local function each(f)
+    local c = {}
     for _, part in ipairs(parts) do
       if not part then f(nil)
       else
         local i = part[1]
         for row in db:rows(sql, run_id, part[2], part[1]) do
           i = i + 1
-          f(cells(i, { id = tostring(row.partner_id), name = row.name, kind = row.kind,
-                       total = row.total, verdict = row.verdict,
-                       weakest = row.weakest and card.dimension_list[row.weakest + 1],
-                       reasons = row.codes }))
+          local total = row.total
+          c[1], c[2], c[3], c[4] = tostring(i), tostring(row.partner_id), short_name(row.name),
+                                   row.kind or ""
+          c[5], c[6] = total and format("%.1f", total) or "-", row.verdict
+          c[7], c[8] = weakest_of(row.dims, names) or "-", codes_of(row.top)
+          f(c)
         end
       end
     end
   end
-  -- The widths of every partner's cells, in one plain pass: neither the
-  -- order nor the reasons matter for them (the reasons are last).
+  -- The widths of every partner's cells: SQL's lengths where a cell is
+  -- printable ASCII, and measured here for the few that are not; neither
+  -- the order nor the reasons matter for them (the reasons are last).
   local function measure(f)
     if parts[3] then return each(f) end
     local dimw = 0
     for _, d in ipairs(card.dimension_list) do dimw = math.max(dimw, cli.width(d)) end
-    local cells_of = { tostring(n), "", "", "", "100.0", "approve", string.rep("-", dimw), "" }
-    f(cells_of)
-    for row in db:rows("SELECT partner_id, name, kind FROM scores WHERE run_id = ?", run_id) do
+    local odd = "(partner_id GLOB '*[^ -~]*' OR name GLOB '*[^ -~]*' OR kind GLOB '*[^ -~]*')"
+    local m = db:one("SELECT max(length(partner_id)) AS id, min(max(length(name)), 28) AS name, " ..
+                     "max(length(kind)) AS kind FROM scores WHERE run_id = ? AND NOT " .. odd, run_id)
+    local rep = string.rep
+    f({ tostring(n), rep("x", m.id or 0), rep("x", m.name or 0), rep("x", m.kind or 0),
+        "100.0", "approve", rep("-", dimw), "" })
+    local cells_of = { "", "", "", "", "", "", "", "" }
+    for row in db:rows("SELECT partner_id, name, kind FROM scores WHERE run_id = ? AND " .. odd,
+                       run_id) do
       cells_of[2], cells_of[3], cells_of[4] = tostring(row.partner_id),
         short_name(row.name), row.kind or ""
       f(cells_of)

@@ -18,6 +18,11 @@ function M.source(path)
   elseif ext == "ndjson" or ext == "jsonl" then return load.ndjson(path)
   elseif ext == "xlsx" then return load.xlsx(path)
   end
+  local ok, entries = pcall(vouch.dir, path)
+  if ok and entries then
+    return nil, format("%s: is a directory (name the data files in it, e.g. %s/*.csv)", path,
+                       (path:gsub("/+$", "")))
+  end
   return nil, format("%s: unknown data format (use .csv, .json, .ndjson or .xlsx)", path)
 end
 
@@ -183,40 +188,108 @@ local function pad(s, w, right)
   return right and (fill .. s) or (s .. fill)
 end
 
---- Cut a string to `w` display characters, marking the cut with "~".
+--- Cut a string to `w` display characters, marking the cut with "…".
 function M.cut(s, w)
   s = cell(s)
   if width(s) <= w then return s end
+  if w < 1 then return "" end
   local ok, stop = pcall(utf8.offset, s, w)
-  if not ok or not stop then return s:sub(1, w - 1) .. "~" end
-  return s:sub(1, stop - 1) .. "~"
+  if not ok or not stop then return s:sub(1, w - 1) .. "…" end
+  return s:sub(1, stop - 1) .. "…"
 end
 
 M.width, M.pad = width, pad
 
---- Format rows (arrays of strings) as columns under `header`; `right`
---- names the columns aligned right. Returns the lines.
-function M.table(header, rows, right)
-  right = right or {}
+-- The terminal the command prints to, as the host found it: its width
+-- (0 when the output is piped: no limit) and whether to colour.
+local function term()
+  local commands = require "vouch.cmd.commands"
+  return commands.columns or 0, commands.color or false
+end
+
+--- SGR colours for a cell, by its value: verdicts and statuses.
+M.COLORS = { approve = "32", review = "33", reject = "31", ok = "32", done = "32",
+             failed = "31", running = "33", indeterminate = "33", veto = "31", pass = "2" }
+
+-- Narrow the widest columns of `w` until the line (with `gap` between
+-- cells and `indent` before) fits `limit`; no column below 5 characters
+-- (or its header's width, when less).
+local function fit(w, header, limit, gap, indent)
+  local total = indent + gap * (#w - 1)
+  for c = 1, #w do total = total + w[c] end
+  while total > limit do
+    local widest, next_w = nil, 0
+    for c = 1, #w do
+      if w[c] > math.min(5, width(header[c])) and (not widest or w[c] > w[widest]) then widest = c end
+    end
+    if not widest then break end
+    for c = 1, #w do if c ~= widest and w[c] > next_w then next_w = w[c] end end
+    local floor = math.max(math.min(5, width(header[widest])), next_w)
+    local take = math.min(total - limit, math.max(1, w[widest] - floor))
+    w[widest], total = w[widest] - take, total - take
+  end
+end
+
+--- Format rows (arrays of values) as columns under `header`. `opts`:
+--- right (a set of column numbers aligned right), indent (a string put
+--- before each line), color (a set of column numbers whose values are
+--- coloured by M.COLORS). Cells are escaped (M.cell); on a terminal the
+--- table fits its width, the widest columns cut with "…"; the header is
+--- bold and values coloured when colour is on. Returns the lines.
+function M.table(header, rows, opts)
+  opts = opts or {}
+  local right, indent, colored = opts.right or {}, opts.indent or "", opts.color or {}
+  local limit, color = term()
   local w = {}
   for c, h in ipairs(header) do w[c] = width(h) end
   for _, r in ipairs(rows) do
     for c = 1, #header do w[c] = math.max(w[c], width(tostring(r[c] or ""))) end
   end
+  if limit > 0 then fit(w, header, limit - 1, 2, #indent) end
   local lines = {}
-  local function line(r)
+  local function line(r, sgr)
     local cells = {}
     for c = 1, #header do
-      cells[c] = pad(tostring(r[c] or ""), w[c], right[c])
+      local v = tostring(r[c] or "")
+      local text = M.cut(v, w[c])
+      local fill = rep(" ", w[c] - width(text))
+      local code = sgr or (colored[c] and M.COLORS[v:match("^%a+")])
+      if color and code then text = "\27[" .. code .. "m" .. text .. "\27[0m" end
+      cells[c] = right[c] and (fill .. text) or (text .. fill)
     end
-    lines[#lines + 1] = (concat(cells, "  "):gsub("%s+$", ""))
+    lines[#lines + 1] = indent .. (concat(cells, "  "):gsub("%s+$", ""))
   end
-  line(header)
+  line(header, "1")
   local rule = {}
   for c = 1, #header do rule[c] = rep("-", w[c]) end
-  line(rule)
+  line(rule, false)
   for _, r in ipairs(rows) do line(r) end
   return lines
+end
+
+--- Print M.table's lines.
+function M.print_table(header, rows, opts)
+  for _, l in ipairs(M.table(header, rows, opts)) do print(l) end
+end
+
+--- The --format of a command that prints records: "table" (the default),
+--- "json" or "csv"; or nil and the exit status after a usage error.
+function M.format(opts, name, sub)
+  local f = opts.format or "table"
+  if f == "table" or f == "json" or f == "csv" then return f end
+  return nil, require("vouch.cmd.commands").usage(name, sub,
+    format("unknown format '%s' (table, json or csv)", f))
+end
+
+--- Print records (tables keyed by the names in `cols`) as CSV: a header,
+--- then a line each.
+function M.print_csv(cols, recs)
+  print(concat(cols, ","))
+  for _, r in ipairs(recs) do
+    local f = {}
+    for i, c in ipairs(cols) do f[i] = M.csv_field(r[c]) end
+    print(concat(f, ","))
+  end
 end
 
 --- A number for display: one decimal, or "-" for nil (indeterminate).

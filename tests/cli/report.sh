@@ -170,11 +170,11 @@ mkdir -p bin nobin
 printf '#!/bin/sh\necho "$1" > "%s/opened.txt"\n' "$TMP" > bin/xdg-open
 chmod +x bin/xdg-open
 check "report: --open with xdg-open" 0 "opened open.html with xdg-open" -- \
-  env PATH="$TMP/bin:/usr/bin:/bin" "$VOUCH" --db "$DB" report --out open.html --open
+  env DISPLAY=:99 PATH="$TMP/bin:/usr/bin:/bin" "$VOUCH" --db "$DB" report --out open.html --open
 i=0; while [ ! -s opened.txt ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 check "report: the opener got the file" 0 "/open.html$" -- cat opened.txt
 check "report: --open without an opener" 0 "not opened: no browser opener found" -- \
-  env PATH="$TMP/nobin" "$VOUCH" --db "$DB" report --out open2.html --open
+  env DISPLAY=:99 PATH="$TMP/nobin" "$VOUCH" --db "$DB" report --out open2.html --open
 
 # Nothing in a page points anywhere: no URL, and the policy forbids fetching.
 for f in run.html partner.html diff.html; do

@@ -93,7 +93,7 @@ check "VACUUM is named as VACUUM" 1 'VACUUM is not allowed in the sandbox' -- \
   "$VOUCH" --db "$TMP/msg.db" -e 'vouch.db.open():exec("VACUUM")'
 head -c 4096 /dev/urandom >"$TMP/corrupt.db"
 check "a corrupt database is named, without a traceback" 4 \
-  "^vouch: $TMP/corrupt.db: file is not a database$" -- v --db "$TMP/corrupt.db" runs
+  "^vouch: runs: $TMP/corrupt.db: file is not a database$" -- v --db "$TMP/corrupt.db" runs
 check "a database in a missing folder is named" 4 \
   "^vouch: runs: cannot open the database $TMP/no/such/x.db: there is no folder $TMP/no/such$" -- "$VOUCH" --db "$TMP/no/such/x.db" runs
 ok "no traceback for a database that cannot be opened" sh -c \

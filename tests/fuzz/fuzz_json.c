@@ -3,9 +3,10 @@
 ** arbitrary bytes. The first input byte picks what runs; the rest is the
 ** text. vouch.json.decode must return a value or raise a message, and what
 ** it returns must encode and decode back to an equal value, integers still
-** integers (or be refused for nesting); the loaders (61-byte reads) must agree between
-** rows() and into(), name the file in every error, and leave nothing behind
-** a failed into(). load.json streams documents past four reads: its rows
+** integers (or be refused for nesting), and a lone real must be the double
+** strtod reads; the loaders (61-byte reads) must agree between rows() and
+** into(), name the file in every error, and leave nothing behind a failed
+** into(). load.json streams documents past four reads: its rows
 ** must be the elements json.decode finds in the same text, and a text that
 ** json.decode refuses must not load.
 */
@@ -32,6 +33,11 @@ static const char script[] =
   "  if not ok or (v == nil and err ~= nil) then\n"
   "    if type(v or err) ~= 'string' then error('FUZZ: decode failed without a message', 0) end\n"
   "    return\n"
+  "  end\n"
+  "  -- a real read without strtod (the fast path) must be strtod's double\n"
+  "  local num = TEXT:match('^%%s*(%%-?%%d[%%d.eE+-]*)%%s*$')\n"
+  "  if num and math.type(v) == 'float' and ('%%a'):format(v) ~= ('%%a'):format(tonumber(num)) then\n"
+  "    error('FUZZ: ' .. num .. ' decoded as ' .. ('%%a'):format(v), 0)\n"
   "  end\n"
   "  local ok1, e1 = pcall(json.encode, v)\n"
   "  if not ok1 then\n"

@@ -213,3 +213,38 @@ T.test("load.json: an error past the first read is raised by the row that meets 
   for _ in f:rows() do n = n + 1 end
   T.eq(n, 40000)
 end)
+
+-- Reals: the decoder's fast path (short decimals) and strtod (the rest)
+-- must give the double that tonumber (strtod) gives, to the last bit.
+T.test("decode: reals are correctly rounded, fast path or not", function()
+  local cases = {"0.1", "-0.0", "0.0", "1.5e-3", "9007199254740993.0", "9007199254740992.0",
+    "123456789012345678.9", "1e22", "1e23", "1e-22", "1e-23", "4.9406564584124654e-324",
+    "2.2250738585072014e-308", "1.7976931348623157e308", "0.30000000000000004",
+    "12345678901234567890.0", "1.00000000000000011102230246251565404236316680908203125",
+    "5e-324", "0.000001", "1E+2", "1e-0", "-12.345e+20", "3.14159265358979323846"}
+  math.randomseed(7)
+  for _ = 1, 3000 do
+    local digits = tostring(math.random(0, 10 ^ math.random(1, 17)))
+    local point = math.random(0, #digits)
+    local s = digits:sub(1, point) .. "." .. digits:sub(point + 1) .. "0"
+    if s:sub(1, 1) == "." then s = "0" .. s end
+    if math.random() < 0.3 then s = s .. "e" .. math.random(-30, 30) end
+    if math.random() < 0.5 then s = "-" .. s end
+    cases[#cases + 1] = s
+  end
+  for _, s in ipairs(cases) do
+    local got = J.decode("[" .. s .. "]")[1]
+    T.eq(("%a"):format(got), ("%a"):format(tonumber(s)), s)
+    T.eq(math.type(got), "float", s)
+  end
+end)
+
+T.test("decode: keys remembered by place are the right ones", function()
+  local a = J.decode('[{"a":1,"b":2},{"b":3,"a":4},{"a":5,"bb":6},{"":7,"a":8},{"a":{"a":9}}]')
+  T.eq(a[1].a, 1) T.eq(a[1].b, 2) T.eq(a[2].a, 4) T.eq(a[2].b, 3)
+  T.eq(a[3].bb, 6) T.eq(a[3].b, nil) T.eq(a[4][""], 7) T.eq(a[4].a, 8) T.eq(a[5].a.a, 9)
+  local long = ("k"):rep(60)
+  T.eq(J.decode('{"' .. long .. '":1}')[long], 1)
+  collectgarbage() collectgarbage()
+  T.eq(J.decode('{"a":1,"b":2}').b, 2, "after a collection")
+end)

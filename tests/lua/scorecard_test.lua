@@ -392,7 +392,7 @@ T.test("scorecards load from files and from the bundle", function()
   T.checkerror("scripts/nope.lua: No such file or directory", error, err)
   T.checkerror("access denied", sc.load, "/etc/passwd.lua")
   local _, why = sc.load("nonesuch")
-  T.checkerror("vouch.scripts.nonesuch: no such embedded script", error, why)
+  T.checkerror("no scorecard 'nonesuch' is bundled", error, why)
 end)
 
 T.test("vouch.script gives each file a fresh environment", function()

@@ -1,0 +1,153 @@
+#!/bin/sh
+# vouch serve: a real server on a free loopback port, driven with curl and
+# raw sockets: the token, the Host and Origin checks, bad, oversized and
+# slow requests, the JSON API, markup in the data, an action, the end.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP" || exit 1
+DB="$TMP/serve.db"
+
+check "serve: help" 0 "--bind ADDR" -- "$VOUCH" help serve
+check "serve: unknown option" 2 "unknown option '--bogus'" -- "$VOUCH" serve --bogus
+check "serve: no database" 4 "no database $DB" -- "$VOUCH" --db "$DB" serve
+check "serve: another address needs --bind" 2 "needs the address in --allow-net" -- \
+  "$VOUCH" --db "$DB" -e 'vouch.db.open(); local s, e = vouch.serve.listen{host="0.0.0.0", handler=print}
+    vouch.eprint(e); vouch.exit(2)'
+
+# Two runs of the example partners; one partner's name is markup.
+sed 's/^B002,Siam Craft Coffee,/B002,<script>alert(1)<\/script><b>Siam<\/b>,/' \
+  "$ROOT/examples/partners.csv" > partners.csv
+"$VOUCH" --db "$DB" vet partners.csv >/dev/null 2>&1
+"$VOUCH" --db "$DB" vet "$ROOT/examples/last_quarter.csv" >/dev/null 2>&1
+
+"$VOUCH" --db "$DB" --allow-read="$TMP" serve --port 0 >serve.out 2>serve.err &
+PID=$!
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  grep -q "token=" serve.out 2>/dev/null && break
+  sleep 0.5
+done
+URL=$(grep -o 'http://[^ ]*' serve.out)
+BASE=${URL%%/?token=*}
+TOKEN=${URL##*token=}
+HOSTPORT=${BASE#http://}
+ok "serve: prints a link with a token" test -n "$TOKEN"
+
+code() { curl -s -o body.out -w '%{http_code}' "$@"; }
+status_is() {  # NAME WANT CURL-ARGS...
+  _n=$1 _w=$2; shift 2
+  _c=$(code "$@")
+  if [ "$_c" = "$_w" ]; then echo "ok - $_n"; else echo "not ok - $_n: HTTP $_c, expected $_w"; head -c 300 body.out | sed 's/^/# /'; fi
+}
+
+status_is "serve: no token, refused" 403 "$BASE/"
+grep -q "token is needed" body.out && echo "ok - serve: the refusal says why" || echo "not ok - serve: the refusal says why"
+status_is "serve: a wrong token, refused" 403 "$BASE/?token=0123456789abcdef0123456789abcdef"
+status_is "serve: the link sets a cookie" 303 -c jar "$URL"
+ok "serve: the cookie is HttpOnly and SameSite" grep -q "vouch_token" jar
+status_is "serve: the cookie is enough" 200 -b jar "$BASE/"
+status_is "serve: so is a bearer token" 200 -H "Authorization: Bearer $TOKEN" "$BASE/api/runs"
+status_is "serve: another Host, refused" 403 -b jar -H "Host: evil.example:80" "$BASE/"
+status_is "serve: an action from another origin, refused" 403 -b jar -X POST \
+  -H "Origin: http://evil.example" -d "file=partners.csv" "$BASE/api/vet"
+status_is "serve: a cross-site fetch, refused" 403 -b jar -X POST \
+  -H "Sec-Fetch-Site: cross-site" -d "file=partners.csv" "$BASE/api/vet"
+status_is "serve: an unknown page" 404 -b jar "$BASE/nothing"
+status_is "serve: a bad parameter" 400 -b jar "$BASE/api/runs/1/partners?verdict=maybe"
+status_is "serve: a dimension the card lacks" 400 -b jar "$BASE/api/runs/1/partners?dim=nope"
+status_is "serve: a run that is not there" 404 -b jar "$BASE/api/runs/99"
+status_is "serve: DELETE is not served" 405 -b jar -X DELETE "$BASE/"
+head -c 100000 /dev/zero | tr '\0' a > big.txt
+status_is "serve: an oversized body" 413 -b jar -X POST -H "Origin: $BASE" --data-binary @big.txt "$BASE/api/vet"
+status_is "serve: an oversized address" 414 -b jar "$BASE/$(head -c 5000 big.txt)"
+
+# Raw requests: malformed, and one sent slowly while another client is served.
+python3 - "$HOSTPORT" <<'EOF' > raw.out 2>&1
+import socket, sys, time, urllib.request
+host, port = sys.argv[1].rsplit(":", 1)
+def raw(data):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            b = s.recv(4096)
+            if not b: break
+            out += b
+    except socket.timeout:
+        pass
+    s.close()
+    return out.split(b"\r\n", 1)[0].decode(errors="replace")
+print("malformed", raw(b"GARBAGE \x01\x02\r\n\r\n"))
+print("bad header", raw(b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"))
+slow = socket.create_connection((host, int(port)), timeout=5)
+slow.sendall(b"GET / HTTP/1.1\r\nHo")
+t = time.time()
+with urllib.request.urlopen(urllib.request.Request("http://%s:%s/api/state" % (host, port),
+        headers={"Authorization": "Bearer " + open("serve.out").read().split("token=")[1].strip()}), timeout=10) as r:
+    print("second client", r.status)
+slow.close()
+EOF
+grep -Eq "^malformed HTTP/1.1 4[0-9][0-9]" raw.out && echo "ok - serve: a malformed request gets a 4xx" ||
+  { echo "not ok - serve: a malformed request gets a 4xx"; sed 's/^/# /' raw.out; }
+grep -Eq "^bad header HTTP/1.1 4[0-9][0-9]" raw.out && echo "ok - serve: a malformed header gets a 4xx" ||
+  { echo "not ok - serve: a malformed header gets a 4xx"; sed 's/^/# /' raw.out; }
+grep -q "^second client 200" raw.out && echo "ok - serve: a slow client does not hold up another" ||
+  { echo "not ok - serve: a slow client does not hold up another"; sed 's/^/# /' raw.out; }
+
+# The API: JSON that parses, with what the pages show.
+P=$(sqlite3 "$DB" "SELECT partner_id FROM scores LIMIT 1")
+for p in /api/runs /api/runs/1 "/api/runs/1/partners?sort=total&dir=asc&limit=5&offset=2" \
+         "/api/runs/1/partners?verdict=review&dim=trust&below=90" "/api/partners/$P" \
+         "/api/diff?a=1&b=2" /api/schedules /api/state; do
+  if [ "$(code -b jar "$BASE$p")" = 200 ] && python3 -c 'import json,sys; json.load(open("body.out"))'; then
+    echo "ok - serve: $p is JSON"
+  else
+    echo "not ok - serve: $p is JSON"; head -c 300 body.out | sed 's/^/# /'
+  fi
+done
+code -b jar "$BASE/api/runs/1/partners?sort=total&dir=asc&limit=5&offset=2" >/dev/null
+check "serve: a page of partners" 0 '"offset": ?2' -- cat body.out
+code -b jar "$BASE/api/partners/$P" >/dev/null
+check "serve: a partner's rules by replay" 0 '"explained"' -- cat body.out
+
+# Pages: markup in the data is text.
+for p in / /run/1 "/run/1?verdict=review&sort=trust&dir=asc" "/partner/B002" "/diff?a=1&b=2" /schedules /vet; do
+  status_is "serve: page $p" 200 -b jar "$BASE$p"
+done
+code -b jar "$BASE/run/1?q=Siam" >/dev/null
+if grep -q "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;Siam" body.out && ! grep -q "<script>alert" body.out; then
+  echo "ok - serve: a partner's markup is escaped"
+else
+  echo "not ok - serve: a partner's markup is escaped"
+fi
+
+# An action: vet a file the server may read, and one it may not.
+status_is "serve: vet a readable file" 202 -b jar -X POST -H "Origin: $BASE" \
+  -d "file=$TMP/partners.csv&rules=supplier" "$BASE/api/vet"
+status_is "serve: vet an unreadable file, refused" 400 -b jar -X POST -d "file=/etc/passwd" "$BASE/api/vet"
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
+  [ "$(sqlite3 "$DB" "SELECT count(*) FROM runs WHERE status = 'ok'")" = 3 ] && break
+  sleep 1
+done
+check "serve: the action's run is stored" 0 "^3$" -- sqlite3 "$DB" "SELECT count(*) FROM runs WHERE scorecard = 'supplier' OR id <= 2"
+
+# A run in progress (as `vouch vet` in another terminal leaves it while it
+# goes) reaches the pages as an event, its count growing.
+sqlite3 "$DB" "INSERT INTO runs(id, scorecard, scorecard_hash, started_at, status)
+  SELECT 90, scorecard, scorecard_hash, started_at, 'running' FROM runs WHERE id = 1;
+  INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
+  SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7;"
+curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
+grep -q '"running":\[{[^]]*"id":90' events.out && grep -q '"scored":7' events.out &&
+  echo "ok - serve: a run in progress is an event" ||
+  { echo "not ok - serve: a run in progress is an event"; head -c 400 events.out | sed 's/^/# /'; }
+sqlite3 "$DB" "INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
+  SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7 OFFSET 7"
+curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
+grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
+  { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
+sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
+
+kill -INT "$PID"
+wait "$PID"
+rc=$?
+check "serve: Ctrl-C stops it cleanly" 0 "stopped" -- sh -c "cat serve.out; exit $rc"
