@@ -15,7 +15,7 @@ M.EXIT = {
   { 1, "a script, scorecard, data or output file failed (missing, a directory, unreadable, unwritable, invalid, raised an error)" },
   { 2, "usage error: an unknown command or option, a bad or missing argument" },
   { 3, "a limit was exceeded (memory, time, stack)" },
-  { 4, "the database could not be opened, created or upgraded; or a command that only reads it found none (those never create one)" },
+  { 4, "the database could not be opened, created or upgraded; or a command that only reads it, or prunes it, found none (those never create one)" },
   { 5, "a check failed (vouch test, vouch diff --fail-on)" },
   { 6, "another daemon is running on the database (vouch daemon)" },
 }
