@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 CC      ?= cc
 PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash minizip expat xlsxwriter libh2o openssl
 # Headers only: these are loaded on first use (host/dl.h), not linked.
-LAZY    := libcurl minizip expat xlsxwriter
+LAZY    := libcurl minizip expat xlsxwriter libh2o openssl
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
            libcurl4-openssl-dev libjansson-dev libedit-dev \

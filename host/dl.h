@@ -1,15 +1,18 @@
 /*
 ** dl.h: libraries loaded on first use.
 **
-** libcurl and the thirty libraries behind it (TLS, Kerberos, LDAP), and
-** the workbook libraries with libcrypto behind them, cost more to map and
-** relocate than the rest of a start together, and most runs use none of
-** them. Such a library is not linked: a file of stubs (dl_curl.c,
-** dl_xlsx.c) defines each function the host calls, under the library's own
-** name, so the callers are unchanged. The first call of any of them loads
-** the library (from any thread) and resolves the whole table with dlsym;
-** the library is never unloaded. The executable does not export the stubs,
-** so a loaded library still calls its own functions.
+** libcurl and the thirty libraries behind it (TLS, Kerberos, LDAP), the
+** workbook libraries with libcrypto behind them, and libh2o with libssl,
+** libcrypto and libwslay, cost more to map and relocate than the rest of a
+** start together, and most runs use none of them. Such a library is not
+** linked: a file of stubs (dl_curl.c, dl_xlsx.c, dl_h2o.c) defines each
+** function the host calls, under the library's own name, so the callers
+** are unchanged; data that a header's macros name (libh2o's token table)
+** is reached through an accessor the macro is pointed at (dl_h2o.h). The
+** first call of any of them loads the library (from any thread) and
+** resolves the whole table with dlsym; the library is never unloaded. The
+** executable does not export the stubs, so a loaded library still calls
+** its own functions.
 **
 ** Before a library is loaded nothing can hold one of its objects, so a stub
 ** that cannot load it returns what the function returns when it fails (a
@@ -30,7 +33,8 @@ typedef struct vouch_dl {
   char error[256];           /* why it failed: "libcurl.so.4: cannot open ..." */
 } vouch_dl_t;
 
-extern vouch_dl_t vouch_dl_curl, vouch_dl_expat, vouch_dl_minizip, vouch_dl_xlsxwriter;
+extern vouch_dl_t vouch_dl_curl, vouch_dl_expat, vouch_dl_minizip, vouch_dl_xlsxwriter,
+    vouch_dl_h2o;
 
 /* Loads lib unless tried before; 0 when its functions can be called, -1
 ** when the library or one of its functions is missing (lib->error says
@@ -41,7 +45,7 @@ int vouch_dl_load(vouch_dl_t *lib);
 ** For the stub files. LIST(X, V, N) names a library's functions:
 **   X(lib, return type, name, (parameters), (arguments), value on failure)
 **   V(lib, name, (parameters), (arguments))          for a void function
-**   N(lib, name)                       one whose stub is written by hand
+**   N(lib, name)      one whose stub is written by hand, or a data symbol
 ** VOUCH_DL_LIBRARY(lib, soname, LIST) defines vouch_dl_<lib> and its
 ** table; VOUCH_DL_STUBS(LIST) the functions. vouch_dl_call(lib, name, type)
 ** is name's entry in the table as a pointer of that type.

@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <h2o.h>
 #include <jansson.h>
 
+#include "dl_h2o.h"
 #include "vouch.h"
 
 #define SERVER_MT "vouch.serve.server"
@@ -894,6 +894,12 @@ static int serve_listen(lua_State *L) {
     luaL_pushfail(L);
     lua_pushfstring(L, "%s: not an IP address", host);
     lua_pushliteral(L, "EINVAL");
+    return 3;
+  }
+  if (vouch_dl_load(&vouch_dl_h2o) != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "cannot load libh2o: %s", vouch_dl_h2o.error);
+    lua_pushliteral(L, "ELIBACC");
     return 3;
   }
   signal(SIGPIPE, SIG_IGN);  /* a client that goes away is an error code, not death */

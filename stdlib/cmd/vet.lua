@@ -14,6 +14,21 @@ local cli = require "vouch.scorecard.cli"
 local format, concat, huge = string.format, table.concat, math.huge
 
 local TOP = 20   -- partners shown from each end of the ranking by default
+
+-- Lines for stdout, written 256 at a time: print flushes every line (a
+-- write call each), and a piped run prints a line a partner.
+local pending, npending = {}, 0
+local function flush_lines()
+  if npending > 0 then
+    vouch.file.stdout(concat(pending, "\n", 1, npending) .. "\n")
+    npending = 0
+  end
+end
+local function put_line(s)
+  npending = npending + 1
+  pending[npending] = s
+  if npending == 256 then flush_lines() end
+end
 local progress_line
 
 
@@ -58,20 +73,27 @@ local function print_table(lines, measure)
   end)
   -- Each cell escaped and padded once, in a few calls: a piped run prints
   -- every partner, so this is done a million times. A line of printable
-  -- ASCII (the common case) is one string.format.
+  -- ASCII (the common case) is one concat of its cells and cached pads.
   local ncols, rep, cell, find = #HEADER, string.rep, cli.cell, string.find
-  local out, specs = {}, {}
-  for c = 1, ncols - 1 do specs[c] = format(RIGHT[c] and "%%%ds" or "%%-%ds", w[c]) end
-  specs[ncols] = "%s"
-  local fmt = concat(specs, "  ")
+  local pads = setmetatable({}, { __index = function(t, n)
+    local pad = rep(" ", n); t[n] = pad; return pad end })
+  local out, parts = {}, {}
   local function line(r)
     local text
-    local plain = #r == ncols
-    for c = 1, ncols do
-      if plain and find(r[c], "[^ -~]") then plain = false end
+    if #r == ncols then
+      for c = 1, ncols do
+        local v, k = r[c], 3 * c
+        local n = w[c] - #v
+        if c == ncols then parts[k - 2], parts[k] = "", ""
+        elseif RIGHT[c] then parts[k - 2], parts[k] = pads[n], "  "
+        else parts[k - 2], parts[k] = "", pads[n + 2] end
+        parts[k - 1] = v
+      end
+      if r[ncols] == "" and not RIGHT[ncols - 1] then parts[3 * ncols - 3] = "" end
+      text = concat(parts)
+      if find(text, "[^ -~]") then text = nil end
     end
-    if plain then text = format(fmt, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8])
-    else
+    if not text then
       for c = 1, ncols do
         local v = r[c] or ""
         if v:find("%c") then v = cell(v) end
@@ -83,13 +105,14 @@ local function print_table(lines, measure)
       text = concat(out, "  ", 1, ncols)
     end
     if text:byte(-1) == 32 then text = text:match("^(.-)%s+$") end
-    print(text)
+    put_line(text)
   end
   line(HEADER)
   local rule = {}
   for c = 1, #HEADER do rule[c] = string.rep("-", w[c]) end
   line(rule)
   lines(function(cells) line(cells or { "..." }) end)
+  flush_lines()
 end
 
 -- A name of at most 28 bytes and no control character is shown as it is.
@@ -120,31 +143,23 @@ end
 -- The ranked table of a stored run, read back from the database: every
 -- partner, or the first and the last `top` of the ranking. A row's
 -- principal reasons are the first of its stored reasons (those with a
--- rank), read in one call with their ranks; its weakest dimension is the
--- first of the lowest of its `dims`.
-local TOP_SQL = "json_extract(reasons, '$[0][0]', '$[0][3]', '$[1][0]', '$[1][3]', " ..
-                "'$[2][0]', '$[2][3]', '$[3][0]', '$[3][3]')"
-
-local function codes_of(top)
-  if not top then return "" end
-  local out, n = {}, 0
-  for code in top:gmatch('"([%w_]+)",%d+') do n = n + 1; out[n] = code end
-  return concat(out, ", ", 1, n)
+-- rank); its weakest dimension is the first of the lowest of its `dims`.
+local CODES_SQL = {}
+for k = 0, 3 do
+  CODES_SQL[#CODES_SQL + 1] = format("CASE WHEN s.reasons->>'$[%d][3]' IS NOT NULL THEN " ..
+                                     "'%s' || (s.reasons->>'$[%d][0]') ELSE '' END",
+                                     k, k > 0 and ", " or "", k)
 end
-
-local function weakest_of(dims, names)
-  local k, low, at = 0, huge, nil
-  for v in dims:gmatch("[^,%[%]]+") do
-    k = k + 1
-    local x = tonumber(v)
-    if x and x < low then low, at = x, k end
-  end
-  return at and names[at]
-end
+CODES_SQL = concat(CODES_SQL, " || ")
 
 local function table_from_db(db, run_id, card, summary, top)
-  local sql = "SELECT partner_id, name, kind, total, verdict, " .. TOP_SQL .. " AS top, dims " ..
-              "FROM scores s WHERE run_id = ?1" .. ORDER_SQL .. " LIMIT ?2 OFFSET ?3"
+  -- Only the keys are sorted (a row's reasons are not read until it is
+  -- shown), and the rows are read by key in that order.
+  local sql = "SELECT s.partner_id, s.name, s.kind, s.total, s.verdict, " .. CODES_SQL ..
+              " AS codes, json_argmin(s.dims) AS weakest FROM (SELECT s.partner_id FROM " ..
+              "scores s WHERE s.run_id = ?1" ..
+              ORDER_SQL .. " LIMIT ?2 OFFSET ?3) k CROSS JOIN scores s ON s.run_id = ?1 AND " ..
+              "s.partner_id = k.partner_id"
   local n = summary.partners
   local parts = { { 0, n } }
   if top and n > 2 * top then parts = { { 0, top }, false, { n - top, top } } end
@@ -161,7 +176,7 @@ local function table_from_db(db, run_id, card, summary, top)
           c[1], c[2], c[3], c[4] = tostring(i), tostring(row.partner_id), short_name(row.name),
                                    row.kind or ""
           c[5], c[6] = total and format("%.1f", total) or "-", row.verdict
-          c[7], c[8] = weakest_of(row.dims, names) or "-", codes_of(row.top)
+          c[7], c[8] = row.weakest and names[row.weakest + 1] or "-", row.codes
           f(c)
         end
       end
@@ -267,9 +282,10 @@ local function rows_from_db(db, run_id, card, fmt)
     local res = p and card:replay(p, stored) or stored
     local outcomes = res.outcomes or stored.reasons
     res.id = stored.id
-    if fmt == "json" then print((i > 1 and "," or "") .. json_item(i, res, outcomes))
-    else print(csv_line(dims, i, run_id, res, outcomes)) end
+    if fmt == "json" then put_line((i > 1 and "," or "") .. json_item(i, res, outcomes))
+    else put_line(csv_line(dims, i, run_id, res, outcomes)) end
   end
+  flush_lines()
   if fmt == "json" then print("]}") end
 end
 
@@ -352,13 +368,15 @@ local function no_store(card, rows, fmt, top, progress)
     local i = 0
     for c in tmp:rows(ranked) do
       i = i + 1
-      print(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line))
+      put_line(format('%s{"rank":%d,%s', i > 1 and "," or "", i, c.line))
     end
+    flush_lines()
     print("]}")
   elseif fmt == "csv" then
     csv_header(card.dimension_list)
     local i = 0
-    for c in tmp:rows(ranked) do i = i + 1; print(format("%d,,%s", i, c.line)) end
+    for c in tmp:rows(ranked) do i = i + 1; put_line(format("%d,,%s", i, c.line)) end
+    flush_lines()
   else
     local function each(f)
       local i = 0

@@ -1,8 +1,9 @@
 /*
 ** test-dl.c: libraries loaded on first use (host/dl.c): a missing library
 ** or function is an error that names it, decided once; threads racing to
-** load one all see the same table; the stubs reach the real libcurl and
-** workbook libraries.
+** load one all see the same table; the stubs reach the real libcurl,
+** workbook libraries and libh2o, whose token table too; without libh2o,
+** vouch.serve.listen says so.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +16,8 @@
 #include <curl/curl.h>
 #include <expat.h>
 
-#include "dl.h"
+#include "dl_h2o.h"
+#include "vouch.h"
 
 static void test_missing_library(void **state) {
   static const char *const names[] = {"cos"};
@@ -80,12 +82,52 @@ static void test_stubs_reach_libraries(void **state) {
   XML_ParserFree(p);
 }
 
+/* Before anything loads the real libh2o: it is put back as never tried. */
+static void test_missing_libh2o(void **state) {
+  const char *soname = vouch_dl_h2o.soname;
+  vouch_opts_t o;
+  vouch_host_t *h;
+  (void)state;
+  memset(&o, 0, sizeof o);
+  o.db_path = ":memory:";
+  vouch_dl_h2o.soname = "libvouch-absent.so.9";
+  h = vouch_host_new(&o);
+  assert_non_null(h);
+  assert_int_equal(vouch_host_run_string(h,
+    "local s, e, code = vouch.serve.listen{handler = print}\n"
+    "assert(s == nil and code == 'ELIBACC', e)\n"
+    "assert(e:find('^cannot load libh2o: libvouch%-absent%.so%.9: '), e)\n", "=serve"),
+    VOUCH_EXIT_OK);
+  vouch_host_free(h);
+  vouch_dl_h2o.soname = soname;
+  vouch_dl_h2o.state = 0;
+}
+
+static void test_stubs_reach_libh2o(void **state) {
+  h2o_globalconf_t c;
+  h2o_hostconf_t *hc;
+  (void)state;
+  h2o_config_init(&c);
+  assert_int_equal(vouch_dl_h2o.state, 1);
+  hc = h2o_config_register_host(&c, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+  assert_non_null(hc);
+  assert_non_null(h2o_create_handler(h2o_config_register_path(hc, "/", 0), sizeof(h2o_handler_t)));
+  /* H2O_TOKEN_* name the loaded library's own table */
+  assert_int_equal(H2O_TOKEN_COOKIE->buf.len, 6);
+  assert_memory_equal(H2O_TOKEN_COOKIE->buf.base, "cookie", 6);
+  assert_int_equal(H2O_TOKEN_SET_COOKIE->buf.len, 10);
+  assert_memory_equal(H2O_TOKEN_SET_COOKIE->buf.base, "set-cookie", 10);
+  h2o_config_dispose(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_missing_library),
     cmocka_unit_test(test_missing_function),
     cmocka_unit_test(test_threads_race),
     cmocka_unit_test(test_stubs_reach_libraries),
+    cmocka_unit_test(test_missing_libh2o),
+    cmocka_unit_test(test_stubs_reach_libh2o),
   };
   return cmocka_run_group_tests_name("dl", tests, NULL, NULL);
 }

@@ -712,4 +712,16 @@ test("the host database has the authorizer too", function()
   eq(db:one("PRAGMA user_version").user_version, vouch.db.schema_version, "unchanged")
 end)
 
+test("json_argmin: the position of a partner's weakest dimension", function()
+  local db = vouch.db.open(":memory:")
+  local function argmin(text) return db:one("SELECT json_argmin(?) AS i", text).i end
+  eq(argmin("[3,1.5,null,1.5,2]"), 1, "the first of the least, nulls skipped")
+  eq(argmin("[-2e3, 7]"), 0, "exponents and spaces")
+  eq(argmin("[null,null]"), nil, "no number")
+  eq(argmin("[]"), nil, "empty")
+  eq(argmin('["a",1]'), nil, "not an array of numbers")
+  eq(argmin("[1,2"), nil, "unterminated")
+  eq(argmin(nil), nil, "NULL")
+end)
+
 -- }======================================================
