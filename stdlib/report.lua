@@ -39,10 +39,8 @@ end
 --=======================================================
 
 local FLAG_SQL = record.FLAG_SQL
--- Ranked as `vouch vet` ranks them: approvals first, then reviews, then
--- rejections, each by total.
-local RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, " ..
-  "total IS NULL, total DESC, partner_id"
+-- Ranked as `vouch vet` ranks them (the scorecard library's ranking).
+local RANK_SQL = require("vouch.scorecard").RANK_SQL
 
 --- At most this many partners are listed in a report by default (a run may
 --- hold millions); counts, medians and red flags always cover them all.

@@ -1725,11 +1725,25 @@ local function denull(v)
   return v
 end
 
---- The ranking as SQL over `scores` (aliased or not): approvals first, then
---- reviews, then rejections, each by total (indeterminate last), ties by
---- partner id.
-M.RANK_SQL = "ORDER BY CASE verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END, " ..
-  "total IS NULL, total DESC, partner_id"
+--- The ranking, as an analyst reads it: approvals first, then reviews,
+--- then rejections, each by total (indeterminate last), ties by partner id.
+--- As SQL over `scores` (its columns prefixed by `alias .. "."` when given;
+--- the id column named `id_col`, default partner_id), and as a comparison
+--- of results {verdict, total, id}. The two say the same thing.
+function M.rank_sql(alias, id_col)
+  local t = alias and (alias .. ".") or ""
+  return format("ORDER BY CASE %sverdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END, " ..
+                "%stotal IS NULL, %stotal DESC, %s%s", t, t, t, t, id_col or "partner_id")
+end
+M.RANK_SQL = M.rank_sql()
+
+local CLASS = { approve = 1, review = 2, reject = 3 }
+function M.ranks_before(a, b)
+  if a.verdict ~= b.verdict then return CLASS[a.verdict] < CLASS[b.verdict] end
+  if (a.total == nil) ~= (b.total == nil) then return b.total == nil end
+  if a.total ~= b.total then return a.total > b.total end
+  return a.id < b.id
+end
 
 --- A stored score row (a row of `scores` with the run's dimension names,
 --- a list, whose field `rules` maps rule codes to their dimensions) read

@@ -36,20 +36,9 @@ local progress_line
 local HEADER = { "#", "partner", "name", "kind", "total", "verdict", "weakest", "principal reasons" }
 local RIGHT = { [1] = true, [5] = true }
 
--- The ranking, as an analyst reads it: approvals first, then reviews, then
--- rejections, each by total (indeterminate last), ties by partner id. The
--- SQL and the comparison below say the same thing.
-local ORDER_SQL = [[
-    ORDER BY CASE s.verdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END,
-      s.total IS NULL, s.total DESC, s.partner_id]]
-local CLASS = { approve = 1, review = 2, reject = 3 }
-
-local function before(a, b)
-  if a.verdict ~= b.verdict then return CLASS[a.verdict] < CLASS[b.verdict] end
-  if (a.total == nil) ~= (b.total == nil) then return b.total == nil end
-  if a.total ~= b.total then return a.total > b.total end
-  return a.id < b.id
-end
+-- The ranking is the scorecard library's.
+local ORDER_SQL = " " .. sc.rank_sql("s")
+local before = sc.ranks_before
 
 
 
@@ -362,7 +351,7 @@ local function no_store(card, rows, fmt, top, progress)
       end }
     hold.flush()
   end)
-  local ranked = "SELECT * FROM held s" .. ORDER_SQL:gsub("s%.partner_id", "s.id")
+  local ranked = "SELECT * FROM held s " .. sc.rank_sql("s", "id")
   if fmt == "json" then
     print('{"run":null,"scorecard":' .. sc.json(card.name) .. ',"partners":[')
     local i = 0
