@@ -482,6 +482,14 @@ int vouch_cron_next(const vouch_cron_t *c, const char *tz, int64_t from, int64_t
 }
 
 
+int vouch_cron_next_of(const char *expr, const char *tz, int64_t from, int64_t *next) {
+  vouch_cron_t c;
+  char err[256];
+  if (vouch_cron_parse(expr, &c, err, sizeof err) != 0) return -1;
+  return vouch_cron_next(&c, tz, from, next);
+}
+
+
 /*
 ** {======================================================
 ** Times as text

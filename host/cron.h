@@ -38,6 +38,10 @@ int vouch_cron_parse(const char *expr, vouch_cron_t *c, char *err, size_t errlen
 */
 int vouch_cron_next(const vouch_cron_t *c, const char *tz, int64_t from, int64_t *next);
 
+/* The same for an expression not yet parsed: 0, or -1 when it does not
+** parse or never fires again. */
+int vouch_cron_next_of(const char *expr, const char *tz, int64_t from, int64_t *next);
+
 /* 0 if `tz` names an installed IANA zone (or is UTC), else -1 and a message. */
 int vouch_tz_check(const char *tz, char *err, size_t errlen);
 

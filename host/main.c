@@ -45,6 +45,7 @@ static const command commands[] = {
   {"cron", NULL, "vouch.cmd.cron", 0},
   {"schedule", cmd_sched, "vouch.cmd.schedule", 0},
   {"daemon", cmd_sched, NULL, 0},
+  {"prune", NULL, "vouch.cmd.prune", 0},
   {"cache", NULL, "vouch.cmd.cache", 0},
   {"completion", NULL, "vouch.cmd.completion", 0},
   {"help", cmd_help, NULL, 0},
@@ -255,8 +256,8 @@ static int db_ready(const vouch_opts_t *o, const char *cmd, int readonly) {
     return VOUCH_EXIT_DB;
   }
   if (readonly) {
-    fprintf(stderr, "vouch: %s: no database %s: nothing has been stored there yet (%s only "
-                    "reads; it creates none)\n"
+    fprintf(stderr, "vouch: %s: no database %s: nothing has been stored there yet (%s "
+                    "creates none)\n"
                     "hint: %s with 'vouch %s%s%s%s', or give the --db that has them\n",
             cmd, db, cmd, strncmp(cmd, "schedule", 8) == 0 ? "add a schedule" : "score partners first",
             o->db_path ? "--db " : "", o->db_path ? o->db_path : "", o->db_path ? " " : "",
@@ -335,23 +336,26 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     if (r == 0) rest[n++] = argv[i];
   }
   if (!wants_help(n, rest) && (c->reads || strcmp(c->name, "vet") == 0 ||
-                               strcmp(c->name, "schedule") == 0)) {
-    int ro = c->reads || (strcmp(c->name, "schedule") == 0 && n > 0 &&
-                          (strcmp(rest[0], "list") == 0 || strcmp(rest[0], "history") == 0));
+                               strcmp(c->name, "schedule") == 0 || strcmp(c->name, "prune") == 0)) {
+    /* prune removes from a record; with none there is nothing to create */
+    int ro = c->reads || strcmp(c->name, "prune") == 0 ||
+             (strcmp(c->name, "schedule") == 0 && n > 0 &&
+              (strcmp(rest[0], "list") == 0 || strcmp(rest[0], "history") == 0 ||
+               strcmp(rest[0], "alerts") == 0));
+    int first = !c->reads && n > 0 && strcmp(c->name, "prune") != 0;  /* named in messages */
     char what[64];
     int st;
-    snprintf(what, sizeof what, "%s%s%s", c->name, c->reads || n == 0 ? "" : " ",
-             c->reads || n == 0 ? "" : rest[0]);
+    snprintf(what, sizeof what, "%s%s%s", c->name, first ? " " : "", first ? rest[0] : "");
     st = 0;
     if (ro) {
       /* a usage error is told before a missing database (exit 2), as the
          command itself would */
       char **chk = calloc((size_t)n + 3, sizeof *chk);
-      int k, m = c->reads ? 0 : 1;
+      int k, m = strcmp(c->name, "schedule") == 0;  /* a subcommand comes first */
       if (chk == NULL) { free(rest); return VOUCH_EXIT_SCRIPT; }
       chk[0] = "check";
       chk[1] = (char *)c->name;
-      chk[2] = c->reads ? "" : rest[0];
+      chk[2] = m ? rest[0] : "";
       for (k = m; k < n; k++) chk[3 + k - m] = rest[k];
       st = commands_lua(3 + n - m, chk);
       free(chk);

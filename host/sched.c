@@ -1,14 +1,15 @@
 /*
-** sched.c: schedules in the database, the daemon that runs them, and the
-** monitoring that compares a schedule's scorecard runs.
+** sched.c: the scheduler's engine: the daemon that runs due schedules, and
+** the check a schedule's row passes before it runs.
 **
-** Lua sees vouch.schedule(...) (register or update a schedule) and the
-** vouch.schedules table (list, get, remove, pause, resume, history, trigger,
-** context). The daemon (`vouch daemon`), `vouch schedule tick` and
-** `vouch schedule run` share one engine on a private libuv loop: each run
-** is a child process of vouch itself (`vouch run SCRIPT ARGS`, with the
-** limits of `vouch run`), so a crash, a timeout or a memory blow-up in one
-** run is recorded and the daemon goes on.
+** Schedules are added from Lua (sched_lua.c) and kept in the record
+** (record.h); a scoring run a schedule made is compared with the one before
+** (compare.c) and what moved is sent as an alert. The daemon (`vouch
+** daemon`), `vouch schedule tick` and `vouch schedule run` share one
+** engine on a private libuv loop: each run is a child process of vouch
+** itself (`vouch run SCRIPT ARGS`, with the limits of `vouch run`), so a
+** crash, a timeout or a memory blow-up in one run is recorded and the daemon
+** goes on.
 **
 ** A schedule row comes back from a file anything may have written, so it
 ** is checked before each run ("The boundary" below): a run gets the grants
@@ -18,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,11 +31,9 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "vouch.h"
 #include "cron.h"
-#include "store.h"
 #include "vouch_sched.h"
 
 extern char **environ;
@@ -43,76 +41,9 @@ extern char **environ;
 #define OUTPUT_KEEP 4000        /* bytes of a run's output kept in history */
 #define LATE_LIMIT 60           /* seconds after which a due fire counts as missed */
 #define QUEUE_CAP 10            /* queued runs per schedule (overlap=queue) */
-#define MISSED_CAP_DEFAULT 10
 #define DUE_SCAN_MAX 100000     /* fire times looked at when catching up */
-
-/*
-** {======================================================
-** The database
-** =======================================================
-*/
-
-/* Open the host's database, migrated; NULL and *err (malloc'd). */
-static sqlite3 *db_open(const char *path, vouch_host_t *h, char **err) {
-  sqlite3 *db = NULL;
-  *err = NULL;
-  if (vouch__store_open(path, VOUCH_STORE_HOST, h, NULL, &db, err) != SQLITE_OK) {
-    if (db) sqlite3_close(db);
-    return NULL;
-  }
-  return db;
-}
-
-
-/* Prepare, bind text/integer/real/NULL from a format ("s", "i", "d", "n"). */
-static sqlite3_stmt *db_prep(sqlite3 *db, const char *sql, const char *fmt, ...) {
-  sqlite3_stmt *st;
-  va_list ap;
-  int i;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return NULL;
-  va_start(ap, fmt);
-  for (i = 0; fmt && fmt[i]; i++) {
-    switch (fmt[i]) {
-      case 's': {
-        const char *s = va_arg(ap, const char *);
-        if (s) sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT);
-        else sqlite3_bind_null(st, i + 1);
-        break;
-      }
-      case 'i': sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
-      case 'd': sqlite3_bind_double(st, i + 1, va_arg(ap, double)); break;
-      default: sqlite3_bind_null(st, i + 1); break;
-    }
-  }
-  va_end(ap);
-  return st;
-}
-
-/* Run a statement that returns no rows; 0 or -1. */
-#define db_run(db, ...) db_done(db_prep(db, __VA_ARGS__))
-static int db_done(sqlite3_stmt *st) {
-  int rc;
-  if (st == NULL) return -1;
-  rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-}
-
-static int table_exists(sqlite3 *db, const char *name) {
-  sqlite3_stmt *st = db_prep(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                             "s", name);
-  int r = st && sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  return r;
-}
-
-static const char *col_text(sqlite3_stmt *st, int i) {
-  const unsigned char *s = sqlite3_column_text(st, i);
-  return s ? (const char *)s : NULL;
-}
-
-/* }====================================================== */
-
+/* Alerts as JSON: ten significant digits say a PSI of 2.1093 as 2.1093. */
+#define ALERT_JSON (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10))
 
 /*
 ** {======================================================
@@ -679,64 +610,6 @@ refuse:
 /* }====================================================== */
 
 
-/* The time schedules think it is: $VOUCH_NOW when set (tests), else now. */
-static int64_t env_now(void) {
-  const char *e = getenv("VOUCH_NOW");
-  int64_t t;
-  if (e && *e && vouch_time_parse(e, NULL, (int64_t)time(NULL), &t) == 0) return t;
-  return (int64_t)time(NULL);
-}
-
-
-/* A schedule as stored. */
-typedef struct sched_def {
-  char *name, *expr, *tz, *script, *args, *missed, *overlap, *alerts, *next_run;
-  char *dir;                    /* where it was added: the runs' working directory */
-  char *grants;                 /* JSON: what its runs may do (vouch_sched_grants_t) */
-  int64_t missed_cap, jitter, paused;
-  double threshold;
-} sched_def;
-
-static void def_free(sched_def *d) {
-  free(d->name); free(d->expr); free(d->tz); free(d->script); free(d->args);
-  free(d->missed); free(d->overlap); free(d->alerts); free(d->next_run); free(d->dir);
-  free(d->grants);
-  memset(d, 0, sizeof *d);
-}
-
-#define DEF_COLUMNS "name, expr, tz, script, args, missed, missed_cap, overlap, " \
-                    "jitter, paused, alerts, threshold, next_run, dir, grants"
-
-static void def_read(sqlite3_stmt *st, sched_def *d) {
-#define DUP(i) (col_text(st, i) ? strdup(col_text(st, i)) : NULL)
-  d->name = DUP(0); d->expr = DUP(1); d->tz = DUP(2); d->script = DUP(3);
-  d->args = DUP(4); d->missed = DUP(5); d->missed_cap = sqlite3_column_int64(st, 6);
-  d->overlap = DUP(7); d->jitter = sqlite3_column_int64(st, 8);
-  d->paused = sqlite3_column_int64(st, 9); d->alerts = DUP(10);
-  d->threshold = sqlite3_column_double(st, 11); d->next_run = DUP(12); d->dir = DUP(13);
-  d->grants = DUP(14);
-#undef DUP
-}
-
-static int def_load(sqlite3 *db, const char *name, sched_def *d) {
-  sqlite3_stmt *st = db_prep(db, "SELECT " DEF_COLUMNS " FROM schedules WHERE name=?",
-                             "s", name);
-  int found = st && sqlite3_step(st) == SQLITE_ROW;
-  if (found) def_read(st, d);
-  sqlite3_finalize(st);
-  return found;
-}
-
-
-/* The next fire of a schedule after `from`, as UTC text; 0 or -1. */
-static int next_fire(const char *expr, const char *tz, int64_t from, int64_t *t) {
-  vouch_cron_t c;
-  char err[256];
-  if (vouch_cron_parse(expr, &c, err, sizeof err) != 0) return -1;
-  return vouch_cron_next(&c, tz, from, t);
-}
-
-
 /*
 ** {======================================================
 ** The engine: due schedules, child processes, shutdown
@@ -782,7 +655,7 @@ typedef struct child {          /* a running schedule */
 
 struct engine {
   uv_loop_t loop;
-  sqlite3 *db;
+  vouch_record_t *rec;          /* the host's record; owned */
   int mode;
   char exe[PATH_MAX];           /* this program, for the children */
   char db_abs[2 * PATH_MAX + 2];  /* the database, absolute: runs work elsewhere */
@@ -805,7 +678,6 @@ struct engine {
   int lock_fd;
   int in_run;                   /* uv_run is running: uv_stop may be called */
   uint64_t last_sweep;          /* uv_hrtime() of the last look for dead runs */
-  struct pending_write *writes, **writes_tail;  /* writes waiting for the lock, in order */
 };
 
 static int64_t clock_now(engine *e) {
@@ -844,99 +716,22 @@ static void maybe_finish(engine *e);
 
 
 /*
-** {======================================================
-** The engine's writes
-** A scoring run is one transaction: while a long one holds the write lock,
-** the engine's own writes (a run's end, the next fire time) cannot be made.
-** The engine does not wait for them: a write that finds the lock taken
-** waits in a queue, as SQL text with its values in it, and the queue is
-** made, in order, before any newer write and before the next look at the
-** schedules. So a run's end is never lost, and nothing is fired twice
-** because its next fire time was not yet written.
-** =======================================================
+** The engine's writes: a scoring run is one transaction, and while a long
+** one holds the write lock the engine's own writes (a run's end, the next
+** fire time) cannot be made. The engine does not wait for them: the record
+** keeps them, in order, and makes them before any newer write and before
+** the next look at the schedules (vouch_record_defer). So a run's end is
+** never lost, and nothing is fired twice because its next fire time was not
+** yet written.
 */
-
 #define LOOP_BUSY_MS 200        /* the engine's wait for the lock, in the loop */
 #define EXIT_WAIT_S 120         /* how long an exiting engine tries to write */
 
-typedef struct pending_write {
-  struct pending_write *next;
-  char *sql;                    /* sqlite3_malloc'd */
-} pending_write;
-
-static int is_busy(int rc) {
-  rc &= 0xff;
-  return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+static void record_report(void *ud, const char *event, const char *message) {
+  logf_(ud, event, NULL, "%s", message);
 }
 
-/* Make the waiting writes, in order: 0 when none is left, -1 if one still
-** finds the lock taken. A write that fails otherwise is logged and dropped. */
-static int flush_writes(engine *e) {
-  while (e->writes) {
-    pending_write *w = e->writes;
-    char *err = NULL;
-    int rc = sqlite3_exec(e->db, w->sql, NULL, NULL, &err);
-    if (is_busy(rc)) { sqlite3_free(err); return -1; }
-    if (rc != SQLITE_OK) logf_(e, "error", NULL, "write failed: %s", err ? err : sqlite3_errstr(rc));
-    sqlite3_free(err);
-    if ((e->writes = w->next) == NULL) e->writes_tail = &e->writes;
-    sqlite3_free(w->sql);
-    free(w);
-  }
-  return 0;
-}
-
-/* Run a prepared write now, or queue it if the lock is taken: 0 (made or
-** queued) or -1 (failed, or st is NULL). */
-#define db_write(e, ...) db_put(e, db_prep((e)->db, __VA_ARGS__))
-static int db_put(engine *e, sqlite3_stmt *st) {
-  pending_write *w;
-  int rc;
-  if (st == NULL) return -1;
-  if (flush_writes(e) == 0) {
-    rc = sqlite3_step(st);
-    if (!is_busy(rc)) {
-      sqlite3_finalize(st);
-      return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-    }
-    sqlite3_reset(st);
-  }
-  w = malloc(sizeof *w);
-  if (w == NULL || (w->sql = sqlite3_expanded_sql(st)) == NULL) {
-    free(w);
-    sqlite3_finalize(st);
-    logf_(e, "error", NULL, "out of memory: a write was lost");
-    return -1;
-  }
-  sqlite3_finalize(st);
-  if (e->writes == NULL) logf_(e, "busy", NULL, "the database is locked: writes wait");
-  w->next = NULL;
-  *e->writes_tail = w;
-  e->writes_tail = &w->next;
-  return 0;
-}
-
-/* At exit: keep trying, waiting for the lock, for at most EXIT_WAIT_S. */
-static void flush_writes_at_exit(engine *e) {
-  uint64_t until = uv_hrtime() + (uint64_t)EXIT_WAIT_S * 1000000000;
-  int n = 0;
-  pending_write *w;
-  if (e->writes == NULL) return;
-  sqlite3_busy_timeout(e->db, VOUCH_BUSY_TIMEOUT);
-  while (flush_writes(e) != 0 && uv_hrtime() < until) {}
-  for (w = e->writes; w; w = w->next) n++;
-  if (n) logf_(e, "error", NULL, "%d write%s lost: the database stayed locked for %ds", n,
-               n == 1 ? "" : "s", EXIT_WAIT_S);
-  while ((w = e->writes)) {
-    e->writes = w->next;
-    sqlite3_free(w->sql);
-    free(w);
-  }
-  e->writes_tail = &e->writes;
-}
-
-/* }====================================================== */
-static int plan_of(engine *e, const sched_def *d, vouch_sched_plan_t *plan, char *why,
+static int plan_of(engine *e, const vouch_schedule_t *d, vouch_sched_plan_t *plan, char *why,
                    size_t n);
 
 
@@ -978,10 +773,8 @@ static void enqueue(engine *e, const char *name, int64_t at, const char *trigger
 static void record_skip(engine *e, const char *name, int64_t at, const char *trigger,
                         const char *why) {
   char ts[32], now[32];
-  db_write(e, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
-         " started_at, ended_at, duration, error) VALUES (?,?,?,'skipped',?,?,0,?)",
-         "ssssss", name, vouch_time_utc(at, ts), trigger, vouch_time_utc(clock_now(e), now),
-         now, why);
+  vouch_record_run_not_started(e->rec, name, vouch_time_utc(at, ts), trigger, "skipped",
+                               vouch_time_utc(clock_now(e), now), why);
   logf_(e, "skip", name, "for=%s reason=\"%s\"", ts, why);
 }
 
@@ -990,7 +783,7 @@ static void record_skip(engine *e, const char *name, int64_t at, const char *tri
 ** A fire is due: apply the overlap policy. Catch-up runs (missed=each) queue
 ** whatever the policy, since running each of them is the point.
 */
-static void fire(engine *e, const sched_def *d, int64_t at, const char *trigger,
+static void fire(engine *e, const vouch_schedule_t *d, int64_t at, const char *trigger,
                  const char *partner, const char *reason) {
   child *c = NULL;
   int busy = running_of(e, d->name, &c) || queued_of(e, d->name) > 0;
@@ -1034,13 +827,12 @@ static int64_t jitter_of(const char *name, int64_t at, int64_t jitter) {
 ** latest is on time if it is less than LATE_LIMIT old; the others were
 ** missed (no daemon ran) and the missed policy says what becomes of them.
 */
-static void check_schedule(engine *e, sched_def *d, int64_t now) {
+static void check_schedule(engine *e, vouch_schedule_t *d, int64_t now) {
   int64_t next, t, due[64], ndue = 0, nmissed_total = 0, last = -1;
   char ts[32];
   if (d->next_run == NULL || vouch_time_parse(d->next_run, NULL, now, &next) != 0) {
-    if (next_fire(d->expr, d->tz, now, &t) == 0)
-      db_write(e, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
-             vouch_time_utc(t, ts), d->name);
+    if (vouch_cron_next_of(d->expr, d->tz, now, &t) == 0)
+      vouch_record_schedule_next(e->rec, d->name, vouch_time_utc(t, ts));
     return;
   }
   if (now < next + jitter_of(d->name, next, d->jitter)) return;
@@ -1058,8 +850,7 @@ static void check_schedule(engine *e, sched_def *d, int64_t now) {
     }
     vouch_tz_release();
   }
-  db_write(e, "UPDATE schedules SET next_run=? WHERE name=?", "ss",
-         t == INT64_MAX ? NULL : vouch_time_utc(t, ts), d->name);
+  vouch_record_schedule_next(e->rec, d->name, t == INT64_MAX ? NULL : vouch_time_utc(t, ts));
   {
     int on_time = now - last < LATE_LIMIT + d->jitter;
     int64_t missed = ndue - on_time, keep = ndue < 64 ? ndue : 64, run_missed = 0, i;
@@ -1087,24 +878,21 @@ static void check_schedule(engine *e, sched_def *d, int64_t now) {
 
 /* Early re-runs asked for by scripts (vouch.schedules.trigger). */
 static void check_triggers(engine *e) {
-  sqlite3_stmt *st = db_prep(e->db, "SELECT t.id, t.schedule, t.partner_id, t.reason FROM "
-                             "schedule_triggers t WHERE t.fired_at IS NULL ORDER BY t.id", NULL);
+  vouch_trigger_t *v;
   char ts[32];
-  if (st == NULL) return;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    sched_def d = {0};
-    int64_t id = sqlite3_column_int64(st, 0);
-    const char *name = col_text(st, 1);
-    db_write(e, "UPDATE schedule_triggers SET fired_at=? WHERE id=?", "si",
-           vouch_time_utc(clock_now(e), ts), id);
-    if (name && def_load(e->db, name, &d) && !d.paused) {
-      logf_(e, "trigger", name, "partner=%s reason=\"%s\"",
-            col_text(st, 2) ? col_text(st, 2) : "-", col_text(st, 3) ? col_text(st, 3) : "");
-      fire(e, &d, clock_now(e), "event", col_text(st, 2), col_text(st, 3));
+  int n, i;
+  if (vouch_record_triggers(e->rec, &v, &n) != VOUCH_RECORD_OK) return;
+  for (i = 0; i < n; i++) {
+    vouch_schedule_t d;
+    vouch_record_trigger_fired(e->rec, v[i].id, vouch_time_utc(clock_now(e), ts));
+    if (vouch_record_schedule_get(e->rec, v[i].schedule, &d) > 0 && !d.paused) {
+      logf_(e, "trigger", v[i].schedule, "partner=%s reason=\"%s\"",
+            v[i].partner ? v[i].partner : "-", v[i].reason ? v[i].reason : "");
+      fire(e, &d, clock_now(e), "event", v[i].partner, v[i].reason);
     }
-    def_free(&d);
+    vouch_schedule_free(&d);
   }
-  sqlite3_finalize(st);
+  vouch_triggers_free(v, n);
 }
 
 
@@ -1130,50 +918,37 @@ static int pid_alive(pid_t pid) {
 ** without a pid yet belong to a run being started, except at start-up.
 */
 static void sweep_dead(engine *e, int startup) {
-  sqlite3_stmt *st;
+  int64_t *ids, *pids;
   char ts[32];
-  if (flush_writes(e) != 0) return;  /* a run's end may still wait to be written */
-  st = db_prep(e->db, "SELECT id, pid FROM schedule_runs WHERE status='running'"
-               " AND (?1 OR pid IS NOT NULL)", "i", (int64_t)startup);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    if (pid_alive((pid_t)sqlite3_column_int64(st, 1))) continue;
-    db_write(e, "UPDATE schedule_runs SET status='aborted', ended_at=?, error="
-           "'the daemon that ran it stopped before it ended' WHERE id=? AND status='running'",
-           "si", vouch_time_utc(clock_now(e), ts), sqlite3_column_int64(st, 0));
+  int n, i;
+  /* a run's end may still wait to be written */
+  if (vouch_record_flush(e->rec) != VOUCH_RECORD_OK) return;
+  if (vouch_record_running(e->rec, startup, &ids, &pids, &n) == VOUCH_RECORD_OK) {
+    for (i = 0; i < n; i++)
+      if (!pid_alive((pid_t)pids[i]))
+        vouch_record_run_abort(e->rec, ids[i], vouch_time_utc(clock_now(e), ts),
+                               "the daemon that ran it stopped before it ended");
   }
-  sqlite3_finalize(st);
+  free(ids);
+  free(pids);
   e->last_sweep = uv_hrtime();
 }
 
 
 static void poll_once(engine *e) {
   int64_t now = clock_now(e);
-  sqlite3_stmt *st;
+  vouch_schedule_t *defs;
+  int n, i;
   if (e->stopping) return;
   /* Writes still waiting for the lock come first: the schedules are read
      back as they left them. */
-  if (flush_writes(e) != 0) return;
+  if (vouch_record_flush(e->rec) != VOUCH_RECORD_OK) return;
   if (uv_hrtime() - e->last_sweep > 30 * (uint64_t)1000000000) sweep_dead(e, 0);
   check_triggers(e);
-  st = db_prep(e->db, "SELECT " DEF_COLUMNS " FROM schedules WHERE paused=0 ORDER BY name", NULL);
-  if (st) {
-    /* Read them all first: checking writes to the table. */
-    sched_def *defs = NULL;
-    int n = 0, cap = 0, i;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      if (n == cap) {
-        sched_def *nd = realloc(defs, sizeof *defs * (size_t)(cap = cap ? cap * 2 : 16));
-        if (nd == NULL) break;
-        defs = nd;
-      }
-      def_read(st, &defs[n++]);
-    }
-    sqlite3_finalize(st);
-    for (i = 0; i < n; i++) {
-      check_schedule(e, &defs[i], now);
-      def_free(&defs[i]);
-    }
-    free(defs);
+  /* Read them all first: checking writes to the table. */
+  if (vouch_record_schedules(e->rec, 0, &defs, &n) == VOUCH_RECORD_OK) {
+    for (i = 0; i < n; i++) check_schedule(e, &defs[i], now);
+    vouch_schedules_free(defs, n);
   }
   try_start(e);
 }
@@ -1249,261 +1024,6 @@ static void backstop_cb(uv_timer_t *t) {
 }
 
 
-/* --- monitoring --- */
-
-/* What a raised flag does; a flag with one of these outcomes is stored in
-   scores.reasons whether or not it is a principal reason. */
-#define FLAG_OUTCOMES "('veto','penalty','cap','review')"
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/*
-** The values of one column of a run's scores, sorted, NULLs left out:
-** the total (`index` < 0) or the dimension at `index` of scores.dims (in
-** the order of the run's scorecard). The caller frees the array.
-*/
-static double *column_values(sqlite3 *db, int index, int64_t run, int *n) {
-  char path[32];
-  sqlite3_stmt *st;
-  double *v = NULL;
-  int cap = 0;
-  *n = 0;
-  if (index < 0) {
-    st = db_prep(db, "SELECT total FROM scores WHERE run_id=? AND total IS NOT NULL", "i", run);
-  } else {
-    snprintf(path, sizeof path, "$[%d]", index);
-    st = db_prep(db, "SELECT v FROM (SELECT json_extract(dims, ?) AS v FROM scores"
-                 " WHERE run_id=?) WHERE v IS NOT NULL", "si", path, run);
-  }
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    if (*n == cap) {
-      double *nv = realloc(v, sizeof *v * (size_t)(cap = cap ? cap * 2 : 64));
-      if (nv == NULL) break;
-      v = nv;
-    }
-    v[(*n)++] = sqlite3_column_double(st, 0);
-  }
-  sqlite3_finalize(st);
-  if (v) qsort(v, (size_t)*n, sizeof *v, cmp_double);
-  return v;
-}
-
-/* The dimension names of a run's scorecard, in its order: a JSON array
-   (owned by the caller), empty when the scorecard is not recorded. */
-static json_t *run_dimensions(sqlite3 *db, int64_t run) {
-  sqlite3_stmt *st = db_prep(db, "SELECT c.dimensions FROM runs r JOIN scorecards c"
-                             " ON c.hash=r.scorecard_hash WHERE r.id=?", "i", run);
-  json_t *dims = NULL;
-  if (st && sqlite3_step(st) == SQLITE_ROW && col_text(st, 0))
-    dims = json_loads(col_text(st, 0), 0, NULL);
-  sqlite3_finalize(st);
-  if (!json_is_array(dims)) {
-    json_decref(dims);
-    dims = json_array();
-  }
-  return dims;
-}
-
-/* The position of `name` in a JSON array of names, or -1. */
-static int dimension_index(json_t *dims, const char *name) {
-  size_t i;
-  json_t *d;
-  json_array_foreach(dims, i, d) {
-    if (json_is_string(d) && strcmp(json_string_value(d), name) == 0) return (int)i;
-  }
-  return -1;
-}
-
-/* PSI of one column between two runs, added to `drift`; 1 when it moved. */
-static int drift_of(sqlite3 *db, json_t *drift, const char *name, int ia, int64_t a,
-                    int ib, int64_t b) {
-  int ne, na, moved = 0;
-  double *ev = column_values(db, ia, a, &ne);
-  double *av = column_values(db, ib, b, &na);
-  if (ne > 0 && na > 0) {
-    double p = vouch_psi(ev, ne, av, na);
-    json_array_append_new(drift, json_pack("{s:s, s:f, s:s}", "dimension", name,
-                                           "psi", round(p * 10000) / 10000,
-                                           "band", vouch_psi_band(p)));
-    moved = p >= 0.1;
-  }
-  free(ev);
-  free(av);
-  return moved;
-}
-
-
-/*
-** Population stability index of `a` (new) against `e` (expected, the
-** previous run), both sorted: ten bins cut at the deciles of `e` (fewer when
-** values repeat), empty bins counted as 0.0001 so the logarithm stays finite.
-*/
-double vouch_psi(const double *e, int ne, const double *a, int na) {
-  double edges[9], psi = 0;
-  int nedges = 0, k, b;
-  if (ne == 0 || na == 0) return 0;
-  for (k = 1; k <= 9; k++) {
-    double q = e[(k * ne) / 10 < ne ? (k * ne) / 10 : ne - 1];
-    if (nedges == 0 || q > edges[nedges - 1]) edges[nedges++] = q;
-  }
-  for (b = 0; b <= nedges; b++) {
-    int ce = 0, ca = 0, i;
-    double lo = b == 0 ? -INFINITY : edges[b - 1], hi = b == nedges ? INFINITY : edges[b];
-    double pe, pa;
-    for (i = 0; i < ne; i++) ce += e[i] >= lo && e[i] < hi;
-    for (i = 0; i < na; i++) ca += a[i] >= lo && a[i] < hi;
-    pe = (double)ce / ne; pa = (double)ca / na;
-    if (pe < 1e-4) pe = 1e-4;
-    if (pa < 1e-4) pa = 1e-4;
-    psi += (pa - pe) * log(pa / pe);
-  }
-  return psi;
-}
-
-const char *vouch_psi_band(double psi) {
-  return psi < 0.1 ? "stable" : psi < 0.25 ? "moderate" : "significant";
-}
-
-
-/*
-** The run that scorecard run `run`, made by schedule `name`, is compared
-** with: the latest earlier finished run of the same scorecard made by the
-** same schedule, preferring one over the same inputs. A schedule's runs
-** are those its history links (the last of each execution), the others
-** its executions' processes made (same pid, after the run the previous
-** history row links), those started as "schedule:NAME", and those made
-** earlier by this execution over the same inputs (id above `runs_before`,
-** process `pid`: a run over other inputs there is a sibling, not a
-** predecessor).
-** Another schedule's runs are never taken: they score other data. 0 when
-** there is none.
-*/
-static int64_t previous_run(sqlite3 *db, const char *name, int64_t run, int64_t runs_before,
-                            int64_t pid) {
-  sqlite3_stmt *st;
-  int64_t prev = 0;
-  /* h: the schedule's earlier executions, each with the range of run ids
-     it may have made (after the run the history row before it links);
-     c: the runs they made, those started as the schedule's, and this
-     execution's own. Each part is a range or an index look-up. */
-  st = db_prep(db, "WITH h AS (SELECT s.pid, s.run_id AS hi, coalesce((SELECT q.run_id"
-               "   FROM schedule_runs q WHERE q.schedule=?2 AND q.id<s.id AND q.run_id IS NOT NULL"
-               "   ORDER BY q.id DESC LIMIT 1), 0) AS lo FROM schedule_runs s"
-               "  WHERE s.schedule=?2 AND s.status='ok' AND s.run_id IS NOT NULL AND s.run_id<?1),"
-               " c(id) AS (SELECT p.id FROM h JOIN runs p ON p.id>h.lo AND p.id<=h.hi"
-               "   AND (p.pid=h.pid OR p.id=h.hi)"
-               "  UNION SELECT id FROM runs WHERE started_by='schedule:'||?2 AND id<?1"
-               "  UNION SELECT id FROM runs WHERE id>?3 AND id<?1 AND pid=?4)"
-               " SELECT p.id FROM runs r JOIN c JOIN runs p ON p.id=c.id"
-               " WHERE r.id=?1 AND p.scorecard=r.scorecard AND p.status='ok' AND p.id<r.id"
-               "  AND (p.id<=?3 OR p.pid IS NOT ?4 OR p.inputs IS r.inputs)"
-               " ORDER BY p.inputs IS r.inputs DESC, p.id DESC LIMIT 1",
-               "isii", run, name, runs_before, pid);
-  if (st && sqlite3_step(st) == SQLITE_ROW) prev = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return prev;
-}
-
-
-/*
-** Compare scorecard run `run` with run `prev` (see previous_run): verdicts
-** that changed, totals that moved more than `threshold`, flags raised that
-** were not, and the drift of the total and of each dimension the two
-** runs' scorecards share (by name, whatever their order). Returns a JSON
-** report (owned by the caller) when something moved, NULL when nothing did.
-*/
-json_t *vouch_sched_compare(sqlite3 *db, int64_t run, int64_t prev, double threshold) {
-  sqlite3_stmt *st;
-  char *scorecard = NULL;
-  json_t *rep, *changes, *moves, *flags, *drift, *dims_now, *dims_prev, *d;
-  int worth = 0;
-  size_t i;
-  if (prev <= 0) return NULL;
-  st = db_prep(db, "SELECT scorecard FROM runs WHERE id=?", "i", run);
-  if (st && sqlite3_step(st) == SQLITE_ROW && col_text(st, 0)) scorecard = strdup(col_text(st, 0));
-  sqlite3_finalize(st);
-  rep = json_object();
-  json_object_set_new(rep, "scorecard", json_string(scorecard ? scorecard : ""));
-  json_object_set_new(rep, "run_id", json_integer(run));
-  json_object_set_new(rep, "previous_run_id", json_integer(prev));
-  free(scorecard);
-
-  changes = json_array();
-  moves = json_array();
-  st = db_prep(db, "SELECT n.partner_id, n.name, o.verdict, n.verdict, o.total, n.total"
-               " FROM scores n JOIN scores o ON o.run_id=? AND o.partner_id=n.partner_id"
-               " WHERE n.run_id=? AND (o.verdict<>n.verdict OR abs(n.total-o.total)>?)"
-               " ORDER BY abs(coalesce(n.total,0)-coalesce(o.total,0)) DESC, n.partner_id",
-               "iid", prev, run, threshold);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    json_t *o = json_pack("{s:s?, s:s?, s:s?, s:s?}", "partner_id", col_text(st, 0),
-                          "name", col_text(st, 1), "from", col_text(st, 2), "to", col_text(st, 3));
-    double a = sqlite3_column_double(st, 4), b = sqlite3_column_double(st, 5);
-    json_object_set_new(o, "total_from", sqlite3_column_type(st, 4) == SQLITE_NULL
-                        ? json_null() : json_real(a));
-    json_object_set_new(o, "total_to", sqlite3_column_type(st, 5) == SQLITE_NULL
-                        ? json_null() : json_real(b));
-    if (strcmp(col_text(st, 2) ? col_text(st, 2) : "", col_text(st, 3) ? col_text(st, 3) : ""))
-      json_array_append(changes, o);
-    if (fabs(b - a) > threshold) json_array_append(moves, o);
-    json_decref(o);
-  }
-  sqlite3_finalize(st);
-  json_object_set_new(rep, "verdict_changes", changes);
-  json_object_set_new(rep, "moves", moves);
-  json_object_set_new(rep, "threshold", json_real(threshold));
-
-  flags = json_array();
-  /* A red flag is a rule that vetoes, penalises, caps or forces a review
-     (each raised flag is in scores.reasons as [code, outcome, points,
-     rank], its dimension in the scorecard's rules); it is new when the
-     partner's same rule did not flag in the previous run. */
-  st = db_prep(db, "WITH f AS (SELECT s.run_id, s.partner_id, json_extract(j.value, '$[0]') AS code,"
-               "   (SELECT json_extract(c.rules, '$.\"' || json_extract(j.value, '$[0]') || '\"')"
-               "    FROM runs x JOIN scorecards c ON c.hash = x.scorecard_hash WHERE x.id = s.run_id)"
-               "     AS dimension,"
-               "   json_extract(j.value, '$[1]') AS outcome, json_extract(j.value, '$[2]') AS points"
-               "  FROM scores s, json_each(s.reasons) j WHERE s.run_id IN (?1, ?2))"
-               " SELECT r.partner_id, r.code, r.outcome, r.points, r.dimension FROM f r"
-               " WHERE r.run_id=?1 AND r.outcome IN " FLAG_OUTCOMES " AND NOT EXISTS"
-               " (SELECT 1 FROM f p WHERE p.run_id=?2 AND p.partner_id=r.partner_id"
-               "  AND p.code=r.code AND p.outcome IN " FLAG_OUTCOMES ")"
-               " GROUP BY r.partner_id, r.code, r.outcome ORDER BY r.partner_id, r.code",
-               "ii", run, prev);
-  while (st && sqlite3_step(st) == SQLITE_ROW)
-    json_array_append_new(flags, json_pack("{s:s?, s:s?, s:s?, s:f, s:s?}",
-      "partner_id", col_text(st, 0), "code", col_text(st, 1), "outcome", col_text(st, 2),
-      "points", sqlite3_column_double(st, 3), "dimension", col_text(st, 4)));
-  sqlite3_finalize(st);
-  json_object_set_new(rep, "new_flags", flags);
-
-  /* Drift of the total, then of each dimension of this run's scorecard
-     that the previous run's scorecard has too. */
-  drift = json_array();
-  worth |= drift_of(db, drift, "total", -1, prev, -1, run);
-  dims_now = run_dimensions(db, run);
-  dims_prev = run_dimensions(db, prev);
-  json_array_foreach(dims_now, i, d) {
-    int k;
-    if (!json_is_string(d)) continue;
-    k = dimension_index(dims_prev, json_string_value(d));
-    if (k >= 0) worth |= drift_of(db, drift, json_string_value(d), k, prev, (int)i, run);
-  }
-  json_decref(dims_now);
-  json_decref(dims_prev);
-  json_object_set_new(rep, "drift", drift);
-  if (json_array_size(changes) || json_array_size(moves) || json_array_size(flags)) worth = 1;
-  if (!worth) {
-    json_decref(rep);
-    return NULL;
-  }
-  return rep;
-}
-
-
 /* --- alerts --- */
 
 typedef struct webhook {
@@ -1566,7 +1086,7 @@ static void webhook_done(uv_work_t *w, int status) {
 static void send_alert(engine *e, const char *name, const char *targets,
                        const vouch_sched_grants_t *g, json_t *rep) {
   json_t *arr = json_loads(targets ? targets : "[]", 0, NULL);
-  char *raw = json_dumps(rep, JSON_COMPACT | JSON_SORT_KEYS);
+  char *raw = json_dumps(rep, ALERT_JSON);
   char *body = g->nenv ? redact_env(g, raw ? raw : "") : raw;
   size_t i;
   json_t *drift = json_object_get(rep, "drift"), *d;
@@ -1626,28 +1146,28 @@ static void send_alert(engine *e, const char *name, const char *targets,
 
 /* After a run: the scorecard runs it made, compared with their predecessors. */
 static int64_t monitor(engine *e, child *c, json_t **alert_out) {
-  sched_def d = {0};
+  vouch_schedule_t d;
   vouch_sched_plan_t plan;
-  sqlite3_stmt *st;
-  int64_t last = 0;
+  int64_t last = 0, *runs;
   json_t *all = NULL;
   char why[600];
-  if (!table_exists(e->db, "runs") || !def_load(e->db, c->name, &d)) {
-    def_free(&d);
+  int n, i;
+  if (vouch_record_schedule_get(e->rec, c->name, &d) <= 0) {
+    vouch_schedule_free(&d);
     return 0;
   }
   if (!plan_of(e, &d, &plan, why, sizeof why)) {
     logf_(e, "refuse", c->name, "no alerts: %s", why);
-    def_free(&d);
+    vouch_schedule_free(&d);
     return 0;
   }
-  st = db_prep(e->db, "SELECT id FROM runs WHERE id>? AND status='ok' AND (pid=? OR"
-               " started_by='schedule:'||?) ORDER BY id", "iis", c->runs_before,
-               (int64_t)c->proc.pid, c->name);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    int64_t run = sqlite3_column_int64(st, 0);
-    json_t *rep = vouch_sched_compare(e->db, run, previous_run(e->db, c->name, run,
-                                      c->runs_before, (int64_t)c->proc.pid), d.threshold);
+  if (vouch_record_runs_made(e->rec, c->runs_before, (int64_t)c->proc.pid, c->name, &runs, &n)
+      != VOUCH_RECORD_OK)
+    n = 0;
+  for (i = 0; i < n; i++) {
+    int64_t run = runs[i];
+    json_t *rep = vouch_sched_compare(e->rec, run, vouch_record_previous_run(e->rec, c->name,
+                                      run, c->runs_before, (int64_t)c->proc.pid), d.threshold);
     last = run;
     if (rep) {
       char ts[32];
@@ -1658,25 +1178,15 @@ static int64_t monitor(engine *e, child *c, json_t **alert_out) {
       json_array_append_new(all, rep);
     }
   }
-  sqlite3_finalize(st);
+  free(runs);
   vouch_sched_plan_free(&plan);
-  def_free(&d);
+  vouch_schedule_free(&d);
   *alert_out = all;
   return last;
 }
 
 
 /* --- starting and ending runs --- */
-
-static int64_t max_run_id(sqlite3 *db) {
-  sqlite3_stmt *st;
-  int64_t id = 0;
-  if (!table_exists(db, "runs")) return 0;
-  st = db_prep(db, "SELECT coalesce(max(id),0) FROM runs", NULL);
-  if (st && sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return id;
-}
 
 static void child_free_if_closed(child *c) {
   if (c->closed < 2 + c->spawn_tried + c->backstop_on) return;
@@ -1707,6 +1217,24 @@ static void child_close(child *c) {
     uv_timer_stop(&c->backstop);
     uv_close((uv_handle_t *)&c->backstop, child_handle_closed);
   }
+}
+
+
+/*
+** A schedule with a retention of its own is pruned after each of its runs,
+** so a frequent one does not grow the record without end. A database
+** locked now is pruned after a later run.
+*/
+static void retain(engine *e, const char *name) {
+  vouch_schedule_t d;
+  vouch_prune_t out;
+  char ts[32];
+  if (vouch_record_schedule_get(e->rec, name, &d) > 0 && (d.keep > 0 || d.keep_days > 0) &&
+      vouch_record_prune(e->rec, name, 0, 0, vouch_time_utc(clock_now(e), ts), 0, &out) ==
+      VOUCH_RECORD_OK && (out.runs || out.history))
+    logf_(e, "prune", name, "runs=%lld history=%lld loads=%lld", (long long)out.runs,
+          (long long)out.history, (long long)out.loads);
+  vouch_schedule_free(&d);
 }
 
 
@@ -1748,7 +1276,7 @@ static void child_finish(child *c) {
     output[o] = '\0';
   }
   if (strcmp(status, "ok") == 0) run_id = monitor(e, c, &alert);
-  if (alert) alert_text = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS);
+  if (alert) alert_text = json_dumps(alert, ALERT_JSON);
   if (c->envg.nenv > 0) {
     /* what the run was given is not what the history keeps */
     char *o2 = output ? redact_env(&c->envg, output) : NULL;
@@ -1762,12 +1290,21 @@ static void child_finish(child *c) {
     output = o2;
     alert_text = a2;
   }
-  db_write(e, "UPDATE schedule_runs SET status=?, ended_at=?, duration=?, exit_code=?,"
-         " error=?, output=?, run_id=?, alert=? WHERE id=?", "ssdissssi",
-         status, vouch_time_utc(clock_now(e), ts), secs, (int64_t)c->exit_status,
-         error[0] ? error : NULL, output, NULL, alert_text, c->row);
-  if (run_id)
-    db_write(e, "UPDATE schedule_runs SET run_id=? WHERE id=?", "ii", run_id, c->row);
+  {
+    vouch_sched_run_t end;
+    memset(&end, 0, sizeof end);
+    end.id = c->row;
+    end.status = (char *)status;
+    end.ended_at = vouch_time_utc(clock_now(e), ts);
+    end.duration = secs;
+    end.exit_code = c->exit_status;
+    end.error = error[0] ? error : NULL;
+    end.output = output;
+    end.run_id = run_id;
+    end.alert = alert_text;
+    vouch_record_run_end(e->rec, &end);
+  }
+  retain(e, c->name);
   if (strcmp(status, "ok") != 0) e->failures++;
   if (error[0])
     logf_(e, "end", c->name, "run=%lld status=%s duration=%.2fs error=\"%s\"",
@@ -1792,7 +1329,7 @@ static void child_finish(child *c) {
 
 
 /* Check a stored schedule against this process's grants and plan its run. */
-static int plan_of(engine *e, const sched_def *d, vouch_sched_plan_t *plan, char *why,
+static int plan_of(engine *e, const vouch_schedule_t *d, vouch_sched_plan_t *plan, char *why,
                    size_t n) {
   vouch_sched_row_t row;
   row.script = d->script;
@@ -1812,10 +1349,8 @@ static int plan_of(engine *e, const sched_def *d, vouch_sched_plan_t *plan, char
 static void record_refused(engine *e, const request *r, const char *why) {
   char ts[32], now[32], error[700];
   snprintf(error, sizeof error, "refused: %s", why);
-  db_write(e, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
-         " started_at, ended_at, duration, error) VALUES (?,?,?,'failed',?,?,0,?)",
-         "ssssss", r->name, vouch_time_utc(r->scheduled_for, ts), r->trigger,
-         vouch_time_utc(clock_now(e), now), now, error);
+  vouch_record_run_not_started(e->rec, r->name, vouch_time_utc(r->scheduled_for, ts),
+                               r->trigger, "failed", vouch_time_utc(clock_now(e), now), error);
   logf_(e, "refuse", r->name, "for=%s reason=\"%s\"", ts, why);
   e->failures++;
 }
@@ -1826,51 +1361,51 @@ static void record_refused(engine *e, const request *r, const char *why) {
 ** be written yet (the database is locked; r is left to the caller).
 */
 static int start_run(engine *e, request *r) {
-  sched_def d = {0};
+  vouch_schedule_t d;
   vouch_sched_plan_t plan;
   child *c;
   char **env = NULL, ts[32], now[32], buf[4][600], why[600];
   size_t i, nenv = 0, k;
   uv_process_options_t po;
   uv_stdio_container_t stdio[3];
+  int64_t row = 0;
   int rc;
 
-  if (!def_load(e->db, r->name, &d)) {
+  if (vouch_record_schedule_get(e->rec, r->name, &d) <= 0) {
     logf_(e, "error", r->name, "no such schedule any more");
+    vouch_schedule_free(&d);
     request_free(r);
     return 0;
   }
   if (!plan_of(e, &d, &plan, why, sizeof why)) {
     record_refused(e, r, why);
-    def_free(&d);
+    vouch_schedule_free(&d);
     request_free(r);
     return 0;
   }
   /* The run's row first: its id goes to the child. */
-  if (flush_writes(e) != 0) rc = SQLITE_BUSY;
-  else {
-    sqlite3_stmt *st = db_prep(e->db, "INSERT INTO schedule_runs(schedule, scheduled_for,"
-                               " trigger, status, started_at) VALUES (?,?,?,'running',?)",
-                               "ssss", r->name, vouch_time_utc(r->scheduled_for, ts),
-                               r->trigger, vouch_time_utc(clock_now(e), now));
-    rc = st ? sqlite3_step(st) : SQLITE_ERROR;
-    sqlite3_finalize(st);
-  }
-  if (rc != SQLITE_DONE) {
+  rc = vouch_record_run_start(e->rec, r->name, vouch_time_utc(r->scheduled_for, ts),
+                              r->trigger, vouch_time_utc(clock_now(e), now), &row);
+  if (rc != VOUCH_RECORD_OK) {
     vouch_sched_plan_free(&plan);
-    def_free(&d);
-    if (is_busy(rc)) return -1;
-    logf_(e, "error", r->name, "cannot record the run: %s", sqlite3_errmsg(e->db));
+    vouch_schedule_free(&d);
+    if (rc == VOUCH_RECORD_BUSY) return -1;
+    logf_(e, "error", r->name, "cannot record the run: %s", vouch_record_error(e->rec));
     request_free(r);
     return 0;
   }
   c = calloc(1, sizeof *c);
-  if (c == NULL) { vouch_sched_plan_free(&plan); def_free(&d); request_free(r); return 0; }
+  if (c == NULL) {
+    vouch_sched_plan_free(&plan);
+    vouch_schedule_free(&d);
+    request_free(r);
+    return 0;
+  }
   c->e = e;
   c->name = strdup(r->name);
-  c->row = sqlite3_last_insert_rowid(e->db);
-  c->runs_before = max_run_id(e->db);
-  db_write(e, "UPDATE schedules SET last_run=? WHERE name=?", "ss", now, r->name);
+  c->row = row;
+  c->runs_before = vouch_record_last_run(e->rec);
+  vouch_record_schedule_started(e->rec, r->name, now);
 
   for (nenv = 0; environ[nenv]; nenv++) {}
   env = calloc(nenv + 5, sizeof *env);
@@ -1920,7 +1455,7 @@ static int start_run(engine *e, request *r) {
     child_finish(c);
   } else {
     c->spawned = 1;
-    db_write(e, "UPDATE schedule_runs SET pid=? WHERE id=?", "ii", (int64_t)c->proc.pid, c->row);
+    vouch_record_run_pid(e->rec, c->row, (int64_t)c->proc.pid);
     logf_(e, "start", r->name, "run=%lld pid=%d for=%s trigger=%s", (long long)c->row,
           c->proc.pid, ts, r->trigger);
     uv_read_start((uv_stream_t *)&c->out, alloc_cb, read_cb);
@@ -1934,7 +1469,7 @@ static int start_run(engine *e, request *r) {
   }
   free(env);
   vouch_sched_plan_free(&plan);
-  def_free(&d);
+  vouch_schedule_free(&d);
   request_free(r);
   return 0;
 }
@@ -2059,6 +1594,24 @@ static void drop_lock(engine *e) {
   e->lock_fd = -1;
 }
 
+/* The daemon holds an exclusive flock on DB.lock while it runs (take_lock);
+   the file is only read here, never made. */
+long vouch_sched_daemon_pid(const char *db_path) {
+  char path[PATH_MAX + 8], pid[32] = "";
+  int fd;
+  ssize_t n;
+  snprintf(path, sizeof path, "%s.lock", db_path);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) return 0;
+  if (flock(fd, LOCK_SH | LOCK_NB) == 0) {   /* nobody holds it */
+    close(fd);
+    return 0;
+  }
+  n = pread(fd, pid, sizeof pid - 1, 0);
+  close(fd);
+  pid[n > 0 ? n : 0] = '\0';
+  return atol(pid);
+}
+
 /* }====================================================== */
 
 
@@ -2158,7 +1711,6 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   e.lock_fd = -1;
   e.log = stderr;
   e.queue_tail = &e.queue;
-  e.writes_tail = &e.writes;
   if (db_path == NULL || *db_path == '\0') db_path = "vouch.db";
   e.mode = strcmp(cmd, "daemon") == 0 ? MODE_DAEMON : strcmp(cmd, "tick") == 0 ? MODE_TICK
            : MODE_RUN;
@@ -2210,14 +1762,14 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   n = readlink("/proc/self/exe", e.exe, sizeof e.exe - 1);
   if (n <= 0) { fprintf(stderr, "vouch: cannot find my own executable\n"); return VOUCH_EXIT_SCRIPT; }
   e.exe[n] = '\0';
-  if ((e.db = db_open(db_path, NULL, &err)) == NULL) {
+  if ((e.rec = vouch_record_open(db_path, NULL, &err)) == NULL) {
     fprintf(stderr, "vouch: %s\n", err ? err : "cannot open the database");
     free(err);
     if (e.log != stderr) fclose(e.log);
     return VOUCH_EXIT_DB;
   }
   if (e.mode != MODE_RUN && take_lock(&e, db_path) != 0) {
-    sqlite3_close(e.db);
+    vouch_record_close(e.rec);
     if (e.log != stderr) fclose(e.log);
     return VOUCH_EXIT_LOCKED;
   }
@@ -2227,13 +1779,14 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
     goto done;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  vouch_record_defer(e.rec, -1, record_report, &e);
 
   /* A daemon holds the lock: a run with no pid yet (its row was written,
   ** the process not started) is one a killed daemon left, and over too. */
   sweep_dead(&e, e.mode == MODE_DAEMON);
   /* In the loop the daemon does not wait long for the lock: its writes
-     queue instead (see "The engine's writes"). */
-  if (e.mode == MODE_DAEMON) sqlite3_busy_timeout(e.db, LOOP_BUSY_MS);
+     wait instead (see "The engine's writes"). */
+  if (e.mode == MODE_DAEMON) vouch_record_defer(e.rec, LOOP_BUSY_MS, record_report, &e);
 
   uv_timer_init(&e.loop, &e.poll);
   uv_timer_init(&e.loop, &e.grace_timer);
@@ -2255,15 +1808,15 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   } else if (e.mode == MODE_TICK) {
     poll_once(&e);
   } else {
-    sched_def d = {0};
-    if (!def_load(e.db, name, &d)) {
+    vouch_schedule_t d;
+    if (vouch_record_schedule_get(e.rec, name, &d) <= 0) {
       fprintf(stderr, "vouch: no schedule named '%s'\n", name);
       status = VOUCH_EXIT_USAGE;
     } else {
       fire(&e, &d, clock_now(&e), "manual", NULL, NULL);
       try_start(&e);
     }
-    def_free(&d);
+    vouch_schedule_free(&d);
   }
   if (status == VOUCH_EXIT_OK && (e.mode == MODE_DAEMON || e.children || e.pending_work))
   {
@@ -2271,7 +1824,11 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
     uv_run(&e.loop, UV_RUN_DEFAULT);
     e.in_run = 0;
   }
-  flush_writes_at_exit(&e);
+  {
+    int lost = vouch_record_flush_wait(e.rec, EXIT_WAIT_S);
+    if (lost) logf_(&e, "error", NULL, "%d write%s lost: the database stayed locked for %ds",
+                    lost, lost == 1 ? "" : "s", EXIT_WAIT_S);
+  }
   if (e.mode != MODE_DAEMON && e.queue) {
     fprintf(stderr, "vouch: %s: the database stayed locked: a run was not started\n", db_path);
     if (status == VOUCH_EXIT_OK) status = VOUCH_EXIT_DB;
@@ -2291,7 +1848,7 @@ done:
   }
   vouch_sched_grants_free(&e.grants);
   drop_lock(&e);
-  sqlite3_close(e.db);
+  vouch_record_close(e.rec);
   if (e.log != stderr) fclose(e.log);
   return status;
 }
@@ -2299,547 +1856,3 @@ done:
 /* }====================================================== */
 
 
-/*
-** {======================================================
-** vouch.schedule and vouch.schedules
-** =======================================================
-*/
-
-#define SCHED_DB "vouch.sched.db"
-
-static int sdb_gc(lua_State *L) {
-  sqlite3 **p = lua_touserdata(L, 1);
-  if (*p) sqlite3_close(*p);
-  *p = NULL;
-  return 0;
-}
-
-/* The host's default database with the schedule tables, opened once. */
-static sqlite3 *sdb(lua_State *L) {
-  sqlite3 **p;
-  char *err = NULL;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, SCHED_DB) == LUA_TUSERDATA) {
-    p = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return *p;
-  }
-  lua_pop(L, 1);
-  p = lua_newuserdatauv(L, sizeof *p, 0);
-  *p = NULL;
-  lua_newtable(L);
-  lua_pushcfunction(L, sdb_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  *p = db_open(vouch_host(L)->db_path, vouch_host(L), &err);
-  if (*p == NULL) {
-    /* The CLI reports this as db.c does: exit 4, the message alone. */
-    if (vouch_host(L)->exit_code < 0) vouch_host(L)->exit_code = VOUCH_EXIT_DB;
-    lua_pushstring(L, err ? err : "cannot open the database");
-    free(err);
-    lua_error(L);
-  }
-  lua_setfield(L, LUA_REGISTRYINDEX, SCHED_DB);
-  return *p;
-}
-
-static void push_row(lua_State *L, sqlite3_stmt *st) {
-  int i, n = sqlite3_column_count(st);
-  lua_createtable(L, 0, n);
-  for (i = 0; i < n; i++) {
-    switch (sqlite3_column_type(st, i)) {
-      case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
-      case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
-      case SQLITE_NULL: continue;
-      default: lua_pushstring(L, col_text(st, i)); break;
-    }
-    lua_setfield(L, -2, sqlite3_column_name(st, i));
-  }
-}
-
-static int fail_with(lua_State *L, const char *msg) {
-  luaL_pushfail(L);
-  lua_pushstring(L, msg);
-  return 2;
-}
-
-/* Turn a Lua list of strings at idx into a JSON array text (pushed). */
-static void push_json_strings(lua_State *L, int idx, const char *what) {
-  luaL_Buffer b;
-  lua_Integer i, n;
-  luaL_buffinit(L, &b);
-  luaL_addchar(&b, '[');
-  if (!lua_isnoneornil(L, idx)) {
-    if (lua_type(L, idx) == LUA_TSTRING) {
-      lua_newtable(L);
-      lua_pushvalue(L, idx);
-      lua_rawseti(L, -2, 1);
-      lua_replace(L, idx);
-    }
-    if (lua_type(L, idx) != LUA_TTABLE)
-      luaL_error(L, "option '%s' must be a list of strings", what);
-    n = (lua_Integer)lua_rawlen(L, idx);
-    for (i = 1; i <= n; i++) {
-      json_t *s;
-      char *txt;
-      lua_rawgeti(L, idx, i);
-      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
-        luaL_error(L, "option '%s': item %d must be a string", what, (int)i);
-      s = json_string(lua_tostring(L, -1));
-      txt = json_dumps(s, JSON_ENCODE_ANY);
-      lua_pop(L, 1);
-      if (i > 1) luaL_addchar(&b, ',');
-      if (txt) luaL_addstring(&b, txt);
-      free(txt);
-      json_decref(s);
-    }
-  }
-  luaL_addchar(&b, ']');
-  luaL_pushresult(&b);
-}
-
-static const char *opt_string(lua_State *L, int t, const char *k, const char *def) {
-  const char *s;
-  lua_getfield(L, t, k);
-  if (lua_isnil(L, -1)) { lua_pop(L, 1); return def; }
-  s = lua_tostring(L, -1);
-  if (s == NULL) luaL_error(L, "option '%s' must be a string", k);
-  lua_pop(L, 1);  /* still anchored in the table */
-  return s;
-}
-
-static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer def) {
-  lua_Integer v;
-  int isnum;
-  lua_getfield(L, t, k);
-  if (lua_isnil(L, -1)) { lua_pop(L, 1); return def; }
-  v = lua_tointegerx(L, -1, &isnum);
-  if (!isnum) luaL_error(L, "option '%s' must be an integer", k);
-  lua_pop(L, 1);
-  return v;
-}
-
-/*
-** The grants of the script adding a schedule, which its runs keep: what it
-** may read (by default its directory and the working directory), write and
-** reach, and its limits. Items that are not absolute paths are left out.
-*/
-static int grants_of_host(vouch_host_t *h, vouch_sched_grants_t *g) {
-  char cwd[PATH_MAX];
-  int i, rc = 0;
-  memset(g, 0, sizeof *g);
-  g->trusted = h->trusted;
-  g->max_memory = h->max_memory;
-  g->timeout = h->timeout;
-  if (h->allow_read.n == 0) {
-    if (h->script_dir && h->script_dir[0] == '/') rc |= vouch_sched_grants_add(g, 'r', h->script_dir);
-    if (getcwd(cwd, sizeof cwd)) rc |= vouch_sched_grants_add(g, 'r', cwd);
-  }
-  for (i = 0; i < h->allow_read.n; i++)
-    if (h->allow_read.v[i][0] == '/') rc |= vouch_sched_grants_add(g, 'r', h->allow_read.v[i]);
-  for (i = 0; i < h->allow_write.n; i++)
-    if (h->allow_write.v[i][0] == '/') rc |= vouch_sched_grants_add(g, 'w', h->allow_write.v[i]);
-  for (i = 0; i < h->allow_net.n; i++)
-    if (!strchr(h->allow_net.v[i], ',')) rc |= vouch_sched_grants_add(g, 'n', h->allow_net.v[i]);
-  for (i = 0; i < h->allow_env.n; i++)
-    if (vouch_env_name_ok(h->allow_env.v[i]))
-      rc |= vouch_sched_grants_add(g, 'e', h->allow_env.v[i]);
-  return rc;
-}
-
-/*
-** Check each alert target at idx against the grants `g` and replace the
-** list by the targets as they will be used (file: paths absolute, URLs as
-** libcurl rebuilt them). Returns 0, or -1 with the reason in why.
-*/
-static int check_alerts(lua_State *L, int idx, const vouch_sched_grants_t *g, char *why,
-                        size_t n) {
-  lua_Integer i, len = (lua_Integer)lua_rawlen(L, idx);
-  char cwd[PATH_MAX];
-  for (i = 1; i <= len; i++) {
-    const char *t;
-    char *clean = NULL, *abs = NULL;
-    int ok;
-    lua_rawgeti(L, idx, i);
-    t = lua_tostring(L, -1);
-    if (t == NULL) {
-      snprintf(why, n, "option 'alerts': item %d must be a string", (int)i);
-      return -1;
-    }
-    if (strncmp(t, "file:", 5) == 0 && t[5] && t[5] != '/' && getcwd(cwd, sizeof cwd) &&
-        asprintf(&abs, "file:%s/%s", cwd, t + 5) < 0)
-      abs = NULL;
-    ok = vouch_sched_check_alert(abs ? abs : t, g, &clean, why, n);
-    free(abs);
-    lua_pop(L, 1);
-    if (!ok) {
-      /* name the target as the script wrote it */
-      if (strncmp(t, "file:", 5) == 0 && strstr(why, "write access denied"))
-        snprintf(why, n, "%s: write access denied (allow it with --allow-write=PATH)", t + 5);
-      return -1;
-    }
-    lua_pushstring(L, clean ? clean : t);
-    free(clean);
-    lua_rawseti(L, idx, i);
-  }
-  return 0;
-}
-
-
-/*
-** vouch.schedule{name=, expr=, script=, args=, tz=, missed=, missed_cap=,
-** overlap=, jitter=, alerts=, threshold=, paused=}, or
-** vouch.schedule(name, expr, script [, opts]): create or update a schedule
-** (an update keeps its history and whether it is paused). Returns the row.
-** vouch.schedules.add(...) does the same but refuses an existing name.
-*/
-static int schedule_add_k(lua_State *L, int replace) {
-  sqlite3 *db;
-  vouch_cron_t c;
-  char err[256], ts[32], now_s[32], cwd[PATH_MAX], why[600], *grants;
-  const char *name, *expr, *script, *tz, *missed, *overlap;
-  vouch_sched_grants_t g;
-  char *resolved = NULL;
-  lua_Integer cap, jitter;
-  double threshold;
-  int64_t now = env_now(), next;
-  int t, paused, exists, args_json, alerts_json, grants_json;
-  sqlite3_stmt *st;
-  if (lua_type(L, 1) == LUA_TSTRING) {
-    lua_settop(L, 4);
-    if (lua_isnil(L, 4)) { lua_newtable(L); lua_replace(L, 4); }
-    luaL_checktype(L, 4, LUA_TTABLE);
-    lua_pushvalue(L, 1); lua_setfield(L, 4, "name");
-    lua_pushvalue(L, 2); lua_setfield(L, 4, "expr");
-    lua_pushvalue(L, 3); lua_setfield(L, 4, "script");
-    t = 4;
-  } else {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    t = 1;
-  }
-  name = opt_string(L, t, "name", NULL);
-  expr = opt_string(L, t, "expr", NULL);
-  script = opt_string(L, t, "script", NULL);
-  if (!name || !*name) return luaL_error(L, "a schedule needs a name");
-  if (!expr) return luaL_error(L, "schedule '%s' needs an expression", name);
-  if (!script || !*script) return luaL_error(L, "schedule '%s' needs a script", name);
-  tz = opt_string(L, t, "tz", "UTC");
-  missed = opt_string(L, t, "missed", "skip");
-  overlap = opt_string(L, t, "overlap", "skip");
-  cap = opt_int(L, t, "missed_cap", MISSED_CAP_DEFAULT);
-  jitter = opt_int(L, t, "jitter", 0);
-  lua_getfield(L, t, "threshold");
-  threshold = lua_isnil(L, -1) ? 10 : luaL_checknumber(L, -1);
-  lua_pop(L, 1);
-  lua_getfield(L, t, "paused");
-  paused = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  if (vouch_cron_parse(expr, &c, err, sizeof err) != 0) {
-    lua_pushfstring(L, "%s: %s", expr, err);
-    return fail_with(L, lua_tostring(L, -1));
-  }
-  if (vouch_tz_check(tz, err, sizeof err) != 0) return fail_with(L, err);
-  if (strcmp(missed, "skip") && strcmp(missed, "once") && strcmp(missed, "each"))
-    return fail_with(L, "missed must be skip, once or each");
-  if (strcmp(overlap, "skip") && strcmp(overlap, "queue") && strcmp(overlap, "replace"))
-    return fail_with(L, "overlap must be skip, queue or replace");
-  if (cap < 1 || cap > 1000) return fail_with(L, "missed_cap must be between 1 and 1000");
-  if (jitter < 0 || jitter > 86400) return fail_with(L, "jitter must be 0 to 86400 seconds");
-  if (threshold < 0) return fail_with(L, "threshold must not be negative");
-  if (strncmp(script, "cmd:", 4) != 0) {
-    vouch_check_path(L, script, VOUCH_READ, &resolved);
-    if (access(resolved, R_OK) != 0) {
-      lua_pushfstring(L, "%s: %s", script, strerror(errno));
-      free(resolved);
-      return fail_with(L, lua_tostring(L, -1));
-    }
-    /* Keep it as a Lua string: any error raised below would leak it
-    ** (found by valgrind: a refused alert after an allowed script). */
-    script = lua_pushstring(L, resolved);
-    free(resolved);
-    resolved = NULL;
-  } else {
-    /* Other commands manage the host itself (cmd:daemon, cmd:schedule). */
-    static const char *const ok[] = {"cmd:vet", "cmd:report", NULL};
-    int k;
-    for (k = 0; ok[k] && strcmp(ok[k], script); k++) {}
-    if (!ok[k]) return fail_with(L, "only cmd:vet and cmd:report may be scheduled as commands");
-  }
-  lua_getfield(L, t, "args");
-  push_json_strings(L, lua_gettop(L), "args");
-  args_json = lua_gettop(L);
-  lua_getfield(L, t, "alerts");
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    lua_newtable(L);
-    lua_insert(L, -2);
-    lua_rawseti(L, -2, 1);
-  }
-  if (!lua_isnil(L, -1) && !lua_istable(L, -1))
-    return luaL_error(L, "option 'alerts' must be a list of strings");
-  if (grants_of_host(vouch_host(L), &g) != 0 || (grants = vouch_sched_grants_json(&g)) == NULL) {
-    vouch_sched_grants_free(&g);
-    return luaL_error(L, "out of memory");
-  }
-  lua_pushstring(L, grants);
-  free(grants);
-  grants_json = lua_gettop(L);
-  lua_pushvalue(L, grants_json - 1);  /* the alerts */
-  if (lua_istable(L, -1) && check_alerts(L, lua_gettop(L), &g, why, sizeof why) != 0) {
-    vouch_sched_grants_free(&g);
-    return luaL_error(L, "%s", why);
-  }
-  push_json_strings(L, lua_gettop(L), "alerts");
-  alerts_json = lua_gettop(L);
-  {
-    /* The row as it will be stored must pass the daemon's own check with the
-       grants of whoever adds it: nothing is stored that could not be run. */
-    vouch_sched_row_t row;
-    vouch_sched_plan_t plan;
-    int ok;
-    row.script = script;
-    row.args = lua_tostring(L, args_json);
-    row.dir = getcwd(cwd, sizeof cwd) ? cwd : NULL;
-    row.alerts = lua_tostring(L, alerts_json);
-    row.grants = lua_tostring(L, grants_json);
-    ok = vouch_sched_check_row(&row, &g, "vouch", "db", &plan, why, sizeof why);
-    vouch_sched_grants_free(&g);
-    if (!ok) return luaL_error(L, "schedule '%s' refused: %s", name, why);
-    vouch_sched_plan_free(&plan);
-  }
-  db = sdb(L);
-  st = db_prep(db, "SELECT 1 FROM schedules WHERE name=?", "s", name);
-  exists = st && sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  if (exists && !replace) {
-    free(resolved);
-    lua_pushfstring(L, "a schedule named '%s' exists (remove it first)", name);
-    return fail_with(L, lua_tostring(L, -1));
-  }
-  if (vouch_cron_next(&c, tz, now, &next) != 0) next = -1;
-  vouch_time_utc(now, now_s);
-  if (db_run(db, "INSERT INTO schedules(name, expr, tz, script, args, missed, missed_cap,"
-             " overlap, jitter, paused, alerts, threshold, created_at, next_run, dir, grants)"
-             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET"
-             " expr=excluded.expr, tz=excluded.tz, script=excluded.script, args=excluded.args,"
-             " dir=excluded.dir, grants=excluded.grants,"
-             " missed=excluded.missed, missed_cap=excluded.missed_cap, overlap=excluded.overlap,"
-             " jitter=excluded.jitter, alerts=excluded.alerts, threshold=excluded.threshold,"
-             " next_run=CASE WHEN schedules.expr=excluded.expr AND schedules.tz=excluded.tz"
-             " THEN schedules.next_run ELSE excluded.next_run END",
-             "ssssssisiisdssss", name, expr, tz, resolved ? resolved : script,
-             lua_tostring(L, args_json), missed, (int64_t)cap, overlap, (int64_t)jitter,
-             (int64_t)paused, lua_tostring(L, alerts_json), threshold, now_s,
-             next >= 0 ? vouch_time_utc(next, ts) : NULL,
-             getcwd(cwd, sizeof cwd) ? cwd : NULL, lua_tostring(L, grants_json)) != 0) {
-    free(resolved);
-    return luaL_error(L, "cannot store schedule '%s': %s", name, sqlite3_errmsg(db));
-  }
-  free(resolved);
-  st = db_prep(db, "SELECT * FROM schedules WHERE name=?", "s", name);
-  if (st && sqlite3_step(st) == SQLITE_ROW) push_row(L, st);
-  else lua_pushnil(L);
-  sqlite3_finalize(st);
-  return 1;
-}
-
-static int sched_schedule(lua_State *L) { return schedule_add_k(L, 1); }
-static int sched_add(lua_State *L) { return schedule_add_k(L, 0); }
-
-/* vouch.schedules.list() -> array of schedule rows, by name */
-static int sched_list(lua_State *L) {
-  sqlite3_stmt *st = db_prep(sdb(L), "SELECT * FROM schedules ORDER BY name", NULL);
-  int i = 0;
-  lua_newtable(L);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    push_row(L, st);
-    lua_rawseti(L, -2, ++i);
-  }
-  sqlite3_finalize(st);
-  return 1;
-}
-
-/*
-** vouch.schedules.daemon() -> the pid of the daemon running on the default
-** database, or nil when none is. The daemon holds an exclusive flock on
-** DB.lock while it runs (take_lock); the file is only read here, never made.
-*/
-static int sched_daemon(lua_State *L) {
-  char path[PATH_MAX + 8], pid[32] = "";
-  int fd;
-  ssize_t n;
-  snprintf(path, sizeof path, "%s.lock", vouch_host(L)->db_path);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) { lua_pushnil(L); return 1; }
-  if (flock(fd, LOCK_SH | LOCK_NB) == 0) {   /* nobody holds it */
-    close(fd);
-    lua_pushnil(L);
-    return 1;
-  }
-  n = pread(fd, pid, sizeof pid - 1, 0);
-  close(fd);
-  pid[n > 0 ? n : 0] = '\0';
-  lua_pushinteger(L, (lua_Integer)atol(pid));
-  return 1;
-}
-
-/* vouch.schedules.get(name) -> row or nil */
-static int sched_get(lua_State *L) {
-  sqlite3_stmt *st = db_prep(sdb(L), "SELECT * FROM schedules WHERE name=?", "s",
-                             luaL_checkstring(L, 1));
-  if (st && sqlite3_step(st) == SQLITE_ROW) push_row(L, st);
-  else lua_pushnil(L);
-  sqlite3_finalize(st);
-  return 1;
-}
-
-static int change(lua_State *L, const char *sql, const char *fmt, const char *a,
-                  const char *b) {
-  sqlite3 *db = sdb(L);
-  const char *name = luaL_checkstring(L, 1);
-  if (db_run(db, sql, fmt, a, b) != 0)
-    return luaL_error(L, "%s", sqlite3_errmsg(db));
-  if (sqlite3_changes(db) == 0) {
-    lua_pushfstring(L, "no schedule named '%s'", name);
-    return fail_with(L, lua_tostring(L, -1));
-  }
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-/* vouch.schedules.remove(name) -> true, or nil, message */
-static int sched_remove(lua_State *L) {
-  return change(L, "DELETE FROM schedules WHERE name=?", "s", luaL_checkstring(L, 1), NULL);
-}
-
-/* vouch.schedules.pause(name) */
-static int sched_pause(lua_State *L) {
-  return change(L, "UPDATE schedules SET paused=1 WHERE name=?", "s", luaL_checkstring(L, 1), NULL);
-}
-
-/* vouch.schedules.resume(name): runs missed while paused are not caught up. */
-static int sched_resume(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  sched_def d = {0};
-  char ts[32];
-  int64_t next;
-  if (!def_load(sdb(L), name, &d)) {
-    lua_pushfstring(L, "no schedule named '%s'", name);
-    return fail_with(L, lua_tostring(L, -1));
-  }
-  if (next_fire(d.expr, d.tz, env_now(), &next) != 0) next = -1;
-  def_free(&d);
-  return change(L, "UPDATE schedules SET paused=0, next_run=? WHERE name=?", "ss",
-                next >= 0 ? vouch_time_utc(next, ts) : NULL, name);
-}
-
-/* vouch.schedules.history([name [, limit]]) -> rows of schedule_runs, newest first */
-static int sched_history(lua_State *L) {
-  const char *name = luaL_optstring(L, 1, NULL);
-  lua_Integer limit = luaL_optinteger(L, 2, 20);
-  sqlite3_stmt *st = db_prep(sdb(L), "SELECT * FROM schedule_runs WHERE (?1 IS NULL OR"
-                             " schedule=?1) ORDER BY id DESC LIMIT ?2", "si", name,
-                             (int64_t)limit);
-  int i = 0;
-  lua_newtable(L);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    push_row(L, st);
-    lua_rawseti(L, -2, ++i);
-  }
-  sqlite3_finalize(st);
-  return 1;
-}
-
-/*
-** vouch.schedules.trigger(name [, partner_id [, reason]]): ask the daemon to
-** run the schedule early (on its next poll); the run sees the partner and the
-** reason in vouch.schedules.context(). Returns true, or nil, message.
-*/
-static int sched_trigger(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  const char *partner = luaL_optstring(L, 2, NULL), *reason = luaL_optstring(L, 3, NULL);
-  sqlite3 *db = sdb(L);
-  char ts[32];
-  sqlite3_stmt *st = db_prep(db, "SELECT 1 FROM schedules WHERE name=?", "s", name);
-  int exists = st && sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  if (!exists) {
-    lua_pushfstring(L, "no schedule named '%s'", name);
-    return fail_with(L, lua_tostring(L, -1));
-  }
-  {
-    /* A run that triggers its own schedule would re-run itself for ever. */
-    const char *me = getenv("VOUCH_SCHEDULE");
-    if (me && strcmp(me, name) == 0) {
-      lua_pushfstring(L, "a run of '%s' cannot trigger '%s' again", name, name);
-      return fail_with(L, lua_tostring(L, -1));
-    }
-  }
-  /* Triggers for the same partner that wait for the daemon count once. */
-  db_run(db, "INSERT INTO schedule_triggers(schedule, partner_id, reason, created_at)"
-         " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM schedule_triggers WHERE"
-         " schedule=?1 AND partner_id IS ?2 AND fired_at IS NULL)", "ssss", name, partner,
-         reason, vouch_time_utc(env_now(), ts));
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-/*
-** vouch.schedules.context() -> {name=, run=, trigger=, scheduled_for=,
-** partner=, reason=} when this script runs for a schedule, else nil.
-*/
-static int sched_context(lua_State *L) {
-  const char *name = getenv("VOUCH_SCHEDULE"), *run = getenv("VOUCH_SCHEDULE_RUN");
-  const char *p = getenv("VOUCH_SCHEDULE_PARTNER"), *r = getenv("VOUCH_SCHEDULE_REASON");
-  char trig[16] = "", when[32] = "";
-  long long id = 0;
-  if (name == NULL || *name == '\0') { lua_pushnil(L); return 1; }
-  if (run) sscanf(run, "%lld:%15[^:]:%31s", &id, trig, when);
-  lua_createtable(L, 0, 6);
-  lua_pushstring(L, name); lua_setfield(L, -2, "name");
-  lua_pushinteger(L, id); lua_setfield(L, -2, "run");
-  lua_pushstring(L, trig); lua_setfield(L, -2, "trigger");
-  lua_pushstring(L, when); lua_setfield(L, -2, "scheduled_for");
-  if (p && *p) { lua_pushstring(L, p); lua_setfield(L, -2, "partner"); }
-  if (r && *r) { lua_pushstring(L, r); lua_setfield(L, -2, "reason"); }
-  return 1;
-}
-
-/* vouch.schedules.psi(expected, actual) -> psi, band (for reports and tests) */
-static int sched_psi(lua_State *L) {
-  double *v[2];
-  int n[2], k;
-  double p;
-  for (k = 0; k < 2; k++) {
-    lua_Integer i;
-    luaL_checktype(L, k + 1, LUA_TTABLE);
-    n[k] = (int)lua_rawlen(L, k + 1);
-    v[k] = lua_newuserdatauv(L, sizeof(double) * (size_t)(n[k] + 1), 0);
-    for (i = 1; i <= n[k]; i++) {
-      lua_rawgeti(L, k + 1, i);
-      v[k][i - 1] = luaL_checknumber(L, -1);
-      lua_pop(L, 1);
-    }
-    qsort(v[k], (size_t)n[k], sizeof(double), cmp_double);
-  }
-  p = vouch_psi(v[0], n[0], v[1], n[1]);
-  lua_pushnumber(L, p);
-  lua_pushstring(L, vouch_psi_band(p));
-  return 2;
-}
-
-int luaopen_vouch_sched(lua_State *L) {
-  static const luaL_Reg schedules[] = {
-    {"add", sched_add}, {"list", sched_list}, {"get", sched_get}, {"daemon", sched_daemon},
-    {"remove", sched_remove}, {"pause", sched_pause}, {"resume", sched_resume},
-    {"history", sched_history}, {"trigger", sched_trigger}, {"context", sched_context},
-    {"psi", sched_psi}, {NULL, NULL}
-  };
-  lua_newtable(L);
-  lua_pushcfunction(L, sched_schedule);
-  lua_setfield(L, -2, "schedule");
-  luaL_newlib(L, schedules);
-  lua_setfield(L, -2, "schedules");
-  return 1;
-}
-
-/* }====================================================== */

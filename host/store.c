@@ -162,6 +162,10 @@ static const char *const migrations[] = {
   "DROP TABLE scores;\n"
   "ALTER TABLE scores_6 RENAME TO scores;\n"
   "CREATE INDEX scores_partner ON scores(partner_id, run_id);\n",
+  /* 7: a schedule's retention: the last `keep` of its runs, or those of the
+     last `keep_days` days (0: no limit of that kind); vouch prune applies it. */
+  "ALTER TABLE schedules ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;\n"
+  "ALTER TABLE schedules ADD COLUMN keep_days REAL NOT NULL DEFAULT 0;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

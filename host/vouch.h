@@ -212,7 +212,8 @@ int vouch_json_fmt(char *b, double d, int digits);
 /* script.c: set once a command writes its own status line (vouch.status) */
 extern int vouch_status_taken;
 int luaopen_vouch_load(lua_State *L);
-/* cron.c, sched.c: schedules (see cron.h for the C side of cron) */
+/* cron.c, sched_lua.c, sched.c: schedules (see cron.h for the C side of
+   cron), their Lua library and the engine's commands */
 int luaopen_vouch_cron(lua_State *L);
 int luaopen_vouch_sched(lua_State *L);
 int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv);

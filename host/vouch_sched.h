@@ -5,18 +5,23 @@
 #define VOUCH_SCHED_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
-/* Population stability index of sorted `a` against sorted `e`, and its band
-** ("stable" < 0.1 <= "moderate" < 0.25 <= "significant"). */
-double vouch_psi(const double *e, int ne, const double *a, int na);
+#include "record.h"
+
+/* Population stability index of `a` against `e` (each sorted in place), and
+** its band ("stable" < 0.1 <= "moderate" < 0.25 <= "significant"): compare.c. */
+double vouch_psi(double *e, int ne, double *a, int na);
 const char *vouch_psi_band(double psi);
 
 /* Compare scorecard run `run` with run `prev` (the previous finished run of
 ** the same schedule and scorecard): a JSON report (caller owns it) when
-** something moved, else NULL. */
-json_t *vouch_sched_compare(sqlite3 *db, int64_t run, int64_t prev, double threshold);
+** something moved, else NULL (compare.c). */
+json_t *vouch_sched_compare(vouch_record_t *r, int64_t run, int64_t prev, double threshold);
+
+/* The pid of the daemon running on the database `db_path`, 0 when none. */
+long vouch_sched_daemon_pid(const char *db_path);
 
 
 /*

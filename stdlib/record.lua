@@ -4,8 +4,9 @@
 -- `dimensions` column lists the card's own dimension names in order; each
 -- partner's `scores.dims` holds the values in that order (null where
 -- indeterminate) and `scores.reasons` its principal reasons and raised
--- flags as [code, outcome, points, rank] (the scorecard's `rules` column
--- names each rule's dimension). The readers of the
+-- flags as tuples whose positions vouch.REASON gives: [code, outcome,
+-- points, rank] (the scorecard's `rules` column names each rule's
+-- dimension). The readers of the
 -- record (report, diff, runs) go through these few functions, so none of
 -- them knows which dimensions a scorecard has.
 local sc = require "vouch.scorecard"
@@ -16,11 +17,20 @@ local concat, sort = table.concat, table.sort
 local format = string.format
 local ipairs, type, tostring, select, pcall = ipairs, type, tostring, select, pcall
 
+--- The stored reason tuple as the record defines it (host/record.h): the
+--- 1-based position of each field, and the outcomes that are red flags.
+M.REASON = vouch.REASON
+
 --- Reason outcomes that are red flags rather than scoring.
-M.flag_outcomes = { veto = true, penalty = true, cap = true, review = true }
+M.flag_outcomes = M.REASON.flags
 
 --- The same, as an SQL list for `outcome IN ...`.
-M.FLAG_SQL = "('veto','penalty','cap','review')"
+M.FLAG_SQL = "('" .. concat(M.REASON.flag_list, "','") .. "')"
+
+--- SQL for the field `name` of the reason tuple `j` (from json_each).
+function M.reason_sql(name, j)
+  return format("json_extract(%s.value, '$[%d]')", j or "j", M.REASON[name] - 1)
+end
 
 local function decode(text)
   if type(text) ~= "string" or text == "" then return nil end

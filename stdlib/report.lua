@@ -137,8 +137,8 @@ function M.run(db, id, opts)
   for i, d in ipairs(names) do med[d] = median(db, id, record.dim_sql(i), n["n" .. i]) end
   local flags = array()
   for r in db:rows("SELECT code, outcome, count(DISTINCT partner_id) AS n FROM " ..
-      "(SELECT s.partner_id, json_extract(j.value, '$[0]') AS code, " ..
-      "json_extract(j.value, '$[1]') AS outcome FROM scores s, json_each(s.reasons) j " ..
+      "(SELECT s.partner_id, " .. record.reason_sql("code") .. " AS code, " ..
+      record.reason_sql("outcome") .. " AS outcome FROM scores s, json_each(s.reasons) j " ..
       "WHERE s.run_id = ?) WHERE outcome IN " .. FLAG_SQL .. " GROUP BY code, outcome " ..
       "ORDER BY n DESC, code", id) do
     flags[#flags + 1] = { code = r.code, outcome = r.outcome, partners = r.n }

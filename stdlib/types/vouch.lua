@@ -11,7 +11,18 @@
 ---@field json vouch.jsonlib
 ---@field http vouch.httplib
 ---@field file vouch.filelib
+---@field REASON vouch.reason the record's format of a stored reason
 vouch = {}
+
+---A stored reason is a JSON array; these are its fields' 1-based positions.
+---@class vouch.reason
+---@field code integer
+---@field outcome integer
+---@field points integer
+---@field rank integer
+---@field evidence integer
+---@field flags table<string, true> the outcomes that are red flags: veto, penalty, cap, review
+---@field flag_list string[] the same, in order
 
 -- {====== tasks (every script runs as a task on the event loop) ======}
 

@@ -33,7 +33,16 @@ check "webhook: drift bands" 0 "^trust significant; goodwill stable; total stabl
   "d={x['dimension']: x['band'] for x in a['drift']}; print('trust', d['trust'] + '; goodwill', d['goodwill'] + '; total', d['total'])"
 check "the file got the same" 0 '^1$' -- sh -c "cmp -s hooks.jsonl alerts.jsonl && wc -l < alerts.jsonl"
 check "history links the scorecard run and the alert" 0 '^2\|1$' -- q "select run_id, alert is not null from schedule_runs where id=2"
-check "history: alert noted" 0 'alert sent' -- "$VOUCH" schedule history mon
+check "history: an ALERT column, not the error" 0 '^2 +mon +ok +time .* 1 \(schedule alerts\)$' -- "$VOUCH" schedule history mon
+check "history: no alert, a dash" 0 '^1 +mon +ok +time .* 1 +-$' -- "$VOUCH" schedule history mon
+check "schedule alerts" 0 '^2026-01-01T00:02:00Z +mon +2 +1 +1 verdicts, 1 moves, 1 new flags; drift: trust [0-9.]+ \(significant\)$' -- \
+  "$VOUCH" schedule alerts mon
+check "schedule alerts: none for another name" 0 '^no alerts yet$' -- "$VOUCH" schedule alerts other
+check "schedule alerts --format json: as sent" 0 '^mon 2 P07$' -- sh -c \
+  "'$VOUCH' schedule alerts --format json | python3 -c \"import json,sys; a=json.load(sys.stdin)[0]; print(a['schedule'], a['run_id'], a['new_flags'][0]['partner_id'])\""
+check "alerts: numbers rounded (no float noise)" 1 '' -- grep -Eq '[0-9]\.[0-9]*(0000000|9999999)[0-9]' alerts.jsonl
+check "history --format json: the alert nested" 0 '^2 ok mon$' -- sh -c \
+  "'$VOUCH' schedule history mon --format json | python3 -c \"import json,sys; r=json.load(sys.stdin)[0]; print(r['id'], r['status'], r['alert'][0]['schedule'])\""
 check "third run, nothing moved: no alert" 0 'end +mon run=3 status=ok' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:03:00Z
 check "still one alert" 0 '^1$' -- sh -c "wc -l < hooks.jsonl"
 # A receiver that is down is logged, and the run still counts as ok.
