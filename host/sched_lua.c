@@ -531,6 +531,11 @@ static int sched_prune(lua_State *L) {
   double days;
   char now[32];
   int dry, rc;
+  /* Runs are the record of what was decided: a sandboxed script may read
+     them, never remove them. */
+  if (vouch_host(L)->command == NULL && !vouch_host(L)->trusted)
+    return luaL_error(L, "'prune' is for 'vouch prune' and --trusted scripts: a sandboxed "
+                         "script may not remove runs");
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   keep = opt_int(L, 1, "keep", 0);

@@ -33,8 +33,9 @@ local format, byte = string.format, string.byte
 local floor, huge = math.floor, math.huge
 
 
---- What a flag does when raised.
-local FLAGS = { veto = true, penalty = true, cap = true, review = true }
+--- What a flag does when raised: the record's flag outcomes (vouch.REASON,
+--- defined once by the host with the stored reason's format).
+local FLAGS = vouch.REASON.flags
 
 --- A flag's `when` returns this when it cannot decide from present data.
 M.unknown = setmetatable({}, { __tostring = function() return "unknown" end,
@@ -210,7 +211,9 @@ local function normalise_rule(r, i, card, portfolio)
   end
   if r.flag ~= nil then
     if not FLAGS[r.flag] then
-      fail(where .. ": 'flag' must be 'veto', 'penalty', 'cap' or 'review'", 3)
+      local list = vouch.REASON.flag_list
+      fail(format("%s: 'flag' must be '%s' or '%s'", where,
+                  concat(list, "', '", 1, #list - 1), list[#list]), 3)
     end
     n.kind = r.flag
     if not portfolio then

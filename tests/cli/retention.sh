@@ -47,3 +47,6 @@ check "prune: bad --keep-days" 2 "bad --keep-days 'x'" -- "$VOUCH" prune --keep-
 check "prune: no database is not made" 4 'no database .*none\.db' -- "$VOUCH" --db "$TMP/none.db" prune --keep 1
 check "schedule alerts: no database is not made" 4 'no database' -- "$VOUCH" --db "$TMP/none.db" schedule alerts
 ok "no database was made" test ! -e "$TMP/none.db"
+check "a sandboxed script may not prune runs" 1 "may not remove runs" -- \
+  "$VOUCH" -e 'vouch.schedules.prune { keep = 0 }'
+check "... (the command may)" 0 '^would remove 0 runs' -- "$VOUCH" prune --keep-days 1 --dry-run
