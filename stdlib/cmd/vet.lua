@@ -63,13 +63,18 @@ local function print_table(lines, measure)
   -- Each cell escaped and padded once, in a few calls: a piped run prints
   -- every partner, so this is done a million times. A line of printable
   -- ASCII (the common case) is one concat of its cells and cached pads.
+  -- On a terminal the table fits its width (the widest columns cut) and
+  -- verdicts are coloured, as every table of the command line is.
+  local limit, color = cli.term()
+  if limit > 0 then cli.fit(w, HEADER, limit - 1, 2, 0) end
+  local styled = limit > 0 or color
   local ncols, rep, cell, find = #HEADER, string.rep, cli.cell, string.find
   local pads = setmetatable({}, { __index = function(t, n)
     local pad = rep(" ", n); t[n] = pad; return pad end })
   local out, parts = {}, {}
-  local function line(r)
+  local function line(r, sgr)
     local text
-    if #r == ncols then
+    if #r == ncols and not styled then
       for c = 1, ncols do
         local v, k = r[c], 3 * c
         local n = w[c] - #v
@@ -87,16 +92,19 @@ local function print_table(lines, measure)
         local v = r[c] or ""
         if v:find("%c") then v = cell(v) end
         local n = ulen(v) or #v
-        if c == ncols then out[c] = v
-        elseif RIGHT[c] then out[c] = rep(" ", w[c] - n) .. v
-        else out[c] = v .. rep(" ", w[c] - n) end
+        if styled and n > w[c] and #r == ncols then v = cli.cut(v, w[c]); n = cli.width(v) end
+        local code = color and (sgr or (c == 6 and cli.COLORS[v]))
+        local shown = code and ("\27[" .. code .. "m" .. v .. "\27[0m") or v
+        if c == ncols then out[c] = shown
+        elseif RIGHT[c] then out[c] = rep(" ", w[c] - n) .. shown
+        else out[c] = shown .. rep(" ", w[c] - n) end
       end
       text = concat(out, "  ", 1, ncols)
     end
     if text:byte(-1) == 32 then text = text:match("^(.-)%s+$") end
     put_line(text)
   end
-  line(HEADER)
+  line(HEADER, "1")
   local rule = {}
   for c = 1, #HEADER do rule[c] = string.rep("-", w[c]) end
   line(rule)

@@ -206,6 +206,7 @@ local function term()
   local commands = require "vouch.cmd.commands"
   return commands.columns or 0, commands.color or false
 end
+M.term = term
 
 --- SGR colours for a cell, by its value: verdicts and statuses.
 M.COLORS = { approve = "32", review = "33", reject = "31", ok = "32", done = "32",
@@ -229,6 +230,7 @@ local function fit(w, header, limit, gap, indent)
     w[widest], total = w[widest] - take, total - take
   end
 end
+M.fit = fit
 
 --- Format rows (arrays of values) as columns under `header`. `opts`:
 --- right (a set of column numbers aligned right), indent (a string put

@@ -62,3 +62,10 @@ out=$("$VOUCH" runs; NO_COLOR=1 "$VOUCH" --color=auto runs)
 if printf '%s' "$out" | grep -q "$esc"; then echo "not ok - no colour when piped or with NO_COLOR"
 else echo "ok - no colour when piped or with NO_COLOR"; fi
 check "a bad --color" 2 "bad --color 'sometimes'" -- "$VOUCH" --color=sometimes runs
+# vet's ranking too, on a terminal's width, its verdicts coloured
+out=$(COLUMNS=70 "$VOUCH" --color=always vet "$ROOT/examples/partners.csv" --top 3)
+if printf '%s\n' "$out" | sed "s/${esc}\[[0-9;]*m//g" | python3 -c '
+import sys; t = sys.stdin.read().split("\n\n")[0]; sys.exit(any(len(l) > 69 for l in t.split("\n")))' &&
+   printf '%s\n' "$out" | grep -q "${esc}\[32mapprove${esc}\[0m"; then
+  echo "ok - vet fits COLUMNS=70 and colours its verdicts"
+else echo "not ok - vet fits COLUMNS=70 and colours its verdicts"; printf '%s\n' "$out" | sed 's/^/# /'; fi
