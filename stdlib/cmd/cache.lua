@@ -27,17 +27,28 @@ return function(...)
   if #pos > 0 then return usage("unknown subcommand '" .. pos[1] .. "'") end
   local limit = math.tointeger(tonumber(opts.limit or 50))
   if not limit or limit < 1 then return usage("--limit needs a positive number") end
+  local fmt, status = cli.format(opts, "cache")
+  if not fmt then return status end
   local db = vouch.db.open()
-  local total
-  for r in db:rows("SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM http_cache") do
-    total = r
+  local total = db:one("SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM http_cache")
+  local recs = {}
+  for r in db:rows([[SELECT url, status, size, stored_at, used_at, hits FROM http_cache
+                     ORDER BY used_at DESC, url LIMIT ?]], limit) do
+    recs[#recs + 1] = r
+  end
+  if fmt == "json" then
+    print(vouch.json.encode { count = total.n, bytes = total.bytes,
+                              responses = vouch.json.array(recs) })
+    return 0
+  elseif fmt == "csv" then
+    cli.print_csv({ "url", "status", "size", "stored_at", "used_at", "hits" }, recs)
+    return 0
   end
   print(string.format("%d stored responses, %d bytes", total.n, total.bytes))
   local rows = {}
-  for r in db:rows([[SELECT url, status, size, stored_at, used_at, hits FROM http_cache
-                     ORDER BY used_at DESC, url LIMIT ?]], limit) do
-    rows[#rows + 1] = { cli.cut(r.url, 70), tostring(r.status), tostring(r.size), r.stored_at,
-                        r.used_at, tostring(r.hits) }
+  for k, r in ipairs(recs) do
+    rows[k] = { cli.cut(r.url, 70), tostring(r.status), tostring(r.size), r.stored_at,
+                r.used_at, tostring(r.hits) }
   end
   if #rows > 0 then
     cli.print_table({ "url", "status", "bytes", "stored", "used", "hits" }, rows,

@@ -291,13 +291,14 @@ applies it after each of its runs. A run still running is never removed.]],
       { "dry-run", nil, "say what would be removed, and remove nothing" },
     },
     example = "vouch prune --keep 30 --dry-run" },
-  { name = "cache", usage = "cache [--limit N] | cache prune --older-than DAYS | --all",
+  { name = "cache", usage = "cache [--limit N] [--format F] | cache prune --older-than DAYS | --all",
     summary = "show or prune the HTTP responses kept for revalidation (cache = true)",
     text = [[
 Show the HTTP responses vouch.http keeps for revalidation (requests made
 with cache = true): URL, status, size, when stored and last used, how often
 served from the record.]],
-    options = { { "limit", "N", "show at most N responses (default 50)" } },
+    options = { { "limit", "N", "show at most N responses (default 50)" },
+                { "format", "F", "table (default), json (one object: count, bytes, responses) or csv" } },
     sub = {
       { name = "prune", usage = "cache prune --older-than DAYS | --all",
         summary = "remove stored responses",

@@ -65,6 +65,10 @@ check "the example reads a cursor API too" 0 "^50 partners from 5 pages" -- run_
 check "vouch cache lists the stored responses, without the key" 0 "/api/partners\?page=5" -- \
   $VOUCH --db "$DB" cache
 $VOUCH --db "$DB" cache >> "$TMP/all.out" 2>&1
+check "vouch cache --format json parses, the key kept out" 0 '^[1-9][0-9]* http://127.0.0.1:[0-9]+/api/' -- sh -c '
+  "$0" --db "$1" cache --format json | python3 -c "import json,sys; d = json.load(sys.stdin)
+print(d[\"count\"], d[\"responses\"][0][\"url\"]); assert \"key\" not in d[\"responses\"][0]"' \
+  "$VOUCH" "$DB"
 check "vouch cache prune --all empties it" 0 "removed [0-9]+ stored responses" -- \
   $VOUCH --db "$DB" cache prune --all
 check "after the prune, nothing is cached" 0 "^0 stored responses" -- $VOUCH --db "$DB" cache
