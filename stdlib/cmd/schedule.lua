@@ -4,6 +4,7 @@
 local schedules = vouch.schedules
 local cron = vouch.cron
 local eprint = vouch.eprint
+local cli = require "vouch.scorecard.cli"
 local concat, fmt = table.concat, string.format
 
 
@@ -58,24 +59,20 @@ local function when(t, tz)
 end
 
 -- Print rows as aligned columns.
-local function columns(header, rows)
-  local width = {}
-  for c, h in ipairs(header) do width[c] = #h end
+-- Rows under `header`: a table (the command line's printer: it fits the
+-- terminal and colours the columns in `colored`), or CSV.
+local function columns(header, rows, format, colored)
   for _, r in ipairs(rows) do
-    for c = 1, #header do
-      r[c] = tostring(r[c] == nil and "-" or r[c])
-      if #r[c] > width[c] and c < #header then width[c] = #r[c] end
-    end
+    for c = 1, #header do r[c] = tostring(r[c] == nil and "-" or r[c]) end
   end
-  local function line(r)
-    local out = {}
-    for c = 1, #header do
-      out[c] = c < #header and fmt("%-" .. width[c] .. "s", r[c]) or r[c]
-    end
-    print((concat(out, "  "):gsub("%s+$", "")))
+  if format ~= "csv" then return cli.print_table(header, rows, { color = colored }) end
+  local names, recs = {}, {}
+  for c, h in ipairs(header) do names[c] = h:lower():gsub(" ", "_") end
+  for k, r in ipairs(rows) do
+    recs[k] = {}
+    for c, name in ipairs(names) do recs[k][name] = r[c] end
   end
-  line(header)
-  for _, r in ipairs(rows) do line(r) end
+  cli.print_csv(names, recs)
 end
 
 -- cmd:vet's arguments as vet reads them, and each data file it names
@@ -135,9 +132,11 @@ function commands.list(_, opts)
     rows[#rows + 1] = { s.name, s.expr .. (s.tz ~= "UTC" and (" " .. s.tz) or ""),
       next_run(s, daemon, now), s.last_run or "-", policies, s.script }
   end
-  if #rows == 0 then print("no schedules (add one with: vouch schedule add NAME 'EXPR' SCRIPT)") return end
-  columns({ "NAME", "EXPR", "NEXT RUN", "LAST RUN", "POLICIES", "SCRIPT" }, rows)
-  if not daemon then
+  if #rows == 0 and opts.format ~= "csv" then
+    print("no schedules (add one with: vouch schedule add NAME 'EXPR' SCRIPT)") return
+  end
+  columns({ "NAME", "EXPR", "NEXT RUN", "LAST RUN", "POLICIES", "SCRIPT" }, rows, opts.format)
+  if not daemon and opts.format ~= "csv" then
     eprint("note: no daemon is running on this database, so nothing runs at these times "
       .. "(start one with: vouch daemon)")
   end
@@ -201,8 +200,9 @@ function commands.history(args, opts)
       r.duration and fmt("%.2fs", r.duration) or "-", r.run_id or "-",
       n > 0 and fmt("%d (schedule alerts)", n) or "-", r.error or "" }
   end
-  if #rows == 0 then print("no runs yet") return end
-  columns({ "ID", "SCHEDULE", "STATUS", "TRIGGER", "STARTED", "DURATION", "RUN", "ALERT", "ERROR" }, rows)
+  if #rows == 0 and opts.format ~= "csv" then print("no runs yet") return end
+  columns({ "ID", "SCHEDULE", "STATUS", "TRIGGER", "STARTED", "DURATION", "RUN", "ALERT", "ERROR" }, rows,
+          opts.format, { [3] = true })
   if output then
     for _, r in ipairs(runs) do
       if r.output and r.output ~= "" then
@@ -225,8 +225,8 @@ function commands.alerts(args, opts)
     end
   end
   if opts.format == "json" then print(vouch.json.encode(vouch.json.array(list))) return end
-  if #rows == 0 then print("no alerts yet") return end
-  columns({ "AT", "SCHEDULE", "RUN", "BEFORE", "WHAT MOVED" }, rows)
+  if #rows == 0 and opts.format ~= "csv" then print("no alerts yet") return end
+  columns({ "AT", "SCHEDULE", "RUN", "BEFORE", "WHAT MOVED" }, rows, opts.format)
 end
 
 return function(...)
@@ -242,8 +242,8 @@ return function(...)
   end
   local opts, pos = commands_table.args(rest, "schedule", sub.name)
   if not opts then return pos end
-  if opts.format and opts.format ~= "table" and opts.format ~= "json" then
-    return commands_table.usage("schedule", sub.name, "bad --format '" .. opts.format .. "' (table or json)")
+  if opts.format and opts.format ~= "table" and opts.format ~= "json" and opts.format ~= "csv" then
+    return commands_table.usage("schedule", sub.name, "bad --format '" .. opts.format .. "' (table, json or csv)")
   end
   if sub.name == "list" and pos[1] then
     return commands_table.usage("schedule", "list", "unexpected argument '" .. pos[1] .. "'")

@@ -43,6 +43,10 @@ check "schedule alerts --format json: as sent" 0 '^mon 2 P07$' -- sh -c \
 check "alerts: numbers rounded (no float noise)" 1 '' -- grep -Eq '[0-9]\.[0-9]*(0000000|9999999)[0-9]' alerts.jsonl
 check "history --format json: the alert nested" 0 '^2 ok mon$' -- sh -c \
   "'$VOUCH' schedule history mon --format json | python3 -c \"import json,sys; r=json.load(sys.stdin)[0]; print(r['id'], r['status'], r['alert'][0]['schedule'])\""
+check "history, alerts and list --format csv: a header, then rows" 0 '^id,schedule,status,.* 3 at,schedule,run,before,what_moved 2 name,expr,' -- sh -c \
+  "'$VOUCH' schedule history mon --format csv | python3 -c \"import csv,sys; r=list(csv.reader(sys.stdin)); print(','.join(r[0]), len(r), end=' ')\" &&
+   '$VOUCH' schedule alerts --format csv | python3 -c \"import csv,sys; r=list(csv.reader(sys.stdin)); print(','.join(r[0]), len(r), end=' ')\" &&
+   '$VOUCH' schedule list --format csv | head -1"
 check "third run, nothing moved: no alert" 0 'end +mon run=3 status=ok' -- "$VOUCH" --allow-net=127.0.0.1 --allow-write="$TMP" schedule tick --at 2026-01-01T00:03:00Z
 check "still one alert" 0 '^1$' -- sh -c "wc -l < hooks.jsonl"
 # A receiver that is down is logged, and the run still counts as ok.
