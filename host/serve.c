@@ -332,11 +332,15 @@ static int host_ok(server_t *s, h2o_iovec_t a) {
 }
 
 /* An action must come from a page of this server: Origin (sent by browsers
-   on every POST), when given, is this server, and so is Sec-Fetch-Site. */
+   on every POST), when given, is this server, and so is Sec-Fetch-Site.
+   Our pages' Referrer-Policy (no-referrer) makes a browser send "Origin:
+   null" with their forms: that passes only beside Sec-Fetch-Site, which
+   the browser sets and no page can. */
 static int same_origin(h2o_req_t *req) {
   h2o_iovec_t o = header(req, "origin"), site = header(req, "sec-fetch-site");
   if (site.base && !h2o_memis(site.base, site.len, H2O_STRLIT("same-origin"))) return 0;
   if (o.base == NULL) return 1;
+  if (site.base && h2o_memis(o.base, o.len, H2O_STRLIT("null"))) return 1;
   return o.len == req->authority.len + 7 && memcmp(o.base, "http://", 7) == 0 &&
          strncasecmp(o.base + 7, req->authority.base, req->authority.len) == 0;
 }

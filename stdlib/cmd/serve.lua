@@ -45,10 +45,13 @@ local function urlencode(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
 end
 
--- name=value pairs of a query or a form body (the last of each name wins).
+-- name=value pairs of a query or a form body (the last of each name wins;
+-- an empty field, as a form sends it, is no field).
 local function params(s)
   local out = {}
-  for k, v in (s or ""):gmatch("([^&=]+)=?([^&]*)") do out[unescape(k)] = unescape(v) end
+  for k, v in (s or ""):gmatch("([^&=]+)=?([^&]*)") do
+    if v ~= "" then out[unescape(k)] = unescape(v) end
+  end
   return out
 end
 
@@ -57,7 +60,7 @@ local function with_query(path, q)
   for k in pairs(q) do keys[#keys + 1] = k end
   table.sort(keys)
   for _, k in ipairs(keys) do
-    if q[k] ~= nil and q[k] ~= "" then out[#out + 1] = urlencode(k) .. "=" .. urlencode(q[k]) end
+    if q[k] ~= nil then out[#out + 1] = urlencode(k) .. "=" .. urlencode(q[k]) end
   end
   return #out > 0 and (path .. "?" .. concat(out, "&")) or path
 end
@@ -157,28 +160,28 @@ end
 local function partners_of(db, id, q)
   local names = record.dimensions(db, id)
   local where, args = { "run_id = ?" }, { id }
-  if q.verdict and q.verdict ~= "" then
+  if q.verdict then
     if q.verdict ~= "approve" and q.verdict ~= "review" and q.verdict ~= "reject" then
       return nil, "verdict must be approve, review or reject"
     end
     where[#where + 1] = "verdict = ?"; args[#args + 1] = q.verdict
   end
-  if q.flag and q.flag ~= "" then
+  if q.flag then
     where[#where + 1] = "EXISTS (SELECT 1 FROM json_each(reasons) j WHERE json_extract(j.value, '$[0]') = ?)"
     args[#args + 1] = q.flag
   end
-  if q.dim and q.dim ~= "" then
+  if q.dim then
     local i = record.index(names)[q.dim]
     if not i then return nil, format("run %d's scorecard has no dimension '%s'", id, q.dim) end
     for op, key in pairs { ["<"] = "below", [">="] = "above" } do
-      if q[key] and q[key] ~= "" then
+      if q[key] then
         local v = tonumber(q[key])
         if not v then return nil, format("%s must be a number", key) end
         where[#where + 1] = record.dim_sql(i) .. " " .. op .. " ?"; args[#args + 1] = v
       end
     end
   end
-  if q.q and q.q ~= "" then
+  if q.q then
     where[#where + 1] = "(instr(partner_id, ?) > 0 OR instr(name, ?) > 0)"
     args[#args + 1] = q.q; args[#args + 1] = q.q
   end
@@ -457,7 +460,10 @@ local APP_JS = [[
   var es = new EventSource('/api/events');
   es.addEventListener('state', function (e) {
     var st = JSON.parse(e.data);
-    var words = st.running.map(function (r) { return 'run #' + r.id + ': ' + r.scored + ' scored'; });
+    // a run that stores its partners in one transaction shows none until it ends
+    var words = st.running.map(function (r) {
+      return 'run #' + r.id + ': ' + (r.scored ? r.scored + ' scored' : 'running');
+    });
     say(words.length ? words.join(' · ') : 'live');
     if (seen && (seen.last_run !== st.last_run || st.running.length || seen.running.length)) redrawRuns();
     if (seen && seen.last_alert !== st.last_alert) say('new alert: see Schedules');
@@ -485,8 +491,8 @@ local function route(srv, db, req, file)
       return answer_json(202, { started = ok })
     end
     if path == "/api/vet" then
-      if not form.file or form.file == "" then return bad(400, "file is missing", true) end
-      return done(srv:spawn("vet", form.file, form.rules ~= nil and form.rules ~= "" and form.rules or "social_capital"))
+      if not form.file then return bad(400, "file is missing", true) end
+      return done(srv:spawn("vet", form.file, form.rules or "social_capital"))
     end
     local name, what = path:match("^/api/schedules/([^/]+)/(%a+)$")
     if name then
@@ -516,7 +522,7 @@ local function route(srv, db, req, file)
     return diff_page(db, a, b)
   end
   if path == "/partner" then
-    if not q.id or q.id == "" then return bad(400, "give a partner: ?id=ID") end
+    if not q.id then return bad(400, "give a partner: ?id=ID") end
     return 303, { location = "/partner/" .. urlencode(q.id) }, ""
   end
   local who = path:match("^/partner/(.+)$") or path:match("^/api/partners/(.+)$")

@@ -19,15 +19,7 @@ sed 's/^B002,Siam Craft Coffee,/B002,<script>alert(1)<\/script><b>Siam<\/b>,/' \
 "$VOUCH" --db "$DB" vet partners.csv >/dev/null 2>&1
 "$VOUCH" --db "$DB" vet "$ROOT/examples/last_quarter.csv" >/dev/null 2>&1
 
-"$VOUCH" --db "$DB" --allow-read="$TMP" serve --port 0 >serve.out 2>serve.err &
-PID=$!
-for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-  grep -q "token=" serve.out 2>/dev/null && break
-  sleep 0.5
-done
-URL=$(grep -o 'http://[^ ]*' serve.out)
-BASE=${URL%%/?token=*}
-TOKEN=${URL##*token=}
+serve_start --db "$DB" --allow-read="$TMP"
 HOSTPORT=${BASE#http://}
 ok "serve: prints a link with a token" test -n "$TOKEN"
 
@@ -50,6 +42,8 @@ status_is "serve: an action from another origin, refused" 403 -b jar -X POST \
   -H "Origin: http://evil.example" -d "file=partners.csv" "$BASE/api/vet"
 status_is "serve: a cross-site fetch, refused" 403 -b jar -X POST \
   -H "Sec-Fetch-Site: cross-site" -d "file=partners.csv" "$BASE/api/vet"
+status_is "serve: an opaque origin, refused" 403 -b jar -X POST \
+  -H "Origin: null" -d "file=partners.csv" "$BASE/api/vet"
 status_is "serve: an unknown page" 404 -b jar "$BASE/nothing"
 status_is "serve: a bad parameter" 400 -b jar "$BASE/api/runs/1/partners?verdict=maybe"
 status_is "serve: a dimension the card lacks" 400 -b jar "$BASE/api/runs/1/partners?dim=nope"
@@ -147,7 +141,7 @@ grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
   { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
 sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
 
-kill -INT "$PID"
-wait "$PID"
+kill -INT "$SERVE_PID"
+wait "$SERVE_PID"
 rc=$?
 check "serve: Ctrl-C stops it cleanly" 0 "stopped" -- sh -c "cat serve.out; exit $rc"
