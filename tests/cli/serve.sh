@@ -141,7 +141,17 @@ grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
   { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
 sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
 
+# Ctrl-C with an event stream open: the stream ends, and so does the server.
+curl -s -N -m 60 -b jar "$BASE/api/events" > held.out &
+CURL=$!
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  grep -q "event: state" held.out && break
+  sleep 0.5
+done
 kill -INT "$SERVE_PID"
 wait "$SERVE_PID"
 rc=$?
+wait "$CURL"
+crc=$?
+check "serve: Ctrl-C ends an open event stream" 0 "" -- sh -c "grep -q 'event: state' held.out && exit $crc"
 check "serve: Ctrl-C stops it cleanly" 0 "stopped" -- sh -c "cat serve.out; exit $rc"
