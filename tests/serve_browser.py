@@ -8,8 +8,9 @@ example partners (B002's name is markup) and a schedule. Clicks through the
 runs, a run's partners (sorted, filtered, paged), a partner, a diff and the
 schedules (pausing and resuming one); then starts `vouch vet` ($VOUCH) on
 20,000 generated partners beside the server and watches the runs page show
-the run as it goes and when it ends, without a reload. Prints TAP lines;
-stops at the first failure.
+the run as it goes and when it ends, without a reload; opens that run, whose
+summary a child of the server makes while its partners show, and sees the
+page fill in. Prints TAP lines; stops at the first failure.
 """
 import csv
 import os
@@ -189,6 +190,10 @@ def main(b):
     step = "a large run"
     b.click("#runs a[href='/run/3']")
     ok("its first page", b.eval("document.querySelector('.pager span').textContent") == "1–50 of 20000")
+    if b.eval("!!document.getElementById('pending')"):  # its summary is made beside the server
+        b.event("Page.loadEventFired", timeout=120)
+    ok("its summary", not b.eval("!!document.getElementById('pending')") and
+       "Verdicts" in texts(b, "h2"), str(texts(b, "h2")))
     b.click(".pager a")
     ok("its second", b.eval("document.querySelector('.pager span').textContent") == "51–100 of 20000")
 

@@ -17,6 +17,7 @@ local tointeger = math.tointeger
 
 local POLL_MS = 1000        -- how often the record is looked at for changes
 local PAGE = 50             -- partners on a page of a run
+local BIG = 10000           -- a finished run of more partners is summed up beside the loop
 local MAX_PAGE = 1000       -- at most this many in one API answer
 
 -- The workbench's additions to the reports' style.
@@ -124,16 +125,47 @@ local function runs_list(db, limit)
   return json.array(out)
 end
 
--- The summary of a finished run does not change: computed once (medians
--- and flags over a million partners take a while) and kept.
-local summaries = {}
-local function summary(db, id)
+-- The summary of a finished run does not change: computed once and kept,
+-- as report.run's data and its JSON. Medians and flags over a million
+-- partners take half a minute: a large run's summary is made by a child,
+-- `vouch report --format json`, while the loop serves on, and collected by
+-- the poll (collect_summaries).
+local summaries, pending = {}, {}
+
+--- The summary {data=, json=} of run `id`; false while a child makes it;
+--- nil and a message when there is no such run.
+local function summary(srv, db, id)
   local s = summaries[id]
   if s then return s end
+  local run = db:one("SELECT status, partners FROM runs WHERE id = ?", id)
+  if run and run.status ~= "running" and (run.partners or 0) > BIG then
+    if not pending[id] then
+      local ok, err = srv:spawn("report", tostring(id), tostring(PAGE))
+      if not ok then return nil, err end
+      pending[id] = true
+    end
+    return false
+  end
   local data, err = report.run(db, id, { limit = PAGE })
   if not data then return nil, err end
-  if data.run.status ~= "running" then summaries[id] = data end
-  return data
+  s = { data = data, json = report.json(data) }
+  if data.run.status ~= "running" then summaries[id] = s end
+  return s
+end
+
+-- The summaries the children made: kept, and the pages waiting for one told
+-- (event "summary"). One that failed is made again when next asked for.
+local function collect_summaries(srv)
+  for _, m in ipairs(srv:summaries()) do
+    pending[m.run] = nil
+    local ok, data = pcall(json.decode, m.json or "")
+    if m.status == 0 and ok and type(data) == "table" then
+      summaries[m.run] = { data = data, json = m.json }
+    else
+      vouch.eprint(format("vouch: serve: the summary of run %d failed (status %d)", m.run, m.status))
+    end
+    srv:push("summary", json.encode { run = m.run })
+  end
 end
 
 -- The ORDER BY of a partner list, from the API's sort and dir (only our
@@ -156,7 +188,8 @@ end
 
 --- A page of run `id`'s partners: `q` has sort, dir, verdict, flag, dim with
 --- below/above, q (a name or id fragment), limit and offset. Returns
---- {total=, offset=, limit=, partners=} or nil and a message.
+--- {total=, offset=, limit=, partners=} or nil and a message. The first
+--- page by rank of a summed-up run is its summary's (no scan of the run).
 local function partners_of(db, id, q)
   local names = record.dimensions(db, id)
   local where, args = { "run_id = ?" }, { id }
@@ -191,10 +224,25 @@ local function partners_of(db, id, q)
   local offset = q.offset and tointeger(tonumber(q.offset)) or 0
   if not limit or limit < 1 or limit > MAX_PAGE then return nil, format("limit must be 1 to %d", MAX_PAGE) end
   if not offset or offset < 0 then return nil, "offset must be 0 or more" end
-  local cond = concat(where, " AND ")
-  local total = db:one("SELECT count(*) AS n FROM scores WHERE " .. cond, table.unpack(args)).n
+  local sum, list = summaries[id] and #where == 1 and summaries[id].data, {}
+  local first = sum and sum.partners
+  if first and (q.sort or "rank") == "rank" and q.dir ~= "desc" and
+      (offset + limit <= #first or #first == sum.scored) then
+    for i = offset + 1, math.min(offset + limit, #first) do
+      local e = first[i]
+      list[#list + 1] = { partner_id = e.partner_id, name = e.name, kind = e.kind, total = e.total,
+        verdict = e.verdict, dims = e.dims, reasons = json.array({ table.unpack(e.reasons) }), rank = i }
+    end
+    return { run = id, total = sum.scored, offset = offset, limit = limit, dimensions = json.array(names),
+             partners = json.array(list) }
+  end
+  local cond, total = concat(where, " AND "), nil
+  if #where == 1 then  -- a finished run's count is in its row
+    local run = db:one("SELECT partners FROM runs WHERE id = ? AND status = 'ok'", id)
+    total = run and run.partners
+  end
+  total = total or db:one("SELECT count(*) AS n FROM scores WHERE " .. cond, table.unpack(args)).n
   args[#args + 1] = limit; args[#args + 1] = offset
-  local list = {}
   for row in db:rows("SELECT * FROM scores WHERE " .. cond .. " " .. order .. " LIMIT ? OFFSET ?",
       table.unpack(args)) do
     local s = record.scored(row, names)
@@ -287,18 +335,29 @@ local function sort_link(path, q, key, label, num)
   return format('<th%s><a href="%s">%s</a></th>', num and ' class="num"' or "", esc(with_query(path, nq)), esc(label))
 end
 
-local function run_page(db, id, q)
-  local data, err = summary(db, id)
-  if not data then return bad(404, err) end
+local function run_page(srv, db, id, q)
+  local s, err = summary(srv, db, id)
+  if s == nil then return bad(404, err) end
   local list
   list, err = partners_of(db, id, q)
   if not list then return bad(400, err) end
-  local body, kicker, title, sub = report.sections(data)
-  -- the report's own ranked table and cards give way to the workbench's
-  local keep = {}
-  for _, part in ipairs(body) do
-    if part:find("^<h2>Ranked partners") then break end
-    keep[#keep + 1] = part
+  local keep, data, kicker, title, sub = {}
+  if s then
+    local body
+    data = s.data
+    body, kicker, title, sub = report.sections(data)
+    -- the report's own ranked table and cards give way to the workbench's
+    for _, part in ipairs(body) do
+      if part:find("^<h2>Ranked partners") then break end
+      keep[#keep + 1] = part
+    end
+  else
+    -- its summary is being made: the partners meanwhile, and app.js reloads
+    -- the page when the summary is there
+    data = { dimensions = list.dimensions, flags = {} }
+    kicker, title, sub = "vouch workbench", format("Run #%d", id), format("%d partners", list.total)
+    keep[1] = format('<p class="note" id="pending" data-run="%d">The summary of this run (counts, medians ' ..
+      'and red flags over all its partners) is being made; it shows here when it is ready.</p>', id)
   end
   local path = "/run/" .. id
   local dims = {}
@@ -469,6 +528,10 @@ local APP_JS = [[
     if (seen && seen.last_alert !== st.last_alert) say('new alert: see Schedules');
     seen = st;
   });
+  es.addEventListener('summary', function (e) {
+    var p = document.getElementById('pending');
+    if (p && p.dataset.run === String(JSON.parse(e.data).run)) location.reload();
+  });
   es.addEventListener('action', function (e) {
     var a = JSON.parse(e.data);
     say(a.what + (a.status === 0 ? ': done' : ': failed: ' + a.message));
@@ -538,9 +601,10 @@ local function route(srv, db, req, file)
   if id then
     id = positive(id)
     if rest == "" then
-      local data, err = summary(db, id)
-      if not data then return bad(404, err, true) end
-      return answer_json(200, data, true)
+      local s, err = summary(srv, db, id)
+      if s == nil then return bad(404, err, true) end
+      if not s then return answer_json(202, { run = id, pending = true }) end
+      return 200, { ["content-type"] = "application/json; charset=utf-8" }, s.json
     elseif rest == "/partners" then
       if not db:one("SELECT 1 AS x FROM runs WHERE id = ?", id) then return bad(404, format("no run %d", id), true) end
       local list, err = partners_of(db, id, q)
@@ -549,7 +613,7 @@ local function route(srv, db, req, file)
     end
   end
   id = path:match("^/run/(%d+)$")
-  if id then return run_page(db, positive(id), q) end
+  if id then return run_page(srv, db, positive(id), q) end
   return bad(404, "nothing here: " .. path, api)
 end
 
@@ -579,6 +643,7 @@ return function(...)
   -- the record is polled, and what changed is pushed to the pages
   local last, beat = nil, 0
   while not srv:closed() do
+    collect_summaries(srv)
     local ok, st = pcall(state, db)
     if ok then
       local text = json.encode(st)

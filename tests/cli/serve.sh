@@ -103,6 +103,30 @@ check "serve: a page of partners" 0 '"offset": ?2' -- cat body.out
 code -b jar "$BASE/api/partners/$P" >/dev/null
 check "serve: a partner's rules by replay" 0 '"explained"' -- cat body.out
 
+# A large run's summary is made by a child while the server answers: 202
+# until it is there, then the same JSON as `vouch report --format json`.
+sqlite3 "$DB" "INSERT INTO runs(id, scorecard, scorecard_hash, inputs, started_at, ended_at, status, partners)
+  SELECT 80, scorecard, scorecard_hash, inputs, started_at, ended_at, 'ok', 22 * 500 FROM runs WHERE id = 1;
+  WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 500)
+  INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
+  SELECT 80, partner_id || '-' || i, name, kind, total, verdict, dims, reasons FROM scores, k WHERE run_id = 1"
+status_is "serve: a large run's summary, being made" 202 -b jar "$BASE/api/runs/80"
+status_is "serve: its partners meanwhile" 200 -b jar "$BASE/run/80"
+grep -q 'id="pending"' body.out && echo "ok - serve: the page says its summary is coming" ||
+  echo "not ok - serve: the page says its summary is coming"
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
+  [ "$(code -b jar "$BASE/api/runs/80")" = 200 ] && break
+  sleep 1
+done
+"$VOUCH" --db "$DB" report --run 80 --format json --limit 50 > summary.json 2>&1
+check "serve: then the summary, as vouch report gives it" 0 "" -- cmp body.out summary.json
+status_is "serve: and the page" 200 -b jar "$BASE/run/80"
+grep -q 'id="pending"' body.out && echo "not ok - serve: the page has its summary" ||
+  echo "ok - serve: the page has its summary"
+code -b jar "$BASE/api/runs/80/partners?limit=3&offset=1" >/dev/null
+check "serve: its first partners, from the summary" 0 '"total": ?11000.*"rank": ?2' -- cat body.out
+sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 80; DELETE FROM runs WHERE id = 80"
+
 # Pages: markup in the data is text.
 for p in / /run/1 "/run/1?verdict=review&sort=trust&dir=asc" "/partner/B002" "/diff?a=1&b=2" /schedules /vet; do
   status_is "serve: page $p" 200 -b jar "$BASE$p"
