@@ -168,22 +168,41 @@ local function collect_summaries(srv)
   end
 end
 
--- The ORDER BY of a partner list, from the API's sort and dir (only our
--- own SQL goes in: a dimension is its position, never its name).
+-- The order of a partner list, from the API's sort and dir, as terms
+-- {expression, "ASC" or "DESC"} ending with partner_id, so that it is total
+-- (only our own SQL goes in: a dimension is its position, never its name).
 local function order_of(q, names)
   local dir = q.dir == "asc" and "ASC" or q.dir == "desc" and "DESC" or nil
   local key = q.sort or "rank"
+  local col
   if key == "rank" then
-    local rank = "CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
-    return format("ORDER BY %s %s, total IS NULL, total %s, partner_id", rank, dir or "ASC",
-      dir == "DESC" and "ASC" or "DESC")
+    return { { "CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END", dir or "ASC" },
+      { "total IS NULL", "ASC" }, { "total", dir == "DESC" and "ASC" or "DESC" }, { "partner_id", "ASC" } }
   elseif key == "total" or key == "name" or key == "partner_id" then
-    return format("ORDER BY %s IS NULL, %s %s, partner_id", key, key, dir or (key == "total" and "DESC" or "ASC"))
+    col, dir = key, dir or (key == "total" and "DESC" or "ASC")
+  else
+    local i = record.index(names)[key]
+    if not i then return nil, format("cannot sort by '%s' (rank, total, name, partner_id or a dimension)", key) end
+    col, dir = record.dim_sql(i), dir or "DESC"
   end
-  local i = record.index(names)[key]
-  if not i then return nil, format("cannot sort by '%s' (rank, total, name, partner_id or a dimension)", key) end
-  local col = record.dim_sql(i)
-  return format("ORDER BY %s IS NULL, %s %s, partner_id", col, col, dir or "DESC")
+  return { { col .. " IS NULL", "ASC" }, { col, dir }, { "partner_id", "ASC" } }
+end
+
+-- The rows after partner `after` in the order `terms`, as SQL and its
+-- values (keyset paging: a page deep in a million costs what the first
+-- does): t1 > v1 OR (t1 IS v1 AND (t2 > v2 OR ...)), with < for DESC.
+local function after_of(db, id, terms, after)
+  local cols = {}
+  for k, t in ipairs(terms) do cols[k] = t[1] .. " AS k" .. k end
+  local row = db:one("SELECT " .. concat(cols, ", ") .. " FROM scores WHERE run_id = ? AND partner_id = ?", id, after)
+  if not row then return nil, format("run %d has no partner '%s' to page after", id, after) end
+  local sql, args = "0", {}
+  for k = #terms, 1, -1 do
+    local t, v = terms[k], row["k" .. k]
+    sql = format("(%s %s ? OR (%s IS ? AND %s))", t[1], t[2] == "ASC" and ">" or "<", t[1], sql)
+    table.insert(args, 1, v); table.insert(args, 2, v)
+  end
+  return sql, args
 end
 
 --- A page of run `id`'s partners: `q` has sort, dir, verdict, flag, dim with
@@ -218,13 +237,13 @@ local function partners_of(db, id, q)
     where[#where + 1] = "(instr(partner_id, ?) > 0 OR instr(name, ?) > 0)"
     args[#args + 1] = q.q; args[#args + 1] = q.q
   end
-  local order, err = order_of(q, names)
-  if not order then return nil, err end
+  local terms, err = order_of(q, names)
+  if not terms then return nil, err end
   local limit = q.limit and tointeger(tonumber(q.limit)) or PAGE
   local offset = q.offset and tointeger(tonumber(q.offset)) or 0
   if not limit or limit < 1 or limit > MAX_PAGE then return nil, format("limit must be 1 to %d", MAX_PAGE) end
   if not offset or offset < 0 then return nil, "offset must be 0 or more" end
-  local sum, list = summaries[id] and #where == 1 and summaries[id].data, {}
+  local sum, list = summaries[id] and #where == 1 and not q.after and summaries[id].data, {}
   local first = sum and sum.partners
   if first and (q.sort or "rank") == "rank" and q.dir ~= "desc" and
       (offset + limit <= #first or #first == sum.scored) then
@@ -242,9 +261,18 @@ local function partners_of(db, id, q)
     total = run and run.partners
   end
   total = total or db:one("SELECT count(*) AS n FROM scores WHERE " .. cond, table.unpack(args)).n
-  args[#args + 1] = limit; args[#args + 1] = offset
-  for row in db:rows("SELECT * FROM scores WHERE " .. cond .. " " .. order .. " LIMIT ? OFFSET ?",
-      table.unpack(args)) do
+  local skip = offset
+  if q.after then  -- the page after that partner; offset only numbers its ranks
+    local sql, vals = after_of(db, id, terms, q.after)
+    if not sql then return nil, vals end
+    cond, skip = cond .. " AND " .. sql, 0
+    table.move(vals, 1, #vals, #args + 1, args)
+  end
+  local order = {}
+  for k, t in ipairs(terms) do order[k] = t[1] .. " " .. t[2] end
+  args[#args + 1] = limit; args[#args + 1] = skip
+  for row in db:rows("SELECT * FROM scores WHERE " .. cond .. " ORDER BY " .. concat(order, ", ") ..
+      " LIMIT ? OFFSET ?", table.unpack(args)) do
     local s = record.scored(row, names)
     list[#list + 1] = { partner_id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
       verdict = row.verdict, dims = s.dimensions, reasons = json.array(s.reasons), rank = offset + #list + 1 }
@@ -331,7 +359,7 @@ local function sort_link(path, q, key, label, num)
   local dir = (q.sort or "rank") == key and q.dir ~= "asc" and "asc" or "desc"
   local nq = {}
   for k, v in pairs(q) do nq[k] = v end
-  nq.sort, nq.dir, nq.offset = key, dir, nil
+  nq.sort, nq.dir, nq.offset, nq.after = key, dir, nil, nil
   return format('<th%s><a href="%s">%s</a></th>', num and ' class="num"' or "", esc(with_query(path, nq)), esc(label))
 end
 
@@ -399,14 +427,17 @@ local function run_page(srv, db, id, q)
   keep[#keep + 1] = "</tbody></table></div>"
   local pager = { format('<div class="pager"><span>%d–%d of %d</span>', math.min(list.total, list.offset + 1),
     list.offset + #list.partners, list.total) }
-  local function to(offset, label)
+  -- next goes on from the last partner shown (keyset), previous by offset
+  local function to(offset, label, after)
     local nq = {}
     for k, v in pairs(q) do nq[k] = v end
-    nq.offset = offset > 0 and tostring(offset) or nil
+    nq.offset, nq.after = offset > 0 and tostring(offset) or nil, after
     pager[#pager + 1] = format('<a href="%s">%s</a>', esc(with_query(path, nq)), label)
   end
   if list.offset > 0 then to(math.max(0, list.offset - list.limit), "← previous") end
-  if list.offset + #list.partners < list.total then to(list.offset + list.limit, "next →") end
+  if list.offset + #list.partners < list.total then
+    to(list.offset + list.limit, "next →", list.partners[#list.partners].partner_id)
+  end
   keep[#keep + 1] = concat(pager) .. "</div>"
   return page(kicker, title, sub, keep)
 end
