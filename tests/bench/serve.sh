@@ -59,6 +59,9 @@ row "serve: /api/runs/N/partners?sort=trust, 1M" "$(ms '/api/runs/2/partners?sor
   "a scan of the run: median of 3"
 row "serve: /api/runs/N/partners?offset=500000, 1M" "$(ms '/api/runs/2/partners?offset=500000')" ms - \
   "median of 3"
+mid=$(sqlite3 "$db" "SELECT partner_id FROM scores WHERE run_id = 2 AND partner_id >= 'P005' LIMIT 1")
+row "serve: /api/runs/N/partners?after=ID, 1M" "$(ms "/api/runs/2/partners?after=$mid")" ms - \
+  "keyset: any page, median of 3"
 
 if command -v wrk >/dev/null 2>&1; then
   while [ "$(get /api/runs/1 | cut -d' ' -f1)" = 202 ]; do sleep 0.2; done
