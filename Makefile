@@ -95,7 +95,9 @@ $(BUILD)/tests/%: tests/c/%.c $(filter-out $(BUILD)/main.o,$(OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Ihost -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka -lpthread
 
+# wrk, the load generator of tests/bench/serve.sh, is the benchmarks' own.
 bench: vouch
+	$(MAKE) -s deps DEBS=wrk
 	sh tests/bench/run.sh
 
 # The long soak: 10,000 REPL statements through a pty (make test runs

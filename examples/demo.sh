@@ -12,3 +12,4 @@ echo
 echo
 echo "Next: ./vouch --db $db explain S001; see examples/README.md"
 sh examples/report.sh "$db"
+echo "The workbench, the record in a browser, live: ./vouch --db $db serve (it prints a link to open)"

@@ -36,6 +36,7 @@
 #define REQUEST_SECONDS 30.0        /* a handler's time, unless --timeout is less */
 #define SSE_QUEUE_MAX (1 << 20)     /* bytes an event client may fall behind */
 #define STDERR_KEEP 2000            /* bytes of an action's error output kept */
+#define SUMMARY_MAX (16 << 20)      /* bytes of a summary a child may print */
 
 /* The answers' security headers: the reports' policy, plus the server's own
    script and its event stream (same origin only). */
@@ -58,16 +59,28 @@ typedef struct sse_client {
   struct sse_client *prev, *next;
 } sse_client;
 
+/* A child's summary, printed and ended, until srv:summaries() takes it. */
+typedef struct summary {
+  struct summary *next;
+  char *doc;                    /* what it printed; owned */
+  size_t len;
+  int64_t status;
+  lua_Integer run;
+} summary;
+
 /* An action's child process (srv:spawn). */
 typedef struct child {
   uv_process_t proc;            /* must be first */
   uv_pipe_t err;                /* its stderr */
+  uv_pipe_t doc;                /* its stdout, for a summary only */
   server_t *srv;
   char what[200];               /* "vet FILE", "schedule run NAME", for the event */
   char out[STDERR_KEEP + 1];    /* the end of its stderr */
   size_t outlen;
+  summary *sum;                 /* a summary's run and output; owned until ended */
+  size_t doccap;
   int64_t status;
-  int exited, eof;              /* seen: the exit, the end of stderr */
+  int exited, eofs;             /* seen: the exit, how many pipes ended */
   int open;                     /* handles not yet closed */
   struct child *next;
 } child;
@@ -93,6 +106,7 @@ struct server {
   sse_client *clients;
   char *kept;                   /* the last event pushed with keep, as sent; owned */
   child *children;
+  summary *summaries;           /* ended summaries not yet taken; owned */
 };
 
 typedef struct { server_t *s; } server_ud;
@@ -332,11 +346,15 @@ static int host_ok(server_t *s, h2o_iovec_t a) {
 }
 
 /* An action must come from a page of this server: Origin (sent by browsers
-   on every POST), when given, is this server, and so is Sec-Fetch-Site. */
+   on every POST), when given, is this server, and so is Sec-Fetch-Site.
+   Our pages' Referrer-Policy (no-referrer) makes a browser send "Origin:
+   null" with their forms: that passes only beside Sec-Fetch-Site, which
+   the browser sets and no page can. */
 static int same_origin(h2o_req_t *req) {
   h2o_iovec_t o = header(req, "origin"), site = header(req, "sec-fetch-site");
   if (site.base && !h2o_memis(site.base, site.len, H2O_STRLIT("same-origin"))) return 0;
   if (o.base == NULL) return 1;
+  if (site.base && h2o_memis(o.base, o.len, H2O_STRLIT("null"))) return 1;
   return o.len == req->authority.len + 7 && memcmp(o.base, "http://", 7) == 0 &&
          strncasecmp(o.base + 7, req->authority.base, req->authority.len) == 0;
 }
@@ -540,7 +558,14 @@ static void handle_closed(uv_handle_t *hd) {
 
 /* Free the server's memory when nothing refers to it any more. */
 static void maybe_free(server_t *s) {
-  if (s->disposed && s->ud_gone && s->handles == 0 && s->children == NULL) free(s);
+  summary *m, *next;
+  if (!(s->disposed && s->ud_gone && s->handles == 0 && s->children == NULL)) return;
+  for (m = s->summaries; m; m = next) {
+    next = m->next;
+    free(m->doc);
+    free(m);
+  }
+  free(s);
 }
 
 /* Does H2O still wait on one of its timeouts (a connection's last second)? */
@@ -621,16 +646,26 @@ static void child_closed(uv_handle_t *hd) {
   if (--c->open > 0) return;
   for (p = &s->children; *p != c; p = &(*p)->next) {}
   *p = c->next;
+  if (c->sum) free(c->sum->doc);
+  free(c->sum);
   free(c);
   maybe_free(s);
 }
 
 /* Tell the pages how an action ended, once both its exit and the end of
-   its stderr are in: event "action", JSON. */
+   its output are in: event "action", JSON. A summary is kept for Lua
+   instead (srv:summaries). */
 static void child_report(child *c) {
   json_t *j;
   char *text;
-  if (!c->exited || !c->eof) return;
+  if (!c->exited || c->eofs < (c->sum ? 2 : 1)) return;
+  if (c->sum) {
+    c->sum->status = c->status;
+    c->sum->next = c->srv->summaries;
+    c->srv->summaries = c->sum;
+    c->sum = NULL;
+    return;
+  }
   j = json_pack("{s:s, s:I, s:s#}", "what", c->what, "status", (json_int_t)c->status,
             "message", c->out, (int)c->outlen);
   text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -650,7 +685,7 @@ static void child_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   child *c = st->data;
   if (n < 0) {
     uv_close((uv_handle_t *)st, child_closed);
-    c->eof = 1;
+    c->eofs++;
     child_report(c);
     return;
   }
@@ -665,6 +700,34 @@ static void child_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
     c->outlen += k;
     n = 0;
   }
+}
+
+/* A summary's JSON: all of it, up to SUMMARY_MAX (more fails the child). */
+static void child_doc(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  child *c = st->data;
+  summary *m = c->sum;
+  if (n < 0) {
+    uv_close((uv_handle_t *)st, child_closed);
+    c->eofs++;
+    child_report(c);
+    return;
+  }
+  if (m->doc == NULL && m->len > 0) return;  /* over the limit: dropped */
+  if (m->len + (size_t)n > c->doccap) {
+    size_t cap = 2 * (m->len + (size_t)n);
+    char *d = cap <= SUMMARY_MAX ? realloc(m->doc, cap) : NULL;
+    if (d == NULL) {
+      free(m->doc);
+      m->doc = NULL;
+      m->len = 1;
+      if (!c->exited) uv_process_kill(&c->proc, SIGTERM);
+      return;
+    }
+    m->doc = d;
+    c->doccap = cap;
+  }
+  memcpy(m->doc + m->len, buf->base, (size_t)n);
+  m->len += (size_t)n;
 }
 
 static void child_exit(uv_process_t *p, int64_t status, int sig) {
@@ -690,6 +753,11 @@ static int card_ok(vouch_host_t *h, const char *name) {
 ** host's --allow-read: the page can do what the command line could, no
 ** more. Returns the child's pid, or nil and a message; when it ends, an
 ** "action" event says how.
+**
+** srv:spawn("report", RUN, LIMIT): `vouch report --run RUN --format json
+** --limit LIMIT`, the summary of a large run made beside the loop (it
+** reads every partner of the run, for seconds); what it printed comes back
+** through srv:summaries(), not as an event.
 */
 static int server_spawn(lua_State *L) {
   server_ud *u = luaL_checkudata(L, 1, SERVER_MT);
@@ -699,7 +767,7 @@ static int server_spawn(lua_State *L) {
   const char *b = luaL_optstring(L, 4, NULL);
   char exe[PATH_MAX];
   size_t elen = sizeof exe;
-  char *argv[10];
+  char *argv[12];
   int argc = 0, rc;
   uv_process_options_t po;
   uv_stdio_container_t io[3];
@@ -727,21 +795,38 @@ static int server_spawn(lua_State *L) {
     argv[argc++] = "schedule";
     argv[argc++] = "run";
     argv[argc++] = (char *)a;
+  } else if (strcmp(what, "report") == 0) {
+    if (a[strspn(a, "0123456789")] != '\0' || *a == '\0') return luaL_argerror(L, 3, "a run number expected");
+    if (b == NULL || b[strspn(b, "0123456789")] != '\0' || *b == '\0')
+      return luaL_argerror(L, 4, "a number of partners expected");
+    argv[argc++] = "report";
+    argv[argc++] = "--run";
+    argv[argc++] = (char *)a;
+    argv[argc++] = "--format";
+    argv[argc++] = "json";
+    argv[argc++] = "--limit";
+    argv[argc++] = (char *)b;
   } else {
-    return luaL_argerror(L, 2, "'vet' or 'schedule' expected");
+    return luaL_argerror(L, 2, "'vet', 'schedule' or 'report' expected");
   }
   argv[argc++] = "--db";
   argv[argc++] = h->db_path;
   argv[argc] = NULL;
   if ((c = calloc(1, sizeof *c)) == NULL) return luaL_error(L, "not enough memory");
+  if (strcmp(what, "report") == 0 && (c->sum = calloc(1, sizeof *c->sum)) == NULL) {
+    free(c);
+    return luaL_error(L, "not enough memory");
+  }
   c->srv = s;
   snprintf(c->what, sizeof c->what, "%s %s%s%s", what, a, b ? " " : "", b ? b : "");
   uv_pipe_init(&h->loop, &c->err, 0);
-  c->err.data = c;
-  c->proc.data = c;
+  uv_pipe_init(&h->loop, &c->doc, 0);
+  c->err.data = c->doc.data = c->proc.data = c;
+  if (c->sum) c->sum->run = strtoll(a, NULL, 10);
   memset(&po, 0, sizeof po);
   io[0].flags = UV_IGNORE;
-  io[1].flags = UV_IGNORE;
+  io[1].flags = c->sum ? UV_CREATE_PIPE | UV_WRITABLE_PIPE : UV_IGNORE;
+  io[1].data.stream = (uv_stream_t *)&c->doc;
   io[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
   io[2].data.stream = (uv_stream_t *)&c->err;
   po.file = exe;
@@ -749,20 +834,21 @@ static int server_spawn(lua_State *L) {
   po.stdio = io;
   po.stdio_count = 3;
   po.exit_cb = child_exit;
-  c->open = 1;
+  c->open = 3;   /* the process and both pipes, each closed with child_closed */
   c->next = s->children;
   s->children = c;
   rc = uv_spawn(&h->loop, &c->proc, &po);
   if (rc != 0) {
     uv_close((uv_handle_t *)&c->proc, child_closed);   /* uv_spawn wants it closed */
-    uv_close((uv_handle_t *)&c->err, NULL);
-    c->open = 1;
+    uv_close((uv_handle_t *)&c->err, child_closed);
+    uv_close((uv_handle_t *)&c->doc, child_closed);
     lua_pushnil(L);
     lua_pushfstring(L, "cannot start vouch %s: %s", what, uv_strerror(rc));
     return 2;
   }
-  c->open = 2;
   uv_read_start((uv_stream_t *)&c->err, child_alloc, child_read);
+  if (c->sum) uv_read_start((uv_stream_t *)&c->doc, child_alloc, child_doc);
+  else uv_close((uv_handle_t *)&c->doc, child_closed);
   lua_pushinteger(L, c->proc.pid);
   return 1;
 }
@@ -807,6 +893,31 @@ static int server_token(lua_State *L) {
 static int server_port(lua_State *L) {
   server_t *s = check_open(L);
   lua_pushinteger(L, s ? s->port : 0);
+  return 1;
+}
+
+/* srv:summaries() -> {{run=, status=, json=}, ...}: the summaries whose
+   children ended since the last call (json nil when it printed too much). */
+static int server_summaries(lua_State *L) {
+  server_t *s = check_open(L);
+  summary *m;
+  int i = 0;
+  lua_newtable(L);
+  while (s && (m = s->summaries) != NULL) {
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, m->run);
+    lua_setfield(L, -2, "run");
+    lua_pushinteger(L, (lua_Integer)m->status);
+    lua_setfield(L, -2, "status");
+    if (m->doc) {
+      lua_pushlstring(L, m->doc, m->len);
+      lua_setfield(L, -2, "json");
+    }
+    lua_rawseti(L, -2, ++i);
+    s->summaries = m->next;   /* taken only once it is in the table */
+    free(m->doc);
+    free(m);
+  }
   return 1;
 }
 
@@ -967,7 +1078,7 @@ static int serve_listen(lua_State *L) {
 
 int luaopen_vouch_serve(lua_State *L) {
   static const luaL_Reg methods[] = {
-    {"push", server_push}, {"ping", server_ping}, {"spawn", server_spawn},
+    {"push", server_push}, {"ping", server_ping}, {"spawn", server_spawn}, {"summaries", server_summaries},
     {"port", server_port}, {"token", server_token}, {"clients", server_clients}, {"closed", server_closed},
     {"close", server_close_l}, {NULL, NULL}
   };

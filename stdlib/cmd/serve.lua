@@ -17,6 +17,7 @@ local tointeger = math.tointeger
 
 local POLL_MS = 1000        -- how often the record is looked at for changes
 local PAGE = 50             -- partners on a page of a run
+local BIG = 10000           -- a finished run of more partners is summed up beside the loop
 local MAX_PAGE = 1000       -- at most this many in one API answer
 
 -- The workbench's additions to the reports' style.
@@ -45,10 +46,13 @@ local function urlencode(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
 end
 
--- name=value pairs of a query or a form body (the last of each name wins).
+-- name=value pairs of a query or a form body (the last of each name wins;
+-- an empty field, as a form sends it, is no field).
 local function params(s)
   local out = {}
-  for k, v in (s or ""):gmatch("([^&=]+)=?([^&]*)") do out[unescape(k)] = unescape(v) end
+  for k, v in (s or ""):gmatch("([^&=]+)=?([^&]*)") do
+    if v ~= "" then out[unescape(k)] = unescape(v) end
+  end
   return out
 end
 
@@ -57,7 +61,7 @@ local function with_query(path, q)
   for k in pairs(q) do keys[#keys + 1] = k end
   table.sort(keys)
   for _, k in ipairs(keys) do
-    if q[k] ~= nil and q[k] ~= "" then out[#out + 1] = urlencode(k) .. "=" .. urlencode(q[k]) end
+    if q[k] ~= nil then out[#out + 1] = urlencode(k) .. "=" .. urlencode(q[k]) end
   end
   return #out > 0 and (path .. "?" .. concat(out, "&")) or path
 end
@@ -121,79 +125,154 @@ local function runs_list(db, limit)
   return json.array(out)
 end
 
--- The summary of a finished run does not change: computed once (medians
--- and flags over a million partners take a while) and kept.
-local summaries = {}
-local function summary(db, id)
+-- The summary of a finished run does not change: computed once and kept,
+-- as report.run's data and its JSON. Medians and flags over a million
+-- partners take half a minute: a large run's summary is made by a child,
+-- `vouch report --format json`, while the loop serves on, and collected by
+-- the poll (collect_summaries).
+local summaries, pending = {}, {}
+
+--- The summary {data=, json=} of run `id`; false while a child makes it;
+--- nil and a message when there is no such run.
+local function summary(srv, db, id)
   local s = summaries[id]
   if s then return s end
+  local run = db:one("SELECT status, partners FROM runs WHERE id = ?", id)
+  if run and run.status ~= "running" and (run.partners or 0) > BIG then
+    if not pending[id] then
+      local ok, err = srv:spawn("report", tostring(id), tostring(PAGE))
+      if not ok then return nil, err end
+      pending[id] = true
+    end
+    return false
+  end
   local data, err = report.run(db, id, { limit = PAGE })
   if not data then return nil, err end
-  if data.run.status ~= "running" then summaries[id] = data end
-  return data
+  s = { data = data, json = report.json(data) }
+  if data.run.status ~= "running" then summaries[id] = s end
+  return s
 end
 
--- The ORDER BY of a partner list, from the API's sort and dir (only our
--- own SQL goes in: a dimension is its position, never its name).
+-- The summaries the children made: kept, and the pages waiting for one told
+-- (event "summary"). One that failed is made again when next asked for.
+local function collect_summaries(srv)
+  for _, m in ipairs(srv:summaries()) do
+    pending[m.run] = nil
+    local ok, data = pcall(json.decode, m.json or "")
+    if m.status == 0 and ok and type(data) == "table" then
+      summaries[m.run] = { data = data, json = m.json }
+    else
+      vouch.eprint(format("vouch: serve: the summary of run %d failed (status %d)", m.run, m.status))
+    end
+    srv:push("summary", json.encode { run = m.run })
+  end
+end
+
+-- The order of a partner list, from the API's sort and dir, as terms
+-- {expression, "ASC" or "DESC"} ending with partner_id, so that it is total
+-- (only our own SQL goes in: a dimension is its position, never its name).
 local function order_of(q, names)
   local dir = q.dir == "asc" and "ASC" or q.dir == "desc" and "DESC" or nil
   local key = q.sort or "rank"
+  local col
   if key == "rank" then
-    local rank = "CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END"
-    return format("ORDER BY %s %s, total IS NULL, total %s, partner_id", rank, dir or "ASC",
-      dir == "DESC" and "ASC" or "DESC")
+    return { { "CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END", dir or "ASC" },
+      { "total IS NULL", "ASC" }, { "total", dir == "DESC" and "ASC" or "DESC" }, { "partner_id", "ASC" } }
   elseif key == "total" or key == "name" or key == "partner_id" then
-    return format("ORDER BY %s IS NULL, %s %s, partner_id", key, key, dir or (key == "total" and "DESC" or "ASC"))
+    col, dir = key, dir or (key == "total" and "DESC" or "ASC")
+  else
+    local i = record.index(names)[key]
+    if not i then return nil, format("cannot sort by '%s' (rank, total, name, partner_id or a dimension)", key) end
+    col, dir = record.dim_sql(i), dir or "DESC"
   end
-  local i = record.index(names)[key]
-  if not i then return nil, format("cannot sort by '%s' (rank, total, name, partner_id or a dimension)", key) end
-  local col = record.dim_sql(i)
-  return format("ORDER BY %s IS NULL, %s %s, partner_id", col, col, dir or "DESC")
+  return { { col .. " IS NULL", "ASC" }, { col, dir }, { "partner_id", "ASC" } }
+end
+
+-- The rows after partner `after` in the order `terms`, as SQL and its
+-- values (keyset paging: a page deep in a million costs what the first
+-- does): t1 > v1 OR (t1 IS v1 AND (t2 > v2 OR ...)), with < for DESC.
+local function after_of(db, id, terms, after)
+  local cols = {}
+  for k, t in ipairs(terms) do cols[k] = t[1] .. " AS k" .. k end
+  local row = db:one("SELECT " .. concat(cols, ", ") .. " FROM scores WHERE run_id = ? AND partner_id = ?", id, after)
+  if not row then return nil, format("run %d has no partner '%s' to page after", id, after) end
+  local sql, args = "0", {}
+  for k = #terms, 1, -1 do
+    local t, v = terms[k], row["k" .. k]
+    sql = format("(%s %s ? OR (%s IS ? AND %s))", t[1], t[2] == "ASC" and ">" or "<", t[1], sql)
+    table.insert(args, 1, v); table.insert(args, 2, v)
+  end
+  return sql, args
 end
 
 --- A page of run `id`'s partners: `q` has sort, dir, verdict, flag, dim with
 --- below/above, q (a name or id fragment), limit and offset. Returns
---- {total=, offset=, limit=, partners=} or nil and a message.
+--- {total=, offset=, limit=, partners=} or nil and a message. The first
+--- page by rank of a summed-up run is its summary's (no scan of the run).
 local function partners_of(db, id, q)
   local names = record.dimensions(db, id)
   local where, args = { "run_id = ?" }, { id }
-  if q.verdict and q.verdict ~= "" then
+  if q.verdict then
     if q.verdict ~= "approve" and q.verdict ~= "review" and q.verdict ~= "reject" then
       return nil, "verdict must be approve, review or reject"
     end
     where[#where + 1] = "verdict = ?"; args[#args + 1] = q.verdict
   end
-  if q.flag and q.flag ~= "" then
+  if q.flag then
     where[#where + 1] = "EXISTS (SELECT 1 FROM json_each(reasons) j WHERE json_extract(j.value, '$[0]') = ?)"
     args[#args + 1] = q.flag
   end
-  if q.dim and q.dim ~= "" then
+  if q.dim then
     local i = record.index(names)[q.dim]
     if not i then return nil, format("run %d's scorecard has no dimension '%s'", id, q.dim) end
     for op, key in pairs { ["<"] = "below", [">="] = "above" } do
-      if q[key] and q[key] ~= "" then
+      if q[key] then
         local v = tonumber(q[key])
         if not v then return nil, format("%s must be a number", key) end
         where[#where + 1] = record.dim_sql(i) .. " " .. op .. " ?"; args[#args + 1] = v
       end
     end
   end
-  if q.q and q.q ~= "" then
+  if q.q then
     where[#where + 1] = "(instr(partner_id, ?) > 0 OR instr(name, ?) > 0)"
     args[#args + 1] = q.q; args[#args + 1] = q.q
   end
-  local order, err = order_of(q, names)
-  if not order then return nil, err end
+  local terms, err = order_of(q, names)
+  if not terms then return nil, err end
   local limit = q.limit and tointeger(tonumber(q.limit)) or PAGE
   local offset = q.offset and tointeger(tonumber(q.offset)) or 0
   if not limit or limit < 1 or limit > MAX_PAGE then return nil, format("limit must be 1 to %d", MAX_PAGE) end
   if not offset or offset < 0 then return nil, "offset must be 0 or more" end
-  local cond = concat(where, " AND ")
-  local total = db:one("SELECT count(*) AS n FROM scores WHERE " .. cond, table.unpack(args)).n
-  args[#args + 1] = limit; args[#args + 1] = offset
-  local list = {}
-  for row in db:rows("SELECT * FROM scores WHERE " .. cond .. " " .. order .. " LIMIT ? OFFSET ?",
-      table.unpack(args)) do
+  local sum, list = summaries[id] and #where == 1 and not q.after and summaries[id].data, {}
+  local first = sum and sum.partners
+  if first and (q.sort or "rank") == "rank" and q.dir ~= "desc" and
+      (offset + limit <= #first or #first == sum.scored) then
+    for i = offset + 1, math.min(offset + limit, #first) do
+      local e = first[i]
+      list[#list + 1] = { partner_id = e.partner_id, name = e.name, kind = e.kind, total = e.total,
+        verdict = e.verdict, dims = e.dims, reasons = json.array({ table.unpack(e.reasons) }), rank = i }
+    end
+    return { run = id, total = sum.scored, offset = offset, limit = limit, dimensions = json.array(names),
+             partners = json.array(list) }
+  end
+  local cond, total = concat(where, " AND "), nil
+  if #where == 1 then  -- a finished run's count is in its row
+    local run = db:one("SELECT partners FROM runs WHERE id = ? AND status = 'ok'", id)
+    total = run and run.partners
+  end
+  total = total or db:one("SELECT count(*) AS n FROM scores WHERE " .. cond, table.unpack(args)).n
+  local skip = offset
+  if q.after then  -- the page after that partner; offset only numbers its ranks
+    local sql, vals = after_of(db, id, terms, q.after)
+    if not sql then return nil, vals end
+    cond, skip = cond .. " AND " .. sql, 0
+    table.move(vals, 1, #vals, #args + 1, args)
+  end
+  local order = {}
+  for k, t in ipairs(terms) do order[k] = t[1] .. " " .. t[2] end
+  args[#args + 1] = limit; args[#args + 1] = skip
+  for row in db:rows("SELECT * FROM scores WHERE " .. cond .. " ORDER BY " .. concat(order, ", ") ..
+      " LIMIT ? OFFSET ?", table.unpack(args)) do
     local s = record.scored(row, names)
     list[#list + 1] = { partner_id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
       verdict = row.verdict, dims = s.dimensions, reasons = json.array(s.reasons), rank = offset + #list + 1 }
@@ -280,22 +359,33 @@ local function sort_link(path, q, key, label, num)
   local dir = (q.sort or "rank") == key and q.dir ~= "asc" and "asc" or "desc"
   local nq = {}
   for k, v in pairs(q) do nq[k] = v end
-  nq.sort, nq.dir, nq.offset = key, dir, nil
+  nq.sort, nq.dir, nq.offset, nq.after = key, dir, nil, nil
   return format('<th%s><a href="%s">%s</a></th>', num and ' class="num"' or "", esc(with_query(path, nq)), esc(label))
 end
 
-local function run_page(db, id, q)
-  local data, err = summary(db, id)
-  if not data then return bad(404, err) end
+local function run_page(srv, db, id, q)
+  local s, err = summary(srv, db, id)
+  if s == nil then return bad(404, err) end
   local list
   list, err = partners_of(db, id, q)
   if not list then return bad(400, err) end
-  local body, kicker, title, sub = report.sections(data)
-  -- the report's own ranked table and cards give way to the workbench's
-  local keep = {}
-  for _, part in ipairs(body) do
-    if part:find("^<h2>Ranked partners") then break end
-    keep[#keep + 1] = part
+  local keep, data, kicker, title, sub = {}
+  if s then
+    local body
+    data = s.data
+    body, kicker, title, sub = report.sections(data)
+    -- the report's own ranked table and cards give way to the workbench's
+    for _, part in ipairs(body) do
+      if part:find("^<h2>Ranked partners") then break end
+      keep[#keep + 1] = part
+    end
+  else
+    -- its summary is being made: the partners meanwhile, and app.js reloads
+    -- the page when the summary is there
+    data = { dimensions = list.dimensions, flags = {} }
+    kicker, title, sub = "vouch workbench", format("Run #%d", id), format("%d partners", list.total)
+    keep[1] = format('<p class="note" id="pending" data-run="%d">The summary of this run (counts, medians ' ..
+      'and red flags over all its partners) is being made; it shows here when it is ready.</p>', id)
   end
   local path = "/run/" .. id
   local dims = {}
@@ -337,14 +427,17 @@ local function run_page(db, id, q)
   keep[#keep + 1] = "</tbody></table></div>"
   local pager = { format('<div class="pager"><span>%d–%d of %d</span>', math.min(list.total, list.offset + 1),
     list.offset + #list.partners, list.total) }
-  local function to(offset, label)
+  -- next goes on from the last partner shown (keyset), previous by offset
+  local function to(offset, label, after)
     local nq = {}
     for k, v in pairs(q) do nq[k] = v end
-    nq.offset = offset > 0 and tostring(offset) or nil
+    nq.offset, nq.after = offset > 0 and tostring(offset) or nil, after
     pager[#pager + 1] = format('<a href="%s">%s</a>', esc(with_query(path, nq)), label)
   end
   if list.offset > 0 then to(math.max(0, list.offset - list.limit), "← previous") end
-  if list.offset + #list.partners < list.total then to(list.offset + list.limit, "next →") end
+  if list.offset + #list.partners < list.total then
+    to(list.offset + list.limit, "next →", list.partners[#list.partners].partner_id)
+  end
   keep[#keep + 1] = concat(pager) .. "</div>"
   return page(kicker, title, sub, keep)
 end
@@ -457,11 +550,18 @@ local APP_JS = [[
   var es = new EventSource('/api/events');
   es.addEventListener('state', function (e) {
     var st = JSON.parse(e.data);
-    var words = st.running.map(function (r) { return 'run #' + r.id + ': ' + r.scored + ' scored'; });
+    // a run that stores its partners in one transaction shows none until it ends
+    var words = st.running.map(function (r) {
+      return 'run #' + r.id + ': ' + (r.scored ? r.scored + ' scored' : 'running');
+    });
     say(words.length ? words.join(' · ') : 'live');
     if (seen && (seen.last_run !== st.last_run || st.running.length || seen.running.length)) redrawRuns();
     if (seen && seen.last_alert !== st.last_alert) say('new alert: see Schedules');
     seen = st;
+  });
+  es.addEventListener('summary', function (e) {
+    var p = document.getElementById('pending');
+    if (p && p.dataset.run === String(JSON.parse(e.data).run)) location.reload();
   });
   es.addEventListener('action', function (e) {
     var a = JSON.parse(e.data);
@@ -485,8 +585,8 @@ local function route(srv, db, req, file)
       return answer_json(202, { started = ok })
     end
     if path == "/api/vet" then
-      if not form.file or form.file == "" then return bad(400, "file is missing", true) end
-      return done(srv:spawn("vet", form.file, form.rules ~= nil and form.rules ~= "" and form.rules or "social_capital"))
+      if not form.file then return bad(400, "file is missing", true) end
+      return done(srv:spawn("vet", form.file, form.rules or "social_capital"))
     end
     local name, what = path:match("^/api/schedules/([^/]+)/(%a+)$")
     if name then
@@ -516,7 +616,7 @@ local function route(srv, db, req, file)
     return diff_page(db, a, b)
   end
   if path == "/partner" then
-    if not q.id or q.id == "" then return bad(400, "give a partner: ?id=ID") end
+    if not q.id then return bad(400, "give a partner: ?id=ID") end
     return 303, { location = "/partner/" .. urlencode(q.id) }, ""
   end
   local who = path:match("^/partner/(.+)$") or path:match("^/api/partners/(.+)$")
@@ -532,9 +632,10 @@ local function route(srv, db, req, file)
   if id then
     id = positive(id)
     if rest == "" then
-      local data, err = summary(db, id)
-      if not data then return bad(404, err, true) end
-      return answer_json(200, data, true)
+      local s, err = summary(srv, db, id)
+      if s == nil then return bad(404, err, true) end
+      if not s then return answer_json(202, { run = id, pending = true }) end
+      return 200, { ["content-type"] = "application/json; charset=utf-8" }, s.json
     elseif rest == "/partners" then
       if not db:one("SELECT 1 AS x FROM runs WHERE id = ?", id) then return bad(404, format("no run %d", id), true) end
       local list, err = partners_of(db, id, q)
@@ -543,7 +644,7 @@ local function route(srv, db, req, file)
     end
   end
   id = path:match("^/run/(%d+)$")
-  if id then return run_page(db, positive(id), q) end
+  if id then return run_page(srv, db, positive(id), q) end
   return bad(404, "nothing here: " .. path, api)
 end
 
@@ -573,6 +674,7 @@ return function(...)
   -- the record is polled, and what changed is pushed to the pages
   local last, beat = nil, 0
   while not srv:closed() do
+    collect_summaries(srv)
     local ok, st = pcall(state, db)
     if ok then
       local text = json.encode(st)

@@ -11,7 +11,9 @@
 # sandbox cost), user_path (`vouch vet` stored and --no-store beside the
 # workload script, USER_PATH_N partners); then, as detail, the parts the branches added with their
 # own reports (loading.sh, scorecard.sh; storage.sh only by name); http_pages
-# (10,000 pages through vouch.http.pages, 16 tasks: requests/s, peak memory).
+# (10,000 pages through vouch.http.pages, 16 tasks: requests/s, peak memory);
+# serve (`vouch serve` on runs of 100,000 and 1,000,000 partners: first
+# page, answers' medians, requests/s under wrk).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"

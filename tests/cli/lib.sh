@@ -27,3 +27,18 @@ ok() {
   _name=$1; shift
   if "$@" >/dev/null 2>&1; then echo "ok - $_name"; else echo "not ok - $_name"; fi
 }
+
+# serve_start ARGS...: `vouch ARGS... serve --port 0` in the background, its
+# output in serve.out and serve.err; sets SERVE_PID and URL (the printed
+# link), BASE (without the token) and TOKEN. Stop it with kill -INT.
+serve_start() {
+  "$VOUCH" "$@" serve --port 0 >serve.out 2>serve.err &
+  SERVE_PID=$!
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    grep -q "token=" serve.out 2>/dev/null && break
+    sleep 0.5
+  done
+  URL=$(grep -o 'http://[^ ]*' serve.out)
+  BASE=${URL%%/?token=*}
+  TOKEN=${URL##*token=}
+}

@@ -19,15 +19,7 @@ sed 's/^B002,Siam Craft Coffee,/B002,<script>alert(1)<\/script><b>Siam<\/b>,/' \
 "$VOUCH" --db "$DB" vet partners.csv >/dev/null 2>&1
 "$VOUCH" --db "$DB" vet "$ROOT/examples/last_quarter.csv" >/dev/null 2>&1
 
-"$VOUCH" --db "$DB" --allow-read="$TMP" serve --port 0 >serve.out 2>serve.err &
-PID=$!
-for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-  grep -q "token=" serve.out 2>/dev/null && break
-  sleep 0.5
-done
-URL=$(grep -o 'http://[^ ]*' serve.out)
-BASE=${URL%%/?token=*}
-TOKEN=${URL##*token=}
+serve_start --db "$DB" --allow-read="$TMP"
 HOSTPORT=${BASE#http://}
 ok "serve: prints a link with a token" test -n "$TOKEN"
 
@@ -50,6 +42,8 @@ status_is "serve: an action from another origin, refused" 403 -b jar -X POST \
   -H "Origin: http://evil.example" -d "file=partners.csv" "$BASE/api/vet"
 status_is "serve: a cross-site fetch, refused" 403 -b jar -X POST \
   -H "Sec-Fetch-Site: cross-site" -d "file=partners.csv" "$BASE/api/vet"
+status_is "serve: an opaque origin, refused" 403 -b jar -X POST \
+  -H "Origin: null" -d "file=partners.csv" "$BASE/api/vet"
 status_is "serve: an unknown page" 404 -b jar "$BASE/nothing"
 status_is "serve: a bad parameter" 400 -b jar "$BASE/api/runs/1/partners?verdict=maybe"
 status_is "serve: a dimension the card lacks" 400 -b jar "$BASE/api/runs/1/partners?dim=nope"
@@ -109,6 +103,46 @@ check "serve: a page of partners" 0 '"offset": ?2' -- cat body.out
 code -b jar "$BASE/api/partners/$P" >/dev/null
 check "serve: a partner's rules by replay" 0 '"explained"' -- cat body.out
 
+# A large run's summary is made by a child while the server answers: 202
+# until it is there, then the same JSON as `vouch report --format json`.
+sqlite3 "$DB" "INSERT INTO runs(id, scorecard, scorecard_hash, inputs, started_at, ended_at, status, partners)
+  SELECT 80, scorecard, scorecard_hash, inputs, started_at, ended_at, 'ok', 22 * 500 FROM runs WHERE id = 1;
+  WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 500)
+  INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
+  SELECT 80, partner_id || '-' || i, name, kind, total, verdict, dims, reasons FROM scores, k WHERE run_id = 1"
+status_is "serve: a large run's summary, being made" 202 -b jar "$BASE/api/runs/80"
+status_is "serve: its partners meanwhile" 200 -b jar "$BASE/run/80"
+grep -q 'id="pending"' body.out && echo "ok - serve: the page says its summary is coming" ||
+  echo "not ok - serve: the page says its summary is coming"
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
+  [ "$(code -b jar "$BASE/api/runs/80")" = 200 ] && break
+  sleep 1
+done
+"$VOUCH" --db "$DB" report --run 80 --format json --limit 50 > summary.json 2>&1
+check "serve: then the summary, as vouch report gives it" 0 "" -- cmp body.out summary.json
+status_is "serve: and the page" 200 -b jar "$BASE/run/80"
+grep -q 'id="pending"' body.out && echo "not ok - serve: the page has its summary" ||
+  echo "ok - serve: the page has its summary"
+code -b jar "$BASE/api/runs/80/partners?limit=3&offset=1" >/dev/null
+check "serve: its first partners, from the summary" 0 "" -- sh -c \
+  "grep -Eq '\"total\": ?11000[,}]' body.out && grep -Eq '\"rank\": ?2[,}]' body.out"
+sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 80; DELETE FROM runs WHERE id = 80"
+
+# Keyset paging: the page after a partner is the page at the offset, in
+# every order (NULL dimensions among them).
+for o in 4 "4&sort=total&dir=asc" "11&sort=trust&dir=asc" "4&sort=name&dir=desc" "4&verdict=review&dir=desc"; do
+  n=${o%%&*}
+  code -b jar "$BASE/api/runs/1/partners?limit=$o" >/dev/null; cp body.out p1.json
+  code -b jar "$BASE/api/runs/1/partners?offset=$n&limit=$o" >/dev/null; cp body.out p2.json
+  after=$(python3 -c 'import json; print(json.load(open("p1.json"))["partners"][-1]["partner_id"])')
+  code -b jar "$BASE/api/runs/1/partners?offset=$n&after=$after&limit=$o" >/dev/null
+  check "serve: the page after a partner (limit=$o)" 0 "" -- python3 -c '
+import json
+a, b = json.load(open("p2.json"))["partners"], json.load(open("body.out"))["partners"]
+assert a and a == b, (a, b)'
+done
+status_is "serve: after a partner the run lacks" 400 -b jar "$BASE/api/runs/1/partners?after=nobody"
+
 # Pages: markup in the data is text.
 for p in / /run/1 "/run/1?verdict=review&sort=trust&dir=asc" "/partner/B002" "/diff?a=1&b=2" /schedules /vet; do
   status_is "serve: page $p" 200 -b jar "$BASE$p"
@@ -147,7 +181,17 @@ grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
   { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
 sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
 
-kill -INT "$PID"
-wait "$PID"
+# Ctrl-C with an event stream open: the stream ends, and so does the server.
+curl -s -N -m 60 -b jar "$BASE/api/events" > held.out &
+CURL=$!
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  grep -q "event: state" held.out && break
+  sleep 0.5
+done
+kill -INT "$SERVE_PID"
+wait "$SERVE_PID"
 rc=$?
+wait "$CURL"
+crc=$?
+check "serve: Ctrl-C ends an open event stream" 0 "" -- sh -c "grep -q 'event: state' held.out && exit $crc"
 check "serve: Ctrl-C stops it cleanly" 0 "stopped" -- sh -c "cat serve.out; exit $rc"
