@@ -4,13 +4,16 @@
 # open descriptors (/proc/PID/status, /proc/PID/fd) are sampled every
 # second; after the first quarter (warm-up: SQLite's cache, the first
 # children) neither may grow beyond a bound, and every run must be recorded
-# with an end.
+# with an end. `vouch serve` on the same database runs through the soak
+# too, with a live event stream open and its pages read every second: its
+# RSS and descriptors are held to the same bounds.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
 SECONDS_=${SOAK_SECONDS:-60}
 NSCHED=${SOAK_SCHEDULES:-200}
 d=
-trap '[ -z "$d" ] || kill -9 $d 2>/dev/null' EXIT
+SERVE_PID=
+trap '[ -z "$d" ] || kill -9 $d 2>/dev/null; [ -z "$SERVE_PID" ] || kill -9 $SERVE_PID 2>/dev/null' EXIT
 export VOUCH_DB=$TMP/soak.db
 
 cat > ok.lua <<'LUA'
@@ -48,10 +51,13 @@ check "200 schedules added" 0 "^$NSCHED\$" -- sqlite3 soak.db "SELECT count(*) F
 
 # Under ASan freed memory waits in a quarantine (256 MiB): keep it small so
 # that RSS shows what is live (a plain build ignores the variable).
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1" \
-  "$VOUCH" --max-memory 48M daemon --poll 200 --grace 3 --max-running 8 >soak.log 2>&1 &
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
+"$VOUCH" --max-memory 48M daemon --poll 200 --grace 3 --max-running 8 >soak.log 2>&1 &
 d=$!
-: >samples
+serve_start
+curl -s -N -m $((SECONDS_ + 30)) -H "Authorization: Bearer $TOKEN" "$BASE/api/events" >events.out &
+ev=$!
+: >samples; : >serve_samples
 t=0
 while [ "$t" -lt "$SECONDS_" ]; do
   sleep 1; t=$((t + 1))
@@ -59,7 +65,19 @@ while [ "$t" -lt "$SECONDS_" ]; do
   rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$d/status 2>/dev/null)
   fds=$(ls /proc/$d/fd 2>/dev/null | wc -l)
   echo "$t $rss $fds" >>samples
+  for page in / /schedules /api/runs /api/state /api/schedules; do
+    curl -s -o /dev/null -m 10 -H "Authorization: Bearer $TOKEN" "$BASE$page"
+  done
+  rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$SERVE_PID/status 2>/dev/null)
+  fds=$(ls /proc/$SERVE_PID/fd 2>/dev/null | wc -l)
+  echo "$t $rss $fds" >>serve_samples
 done
+check "the server ran the whole soak" 0 '' -- kill -0 "$SERVE_PID"
+check "its event stream stayed open" 0 '' -- kill -0 "$ev"
+kill -INT "$SERVE_PID"; wait "$SERVE_PID"; src=$?; SERVE_PID=
+wait "$ev" 2>/dev/null
+check "the server stopped cleanly" 0 '' -- test "$src" -eq 0
+check "the event stream carried the runs as they came" 0 '' -- grep -q '^event: ' events.out
 check "the daemon ran the whole soak" 0 '' -- kill -0 "$d"
 kill -TERM "$d"; wait "$d"; rc=$?; d=
 check "the daemon stopped cleanly" 0 '' -- test "$rc" -eq 0
@@ -80,6 +98,15 @@ check "open descriptors stay bounded (${f0} -> ${fmax})" 0 '' -- \
 last=$(tail -n 4 samples | sort -n -k3 | head -n 1 | cut -d' ' -f3)
 check "descriptors come back down (last seconds: $last, warm: $f0)" 0 '' -- \
   awk -v a="$f0" -v b="$last" 'BEGIN { exit !(b <= a + 2 * 8) }'
+
+awk -v w="$warm" '$1 >= w' serve_samples >late
+r0=$(head -n 1 late | cut -d' ' -f2); rmax=$(sort -n -k2 late | tail -n 1 | cut -d' ' -f2)
+f0=$(head -n 1 late | cut -d' ' -f3); fmax=$(sort -n -k3 late | tail -n 1 | cut -d' ' -f3)
+echo "# serve: RSS KiB after warm-up $r0, max after $rmax; fds: after warm-up $f0, max $fmax"
+check "the server's RSS does not grow after warm-up (${r0} -> ${rmax} KiB)" 0 '' -- \
+  awk -v a="$r0" -v b="$rmax" 'BEGIN { exit !(b <= a * 1.25 || b <= a + 4096) }'
+check "the server's descriptors stay bounded (${f0} -> ${fmax})" 0 '' -- \
+  awk -v a="$f0" -v b="$fmax" 'BEGIN { exit !(b <= a + 4) }'
 
 check "every run is recorded with an end" 0 '^0$' -- \
   sqlite3 soak.db "SELECT count(*) FROM schedule_runs WHERE status = 'running' OR (status <> 'skipped' AND ended_at IS NULL)"
