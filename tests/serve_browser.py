@@ -87,6 +87,10 @@ def main(b):
        len(texts(b, "#partners tbody tr")) == 22, b.eval("location.href"))
     ranks = texts(b, "#partners td.rank")
     ok("ranked from 1", ranks[:3] == ["1", "2", "3"], str(ranks[:3]))
+    shot = os.environ.get("SHOT")
+    if shot:  # the README's picture of the workbench is this page
+        b.screenshot(shot)
+        ok("a screenshot of the run's page", os.path.getsize(shot) > 10000, shot)
 
     step = "sorting"
     b.click("#partners thead a[href*='sort=total']")

@@ -25,7 +25,9 @@ printf 'print("checked")\n' > job.lua
 "$VOUCH" --db "$DB" schedule run nightly >/dev/null 2>&1
 
 serve_start --db "$DB" --allow-read="$TMP"
-python3 "$ROOT/tests/serve_browser.py" "$(chromium_bin)" "$URL" "$DB"
+SHOT="$ROOT/${BUILD:-build}/serve-test.png" \
+  python3 "$ROOT/tests/serve_browser.py" "$(chromium_bin)" "$URL" "$DB"
+echo "# screenshot: $ROOT/${BUILD:-build}/serve-test.png"
 kill -INT "$SERVE_PID"
 wait "$SERVE_PID"
 rc=$?
