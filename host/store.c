@@ -143,8 +143,9 @@ static const char *const migrations[] = {
   "ALTER TABLE scorecards ADD COLUMN rules TEXT NOT NULL DEFAULT '{}';\n"
   "UPDATE scorecards SET rules = coalesce((SELECT json_group_object(code, dim) FROM\n"
   "  (SELECT j.value->>0 AS code, max(j.value->>1) AS dim FROM runs r\n"
-  "     JOIN scores s ON s.run_id = r.id, json_each(s.reasons) j\n"
-  "   WHERE r.scorecard_hash = scorecards.hash AND j.value->>1 IS NOT NULL\n"
+  "     JOIN scores s ON s.run_id = r.id AND json_valid(s.reasons), json_each(s.reasons) j\n"
+  "   WHERE r.scorecard_hash = scorecards.hash AND j.type = 'array' AND\n"
+  "     j.value->>0 IS NOT NULL AND j.value->>1 IS NOT NULL\n"
   "   GROUP BY 1)), '{}');\n"
   /* scores is made again for that, its verdict checked without an IN list
      (which SQLite 3.40 checks through a temporary table built for each
@@ -157,8 +158,11 @@ static const char *const migrations[] = {
   "  load_id INTEGER, row INTEGER,\n"
   "  PRIMARY KEY (run_id, partner_id)) WITHOUT ROWID;\n"
   "INSERT INTO scores_6 SELECT run_id, partner_id, name, kind, total, verdict, dims,\n"
-  "  CASE reasons WHEN '[]' THEN '[]' ELSE (SELECT json_group_array(json_remove(j.value, '$[1]'))\n"
-  "    FROM json_each(scores.reasons) j) END, load_id, row FROM scores;\n"
+  "  CASE WHEN reasons = '[]' OR NOT json_valid(reasons) OR json_type(reasons) <> 'array'\n"
+  "    THEN reasons\n"  /* what a script stored by hand, as it was */
+  "    ELSE (SELECT json_group_array(CASE j.type WHEN 'array' THEN json_remove(j.value, '$[1]')\n"
+  "                                   ELSE j.value END)\n"
+  "          FROM json_each(scores.reasons) j) END, load_id, row FROM scores;\n"
   "DROP TABLE scores;\n"
   "ALTER TABLE scores_6 RENAME TO scores;\n"
   "CREATE INDEX scores_partner ON scores(partner_id, run_id);\n",
