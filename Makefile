@@ -121,7 +121,7 @@ build-fuzz/stdlib.o: $(BUILD)/stdlib.c
 	@mkdir -p build-fuzz
 	clang -c -o $@ $<
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter-out build-fuzz/main.o,$(FUZZ_OBJS))
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ihost -o $@ $^ $(PKG_LIBS) -lpthread
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ihost -o $@ $^ $(PKG_LIBS) -lpthread $(if $(filter fuzz_xlsx,$(notdir $@)),$$(pkg-config --libs minizip))
 # A directory tests/fuzz/regress/NAME-WHAT/ holds a sequence of inputs that
 # once broke target NAME only together: they are replayed in order, in one
 # process, before NAME is fuzzed.
