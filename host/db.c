@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1824,6 +1825,19 @@ static const char *rec_array(lua_State *L, const char *key, int want_numbers) {
 }
 
 
+/* A reason code or a rule's code in `rules`: an identifier of at most 64
+** bytes. Readers build JSON paths and SQL from codes (the monitor looks a
+** code up in scorecards.rules), so what a script stores here must not be
+** able to break them. */
+static int rec_code_ok(const char *s, size_t n) {
+  size_t i;
+  if (n == 0 || n > 64 || !(isalpha((unsigned char)s[0]) || s[0] == '_')) return 0;
+  for (i = 1; i < n; i++)
+    if (!(isalnum((unsigned char)s[i]) || s[i] == '_')) return 0;
+  return 1;
+}
+
+
 /* The JSON text of the `rules` field of the table argument, a map of rule
 ** codes to their dimensions (strings), or "{}". Leaves it on the stack. */
 static const char *rec_rules(lua_State *L) {
@@ -1837,8 +1851,11 @@ static const char *rec_rules(lua_State *L) {
     luaL_error(L, "bad argument #1 (field 'rules': table expected, got %s)", luaL_typename(L, -1));
   lua_pushnil(L);
   while (lua_next(L, -2)) {
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "bad argument #1 (field 'rules': rule codes to dimension names expected)");
+    size_t kn = 0;
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &kn) : NULL;
+    if (k == NULL || lua_type(L, -1) != LUA_TSTRING || !rec_code_ok(k, kn))
+      luaL_error(L, "bad argument #1 (field 'rules': rule codes (identifiers) to dimension "
+                    "names expected)");
     if (++n > REC_COLS_MAX)
       luaL_error(L, "bad argument #1 (field 'rules': more than %d items)", REC_COLS_MAX);
     lua_pop(L, 1);
@@ -2145,6 +2162,9 @@ static void rec_reason(lua_State *L, vouch_json_buf *b, int t, int k) {
   if (lua_type(L, top + 1) != LUA_TSTRING)
     luaL_error(L, "bad argument #10 to 'run_score' (reason %d: code must be a string)", k);
   s = lua_tolstring(L, top + 1, &n);
+  if (!rec_code_ok(s, n))
+    luaL_error(L, "bad argument #10 to 'run_score' (reason %d: code must be an identifier "
+                  "of at most 64 bytes)", k);
   vouch_json_add(L, b, k > 1 ? ",[" : "[", k > 1 ? 2 : 1);
   vouch_json_add_string(L, b, s, n);
   vouch_json_add(L, b, ",\"", 2);

@@ -737,7 +737,8 @@ end
 -- spec.max_missing: the share of weight that may be indeterminate before
 --   the verdict becomes review (default 0.25)
 -- spec.rules, spec.portfolio: lists of rules
--- spec.evidence: false to store no evidence with runs (bulk jobs)
+-- spec.evidence: accepted and ignored (a run stores no evidence but a
+--   portfolio flag's: explain recomputes it by replay)
 -- spec.store: "all" (default) stores every rule's outcome with a run,
 --   "adverse" only raised flags and the principal reasons
 function M.scorecard(spec)
@@ -747,7 +748,7 @@ function M.scorecard(spec)
   end
   local card = setmetatable({ name = spec.name, description = spec.description,
     spec = spec, weights = {}, base = {}, dimension_list = {}, rules = {},
-    portfolio = {}, index = {}, evidence = spec.evidence ~= false,
+    portfolio = {}, index = {},
     store = spec.store or "all", max_missing = spec.max_missing or 0.25 }, Card)
   local where = "scorecard '" .. spec.name .. "'"
   local known, why = M.check_keys(spec, SPEC_KEYS)
@@ -1399,7 +1400,6 @@ function Card:run(opts)
   local each = opts.each
   local lean = not (opts.keep == true or opts.text)
   local slim = lean and not opts.keep   -- portfolio partners wait in a few bytes
-  local bare = lean and "bare" or false  -- what is stored needs no evidence
   local dims = self.dimension_list
 
   -- Where each partner's input comes from: a load per source (its rows
@@ -1574,7 +1574,7 @@ function Card:run(opts)
   end
   local function store(p, r, load_id, row)
     if fast then return store_fast(p, r, load_id, row) end
-    local res = self:explain(p, r, bare)
+    local res = self:explain(p, r, lean)
     if keeper then keep[#keep + 1] = keeper(res)
     elseif keep then keep[#keep + 1] = res end
     count(res)
@@ -1588,7 +1588,7 @@ function Card:run(opts)
   -- portfolio rules read and its ranked candidates.
   local view = slim and #self.portfolio > 0 and portfolio_view(self)
   local function defer(p, r)
-    local res = self:explain(p, r, "bare")
+    local res = self:explain(p, r, true)
     local ranked = {}
     for _, o in ipairs(res.outcomes) do
       if o.impact > 0 then ranked[#ranked + 1] = o end

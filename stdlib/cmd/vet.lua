@@ -11,7 +11,7 @@
 local sc = require "vouch.scorecard"
 local cli = require "vouch.scorecard.cli"
 
-local format, concat, huge = string.format, table.concat, math.huge
+local format, concat = string.format, table.concat
 
 local TOP = 20   -- partners shown from each end of the ranking by default
 

@@ -593,6 +593,10 @@ test("the host's record is written through run_begin, run_load, run_input, run_s
              nil, nil, {}, { "C", "vetoed", false, 1, false })
   checkerror("code must be a string", db.run_score, db, run, "p3", nil, nil, nil, "reject",
              nil, nil, {}, { 7, "veto", false, 1, false })
+  checkerror("code must be an identifier", db.run_score, db, run, "p3", nil, nil, nil, "reject",
+             nil, nil, {}, { 'X"] OR 1', "veto", false, 1, false })
+  checkerror("rule codes (identifiers)", db.run_begin, db,
+             { scorecard = "s2", hash = "h2", rules = { ['a"b'] = "trust" } })
   checkerror("run 999 was not begun by this process", db.run_score, db, 999, "p9", nil, nil,
              nil, "reject", nil, nil, {}, {})
   checkerror("load 999 was not begun by this process", db.run_input, db, 999, 1, {})
