@@ -13,7 +13,8 @@ SECONDS_=${SOAK_SECONDS:-60}
 NSCHED=${SOAK_SCHEDULES:-200}
 d=
 SERVE_PID=
-trap '[ -z "$d" ] || kill -9 $d 2>/dev/null; [ -z "$SERVE_PID" ] || kill -9 $SERVE_PID 2>/dev/null' EXIT
+ev=
+trap '[ -z "$d" ] || kill -9 $d 2>/dev/null; [ -z "$SERVE_PID" ] || kill -9 $SERVE_PID 2>/dev/null; [ -z "$ev" ] || kill $ev 2>/dev/null' EXIT
 export VOUCH_DB=$TMP/soak.db
 
 cat > ok.lua <<'LUA'
@@ -55,8 +56,11 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
 "$VOUCH" --max-memory 48M daemon --poll 200 --grace 3 --max-running 8 >soak.log 2>&1 &
 d=$!
 serve_start
-curl -s -N -m $((SECONDS_ + 30)) -H "Authorization: Bearer $TOKEN" "$BASE/api/events" >events.out &
+# No -m on this curl: the loop below counts samples, not wall-clock
+# seconds, and on a loaded machine its page reads make it run long.
+curl -s -N -H "Authorization: Bearer $TOKEN" "$BASE/api/events" >events.out 2>events.err &
 ev=$!
+start=$(date +%s)
 : >samples; : >serve_samples
 t=0
 while [ "$t" -lt "$SECONDS_" ]; do
@@ -73,9 +77,12 @@ while [ "$t" -lt "$SECONDS_" ]; do
   echo "$t $rss $fds" >>serve_samples
 done
 check "the server ran the whole soak" 0 '' -- kill -0 "$SERVE_PID"
+echo "# the soak took $(( $(date +%s) - start )) s for $t samples"
 check "its event stream stayed open" 0 '' -- kill -0 "$ev"
 kill -INT "$SERVE_PID"; wait "$SERVE_PID"; src=$?; SERVE_PID=
-wait "$ev" 2>/dev/null
+# The server ends the stream as it stops; curl then exits by itself.
+for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$ev" 2>/dev/null || break; sleep 0.5; done
+kill "$ev" 2>/dev/null; wait "$ev" 2>/dev/null
 check "the server stopped cleanly" 0 '' -- test "$src" -eq 0
 check "the event stream carried the runs as they came" 0 '' -- grep -q '^event: ' events.out
 check "the daemon ran the whole soak" 0 '' -- kill -0 "$d"
