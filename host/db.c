@@ -1039,6 +1039,126 @@ static int db_rows(lua_State *L) {
   return 4;
 }
 
+
+/*
+** db:print(sql, opts, ...): run the statement and write, for each row, its
+** first column's text and a newline to standard output; returns the number
+** of rows. A listing of a million rows costs a step and a copy each, with
+** no Lua value made. opts (a table, or nil): `number = W` starts each line
+** with its row number, counted from `first` (default 1), right-aligned in W
+** columns; `fallback = f` is called with a row (as db:rows gives it) whose
+** first column is NULL, and returns the text written in its place (the
+** few rows SQL cannot format).
+*/
+typedef struct print_buf {
+  char *b;
+  size_t n, cap;
+} print_buf;
+
+static int print_flush(print_buf *p) {
+  int ok = p->n == 0 || fwrite(p->b, 1, p->n, stdout) == p->n;
+  p->n = 0;
+  return ok;
+}
+
+static int print_put(print_buf *p, const char *s, size_t len) {
+  if (p->n + len > p->cap && !print_flush(p)) return 0;
+  if (len > p->cap) return fwrite(s, 1, len, stdout) == len;
+  memcpy(p->b + p->n, s, len);
+  p->n += len;
+  return 1;
+}
+
+static int db_print(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  const char *tail;
+  stmt_entry *e;
+  sqlite3_stmt *st;
+  print_buf out = { NULL, 0, 1 << 16 };
+  lua_Integer n = 0, first = 1;
+  int width = -1, fallback = 0, names = 0, rc = SQLITE_DONE, ok = 1;
+  luaL_checkstring(L, 2);
+  if (lua_gettop(L) < 3) lua_settop(L, 3);
+  if (!lua_isnil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (lua_getfield(L, 3, "number") != LUA_TNIL) width = (int)luaL_checkinteger(L, -1);
+    if (lua_getfield(L, 3, "first") != LUA_TNIL) first = luaL_checkinteger(L, -1);
+    if (lua_getfield(L, 3, "fallback") != LUA_TNIL) {
+      luaL_checktype(L, -1, LUA_TFUNCTION);
+      fallback = 1;
+    }
+    lua_pop(L, 3);
+    luaL_argcheck(L, width < 64, 3, "'number' is too wide");
+  }
+  st = prepare(L, d, 1, 2, &e, &tail);
+  if (st == NULL) { lua_pushinteger(L, 0); return 1; }
+  if (e == NULL && has_more_sql(tail)) {
+    sqlite3_finalize(st);
+    return luaL_error(L, "'print' takes one SQL statement");
+  }
+  if (bind_args(L, st, 4, "print", 0)) {
+    unprepare(st, e);
+    return raise_top(L);
+  }
+  if (e) e->busy = 1;  /* the fallback may use the database meanwhile */
+  if ((out.b = malloc(out.cap)) == NULL) ok = 0;
+  while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *text = (const char *)sqlite3_column_text(st, 0);
+    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    char num[80];
+    n++;
+    if (width >= 0) {
+      int k = snprintf(num, sizeof num, "%*lld", width, (long long)(first + n - 1));
+      ok = print_put(&out, num, (size_t)k);
+    }
+    if (text == NULL && fallback) {
+      if (!names) {
+        int i, ncols = sqlite3_column_count(st);
+        lua_createtable(L, ncols, 0);
+        for (i = 0; i < ncols; i++) {
+          lua_pushstring(L, sqlite3_column_name(st, i));
+          lua_rawseti(L, -2, i + 1);
+        }
+        names = lua_gettop(L);
+      }
+      lua_getfield(L, 3, "fallback");
+      push_row(L, st, sqlite3_column_count(st), names);
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        print_flush(&out);
+        free(out.b);
+        if (e) e->busy = 0;
+        unprepare(st, e);
+        return lua_error(L);
+      }
+      text = lua_tolstring(L, -1, &len);
+      ok = print_put(&out, text ? text : "", text ? len : 0);
+      lua_pop(L, 1);
+    } else {
+      ok = print_put(&out, text ? text : "", len);
+    }
+    ok = ok && print_put(&out, "\n", 1);
+  }
+  if (out.b) {
+    ok = print_flush(&out) && ok;
+    free(out.b);
+  }
+  ok = fflush(stdout) == 0 && ok;
+  if (e) e->busy = 0;
+  if (!ok) {
+    int en = errno;
+    unprepare(st, e);
+    return luaL_error(L, "cannot write to stdout: %s", out.b ? strerror(en) : "not enough memory");
+  }
+  if (rc != SQLITE_DONE) {
+    push_sqlerror(L, d, rc, sqlite3_sql(st), -1);
+    unprepare(st, e);
+    return raise_top(L);
+  }
+  unprepare(st, e);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
 /* }====================================================== */
 
 
@@ -2346,6 +2466,7 @@ static const luaL_Reg db_methods[] = {
   {"exec", db_exec},
   {"one", db_one},
   {"rows", db_rows},
+  {"print", db_print},
   {"insert", db_insert},
   {"tx", db_tx},
   {"changes", db_changes},

@@ -659,6 +659,28 @@ static void json_argmin(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 }
 
 
+
+/*
+** fixed(X, N): the number X with N decimals (0 to 17) as C's printf writes
+** it, which is how Lua's string.format writes it too: SQLite's own printf
+** rounds a tie such as 78.25 away from zero (78.3), C to even (78.2), and
+** a listing made in SQL must print the totals the Lua tables print.
+** NULL for a NULL X.
+*/
+static void fixed(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char buf[400];
+  int n = sqlite3_value_int(argv[1]), len;
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
+  if (n < 0 || n > 17) {
+    sqlite3_result_error(ctx, "fixed(X, N): N must be 0 to 17", -1);
+    return;
+  }
+  len = snprintf(buf, sizeof buf, "%.*f", n, sqlite3_value_double(argv[0]));
+  if (len < 0 || len >= (int)sizeof buf) { sqlite3_result_error(ctx, "fixed(X, N): too long", -1); return; }
+  sqlite3_result_text(ctx, buf, len, SQLITE_TRANSIENT);
+}
+
 /* }====================================================== */
 
 
@@ -689,6 +711,8 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
   sqlite3_create_function(db, "json_argmin", 1,
                           SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
                           json_argmin, NULL, NULL);
+  sqlite3_create_function(db, "fixed", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                          NULL, fixed, NULL, NULL);
   /* Extensions stay off for everyone; the sandbox also loses what the
      Debian build enables (the two-argument fts3_tokenizer). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);

@@ -1733,10 +1733,12 @@ end
 --- As SQL over `scores` (its columns prefixed by `alias .. "."` when given;
 --- the id column named `id_col`, default partner_id), and as a comparison
 --- of results {verdict, total, id}. The two say the same thing.
-function M.rank_sql(alias, id_col)
+function M.rank_sql(alias, id_col, reverse)
   local t = alias and (alias .. ".") or ""
-  return format("ORDER BY CASE %sverdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END, " ..
-                "%stotal IS NULL, %stotal DESC, %s%s", t, t, t, t, id_col or "partner_id")
+  local a, d = "", " DESC"
+  if reverse then a, d = d, a end
+  return format("ORDER BY CASE %sverdict WHEN 'approve' THEN 1 WHEN 'review' THEN 2 ELSE 3 END%s, " ..
+                "%stotal IS NULL%s, %stotal%s, %s%s%s", t, a, t, a, t, d, t, id_col or "partner_id", a)
 end
 M.RANK_SQL = M.rank_sql()
 

@@ -48,8 +48,11 @@ local before = sc.ranks_before
 
 -- `lines(f)` calls f(cells) for each line of the table in order, f(nil)
 -- for the gap between the top and the bottom of the ranking; it is called
--- twice (widths, then printing), so no line is held.
-local function print_table(lines, measure)
+-- twice (widths, then printing), so no line is held. `body(w, text_of)`,
+-- when given, prints the lines itself where nothing is styled (a piped
+-- run: every partner), with the widths `w`; text_of(cells) is a line's
+-- text as the table would print it.
+local function print_table(lines, measure, body)
   local w = {}
   for c, h in ipairs(HEADER) do w[c] = cli.width(h) end
   local ulen = utf8.len
@@ -72,7 +75,7 @@ local function print_table(lines, measure)
   local pads = setmetatable({}, { __index = function(t, n)
     local pad = rep(" ", n); t[n] = pad; return pad end })
   local out, parts = {}, {}
-  local function line(r, sgr)
+  local function text_of(r, sgr)
     local text
     if #r == ncols and not styled then
       for c = 1, ncols do
@@ -92,7 +95,7 @@ local function print_table(lines, measure)
         local v = r[c] or ""
         if v:find("%c") then v = cell(v) end
         local n = ulen(v) or #v
-        if styled and n > w[c] and #r == ncols then v = cli.cut(v, w[c]); n = cli.width(v) end
+        if limit > 0 and n > w[c] and #r == ncols then v = cli.cut(v, w[c]); n = cli.width(v) end
         local code = color and (sgr or (c == 6 and cli.COLORS[v]))
         local shown = code and ("\27[" .. code .. "m" .. v .. "\27[0m") or v
         if c == ncols then out[c] = shown
@@ -102,13 +105,19 @@ local function print_table(lines, measure)
       text = concat(out, "  ", 1, ncols)
     end
     if text:byte(-1) == 32 then text = text:match("^(.-)%s+$") end
-    put_line(text)
+    return text
   end
+  local function line(r, sgr) put_line(text_of(r, sgr)) end
   line(HEADER, "1")
   local rule = {}
   for c = 1, #HEADER do rule[c] = string.rep("-", w[c]) end
   line(rule)
-  lines(function(cells) line(cells or { "..." }) end)
+  if body and not styled then
+    flush_lines()
+    body(w, text_of)
+  else
+    lines(function(cells) line(cells or { "..." }) end)
+  end
   flush_lines()
 end
 
@@ -149,6 +158,11 @@ for k = 0, 3 do
 end
 CODES_SQL = concat(CODES_SQL, " || ")
 
+-- A row with a cell that is not printable ASCII (its width is measured,
+-- and it may need escaping, in Lua).
+local ODD = "(s.partner_id GLOB '*[^ -~]*' OR s.name GLOB '*[^ -~]*' OR s.kind GLOB '*[^ -~]*')"
+local function quote(s) return "'" .. s:gsub("'", "''") .. "'" end
+
 local function table_from_db(db, run_id, card, summary, top)
   local n = summary.partners
   local parts = { { 0, n } }
@@ -167,22 +181,45 @@ local function table_from_db(db, run_id, card, summary, top)
           "s.partner_id = k.partner_id"
   end
   local names = card.dimension_list
+  local function cells_of(i, row)
+    local total = row.total
+    return { tostring(i), tostring(row.partner_id), short_name(row.name), row.kind or "",
+             total and format("%.1f", total) or "-", row.verdict,
+             row.weakest and names[row.weakest + 1] or "-", row.codes }
+  end
   local function each(f)
-    local c = {}
     for _, part in ipairs(parts) do
       if not part then f(nil)
       else
         local i = part[1]
         for row in db:rows(sql, run_id, part[2], part[1]) do
           i = i + 1
-          local total = row.total
-          c[1], c[2], c[3], c[4] = tostring(i), tostring(row.partner_id), short_name(row.name),
-                                   row.kind or ""
-          c[5], c[6] = total and format("%.1f", total) or "-", row.verdict
-          c[7], c[8] = row.weakest and names[row.weakest + 1] or "-", row.codes
-          f(c)
+          f(cells_of(i, row))
         end
       end
+    end
+  end
+  -- The ends of a long ranking, as few as a screen shows: each end is the
+  -- first `top` of an order (the bottom's reversed), which SQLite keeps in
+  -- a small heap rather than sorting the run; read once, printed twice.
+  if parts[3] and top <= 5000 then
+    local shown = {}
+    local keys = "(SELECT s.partner_id FROM scores s WHERE s.run_id = ?1 %s LIMIT ?2) k"
+    local function read(order)
+      local list = {}
+      for row in db:rows("SELECT " .. cols .. " FROM " .. format(keys, order) ..
+                         " CROSS JOIN scores s ON s.run_id = ?1 AND s.partner_id = k.partner_id",
+                         run_id, top) do
+        list[#list + 1] = row
+      end
+      return list
+    end
+    for i, row in ipairs(read(ORDER_SQL)) do shown[#shown + 1] = cells_of(i, row) end
+    shown[#shown + 1] = false
+    local bottom = read(" " .. sc.rank_sql("s", nil, true))
+    for k = #bottom, 1, -1 do shown[#shown + 1] = cells_of(n - k + 1, bottom[k]) end
+    each = function(f)
+      for _, c in ipairs(shown) do f(c or nil) end
     end
   end
   -- The widths of every partner's cells: SQL's lengths where a cell is
@@ -192,21 +229,47 @@ local function table_from_db(db, run_id, card, summary, top)
     if parts[3] then return each(f) end
     local dimw = 0
     for _, d in ipairs(card.dimension_list) do dimw = math.max(dimw, cli.width(d)) end
-    local odd = "(partner_id GLOB '*[^ -~]*' OR name GLOB '*[^ -~]*' OR kind GLOB '*[^ -~]*')"
+    local odd = ODD
     local m = db:one("SELECT max(length(partner_id)) AS id, min(max(length(name)), 28) AS name, " ..
-                     "max(length(kind)) AS kind FROM scores WHERE run_id = ? AND NOT " .. odd, run_id)
+                     "max(length(kind)) AS kind FROM scores s WHERE s.run_id = ? AND NOT " .. odd, run_id)
     local rep = string.rep
     f({ tostring(n), rep("x", m.id or 0), rep("x", m.name or 0), rep("x", m.kind or 0),
         "100.0", "approve", rep("-", dimw), "" })
     local cells_of = { "", "", "", "", "", "", "", "" }
-    for row in db:rows("SELECT partner_id, name, kind FROM scores WHERE run_id = ? AND " .. odd,
+    for row in db:rows("SELECT partner_id, name, kind FROM scores s WHERE s.run_id = ? AND " .. odd,
                        run_id) do
       cells_of[2], cells_of[3], cells_of[4] = tostring(row.partner_id),
         short_name(row.name), row.kind or ""
       f(cells_of)
     end
   end
-  print_table(each, measure)
+  -- Every partner, piped: each line is made by SQL and written by the host
+  -- (db:print), the number first; a line with a cell SQL cannot measure
+  -- (not printable ASCII) is made here, from its row read by key.
+  local function body(w, text_of)
+    local weakest = { "CASE json_argmin(s.dims)" }
+    for k, d in ipairs(names) do weakest[#weakest + 1] = format("WHEN %d THEN %s", k - 1, quote(d)) end
+    weakest[#weakest + 1] = "ELSE '-' END"
+    local line = format("rtrim(printf('  %%-%ds  %%!-%ds  %%-%ds  %%%ds  %%-%ds  %%-%ds  %%s', " ..
+                        "s.partner_id, CASE WHEN length(s.name) > 28 THEN substr(s.name, 1, 27) " ..
+                        "|| '…' ELSE coalesce(s.name, '') END, coalesce(s.kind, ''), " ..
+                        "coalesce(fixed(s.total, 1), '-'), s.verdict, %s, %s))",
+                        w[2], w[3], w[4], w[5], w[6], w[7], concat(weakest, " "), CODES_SQL)
+    local one = "SELECT " .. cols .. " FROM scores s WHERE s.run_id = ?1 AND s.partner_id = ?2"
+    local c = {}
+    db:print("SELECT CASE WHEN " .. ODD .. " THEN NULL ELSE " .. line .. " END AS line, " ..
+             "s.partner_id FROM scores s WHERE s.run_id = ?1" .. ORDER_SQL, {
+      number = w[1],
+      fallback = function(key)
+        local row = db:one(one, run_id, key.partner_id)
+        local total = row.total
+        c[1], c[2], c[3], c[4] = "", tostring(row.partner_id), short_name(row.name), row.kind or ""
+        c[5], c[6] = total and format("%.1f", total) or "-", row.verdict
+        c[7], c[8] = row.weakest and names[row.weakest + 1] or "-", row.codes
+        return text_of(c):sub(w[1] + 1)
+      end }, run_id)
+  end
+  print_table(each, measure, not parts[3] and body or nil)
   print_summary(run_id, card, summary, parts[3] and 2 * top or n)
 end
 

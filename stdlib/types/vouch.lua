@@ -139,6 +139,16 @@ function db:one(sql, ...) end
 ---@return fun(): table<string, any>?
 function db:rows(sql, ...) end
 
+---Write each row's first column and a newline to stdout; returns the rows.
+---opts: `number` (width of a row number to start each line with), `first`
+---(the first row's number), `fallback` (text for a row whose first column
+---is NULL, from the row).
+---@param sql string
+---@param opts? {number?: integer, first?: integer, fallback?: fun(row: table<string, any>): string}
+---@param ... any
+---@return integer
+function db:print(sql, opts, ...) end
+
 ---Insert one row (returns its rowid) or an array of rows, all or none (returns how many).
 ---@param table string
 ---@param rows table<string, any>|table<string, any>[]
