@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "store.h"
 
 #define PROGRESS_OPS 1000   /* VM instructions between checks of the limits */
@@ -660,6 +661,98 @@ static void json_argmin(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
 
 
+/* Past the spaces at p. */
+static const char *json_ws(const char *p) {
+  while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
+  return p;
+}
+
+/* Past the JSON value at p, or NULL where the text is not one (loosely:
+** only what is needed to step over it without reading past its end). */
+static const char *json_skip(const char *p, int depth) {
+  const char *s = p;
+  if (depth > 64) return NULL;
+  if (*p == '"') {
+    for (p++; *p != '"'; p++) {
+      if (*p == '\0' || (*p == '\\' && *++p == '\0')) return NULL;
+    }
+    return p + 1;
+  }
+  if (*p == '[' || *p == '{') {
+    char close = *p == '[' ? ']' : '}';
+    p = json_ws(p + 1);
+    if (*p == close) return p + 1;
+    for (;;) {
+      if ((p = json_skip(p, depth + 1)) == NULL) return NULL;
+      p = json_ws(p);
+      if (close == '}') {
+        if (*p != ':' || (p = json_skip(json_ws(p + 1), depth + 1)) == NULL) return NULL;
+        p = json_ws(p);
+      }
+      if (*p == close) return p + 1;
+      if (*p != ',') return NULL;
+      p = json_ws(p + 1);
+    }
+  }
+  while (*p && strchr("+-.0123456789eEtrufalsn", *p)) p++;
+  return p > s ? p : NULL;
+}
+
+/*
+** reason_codes(REASONS): the codes of a partner's principal reasons (the
+** stored reasons that have a rank), in order, joined by ", "; NULL where
+** REASONS is not an array of arrays. The listing of a run reads them for
+** every partner: one pass here, where a JSON path per code and rank parsed
+** the text eight times.
+*/
+static void reason_codes(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *p = (const char *)sqlite3_value_text(argv[0]);
+  sqlite3_str *out;
+  (void)argc;
+  if (p == NULL || *(p = json_ws(p)) != '[') return;
+  out = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  p = json_ws(p + 1);
+  while (*p == '[') {
+    const char *code = NULL;
+    int k, len = 0, ranked = 0;
+    p = json_ws(p + 1);
+    for (k = 0; *p != ']'; k++) {
+      const char *v = p;
+      if ((p = json_skip(v, 1)) == NULL) goto bad;
+      if (k == VOUCH_REASON_CODE && *v == '"') { code = v + 1; len = (int)(p - v) - 2; }
+      if (k == VOUCH_REASON_RANK) ranked = strncmp(v, "null", 4) != 0;
+      p = json_ws(p);
+      if (*p == ',') p = json_ws(p + 1);
+      else if (*p != ']') goto bad;
+    }
+    if (ranked && code) {
+      if (sqlite3_str_length(out) > 0) sqlite3_str_append(out, ", ", 2);
+      sqlite3_str_append(out, code, len);
+    }
+    p = json_ws(p + 1);
+    if (*p == ',') p = json_ws(p + 1);
+  }
+  if (*p == ']') {
+    int n = sqlite3_str_length(out), err = sqlite3_str_errcode(out);
+    char *text = sqlite3_str_finish(out);
+    if (err) sqlite3_result_error_nomem(ctx);
+    else if (text) sqlite3_result_text(ctx, text, n, sqlite3_free);
+    else sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+    if (err) sqlite3_free(text);
+    return;
+  }
+bad:
+  sqlite3_free(sqlite3_str_finish(out));
+}
+
+/* printable(X): 1 when the text X (or NULL) is printable ASCII only. */
+static void printable(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const unsigned char *p = sqlite3_value_text(argv[0]);
+  (void)argc;
+  if (p) while (*p >= 0x20 && *p < 0x7f) p++;
+  sqlite3_result_int(ctx, p == NULL || *p == '\0');
+}
+
 /*
 ** fixed(X, N): the number X with N decimals (0 to 17) as C's printf writes
 ** it, which is how Lua's string.format writes it too: SQLite's own printf
@@ -713,6 +806,11 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
                           json_argmin, NULL, NULL);
   sqlite3_create_function(db, "fixed", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
                           NULL, fixed, NULL, NULL);
+  sqlite3_create_function(db, "reason_codes", 1,
+                          SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                          reason_codes, NULL, NULL);
+  sqlite3_create_function(db, "printable", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                          NULL, printable, NULL, NULL);
   /* Extensions stay off for everyone; the sandbox also loses what the
      Debian build enables (the two-argument fts3_tokenizer). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);

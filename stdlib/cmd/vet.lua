@@ -150,17 +150,11 @@ end
 -- partner, or the first and the last `top` of the ranking. A row's
 -- principal reasons are the first of its stored reasons (those with a
 -- rank); its weakest dimension is the first of the lowest of its `dims`.
-local CODES_SQL = {}
-for k = 0, 3 do
-  CODES_SQL[#CODES_SQL + 1] = format("CASE WHEN s.reasons->>'$[%d][3]' IS NOT NULL THEN " ..
-                                     "'%s' || (s.reasons->>'$[%d][0]') ELSE '' END",
-                                     k, k > 0 and ", " or "", k)
-end
-CODES_SQL = concat(CODES_SQL, " || ")
+local CODES_SQL = "coalesce(reason_codes(s.reasons), '')"
 
 -- A row with a cell that is not printable ASCII (its width is measured,
 -- and it may need escaping, in Lua).
-local ODD = "(s.partner_id GLOB '*[^ -~]*' OR s.name GLOB '*[^ -~]*' OR s.kind GLOB '*[^ -~]*')"
+local ODD = "NOT (printable(s.partner_id) AND printable(s.name) AND printable(s.kind))"
 local function quote(s) return "'" .. s:gsub("'", "''") .. "'" end
 
 local function table_from_db(db, run_id, card, summary, top)

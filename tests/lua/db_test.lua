@@ -728,4 +728,32 @@ test("json_argmin: the position of a partner's weakest dimension", function()
   eq(argmin(nil), nil, "NULL")
 end)
 
+test("reason_codes: the codes of the ranked reasons, in order", function()
+  local db = fresh()
+  local function codes(text) return db:one("SELECT reason_codes(?) AS c", text).c end
+  eq(codes('[["A","score",1,1],["B","penalty",-5,2,{"x":[1,"]"]}],["C","veto",null,null],' ..
+           '["D","cap",0,3]]'), "A, B, D", "ranked ones, evidence stepped over")
+  eq(codes("[]"), "", "none")
+  eq(codes('[["A","veto",null,null]]'), "", "a flag without a rank")
+  eq(codes(' [ [ "A" , "x" , 2 , 3 ] ] '), "A", "spaces")
+  for _, bad in ipairs { "junk", "[[", '[["A",1,2,3,{"a":"b\\"}]', "[1]", '[["A",1,2,3]' } do
+    eq(codes(bad), nil, "not an array of arrays: " .. bad)
+  end
+  eq(codes(nil), nil, "NULL")
+end)
+
+test("printable and fixed: what the listing of a run is made of", function()
+  local db = fresh()
+  local function one(sql, ...) return db:one("SELECT " .. sql .. " AS v", ...).v end
+  eq(one("printable(?)", "Plain ~ text"), 1, "printable ASCII")
+  eq(one("printable(?)", "tab\there"), 0, "a control character")
+  eq(one("printable(?)", "Zürich"), 0, "not ASCII")
+  eq(one("printable(NULL)"), 1, "NULL")
+  for _, x in ipairs { 78.25, 78.75, -0.25, 0.05, 2.675, 1e15, 0, -0.0 } do
+    eq(one("fixed(?, 1)", x), string.format("%.1f", x), "fixed " .. x)
+  end
+  eq(one("fixed(NULL, 1)"), nil, "NULL")
+  checkerror("0 to 17", db.one, db, "SELECT fixed(1, 18)")
+end)
+
 -- }======================================================
