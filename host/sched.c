@@ -662,6 +662,7 @@ struct engine {
   vouch_sched_grants_t grants;  /* this process's own: no run gets more; owned */
   const char *proxy;            /* --proxy URL for webhooks, or NULL: no proxy */
   char *clock_file;             /* --clock FILE: the time is read from it */
+  int64_t clock_last;           /* the last time read from it, or -1 */
   int64_t fixed_now;            /* tick --at: the time, or -1 */
   uint64_t poll_ms;
   double grace;                 /* seconds running children get on shutdown */
@@ -690,8 +691,11 @@ static int64_t clock_now(engine *e) {
       if (fgets(buf, sizeof buf, f) == NULL) buf[0] = '\0';
       fclose(f);
       buf[strcspn(buf, "\r\n")] = '\0';
-      if (vouch_time_parse(buf, NULL, (int64_t)time(NULL), &t) == 0) return t;
+      if (vouch_time_parse(buf, NULL, (int64_t)time(NULL), &t) == 0) return e->clock_last = t;
     }
+    /* Caught between the truncation and the write of a new time: the
+       clock stands still rather than jumping to the wall clock. */
+    if (e->clock_last >= 0) return e->clock_last;
   }
   return (int64_t)time(NULL);
 }
@@ -1705,6 +1709,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
 
   memset(&e, 0, sizeof e);
   e.fixed_now = -1;
+  e.clock_last = -1;
   e.poll_ms = 1000;
   e.grace = 30;
   e.max_running = 4;
