@@ -83,6 +83,7 @@ struct vouch_bulk {
   char *table;              /* owned */
   int outer;                /* began the transaction (else a savepoint) */
   int sp;                   /* savepoint number */
+  const void *task;         /* whose load it is (the loop's task), or NULL */
   int64_t rows;
   vouch_bulk_t *prev, *next;/* the database's open bulk inserts */
 };
@@ -96,6 +97,8 @@ struct vouch_db {
   int is_default;           /* the host's database (cached in the registry) */
   int tx_depth;             /* db:tx levels open */
   lua_State *tx_owner;      /* the coroutine that opened the outermost db:tx */
+  const void *tx_task;      /* its task */
+  struct bulk_wait *waiters;/* loads of other tasks waiting for the writer, oldest first */
   int sp_seq;               /* savepoint numbers */
   stmt_entry *cache;        /* statement cache, MRU list */
   int ncache;
@@ -289,6 +292,10 @@ static void cache_free_entry(stmt_entry *e) {
 }
 
 
+static void bulk_wake(vouch_db_t *d);
+static int bulk_of_another(vouch_db_t *d, const void *task);
+
+
 /* Finalize everything the database lent or kept, then close it. */
 static void db_close_all(lua_State *L, vouch_db_t *d) {
   stmt_entry *e, *next;
@@ -316,6 +323,7 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   sqlite3_close_v2(d->db);
   d->db = NULL;
   d->tx_depth = 0;
+  while (d->waiters) bulk_wake(d);  /* each then finds the database closed */
   if (d->is_default && L != NULL) {
     /* The next vouch.db.open() opens the host's database again. */
     lua_getfield(L, LUA_REGISTRYINDEX, DEFAULT_KEY);
@@ -1545,7 +1553,11 @@ static int tx_k(lua_State *L, int status, lua_KContext ctx) {
   int sp = (int)ctx;
   if (d->db != NULL) {
     d->tx_depth--;
-    if (d->tx_depth == 0) d->tx_owner = NULL;
+    if (d->tx_depth == 0) {
+      d->tx_owner = NULL;
+      d->tx_task = NULL;
+      if (d->waiters) bulk_wake(d);
+    }
   }
   if (status == LUA_OK || status == LUA_YIELD) {
     if (d->db == NULL) return luaL_error(L, "the database was closed inside db:tx");
@@ -1569,7 +1581,12 @@ static int db_tx(lua_State *L) {
     return luaL_error(L, "a transaction of another task is open on this database");
   if ((sp = tx_begin(d)) < 0)
     return raise_sqlerror(L, d, sqlite3_extended_errcode(d->db), NULL, -1);
-  if (d->tx_depth++ == 0) d->tx_owner = L;
+  if (d->tx_depth == 0 && bulk_of_another(d, vouch_task_current(L)))
+    return luaL_error(L, "a load of another task is writing to this database");
+  if (d->tx_depth++ == 0) {
+    d->tx_owner = L;
+    d->tx_task = vouch_task_current(L);
+  }
   return tx_k(L, lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, (lua_KContext)sp, tx_k),
               (lua_KContext)sp);
 }
@@ -1582,6 +1599,91 @@ static int db_tx(lua_State *L) {
 ** Bulk insert for the loaders (db.h)
 ** =======================================================
 */
+
+/*
+** One connection has one stack of savepoints, so loads of several tasks
+** (vouch.all over sources going :into one database) take turns at it: a
+** load that finds another task's load or db:tx open waits, as an operation
+** on its task, until the last of them ends, then begins. The loads' reading
+** and tokenizing go on meanwhile up to their first row.
+*/
+typedef struct bulk_wait {
+  vouch_op_t op;            /* must be first */
+  uv_timer_t timer;         /* started when woken: the task resumes from the loop */
+  vouch_db_t *db;           /* NULL once woken or the database gone */
+  struct bulk_wait *prev, *next;
+} bulk_wait;
+
+
+static int bulk_of_another(vouch_db_t *d, const void *task) {
+  vouch_bulk_t *b;
+  for (b = d->bulks; b; b = b->next)
+    if (b->task != task) return 1;
+  return 0;
+}
+
+
+int vouch_db_bulk_busy(lua_State *L, vouch_db_t *db) {
+  const void *task = vouch_task_current(L);
+  if (db->db == NULL) return 0;  /* begin reports the closed database */
+  return (db->tx_depth > 0 && db->tx_task != task) || bulk_of_another(db, task);
+}
+
+
+static void wait_unlink(bulk_wait *w) {
+  vouch_db_t *d = w->db;
+  if (d == NULL) return;
+  if (w->prev) w->prev->next = w->next;
+  else d->waiters = w->next;
+  if (w->next) w->next->prev = w->prev;
+  w->db = NULL;
+  w->prev = w->next = NULL;
+}
+
+
+static void wait_closed(uv_handle_t *handle) {
+  free(handle->data);
+}
+
+
+static void wait_fired(uv_timer_t *timer) {
+  bulk_wait *w = timer->data;
+  uv_close((uv_handle_t *)timer, wait_closed);
+  if (w->op.L) vouch_op_done(&w->op, 0);
+}
+
+
+static void wait_cancel(vouch_op_t *op) {
+  bulk_wait *w = (bulk_wait *)op;
+  wait_unlink(w);
+  uv_timer_stop(&w->timer);
+  uv_close((uv_handle_t *)&w->timer, wait_closed);
+}
+
+
+/* Let the oldest waiter try again: from the loop, never inside the caller. */
+static void bulk_wake(vouch_db_t *d) {
+  bulk_wait *w = d->waiters;
+  if (w == NULL) return;
+  wait_unlink(w);
+  uv_timer_start(&w->timer, wait_fired, 0, 0);
+}
+
+
+void vouch_db_bulk_wait(lua_State *L, vouch_db_t *db) {
+  bulk_wait *w, **tail;
+  vouch_op_check(L);
+  w = calloc(1, sizeof *w);
+  if (w == NULL) luaL_error(L, "not enough memory");
+  vouch_op_start(L, &w->op);
+  w->op.cancel = wait_cancel;
+  uv_timer_init(&vouch_host(L)->loop, &w->timer);
+  w->timer.data = w;
+  w->db = db;
+  for (tail = &db->waiters; *tail; tail = &(*tail)->next) w->prev = *tail;
+  *tail = w;
+}
+
 
 static void bulk_unlink(vouch_bulk_t *b) {
   vouch_db_t *d = b->db;
@@ -1626,8 +1728,8 @@ static int sb_add(char **s, size_t *n, size_t *cap, const char *text) {
 }
 
 
-vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const char *table, int ncols,
-                                  const char *const *cols, char **err) {
+vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const void *task, const char *table,
+                                  int ncols, const char *const *cols, char **err) {
   vouch_bulk_t *b;
   char *create = NULL, *insert = NULL;
   size_t cn = 0, ccap = 0, in = 0, icap = 0;
@@ -1642,6 +1744,7 @@ vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const char *table, int ncols,
     return NULL;
   }
   b->db = db;
+  b->task = task;
   ok = sb_add(&create, &cn, &ccap, "CREATE TABLE IF NOT EXISTS ") == 0 &&
        sb_ident(&create, &cn, &ccap, table) == 0 && sb_add(&create, &cn, &ccap, "(") == 0 &&
        sb_add(&insert, &in, &icap, "INSERT INTO ") == 0 &&
@@ -1683,6 +1786,7 @@ vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const char *table, int ncols,
   return b;
 fail_tx:
   tx_rollback(db, b->sp);
+  if (db->waiters && db->bulks == NULL && db->tx_depth == 0) bulk_wake(db);
 fail:
   free(create);
   free(insert);
@@ -1790,6 +1894,7 @@ int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info
   bulk_unlink(b);
   free(b->table);
   free(b);
+  if (d->waiters && d->bulks == NULL && d->tx_depth == 0) bulk_wake(d);
   return result;
 }
 

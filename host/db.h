@@ -59,8 +59,17 @@ vouch_db_t *vouch_db_default(lua_State *L);
 ** returns NULL or -1 and sets *err to a malloc'd message; after an error the
 ** caller still calls vouch_db_bulk_end(b, 0, ...) to release everything.
 */
-vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const char *table, int ncols,
-                                  const char *const *cols, char **err);
+vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const void *task, const char *table,
+                                  int ncols, const char *const *cols, char **err);
+/*
+** A connection writes for one task at a time (its savepoints are one stack).
+** `task` (vouch_task_current, or NULL) owns the bulk insert. Before
+** beginning, a loader asks vouch_db_bulk_busy: when another task's load or
+** db:tx is open, vouch_db_bulk_wait makes the running task wait (an
+** operation; the caller returns lua_yieldk) until it ends, then it asks again.
+*/
+int vouch_db_bulk_busy(lua_State *L, vouch_db_t *db);
+void vouch_db_bulk_wait(lua_State *L, vouch_db_t *db);
 int vouch_db_bulk_row(vouch_bulk_t *b, const vouch_value_t *vals, char **err);
 int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info,
                       char **err);

@@ -535,7 +535,7 @@ static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
   reader *r = s->r;
   int rc;
   if (s->closed || r == NULL) return luaL_error(L, "attempt to use a closed source");
-  if (r->waiting)
+  if (r->waiting || s->held)
     return luaL_error(L, "%s: the source is being read by another task", s->path);
   s->sidx = sidx;
   for (;;) {
@@ -822,7 +822,7 @@ static int into_fail(lua_State *L, vouch_source_t *s) {
 
 static int into_begin(lua_State *L, vouch_source_t *s, vouch_db_t *db, const char *table) {
   char *err = NULL;
-  s->bulk = vouch_db_bulk_begin(db, table, s->ncols, (const char *const *)s->cols, &err);
+  s->bulk = vouch_db_bulk_begin(db, vouch_task_current(L), table, s->ncols, (const char *const *)s->cols, &err);
   if (s->bulk == NULL) {
     lua_pushfstring(L, "%s: %s", s->path, err ? err : "cannot start the bulk insert");
     free(err);
@@ -844,10 +844,21 @@ static int into_k(lua_State *L, int status, lua_KContext ctx) {
   }
   lua_settop(L, 3);
   for (;;) {
-    int rc = step(L, s, 1, VOUCH_MODE_VALUES);
-    if (rc == VOUCH_NEED) return lua_yieldk(L, 0, (lua_KContext)n, into_k);
-    if (rc == VOUCH_BAD) return into_fail(L, s);
-    if (s->bulk == NULL && s->ncols > 0) into_begin(L, s, db, table);
+    int rc = s->held - 1;  /* held is the result plus one */
+    s->held = 0;
+    if (rc < 0) {
+      rc = step(L, s, 1, VOUCH_MODE_VALUES);
+      if (rc == VOUCH_NEED) return lua_yieldk(L, 0, (lua_KContext)n, into_k);
+      if (rc == VOUCH_BAD) return into_fail(L, s);
+    }
+    if (s->bulk == NULL && s->ncols > 0) {
+      if (vouch_db_bulk_busy(L, db)) {  /* another task's load: our turn comes */
+        s->held = rc + 1;
+        vouch_db_bulk_wait(L, db);
+        return lua_yieldk(L, 0, (lua_KContext)n, into_k);
+      }
+      into_begin(L, s, db, table);
+    }
     if (rc == VOUCH_END) break;
     if (vouch_db_bulk_row(s->bulk, s->vals, &err) != 0) {
       lua_pushfstring(L, "%s: row %d: %s", s->path, (int)s->rows, err ? err : "insert failed");

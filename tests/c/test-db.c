@@ -87,7 +87,7 @@ static void test_bulk_commit_records_the_load(void **state) {
   vouch_db_t *db = vouch_db_default(h->L);
   char *err = NULL;
   vouch_load_info_t info = {"partners.csv", "csv", "abc123", 3, 1};
-  vouch_bulk_t *b = vouch_db_bulk_begin(db, "people", 5, cols, &err);
+  vouch_bulk_t *b = vouch_db_bulk_begin(db, NULL, "people", 5, cols, &err);
   int i;
   assert_non_null(b);
   assert_null(err);
@@ -122,7 +122,7 @@ static void test_bulk_rollback_leaves_nothing(void **state) {
   vouch_db_t *db = vouch_db_default(h->L);
   char *err = NULL;
   vouch_load_info_t info = {"x.csv", "csv", NULL, 1, 0};
-  vouch_bulk_t *b = vouch_db_bulk_begin(db, "gone", 2, cols, &err);
+  vouch_bulk_t *b = vouch_db_bulk_begin(db, NULL, "gone", 2, cols, &err);
   vouch_value_t row[2];
   assert_non_null(b);
   row[0] = vint(1);
@@ -140,7 +140,7 @@ static void test_bulk_text_with_nul_and_unicode(void **state) {
   vouch_db_t *db = vouch_db_default(h->L);
   char *err = NULL;
   static const char s[] = "a\0b\xe0\xb8\x81";  /* a NUL and a Thai letter */
-  vouch_bulk_t *b = vouch_db_bulk_begin(db, "texts", 1, cols + 1, &err);
+  vouch_bulk_t *b = vouch_db_bulk_begin(db, NULL, "texts", 1, cols + 1, &err);
   vouch_value_t row[1];
   assert_non_null(b);
   row[0] = vtext(s, sizeof s - 1);
@@ -158,7 +158,7 @@ static void test_bulk_row_error_then_rollback(void **state) {
   vouch_bulk_t *b;
   vouch_value_t row[2];
   lua_int(h, "vouch.db.open():exec('CREATE TABLE uniq(id UNIQUE, name)') return 0");
-  b = vouch_db_bulk_begin(db, "uniq", 2, cols, &err);
+  b = vouch_db_bulk_begin(db, NULL, "uniq", 2, cols, &err);
   assert_non_null(b);
   row[0] = vint(1);
   row[1] = vtext("x", 1);
@@ -179,13 +179,13 @@ static void test_bulk_begin_errors(void **state) {
   char *err = NULL;
   static const char *const dup[] = {"a", "a"};
   lua_int(h, "vouch.db.open():exec('CREATE TABLE narrow(id)') return 0");
-  assert_null(vouch_db_bulk_begin(db, "narrow", 2, cols, &err));
+  assert_null(vouch_db_bulk_begin(db, NULL, "narrow", 2, cols, &err));
   assert_non_null(strstr(err, "narrow: table narrow has no column named name (SQLITE_ERROR)"));
   free(err);
-  assert_null(vouch_db_bulk_begin(db, "dups", 2, dup, &err));
+  assert_null(vouch_db_bulk_begin(db, NULL, "dups", 2, dup, &err));
   assert_non_null(strstr(err, "duplicate column name: a"));
   free(err);
-  assert_null(vouch_db_bulk_begin(db, "none", 0, cols, &err));
+  assert_null(vouch_db_bulk_begin(db, NULL, "none", 0, cols, &err));
   assert_non_null(err);
   free(err);
   /* nothing was left open: a new transaction can start */
@@ -202,13 +202,13 @@ static void test_bulk_inside_a_transaction(void **state) {
   vouch_value_t row[1];
   lua_int(h, "local db = vouch.db.open() db:exec('BEGIN') "
              "db:exec('CREATE TABLE outer_t(a)') db:exec('INSERT INTO outer_t VALUES (1)') return 0");
-  b = vouch_db_bulk_begin(db, "inner", 1, cols, &err);
+  b = vouch_db_bulk_begin(db, NULL, "inner", 1, cols, &err);
   assert_non_null(b);
   row[0] = vint(7);
   assert_int_equal(vouch_db_bulk_row(b, row, &err), 0);
   assert_int_equal(vouch_db_bulk_end(b, 0, NULL, &err), 0);  /* only the savepoint goes */
   assert_int_equal(lua_int(h, "return vouch.db.open():one('SELECT count(*) AS n FROM outer_t').n"), 1);
-  b = vouch_db_bulk_begin(db, "inner", 1, cols, &err);
+  b = vouch_db_bulk_begin(db, NULL, "inner", 1, cols, &err);
   assert_non_null(b);
   assert_int_equal(vouch_db_bulk_row(b, row, &err), 0);
   assert_int_equal(vouch_db_bulk_end(b, 1, NULL, &err), 0);
@@ -222,7 +222,7 @@ static void test_bulk_after_close(void **state) {
   vouch_db_t *db = vouch_db_default(h->L);
   char *err = NULL;
   vouch_value_t row[1];
-  vouch_bulk_t *b = vouch_db_bulk_begin(db, "closing", 1, cols, &err);
+  vouch_bulk_t *b = vouch_db_bulk_begin(db, NULL, "closing", 1, cols, &err);
   assert_non_null(b);
   lua_getfield(h->L, LUA_REGISTRYINDEX, "vouch.db.default");  /* keep the userdata */
   lua_int(h, "vouch.db.open():close() return 0");

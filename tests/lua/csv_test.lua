@@ -243,6 +243,62 @@ T.test("into() after rows() stores the rest", function()
   T.eq(db:one("SELECT min(id) AS m FROM rest").m, 3)
 end)
 
+-- Several tasks loading into one database take turns at it (its savepoints
+-- are one stack): each load is whole and recorded, a bad one leaves nothing,
+-- and a load waits for another task's open db:tx.
+local function numbered(name, n, from, tail)
+  local t = { "id,name,score" }
+  for i = 1, n do t[#t + 1] = string.format("%d,partner %d,%d", from + i, from + i, i % 100) end
+  assert(vouch.file.write(name, table.concat(t, "\n") .. "\n" .. (tail or "")))
+end
+
+T.test("into() from several tasks at once into one database", function()
+  local db = vouch.db.open()
+  local loads = db:one("SELECT count(*) AS n FROM loads").n
+  local fs = {}
+  for i = 1, 6 do
+    numbered("many" .. i .. ".csv", 60000, i * 100000)
+    fs[i] = function()
+      return assert(vouch.load.csv("many" .. i .. ".csv")):into(db, i % 2 == 0 and "even" or "odd" .. i)
+    end
+  end
+  numbered("many_bad.csv", 30000, 900000, "1,2\n")  -- its last row is short
+  fs[7] = function()
+    return pcall(function() return assert(vouch.load.csv("many_bad.csv")):into(db, "even") end)
+  end
+  local r = { vouch.all(fs) }
+  for i = 1, 6 do T.eq(r[i], 60000, "load " .. i) end
+  T.eq(r[7], false, "the bad file raised")
+  T.eq(db:one("SELECT count(*) AS n FROM even").n, 180000, "three loads into one table")
+  T.eq(db:one("SELECT count(DISTINCT id) AS n FROM even").n, 180000)
+  for i = 1, 5, 2 do T.eq(db:one("SELECT count(*) AS n FROM odd" .. i).n, 60000) end
+  T.eq(db:one("SELECT count(*) AS n FROM loads").n, loads + 6, "one load recorded each")
+  T.eq(db:one("SELECT count(*) AS n FROM even WHERE id > 900000").n, 0, "nothing of the bad file")
+end)
+
+T.test("into() waits for another task's db:tx", function()
+  local db = vouch.db.open()
+  numbered("after_tx.csv", 5000, 0)
+  local order = {}
+  vouch.all{
+    function()
+      db:tx(function()
+        db:exec("CREATE TABLE held(n)")
+        vouch.sleep(50)  -- the other task starts its load meanwhile
+        db:exec("INSERT INTO held VALUES (1)")
+        order[#order + 1] = "tx"
+      end)
+    end,
+    function()
+      local n = assert(vouch.load.csv("after_tx.csv")):into(db, "after_tx")
+      order[#order + 1] = "into " .. n
+    end,
+  }
+  T.eq(table.concat(order, ", "), "tx, into 5000")
+  T.eq(db:one("SELECT count(*) AS n FROM held").n, 1)
+  T.eq(db:one("SELECT count(*) AS n FROM after_tx").n, 5000)
+end)
+
 -- Header checks: opts.header as a list (exactly these columns, in any order)
 -- and opts.require_columns (at least these).
 T.test("header checks: the header a script expects", function()
