@@ -86,6 +86,10 @@ typedef struct vouch_reader {
   vouch_host_t *h;          /* charged for the buffers (--max-memory) */
   size_t charged;           /* bytes charged to it */
   vouch_path_t *path;       /* the checked path while it is being opened; owned */
+  size_t held;              /* its share of the host's load budget, while reading */
+  int queued;               /* waits in the host's queue for a share */
+  const void *task;         /* the task that opened it */
+  struct vouch_reader *prev, *next;  /* in h->loads_reading or h->loads_waiting */
 } reader;
 
 
@@ -112,8 +116,12 @@ static void uncharge(reader *r, size_t less) {
 }
 
 
+static void budget_leave(reader *r);
+
+
 static void reader_free(reader *r) {
   uv_fs_t req;
+  budget_leave(r);
   if (r->fd >= 0) {
     uv_fs_close(NULL, &req, r->fd, NULL);  /* synchronous: a regular file */
     uv_fs_req_cleanup(&req);
@@ -130,6 +138,153 @@ static void reader_free(reader *r) {
   free(r->ahead);
   free(r);
 }
+
+
+/*
+** {======================================================
+** The host's load budget: sources opened by many tasks at once (vouch.all
+** over a thousand files) would each fill their buffers before any row is
+** taken. A source begins reading only when its buffers fit in the budget
+** with those of the sources reading now, or when none reads, or when its
+** own task already reads one (a task reading two sources in turn must not
+** wait for itself). The others wait their turn, oldest first; a source
+** leaves the budget at its end, when closed or when collected.
+** =======================================================
+*/
+
+#define LOAD_BUDGET ((size_t)32 << 20)
+
+static size_t budget_of(vouch_host_t *h) {
+  size_t b = LOAD_BUDGET;
+  if (h->max_memory && h->max_memory / 4 < b) b = h->max_memory / 4;
+  return b;
+}
+
+
+static void list_unlink(void **head, reader *r) {
+  if (r->prev) r->prev->next = r->next;
+  else *head = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+}
+
+
+static void list_push(void **head, reader *r) {  /* at the tail */
+  reader **p = (reader **)head, *last = NULL;
+  while (*p) {
+    last = *p;
+    p = &(*p)->next;
+  }
+  r->prev = last;
+  r->next = NULL;
+  *p = r;
+}
+
+
+static int budget_fits(reader *r, size_t need) {
+  vouch_host_t *h = r->h;
+  reader *q;
+  if (h->loads_reading == NULL || h->loads_held + need <= budget_of(h)) return 1;
+  for (q = h->loads_reading; q; q = q->next)
+    if (q->task == r->task) return 1;
+  return 0;
+}
+
+
+static void budget_take(reader *r, size_t need) {
+  r->held = need;
+  r->h->loads_held += need;
+  list_push(&r->h->loads_reading, r);
+}
+
+
+static void admit_work(uv_work_t *w) {
+  (void)w;
+}
+
+
+/* Back on the loop: the task whose source was let in goes on. */
+static void admit_done(uv_work_t *w, int status) {
+  reader *r = w->data;
+  (void)status;
+  r->busy = 0;
+  if (r->orphan) {
+    reader_free(r);
+    return;
+  }
+  if (r->waiting) {
+    r->waiting = 0;
+    vouch_op_done(&r->op, 0);
+  }
+}
+
+
+/* Let the oldest waiting source in; its task resumes from the loop, never
+   inside the task that made room. */
+static void admit_oldest(vouch_host_t *h) {
+  reader *r = h->loads_waiting;
+  list_unlink(&h->loads_waiting, r);
+  r->queued = 0;
+  budget_take(r, 3 * r->chunk);
+  r->work.data = r;
+  r->busy = 1;
+  if (uv_queue_work(&h->loop, &r->work, admit_work, admit_done) < 0) {
+    r->busy = 0;
+    if (r->waiting) {
+      r->waiting = 0;
+      vouch_op_done(&r->op, 0);
+    }
+  }
+}
+
+
+/* Let in the waiting sources that now fit, oldest first. */
+static void budget_admit(vouch_host_t *h) {
+  while (h->loads_waiting && budget_fits(h->loads_waiting, 3 * ((reader *)h->loads_waiting)->chunk))
+    admit_oldest(h);
+}
+
+
+/*
+** The loop ran dry while sources wait: the tasks that hold the budget wait
+** for the tasks of those sources (a script reading a file while subtasks
+** read others). The oldest goes in over the budget rather than all being
+** reported blocked. Returns whether one went in.
+*/
+int vouch_load_unblock(vouch_host_t *h) {
+  if (h->loads_waiting == NULL) return 0;
+  admit_oldest(h);
+  return 1;
+}
+
+
+static void budget_leave(reader *r) {
+  vouch_host_t *h = r->h;
+  if (h == NULL) return;
+  if (r->queued) {
+    list_unlink(&h->loads_waiting, r);
+    r->queued = 0;
+  } else if (r->held) {
+    list_unlink(&h->loads_reading, r);
+    h->loads_held -= r->held;
+    r->held = 0;
+    budget_admit(h);
+  }
+}
+
+
+/* The wait for a share ended another way (a timeout, task:cancel). */
+static void admit_cancel(vouch_op_t *op) {
+  reader *r = (reader *)op;
+  r->waiting = 0;
+  r->cancelled = 1;
+  if (r->queued) {
+    list_unlink(&r->h->loads_waiting, r);
+    r->queued = 0;
+  }
+}
+
+/* }====================================================== */
 
 
 static void fs_done(uv_fs_t *req) {
@@ -527,6 +682,39 @@ static int take(lua_State *L, vouch_source_t *s) {
 
 
 /*
+** At the end the file and the buffers go at once, not when the source is
+** collected: a thousand sources read to their end under vouch.all would
+** otherwise hold them all until a collection. The hash, columns and counts
+** stay; the source reads as ended from now on.
+*/
+static void drain(vouch_source_t *s) {
+  reader *r = s->r;
+  uv_fs_t req;
+  if (r == NULL || r->busy || s->drained) return;
+  s->drained = 1;
+  if (r->sc) {
+    if (s->batch) r->sc->batch_free(s->batch);
+    if (r->ready) r->sc->batch_free(r->ready);
+    if (r->spare) r->sc->batch_free(r->spare);
+    if (r->ws) r->sc->state_free(r->ws);
+    s->batch = r->ready = r->spare = r->ws = NULL;
+    r->batch_charged = r->spare_charged = r->work_charged = 0;
+  }
+  free(r->buf);
+  free(r->ahead);
+  r->buf = s->buf = r->ahead = NULL;
+  s->pos = s->end = 0;
+  uncharge(r, r->charged);
+  if (r->fd >= 0) {
+    uv_fs_close(NULL, &req, r->fd, NULL);
+    uv_fs_req_cleanup(&req);
+    r->fd = -1;
+  }
+  budget_leave(r);
+}
+
+
+/*
 ** Run the loader until it has a row, the end or an error. VOUCH_NEED means
 ** the task must wait for the read in flight: the caller yields with its
 ** continuation, which calls step again.
@@ -538,6 +726,7 @@ static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
   if (r->waiting || s->held)
     return luaL_error(L, "%s: the source is being read by another task", s->path);
   s->sidx = sidx;
+  if (s->drained) return VOUCH_END;
   for (;;) {
     rc = s->loader->next(L, s, mode);
     if (rc != VOUCH_NEED) break;
@@ -556,7 +745,10 @@ static int step(lua_State *L, vouch_source_t *s, int sidx, int mode) {
     return VOUCH_NEED;
   }
   if (rc == VOUCH_ROW && mode != VOUCH_MODE_PRIME) s->rows++;
-  if (rc == VOUCH_END) progress(s, 1);
+  if (rc == VOUCH_END) {
+    progress(s, 1);
+    drain(s);
+  }
   return rc;
 }
 
@@ -586,6 +778,7 @@ vouch_source_t *vouch_source_new(lua_State *L, const vouch_loader_t *loader) {
 
 
 static int open_k(lua_State *L, int status, lua_KContext ctx);
+static int begin_k(lua_State *L, int status, lua_KContext ctx);
 static int prime_k(lua_State *L, int status, lua_KContext ctx);
 
 
@@ -702,6 +895,34 @@ static int open_k(lua_State *L, int status, lua_KContext ctx) {
   r->chunk = CHUNK;
   r->size = S_ISREG(st.st_mode) ? (int64_t)st.st_size : INT64_MAX;
   if (r->size < CHUNK) r->chunk = (size_t)r->size + 4096;
+  r->task = vouch_task_current(L);
+  if (!budget_fits(r, 3 * r->chunk)) {  /* wait for a share of the budget */
+    vouch_op_start(L, &r->op);
+    r->op.cancel = admit_cancel;
+    r->waiting = 1;
+    r->cancelled = 0;
+    r->queued = 1;
+    list_push(&r->h->loads_waiting, r);
+    vouch_op_timeout(&r->op, r->timeout);
+    return lua_yieldk(L, 0, ctx, begin_k);
+  }
+  budget_take(r, 3 * r->chunk);
+  return begin_k(L, LUA_OK, ctx);
+}
+
+
+/* The source has its share of the budget: the first read. */
+static int begin_k(lua_State *L, int status, lua_KContext ctx) {
+  int sidx = (int)ctx;
+  vouch_source_t *s = check_source(L, sidx);
+  reader *r = s->r;
+  if (status == LUA_YIELD && timed_out(s)) {
+    const char *msg = lua_tostring(L, -2);
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", s->path, msg ? msg : "timed out");
+    lua_pushliteral(L, "ETIMEDOUT");
+    return 3;
+  }
   if (r->sc) {  /* the scanner reads into its own buffer; batches are charged */
     scan_ahead(L, s);
     return prime_k(L, LUA_OK, ctx);

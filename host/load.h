@@ -101,6 +101,7 @@ struct vouch_source {
   int busy;                 /* a task is inside rows/all/into */
   int sidx;                 /* stack index of the source during next() */
   vouch_bulk_t *bulk;       /* into() in progress, or NULL */
+  int drained;              /* read to its end: file and buffers released */
   int held;                 /* into() waits its turn at the database holding this
                                step's result (VOUCH_ROW or VOUCH_END) plus 1, else 0 */
   uint64_t started;         /* uv_hrtime() at open */

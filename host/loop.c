@@ -1340,7 +1340,8 @@ int vouch_run_loop(vouch_host_t *h) {
       uv_unref((uv_handle_t *)deadline);
     }
   }
-  uv_run(&h->loop, UV_RUN_DEFAULT);
+  do uv_run(&h->loop, UV_RUN_DEFAULT);
+  while (h->exit_code < 0 && s->live > 0 && vouch_load_unblock(h));
   if (deadline) uv_close((uv_handle_t *)deadline, deadline_closed);
   if (h->exit_code < 0 && !h->failed && s->live > 0) report_blocked(h, s);
   /*

@@ -89,6 +89,9 @@ typedef struct vouch_host {
   int color;                /* --color, VOUCH_COLOR_*: see vouch_color */
   int warn_state;           /* warn(): 0 off (until "@on"), 1 on, 2 in a
                                message continued over several calls */
+  size_t loads_held;        /* read buffers of the sources reading now (load.c) */
+  void *loads_reading;      /* those sources, and those waiting their turn, */
+  void *loads_waiting;      /* oldest first (load.c's readers) */
 } vouch_host_t;
 
 /* host.c */
@@ -153,6 +156,9 @@ int vouch_load_script_fd(lua_State *L, int fd, const char *path, const char *chu
 
 /* script.c: vouch.script (load a Lua file in a fresh sandbox), vouch.dir */
 int luaopen_vouch_script(lua_State *L);
+
+/* load.c: let a source waiting for the load budget in when the loop ran dry */
+int vouch_load_unblock(vouch_host_t *h);
 
 /* loop.c: every script runs as a task, a coroutine on the libuv loop. */
 typedef struct vouch_task vouch_task_t;

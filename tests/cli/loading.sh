@@ -156,3 +156,46 @@ check "a task cancelled while it loads" 0 '^(cancelled|done)$' -- "$VOUCH" -e '
   vouch.sleep(1)
   t:cancel()
   print(t:status())'
+
+# The host's load budget (a quarter of --max-memory, at most 32 MiB): 300
+# sources read at once take turns at it instead of overrunning the limit
+# (before, each filled its buffers first: 300 x 110 KB exceeded 16 MiB).
+python3 - <<'PY'
+for i in range(1, 301):
+    with open("w%d.csv" % i, "w") as f:
+        f.write("id,name,score\n")
+        for j in range(3000):
+            f.write("%d,partner number %d of file %d,%d\n" % (j, j, i, j % 100))
+    if i <= 3:
+        with open("long%d.csv" % i, "w") as f:
+            f.write("id,text\n" + "".join("%d,%s\n" % (j, "x" * 600) for j in range(1000)))
+PY
+check "vouch.all over 300 sources within --max-memory 16m" 0 '^44550000$' -- \
+  "$VOUCH" --max-memory 16m -e '
+  local fs, n = {}, 0
+  for i = 1, 300 do
+    fs[i] = function()
+      local k = 0
+      for r in vouch.load.csv("w" .. i .. ".csv"):rows() do k = k + r.score end
+      return k
+    end
+  end
+  for _, v in ipairs({ vouch.all(fs) }) do n = n + v end
+  print(n)'
+# A task reading two sources in turn never waits for itself; a task holding
+# the budget while its subtask reads lets the subtask in over it rather than
+# both waiting forever (budget 3 MiB; each of these files takes 1.5 MiB).
+check "the load budget never blocks a task on itself or on its subtasks" 0 '^1000 1000 1000$' -- \
+  "$VOUCH" --max-memory 12m -e '
+  local function count(name) local n = 0 for _ in vouch.load.csv(name):rows() do n = n + 1 end return n end
+  local a = vouch.load.csv("long1.csv")
+  local it, st = a:rows()
+  it(st)
+  local nb = count("long2.csv")
+  local na = 1
+  for _ in it, st do na = na + 1 end
+  local p, q = vouch.load.csv("long1.csv"), vouch.load.csv("long2.csv")
+  local ip, sp = p:rows()
+  local iq, sq = q:rows()
+  ip(sp) iq(sq)
+  print(na .. " " .. nb .. " " .. vouch.all{ function() return count("long3.csv") end })'
