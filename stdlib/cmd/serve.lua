@@ -205,6 +205,46 @@ local function after_of(db, id, terms, after)
   return sql, args
 end
 
+-- The orders of large finished runs, kept as temporary tables of this
+-- connection (on disk, SQLite's temporary files): a list's partner ids in
+-- order, its position the table's rowid. The first page of a new order or
+-- filter of a million partners sorts them once (about 2 s); then any page
+-- of it, by offset or after a partner, reads 50 rows by position. The
+-- ORDERS most recently used are kept.
+local ORDERS = 4
+local orders, order_seq = {}, 0
+
+--- The temporary table of run `id`'s partners matching `cond` in `order`
+--- (SQL made here; `args` its values), and how many there are; nil when the
+--- run is not a large finished one.
+local function order_table(db, id, cond, args, order)
+  local run = db:one("SELECT status, partners, ended_at FROM runs WHERE id = ?", id)
+  if not run or run.status ~= "ok" or (run.partners or 0) <= BIG then return nil end
+  local key = { id, run.ended_at or "", cond, order }
+  for k = 1, #args do key[#key + 1] = type(args[k]) .. ":" .. tostring(args[k]) end
+  key = concat(key, "\0")
+  for _, o in ipairs(orders) do
+    if o.key == key then
+      order_seq = order_seq + 1
+      o.used = order_seq
+      return o.name, o.n
+    end
+  end
+  if #orders >= ORDERS then  -- the least recently used goes
+    table.sort(orders, function(a, b) return a.used > b.used end)
+    local old = table.remove(orders)
+    db:exec("DROP TABLE IF EXISTS temp." .. old.name)
+  end
+  order_seq = order_seq + 1
+  local name = "serve_order_" .. order_seq
+  db:exec("CREATE TEMP TABLE " .. name .. "(pid TEXT NOT NULL)")
+  db:exec("INSERT INTO temp." .. name .. "(pid) SELECT partner_id FROM scores WHERE " .. cond ..
+          " ORDER BY " .. order, table.unpack(args))
+  local n = db:one("SELECT count(*) AS n FROM temp." .. name).n
+  orders[#orders + 1] = { key = key, name = name, n = n, used = order_seq }
+  return name, n
+end
+
 --- A page of run `id`'s partners: `q` has sort, dir, verdict, flag, dim with
 --- below/above, q (a name or id fragment), limit and offset. Returns
 --- {total=, offset=, limit=, partners=} or nil and a message. The first
@@ -256,6 +296,24 @@ local function partners_of(db, id, q)
              partners = json.array(list) }
   end
   local cond, total = concat(where, " AND "), nil
+  local order = {}
+  for k, t in ipairs(terms) do order[k] = t[1] .. " " .. t[2] end
+  local cached, n = order_table(db, id, cond, args, concat(order, ", "))
+  local from = offset
+  if cached and q.after then  -- the page after that partner, by its position
+    local at = db:one("SELECT rowid AS pos FROM temp." .. cached .. " WHERE pid = ?", q.after)
+    if at then from = at.pos else cached = nil end
+  end
+  if cached then
+    for row in db:rows("SELECT s.* FROM temp." .. cached .. " o JOIN scores s ON s.run_id = ? AND " ..
+        "s.partner_id = o.pid WHERE o.rowid > ? ORDER BY o.rowid LIMIT ?", id, from, limit) do
+      local sc = record.scored(row, names)
+      list[#list + 1] = { partner_id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
+        verdict = row.verdict, dims = sc.dimensions, reasons = json.array(sc.reasons), rank = offset + #list + 1 }
+    end
+    return { run = id, total = n, offset = offset, limit = limit, dimensions = json.array(names),
+             partners = json.array(list) }
+  end
   if #where == 1 then  -- a finished run's count is in its row
     local run = db:one("SELECT partners FROM runs WHERE id = ? AND status = 'ok'", id)
     total = run and run.partners
@@ -268,8 +326,6 @@ local function partners_of(db, id, q)
     cond, skip = cond .. " AND " .. sql, 0
     table.move(vals, 1, #vals, #args + 1, args)
   end
-  local order = {}
-  for k, t in ipairs(terms) do order[k] = t[1] .. " " .. t[2] end
   args[#args + 1] = limit; args[#args + 1] = skip
   for row in db:rows("SELECT * FROM scores WHERE " .. cond .. " ORDER BY " .. concat(order, ", ") ..
       " LIMIT ? OFFSET ?", table.unpack(args)) do

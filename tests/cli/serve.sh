@@ -126,6 +126,31 @@ grep -q 'id="pending"' body.out && echo "not ok - serve: the page has its summar
 code -b jar "$BASE/api/runs/80/partners?limit=3&offset=1" >/dev/null
 check "serve: its first partners, from the summary" 0 "" -- sh -c \
   "grep -Eq '\"total\": ?11000[,}]' body.out && grep -Eq '\"rank\": ?2[,}]' body.out"
+# Deep pages of a large run come from its order, sorted once and kept:
+# the same partners as SQLite's own ORDER BY ... OFFSET, by offset and after
+# a partner, in rank order and filtered and sorted otherwise.
+RANK="CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, total IS NULL, total DESC, partner_id"
+deep() {  # NAME QUERY WHERE ORDER OFFSET LIMIT
+  code -b jar "$BASE/api/runs/80/partners?$2" >/dev/null
+  sqlite3 "$DB" "SELECT partner_id FROM scores WHERE run_id = 80 $3 ORDER BY $4 LIMIT $6 OFFSET $5" > want.txt
+  check "serve: a deep page of a large run: $1" 0 "" -- python3 -c '
+import json, sys
+got = [p["partner_id"] for p in json.load(open("body.out"))["partners"]]
+want = open("want.txt").read().split()
+assert got and got == want, (got, want)
+ranks = [p["rank"] for p in json.load(open("body.out"))["partners"]]
+assert ranks == list(range(int(sys.argv[1]) + 1, int(sys.argv[1]) + 1 + len(got))), ranks' "$5"
+}
+deep "by rank, at an offset" "offset=5000&limit=20" "" "$RANK" 5000 20
+at=$(sqlite3 "$DB" "SELECT partner_id FROM scores WHERE run_id = 80 ORDER BY $RANK LIMIT 1 OFFSET 4999")
+deep "by rank, after a partner" "offset=5000&after=$at&limit=20" "" "$RANK" 5000 20
+deep "filtered and sorted" "verdict=review&sort=total&dir=asc&offset=300&limit=10" "AND verdict = 'review'" \
+  "total IS NULL, total ASC, partner_id" 300 10
+deep "by a dimension" "sort=trust&offset=7000&limit=15" "" \
+  "json_extract(dims, '\$[0]') IS NULL, json_extract(dims, '\$[0]') DESC, partner_id" 7000 15
+code -b jar "$BASE/api/runs/80/partners?verdict=review&limit=1" >/dev/null
+check "serve: a filtered large run counts its partners" 0 \
+  "\"total\": ?$(sqlite3 "$DB" "SELECT count(*) FROM scores WHERE run_id = 80 AND verdict = 'review'")[,}]" -- cat body.out
 sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 80; DELETE FROM runs WHERE id = 80"
 
 # Keyset paging: the page after a partner is the page at the offset, in
