@@ -214,10 +214,10 @@ end
 local ORDERS = 4
 local orders, order_seq = {}, 0
 
---- The temporary table of run `id`'s partners matching `cond` in `order`
---- (SQL made here; `args` its values), and how many there are; nil when the
---- run is not a large finished one.
-local function order_table(db, id, cond, args, order)
+--- The order of run `id`'s partners matching `cond` in `order` (SQL made
+--- here; `args` its values): {name=, n=} of its temporary table, sorted now
+--- unless `build` is false; nil when the run is not a large finished one.
+local function order_table(db, id, cond, args, order, build)
   local run = db:one("SELECT status, partners, ended_at FROM runs WHERE id = ?", id)
   if not run or run.status ~= "ok" or (run.partners or 0) <= BIG then return nil end
   local key = { id, run.ended_at or "", cond, order }
@@ -227,22 +227,34 @@ local function order_table(db, id, cond, args, order)
     if o.key == key then
       order_seq = order_seq + 1
       o.used = order_seq
-      return o.name, o.n
+      return o
     end
   end
+  if not build then return nil end
   if #orders >= ORDERS then  -- the least recently used goes
     table.sort(orders, function(a, b) return a.used > b.used end)
     local old = table.remove(orders)
     db:exec("DROP TABLE IF EXISTS temp." .. old.name)
   end
   order_seq = order_seq + 1
-  local name = "serve_order_" .. order_seq
-  db:exec("CREATE TEMP TABLE " .. name .. "(pid TEXT NOT NULL)")
-  db:exec("INSERT INTO temp." .. name .. "(pid) SELECT partner_id FROM scores WHERE " .. cond ..
+  local o = { key = key, name = "serve_order_" .. order_seq, used = order_seq }
+  db:exec("CREATE TEMP TABLE " .. o.name .. "(pid TEXT NOT NULL)")
+  db:exec("INSERT INTO temp." .. o.name .. "(pid) SELECT partner_id FROM scores WHERE " .. cond ..
           " ORDER BY " .. order, table.unpack(args))
-  local n = db:one("SELECT count(*) AS n FROM temp." .. name).n
-  orders[#orders + 1] = { key = key, name = name, n = n, used = order_seq }
-  return name, n
+  o.n = db:one("SELECT count(*) AS n FROM temp." .. o.name).n
+  orders[#orders + 1] = o
+  return o
+end
+
+--- The position of partner `pid` in order `o`, or nil (its index is made
+--- on the first look-up: paging by offset needs none).
+local function order_pos(db, o, pid)
+  if not o.indexed then
+    db:exec("CREATE INDEX temp." .. o.name .. "_pid ON " .. o.name .. "(pid)")
+    o.indexed = true
+  end
+  local at = db:one("SELECT rowid AS pos FROM temp." .. o.name .. " WHERE pid = ?", pid)
+  return at and at.pos
 end
 
 --- A page of run `id`'s partners: `q` has sort, dir, verdict, flag, dim with
@@ -298,20 +310,24 @@ local function partners_of(db, id, q)
   local cond, total = concat(where, " AND "), nil
   local order = {}
   for k, t in ipairs(terms) do order[k] = t[1] .. " " .. t[2] end
-  local cached, n = order_table(db, id, cond, args, concat(order, ", "))
+  -- The first pages by rank are a small heap (and soon the summary's):
+  -- only deeper pages and other orders sort the run.
+  local shallow = #where == 1 and not q.after and (q.sort or "rank") == "rank" and q.dir ~= "desc" and
+                  offset + limit <= MAX_PAGE
+  local cached = order_table(db, id, cond, args, concat(order, ", "), not shallow)
   local from = offset
   if cached and q.after then  -- the page after that partner, by its position
-    local at = db:one("SELECT rowid AS pos FROM temp." .. cached .. " WHERE pid = ?", q.after)
-    if at then from = at.pos else cached = nil end
+    from = order_pos(db, cached, q.after)
+    if not from then cached = nil end
   end
   if cached then
-    for row in db:rows("SELECT s.* FROM temp." .. cached .. " o JOIN scores s ON s.run_id = ? AND " ..
+    for row in db:rows("SELECT s.* FROM temp." .. cached.name .. " o JOIN scores s ON s.run_id = ? AND " ..
         "s.partner_id = o.pid WHERE o.rowid > ? ORDER BY o.rowid LIMIT ?", id, from, limit) do
       local sc = record.scored(row, names)
       list[#list + 1] = { partner_id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
         verdict = row.verdict, dims = sc.dimensions, reasons = json.array(sc.reasons), rank = offset + #list + 1 }
     end
-    return { run = id, total = n, offset = offset, limit = limit, dimensions = json.array(names),
+    return { run = id, total = cached.n, offset = offset, limit = limit, dimensions = json.array(names),
              partners = json.array(list) }
   end
   if #where == 1 then  -- a finished run's count is in its row
