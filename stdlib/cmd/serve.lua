@@ -310,10 +310,10 @@ local function partners_of(db, id, q)
   local cond, total = concat(where, " AND "), nil
   local order = {}
   for k, t in ipairs(terms) do order[k] = t[1] .. " " .. t[2] end
-  -- The first pages by rank are a small heap (and soon the summary's):
-  -- only deeper pages and other orders sort the run.
+  -- The first page by rank is a small heap (and soon the summary's): only
+  -- the pages after it and other orders sort the run.
   local shallow = #where == 1 and not q.after and (q.sort or "rank") == "rank" and q.dir ~= "desc" and
-                  offset + limit <= MAX_PAGE
+                  offset + limit <= PAGE
   local cached = order_table(db, id, cond, args, concat(order, ", "), not shallow)
   local from = offset
   if cached and q.after then  -- the page after that partner, by its position
@@ -321,8 +321,10 @@ local function partners_of(db, id, q)
     if not from then cached = nil end
   end
   if cached then
-    for row in db:rows("SELECT s.* FROM temp." .. cached.name .. " o JOIN scores s ON s.run_id = ? AND " ..
-        "s.partner_id = o.pid WHERE o.rowid > ? ORDER BY o.rowid LIMIT ?", id, from, limit) do
+    -- CROSS JOIN: the order outside (with an index on pid, the planner
+    -- would otherwise scan the run and look each partner up in it)
+    for row in db:rows("SELECT s.* FROM temp." .. cached.name .. " o CROSS JOIN scores s ON s.run_id = ? " ..
+        "AND s.partner_id = o.pid WHERE o.rowid > ? ORDER BY o.rowid LIMIT ?", id, from, limit) do
       local sc = record.scored(row, names)
       list[#list + 1] = { partner_id = row.partner_id, name = row.name, kind = row.kind, total = row.total,
         verdict = row.verdict, dims = sc.dimensions, reasons = json.array(sc.reasons), rank = offset + #list + 1 }
