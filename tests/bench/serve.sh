@@ -56,12 +56,17 @@ row "serve: /api/runs/N, 1M" "$(ms /api/runs/2)" ms - "the summary"
 row "serve: /api/runs/N/partners, 1M" "$(ms /api/runs/2/partners)" ms - "first page by rank"
 REQS=3
 row "serve: /api/runs/N/partners?sort=trust, 1M" "$(ms '/api/runs/2/partners?sort=trust')" ms - \
-  "a scan of the run: median of 3"
+  "the first sorts the run and keeps the order: median of 3"
 row "serve: /api/runs/N/partners?offset=500000, 1M" "$(ms '/api/runs/2/partners?offset=500000')" ms - \
   "median of 3"
 mid=$(sqlite3 "$db" "SELECT partner_id FROM scores WHERE run_id = 2 AND partner_id >= 'P005' LIMIT 1")
 row "serve: /api/runs/N/partners?after=ID, 1M" "$(ms "/api/runs/2/partners?after=$mid")" ms - \
   "keyset: any page, median of 3"
+row "serve: /api/runs/N/partners?verdict=review&offset=1000, 1M" \
+  "$(ms '/api/runs/2/partners?verdict=review&offset=1000')" ms - "median of 3"
+row "serve: /diff?a=1&b=2 (100k against 1M)" "$(ms '/diff?a=1&b=2')" ms - "median of 3"
+REQS=${SERVE_REQUESTS:-20}
+row "serve: /partner/ID, in both runs" "$(ms "/partner/$mid")" ms - "median of $REQS"
 
 if command -v wrk >/dev/null 2>&1; then
   while [ "$(get /api/runs/1 | cut -d' ' -f1)" = 202 ]; do sleep 0.2; done
