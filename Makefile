@@ -142,7 +142,7 @@ fuzz: check-deps $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 	    echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
 	    set -- -max_total_time=$(FUZZ_SECONDS) fuzz-out/$$t; \
 	  fi; \
-	  ./build-fuzz/fuzz_$$t "$$@" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=3 \
+	  ./build-fuzz/fuzz_$$t "$$@" -timeout=30 -rss_limit_mb=2048 -close_fd_mask=3 \
 	    -artifact_prefix=fuzz-out/$$t/ tests/fuzz/corpus/$$t \
 	    2>fuzz-out/$$t.log || { tail -n 40 fuzz-out/$$t.log; exit 1; }; \
 	  grep -E "^#[0-9]+ +DONE" fuzz-out/$$t.log || tail -n 2 fuzz-out/$$t.log; \
