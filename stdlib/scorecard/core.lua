@@ -1,0 +1,189 @@
+-- scorecard/core.lua: what the scorecard modules share (require
+-- "vouch.scorecard.core"): the table vouch.scorecard returns (api), the
+-- scorecard class, the unknown value, the helpers expression rules see,
+-- argument checks, number formatting, row iterators, the JSON encoder of
+-- the record and its hash.
+local core = {}
+
+local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
+  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
+local setmetatable, getmetatable = setmetatable, getmetatable
+local concat, sort, insert = table.concat, table.sort, table.insert
+local format, byte = string.format, string.byte
+local floor, huge = math.floor, math.huge
+
+--- The table `require "vouch.scorecard"` returns. It is made here, so that
+--- the other modules can read what callers set on it (api.where) without
+--- requiring the public module.
+local api = {}
+core.api = api
+
+--- What a flag does when raised: the record's flag outcomes (vouch.REASON,
+--- defined once by the host with the stored reason's format).
+local FLAGS = vouch.REASON.flags
+core.FLAGS = FLAGS
+
+--- A flag's `when` returns this when it cannot decide from present data.
+local unknown = setmetatable({}, { __tostring = function() return "unknown" end,
+                                 __name = "vouch.scorecard.unknown" })
+core.unknown = unknown
+
+local Card = {}
+Card.__index = Card
+core.Card = Card
+
+-- What an expression rule may use besides the fields it reads.
+local function clamp(x, a, b) if x < a then return a elseif x > b then return b end return x end
+local EXPR_HELPERS = { min = math.min, max = math.max, abs = math.abs, floor = math.floor,
+  ceil = math.ceil, sqrt = math.sqrt, log = math.log, exp = math.exp, huge = math.huge,
+  clamp = clamp, unknown = unknown, math = math, string = string }
+core.helpers = EXPR_HELPERS
+
+-- Names the generated scorer uses for itself.
+local INTERNAL = {}
+for w in ("v e s w wa wd pt hp d u verdict t tw miss pen cap veto rev nf n0 p r i " ..
+          "D F V E R K H UNKNOWN"):gmatch("%S+") do INTERNAL[w] = true end
+local KEYWORDS = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or " ..
+          "repeat return then true until while"):gmatch("%a+") do KEYWORDS[w] = true end
+
+core.INTERNAL, core.KEYWORDS = INTERNAL, KEYWORDS
+
+local function fail(msg, level) error(msg, (level or 1) + 1) end
+
+local function checkarg(n, v, want, fname)
+  if type(v) ~= want then
+    error(format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, want,
+                 v == nil and "no value" or type(v)), 3)
+  end
+end
+core.fail, core.checkarg = fail, checkarg
+
+local function fmtnum(v)
+  if type(v) == "number" then
+    if v == floor(v) and v > -1e15 and v < 1e15 then return format("%d", v) end
+    return format("%.6g", v)
+  end
+  return tostring(v)
+end
+core.fmtnum = fmtnum
+
+-- The shortest decimal that reads back as the same float.
+local mtype = math.type
+local function shortest(v)
+  if mtype(v) == "integer" then return tostring(v) end
+  if v ~= v or v == huge or v == -huge then return "null" end
+  local s = format("%.15g", v)
+  if tonumber(s) ~= v then s = format("%.17g", v) end
+  return s
+end
+
+
+--[[ {======================================================
+  Rows: what the caller gave, as an iterator
+========================================================]]
+
+-- Turn what the caller gave into a row iterator: a function, an array of
+-- partner tables, or a source with :rows() (vouch.load.csv and friends).
+-- A generic-for triple (f, s, c) as a plain function of no arguments.
+local function closure(f, s, c)
+  if s == nil and c == nil then return f end
+  return function()
+    local v = f(s, c)
+    c = v
+    return v
+  end
+end
+core.closure = closure
+
+local function rows_of(src, fname)
+  local t = type(src)
+  if t == "function" then return src end
+  if t == "table" or t == "userdata" then
+    local ok, rows = pcall(function() return src.rows end)
+    if ok and rows then return closure(src:rows()) end
+    if t == "table" then
+      local i = 0
+      return function() i = i + 1; return src[i] end
+    end
+  end
+  error(format("bad argument #1 to '%s' (rows expected: a function, an array or a source, got %s)",
+               fname, t), 3)
+end
+core.rows_of = rows_of
+
+--[[ }====================================================== ]]
+
+
+--[[ {======================================================
+  The record's JSON, hash and clock
+========================================================]]
+
+--- A small JSON encoder for evidence and inputs (flat tables and arrays of
+--- numbers, strings and booleans; deeper values are encoded recursively).
+local ARRAY = { __name = "vouch.scorecard.array" }
+
+local function json(v, out)
+  local t = type(v)
+  if t == "number" then
+    if v ~= v or v == huge or v == -huge then out[#out + 1] = "null"
+    elseif v == floor(v) and v > -1e15 and v < 1e15 then out[#out + 1] = format("%d", v)
+    else out[#out + 1] = shortest(v) end
+  elseif t == "string" then
+    out[#out + 1] = '"' .. v:gsub('[%c"\\]', function(c)
+      local m = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+      return m[c] or format("\\u%04x", byte(c))
+    end) .. '"'
+  elseif t == "boolean" then out[#out + 1] = tostring(v)
+  elseif t == "table" then
+    if next(v) == nil then out[#out + 1] = getmetatable(v) == ARRAY and "[]" or "{}"; return end
+    if v[1] ~= nil then
+      out[#out + 1] = "["
+      for i, x in ipairs(v) do
+        if i > 1 then out[#out + 1] = "," end
+        json(x, out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        json(k, out); out[#out + 1] = ":"; json(v[k], out)
+      end
+      out[#out + 1] = "}"
+    end
+  else out[#out + 1] = "null" end
+end
+
+--- Mark `t` as a list, so that core.json encodes it as [] even when empty
+
+--- (an empty table is otherwise {}). Returns `t`.
+function core.array(t)
+  return setmetatable(t, ARRAY)
+end
+
+--- Encode a value as JSON text (keys sorted, so equal values encode equally).
+function core.json(v)
+  local out = {}
+  json(v, out)
+  return concat(out)
+end
+
+--- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
+function core.hash(s)
+  local h = -3750763034362895579   -- 14695981039346656037 as a signed integer
+  for i = 1, #s do
+    h = (h ~ byte(s, i)) * 1099511628211
+  end
+  return format("%016x", h)
+end
+
+local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+core.now = now
+
+--[[ }====================================================== ]]
+
+return core
