@@ -151,8 +151,6 @@ function Card:score(p)
   return self:explain(p, r)
 end
 
---[[ }====================================================== ]]
-
 --- The text of a stored outcome (a row of `reasons`: code, outcome,
 --- points, and its evidence decoded), as card:explain words it; nil for a
 --- code this scorecard does not have.
@@ -161,6 +159,8 @@ function Card:reason_text(o, evidence)
   if not rule then return nil end
   return says(rule, type(evidence) == "table" and evidence or {}, o)
 end
+
+--[[ }====================================================== ]]
 
 explain_m.evidence, explain_m.says = evidence, says
 explain_m.impact, explain_m.by_impact = impact, by_impact

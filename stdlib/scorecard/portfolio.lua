@@ -17,7 +17,6 @@ local Card, rows_of = core.Card, core.rows_of
   Many partners: streaming, portfolio rules
 ========================================================]]
 
-
 --- Iterate over scored partners: `for p, r in card:each(rows) do ... end`.
 --- `rows` is an iterator, an array or a source with :rows(). `r` is one
 --- compact result reused for every partner (r.total, r.verdict,
