@@ -1611,6 +1611,7 @@ typedef struct bulk_wait {
   vouch_op_t op;            /* must be first */
   uv_timer_t timer;         /* started when woken: the task resumes from the loop */
   vouch_db_t *db;           /* NULL once woken or the database gone */
+  vouch_db_t *woken;        /* the database whose turn it was given */
   struct bulk_wait *prev, *next;
 } bulk_wait;
 
@@ -1653,11 +1654,16 @@ static void wait_fired(uv_timer_t *timer) {
 }
 
 
+
+
+/* A task cancelled after it was given its turn passes the turn on. */
 static void wait_cancel(vouch_op_t *op) {
   bulk_wait *w = (bulk_wait *)op;
+  vouch_db_t *d = w->woken;
   wait_unlink(w);
   uv_timer_stop(&w->timer);
   uv_close((uv_handle_t *)&w->timer, wait_closed);
+  if (d && d->db && d->waiters && d->bulks == NULL && d->tx_depth == 0) bulk_wake(d);
 }
 
 
@@ -1666,6 +1672,7 @@ static void bulk_wake(vouch_db_t *d) {
   bulk_wait *w = d->waiters;
   if (w == NULL) return;
   wait_unlink(w);
+  w->woken = d;
   uv_timer_start(&w->timer, wait_fired, 0, 0);
 }
 

@@ -276,6 +276,24 @@ T.test("into() from several tasks at once into one database", function()
   T.eq(db:one("SELECT count(*) AS n FROM even WHERE id > 900000").n, 0, "nothing of the bad file")
 end)
 
+T.test("a load given its turn and cancelled before it took it passes it on", function()
+  local db = vouch.db.open()
+  numbered("turn_b.csv", 100, 0)
+  numbered("turn_c.csv", 100, 0)
+  local tb, tc
+  local function load(name) return assert(vouch.load.csv(name .. ".csv")):into(db, name) end
+  db:tx(function()  -- b, then c, wait for this transaction to end
+    tb = vouch.spawn(load, "turn_b")
+    vouch.sleep(30)
+    tc = vouch.spawn(load, "turn_c")
+    vouch.sleep(30)
+  end)
+  tb:cancel()  -- its turn has just been given: it has not taken it yet
+  T.eq(tc:wait(), 100, "the next load had its turn")
+  T.eq(tb:status(), "cancelled")
+  T.eq(db:one("SELECT count(*) AS n FROM sqlite_master WHERE name = 'turn_b'").n, 0)
+end)
+
 T.test("into() waits for another task's db:tx", function()
   local db = vouch.db.open()
   numbered("after_tx.csv", 5000, 0)
