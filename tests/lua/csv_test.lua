@@ -294,6 +294,22 @@ T.test("a load given its turn and cancelled before it took it passes it on", fun
   T.eq(db:one("SELECT count(*) AS n FROM sqlite_master WHERE name = 'turn_b'").n, 0)
 end)
 
+T.test("db:tx raises while another task's load writes", function()
+  local db = vouch.db.open()
+  numbered("during.csv", 60000, 0)  -- three reads: the load waits between them
+  local seen
+  local loader = vouch.spawn(function()
+    return assert(vouch.load.csv("during.csv")):into(db, "during")
+  end)
+  while loader:status() ~= "done" and not seen do
+    vouch.sleep(1)
+    local ok, err = pcall(db.tx, db, function() end)
+    if not ok then seen = err end
+  end
+  T.eq(loader:wait(), 60000)
+  T.eq(tostring(seen):match("a load of another task is writing to this database") ~= nil, true, tostring(seen))
+end)
+
 T.test("into() waits for another task's db:tx", function()
   local db = vouch.db.open()
   numbered("after_tx.csv", 5000, 0)
