@@ -4,12 +4,12 @@
 -- failing rule named with its own line and what it read.
 local compile_m = {}
 
-local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
-  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
-local setmetatable, getmetatable = setmetatable, getmetatable
-local concat, sort, insert = table.concat, table.sort, table.insert
-local format, byte = string.format, string.byte
-local floor, huge = math.floor, math.huge
+local type, pairs, ipairs, tostring, select, error, pcall, load =
+  type, pairs, ipairs, tostring, select, error, pcall, load
+local setmetatable = setmetatable
+local concat, sort = table.concat, table.sort
+local format = string.format
+local huge = math.huge
 
 local core = require "vouch.scorecard.core"
 local api, EXPR_HELPERS = core.api, core.helpers

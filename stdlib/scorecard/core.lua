@@ -5,10 +5,10 @@
 -- the record and its hash.
 local core = {}
 
-local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
-  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
+local type, pairs, ipairs, next, tostring, tonumber, error, pcall =
+  type, pairs, ipairs, next, tostring, tonumber, error, pcall
 local setmetatable, getmetatable = setmetatable, getmetatable
-local concat, sort, insert = table.concat, table.sort, table.insert
+local concat, sort = table.concat, table.sort
 local format, byte = string.format, string.byte
 local floor, huge = math.floor, math.huge
 

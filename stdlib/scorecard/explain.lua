@@ -4,12 +4,9 @@
 -- card:explain, card:score and card:reason_text.
 local explain_m = {}
 
-local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
-  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
-local setmetatable, getmetatable = setmetatable, getmetatable
-local concat, sort, insert = table.concat, table.sort, table.insert
-local format, byte = string.format, string.byte
-local floor, huge = math.floor, math.huge
+local type, pairs, ipairs = type, pairs, ipairs
+local concat, sort = table.concat, table.sort
+local huge = math.huge
 
 local core = require "vouch.scorecard.core"
 local Card, unknown, fmtnum, checkarg = core.Card, core.unknown, core.fmtnum, core.checkarg

@@ -3,12 +3,7 @@
 -- portfolio rules judge the whole set, card:score_all explains it.
 local portfolio_m = {}
 
-local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
-  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
-local setmetatable, getmetatable = setmetatable, getmetatable
-local concat, sort, insert = table.concat, table.sort, table.insert
-local format, byte = string.format, string.byte
-local floor, huge = math.floor, math.huge
+local type, ipairs, error = type, ipairs, error
 
 local core = require "vouch.scorecard.core"
 local Card, rows_of = core.Card, core.rows_of

@@ -5,12 +5,10 @@
 -- and run_end.
 local run_m = {}
 
-local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
-  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
-local setmetatable, getmetatable = setmetatable, getmetatable
-local concat, sort, insert = table.concat, table.sort, table.insert
-local format, byte = string.format, string.byte
-local floor, huge = math.floor, math.huge
+local type, ipairs, tostring, error, pcall, load = type, ipairs, tostring, error, pcall, load
+local concat, sort = table.concat, table.sort
+local format = string.format
+local huge = math.huge
 
 local core = require "vouch.scorecard.core"
 local explain_m = require "vouch.scorecard.explain"

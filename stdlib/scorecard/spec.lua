@@ -4,12 +4,11 @@
 -- with vouch.scorecard.compile.
 local spec_m = {}
 
-local type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load =
-  type, pairs, ipairs, next, tostring, tonumber, select, error, pcall, load
-local setmetatable, getmetatable = setmetatable, getmetatable
-local concat, sort, insert = table.concat, table.sort, table.insert
+local type, pairs, ipairs, next, tostring, error, load =
+  type, pairs, ipairs, next, tostring, error, load
+local setmetatable = setmetatable
+local concat, sort = table.concat, table.sort
 local format, byte = string.format, string.byte
-local floor, huge = math.floor, math.huge
 
 local core = require "vouch.scorecard.core"
 local compile_m = require "vouch.scorecard.compile"
