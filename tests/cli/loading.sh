@@ -159,19 +159,19 @@ check "a task cancelled while it loads" 0 '^(cancelled|done)$' -- "$VOUCH" -e '
 
 # The host's load budget (a quarter of --max-memory, at most 32 MiB): 300
 # sources read at once take turns at it instead of overrunning the limit
-# (before, each filled its buffers first: 300 x 110 KB exceeded 16 MiB).
+# (before, each filled its buffers first: 300 x 120 KB exceeded 8 MiB).
 python3 - <<'PY'
 for i in range(1, 301):
     with open("w%d.csv" % i, "w") as f:
         f.write("id,name,score\n")
-        for j in range(3000):
+        for j in range(1000):
             f.write("%d,partner number %d of file %d,%d\n" % (j, j, i, j % 100))
     if i <= 3:
         with open("long%d.csv" % i, "w") as f:
             f.write("id,text\n" + "".join("%d,%s\n" % (j, "x" * 600) for j in range(1000)))
 PY
-check "vouch.all over 300 sources within --max-memory 16m" 0 '^44550000$' -- \
-  "$VOUCH" --max-memory 16m -e '
+check "vouch.all over 300 sources within --max-memory 8m" 0 '^14850000$' -- \
+  "$VOUCH" --max-memory 8m -e '
   local fs, n = {}, 0
   for i = 1, 300 do
     fs[i] = function()
