@@ -19,7 +19,7 @@
 #include "vouch.h"
 #include "db.h"
 
-#define CLOSE_CPU 2               /* seconds of CPU the finalizers at exit may take, */
+#define CLOSE_CPU 10              /* seconds of CPU the finalizers at exit may take, */
 #define CLOSE_CPU_PER (16u << 20) /* and one more per this many bytes Lua frees then */
 #define CLOSE_MEMORY (4u << 20)   /* bytes past --max-memory they may use */
 
