@@ -140,6 +140,21 @@ static void reader_free(reader *r) {
 }
 
 
+/* A request ended, back on the loop: an orphan's reader is freed, else the
+   task waiting for it goes on. */
+static void request_ended(reader *r) {
+  r->busy = 0;
+  if (r->orphan) {
+    reader_free(r);
+    return;
+  }
+  if (r->waiting) {
+    r->waiting = 0;
+    vouch_op_done(&r->op, 0);
+  }
+}
+
+
 /*
 ** {======================================================
 ** The host's load budget: sources opened by many tasks at once (vouch.all
@@ -205,17 +220,8 @@ static void admit_work(uv_work_t *w) {
 
 /* Back on the loop: the task whose source was let in goes on. */
 static void admit_done(uv_work_t *w, int status) {
-  reader *r = w->data;
   (void)status;
-  r->busy = 0;
-  if (r->orphan) {
-    reader_free(r);
-    return;
-  }
-  if (r->waiting) {
-    r->waiting = 0;
-    vouch_op_done(&r->op, 0);
-  }
+  request_ended(w->data);
 }
 
 
@@ -289,19 +295,11 @@ static void admit_cancel(vouch_op_t *op) {
 
 static void fs_done(uv_fs_t *req) {
   reader *r = req->data;
-  r->busy = 0;
   r->result = req->result;
   if (req->fs_type == UV_FS_OPEN && req->result >= 0) r->fd = (uv_file)req->result;
   if (req->fs_type == UV_FS_READ) r->pending = 1;
   uv_fs_req_cleanup(req);
-  if (r->orphan) {
-    reader_free(r);
-    return;
-  }
-  if (r->waiting) {
-    r->waiting = 0;
-    vouch_op_done(&r->op, 0);
-  }
+  request_ended(r);
 }
 
 
@@ -592,17 +590,9 @@ static void scan_work(uv_work_t *w) {
 static void scan_done(uv_work_t *w, int status) {
   reader *r = w->data;
   (void)status;  /* never cancelled: uv_cancel is not used */
-  r->busy = 0;
   r->pending = 1;
-  if (r->orphan) {
-    reader_free(r);
-    return;
-  }
   r->offset = r->woffset;
-  if (r->waiting) {
-    r->waiting = 0;
-    vouch_op_done(&r->op, 0);
-  }
+  request_ended(r);
 }
 
 
@@ -799,18 +789,10 @@ static void open_work(uv_work_t *w) {
 static void open_done(uv_work_t *w, int status) {
   reader *r = w->data;
   (void)status;  /* never cancelled: uv_cancel is not used */
-  r->busy = 0;
   vouch_path_free(r->path);
   r->path = NULL;
   if (r->result >= 0) r->fd = (uv_file)r->result;
-  if (r->orphan) {
-    reader_free(r);
-    return;
-  }
-  if (r->waiting) {
-    r->waiting = 0;
-    vouch_op_done(&r->op, 0);
-  }
+  request_ended(r);
 }
 
 int vouch_source_open(lua_State *L, int sidx, const char *path) {
