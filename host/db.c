@@ -11,6 +11,7 @@
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <ctype.h>
@@ -64,6 +65,7 @@ typedef struct ins_table {
 } ins_table;
 
 typedef struct rows_cursor rows_cursor;
+typedef struct rec_writer rec_writer;
 
 typedef struct rec_load {   /* a load begun by db:run_load, for a run open here */
   int64_t id, run_id;
@@ -112,9 +114,9 @@ struct vouch_db {
   int nruns, capruns;
   sqlite3_stmt *rec_score;  /* INSERT INTO scores */
   sqlite3_stmt *rec_input;  /* INSERT INTO inputs */
-  vouch_json_buf text;      /* the JSON of the row being written; reused */
   rec_load *loads;          /* loads begun by db:run_load for an open run; owned */
   int nloads, caploads;
+  rec_writer *w;            /* writes the run's rows, or NULL; owned */
 };
 
 struct rows_cursor {
@@ -207,6 +209,299 @@ static char *c_error(vouch_db_t *d, const char *what) {
 
 /*
 ** {======================================================
+** The run's writer: the rows of a scoring run (db:run_score, db:run_input)
+** are made into their values and text on the caller's thread, in batches,
+** and stepped into SQLite on a thread of their own, so that storing a run
+** goes on while the next partners are scored. The connection is the
+** writer's while it has rows: every other use of the database waits for
+** it first (w_sync and w_idle), so statements still run in the order they
+** were called. A row that fails is raised by the next call on the
+** database, and the writer drops the rows after it.
+** =======================================================
+*/
+
+#define W_BATCH (256 * 1024)  /* bytes of rows handed over at once */
+#define W_QUEUE 4             /* batches handed over and not yet written, at most */
+
+enum { W_INPUT = 1, W_SCORE = 2 };
+
+/* A row's header in a batch; its texts follow it. For an input row,
+** text 0 is its values; for a score row, the partner's id, name, kind,
+** dimensions and reasons, in that order. */
+typedef struct w_row {
+  int kind;
+  int total_type;           /* SQLITE_NULL, SQLITE_INTEGER or SQLITE_FLOAT */
+  int verdict;              /* index in rec_verdicts */
+  unsigned nulls;           /* bit k: text k is NULL; bits 5, 6: load, row */
+  int64_t run, load, row, total_i;
+  double total_f;
+  uint32_t len[5];
+} w_row;
+
+typedef struct w_batch {
+  vouch_json_buf b;         /* the rows; b.n may run past `done` while one is made */
+  size_t done;              /* bytes of whole rows */
+  struct w_batch *next;     /* on the spare list */
+} w_batch;
+
+struct rec_writer {
+  uv_thread_t thread;
+  uv_mutex_t mu;
+  uv_cond_t go;             /* the writer: a batch came, or stop */
+  uv_cond_t idle;           /* the caller: a batch was written */
+  w_batch *queue[W_QUEUE];  /* handed over, oldest first from head */
+  int head, count;
+  int working;              /* the writer holds the connection */
+  int stop;
+  w_batch *spare;           /* written and given back, to be filled again */
+  w_batch *cur;             /* the caller's, being filled */
+  int rc;                   /* the first row that failed, else SQLITE_OK */
+  char *msg;                /* and why; owned */
+  unsigned forks;           /* w_forks when it started */
+};
+
+static const char *const rec_verdicts[] = { "approve", "review", "reject", NULL };
+
+
+/* The message of a row that failed, as push_sqlerror words it. */
+static char *w_message(vouch_db_t *d, sqlite3_stmt *st, int rc) {
+  const char *m = sqlite3_errmsg(d->db), *sql = sqlite3_sql(st);
+  size_t n = strlen(sql), cut = n > SQL_EXCERPT ? SQL_EXCERPT : n, len = strlen(m) + cut + 80;
+  char *s = malloc(len);
+  if (s != NULL)
+    snprintf(s, len, "%s (%s) in \"%.*s%s\"", m, vouch__store_code_name(rc), (int)cut, sql,
+             n > SQL_EXCERPT ? "..." : "");
+  return s;
+}
+
+
+/* Step one batch's rows into the database (the writer's thread). */
+static void w_write(vouch_db_t *d, rec_writer *w, w_batch *bt) {
+  const char *p = bt->b.p, *end = p + bt->done;
+  d->auth.internal++;
+  while (p < end && w->rc == SQLITE_OK) {
+    w_row h;
+    sqlite3_stmt *st;
+    int rc, k;
+    memcpy(&h, p, sizeof h);
+    p += sizeof h;
+    if (h.kind == W_INPUT) {
+      st = d->rec_input;
+      sqlite3_bind_int64(st, 1, h.load);
+      sqlite3_bind_int64(st, 2, h.row);
+      sqlite3_bind_text(st, 3, p, (int)h.len[0], SQLITE_STATIC);
+      p += h.len[0];
+    } else {
+      st = d->rec_score;
+      sqlite3_bind_int64(st, 1, h.run);
+      for (k = 0; k < 5; k++) {
+        static const int param[5] = { 2, 3, 4, 7, 8 };
+        if (!(h.nulls & (1u << k)))
+          sqlite3_bind_text(st, param[k], p, (int)h.len[k], SQLITE_STATIC);
+        p += h.len[k];
+      }
+      if (h.total_type == SQLITE_INTEGER) sqlite3_bind_int64(st, 5, h.total_i);
+      else if (h.total_type == SQLITE_FLOAT) sqlite3_bind_double(st, 5, h.total_f);
+      sqlite3_bind_text(st, 6, rec_verdicts[h.verdict], -1, SQLITE_STATIC);
+      if (!(h.nulls & (1u << 5))) sqlite3_bind_int64(st, 9, h.load);
+      if (!(h.nulls & (1u << 6))) sqlite3_bind_int64(st, 10, h.row);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
+    if (rc != SQLITE_DONE) {
+      w->rc = rc;
+      w->msg = w_message(d, st, rc);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+  d->auth.internal--;
+}
+
+
+static void w_main(void *arg) {
+  vouch_db_t *d = arg;
+  rec_writer *w = d->w;
+  uv_mutex_lock(&w->mu);
+  for (;;) {
+    w_batch *bt;
+    while (w->count == 0 && !w->stop) uv_cond_wait(&w->go, &w->mu);
+    if (w->count == 0) break;
+    bt = w->queue[w->head];
+    w->working = 1;
+    uv_mutex_unlock(&w->mu);
+    if (w->rc == SQLITE_OK) {
+      /* The progress handler is the caller's: its limits are for its
+         queries, and the script's own hook watches the time meanwhile. */
+      vouch__store_progress(d->db, d->h, 0);
+      w_write(d, w, bt);
+      vouch__store_progress(d->db, d->h, 1);
+    }
+    uv_mutex_lock(&w->mu);
+    w->head = (w->head + 1) % W_QUEUE;
+    w->count--;
+    w->working = 0;
+    bt->done = bt->b.n = 0;
+    bt->next = w->spare;
+    w->spare = bt;
+    uv_cond_signal(&w->idle);
+  }
+  uv_mutex_unlock(&w->mu);
+}
+
+
+/* A writer left by the process this one was forked from has no thread
+** here: forks are counted in the child (getpid is a system call, and this
+** is asked for every row). */
+static unsigned w_forks;
+static void w_forked(void) { w_forks++; }
+
+static rec_writer *w_of(vouch_db_t *d) {
+  if (d->w != NULL && d->w->forks != w_forks) d->w = NULL;
+  return d->w;
+}
+
+
+/* Hand the batch being filled to the writer, waiting while the queue is full. */
+static void w_hand(rec_writer *w) {
+  w_batch *bt = w->cur;
+  if (bt == NULL || bt->done == 0) return;
+  uv_mutex_lock(&w->mu);
+  while (w->count == W_QUEUE) uv_cond_wait(&w->idle, &w->mu);
+  w->queue[(w->head + w->count) % W_QUEUE] = bt;
+  w->count++;
+  w->cur = w->spare;
+  if (w->spare) w->spare = w->spare->next;
+  uv_cond_signal(&w->go);
+  uv_mutex_unlock(&w->mu);
+}
+
+
+/* Wait until every row handed over is written: the connection is the
+** caller's again. */
+static void w_idle(vouch_db_t *d) {
+  rec_writer *w = w_of(d);
+  if (w == NULL) return;
+  w_hand(w);
+  uv_mutex_lock(&w->mu);
+  while (w->count > 0 || w->working) uv_cond_wait(&w->idle, &w->mu);
+  uv_mutex_unlock(&w->mu);
+}
+
+
+/* w_idle, then take the failure of a row, if one failed: its message
+** (malloc'd; the caller frees it) and code in *rc. */
+static char *w_take_error(vouch_db_t *d, int *rc) {
+  rec_writer *w = w_of(d);
+  char *msg;
+  if (w == NULL) return NULL;
+  w_idle(d);
+  if (w->rc == SQLITE_OK) return NULL;
+  *rc = w->rc;
+  msg = w->msg ? w->msg : strdup("a row of the run could not be written");
+  w->rc = SQLITE_OK;
+  w->msg = NULL;
+  return msg;
+}
+
+
+/* Push the failure taken by w_take_error, as SQLite errors are pushed. */
+static void w_push_error(lua_State *L, vouch_db_t *d, char *msg, int rc) {
+  if ((rc & 0xff) == SQLITE_NOMEM && d->h->max_memory)
+    vouch_limits_trip(d->h, VOUCH_LIMIT_MEMORY);
+  lua_pushstring(L, msg ? msg : "not enough memory");
+  free(msg);
+}
+
+
+/* Before any other use of the database from Lua: the writer done, and a
+** row that failed raised. */
+static void w_sync(lua_State *L, vouch_db_t *d) {
+  int rc = SQLITE_OK;
+  char *msg;
+  if (d->w == NULL) return;
+  if ((msg = w_take_error(d, &rc)) != NULL || rc != SQLITE_OK) {
+    w_push_error(L, d, msg, rc);
+    raise_top(L);
+  }
+}
+
+
+/* Stop the writer (its rows written, a failure dropped) and free it. */
+static void w_stop(vouch_db_t *d) {
+  rec_writer *w = w_of(d);
+  w_batch *bt;
+  int i;
+  if (w == NULL) return;
+  w_idle(d);
+  uv_mutex_lock(&w->mu);
+  w->stop = 1;
+  uv_cond_signal(&w->go);
+  uv_mutex_unlock(&w->mu);
+  uv_thread_join(&w->thread);
+  for (i = 0; i < 2; i++) {
+    while ((bt = i ? w->cur : w->spare) != NULL) {
+      if (i) w->cur = NULL; else w->spare = bt->next;
+      free(bt->b.p);
+      vouch_mem_release(d->h, bt->b.cap);
+      free(bt);
+    }
+  }
+  uv_cond_destroy(&w->go);
+  uv_cond_destroy(&w->idle);
+  uv_mutex_destroy(&w->mu);
+  free(w->msg);
+  free(w);
+  d->w = NULL;
+}
+
+
+/* The batch to fill with one more row (the writer started if need be); its
+** b.n is where the row begins. */
+static w_batch *w_batch_for(lua_State *L, vouch_db_t *d) {
+  rec_writer *w = w_of(d);
+  if (w == NULL) {
+    if ((w = calloc(1, sizeof *w)) == NULL) luaL_error(L, "not enough memory");
+    if (uv_mutex_init(&w->mu) != 0) { free(w); luaL_error(L, "cannot start the run's writer"); }
+    if (uv_cond_init(&w->go) != 0 || uv_cond_init(&w->idle) != 0) {
+      uv_mutex_destroy(&w->mu);
+      free(w);
+      luaL_error(L, "cannot start the run's writer");
+    }
+    {
+      static int hooked;
+      if (!hooked) hooked = pthread_atfork(NULL, NULL, w_forked) == 0;
+    }
+    w->forks = w_forks;
+    d->w = w;
+    if (uv_thread_create(&w->thread, w_main, d) != 0) {
+      uv_cond_destroy(&w->go);
+      uv_cond_destroy(&w->idle);
+      uv_mutex_destroy(&w->mu);
+      free(w);
+      d->w = NULL;
+      luaL_error(L, "cannot start the run's writer");
+    }
+  }
+  if (w->cur == NULL && (w->cur = calloc(1, sizeof *w->cur)) == NULL)
+    luaL_error(L, "not enough memory");
+  w->cur->b.n = w->cur->done;
+  return w->cur;
+}
+
+
+/* The row just made in `bt` is whole: keep it, and hand the batch over
+** when it is full. Its header was reserved at `at`. */
+static void w_row_done(vouch_db_t *d, w_batch *bt, size_t at, const w_row *h) {
+  memcpy(bt->b.p + at, h, sizeof *h);
+  bt->done = bt->b.n;
+  if (bt->done >= W_BATCH) w_hand(d->w);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
 ** Transactions: the outermost level is BEGIN IMMEDIATE ... COMMIT (so a
 ** writer waits for the lock up front instead of failing half-way), inner
 ** levels are savepoints.
@@ -235,6 +530,7 @@ static int tx_begin(vouch_db_t *d) {
 
 static int tx_commit(vouch_db_t *d, int sp) {
   char sql[48];
+  w_idle(d);
   if (sp == 0) return internal_exec(d, "COMMIT");
   snprintf(sql, sizeof sql, "RELEASE vouch_sp%d", sp);
   return internal_exec(d, sql);
@@ -250,6 +546,7 @@ static int tx_commit(vouch_db_t *d, int sp) {
 static void tx_rollback(vouch_db_t *d, int sp) {
   char sql[80];
   if (d->db == NULL) return;
+  w_idle(d);
   vouch__store_progress(d->db, d->h, 0);
   if (sp == 0) {
     if (!sqlite3_get_autocommit(d->db)) internal_exec(d, "ROLLBACK");
@@ -274,9 +571,18 @@ vouch_db_t *vouch_db_check(lua_State *L, int idx) {
 }
 
 
-static vouch_db_t *check_open(lua_State *L, int idx) {
+/* The database at `idx`, open, for a call that writes a run's rows. */
+static vouch_db_t *check_open_run(lua_State *L, int idx) {
   vouch_db_t *d = vouch_db_check(L, idx);
   if (d->db == NULL) luaL_error(L, "attempt to use a closed database");
+  return d;
+}
+
+
+/* The database at `idx`, open, its connection the caller's. */
+static vouch_db_t *check_open(lua_State *L, int idx) {
+  vouch_db_t *d = check_open_run(L, idx);
+  w_sync(L, d);
   return d;
 }
 
@@ -301,6 +607,7 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   stmt_entry *e, *next;
   vouch_bulk_t *b;
   if (d->db == NULL) return;
+  w_stop(d);
   while (d->cursors) cursor_release(d->cursors);
   for (b = d->bulks; b; b = b->next) {
     sqlite3_finalize(b->ins);
@@ -316,9 +623,6 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   sqlite3_finalize(d->rec_score);
   sqlite3_finalize(d->rec_input);
   d->rec_score = d->rec_input = NULL;
-  free(d->text.p);
-  vouch_mem_release(d->h, d->text.cap);
-  memset(&d->text, 0, sizeof d->text);
   /* An open transaction is rolled back by the close: it never committed. */
   sqlite3_close_v2(d->db);
   d->db = NULL;
@@ -974,6 +1278,7 @@ static int rows_next(lua_State *L) {
   rows_cursor *c = (rows_cursor *)luaL_checkudata(L, 1, ROWS_MT);
   int rc;
   if (c->db == NULL || c->st == NULL) return 0;
+  w_sync(L, c->db);
   rc = sqlite3_step(c->st);
   if (rc == SQLITE_ROW) {
     lua_getiuservalue(L, 1, 2);  /* the column names */
@@ -991,7 +1296,9 @@ static int rows_next(lua_State *L) {
 
 
 static int rows_close(lua_State *L) {
-  cursor_release((rows_cursor *)luaL_checkudata(L, 1, ROWS_MT));
+  rows_cursor *c = (rows_cursor *)luaL_checkudata(L, 1, ROWS_MT);
+  if (c->db) w_idle(c->db);
+  cursor_release(c);
   return 0;
 }
 
@@ -1560,7 +1867,14 @@ static int tx_k(lua_State *L, int status, lua_KContext ctx) {
     }
   }
   if (status == LUA_OK || status == LUA_YIELD) {
+    int wrc = SQLITE_OK;
+    char *wmsg;
     if (d->db == NULL) return luaL_error(L, "the database was closed inside db:tx");
+    if ((wmsg = w_take_error(d, &wrc)) != NULL || wrc != SQLITE_OK) {
+      w_push_error(L, d, wmsg, wrc);  /* a row of a run failed: nothing of it is kept */
+      tx_rollback(d, sp);
+      return raise_top(L);
+    }
     if (tx_commit(d, sp) != SQLITE_OK) {
       push_sqlerror(L, d, sqlite3_extended_errcode(d->db), NULL, -1);
       tx_rollback(d, sp);
@@ -1742,6 +2056,7 @@ vouch_bulk_t *vouch_db_bulk_begin(vouch_db_t *db, const void *task, const char *
   size_t cn = 0, ccap = 0, in = 0, icap = 0;
   int i, ok = 1, rc;
   *err = NULL;
+  w_idle(db);
   if (db->db == NULL) { *err = strdup("attempt to use a closed database"); return NULL; }
   if (ncols <= 0) { *err = strdup("a bulk insert needs at least one column"); return NULL; }
   b = calloc(1, sizeof *b);
@@ -1810,6 +2125,7 @@ int vouch_db_bulk_row(vouch_bulk_t *b, const vouch_value_t *vals, char **err) {
     *err = strdup("attempt to use a closed database");
     return -1;
   }
+  w_idle(b->db);
   n = sqlite3_bind_parameter_count(b->ins);
   for (i = 0; rc == SQLITE_OK && i < n; i++) {
     const vouch_value_t *v = &vals[i];
@@ -1878,6 +2194,7 @@ int vouch_db_bulk_end(vouch_bulk_t *b, int commit, const vouch_load_info_t *info
   vouch_db_t *d = b->db;
   int result = 0;
   *err = NULL;
+  w_idle(d);
   if (b->ins == NULL || d->db == NULL) {
     if (commit) {
       *err = strdup("the database was closed before the load finished");
@@ -2324,16 +2641,6 @@ static int db_run_load_end(lua_State *L) {
 }
 
 
-/* Step the host's statement `st` once with what is bound, and make it ready
-** for the next row; raise on failure. */
-static void rec_put(lua_State *L, vouch_db_t *d, sqlite3_stmt *st) {
-  int rc = rec_step(d, st);
-  if (rc != SQLITE_DONE) rec_fail(L, d, st, rc, 0);
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-}
-
-
 /*
 ** db:run_input(load_id, row, t): store the input row `t` (a table) as row
 ** `row` of a load of a run begun here and not yet ended: a JSON array of
@@ -2341,30 +2648,39 @@ static void rec_put(lua_State *L, vouch_db_t *d, sqlite3_stmt *st) {
 ** object when the load has none.
 */
 static int db_run_input(lua_State *L) {
-  vouch_db_t *d = check_open(L, 1);
+  vouch_db_t *d = check_open_run(L, 1);
   lua_Integer id = luaL_checkinteger(L, 2), row = luaL_checkinteger(L, 3);
   rec_load *l = load_owned(d, id);
-  vouch_json_buf *b = &d->text;
+  w_batch *bt;
+  w_row h;
+  size_t at;
   if (l == NULL || l->id == 0)
     return luaL_error(L, "'run_input': load %d was not begun by this process with "
                          "db:run_load, or its run has ended", (int)id);
   luaL_checktype(L, 4, LUA_TTABLE);
   lua_settop(L, 4);
-  if (d->rec_input == NULL)
+  if (d->rec_input == NULL) {
+    w_sync(L, d);
     d->rec_input = rec_prepare(L, d, "INSERT INTO inputs(load_id, row, vals) VALUES (?, ?, ?)");
-  b->n = 0;
+  }
+  memset(&h, 0, sizeof h);
+  h.kind = W_INPUT;
+  h.load = l->id;
+  h.row = (int64_t)row;
+  bt = w_batch_for(L, d);
+  at = bt->b.n;
+  vouch_json_add(L, &bt->b, (const char *)&h, sizeof h);  /* its place: filled in below */
   if (l->ncols >= 0) {
     lua_getiuservalue(L, 1, UV_COLUMNS);
     lua_rawgeti(L, -1, (lua_Integer)l->id);
-    vouch_json_add_fields(L, b, 4, 6, l->ncols);
+    vouch_json_add_fields(L, &bt->b, 4, 6, l->ncols);
   } else {
-    vouch_json_add_value(L, b, 4);
+    vouch_json_add_value(L, &bt->b, 4);
   }
-  sqlite3_bind_int64(d->rec_input, 1, l->id);
-  sqlite3_bind_int64(d->rec_input, 2, (sqlite3_int64)row);
-  sqlite3_bind_text(d->rec_input, 3, b->p, (int)b->n, SQLITE_STATIC);
-  rec_put(L, d, d->rec_input);
+  if (bt->b.n - at > (size_t)INT32_MAX) return luaL_error(L, "'run_input': the row is too long");
+  h.len[0] = (uint32_t)(bt->b.n - at - sizeof h);
   l->rows++;
+  w_row_done(d, bt, at, &h);
   return 0;
 }
 
@@ -2378,8 +2694,6 @@ static int db_run_input(lua_State *L) {
 static const char *const rec_outcomes[] = {
   "veto", "penalty", "cap", "review", "score", "points", "indeterminate", "pass", NULL
 };
-static const char *const rec_verdicts[] = { "approve", "review", "reject", NULL };
-
 #define REC_DIM_DIGITS 7     /* significant digits of a stored dimension value */
 #define REC_POINTS_DIGITS 6  /* and of a reason's points */
 #define REC_REASONS_MAX 4096
@@ -2437,13 +2751,14 @@ static void rec_reason(lua_State *L, vouch_json_buf *b, int t, int k) {
 ** here, so whatever a script passes, what is stored reads back.
 */
 static int db_run_score(lua_State *L) {
-  vouch_db_t *d = check_open(L, 1);
+  vouch_db_t *d = check_open_run(L, 1);
   lua_Integer run = luaL_checkinteger(L, 2);
-  vouch_json_buf *b = &d->text;
-  size_t dims_len;
+  w_batch *bt;
+  vouch_json_buf *b;
+  w_row h;
+  size_t at, from;
   lua_Integer n, i;
   int k = run_owned(d, run), v;
-  sqlite3_stmt *st;
   if (k < 0)
     return luaL_error(L, "'run_score': run %d was not begun by this process with "
                          "db:run_begin, or has ended", (int)run);
@@ -2453,20 +2768,40 @@ static int db_run_score(lua_State *L) {
   if (!lua_isnil(L, 4)) luaL_checktype(L, 4, LUA_TSTRING);
   if (!lua_isnil(L, 5)) luaL_checktype(L, 5, LUA_TSTRING);
   if (!lua_isnil(L, 6)) luaL_checknumber(L, 6);
-  luaL_checkoption(L, 7, NULL, rec_verdicts);
-  luaL_optinteger(L, 8, 0);
-  luaL_optinteger(L, 9, 0);
+  memset(&h, 0, sizeof h);
+  h.kind = W_SCORE;
+  h.run = (int64_t)run;
+  h.verdict = luaL_checkoption(L, 7, NULL, rec_verdicts);
+  if (lua_isnil(L, 8)) h.nulls |= 1u << 5;
+  else h.load = (int64_t)luaL_checkinteger(L, 8);
+  if (lua_isnil(L, 9)) h.nulls |= 1u << 6;
+  else h.row = (int64_t)luaL_checkinteger(L, 9);
   luaL_checktype(L, 10, LUA_TTABLE);
   luaL_checktype(L, 11, LUA_TTABLE);
   n = luaL_optinteger(L, 12, (lua_Integer)lua_rawlen(L, 11) / 5);
   luaL_argcheck(L, n >= 0 && n <= REC_REASONS_MAX, 12, "reasons out of range");
   for (i = 3; i <= 5; i++) vouch_redact_at(L, (int)i);  /* secrets stay out */
-  if (d->rec_score == NULL)
+  if (lua_isinteger(L, 6)) h.total_type = SQLITE_INTEGER, h.total_i = (int64_t)lua_tointeger(L, 6);
+  else if (!lua_isnil(L, 6)) h.total_type = SQLITE_FLOAT, h.total_f = lua_tonumber(L, 6);
+  else h.total_type = SQLITE_NULL;
+  if (d->rec_score == NULL) {
+    w_sync(L, d);
     d->rec_score = rec_prepare(L, d, "INSERT INTO scores(run_id, partner_id, name, kind, total, "
                                      "verdict, dims, reasons, load_id, row) "
                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  st = d->rec_score;
-  b->n = 0;  /* the dimensions, then the reasons, in one buffer */
+  }
+  bt = w_batch_for(L, d);
+  b = &bt->b;
+  at = b->n;
+  vouch_json_add(L, b, (const char *)&h, sizeof h);  /* its place: filled in below */
+  for (i = 3; i <= 5; i++) {  /* id, name, kind */
+    size_t len = 0;
+    const char *str = lua_isnil(L, (int)i) ? NULL : lua_tolstring(L, (int)i, &len);
+    if (str == NULL) h.nulls |= 1u << (i - 3);
+    else vouch_json_add(L, b, str, len);
+    h.len[i - 3] = (uint32_t)len;
+  }
+  from = b->n;  /* the dimensions, then the reasons */
   vouch_json_add(L, b, "[", 1);
   for (v = 1; v <= d->runs[k].ndims; v++) {
     int t = lua_rawgeti(L, 10, v);
@@ -2482,18 +2817,14 @@ static int db_run_score(lua_State *L) {
     return luaL_error(L, "bad argument #9 to 'run_score' (%d dimensions given, the run's "
                          "scorecard has %d)", (int)lua_rawlen(L, 10), d->runs[k].ndims);
   vouch_json_add(L, b, "]", 1);
-  dims_len = b->n;
+  h.len[3] = (uint32_t)(b->n - from);
+  from = b->n;
   vouch_json_add(L, b, "[", 1);
   for (i = 1; i <= n; i++) rec_reason(L, b, 11, (int)i);
   vouch_json_add(L, b, "]", 1);
-  sqlite3_bind_int64(st, 1, run);
-  for (i = 3; i <= 6; i++) bind_value(L, st, (int)i - 1, (int)i, 1);
-  bind_value(L, st, 6, 7, 1);
-  sqlite3_bind_text(st, 7, b->p, (int)dims_len, SQLITE_STATIC);
-  sqlite3_bind_text(st, 8, b->p + dims_len, (int)(b->n - dims_len), SQLITE_STATIC);
-  bind_value(L, st, 9, 8, 1);
-  bind_value(L, st, 10, 9, 1);
-  rec_put(L, d, st);
+  h.len[4] = (uint32_t)(b->n - from);
+  if (b->n - at > (size_t)INT32_MAX) return luaL_error(L, "'run_score': the row is too long");
+  w_row_done(d, bt, at, &h);
   return 0;
 }
 
@@ -2529,6 +2860,7 @@ static int db_run_end(lua_State *L) {
   sqlite3_finalize(st);
   d->runs[k] = d->runs[--d->nruns];
   loads_drop(L, d, id);
+  if (d->nruns == 0) w_stop(d);  /* no run left to write */
   return 0;
 }
 
@@ -2648,6 +2980,7 @@ int luaopen_vouch_db(lua_State *L) {
 static sqlite3_stmt *cache_prepare(vouch_db_t *d, const char *sql) {
   sqlite3_stmt *st = NULL;
   if (d->db == NULL) return NULL;
+  w_idle(d);
   d->auth.internal++;
   if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) st = NULL;
   d->auth.internal--;

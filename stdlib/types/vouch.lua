@@ -171,6 +171,8 @@ function db:run_begin(run) end
 ---Store one partner's result in a run begun here: its dimensions' values in the
 ---scorecard's order (false: indeterminate) and its reasons, five values each
 ---(code, outcome, points, rank, evidence; false for none), the first n of them.
+---The row is written by the database's own thread: a row SQLite refuses is
+---raised by the next call on the database.
 ---@param run integer
 ---@param id string|number
 ---@param name string?

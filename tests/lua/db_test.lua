@@ -632,6 +632,67 @@ test("the host's record is written through run_begin, run_load, run_input, run_s
              "INSERT INTO scorecards(hash, name) VALUES ('x', 'y')")
 end)
 
+test("a run's rows keep their order with the database's other calls, and a row that fails is raised", function()
+  local db = vouch.db.open()
+  local h = require("vouch.scorecard").hash("return 2")
+  local reasons = {}
+  for k = 1, 40 do
+    local n = #reasons
+    reasons[n + 1], reasons[n + 2], reasons[n + 3], reasons[n + 4], reasons[n + 5] =
+      "RULE_" .. k, "penalty", -k, false, false
+  end
+  -- Stored in many batches: every call on the database sees every row before it.
+  local function spec()
+    return { scorecard = "order", hash = h, source = "return 2", dimensions = { "reach" },
+             weights = { 1 } }
+  end
+  local run = db:run_begin(spec())
+  local load = db:run_load(run, { source = "b.csv", format = "csv", columns = { "id" } })
+  for i = 1, 3000 do
+    db:run_input(load, i, { id = "p" .. i })
+    db:run_score(run, "p" .. i, "name " .. i, nil, i / 100, "review", load, i, { i / 30 }, reasons)
+    if i % 997 == 0 then
+      eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run).n, i, "rows before " .. i)
+      local n = 0
+      for _ in db:rows("SELECT 1 FROM inputs WHERE load_id = ?", load) do n = n + 1 end
+      eq(n, i, "input rows before " .. i)
+    end
+  end
+  db:run_load_end(load, { hash = "order", rows = 3000 })
+  db:run_end(run, "ok", 3000)
+  eq(db:one("SELECT count(*) AS n, sum(length(reasons)) AS len FROM scores WHERE run_id = ?",
+            run).n, 3000, "every row")
+  eq(db:one("SELECT reasons FROM scores WHERE run_id = ? AND partner_id = 'p3000'", run).reasons:sub(1, 32),
+     '[["RULE_1","penalty",-1,null],["', "the last row whole")
+  -- A row SQLite refuses (an id twice) is raised by a later call on the
+  -- database, and inside db:tx nothing of the run is kept.
+  local run2 = db:run_begin(spec())
+  local ok, err = pcall(db.tx, db, function()
+    for i = 1, 3000 do
+      db:run_score(run2, i == 2000 and "p5" or "p" .. i, nil, nil, 1, "review", nil, nil, { 1 }, reasons)
+    end
+  end)
+  assert(not ok, "the transaction fails")
+  assert(tostring(err):find("UNIQUE constraint failed: scores.run_id, scores.partner_id " ..
+                            "(SQLITE_CONSTRAINT_PRIMARYKEY)", 1, true), err)
+  eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run2).n, 0, "nothing kept")
+  -- Outside a transaction the rows before it stay, and the failure is
+  -- raised once: the database is usable after it.
+  db:run_score(run2, "q1", nil, nil, 1, "review", nil, nil, { 1 }, {})
+  db:run_score(run2, "q1", nil, nil, 1, "review", nil, nil, { 1 }, {})
+  ok, err = pcall(db.one, db, "SELECT 1 AS one")
+  assert(not ok and tostring(err):find("UNIQUE constraint failed", 1, true), err)
+  eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run2).n, 1, "the first row kept")
+  db:run_end(run2, "failed", nil, "twice")
+  -- Closed with rows still to write: they are written, or rolled back with
+  -- the transaction they were in; nothing hangs.
+  local run3 = db:run_begin(spec())
+  for i = 1, 500 do db:run_score(run3, "c" .. i, nil, nil, 1, "review", nil, nil, { 1 }, reasons) end
+  db:close()
+  db = vouch.db.open()
+  eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run3).n, 500, "written at close")
+end)
+
 test("a missing file opened read-only is an expected failure", function()
   local db, msg, code = vouch.db.open("missing.db", "r")
   eq(db, nil, "no database")
