@@ -223,13 +223,15 @@ static char *c_error(vouch_db_t *d, const char *what) {
 #define W_BATCH (256 * 1024)  /* bytes of rows handed over at once */
 #define W_QUEUE 4             /* batches handed over and not yet written, at most */
 
-enum { W_INPUT = 1, W_SCORE = 2 };
+enum { W_INPUT = 1, W_SCORE = 2, W_STMT = 3 };
 
 /* A row's header in a batch; its texts follow it. For an input row,
 ** text 0 is its values; for a score row, the partner's id, name, kind,
-** dimensions and reasons, in that order. */
+** dimensions and reasons, in that order. A statement of db:queue is
+** followed by its len[0] parameters, each a w_param and its bytes. */
 typedef struct w_row {
   int kind;
+  sqlite3_stmt *st;         /* db:queue's statement (cached; kept while queued) */
   int total_type;           /* SQLITE_NULL, SQLITE_INTEGER or SQLITE_FLOAT */
   int verdict;              /* index in rec_verdicts */
   unsigned nulls;           /* bit k: text k is NULL; bits 5, 6: load, row */
@@ -237,6 +239,13 @@ typedef struct w_row {
   double total_f;
   uint32_t len[5];
 } w_row;
+
+typedef struct w_param {
+  int type;                 /* SQLITE_NULL, _INTEGER, _FLOAT, _TEXT or _BLOB */
+  int64_t i;
+  double f;
+  uint32_t len;             /* the bytes of a text or blob, which follow */
+} w_param;
 
 typedef struct w_batch {
   vouch_json_buf b;         /* the rows; b.n may run past `done` while one is made */
@@ -266,6 +275,8 @@ static const char *const rec_verdicts[] = { "approve", "review", "reject", NULL 
 /* The message of a row that failed, as push_sqlerror words it. */
 static char *w_message(vouch_db_t *d, sqlite3_stmt *st, int rc) {
   const char *m = sqlite3_errmsg(d->db), *sql = sqlite3_sql(st);
+  if (d->auth.deny[0] && ((rc & 0xff) == SQLITE_AUTH || strstr(m, "not authorized")))
+    m = d->auth.deny;
   size_t n = strlen(sql), cut = n > SQL_EXCERPT ? SQL_EXCERPT : n, len = strlen(m) + cut + 80;
   char *s = malloc(len);
   if (s != NULL)
@@ -278,13 +289,34 @@ static char *w_message(vouch_db_t *d, sqlite3_stmt *st, int rc) {
 /* Step one batch's rows into the database (the writer's thread). */
 static void w_write(vouch_db_t *d, rec_writer *w, w_batch *bt) {
   const char *p = bt->b.p, *end = p + bt->done;
-  d->auth.internal++;
   while (p < end && w->rc == SQLITE_OK) {
     w_row h;
     sqlite3_stmt *st;
     int rc, k;
     memcpy(&h, p, sizeof h);
     p += sizeof h;
+    if (h.kind == W_STMT) {  /* a script's: the authorizer still watches it */
+      st = h.st;
+      for (k = 1; k <= (int)h.len[0]; k++) {
+        w_param a;
+        memcpy(&a, p, sizeof a);
+        p += sizeof a;
+        if (a.type == SQLITE_INTEGER) sqlite3_bind_int64(st, k, a.i);
+        else if (a.type == SQLITE_FLOAT) sqlite3_bind_double(st, k, a.f);
+        else if (a.type == SQLITE_TEXT) sqlite3_bind_text(st, k, p, (int)a.len, SQLITE_STATIC);
+        else if (a.type == SQLITE_BLOB) sqlite3_bind_blob(st, k, p, (int)a.len, SQLITE_STATIC);
+        p += a.len;
+      }
+      while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
+      if (rc != SQLITE_DONE) {
+        w->rc = rc;
+        w->msg = w_message(d, st, rc);
+      }
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+      continue;
+    }
+    d->auth.internal++;
     if (h.kind == W_INPUT) {
       st = d->rec_input;
       sqlite3_bind_int64(st, 1, h.load);
@@ -307,6 +339,7 @@ static void w_write(vouch_db_t *d, rec_writer *w, w_batch *bt) {
       if (!(h.nulls & (1u << 6))) sqlite3_bind_int64(st, 10, h.row);
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
+    d->auth.internal--;
     if (rc != SQLITE_DONE) {
       w->rc = rc;
       w->msg = w_message(d, st, rc);
@@ -314,7 +347,6 @@ static void w_write(vouch_db_t *d, rec_writer *w, w_batch *bt) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
   }
-  d->auth.internal--;
 }
 
 
@@ -1220,6 +1252,87 @@ more:
   }
   lua_pushinteger(L, sqlite3_changes64(d->db));
   return 1;
+}
+
+
+/*
+** db:queue(sql, ...): run one statement, with its parameters, on the
+** database's own thread, after the statements queued before it, while the
+** script goes on; returns nothing. Every other call on the database waits
+** for the queue first, so statements keep the order they were called in,
+** and a statement that fails is raised by the next call on the database.
+** For many small writes whose results are not needed at once.
+*/
+static int db_queue(lua_State *L) {
+  vouch_db_t *d = check_open_run(L, 1);
+  int nargs = lua_gettop(L) - 2, i, np;
+  const char *tail;
+  stmt_entry *e = NULL;
+  sqlite3_stmt *st;
+  w_batch *bt;
+  w_row h;
+  size_t at;
+  luaL_checkstring(L, 2);
+  lua_getiuservalue(L, 1, UV_CACHE);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, -2) == LUA_TLIGHTUSERDATA) e = (stmt_entry *)lua_touserdata(L, -1);
+  lua_pop(L, 2);
+  if (e == NULL || e->busy) {
+    /* Prepared with the connection the caller's, and kept in the cache: a
+       statement is evicted only by a call that waited for the queue. */
+    w_sync(L, d);
+    st = prepare(L, d, 1, 2, &e, &tail);
+    if (st == NULL || e == NULL || e->busy) {
+      if (st) unprepare(st, e);
+      return luaL_error(L, "'queue' takes one SQL statement");
+    }
+  }
+  st = e->st;
+  np = sqlite3_bind_parameter_count(st);
+  if (nargs != np)
+    return luaL_error(L, "'queue' got %d parameter value%s for SQL with %d parameter%s", nargs,
+                      nargs == 1 ? "" : "s", np, np == 1 ? "" : "s");
+  memset(&h, 0, sizeof h);
+  h.kind = W_STMT;
+  h.st = st;
+  h.len[0] = (uint32_t)np;
+  bt = w_batch_for(L, d);
+  at = bt->b.n;
+  vouch_json_add(L, &bt->b, (const char *)&h, sizeof h);  /* its place */
+  for (i = 3; i < 3 + np; i++) {
+    w_param a;
+    const char *v = NULL;
+    size_t n = 0;
+    memset(&a, 0, sizeof a);
+    switch (lua_type(L, i)) {
+      case LUA_TNIL: a.type = SQLITE_NULL; break;
+      case LUA_TBOOLEAN: a.type = SQLITE_INTEGER; a.i = lua_toboolean(L, i); break;
+      case LUA_TNUMBER:
+        if (lua_isinteger(L, i)) a.type = SQLITE_INTEGER, a.i = (int64_t)lua_tointeger(L, i);
+        else a.type = SQLITE_FLOAT, a.f = lua_tonumber(L, i);
+        break;
+      case LUA_TSTRING:
+        a.type = SQLITE_TEXT;
+        v = lua_tolstring(L, i, &n);
+        break;
+      default:
+        if (luaL_testudata(L, i, BLOB_MT)) {
+          a.type = SQLITE_BLOB;
+          lua_getiuservalue(L, i, 1);
+          v = lua_tolstring(L, -1, &n);
+          lua_pop(L, 1);  /* the blob holds the string */
+          break;
+        }
+        return luaL_error(L, "bad parameter %d to 'queue' (%s has no SQL value)", i - 2,
+                          luaL_typename(L, i));
+    }
+    if (n > (size_t)INT32_MAX) return luaL_error(L, "bad parameter %d to 'queue' (too long)", i - 2);
+    a.len = (uint32_t)n;
+    vouch_json_add(L, &bt->b, (const char *)&a, sizeof a);
+    if (n) vouch_json_add(L, &bt->b, v, n);
+  }
+  w_row_done(d, bt, at, &h);
+  return 0;
 }
 
 
@@ -2908,6 +3021,7 @@ static int db_pid(lua_State *L) {
 
 static const luaL_Reg db_methods[] = {
   {"exec", db_exec},
+  {"queue", db_queue},
   {"one", db_one},
   {"rows", db_rows},
   {"print", db_print},

@@ -64,20 +64,31 @@ function M.chain(sources)
   local k, it, src, last = 0, nil, nil, nil
   -- Where each id was first seen: source index * 2^40 + line (or element),
   -- in a private temporary database on disk, so that a run of millions
-  -- of partners does not hold their ids in memory (an insert costs about
-  -- 2 us; a Lua table would cost about 80 MiB a million ids).
+  -- of partners does not hold their ids in memory (a Lua table would cost
+  -- about 80 MiB a million ids). The inserts are queued: the database's
+  -- thread makes them while the rows are scored, and an id seen again
+  -- marks its row (`again`, the first place it was seen again), which is
+  -- looked for now and then and at the end, through an index of only
+  -- those rows. The error then names both places, a little later.
   local ids = vouch.db.open("")
-  ids:exec("CREATE TABLE seen(id TEXT PRIMARY KEY, pos INTEGER NOT NULL) WITHOUT ROWID")
+  ids:exec("CREATE TABLE seen(id TEXT PRIMARY KEY, pos INTEGER NOT NULL, again INTEGER) " ..
+           "WITHOUT ROWID; CREATE INDEX seen_again ON seen(again) WHERE again IS NOT NULL")
   ids:exec("BEGIN")
-  local function first_seen(key, pos)
-    if ids:exec("INSERT INTO seen VALUES (?, ?) ON CONFLICT(id) DO NOTHING", key, pos) == 1 then
-      return nil
-    end
-    return ids:one("SELECT pos FROM seen WHERE id = ?", key).pos
-  end
+  local INSERT = "INSERT INTO seen VALUES (?1, ?2, NULL) ON CONFLICT(id) DO UPDATE " ..
+                 "SET again = ?2 WHERE again IS NULL"
+  local CHECK_EVERY = 8192
+  local since = 0
   local function at(pos)
     local s, n = sources[pos >> 40], pos & ((1 << 40) - 1)
     return by_line(s) and format("%s:%d", s.path, n) or format("%s: element %d", s.path, n)
+  end
+  -- Raise for the first id seen twice so far, if any.
+  local function twice()
+    local r = ids:one("SELECT id, pos, again FROM seen WHERE again IS NOT NULL ORDER BY again LIMIT 1")
+    if r then
+      error(format("%s: partner '%s' appears twice (first at %s); each id must be unique " ..
+                   "in one run", at(r.again), r.id, at(r.pos)), 0)
+    end
   end
   sc.where = function(p) if p == last and src then return origin(src) end end
   local function next_row()
@@ -91,13 +102,9 @@ function M.chain(sources)
             error(format("%s: a row without an id (each partner needs one in column 'id')",
                          origin(src)), 0)
           end
-          local key = tostring(id)
-          local pos = (k << 40) | (by_line(src) and src.line or src.rows_read)
-          local first = first_seen(key, pos)
-          if first then
-            error(format("%s: partner '%s' appears twice (first at %s); each id must be unique " ..
-                         "in one run", origin(src), key, at(first)), 0)
-          end
+          ids:queue(INSERT, tostring(id), (k << 40) | (by_line(src) and src.line or src.rows_read))
+          since = since + 1
+          if since == CHECK_EVERY then since = 0; twice() end
           return row
         end
       end
@@ -105,7 +112,7 @@ function M.chain(sources)
       src = sources[k]
       if not src then
         last = nil
-        if ids then ids:close(); ids = nil end
+        if ids then twice(); ids:close(); ids = nil end
         return nil
       end
       it = open_rows(src)

@@ -127,6 +127,12 @@ local db = {}
 ---@return integer changed rows changed
 function db:exec(sql, ...) end
 
+---Run one statement later, on the database's own thread, in order with every
+---other call; a failure is raised by the next call on the database.
+---@param sql string
+---@param ... any positional parameters
+function db:queue(sql, ...) end
+
 ---The first row as a table keyed by column name (NULL columns absent), or nil.
 ---@param sql string
 ---@param ... any

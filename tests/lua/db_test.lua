@@ -693,6 +693,41 @@ test("a run's rows keep their order with the database's other calls, and a row t
   eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run3).n, 500, "written at close")
 end)
 
+test("db:queue runs statements on the database's thread, in order with every other call", function()
+  local db = vouch.db.open("")
+  db:exec("CREATE TABLE q(k TEXT PRIMARY KEY, n INTEGER, f REAL, b BLOB, t)")
+  db:exec("BEGIN")
+  for i = 1, 20000 do
+    db:queue("INSERT INTO q VALUES (?, ?, ?, ?, ?)", "k" .. i, i, i / 4,
+             i == 7 and vouch.db.blob("\0\1") or nil, i % 2 == 0)
+    if i % 6007 == 0 then eq(db:one("SELECT count(*) AS n FROM q").n, i, "rows before " .. i) end
+  end
+  db:exec("COMMIT")
+  local r = db:one("SELECT count(*) AS n, sum(n) AS s, sum(f) AS f FROM q")
+  eq(r.n, 20000, "every row")
+  eq(r.s, 20000 * 20001 // 2, "integers")
+  eq(r.f, 20000 * 20001 / 8, "floats")
+  eq(db:one("SELECT b FROM q WHERE k = 'k7'").b, "\0\1", "a blob")
+  eq(db:one("SELECT t FROM q WHERE k = 'k8'").t, 1, "a boolean as 1")
+  checkerror("'queue' got 1 parameter value for SQL with 5 parameters", db.queue, db,
+             "INSERT INTO q VALUES (?, ?, ?, ?, ?)", "x")
+  checkerror("'queue' takes one SQL statement", db.queue, db, "SELECT 1; SELECT 2")
+  checkerror("bad parameter 1 to 'queue' (table has no SQL value)", db.queue, db,
+             "INSERT INTO q(k) VALUES (?)", {})
+  -- A statement that fails is raised by the next call, once; the ones
+  -- queued after it are not made.
+  db:queue("INSERT INTO q(k) VALUES (?)", "k1")
+  db:queue("INSERT INTO q(k) VALUES (?)", "new")
+  local ok, err = pcall(db.one, db, "SELECT 1 AS one")
+  assert(not ok and tostring(err):find("UNIQUE constraint failed: q.k (SQLITE_CONSTRAINT_PRIMARYKEY)", 1,
+                                       true), err)
+  eq(db:one("SELECT count(*) AS n FROM q WHERE k = 'new'").n, 0, "the statement after it not made")
+  db:close()
+  -- The sandbox's rules hold for queued statements: refused when prepared.
+  local host = vouch.db.open()
+  checkerror("is not allowed in the sandbox", host.queue, host, "DELETE FROM scores WHERE run_id = ?", 1)
+end)
+
 test("a missing file opened read-only is an expected failure", function()
   local db, msg, code = vouch.db.open("missing.db", "r")
   eq(db, nil, "no database")
