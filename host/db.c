@@ -393,18 +393,23 @@ static rec_writer *w_of(vouch_db_t *d) {
 }
 
 
-/* Hand the batch being filled to the writer, waiting while the queue is full. */
-static void w_hand(rec_writer *w) {
+/* Hand the batch being filled to the writer, waiting while the queue is
+** full. Returns whether a row has failed. */
+static int w_hand(rec_writer *w) {
   w_batch *bt = w->cur;
-  if (bt == NULL || bt->done == 0) return;
+  int failed;
   uv_mutex_lock(&w->mu);
-  while (w->count == W_QUEUE) uv_cond_wait(&w->idle, &w->mu);
-  w->queue[(w->head + w->count) % W_QUEUE] = bt;
-  w->count++;
-  w->cur = w->spare;
-  if (w->spare) w->spare = w->spare->next;
-  uv_cond_signal(&w->go);
+  if (bt != NULL && bt->done > 0) {
+    while (w->count == W_QUEUE) uv_cond_wait(&w->idle, &w->mu);
+    w->queue[(w->head + w->count) % W_QUEUE] = bt;
+    w->count++;
+    w->cur = w->spare;
+    if (w->spare) w->spare = w->spare->next;
+    uv_cond_signal(&w->go);
+  }
+  failed = w->rc != SQLITE_OK;
   uv_mutex_unlock(&w->mu);
+  return failed;
 }
 
 
@@ -420,23 +425,33 @@ static void w_idle(vouch_db_t *d) {
 }
 
 
-/* w_idle, then take the failure of a row, if one failed: its message
-** (malloc'd; the caller frees it) and code in *rc. */
-static char *w_take_error(vouch_db_t *d, int *rc) {
+static void w_forget(rec_writer *w) {
+  w->rc = SQLITE_OK;
+  free(w->msg);
+  w->msg = NULL;
+}
+
+
+/* w_idle, then the failure of a row, if one failed: a copy of its message
+** (malloc'd; the caller frees it) and its code in *rc. Told where no db:tx
+** is open, it is forgotten; inside one it is told to every call until the
+** transaction is rolled back (tx_rollback), so that no task commits the
+** rows around the one that failed (the writer drops what was queued after
+** it). */
+static char *w_failure(vouch_db_t *d, int *rc) {
   rec_writer *w = w_of(d);
   char *msg;
   if (w == NULL) return NULL;
   w_idle(d);
   if (w->rc == SQLITE_OK) return NULL;
   *rc = w->rc;
-  msg = w->msg ? w->msg : strdup("a row of the run could not be written");
-  w->rc = SQLITE_OK;
-  w->msg = NULL;
+  msg = strdup(w->msg ? w->msg : "a row could not be written");
+  if (d->tx_depth == 0) w_forget(w);
   return msg;
 }
 
 
-/* Push the failure taken by w_take_error, as SQLite errors are pushed. */
+/* Push the failure told by w_failure, as SQLite errors are pushed. */
 static void w_push_error(lua_State *L, vouch_db_t *d, char *msg, int rc) {
   if ((rc & 0xff) == SQLITE_NOMEM && d->h->max_memory)
     vouch_limits_trip(d->h, VOUCH_LIMIT_MEMORY);
@@ -451,7 +466,7 @@ static void w_sync(lua_State *L, vouch_db_t *d) {
   int rc = SQLITE_OK;
   char *msg;
   if (d->w == NULL) return;
-  if ((msg = w_take_error(d, &rc)) != NULL || rc != SQLITE_OK) {
+  if ((msg = w_failure(d, &rc)) != NULL || rc != SQLITE_OK) {
     w_push_error(L, d, msg, rc);
     raise_top(L);
   }
@@ -523,10 +538,10 @@ static w_batch *w_batch_for(lua_State *L, vouch_db_t *d) {
 
 /* The row just made in `bt` is whole: keep it, and hand the batch over
 ** when it is full. Its header was reserved at `at`. */
-static void w_row_done(vouch_db_t *d, w_batch *bt, size_t at, const w_row *h) {
+static void w_row_done(lua_State *L, vouch_db_t *d, w_batch *bt, size_t at, const w_row *h) {
   memcpy(bt->b.p + at, h, sizeof *h);
   bt->done = bt->b.n;
-  if (bt->done >= W_BATCH) w_hand(d->w);
+  if (bt->done >= W_BATCH && w_hand(d->w)) w_sync(L, d);
 }
 
 /* }====================================================== */
@@ -582,6 +597,7 @@ static void tx_rollback(vouch_db_t *d, int sp) {
   vouch__store_progress(d->db, d->h, 0);
   if (sp == 0) {
     if (!sqlite3_get_autocommit(d->db)) internal_exec(d, "ROLLBACK");
+    if (d->w) w_forget(d->w);  /* the rows around a failed one are gone too */
   } else {
     snprintf(sql, sizeof sql, "ROLLBACK TO vouch_sp%d; RELEASE vouch_sp%d", sp, sp);
     internal_exec(d, sql);
@@ -1331,7 +1347,7 @@ static int db_queue(lua_State *L) {
     vouch_json_add(L, &bt->b, (const char *)&a, sizeof a);
     if (n) vouch_json_add(L, &bt->b, v, n);
   }
-  w_row_done(d, bt, at, &h);
+  w_row_done(L, d, bt, at, &h);
   return 0;
 }
 
@@ -1983,7 +1999,7 @@ static int tx_k(lua_State *L, int status, lua_KContext ctx) {
     int wrc = SQLITE_OK;
     char *wmsg;
     if (d->db == NULL) return luaL_error(L, "the database was closed inside db:tx");
-    if ((wmsg = w_take_error(d, &wrc)) != NULL || wrc != SQLITE_OK) {
+    if ((wmsg = w_failure(d, &wrc)) != NULL || wrc != SQLITE_OK) {
       w_push_error(L, d, wmsg, wrc);  /* a row of a run failed: nothing of it is kept */
       tx_rollback(d, sp);
       return raise_top(L);
@@ -2793,7 +2809,7 @@ static int db_run_input(lua_State *L) {
   if (bt->b.n - at > (size_t)INT32_MAX) return luaL_error(L, "'run_input': the row is too long");
   h.len[0] = (uint32_t)(bt->b.n - at - sizeof h);
   l->rows++;
-  w_row_done(d, bt, at, &h);
+  w_row_done(L, d, bt, at, &h);
   return 0;
 }
 
@@ -2937,7 +2953,7 @@ static int db_run_score(lua_State *L) {
   vouch_json_add(L, b, "]", 1);
   h.len[4] = (uint32_t)(b->n - from);
   if (b->n - at > (size_t)INT32_MAX) return luaL_error(L, "'run_score': the row is too long");
-  w_row_done(d, bt, at, &h);
+  w_row_done(L, d, bt, at, &h);
   return 0;
 }
 

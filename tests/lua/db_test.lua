@@ -722,6 +722,26 @@ test("db:queue runs statements on the database's thread, in order with every oth
   assert(not ok and tostring(err):find("UNIQUE constraint failed: q.k (SQLITE_CONSTRAINT_PRIMARYKEY)", 1,
                                        true), err)
   eq(db:one("SELECT count(*) AS n FROM q WHERE k = 'new'").n, 0, "the statement after it not made")
+  -- Inside a transaction the failure is told to every call until it is
+  -- rolled back: another task that hears of it first cannot let the
+  -- transaction commit without the rows around it.
+  local told, committed, queued
+  vouch.all { function()
+    committed = pcall(db.tx, db, function()
+      db:queue("INSERT INTO q(k) VALUES (?)", "before")
+      db:queue("INSERT INTO q(k) VALUES (?)", "k2")
+      db:queue("INSERT INTO q(k) VALUES (?)", "after")
+      queued = true
+      while not told do vouch.sleep(0.001) end
+    end)
+  end, function()
+    while not queued do vouch.sleep(0.001) end
+    told = select(2, pcall(db.one, db, "SELECT 1 AS one"))
+  end }
+  assert(tostring(told):find("UNIQUE constraint failed: q.k", 1, true), told)
+  eq(committed, false, "the transaction does not commit")
+  eq(db:one("SELECT count(*) AS n FROM q WHERE k IN ('before', 'after')").n, 0, "nothing of it kept")
+  eq(db:one("SELECT count(*) AS n FROM q").n, 20000, "the database usable after the rollback")
   db:close()
   -- The sandbox's rules hold for queued statements: refused when prepared.
   local host = vouch.db.open()
