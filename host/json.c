@@ -16,8 +16,8 @@
 **   - otherwise an empty table is an object, `{}`;
 **   - a table whose keys are exactly 1..n is an array, one whose keys are
 **     all strings is an object, and anything else is an error.
-** Cycles, non-finite numbers, invalid UTF-8 and nesting deeper than 1000
-** are refused with an error.
+** Cycles, non-finite numbers (unless written as null on request), invalid
+** UTF-8 and nesting deeper than 1000 are refused with an error.
 */
 #include <math.h>
 #include <stdint.h>
@@ -115,6 +115,7 @@ typedef struct enc {
   vouch_json_buf own;       /* the text of vouch.json.encode (freed by __gc) */
   int indent;               /* spaces per level, 0 for compact */
   int sort;                 /* sort object keys */
+  int nonfinite_null;       /* write NaN and infinities as null, not raise */
   int seen;                 /* stack index of the table of tables being encoded */
 } enc;
 
@@ -418,7 +419,11 @@ static void encode(lua_State *L, enc *e, int idx, int depth) {
       if (lua_toboolean(L, idx)) put(L, e->b, "true", 4);
       else put(L, e->b, "false", 5);
       break;
-    case LUA_TNUMBER: put_number(L, e->b, idx); break;
+    case LUA_TNUMBER:
+      if (e->nonfinite_null && !lua_isinteger(L, idx) && !isfinite(lua_tonumber(L, idx)))
+        put(L, e->b, "null", 4);
+      else put_number(L, e->b, idx);
+      break;
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
@@ -552,8 +557,10 @@ void vouch_json_add_fields(lua_State *L, vouch_json_buf *b, int tbl, int keys, i
 
 /*
 ** vouch.json.encode(v [, opts]): JSON text. opts.indent: spaces per level
-** (or true for 2); opts.sort_keys: write object keys in byte order.
-** Raises on values JSON cannot hold.
+** (or true for 2); opts.sort_keys: write object keys in byte order;
+** opts.nonfinite: "error" (the default) or "null", to write NaN and the
+** infinities as null, as the record stores them. Raises on values JSON
+** cannot hold.
 */
 static int json_encode(lua_State *L) {
   enc *e;
@@ -576,6 +583,15 @@ static int json_encode(lua_State *L) {
     lua_pop(L, 1);
     lua_getfield(L, 2, "sort_keys");
     e->sort = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 2, "nonfinite");
+    if (!lua_isnil(L, -1)) {
+      const char *how = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+      if (strcmp(how, "null") == 0) e->nonfinite_null = 1;
+      else if (strcmp(how, "error") != 0)
+        return luaL_error(L, "bad argument #2 to 'encode' (opts.nonfinite must be "
+                             "'error' or 'null')");
+    }
     lua_pop(L, 1);
   }
   lua_newtable(L);  /* at 4: tables being encoded */

@@ -274,9 +274,10 @@ local jsonlib = {}
 ---@return string? message
 function jsonlib.decode(s, name) end
 
----Encode a value as JSON text; raises on values JSON cannot hold.
+---Encode a value as JSON text; raises on values JSON cannot hold (NaN and the
+---infinities too, unless opts.nonfinite is "null": then they are null).
 ---@param v any
----@param opts? { indent?: integer|boolean, sort_keys?: boolean }
+---@param opts? { indent?: integer|boolean, sort_keys?: boolean, nonfinite?: "error"|"null" }
 ---@return string
 function jsonlib.encode(v, opts) end
 

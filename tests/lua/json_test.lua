@@ -119,6 +119,17 @@ T.test("encode: sorted keys and indent", function()
     '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}')
 end)
 
+T.test("encode: NaN and the infinities as null when asked", function()
+  T.eq(J.encode({0 / 0, 1 / 0, -1 / 0, 1.5, 2}, {nonfinite = "null"}), "[null,null,null,1.5,2]")
+  T.eq(J.encode({b = {x = -(0 / 0)}, a = 78.0}, {nonfinite = "null", sort_keys = true}),
+    '{"a":78.0,"b":{"x":null}}')
+  T.eq(err(J.encode, 0 / 0, {nonfinite = "error"}), "cannot encode a non-finite number (nan)")
+  T.eq(err(J.encode, 1, {nonfinite = "zero"}),
+    "bad argument #2 to 'encode' (opts.nonfinite must be 'error' or 'null')")
+  T.eq(err(J.encode, 1, {nonfinite = true}),
+    "bad argument #2 to 'encode' (opts.nonfinite must be 'error' or 'null')")
+end)
+
 T.test("encode refuses what JSON cannot hold", function()
   local t = {} t.self = t
   T.eq(err(J.encode, t), "cannot encode a table that contains itself")
