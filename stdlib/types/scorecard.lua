@@ -165,10 +165,17 @@ function M.load(what) end
 ---@return vouch.inserter
 function M.inserter(db, table, columns, per) end
 
----JSON text with sorted keys (for evidence).
+---JSON text as the record writes it: vouch.json.encode with the keys in byte
+---order (equal values encode equally) and NaN and infinities as null.
 ---@param v any
 ---@return string
 function M.json(v) end
+
+---Mark a table as a list, so that M.json encodes it as [] even when empty
+---(vouch.json.array).
+---@param t table
+---@return table
+function M.array(t) end
 
 ---FNV-1a 64-bit hash as 16 hex digits.
 ---@param s string
