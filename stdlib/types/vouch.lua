@@ -97,6 +97,11 @@ function vouch.dir(path) end
 ---@param ... any
 function vouch.eprint(...) end
 
+---XXH3-64 of the bytes of `s`, as 16 lowercase hex digits.
+---@param s string
+---@return string
+function vouch.hash(s) end
+
 -- {====== vouch.db: SQLite ======}
 
 ---@class vouch.dblib
