@@ -1,6 +1,9 @@
 /*
 ** hash.c: vouch.hash, XXH3-64 of a text (the loaders' libxxhash), written
-** as 16 lowercase hex digits.
+** as 16 lowercase hex digits. The record keys each scorecard by the hash
+** of its source (scorecards.hash, runs.scorecard_hash): vouch.scorecard
+** computes it, db:run_begin checks it, and SQL has it as vouch_hash(X)
+** (store.c), all through vouch_hash_hex.
 */
 #include <stdio.h>
 

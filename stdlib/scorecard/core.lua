@@ -7,7 +7,7 @@ local core = {}
 
 local type, tostring, error, pcall = type, tostring, error, pcall
 local setmetatable = setmetatable
-local format, byte = string.format, string.byte
+local format = string.format
 local floor = math.floor
 
 --- The table `require "vouch.scorecard"` returns. It is made here, so that
@@ -113,14 +113,9 @@ core.rows_of = rows_of
 --- stores them.
 core.JSON = { sort_keys = true, nonfinite = "null" }
 
---- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
-function core.hash(s)
-  local h = -3750763034362895579   -- 14695981039346656037 as a signed integer
-  for i = 1, #s do
-    h = (h ~ byte(s, i)) * 1099511628211
-  end
-  return format("%016x", h)
-end
+--- The hash stored with each run, of its scorecard's source: vouch.hash
+--- (XXH3-64 as 16 hex digits), which db:run_begin checks the source against.
+core.hash = vouch.hash
 
 local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 core.now = now

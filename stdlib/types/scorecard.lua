@@ -177,7 +177,8 @@ function M.json(v) end
 ---@return table
 function M.array(t) end
 
----FNV-1a 64-bit hash as 16 hex digits.
+---The hash a run stores of its scorecard's source: vouch.hash (XXH3-64 as 16
+---lowercase hex digits).
 ---@param s string
 ---@return string
 function M.hash(s) end
