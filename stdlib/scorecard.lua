@@ -59,7 +59,8 @@ M.closure, M.rows_of = core.closure, core.rows_of
 M.hash, M.now = core.hash, core.now
 
 --- JSON text of `v` as the record writes it: vouch.json.encode with keys in
---- byte order (equal values encode equally) and NaN and infinities as null.
+--- byte order (equal values encode equally), NaN and infinities as null and
+--- bytes that are not UTF-8 as U+FFFD.
 local encode, JSON = vouch.json.encode, core.JSON
 function M.json(v) return encode(v, JSON) end
 

@@ -109,9 +109,10 @@ core.rows_of = rows_of
 
 --- How the record's JSON is written (vouch.json.encode's options): keys in
 --- byte order, so that equal values encode equally (a run's inputs are
---- compared as text), and NaN and the infinities as null, as the host
---- stores them.
-core.JSON = { sort_keys = true, nonfinite = "null" }
+--- compared as text), NaN and the infinities as null, as the host stores
+--- them, and a byte that is not UTF-8 (a file named in another encoding) as
+--- U+FFFD rather than an error.
+core.JSON = { sort_keys = true, nonfinite = "null", invalid_utf8 = "replace" }
 
 --- The hash stored with each run, of its scorecard's source: vouch.hash
 --- (XXH3-64 as 16 hex digits), which db:run_begin checks the source against.

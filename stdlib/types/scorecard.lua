@@ -166,7 +166,8 @@ function M.load(what) end
 function M.inserter(db, table, columns, per) end
 
 ---JSON text as the record writes it: vouch.json.encode with the keys in byte
----order (equal values encode equally) and NaN and infinities as null.
+---order (equal values encode equally), NaN and infinities as null and bytes
+---that are not UTF-8 as U+FFFD.
 ---@param v any
 ---@return string
 function M.json(v) end

@@ -280,9 +280,10 @@ local jsonlib = {}
 function jsonlib.decode(s, name) end
 
 ---Encode a value as JSON text; raises on values JSON cannot hold (NaN and the
----infinities too, unless opts.nonfinite is "null": then they are null).
+---infinities too, unless opts.nonfinite is "null": then they are null; invalid
+---UTF-8 too, unless opts.invalid_utf8 is "replace": then each such byte is U+FFFD).
 ---@param v any
----@param opts? { indent?: integer|boolean, sort_keys?: boolean, nonfinite?: "error"|"null" }
+---@param opts? { indent?: integer|boolean, sort_keys?: boolean, nonfinite?: "error"|"null", invalid_utf8?: "error"|"replace" }
 ---@return string
 function jsonlib.encode(v, opts) end
 

@@ -130,6 +130,17 @@ T.test("encode: NaN and the infinities as null when asked", function()
     "bad argument #2 to 'encode' (opts.nonfinite must be 'error' or 'null')")
 end)
 
+T.test("encode: bytes that are not UTF-8 as U+FFFD when asked", function()
+  local r = {invalid_utf8 = "replace"}
+  T.eq(J.encode("caf\xe9.csv", r), '"caf\u{FFFD}.csv"')
+  T.eq(J.encode({["k\xff"] = "\xc3", ok = "é"}, {invalid_utf8 = "replace", sort_keys = true}),
+    '{"k\u{FFFD}":"\u{FFFD}","ok":"é"}', "keys too; a truncated sequence")
+  T.eq(J.encode("\xed\xa0\x80", r), '"\u{FFFD}\u{FFFD}\u{FFFD}"', "a surrogate, byte by byte")
+  T.eq(err(J.encode, "\xff", {invalid_utf8 = "error"}), "cannot encode a string that is not valid UTF-8")
+  T.eq(err(J.encode, "x", {invalid_utf8 = "drop"}),
+    "bad argument #2 to 'encode' (opts.invalid_utf8 must be 'error' or 'replace')")
+end)
+
 T.test("encode refuses what JSON cannot hold", function()
   local t = {} t.self = t
   T.eq(err(J.encode, t), "cannot encode a table that contains itself")
