@@ -2549,9 +2549,10 @@ static const char *rec_rules(lua_State *L) {
 ** The scorecard of a run, once per hash. `explain` later compiles the
 ** source stored under a hash and replays runs with it, so what a script
 ** stores here must not stand for another scorecard: a source must have the
-** hash given (FNV-1a, as vouch.scorecard.hash), and a hash stored before
-** must have been stored with the same name, dimensions and weights (and
-** source, where both have one); a row stored without its source gets it.
+** hash given (vouch.hash of the text up to its first NUL, which is what
+** SQLite keeps), and a hash stored before must have been stored with the
+** same name, dimensions and weights (and source, where both have one); a
+** row stored without its source gets it.
 */
 static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const char *name,
                           const char *dims, const char *weights, const char *source,
@@ -2559,11 +2560,8 @@ static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const c
   sqlite3_stmt *st;
   int same = 1, found = 0;
   if (source) {
-    uint64_t h = 14695981039346656037ULL;
-    const unsigned char *p;
-    char hex[17];
-    for (p = (const unsigned char *)source; *p; p++) h = (h ^ *p) * 1099511628211ULL;
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+    char hex[VOUCH_HASH_HEX];
+    vouch_hash_hex(source, strlen(source), hex);
     if (strcmp(hex, hash) != 0)
       luaL_error(L, "'run_begin': hash '%s' is not the hash of the source given (%s)", hash, hex);
   }

@@ -33,6 +33,7 @@ static const luaL_Reg vouch_libs[] = {
   {"_loop", luaopen_vouch_loop},
   {"_script", luaopen_vouch_script},
   {"_env", luaopen_vouch_env},
+  {"_hash", luaopen_vouch_hash},
   {"db", luaopen_vouch_db},
   {"json", luaopen_vouch_json},
   {"load", luaopen_vouch_load},

@@ -16,8 +16,9 @@
 **   - otherwise an empty table is an object, `{}`;
 **   - a table whose keys are exactly 1..n is an array, one whose keys are
 **     all strings is an object, and anything else is an error.
-** Cycles, non-finite numbers, invalid UTF-8 and nesting deeper than 1000
-** are refused with an error.
+** Cycles, non-finite numbers (unless written as null on request), invalid
+** UTF-8 (unless replaced on request) and nesting deeper than 1000 are
+** refused with an error.
 */
 #include <math.h>
 #include <stdint.h>
@@ -115,6 +116,8 @@ typedef struct enc {
   vouch_json_buf own;       /* the text of vouch.json.encode (freed by __gc) */
   int indent;               /* spaces per level, 0 for compact */
   int sort;                 /* sort object keys */
+  int nonfinite_null;       /* write NaN and infinities as null, not raise */
+  int replace_invalid;      /* write a byte that is not UTF-8 as U+FFFD, not raise */
   int seen;                 /* stack index of the table of tables being encoded */
 } enc;
 
@@ -181,7 +184,9 @@ static int utf8_ok(const unsigned char *p, size_t avail) {
 }
 
 
-static void put_string(lua_State *L, vouch_json_buf *e, const char *s, size_t n) {
+/* The string s as JSON; a byte that is not part of valid UTF-8 raises, or
+** with `replace` is written as U+FFFD. */
+static void put_string(lua_State *L, vouch_json_buf *e, const char *s, size_t n, int replace) {
   const unsigned char *p = (const unsigned char *)s, *end = p + n;
   putc_(L, e, '"');
   while (p < end) {
@@ -191,7 +196,12 @@ static void put_string(lua_State *L, vouch_json_buf *e, const char *s, size_t n)
     if (p == end) break;
     if (*p >= 0x80) {
       int k = utf8_ok(p, (size_t)(end - p));
-      if (k == 0) luaL_error(L, "cannot encode a string that is not valid UTF-8");
+      if (k == 0) {
+        if (!replace) luaL_error(L, "cannot encode a string that is not valid UTF-8");
+        put(L, e, "\xEF\xBF\xBD", 3);
+        p++;
+        continue;
+      }
       put(L, e, (const char *)p, (size_t)k);
       p += k;
       continue;
@@ -381,7 +391,7 @@ static void encode_table(lua_State *L, enc *e, int idx, int depth) {
         first = 0;
         newline(L, e, depth + 1);
         lua_pushstring(L, keys[i]);
-        put_string(L, e->b, keys[i], strlen(keys[i]));
+        put_string(L, e->b, keys[i], strlen(keys[i]), e->replace_invalid);
         put(L, e->b, ": ", e->indent ? 2 : 1);
         lua_rawget(L, idx);
         encode(L, e, lua_gettop(L), depth + 1);
@@ -396,7 +406,7 @@ static void encode_table(lua_State *L, enc *e, int idx, int depth) {
         if (!first) putc_(L, e->b, ',');
         first = 0;
         newline(L, e, depth + 1);
-        put_string(L, e->b, k, kn);
+        put_string(L, e->b, k, kn, e->replace_invalid);
         put(L, e->b, ": ", e->indent ? 2 : 1);
         encode(L, e, lua_gettop(L), depth + 1);
         lua_pop(L, 1);
@@ -418,11 +428,15 @@ static void encode(lua_State *L, enc *e, int idx, int depth) {
       if (lua_toboolean(L, idx)) put(L, e->b, "true", 4);
       else put(L, e->b, "false", 5);
       break;
-    case LUA_TNUMBER: put_number(L, e->b, idx); break;
+    case LUA_TNUMBER:
+      if (e->nonfinite_null && !lua_isinteger(L, idx) && !isfinite(lua_tonumber(L, idx)))
+        put(L, e->b, "null", 4);
+      else put_number(L, e->b, idx);
+      break;
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, idx, &n);
-      put_string(L, e->b, s, n);
+      put_string(L, e->b, s, n, e->replace_invalid);
       break;
     }
     case LUA_TTABLE: encode_table(L, e, idx, depth); break;
@@ -494,7 +508,7 @@ void vouch_json_add(lua_State *L, vouch_json_buf *b, const char *s, size_t n) {
 }
 
 void vouch_json_add_string(lua_State *L, vouch_json_buf *b, const char *s, size_t n) {
-  put_string(L, b, s, n);
+  put_string(L, b, s, n, 0);
 }
 
 /* The number at `idx`: an integer as it is, a float to `digits`
@@ -552,8 +566,12 @@ void vouch_json_add_fields(lua_State *L, vouch_json_buf *b, int tbl, int keys, i
 
 /*
 ** vouch.json.encode(v [, opts]): JSON text. opts.indent: spaces per level
-** (or true for 2); opts.sort_keys: write object keys in byte order.
-** Raises on values JSON cannot hold.
+** (or true for 2); opts.sort_keys: write object keys in byte order;
+** opts.nonfinite: "error" (the default) or "null", to write NaN and the
+** infinities as null, as the record stores them; opts.invalid_utf8:
+** "error" (the default) or "replace", to write each byte of a string that
+** is not valid UTF-8 as U+FFFD (a file name in another encoding). Raises
+** on values JSON cannot hold.
 */
 static int json_encode(lua_State *L) {
   enc *e;
@@ -576,6 +594,24 @@ static int json_encode(lua_State *L) {
     lua_pop(L, 1);
     lua_getfield(L, 2, "sort_keys");
     e->sort = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 2, "nonfinite");
+    if (!lua_isnil(L, -1)) {
+      const char *how = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+      if (strcmp(how, "null") == 0) e->nonfinite_null = 1;
+      else if (strcmp(how, "error") != 0)
+        return luaL_error(L, "bad argument #2 to 'encode' (opts.nonfinite must be "
+                             "'error' or 'null')");
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 2, "invalid_utf8");
+    if (!lua_isnil(L, -1)) {
+      const char *how = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+      if (strcmp(how, "replace") == 0) e->replace_invalid = 1;
+      else if (strcmp(how, "error") != 0)
+        return luaL_error(L, "bad argument #2 to 'encode' (opts.invalid_utf8 must be "
+                             "'error' or 'replace')");
+    }
     lua_pop(L, 1);
   }
   lua_newtable(L);  /* at 4: tables being encoded */

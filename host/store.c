@@ -171,6 +171,16 @@ static const char *const migrations[] = {
      last `keep_days` days (0: no limit of that kind); vouch prune applies it. */
   "ALTER TABLE schedules ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;\n"
   "ALTER TABLE schedules ADD COLUMN keep_days REAL NOT NULL DEFAULT 0;\n",
+  /* 8: a scorecard's hash is vouch.hash of its source (XXH3-64), no longer
+     FNV-1a. Each scorecard whose source is stored is keyed again by the new
+     hash of that source, and its runs follow it, so that a new run of the
+     same source is a run of the same scorecard. A scorecard stored without
+     its source keeps its FNV-1a hash, and so do its runs: there is nothing
+     to hash again (a new run of it gets a row of its own). */
+  "UPDATE runs SET scorecard_hash = (SELECT vouch_hash(c.source) FROM scorecards c\n"
+  "    WHERE c.hash = runs.scorecard_hash)\n"
+  "  WHERE scorecard_hash IN (SELECT hash FROM scorecards WHERE source IS NOT NULL);\n"
+  "UPDATE scorecards SET hash = vouch_hash(source) WHERE source IS NOT NULL;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -774,6 +784,17 @@ static void fixed(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_text(ctx, buf, len, SQLITE_TRANSIENT);
 }
 
+/* vouch_hash(X): vouch.hash of the text X, NULL for NULL. Migration 8 keys
+** the stored scorecards by it. */
+static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const unsigned char *p = sqlite3_value_text(argv[0]);
+  char hex[VOUCH_HASH_HEX];
+  (void)argc;
+  if (p == NULL) return;
+  vouch_hash_hex(p, (size_t)sqlite3_value_bytes(argv[0]), hex);
+  sqlite3_result_text(ctx, hex, VOUCH_HASH_HEX - 1, SQLITE_TRANSIENT);
+}
+
 /* }====================================================== */
 
 
@@ -811,6 +832,9 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
                           reason_codes, NULL, NULL);
   sqlite3_create_function(db, "printable", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
                           NULL, printable, NULL, NULL);
+  sqlite3_create_function(db, "vouch_hash", 1,
+                          SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, sql_hash,
+                          NULL, NULL);
   /* Extensions stay off for everyone; the sandbox also loses what the
      Debian build enables (the two-argument fts3_tokenizer). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);

@@ -157,6 +157,12 @@ int vouch_load_script_fd(lua_State *L, int fd, const char *path, const char *chu
 /* script.c: vouch.script (load a Lua file in a fresh sandbox), vouch.dir */
 int luaopen_vouch_script(lua_State *L);
 
+/* hash.c: vouch.hash, XXH3-64 of a text as 16 lowercase hex digits (the
+   record's hash of a scorecard); vouch_hash_hex writes them and a NUL to hex. */
+#define VOUCH_HASH_HEX 17
+void vouch_hash_hex(const void *p, size_t n, char hex[VOUCH_HASH_HEX]);
+int luaopen_vouch_hash(lua_State *L);
+
 /* load.c: let a source waiting for the load budget in when the loop ran dry */
 int vouch_load_unblock(vouch_host_t *h);
 

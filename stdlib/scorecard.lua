@@ -56,7 +56,17 @@ M.closest, M.did_you_mean, M.check_keys = spec_m.closest, spec_m.did_you_mean, s
 M.scorecard = spec_m.scorecard
 M.fmtnum, M.evidence = core.fmtnum, evidence
 M.closure, M.rows_of = core.closure, core.rows_of
-M.array, M.json, M.hash, M.now = core.array, core.json, core.hash, core.now
+M.hash, M.now = core.hash, core.now
+
+--- JSON text of `v` as the record writes it: vouch.json.encode with keys in
+--- byte order (equal values encode equally), NaN and infinities as null and
+--- bytes that are not UTF-8 as U+FFFD.
+local encode, JSON = vouch.json.encode, core.JSON
+function M.json(v) return encode(v, JSON) end
+
+--- Mark the table `t` as a list, so that it encodes as [] even when empty
+--- (vouch.json.array). Returns `t`.
+M.array = vouch.json.array
 M.inserter, M.partner_rows = run_m.inserter, run_m.partner_rows
 
 

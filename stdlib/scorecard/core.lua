@@ -1,16 +1,14 @@
 -- scorecard/core.lua: what the scorecard modules share (require
 -- "vouch.scorecard.core"): the table vouch.scorecard returns (api), the
 -- scorecard class, the unknown value, the helpers expression rules see,
--- argument checks, number formatting, row iterators, the JSON encoder of
--- the record and its hash.
+-- argument checks, number formatting, row iterators, how the record's JSON
+-- is written and its hash.
 local core = {}
 
-local type, pairs, ipairs, next, tostring, tonumber, error, pcall =
-  type, pairs, ipairs, next, tostring, tonumber, error, pcall
-local setmetatable, getmetatable = setmetatable, getmetatable
-local concat, sort = table.concat, table.sort
-local format, byte = string.format, string.byte
-local floor, huge = math.floor, math.huge
+local type, tostring, error, pcall = type, tostring, error, pcall
+local setmetatable = setmetatable
+local format = string.format
+local floor = math.floor
 
 --- The table `require "vouch.scorecard"` returns. It is made here, so that
 --- the other modules can read what callers set on it (api.where) without
@@ -68,16 +66,6 @@ local function fmtnum(v)
 end
 core.fmtnum = fmtnum
 
--- The shortest decimal that reads back as the same float.
-local mtype = math.type
-local function shortest(v)
-  if mtype(v) == "integer" then return tostring(v) end
-  if v ~= v or v == huge or v == -huge then return "null" end
-  local s = format("%.15g", v)
-  if tonumber(s) ~= v then s = format("%.17g", v) end
-  return s
-end
-
 
 --[[ {======================================================
   Rows: what the caller gave, as an iterator
@@ -119,67 +107,16 @@ core.rows_of = rows_of
   The record's JSON, hash and clock
 ========================================================]]
 
---- A small JSON encoder for evidence and inputs (flat tables and arrays of
---- numbers, strings and booleans; deeper values are encoded recursively).
-local ARRAY = { __name = "vouch.scorecard.array" }
+--- How the record's JSON is written (vouch.json.encode's options): keys in
+--- byte order, so that equal values encode equally (a run's inputs are
+--- compared as text), NaN and the infinities as null, as the host stores
+--- them, and a byte that is not UTF-8 (a file named in another encoding) as
+--- U+FFFD rather than an error.
+core.JSON = { sort_keys = true, nonfinite = "null", invalid_utf8 = "replace" }
 
-local function json(v, out)
-  local t = type(v)
-  if t == "number" then
-    if v ~= v or v == huge or v == -huge then out[#out + 1] = "null"
-    elseif v == floor(v) and v > -1e15 and v < 1e15 then out[#out + 1] = format("%d", v)
-    else out[#out + 1] = shortest(v) end
-  elseif t == "string" then
-    out[#out + 1] = '"' .. v:gsub('[%c"\\]', function(c)
-      local m = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-      return m[c] or format("\\u%04x", byte(c))
-    end) .. '"'
-  elseif t == "boolean" then out[#out + 1] = tostring(v)
-  elseif t == "table" then
-    if next(v) == nil then out[#out + 1] = getmetatable(v) == ARRAY and "[]" or "{}"; return end
-    if v[1] ~= nil then
-      out[#out + 1] = "["
-      for i, x in ipairs(v) do
-        if i > 1 then out[#out + 1] = "," end
-        json(x, out)
-      end
-      out[#out + 1] = "]"
-    else
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-      sort(keys)
-      out[#out + 1] = "{"
-      for i, k in ipairs(keys) do
-        if i > 1 then out[#out + 1] = "," end
-        json(k, out); out[#out + 1] = ":"; json(v[k], out)
-      end
-      out[#out + 1] = "}"
-    end
-  else out[#out + 1] = "null" end
-end
-
---- Mark `t` as a list, so that core.json encodes it as [] even when empty
-
---- (an empty table is otherwise {}). Returns `t`.
-function core.array(t)
-  return setmetatable(t, ARRAY)
-end
-
---- Encode a value as JSON text (keys sorted, so equal values encode equally).
-function core.json(v)
-  local out = {}
-  json(v, out)
-  return concat(out)
-end
-
---- FNV-1a, 64 bits, as 16 hex digits: the hash stored with each run.
-function core.hash(s)
-  local h = -3750763034362895579   -- 14695981039346656037 as a signed integer
-  for i = 1, #s do
-    h = (h ~ byte(s, i)) * 1099511628211
-  end
-  return format("%016x", h)
-end
+--- The hash stored with each run, of its scorecard's source: vouch.hash
+--- (XXH3-64 as 16 hex digits), which db:run_begin checks the source against.
+core.hash = vouch.hash
 
 local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 core.now = now

@@ -15,6 +15,7 @@ local explain_m = require "vouch.scorecard.explain"
 local Card, FLAGS, checkarg = core.Card, core.FLAGS, core.checkarg
 local closure, rows_of = core.closure, core.rows_of
 local evidence, impact, by_impact = explain_m.evidence, explain_m.impact, explain_m.by_impact
+local encode = vouch.json.encode
 
 --[[ {======================================================
   Storing runs (the schema in PLAN.md)
@@ -192,7 +193,7 @@ function Card:run(opts)
   local run_id = storing and db:run_begin { scorecard = self.name, hash = hash, rules = rule_dims,
                                             dimensions = self.dimension_list, weights = weights,
                                             source = opts.source or self.source,
-                                            inputs = core.json(opts.inputs or {}),
+                                            inputs = encode(opts.inputs or {}, core.JSON),
                                             started_by = opts.started_by } or nil
   local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
   local keep = opts.keep and {} or nil

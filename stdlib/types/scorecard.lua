@@ -165,12 +165,21 @@ function M.load(what) end
 ---@return vouch.inserter
 function M.inserter(db, table, columns, per) end
 
----JSON text with sorted keys (for evidence).
+---JSON text as the record writes it: vouch.json.encode with the keys in byte
+---order (equal values encode equally), NaN and infinities as null and bytes
+---that are not UTF-8 as U+FFFD.
 ---@param v any
 ---@return string
 function M.json(v) end
 
----FNV-1a 64-bit hash as 16 hex digits.
+---Mark a table as a list, so that M.json encodes it as [] even when empty
+---(vouch.json.array).
+---@param t table
+---@return table
+function M.array(t) end
+
+---The hash a run stores of its scorecard's source: vouch.hash (XXH3-64 as 16
+---lowercase hex digits).
 ---@param s string
 ---@return string
 function M.hash(s) end

@@ -97,6 +97,11 @@ function vouch.dir(path) end
 ---@param ... any
 function vouch.eprint(...) end
 
+---XXH3-64 of the bytes of `s`, as 16 lowercase hex digits.
+---@param s string
+---@return string
+function vouch.hash(s) end
+
 -- {====== vouch.db: SQLite ======}
 
 ---@class vouch.dblib
@@ -282,9 +287,11 @@ local jsonlib = {}
 ---@return string? message
 function jsonlib.decode(s, name) end
 
----Encode a value as JSON text; raises on values JSON cannot hold.
+---Encode a value as JSON text; raises on values JSON cannot hold (NaN and the
+---infinities too, unless opts.nonfinite is "null": then they are null; invalid
+---UTF-8 too, unless opts.invalid_utf8 is "replace": then each such byte is U+FFFD).
 ---@param v any
----@param opts? { indent?: integer|boolean, sort_keys?: boolean }
+---@param opts? { indent?: integer|boolean, sort_keys?: boolean, nonfinite?: "error"|"null", invalid_utf8?: "error"|"replace" }
 ---@return string
 function jsonlib.encode(v, opts) end
 

@@ -23,7 +23,7 @@ check "sqlite3 reads the types" 0 '^42\|integer\|2\.5\|real\|text\|68C3A96C6C6F0
 check "sqlite3 reads the second row" 0 '^9223372036854775807\|-0\.001\|$' -- \
   sqlite3 -separator '|' shared.db "SELECT i, f, s FROM t WHERE rowid = 2"
 check "integrity of vouch's file" 0 '^ok$' -- sqlite3 shared.db "PRAGMA integrity_check"
-check "the host schema seen by sqlite3" 0 '^7\|wal\|http_cache inputs loads partners reasons run_loads runs schedule_runs schedule_triggers schedules scorecards scores$' -- \
+check "the host schema seen by sqlite3" 0 '^8\|wal\|http_cache inputs loads partners reasons run_loads runs schedule_runs schedule_triggers schedules scorecards scores$' -- \
   sqlite3 -separator '|' host.db "SELECT (SELECT user_version FROM pragma_user_version), (SELECT journal_mode FROM pragma_journal_mode), (SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name))"
 check "a run and its score" 0 '^demo\|ok\|p1\|approve\|71\.25$' -- \
   sqlite3 -separator '|' host.db "SELECT scorecard, status, partner_id, verdict, total FROM runs JOIN scores ON run_id = runs.id"
@@ -71,9 +71,9 @@ check "a refused database fails a script that catches the error with exit 4" 4 '
 check "vouch.exit overrides it" 0 '' -- "$VOUCH" --db newer.db -e 'pcall(vouch.db.open); vouch.exit(0)'
 
 sqlite3 empty.db "PRAGMA user_version = 0"
-check "an empty database is migrated" 0 '^7$' -- sh -c '
+check "an empty database is migrated" 0 '^8$' -- sh -c '
   "$VOUCH" --db empty.db -e "vouch.db.open()" && sqlite3 empty.db "PRAGMA user_version"'
-check "migrating twice changes nothing" 0 '^7\|12$' -- sh -c '
+check "migrating twice changes nothing" 0 '^8\|12$' -- sh -c '
   "$VOUCH" --db empty.db -e "vouch.db.open()" &&
   sqlite3 -separator "|" empty.db "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_schema WHERE type = '"'table'"')"'
 # }======================================================

@@ -44,6 +44,11 @@ r = p['S001']['reasons'][0]
 assert (r['code'], r['outcome'], r['text'], r['evidence']) == ('CONTROVERSY', 'veto', '4 public controversies', {'controversy_count': 4})
 assert p['S001']['rank'] == 36 and p['S003']['rank'] == 1
 " "$TMP/vet.json"
+latin=$(printf 'lat\351.csv')
+cp "$EX/partners.csv" "$TMP/$latin"
+check "a data file named in another encoding is vetted" 0 'run [0-9]+: 22 partners' -- v vet "$TMP/$latin"
+check "... its name stored as valid JSON" 0 '^1$' -- \
+  sqlite3 "$DB" "SELECT json_valid(inputs) FROM runs ORDER BY id DESC LIMIT 1"
 check "vet as CSV" 0 '^rank,run,partner_id,name,kind,total,verdict,weakest,trust,' -- v vet --format csv "$EX/partners.json"
 check "vet as CSV: one line per partner" 0 '^1,[0-9]+,S003,Peak Sportswear,sponsor,86\.' -- v vet --format=csv "$EX/partners.json"
 check "vet with another bundled scorecard" 0 'U005 .*supplier .*reject .*PRICE_INFLATION, FAIR_PRICE' -- \

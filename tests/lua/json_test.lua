@@ -119,6 +119,28 @@ T.test("encode: sorted keys and indent", function()
     '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}')
 end)
 
+T.test("encode: NaN and the infinities as null when asked", function()
+  T.eq(J.encode({0 / 0, 1 / 0, -1 / 0, 1.5, 2}, {nonfinite = "null"}), "[null,null,null,1.5,2]")
+  T.eq(J.encode({b = {x = -(0 / 0)}, a = 78.0}, {nonfinite = "null", sort_keys = true}),
+    '{"a":78.0,"b":{"x":null}}')
+  T.eq(err(J.encode, 0 / 0, {nonfinite = "error"}), "cannot encode a non-finite number (nan)")
+  T.eq(err(J.encode, 1, {nonfinite = "zero"}),
+    "bad argument #2 to 'encode' (opts.nonfinite must be 'error' or 'null')")
+  T.eq(err(J.encode, 1, {nonfinite = true}),
+    "bad argument #2 to 'encode' (opts.nonfinite must be 'error' or 'null')")
+end)
+
+T.test("encode: bytes that are not UTF-8 as U+FFFD when asked", function()
+  local r = {invalid_utf8 = "replace"}
+  T.eq(J.encode("caf\xe9.csv", r), '"caf\u{FFFD}.csv"')
+  T.eq(J.encode({["k\xff"] = "\xc3", ok = "é"}, {invalid_utf8 = "replace", sort_keys = true}),
+    '{"k\u{FFFD}":"\u{FFFD}","ok":"é"}', "keys too; a truncated sequence")
+  T.eq(J.encode("\xed\xa0\x80", r), '"\u{FFFD}\u{FFFD}\u{FFFD}"', "a surrogate, byte by byte")
+  T.eq(err(J.encode, "\xff", {invalid_utf8 = "error"}), "cannot encode a string that is not valid UTF-8")
+  T.eq(err(J.encode, "x", {invalid_utf8 = "drop"}),
+    "bad argument #2 to 'encode' (opts.invalid_utf8 must be 'error' or 'replace')")
+end)
+
 T.test("encode refuses what JSON cannot hold", function()
   local t = {} t.self = t
   T.eq(err(J.encode, t), "cannot encode a table that contains itself")

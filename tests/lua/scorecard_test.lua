@@ -376,8 +376,14 @@ end)
 
 T.test("json and hash", function()
   T.eq(sc.json { b = 1, a = "x\"y\n", c = { 1, 2.5, true }, d = {} }, '{"a":"x\\"y\\n","b":1,"c":[1,2.5,true],"d":{}}', "json")
-  T.eq(sc.hash(""), "cbf29ce484222325", "FNV-1a of nothing")
-  T.eq(sc.hash("abc"), "e71fa2190541574b", "FNV-1a of abc")
+  T.eq(sc.json { d = sc.array {}, e = 0 / 0, f = { -1 / 0 }, g = 78.0, h = "\1\127" },
+    '{"d":[],"e":null,"f":[null],"g":78.0,"h":"\\u0001\127"}', "json: lists, NaN, floats, controls")
+  T.eq(sc.json { "caf\xe9.csv" }, '["caf\u{FFFD}.csv"]', "json: a byte that is not UTF-8")
+  T.eq(sc.json { b = 1, a = 2 }, vouch.json.encode({ a = 2, b = 1 }, { sort_keys = true }),
+    "json is vouch.json's")
+  T.eq(sc.hash(""), "2d06800538d394c2", "XXH3-64 of nothing")
+  T.eq(sc.hash("abc"), "78af5f94892f3950", "XXH3-64 of abc")
+  T.eq(sc.hash, vouch.hash, "the host's hash")
 end)
 
 T.test("scorecards load from files and from the bundle", function()
