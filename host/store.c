@@ -625,6 +625,36 @@ int vouch__store_abort_dead_runs(sqlite3 *db, char **err) {
 }
 
 /*
+** The number at p as strtod reads it, and in *end where it stops. The
+** common case, a plain decimal of at most 15 digits (a stored dimension
+** has 7), is read here: its digits and the power of ten it is divided by
+** are exact doubles, so one division rounds as strtod does. Anything else
+** (an exponent, more digits) is strtod's, which costs several times more.
+*/
+static double json_number(const char *p, char **end) {
+  static const double tens[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                 1e11, 1e12, 1e13, 1e14, 1e15 };
+  const char *q = p + (*p == '-');
+  unsigned long long m = 0;
+  int digits = 0, frac = 0;
+  double x;
+  while (*q >= '0' && *q <= '9' && digits <= 15) { m = m * 10 + (unsigned)(*q++ - '0'); digits++; }
+  if (*q == '.' && digits > 0) {
+    for (q++; *q >= '0' && *q <= '9' && digits <= 15; q++) {
+      m = m * 10 + (unsigned)(*q - '0');
+      digits++;
+      frac++;
+    }
+    if (frac == 0) digits = 0;  /* "1." is strtod's */
+  }
+  if (digits == 0 || digits > 15 || (*q != ',' && *q != ']' && *q != ' '))
+    return strtod(p, end);
+  x = (double)m / tens[frac];
+  *end = (char *)q;
+  return *p == '-' ? -x : x;
+}
+
+/*
 ** json_argmin(ARRAY): the 0-based position of the first of the least of the
 ** numbers in the JSON array ARRAY (nulls skipped), or NULL. The record's
 ** `scores.dims` are such arrays; a partner's weakest dimension is this
@@ -645,7 +675,7 @@ static void json_argmin(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     if (*p == ']' && k == 0) break;
     if (strncmp(p, "null", 4) == 0) p += 4;
     else {
-      x = strtod(p, &end);
+      x = json_number(p, &end);
       if (end == p) return;  /* not an array of numbers */
       if (at < 0 || x < low) { low = x; at = k; }
       p = end;
@@ -666,6 +696,13 @@ static const char *json_ws(const char *p) {
   while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
   return p;
 }
+
+/* The characters of JSON numbers, true, false and null. */
+static const char scalar_char[256] = {
+  ['+'] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+  ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['e'] = 1, ['E'] = 1, ['t'] = 1,
+  ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1
+};
 
 /* Past the JSON value at p, or NULL where the text is not one (loosely:
 ** only what is needed to step over it without reading past its end). */
@@ -694,7 +731,7 @@ static const char *json_skip(const char *p, int depth) {
       p = json_ws(p + 1);
     }
   }
-  while (*p && strchr("+-.0123456789eEtrufalsn", *p)) p++;
+  while (scalar_char[(unsigned char)*p]) p++;
   return p > s ? p : NULL;
 }
 
@@ -707,10 +744,16 @@ static const char *json_skip(const char *p, int depth) {
 */
 static void reason_codes(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *p = (const char *)sqlite3_value_text(argv[0]);
-  sqlite3_str *out;
+  size_t size = (size_t)sqlite3_value_bytes(argv[0]), n = 0;
+  char small[512], *out = small;
   (void)argc;
   if (p == NULL || *(p = json_ws(p)) != '[') return;
-  out = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  /* The codes, with ", " between, never take more than the text they
+     are quoted in. */
+  if (size > sizeof small && (out = sqlite3_malloc64(size)) == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
   p = json_ws(p + 1);
   while (*p == '[') {
     const char *code = NULL;
@@ -718,31 +761,24 @@ static void reason_codes(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     p = json_ws(p + 1);
     for (k = 0; *p != ']'; k++) {
       const char *v = p;
-      if ((p = json_skip(v, 1)) == NULL) goto bad;
+      if ((p = json_skip(v, 1)) == NULL) goto done;
       if (k == VOUCH_REASON_CODE && *v == '"') { code = v + 1; len = (int)(p - v) - 2; }
       if (k == VOUCH_REASON_RANK) ranked = strncmp(v, "null", 4) != 0;
       p = json_ws(p);
       if (*p == ',') p = json_ws(p + 1);
-      else if (*p != ']') goto bad;
+      else if (*p != ']') goto done;
     }
     if (ranked && code) {
-      if (sqlite3_str_length(out) > 0) sqlite3_str_append(out, ", ", 2);
-      sqlite3_str_append(out, code, len);
+      if (n > 0) { memcpy(out + n, ", ", 2); n += 2; }
+      memcpy(out + n, code, (size_t)len);
+      n += (size_t)len;
     }
     p = json_ws(p + 1);
     if (*p == ',') p = json_ws(p + 1);
   }
-  if (*p == ']') {
-    int n = sqlite3_str_length(out), err = sqlite3_str_errcode(out);
-    char *text = sqlite3_str_finish(out);
-    if (err) sqlite3_result_error_nomem(ctx);
-    else if (text) sqlite3_result_text(ctx, text, n, sqlite3_free);
-    else sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
-    if (err) sqlite3_free(text);
-    return;
-  }
-bad:
-  sqlite3_free(sqlite3_str_finish(out));
+  if (*p == ']') sqlite3_result_text64(ctx, out, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+done:
+  if (out != small) sqlite3_free(out);
 }
 
 /* printable(X): 1 when the text X (or NULL) is printable ASCII only. */
