@@ -813,6 +813,143 @@ static void fixed(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 /* }====================================================== */
 
 
+/*
+** {======================================================
+** Table cells: the rules of vouch.scorecard.cli's cell, width and cut
+** =======================================================
+*/
+
+/* A control character (C's iscntrl in the C locale, Lua's %c). */
+#define iscntrl_c(b) ((b) < 0x20 || (b) == 0x7f)
+
+/* The bytes of the escape of control character b: \n, \r, \t, else \ddd. */
+static size_t escape_len(unsigned char b) {
+  return b == '\n' || b == '\r' || b == '\t' ? 2 : 4;
+}
+
+/*
+** The length of the UTF-8 character at p (at most n bytes), or 0 where the
+** bytes are not one: Lua's utf8.len without `lax` accepts the same (no
+** overlong forms, no surrogates, nothing above U+10FFFF).
+*/
+static size_t utf8_char(const unsigned char *p, size_t n) {
+  unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+  size_t k, len;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) len = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    else if (c == 0xed) hi = 0x9f;
+  }
+  else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    else if (c == 0xf4) hi = 0x8f;
+  }
+  else return 0;
+  if (n < len || p[1] < lo || p[1] > hi) return 0;
+  for (k = 2; k < len; k++)
+    if ((p[k] & 0xc0) != 0x80) return 0;
+  return len;
+}
+
+size_t vouch__cell_width(const char *s, size_t len, int *plain) {
+  const unsigned char *p = (const unsigned char *)s, *e = p + len;
+  size_t chars = 0, bytes = len;
+  int valid = 1, clean = 1;
+  while (p < e) {
+    unsigned char b = *p;
+    if (b >= 0x20 && b < 0x7f) { chars++; p++; }
+    else if (b < 0x80) {
+      size_t k = escape_len(b);
+      chars += k;
+      bytes += k - 1;
+      clean = 0;
+      p++;
+    }
+    else {
+      size_t k = valid ? utf8_char(p, (size_t)(e - p)) : 0;
+      if (k == 0) { valid = 0; k = 1; }
+      chars++;
+      p += k;
+    }
+  }
+  if (plain) *plain = clean;
+  return valid ? chars : bytes;
+}
+
+size_t vouch__cell_escape(char *out, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *e = p + len;
+  char *o = out;
+  for (; p < e; p++) {
+    if (!iscntrl_c(*p)) *o++ = (char)*p;
+    else if (*p == '\n') { *o++ = '\\'; *o++ = 'n'; }
+    else if (*p == '\r') { *o++ = '\\'; *o++ = 'r'; }
+    else if (*p == '\t') { *o++ = '\\'; *o++ = 't'; }
+    else {
+      *o++ = '\\';
+      *o++ = (char)('0' + *p / 100);
+      *o++ = (char)('0' + *p / 10 % 10);
+      *o++ = (char)('0' + *p % 10);
+    }
+  }
+  return (size_t)(o - out);
+}
+
+/* cell_width(X): the width of X shown as a table cell; NULL for NULL. */
+static void cell_width(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *s = (const char *)sqlite3_value_text(argv[0]);
+  (void)argc;
+  if (s == NULL) return;
+  sqlite3_result_int64(ctx, (sqlite3_int64)vouch__cell_width(s, (size_t)sqlite3_value_bytes(argv[0]),
+                                                             NULL));
+}
+
+/*
+** cell_cut(X, N): X as a table cell at most N characters wide, the cut
+** marked with "…"; NULL for NULL. Where X is not UTF-8 it is cut as Lua's
+** utf8.offset counts (each byte that does not continue a character starts
+** one), or after N - 1 bytes where that fails, as cli.cut does.
+*/
+static void cell_cut(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *s = (const char *)sqlite3_value_text(argv[0]);
+  size_t len = (size_t)sqlite3_value_bytes(argv[0]), w, m, keep;
+  sqlite3_int64 n = sqlite3_value_int64(argv[1]);
+  char *e;
+  int plain;
+  (void)argc;
+  if (s == NULL) return;
+  if (n < 0) n = 0;
+  w = vouch__cell_width(s, len, &plain);
+  if (w <= (sqlite3_uint64)n && plain) { sqlite3_result_value(ctx, argv[0]); return; }
+  if ((e = sqlite3_malloc64(4 * (sqlite3_uint64)len + 4)) == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  m = vouch__cell_escape(e, s, len);
+  if (w > (sqlite3_uint64)n) {
+    keep = n < 1 ? 0 : (size_t)n - 1 < m ? (size_t)n - 1 : m;  /* s:sub(1, n - 1) */
+    if (n >= 1 && m > 0 && (e[0] & 0xc0) != 0x80) {
+      size_t at = 0;
+      sqlite3_int64 k = n - 1;
+      while (k > 0 && at < m) {
+        do at++; while (at < m && (e[at] & 0xc0) == 0x80);
+        k--;
+      }
+      if (k == 0) keep = at;
+    }
+    if (n >= 1) {
+      memcpy(e + keep, "\xe2\x80\xa6", 3);  /* … */
+      m = keep + 3;
+    } else m = 0;
+  }
+  sqlite3_result_text64(ctx, e, m, sqlite3_free, SQLITE_UTF8);
+}
+
+/* }====================================================== */
+
+
 int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t *auth,
                       sqlite3 **out, char **err) {
   sqlite3 *db = NULL;
@@ -847,6 +984,10 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
                           reason_codes, NULL, NULL);
   sqlite3_create_function(db, "printable", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
                           NULL, printable, NULL, NULL);
+  sqlite3_create_function(db, "cell_width", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                          NULL, cell_width, NULL, NULL);
+  sqlite3_create_function(db, "cell_cut", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                          NULL, cell_cut, NULL, NULL);
   /* Extensions stay off for everyone; the sandbox also loses what the
      Debian build enables (the two-argument fts3_tokenizer). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);

@@ -22,6 +22,13 @@ print("fallback error: " .. tostring(ok) .. " " .. tostring(err):gsub("^.-: ", "
 db:exec("DROP TABLE t")   -- raises if the statement were left open
 print(pcall(db.print, db, "SELECT nosuch FROM u"))
 print(pcall(db.print, db, "SELECT 1", { number = 99 }))
+db:exec("CREATE TABLE c(a TEXT, b TEXT, x TEXT)")
+db:exec("INSERT INTO c VALUES ('id', 'tab\there', '1.5'), ('é😀', 'สยาม', NULL), " ..
+        "(NULL, '', ''), ('long name', 'x', 'y')")
+print("cells " .. db:print("SELECT a, b, x FROM c ORDER BY rowid",
+                           { number = 2, widths = { 4, 9, 5 }, right = { [1] = true } }))
+print(pcall(db.print, db, "SELECT a, b FROM c", { widths = { 4, 9, 5 } }))
+print(pcall(db.print, db, "SELECT a, b FROM c", { widths = { 4, -1 } }))
 LUA
 "$VOUCH" --db "$TMP/p.db" run print.lua >out.txt 2>&1
 cat > want.txt <<'TXT'
@@ -41,6 +48,17 @@ check "db:print: numbered lines, the fallback in its place, parameters bound" 0 
   sh -c "head -n 11 out.txt | cmp - want.txt"
 check "db:print: an SQL error names the statement" 0 'no such table: u' -- sed -n 12p out.txt
 check "db:print: options are checked" 0 "'number' is too wide" -- sed -n 13p out.txt
+cat > want.txt <<'TXT'
+ 1    id  tab\there  1.5
+ 2    é😀  สยาม
+ 3
+ 4  long name  x          y
+cells 4
+false	'widths' has 3 widths for 2 columns
+TXT
+check "db:print: cells escaped, padded by characters, the line's end trimmed" 0 '' -- \
+  sh -c "sed -n '14,19p' out.txt | cmp - want.txt"
+check "db:print: a width that is not one" 0 "'widths' holds other than widths" -- sed -n 20p out.txt
 
 # Partners whose cells SQL cannot measure, beside plain ones; totals of the
 # plain ones cover every decimal. The piped table (SQL's lines) must equal
@@ -62,3 +80,4 @@ check "vet, piped: every line as the terminal path prints it" 0 '' -- cmp piped.
 check "vet, piped: a long name of accented letters is cut to 28 characters" 0 \
   'Ünïcödé Pärtnérs Wïth À Näm…  brand' -- cat piped.txt
 check "vet, piped: a long name is cut at 28 columns" 0 'A Very Long Partner Name Th…' -- cat piped.txt
+

@@ -776,6 +776,30 @@ test("json_argmin: every decimal read as strtod reads it", function()
   end
 end)
 
+test("cell_width and cell_cut: the command line's cli.width and cli.cut in SQL", function()
+  local cli = require "vouch.scorecard.cli"
+  local db = vouch.db.open(":memory:")
+  local values = { "", "plain", "สยาม Co.", "ความไว้วางใจ Studio", "e\u{301}galite\u{301}",
+                   "😀 emoji 😀", "tab\there", "line\nbreak", "\1\2\127 and \0 bytes", "cr\r",
+                   "A Very Long Partner Name That Goes On And On", string.rep("é", 27),
+                   string.rep("é", 28), string.rep("é", 29), string.rep("a", 27) .. "\n",
+                   "東京パートナーズ株式会社グループ東京パートナーズ株式会社グループ",
+                   -- not UTF-8: as wide as its bytes, cut as utf8.offset counts
+                   "\xff\xfe not UTF-8, and longer than the cut", "\x80 starts with a continuation byte",
+                   "ends cut short \xe2\x82", "\xed\xa0\x80 a surrogate, long enough to cut",
+                   "\xf4\x90\x80\x80 above U+10FFFF", "\xc0\xaf overlong", string.rep("\x80", 40),
+                   "a" .. string.rep("\x80", 40), "ab" .. string.rep("\xc3\xa9\x80", 12) }
+  for _, v in ipairs(values) do
+    eq(db:one("SELECT cell_width(?) AS w", v).w, cli.width(v), "width of " .. string.format("%q", v))
+    for _, n in ipairs { 0, 1, 2, 5, 27, 28 } do
+      eq(db:one("SELECT cell_cut(?, ?) AS c", v, n).c, cli.cut(v, n),
+         "cut to " .. n .. " of " .. string.format("%q", v))
+    end
+  end
+  eq(db:one("SELECT cell_width(NULL) AS w").w, nil, "NULL")
+  eq(db:one("SELECT cell_cut(NULL, 3) AS c").c, nil, "NULL cut")
+end)
+
 test("printable and fixed: what the listing of a run is made of", function()
   local db = fresh()
   local function one(sql, ...) return db:one("SELECT " .. sql .. " AS v", ...).v end
