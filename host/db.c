@@ -1492,12 +1492,27 @@ static int db_rows(lua_State *L) {
 ** with its row number, counted from `first` (default 1), right-aligned in W
 ** columns; `fallback = f` is called with a row (as db:rows gives it) whose
 ** first column is NULL, and returns the text written in its place (the
-** few rows SQL cannot format).
+** few rows SQL cannot format). `widths = {W1, W2, ...}` (one per column)
+** writes every column of a row instead, as a line of the command line's
+** tables: each value a cell (control characters escaped, as
+** vouch.scorecard.cli's cell does) padded with spaces to its width in
+** characters, on the left for the columns in the set `right`, the last one
+** not padded; cells two spaces apart (and from the number); spaces at the
+** end of a line dropped. The listing of a run lays out its cells here,
+** after SQLite has sorted them, rather than in SQL before.
 */
 typedef struct print_buf {
   char *b;
   size_t n, cap;
 } print_buf;
+
+/* The columns of a table line (`widths`), in a userdata on the stack. */
+typedef struct print_col {
+  size_t width;             /* characters a cell is padded to */
+  int right;                /* padded on the left */
+  const char *text;         /* the current row's value (SQLite's, or "") */
+  size_t len;               /* its bytes */
+} print_col;
 
 static int print_flush(print_buf *p) {
   int ok = p->n == 0 || fwrite(p->b, 1, p->n, stdout) == p->n;
@@ -1513,14 +1528,52 @@ static int print_put(print_buf *p, const char *s, size_t len) {
   return 1;
 }
 
+/* Lay out the row of st as a table line of the ncols columns of c, into p:
+** made in place, in room made for the longest it can be. */
+static int print_cells(print_buf *p, sqlite3_stmt *st, print_col *c, int ncols, int gap) {
+  size_t need = 0, start, pad, w;
+  char *o;
+  int i, plain;
+  for (i = 0; i < ncols; i++) {
+    c[i].text = (const char *)sqlite3_column_text(st, i);
+    c[i].len = c[i].text ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (c[i].text == NULL) c[i].text = "";
+    need += 2 + c[i].width + 4 * c[i].len;  /* gap, padding, escapes */
+  }
+  if (p->n + need > p->cap) {
+    if (!print_flush(p)) return 0;
+    if (need > p->cap) {
+      char *b = realloc(p->b, need);
+      if (b == NULL) return 0;
+      p->b = b;
+      p->cap = need;
+    }
+  }
+  start = p->n;
+  o = p->b + start;
+  for (i = 0; i < ncols; i++) {
+    w = vouch__cell_width(c[i].text, c[i].len, &plain);
+    pad = i < ncols - 1 && c[i].width > w ? c[i].width - w : 0;
+    if (i > 0 || gap) { *o++ = ' '; *o++ = ' '; }
+    if (c[i].right) { memset(o, ' ', pad); o += pad; }
+    if (plain) { memcpy(o, c[i].text, c[i].len); o += c[i].len; }
+    else o += vouch__cell_escape(o, c[i].text, c[i].len);
+    if (!c[i].right) { memset(o, ' ', pad); o += pad; }
+  }
+  while (o > p->b + start && o[-1] == ' ') o--;
+  p->n = (size_t)(o - p->b);
+  return 1;
+}
+
 static int db_print(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
   const char *tail;
   stmt_entry *e;
   sqlite3_stmt *st;
   print_buf out = { NULL, 0, 1 << 16 };
+  print_col *cols = NULL;
   lua_Integer n = 0, first = 1;
-  int width = -1, fallback = 0, names = 0, rc = SQLITE_DONE, ok = 1;
+  int width = -1, fallback = 0, names = 0, ncols = 0, rc = SQLITE_DONE, ok = 1, i;
   luaL_checkstring(L, 2);
   if (lua_gettop(L) < 3) lua_settop(L, 3);
   if (!lua_isnil(L, 3)) {
@@ -1533,14 +1586,45 @@ static int db_print(lua_State *L) {
     }
     lua_pop(L, 3);
     luaL_argcheck(L, width < 64, 3, "'number' is too wide");
+    if (lua_getfield(L, 3, "widths") != LUA_TNIL) {
+      luaL_argcheck(L, lua_istable(L, -1), 3, "'widths' is not a table");
+      ncols = (int)luaL_len(L, -1);
+      luaL_argcheck(L, ncols > 0 && ncols <= 32767, 3, "'widths' is empty or too long");
+      lua_getfield(L, 3, "right");
+      cols = lua_newuserdatauv(L, (size_t)ncols * sizeof *cols, 0);
+      for (i = 0; i < ncols; i++) {
+        lua_Integer w;
+        int isnum;
+        lua_rawgeti(L, -3, i + 1);
+        w = lua_tointegerx(L, -1, &isnum);
+        luaL_argcheck(L, isnum && w >= 0 && w < 1000000, 3, "'widths' holds other than widths");
+        cols[i].width = (size_t)w;
+        cols[i].right = 0;
+        if (lua_istable(L, -3)) {
+          lua_rawgeti(L, -3, i + 1);
+          cols[i].right = lua_toboolean(L, -1);
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+      }
+      lua_replace(L, -3);  /* the columns where the widths were */
+      lua_pop(L, 1);  /* right */
+    } else lua_pop(L, 1);
   }
+  if (cols == NULL) lua_newuserdatauv(L, 0, 0);
+  lua_insert(L, 3);  /* opts at 4, the parameters from 5 */
   st = prepare(L, d, 1, 2, &e, &tail);
   if (st == NULL) { lua_pushinteger(L, 0); return 1; }
   if (e == NULL && has_more_sql(tail)) {
     sqlite3_finalize(st);
     return luaL_error(L, "'print' takes one SQL statement");
   }
-  if (bind_args(L, st, 4, "print", 0)) {
+  if (cols && sqlite3_column_count(st) != ncols) {
+    int k = sqlite3_column_count(st);
+    unprepare(st, e);
+    return luaL_error(L, "'widths' has %d widths for %d columns", ncols, k);
+  }
+  if (bind_args(L, st, 5, "print", 0)) {
     unprepare(st, e);
     return raise_top(L);
   }
@@ -1557,15 +1641,15 @@ static int db_print(lua_State *L) {
     }
     if (text == NULL && fallback) {
       if (!names) {
-        int i, ncols = sqlite3_column_count(st);
-        lua_createtable(L, ncols, 0);
-        for (i = 0; i < ncols; i++) {
+        int ncol = sqlite3_column_count(st);
+        lua_createtable(L, ncol, 0);
+        for (i = 0; i < ncol; i++) {
           lua_pushstring(L, sqlite3_column_name(st, i));
           lua_rawseti(L, -2, i + 1);
         }
         names = lua_gettop(L);
       }
-      lua_getfield(L, 3, "fallback");
+      lua_getfield(L, 4, "fallback");
       push_row(L, st, sqlite3_column_count(st), names);
       if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
         print_flush(&out);
@@ -1577,6 +1661,8 @@ static int db_print(lua_State *L) {
       text = lua_tolstring(L, -1, &len);
       ok = print_put(&out, text ? text : "", text ? len : 0);
       lua_pop(L, 1);
+    } else if (cols) {
+      ok = ok && print_cells(&out, st, cols, ncols, width >= 0);
     } else {
       ok = print_put(&out, text ? text : "", len);
     }

@@ -635,6 +635,36 @@ int vouch__store_abort_dead_runs(sqlite3 *db, char **err) {
 }
 
 /*
+** The number at p as strtod reads it, and in *end where it stops. The
+** common case, a plain decimal of at most 15 digits (a stored dimension
+** has 7), is read here: its digits and the power of ten it is divided by
+** are exact doubles, so one division rounds as strtod does. Anything else
+** (an exponent, more digits) is strtod's, which costs several times more.
+*/
+static double json_number(const char *p, char **end) {
+  static const double tens[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                 1e11, 1e12, 1e13, 1e14, 1e15 };
+  const char *q = p + (*p == '-');
+  unsigned long long m = 0;
+  int digits = 0, frac = 0;
+  double x;
+  while (*q >= '0' && *q <= '9' && digits <= 15) { m = m * 10 + (unsigned)(*q++ - '0'); digits++; }
+  if (*q == '.' && digits > 0) {
+    for (q++; *q >= '0' && *q <= '9' && digits <= 15; q++) {
+      m = m * 10 + (unsigned)(*q - '0');
+      digits++;
+      frac++;
+    }
+    if (frac == 0) digits = 0;  /* "1." is strtod's */
+  }
+  if (digits == 0 || digits > 15 || (*q != ',' && *q != ']' && *q != ' '))
+    return strtod(p, end);
+  x = (double)m / tens[frac];
+  *end = (char *)q;
+  return *p == '-' ? -x : x;
+}
+
+/*
 ** json_argmin(ARRAY): the 0-based position of the first of the least of the
 ** numbers in the JSON array ARRAY (nulls skipped), or NULL. The record's
 ** `scores.dims` are such arrays; a partner's weakest dimension is this
@@ -655,7 +685,7 @@ static void json_argmin(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     if (*p == ']' && k == 0) break;
     if (strncmp(p, "null", 4) == 0) p += 4;
     else {
-      x = strtod(p, &end);
+      x = json_number(p, &end);
       if (end == p) return;  /* not an array of numbers */
       if (at < 0 || x < low) { low = x; at = k; }
       p = end;
@@ -676,6 +706,13 @@ static const char *json_ws(const char *p) {
   while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
   return p;
 }
+
+/* The characters of JSON numbers, true, false and null. */
+static const char scalar_char[256] = {
+  ['+'] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+  ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['e'] = 1, ['E'] = 1, ['t'] = 1,
+  ['r'] = 1, ['u'] = 1, ['f'] = 1, ['a'] = 1, ['l'] = 1, ['s'] = 1, ['n'] = 1
+};
 
 /* Past the JSON value at p, or NULL where the text is not one (loosely:
 ** only what is needed to step over it without reading past its end). */
@@ -704,7 +741,7 @@ static const char *json_skip(const char *p, int depth) {
       p = json_ws(p + 1);
     }
   }
-  while (*p && strchr("+-.0123456789eEtrufalsn", *p)) p++;
+  while (scalar_char[(unsigned char)*p]) p++;
   return p > s ? p : NULL;
 }
 
@@ -717,10 +754,16 @@ static const char *json_skip(const char *p, int depth) {
 */
 static void reason_codes(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *p = (const char *)sqlite3_value_text(argv[0]);
-  sqlite3_str *out;
+  size_t size = (size_t)sqlite3_value_bytes(argv[0]), n = 0;
+  char small[512], *out = small;
   (void)argc;
   if (p == NULL || *(p = json_ws(p)) != '[') return;
-  out = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  /* The codes, with ", " between, never take more than the text they
+     are quoted in. */
+  if (size > sizeof small && (out = sqlite3_malloc64(size)) == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
   p = json_ws(p + 1);
   while (*p == '[') {
     const char *code = NULL;
@@ -728,31 +771,24 @@ static void reason_codes(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     p = json_ws(p + 1);
     for (k = 0; *p != ']'; k++) {
       const char *v = p;
-      if ((p = json_skip(v, 1)) == NULL) goto bad;
+      if ((p = json_skip(v, 1)) == NULL) goto done;
       if (k == VOUCH_REASON_CODE && *v == '"') { code = v + 1; len = (int)(p - v) - 2; }
       if (k == VOUCH_REASON_RANK) ranked = strncmp(v, "null", 4) != 0;
       p = json_ws(p);
       if (*p == ',') p = json_ws(p + 1);
-      else if (*p != ']') goto bad;
+      else if (*p != ']') goto done;
     }
     if (ranked && code) {
-      if (sqlite3_str_length(out) > 0) sqlite3_str_append(out, ", ", 2);
-      sqlite3_str_append(out, code, len);
+      if (n > 0) { memcpy(out + n, ", ", 2); n += 2; }
+      memcpy(out + n, code, (size_t)len);
+      n += (size_t)len;
     }
     p = json_ws(p + 1);
     if (*p == ',') p = json_ws(p + 1);
   }
-  if (*p == ']') {
-    int n = sqlite3_str_length(out), err = sqlite3_str_errcode(out);
-    char *text = sqlite3_str_finish(out);
-    if (err) sqlite3_result_error_nomem(ctx);
-    else if (text) sqlite3_result_text(ctx, text, n, sqlite3_free);
-    else sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
-    if (err) sqlite3_free(text);
-    return;
-  }
-bad:
-  sqlite3_free(sqlite3_str_finish(out));
+  if (*p == ']') sqlite3_result_text64(ctx, out, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+done:
+  if (out != small) sqlite3_free(out);
 }
 
 /* printable(X): 1 when the text X (or NULL) is printable ASCII only. */
@@ -798,6 +834,143 @@ static void sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 /* }====================================================== */
 
 
+/*
+** {======================================================
+** Table cells: the rules of vouch.scorecard.cli's cell, width and cut
+** =======================================================
+*/
+
+/* A control character (C's iscntrl in the C locale, Lua's %c). */
+#define iscntrl_c(b) ((b) < 0x20 || (b) == 0x7f)
+
+/* The bytes of the escape of control character b: \n, \r, \t, else \ddd. */
+static size_t escape_len(unsigned char b) {
+  return b == '\n' || b == '\r' || b == '\t' ? 2 : 4;
+}
+
+/*
+** The length of the UTF-8 character at p (at most n bytes), or 0 where the
+** bytes are not one: Lua's utf8.len without `lax` accepts the same (no
+** overlong forms, no surrogates, nothing above U+10FFFF).
+*/
+static size_t utf8_char(const unsigned char *p, size_t n) {
+  unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+  size_t k, len;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) len = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    if (c == 0xe0) lo = 0xa0;
+    else if (c == 0xed) hi = 0x9f;
+  }
+  else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    if (c == 0xf0) lo = 0x90;
+    else if (c == 0xf4) hi = 0x8f;
+  }
+  else return 0;
+  if (n < len || p[1] < lo || p[1] > hi) return 0;
+  for (k = 2; k < len; k++)
+    if ((p[k] & 0xc0) != 0x80) return 0;
+  return len;
+}
+
+size_t vouch__cell_width(const char *s, size_t len, int *plain) {
+  const unsigned char *p = (const unsigned char *)s, *e = p + len;
+  size_t chars = 0, bytes = len;
+  int valid = 1, clean = 1;
+  while (p < e) {
+    unsigned char b = *p;
+    if (b >= 0x20 && b < 0x7f) { chars++; p++; }
+    else if (b < 0x80) {
+      size_t k = escape_len(b);
+      chars += k;
+      bytes += k - 1;
+      clean = 0;
+      p++;
+    }
+    else {
+      size_t k = valid ? utf8_char(p, (size_t)(e - p)) : 0;
+      if (k == 0) { valid = 0; k = 1; }
+      chars++;
+      p += k;
+    }
+  }
+  if (plain) *plain = clean;
+  return valid ? chars : bytes;
+}
+
+size_t vouch__cell_escape(char *out, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *e = p + len;
+  char *o = out;
+  for (; p < e; p++) {
+    if (!iscntrl_c(*p)) *o++ = (char)*p;
+    else if (*p == '\n') { *o++ = '\\'; *o++ = 'n'; }
+    else if (*p == '\r') { *o++ = '\\'; *o++ = 'r'; }
+    else if (*p == '\t') { *o++ = '\\'; *o++ = 't'; }
+    else {
+      *o++ = '\\';
+      *o++ = (char)('0' + *p / 100);
+      *o++ = (char)('0' + *p / 10 % 10);
+      *o++ = (char)('0' + *p % 10);
+    }
+  }
+  return (size_t)(o - out);
+}
+
+/* cell_width(X): the width of X shown as a table cell; NULL for NULL. */
+static void cell_width(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *s = (const char *)sqlite3_value_text(argv[0]);
+  (void)argc;
+  if (s == NULL) return;
+  sqlite3_result_int64(ctx, (sqlite3_int64)vouch__cell_width(s, (size_t)sqlite3_value_bytes(argv[0]),
+                                                             NULL));
+}
+
+/*
+** cell_cut(X, N): X as a table cell at most N characters wide, the cut
+** marked with "…"; NULL for NULL. Where X is not UTF-8 it is cut as Lua's
+** utf8.offset counts (each byte that does not continue a character starts
+** one), or after N - 1 bytes where that fails, as cli.cut does.
+*/
+static void cell_cut(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  const char *s = (const char *)sqlite3_value_text(argv[0]);
+  size_t len = (size_t)sqlite3_value_bytes(argv[0]), w, m, keep;
+  sqlite3_int64 n = sqlite3_value_int64(argv[1]);
+  char *e;
+  int plain;
+  (void)argc;
+  if (s == NULL) return;
+  if (n < 0) n = 0;
+  w = vouch__cell_width(s, len, &plain);
+  if (w <= (sqlite3_uint64)n && plain) { sqlite3_result_value(ctx, argv[0]); return; }
+  if ((e = sqlite3_malloc64(4 * (sqlite3_uint64)len + 4)) == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  m = vouch__cell_escape(e, s, len);
+  if (w > (sqlite3_uint64)n) {
+    keep = n < 1 ? 0 : (size_t)n - 1 < m ? (size_t)n - 1 : m;  /* s:sub(1, n - 1) */
+    if (n >= 1 && m > 0 && (e[0] & 0xc0) != 0x80) {
+      size_t at = 0;
+      sqlite3_int64 k = n - 1;
+      while (k > 0 && at < m) {
+        do at++; while (at < m && (e[at] & 0xc0) == 0x80);
+        k--;
+      }
+      if (k == 0) keep = at;
+    }
+    if (n >= 1) {
+      memcpy(e + keep, "\xe2\x80\xa6", 3);  /* … */
+      m = keep + 3;
+    } else m = 0;
+  }
+  sqlite3_result_text64(ctx, e, m, sqlite3_free, SQLITE_UTF8);
+}
+
+/* }====================================================== */
+
+
 int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t *auth,
                       sqlite3 **out, char **err) {
   sqlite3 *db = NULL;
@@ -835,6 +1008,10 @@ int vouch__store_open(const char *path, int flags, vouch_host_t *h, vouch_auth_t
   sqlite3_create_function(db, "vouch_hash", 1,
                           SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, sql_hash,
                           NULL, NULL);
+  sqlite3_create_function(db, "cell_width", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                          NULL, cell_width, NULL, NULL);
+  sqlite3_create_function(db, "cell_cut", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                          NULL, cell_cut, NULL, NULL);
   /* Extensions stay off for everyone; the sandbox also loses what the
      Debian build enables (the two-argument fts3_tokenizer). */
   sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);

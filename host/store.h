@@ -61,4 +61,17 @@ void vouch__store_now(char *buf, size_t n);
 /* Disable or re-enable the progress handler (around the host's rollbacks). */
 void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on);
 
+/*
+** Table cells as the command line shows them (vouch.scorecard.cli's cell
+** and width): control characters escaped (\\n, \\r, \\t, else \\ddd) so that
+** no value breaks a line, and a cell as wide as the UTF-8 characters of
+** that text, or as its bytes where it is not UTF-8.
+** vouch__cell_width is the width of the cell of s (len bytes); *plain
+** (when not NULL) is set to 1 where s needs no escape. vouch__cell_escape
+** writes the cell's text to out, which has room for 4 * len bytes, and
+** returns its length.
+*/
+size_t vouch__cell_width(const char *s, size_t len, int *plain);
+size_t vouch__cell_escape(char *out, const char *s, size_t len);
+
 #endif

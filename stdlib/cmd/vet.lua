@@ -48,10 +48,9 @@ local before = sc.ranks_before
 
 -- `lines(f)` calls f(cells) for each line of the table in order, f(nil)
 -- for the gap between the top and the bottom of the ranking; it is called
--- twice (widths, then printing), so no line is held. `body(w, text_of)`,
--- when given, prints the lines itself where nothing is styled (a piped
--- run: every partner), with the widths `w`; text_of(cells) is a line's
--- text as the table would print it.
+-- twice (widths, then printing), so no line is held. `body(w)`, when
+-- given, prints the lines itself where nothing is styled (a piped run:
+-- every partner), with the widths `w`, laid out as `lines` would be.
 local function print_table(lines, measure, body)
   local w = {}
   for c, h in ipairs(HEADER) do w[c] = cli.width(h) end
@@ -114,7 +113,7 @@ local function print_table(lines, measure, body)
   line(rule)
   if body and not styled then
     flush_lines()
-    body(w, text_of)
+    body(w)
   else
     lines(function(cells) line(cells or { "..." }) end)
   end
@@ -152,9 +151,6 @@ end
 -- rank); its weakest dimension is the first of the lowest of its `dims`.
 local CODES_SQL = "coalesce(reason_codes(s.reasons), '')"
 
--- A row with a cell that is not printable ASCII (its width is measured,
--- and it may need escaping, in Lua).
-local ODD = "NOT (printable(s.partner_id) AND printable(s.name) AND printable(s.kind))"
 local function quote(s) return "'" .. s:gsub("'", "''") .. "'" end
 
 local function table_from_db(db, run_id, card, summary, top)
@@ -216,52 +212,35 @@ local function table_from_db(db, run_id, card, summary, top)
       for _, c in ipairs(shown) do f(c or nil) end
     end
   end
-  -- The widths of every partner's cells: SQL's lengths where a cell is
-  -- printable ASCII, and measured here for the few that are not; neither
-  -- the order nor the reasons matter for them (the reasons are last).
+  -- The widths of every partner's cells, measured by SQL in one pass
+  -- (cell_width and cell_cut are cli.width and cli.cut); neither the order
+  -- nor the reasons matter for them (the reasons are last).
   local function measure(f)
     if parts[3] then return each(f) end
     local dimw = 0
     for _, d in ipairs(card.dimension_list) do dimw = math.max(dimw, cli.width(d)) end
-    local odd = ODD
-    local m = db:one("SELECT max(length(partner_id)) AS id, min(max(length(name)), 28) AS name, " ..
-                     "max(length(kind)) AS kind FROM scores s WHERE s.run_id = ? AND NOT " .. odd, run_id)
+    local m = db:one("SELECT max(cell_width(partner_id)) AS id, " ..
+                     "max(cell_width(cell_cut(name, 28))) AS name, max(cell_width(kind)) AS kind " ..
+                     "FROM scores s WHERE s.run_id = ?", run_id)
     local rep = string.rep
     f({ tostring(n), rep("x", m.id or 0), rep("x", m.name or 0), rep("x", m.kind or 0),
         "100.0", "approve", rep("-", dimw), "" })
-    local cells_of = { "", "", "", "", "", "", "", "" }
-    for row in db:rows("SELECT partner_id, name, kind FROM scores s WHERE s.run_id = ? AND " .. odd,
-                       run_id) do
-      cells_of[2], cells_of[3], cells_of[4] = tostring(row.partner_id),
-        short_name(row.name), row.kind or ""
-      f(cells_of)
-    end
   end
-  -- Every partner, piped: each line is made by SQL and written by the host
-  -- (db:print), the number first; a line with a cell SQL cannot measure
-  -- (not printable ASCII) is made here, from its row read by key.
-  local function body(w, text_of)
+  -- Every partner, piped: SQL sorts each row's cells, the host lays them
+  -- out and writes them (db:print), the number first.
+  local function body(w)
     local weakest = { "CASE json_argmin(s.dims)" }
     for k, d in ipairs(names) do weakest[#weakest + 1] = format("WHEN %d THEN %s", k - 1, quote(d)) end
     weakest[#weakest + 1] = "ELSE '-' END"
-    local line = format("rtrim(printf('  %%-%ds  %%!-%ds  %%-%ds  %%%ds  %%-%ds  %%-%ds  %%s', " ..
-                        "s.partner_id, CASE WHEN length(s.name) > 28 THEN substr(s.name, 1, 27) " ..
-                        "|| '…' ELSE coalesce(s.name, '') END, coalesce(s.kind, ''), " ..
-                        "coalesce(fixed(s.total, 1), '-'), s.verdict, %s, %s))",
-                        w[2], w[3], w[4], w[5], w[6], w[7], concat(weakest, " "), CODES_SQL)
-    local one = "SELECT " .. cols .. " FROM scores s WHERE s.run_id = ?1 AND s.partner_id = ?2"
-    local c = {}
-    db:print("SELECT CASE WHEN " .. ODD .. " THEN NULL ELSE " .. line .. " END AS line, " ..
-             "s.partner_id FROM scores s WHERE s.run_id = ?1" .. ORDER_SQL, {
-      number = w[1],
-      fallback = function(key)
-        local row = db:one(one, run_id, key.partner_id)
-        local total = row.total
-        c[1], c[2], c[3], c[4] = "", tostring(row.partner_id), short_name(row.name), row.kind or ""
-        c[5], c[6] = total and format("%.1f", total) or "-", row.verdict
-        c[7], c[8] = row.weakest and names[row.weakest + 1] or "-", row.codes
-        return text_of(c):sub(w[1] + 1)
-      end }, run_id)
+    local widths, right = {}, {}
+    for c = 2, #HEADER do
+      widths[c - 1] = w[c]
+      right[c - 1] = RIGHT[c]
+    end
+    db:print("SELECT s.partner_id, cell_cut(s.name, 28), s.kind, coalesce(fixed(s.total, 1), '-'), " ..
+             "s.verdict, " .. concat(weakest, " ") .. ", " .. CODES_SQL ..
+             " FROM scores s WHERE s.run_id = ?1" .. ORDER_SQL,
+             { number = w[1], widths = widths, right = right }, run_id)
   end
   print_table(each, measure, not parts[3] and body or nil)
   print_summary(run_id, card, summary, parts[3] and 2 * top or n)

@@ -153,9 +153,11 @@ function db:rows(sql, ...) end
 ---Write each row's first column and a newline to stdout; returns the rows.
 ---opts: `number` (width of a row number to start each line with), `first`
 ---(the first row's number), `fallback` (text for a row whose first column
----is NULL, from the row).
+---is NULL, from the row), `widths` (one per column: every column written
+---as a table cell, escaped and padded to its width in characters),
+---`right` (the set of columns padded on the left).
 ---@param sql string
----@param opts? {number?: integer, first?: integer, fallback?: fun(row: table<string, any>): string}
+---@param opts? {number?: integer, first?: integer, fallback?: fun(row: table<string, any>): string, widths?: integer[], right?: table<integer, boolean>}
 ---@param ... any
 ---@return integer
 function db:print(sql, opts, ...) end

@@ -858,6 +858,64 @@ test("reason_codes: the codes of the ranked reasons, in order", function()
   eq(codes(nil), nil, "NULL")
 end)
 
+test("json_argmin: every decimal read as strtod reads it", function()
+  local db = vouch.db.open(":memory:")
+  -- Pairs that differ in their last digit, or only past the digits a
+  -- double holds: the least is the one Lua's tonumber (strtod) finds.
+  local texts = { "0.1", "0.10000000000000001", "0.1000000000000000055511151231257827",
+                  "123456789012345", "123456789012345.6", "1234567890123456", "9007199254740993",
+                  "-0", "0", "-0.0000001", "2.675", "2.67499999999999982236431605997495353221893310546875",
+                  "1.", ".5", "0.5", "1e-1", "5E-1", "-1.5", "-1.50000000000000001", "00012.5", "12.50" }
+  local seed = 7
+  local function rnd(k) seed = (seed * 1103515245 + 12345) % 2147483648; return seed % k end
+  for _ = 1, 400 do
+    local a = {}
+    for k = 1, 2 + rnd(4) do
+      a[k] = rnd(3) == 0 and texts[1 + rnd(#texts)] or
+             string.format("%s%d.%0" .. (1 + rnd(15)) .. "d", rnd(2) == 0 and "-" or "", rnd(100),
+                           rnd(2147483647))
+    end
+    local want, low
+    for k, t in ipairs(a) do
+      local x = tonumber(t)
+      if x and (not low or x < low) then want, low = k - 1, x end
+    end
+    local text = "[" .. table.concat(a, ",") .. "]"
+    eq(db:one("SELECT json_argmin(?) AS i", text).i, want, text)
+    -- The same decimal with zeros past the 15 digits read here (so strtod
+    -- reads it) is the same number, whichever comes first.
+    local d = string.format("%s%d.%0" .. (1 + rnd(13)) .. "d", rnd(2) == 0 and "-" or "", rnd(100),
+                            rnd(2147483647))
+    local z = d .. "0000000000000000"
+    eq(db:one("SELECT json_argmin(?) AS i", "[" .. d .. "," .. z .. "]").i, 0, d .. " then " .. z)
+    eq(db:one("SELECT json_argmin(?) AS i", "[" .. z .. "," .. d .. "]").i, 0, z .. " then " .. d)
+  end
+end)
+
+test("cell_width and cell_cut: the command line's cli.width and cli.cut in SQL", function()
+  local cli = require "vouch.scorecard.cli"
+  local db = vouch.db.open(":memory:")
+  local values = { "", "plain", "สยาม Co.", "ความไว้วางใจ Studio", "e\u{301}galite\u{301}",
+                   "😀 emoji 😀", "tab\there", "line\nbreak", "\1\2\127 and \0 bytes", "cr\r",
+                   "A Very Long Partner Name That Goes On And On", string.rep("é", 27),
+                   string.rep("é", 28), string.rep("é", 29), string.rep("a", 27) .. "\n",
+                   "東京パートナーズ株式会社グループ東京パートナーズ株式会社グループ",
+                   -- not UTF-8: as wide as its bytes, cut as utf8.offset counts
+                   "\xff\xfe not UTF-8, and longer than the cut", "\x80 starts with a continuation byte",
+                   "ends cut short \xe2\x82", "\xed\xa0\x80 a surrogate, long enough to cut",
+                   "\xf4\x90\x80\x80 above U+10FFFF", "\xc0\xaf overlong", string.rep("\x80", 40),
+                   "a" .. string.rep("\x80", 40), "ab" .. string.rep("\xc3\xa9\x80", 12) }
+  for _, v in ipairs(values) do
+    eq(db:one("SELECT cell_width(?) AS w", v).w, cli.width(v), "width of " .. string.format("%q", v))
+    for _, n in ipairs { 0, 1, 2, 5, 27, 28 } do
+      eq(db:one("SELECT cell_cut(?, ?) AS c", v, n).c, cli.cut(v, n),
+         "cut to " .. n .. " of " .. string.format("%q", v))
+    end
+  end
+  eq(db:one("SELECT cell_width(NULL) AS w").w, nil, "NULL")
+  eq(db:one("SELECT cell_cut(NULL, 3) AS c").c, nil, "NULL cut")
+end)
+
 test("printable and fixed: what the listing of a run is made of", function()
   local db = fresh()
   local function one(sql, ...) return db:one("SELECT " .. sql .. " AS v", ...).v end
