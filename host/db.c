@@ -66,6 +66,7 @@ typedef struct ins_table {
 
 typedef struct rows_cursor rows_cursor;
 typedef struct rec_writer rec_writer;
+typedef struct ck_thread ck_thread;
 
 typedef struct rec_load {   /* a load begun by db:run_load, for a run open here */
   int64_t id, run_id;
@@ -117,6 +118,7 @@ struct vouch_db {
   rec_load *loads;          /* loads begun by db:run_load for an open run; owned */
   int nloads, caploads;
   rec_writer *w;            /* writes the run's rows, or NULL; owned */
+  ck_thread *ck;            /* the checkpoint under way, or NULL; owned */
 };
 
 struct rows_cursor {
@@ -387,6 +389,11 @@ static void w_main(void *arg) {
 static unsigned w_forks;
 static void w_forked(void) { w_forks++; }
 
+static void w_hook_forks(void) {
+  static int hooked;
+  if (!hooked) hooked = pthread_atfork(NULL, NULL, w_forked) == 0;
+}
+
 static rec_writer *w_of(vouch_db_t *d) {
   if (d->w != NULL && d->w->forks != w_forks) d->w = NULL;
   return d->w;
@@ -514,10 +521,7 @@ static w_batch *w_batch_for(lua_State *L, vouch_db_t *d) {
       free(w);
       luaL_error(L, "cannot start the run's writer");
     }
-    {
-      static int hooked;
-      if (!hooked) hooked = pthread_atfork(NULL, NULL, w_forked) == 0;
-    }
+    w_hook_forks();
     w->forks = w_forks;
     d->w = w;
     if (uv_thread_create(&w->thread, w_main, d) != 0) {
@@ -542,6 +546,102 @@ static void w_row_done(lua_State *L, vouch_db_t *d, w_batch *bt, size_t at, cons
   memcpy(bt->b.p + at, h, sizeof *h);
   bt->done = bt->b.n;
   if (bt->done >= W_BATCH && w_hand(d->w)) w_sync(L, d);
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** The checkpoint, beside the caller: SQLite copies a database's log (WAL)
+** back into its file once the log passes 1,000 pages, in the call that
+** commits. After a large transaction (a run of a million partners) that
+** copy is most of the commit's time, so it is made instead by a thread
+** of its own, on a connection of its own (a passive checkpoint, which
+** readers and writers of the database go on beside), while the caller
+** goes on reading what it committed. Closing the database waits for it.
+** =======================================================
+*/
+
+#define CK_PAGES 1000         /* SQLite's own threshold */
+
+struct ck_thread {
+  uv_thread_t thread;
+  char *path;               /* the database file; owned */
+  volatile int done;        /* set under mu by the thread as it ends */
+  uv_mutex_t mu;
+  unsigned forks;
+};
+
+
+static void ck_main(void *arg) {
+  ck_thread *c = arg;
+  sqlite3 *db = NULL;
+  /* A connection finds the log when it first reads the file. */
+  if (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK &&
+      sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL) == SQLITE_OK)
+    sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  sqlite3_close(db);  /* not the last connection: the log stays for the caller's */
+  uv_mutex_lock(&c->mu);
+  c->done = 1;
+  uv_mutex_unlock(&c->mu);
+}
+
+
+/* Wait for the checkpoint under way, if any. */
+static void ck_join(vouch_db_t *d) {
+  ck_thread *c = d->ck;
+  if (c == NULL) return;
+  d->ck = NULL;
+  if (c->forks != w_forks) return;  /* its thread is the parent's */
+  uv_thread_join(&c->thread);
+  uv_mutex_destroy(&c->mu);
+  free(c->path);
+  free(c);
+}
+
+
+static int ck_running(ck_thread *c) {
+  int done;
+  uv_mutex_lock(&c->mu);
+  done = c->done;
+  uv_mutex_unlock(&c->mu);
+  return !done;
+}
+
+
+/* SQLite's hook after each commit to the log: start the checkpoint when
+** the log is long, unless one is still under way (the next commit will
+** ask again). Without a thread it is made here, as SQLite would. */
+static int ck_hook(void *ud, sqlite3 *db, const char *schema, int pages) {
+  vouch_db_t *d = ud;
+  const char *file;
+  ck_thread *c;
+  if (pages < CK_PAGES || strcmp(schema, "main") != 0) return SQLITE_OK;
+  if (d->ck != NULL) {
+    if (d->ck->forks == w_forks && ck_running(d->ck)) return SQLITE_OK;
+    ck_join(d);
+  }
+  file = sqlite3_db_filename(db, "main");
+  if (file == NULL || *file == '\0' || (c = calloc(1, sizeof *c)) == NULL) goto here;
+  if ((c->path = strdup(file)) == NULL || uv_mutex_init(&c->mu) != 0) {
+    free(c->path);
+    free(c);
+    goto here;
+  }
+  w_hook_forks();
+  c->forks = w_forks;
+  if (uv_thread_create(&c->thread, ck_main, c) != 0) {
+    uv_mutex_destroy(&c->mu);
+    free(c->path);
+    free(c);
+    goto here;
+  }
+  d->ck = c;
+  return SQLITE_OK;
+here:
+  sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  return SQLITE_OK;
 }
 
 /* }====================================================== */
@@ -671,6 +771,7 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   sqlite3_finalize(d->rec_score);
   sqlite3_finalize(d->rec_input);
   d->rec_score = d->rec_input = NULL;
+  ck_join(d);  /* then the close copies what is left of the log, and removes it */
   /* An open transaction is rolled back by the close: it never committed. */
   sqlite3_close_v2(d->db);
   d->db = NULL;
@@ -738,6 +839,7 @@ static int push_db(lua_State *L, const char *path, const char *display, int flag
     return 3;
   }
   d->db = conn;
+  if (!(flags & VOUCH_STORE_READONLY)) sqlite3_wal_hook(conn, ck_hook, d);
   d->sandboxed = (flags & VOUCH_STORE_SANDBOX) != 0;
   d->readonly = (flags & VOUCH_STORE_READONLY) != 0;
   return 1;
