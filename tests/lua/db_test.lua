@@ -732,10 +732,10 @@ test("db:queue runs statements on the database's thread, in order with every oth
       db:queue("INSERT INTO q(k) VALUES (?)", "k2")
       db:queue("INSERT INTO q(k) VALUES (?)", "after")
       queued = true
-      while not told do vouch.sleep(0.001) end
+      while not told do vouch.sleep(1) end
     end)
   end, function()
-    while not queued do vouch.sleep(0.001) end
+    while not queued do vouch.sleep(1) end
     told = select(2, pcall(db.one, db, "SELECT 1 AS one"))
   end }
   assert(tostring(told):find("UNIQUE constraint failed: q.k", 1, true), told)
