@@ -484,7 +484,6 @@ static void w_sync(lua_State *L, vouch_db_t *d) {
 static void w_stop(vouch_db_t *d) {
   rec_writer *w = w_of(d);
   w_batch *bt;
-  int i;
   if (w == NULL) return;
   w_idle(d);
   uv_mutex_lock(&w->mu);
@@ -492,13 +491,15 @@ static void w_stop(vouch_db_t *d) {
   uv_cond_signal(&w->go);
   uv_mutex_unlock(&w->mu);
   uv_thread_join(&w->thread);
-  for (i = 0; i < 2; i++) {
-    while ((bt = i ? w->cur : w->spare) != NULL) {
-      if (i) w->cur = NULL; else w->spare = bt->next;
-      free(bt->b.p);
-      vouch_mem_release(d->h, bt->b.cap);
-      free(bt);
-    }
+  if (w->cur != NULL) {
+    w->cur->next = w->spare;
+    w->spare = w->cur;
+  }
+  while ((bt = w->spare) != NULL) {
+    w->spare = bt->next;
+    free(bt->b.p);
+    vouch_mem_release(d->h, bt->b.cap);
+    free(bt);
   }
   uv_cond_destroy(&w->go);
   uv_cond_destroy(&w->idle);
@@ -514,23 +515,21 @@ static void w_stop(vouch_db_t *d) {
 static w_batch *w_batch_for(lua_State *L, vouch_db_t *d) {
   rec_writer *w = w_of(d);
   if (w == NULL) {
+    int made = 0;  /* mutex, conditions, thread */
     if ((w = calloc(1, sizeof *w)) == NULL) luaL_error(L, "not enough memory");
-    if (uv_mutex_init(&w->mu) != 0) { free(w); luaL_error(L, "cannot start the run's writer"); }
-    if (uv_cond_init(&w->go) != 0 || uv_cond_init(&w->idle) != 0) {
-      uv_mutex_destroy(&w->mu);
-      free(w);
-      luaL_error(L, "cannot start the run's writer");
-    }
     w_hook_forks();
     w->forks = w_forks;
     d->w = w;
-    if (uv_thread_create(&w->thread, w_main, d) != 0) {
-      uv_cond_destroy(&w->go);
-      uv_cond_destroy(&w->idle);
-      uv_mutex_destroy(&w->mu);
+    if (uv_mutex_init(&w->mu) == 0 && ++made && uv_cond_init(&w->go) == 0 && ++made &&
+        uv_cond_init(&w->idle) == 0 && ++made && uv_thread_create(&w->thread, w_main, d) == 0)
+      made++;
+    if (made < 4) {
+      if (made > 2) uv_cond_destroy(&w->idle);
+      if (made > 1) uv_cond_destroy(&w->go);
+      if (made > 0) uv_mutex_destroy(&w->mu);
       free(w);
       d->w = NULL;
-      luaL_error(L, "cannot start the run's writer");
+      luaL_error(L, "cannot start the database's writer");
     }
   }
   if (w->cur == NULL && (w->cur = calloc(1, sizeof *w->cur)) == NULL)
