@@ -294,10 +294,11 @@ static void w_write(vouch_db_t *d, rec_writer *w, w_batch *bt) {
   while (p < end && w->rc == SQLITE_OK) {
     w_row h;
     sqlite3_stmt *st;
-    int rc, k;
+    int rc, k, internal;
     memcpy(&h, p, sizeof h);
     p += sizeof h;
-    if (h.kind == W_STMT) {  /* a script's: the authorizer still watches it */
+    internal = h.kind != W_STMT;  /* a script's statement: the authorizer still watches it */
+    if (h.kind == W_STMT) {
       st = h.st;
       for (k = 1; k <= (int)h.len[0]; k++) {
         w_param a;
@@ -309,17 +310,7 @@ static void w_write(vouch_db_t *d, rec_writer *w, w_batch *bt) {
         else if (a.type == SQLITE_BLOB) sqlite3_bind_blob(st, k, p, (int)a.len, SQLITE_STATIC);
         p += a.len;
       }
-      while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-      if (rc != SQLITE_DONE) {
-        w->rc = rc;
-        w->msg = w_message(d, st, rc);
-      }
-      sqlite3_reset(st);
-      sqlite3_clear_bindings(st);
-      continue;
-    }
-    d->auth.internal++;
-    if (h.kind == W_INPUT) {
+    } else if (h.kind == W_INPUT) {
       st = d->rec_input;
       sqlite3_bind_int64(st, 1, h.load);
       sqlite3_bind_int64(st, 2, h.row);
@@ -340,8 +331,9 @@ static void w_write(vouch_db_t *d, rec_writer *w, w_batch *bt) {
       if (!(h.nulls & (1u << 5))) sqlite3_bind_int64(st, 9, h.load);
       if (!(h.nulls & (1u << 6))) sqlite3_bind_int64(st, 10, h.row);
     }
+    d->auth.internal += internal;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-    d->auth.internal--;
+    d->auth.internal -= internal;
     if (rc != SQLITE_DONE) {
       w->rc = rc;
       w->msg = w_message(d, st, rc);
@@ -567,7 +559,7 @@ static void w_row_done(lua_State *L, vouch_db_t *d, w_batch *bt, size_t at, cons
 struct ck_thread {
   uv_thread_t thread;
   char *path;               /* the database file; owned */
-  volatile int done;        /* set under mu by the thread as it ends */
+  int done;                 /* set under mu by the thread as it ends */
   uv_mutex_t mu;
   unsigned forks;
 };
