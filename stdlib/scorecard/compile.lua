@@ -428,19 +428,26 @@ if vouch and vouch.http then
     if vouch.http[f] then IMPURE[#IMPURE + 1] = { vouch.http, f, "the network" } end
   end
 end
-local saved, refusing = {}, {}
-for i, e in ipairs(IMPURE) do
-  local name = (e[1] == os and "os." or e[1] == math and "math." or "vouch.http.") .. e[2]
-  refusing[i] = function()
-    error(format("%s reads %s: a rule must depend only on the fields it reads, so that its "
-                 .. "runs can be explained again by replay", name, e[3]), 2)
+-- seal() puts a refusing function in each one's place and unseal() puts
+-- it back. They run twice per partner scored, so they are written out as
+-- straight code, one assignment each, rather than a loop over the list.
+local seal, unseal
+do
+  local src, owners, refusing, set, restore = { "local T, REFUSE = ..." }, {}, {}, {}, {}
+  for i, e in ipairs(IMPURE) do
+    local name = (e[1] == os and "os." or e[1] == math and "math." or "vouch.http.") .. e[2]
+    refusing[i] = function()
+      error(format("%s reads %s: a rule must depend only on the fields it reads, so that its "
+                   .. "runs can be explained again by replay", name, e[3]), 2)
+    end
+    src[#src + 1] = format("local t%d, r%d, s%d = T[%d], REFUSE[%d]", i, i, i, i, i)
+    set[i] = format("s%d = t%d[%q]; t%d[%q] = r%d", i, i, e[2], i, e[2], i)
+    restore[i] = format("t%d[%q] = s%d", i, e[2], i)
+    owners[i] = e[1]
   end
-end
-local function seal()
-  for i, e in ipairs(IMPURE) do saved[i] = e[1][e[2]]; e[1][e[2]] = refusing[i] end
-end
-local function unseal()
-  for i, e in ipairs(IMPURE) do e[1][e[2]] = saved[i] end
+  src[#src + 1] = "return function() " .. concat(set, "; ") .. " end, function() " ..
+                  concat(restore, "; ") .. " end"
+  seal, unseal = assert(load(concat(src, "\n"), "=seal", "t", {}))(owners, refusing)
 end
 
 function compile_m.guarded(card, scorer)

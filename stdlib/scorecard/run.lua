@@ -150,6 +150,58 @@ local function portfolio_view(card)
   end
 end
 
+-- The four most adverse outcomes of a scored partner and its raised flags
+-- that had an effect, as impact() in explain.lua ranks them, made for one
+-- card: a function (values, result, flagged) that returns the indices of
+-- the four rules (0 where fewer), the earlier rule first among equals, and
+-- the number of flagged rules it wrote into `flagged`. Each rule's kind,
+-- share and weight are written into the code as constants: this runs for
+-- every partner stored, and a loop over the rules looking them up was a
+-- third of the time of scoring.
+local function num(x)
+  if x ~= x then return "(0/0)" elseif x == huge then return "(1/0)" elseif x == -huge then return "(-1/0)" end
+  return format("%.17g", x)
+end
+function run_m.ranker(card)
+  local out = { "local V, r, F = ...",
+                "local lost, un = r.missing > " .. num(card.max_missing) .. ", r.uncapped",
+                "local i1, i2, i3, i4, x1, x2, x3, x4, nf, v, x = 0, 0, 0, 0, 0, 0, 0, 0, 0" }
+  local function emit(fmt, ...) out[#out + 1] = format(fmt, ...) end
+  for i, rule in ipairs(card.rules) do
+    local kind = rule.kind
+    emit("v = V[%d]", i)
+    -- indeterminate: an unchecked veto forces review; a missing score
+    -- matters most when it is why the verdict is review
+    local unknown = kind == "veto" and "2e5"
+                    or rule.share and format("lost and %s or %s", num(1e5 * rule.share), num(rule.share * 25))
+                    or "0"
+    if kind == "score" then
+      emit("if v then x = %s * (50 - v)", num(rule.share))
+    elseif kind == "points" then
+      emit("if v then x = v < 0 and -v * %s or 0", num(card.weights[rule.dimension]))
+    else
+      local raised = kind == "veto" and "1e9" or kind == "review" and "1e6"
+                     or kind == "penalty" and num(rule.points)
+                     or kind == "cap" and format("(un and un > %s) and (un - %s) or 0", num(rule.cap), num(rule.cap))
+                     or "0"
+      emit("if v == 1 then x = %s; if x > 0 then nf = nf + 1; F[nf] = %d end", raised, i)
+    end
+    emit("elseif v == false then x = %s else x = 0 end", unknown)
+    emit("if x > x4 then")
+    emit("  if x > x3 then")
+    emit("    i4, x4 = i3, x3")
+    emit("    if x > x2 then")
+    emit("      i3, x3 = i2, x2")
+    emit("      if x > x1 then i2, x2, i1, x1 = i1, x1, %d, x else i2, x2 = %d, x end", i, i)
+    emit("    else i3, x3 = %d, x end", i)
+    emit("  else i4, x4 = %d, x end", i)
+    emit("end")
+  end
+  out[#out + 1] = "return i1, i2, i3, i4, nf"
+  return assert(load(concat(out, "\n"), "=ranking of " .. card.name, "t", {}))
+end
+local ranker = run_m.ranker
+
 --- Score every partner from `opts.rows` (an iterator, an array, a source
 --- with :rows()) or `opts.query` (SQL whose rows are partners; or
 --- "partners" for the stored partners), and store the run in `opts.db`
@@ -294,7 +346,7 @@ function Card:run(opts)
   -- straight from the compact result, without an outcome table per rule.
   local fast = storing and not keep and not each
   local rules = self.rules
-  local top_i, top_x = {}, {}
+  local top_i = {}
   local function outcome(rule, v, r)
     if v == false then return "indeterminate", false end
     local kind = rule.kind
@@ -306,50 +358,13 @@ function Card:run(opts)
     elseif kind == "review" then return kind, 0 end
     return kind, false
   end
-  -- What impact() says of each outcome, inline (this runs once per rule
-  -- and partner): a rule's kind, share and weight are looked up once.
-  local nrules, weights, max_missing = #rules, self.weights, self.max_missing
+  local most_adverse = ranker(self)
   local flagged = {}
   local function store_fast(p, r, load_id, row)
-    local V, n, nf = r.values, 0, 0
-    -- The four most adverse outcomes, by impact, the earlier rule first;
-    -- and the raised flags that had an effect.
-    for i = 1, nrules do
-      local v = V[i]
-      if v ~= nil then
-        local kind, x = rules[i].kind, 0
-        if v == false then
-          local rule = rules[i]
-          if kind == "veto" then x = 2e5
-          elseif rule.share then
-            x = r.missing > max_missing and 1e5 * rule.share or rule.share * 25
-          end
-        elseif kind == "score" then x = rules[i].share * (50 - v)
-        elseif kind == "points" then
-          if v < 0 then x = -v * weights[rules[i].dimension] end
-        elseif v == 1 then
-          if kind == "veto" then x = 1e9
-          elseif kind == "review" then x = 1e6
-          elseif kind == "penalty" then x = rules[i].points
-          else  -- cap: what it took off
-            local cap, un = rules[i].cap, r.uncapped
-            x = (un and un > cap) and (un - cap) or 0
-          end
-          if x > 0 then nf = nf + 1; flagged[nf] = i end
-        end
-        if x > 0 then
-          local k = n < 4 and n + 1 or (x > top_x[4] and 4 or nil)
-          if k then
-            if n < 4 then n = n + 1 end
-            while k > 1 and x > top_x[k - 1] do
-              top_i[k], top_x[k] = top_i[k - 1], top_x[k - 1]
-              k = k - 1
-            end
-            top_i[k], top_x[k] = i, x
-          end
-        end
-      end
-    end
+    local V = r.values
+    local i1, i2, i3, i4, nf = most_adverse(V, r, flagged)
+    top_i[1], top_i[2], top_i[3], top_i[4] = i1, i2, i3, i4
+    local n = i4 > 0 and 4 or i3 > 0 and 3 or i2 > 0 and 2 or i1 > 0 and 1 or 0
     local m = 0
     for k = 1, n do
       local i = top_i[k]
