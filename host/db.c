@@ -75,9 +75,12 @@ typedef struct rec_load {   /* a load begun by db:run_load, for a run open here 
   int64_t rows;             /* input rows written */
 } rec_load;
 
+#define REC_NAME_CELL 28     /* the columns of a name in a run's table */
+
 typedef struct rec_run {    /* a run begun by db:run_begin and not yet ended */
   int64_t id;
   int ndims;                /* its scorecard's dimensions */
+  size_t cells[3];          /* the widest id, name (cut) and kind stored */
 } rec_run;
 
 struct vouch_bulk {
@@ -2814,6 +2817,7 @@ static int db_run_begin(lua_State *L) {
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
   lua_getfield(L, 2, "dimensions");
+  memset(&d->runs[d->nruns], 0, sizeof d->runs[d->nruns]);
   d->runs[d->nruns].ndims = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
   d->runs[d->nruns].id = sqlite3_last_insert_rowid(d->db);
   lua_pushinteger(L, (lua_Integer)d->runs[d->nruns++].id);
@@ -3048,6 +3052,20 @@ static void rec_reason(lua_State *L, vouch_json_buf *b, int t, int k) {
 
 
 /*
+** The width of a stored cell as a table of the run shows it (cut to `cut`
+** characters, unless 0): printable ASCII is as wide as its bytes, the
+** rest is measured as SQL's cell_width and cell_cut do.
+*/
+static size_t rec_cell_width(const char *s, size_t len, size_t cut) {
+  size_t i;
+  for (i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) break;
+  if (i == len) return cut && len > cut ? vouch__cell_cut_width(s, len, cut) : len;
+  return cut ? vouch__cell_cut_width(s, len, cut) : vouch__cell_width(s, len, NULL);
+}
+
+
+/*
 ** db:run_score(run_id, id, name, kind, total, verdict, load_id, row, dims,
 ** reasons [, n]): store one partner's result in a run begun here and not
 ** yet ended. `dims`: the values of the run's dimensions in the scorecard's
@@ -3101,10 +3119,14 @@ static int db_run_score(lua_State *L) {
   at = b->n;
   vouch_json_add(L, b, (const char *)&h, sizeof h);  /* its place: filled in below */
   for (i = 3; i <= 5; i++) {  /* id, name, kind */
-    size_t len = 0;
+    size_t len = 0, w, *widest = &d->runs[k].cells[i - 3];
     const char *str = lua_isnil(L, (int)i) ? NULL : lua_tolstring(L, (int)i, &len);
     if (str == NULL) h.nulls |= 1u << (i - 3);
-    else vouch_json_add(L, b, str, len);
+    else {
+      vouch_json_add(L, b, str, len);
+      w = rec_cell_width(str, len, i == 4 ? REC_NAME_CELL : 0);
+      if (w > *widest) *widest = w;
+    }
     h.len[i - 3] = (uint32_t)len;
   }
   from = b->n;  /* the dimensions, then the reasons */
@@ -3137,7 +3159,9 @@ static int db_run_score(lua_State *L) {
 
 /*
 ** db:run_end(id, status [, partners [, error]]): close a run begun here as
-** 'ok' or 'failed'; it takes no more rows after that.
+** 'ok' or 'failed'; it takes no more rows after that. Returns the widths
+** of the widest cells stored, as a table of the run shows them:
+** {id =, name =, kind =} (a name cut to REC_NAME_CELL characters).
 */
 static int db_run_end(lua_State *L) {
   static const char *const statuses[] = { "ok", "failed", NULL };
@@ -3164,10 +3188,17 @@ static int db_run_end(lua_State *L) {
   sqlite3_bind_int64(st, 5, id);
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)d->runs[k].cells[0]);
+  lua_setfield(L, -2, "id");
+  lua_pushinteger(L, (lua_Integer)d->runs[k].cells[1]);
+  lua_setfield(L, -2, "name");
+  lua_pushinteger(L, (lua_Integer)d->runs[k].cells[2]);
+  lua_setfield(L, -2, "kind");
   d->runs[k] = d->runs[--d->nruns];
   loads_drop(L, d, id);
   if (d->nruns == 0) w_stop(d);  /* no run left to write */
-  return 0;
+  return 1;
 }
 
 

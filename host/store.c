@@ -928,14 +928,34 @@ static void cell_width(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 }
 
 /*
-** cell_cut(X, N): X as a table cell at most N characters wide, the cut
-** marked with "…"; NULL for NULL. Where X is not UTF-8 it is cut as Lua's
-** utf8.offset counts (each byte that does not continue a character starts
-** one), or after N - 1 bytes where that fails, as cli.cut does.
+** X (len bytes, w columns wide) cut to at most n columns into e (room for
+** 4 * len + 3 bytes), the cut marked with "…"; returns its length. Where
+** X is not UTF-8 it is cut as Lua's utf8.offset counts (each byte that
+** does not continue a character starts one), or after n - 1 bytes where
+** that fails, as cli.cut does.
 */
+static size_t cut_into(char *e, const char *s, size_t len, size_t w, sqlite3_int64 n) {
+  size_t m = vouch__cell_escape(e, s, len), keep;
+  if (w <= (sqlite3_uint64)n) return m;
+  keep = n < 1 ? 0 : (size_t)n - 1 < m ? (size_t)n - 1 : m;  /* s:sub(1, n - 1) */
+  if (n >= 1 && m > 0 && (e[0] & 0xc0) != 0x80) {
+    size_t at = 0;
+    sqlite3_int64 k = n - 1;
+    while (k > 0 && at < m) {
+      do at++; while (at < m && (e[at] & 0xc0) == 0x80);
+      k--;
+    }
+    if (k == 0) keep = at;
+  }
+  if (n < 1) return 0;
+  memcpy(e + keep, "\xe2\x80\xa6", 3);  /* … */
+  return keep + 3;
+}
+
+/* cell_cut(X, N): X as a table cell at most N characters wide (cut_into); NULL for NULL. */
 static void cell_cut(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *s = (const char *)sqlite3_value_text(argv[0]);
-  size_t len = (size_t)sqlite3_value_bytes(argv[0]), w, m, keep;
+  size_t len = (size_t)sqlite3_value_bytes(argv[0]), w;
   sqlite3_int64 n = sqlite3_value_int64(argv[1]);
   char *e;
   int plain;
@@ -948,24 +968,19 @@ static void cell_cut(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  m = vouch__cell_escape(e, s, len);
-  if (w > (sqlite3_uint64)n) {
-    keep = n < 1 ? 0 : (size_t)n - 1 < m ? (size_t)n - 1 : m;  /* s:sub(1, n - 1) */
-    if (n >= 1 && m > 0 && (e[0] & 0xc0) != 0x80) {
-      size_t at = 0;
-      sqlite3_int64 k = n - 1;
-      while (k > 0 && at < m) {
-        do at++; while (at < m && (e[at] & 0xc0) == 0x80);
-        k--;
-      }
-      if (k == 0) keep = at;
-    }
-    if (n >= 1) {
-      memcpy(e + keep, "\xe2\x80\xa6", 3);  /* … */
-      m = keep + 3;
-    } else m = 0;
-  }
-  sqlite3_result_text64(ctx, e, m, sqlite3_free, SQLITE_UTF8);
+  sqlite3_result_text64(ctx, e, cut_into(e, s, len, w, n), sqlite3_free, SQLITE_UTF8);
+}
+
+size_t vouch__cell_cut_width(const char *s, size_t len, size_t n) {
+  int plain;
+  size_t w = vouch__cell_width(s, len, &plain), m;
+  char *e;
+  if (w <= n && plain) return w;
+  if ((e = malloc(4 * len + 4)) == NULL) return w < n ? w : n;
+  m = cut_into(e, s, len, w, (sqlite3_int64)n);
+  w = vouch__cell_width(e, m, NULL);
+  free(e);
+  return w;
 }
 
 /* }====================================================== */

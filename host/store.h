@@ -69,9 +69,11 @@ void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on);
 ** vouch__cell_width is the width of the cell of s (len bytes); *plain
 ** (when not NULL) is set to 1 where s needs no escape. vouch__cell_escape
 ** writes the cell's text to out, which has room for 4 * len bytes, and
-** returns its length.
+** returns its length. vouch__cell_cut_width is the width of the cell of s
+** cut to at most n characters, as SQL's cell_cut(s, n) cuts it.
 */
 size_t vouch__cell_width(const char *s, size_t len, int *plain);
 size_t vouch__cell_escape(char *out, const char *s, size_t len);
+size_t vouch__cell_cut_width(const char *s, size_t len, size_t n);
 
 #endif

@@ -212,14 +212,16 @@ local function table_from_db(db, run_id, card, summary, top)
       for _, c in ipairs(shown) do f(c or nil) end
     end
   end
-  -- The widths of every partner's cells, measured by SQL in one pass
+  -- The widths of every partner's cells: as the run stored them (the
+  -- host kept the widest, db:run_end), else measured by SQL in one pass
   -- (cell_width and cell_cut are cli.width and cli.cut); neither the order
   -- nor the reasons matter for them (the reasons are last).
   local function measure(f)
     if parts[3] then return each(f) end
     local dimw = 0
     for _, d in ipairs(card.dimension_list) do dimw = math.max(dimw, cli.width(d)) end
-    local m = db:one("SELECT max(cell_width(partner_id)) AS id, " ..
+    local m = summary.cells or
+              db:one("SELECT max(cell_width(partner_id)) AS id, " ..
                      "max(cell_width(cell_cut(name, 28))) AS name, max(cell_width(kind)) AS kind " ..
                      "FROM scores s WHERE s.run_id = ?", run_id)
     local rep = string.rep

@@ -209,8 +209,8 @@ local ranker = run_m.ranker
 --- first, then all scores, reasons and the final status in one
 --- transaction. On error the run is marked 'failed', no score stays, and
 --- the error is raised again. Returns the run id and a summary
---- { partners = n, approve = n, review = n, reject = n, results = {...} }
---- (results: the explanations when opts.keep is true, or what
+--- { partners = n, approve = n, review = n, reject = n, results = {...},
+--- cells = db:run_end's widest cells when stored } (results: the explanations when opts.keep is true, or what
 --- opts.keep(explanation) returned for each when it is a function; texts
 --- are made when opts.keep is true or opts.text is).
 -- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
@@ -473,7 +473,7 @@ function Card:run(opts)
     if progress then progress(summary.partners, storing and "storing" or "ranking") end
     if storing then
       end_loads()
-      db:run_end(run_id, "ok", summary.partners)
+      summary.cells = db:run_end(run_id, "ok", summary.partners)
     end
   end
   local ok, err

@@ -97,6 +97,7 @@
 ---@field review integer
 ---@field reject integer
 ---@field results vouch.explanation[]?
+---@field cells {id: integer, name: integer, kind: integer}? the widest cells stored (db:run_end)
 
 ---@class vouch.scorecard
 ---@field name string

@@ -199,11 +199,14 @@ function db:run_begin(run) end
 ---@param n integer?
 function db:run_score(run, id, name, kind, total, verdict, load, row, dims, reasons, n) end
 
----End a run begun here as "ok" or "failed".
+---End a run begun here as "ok" or "failed". Returns the widths of the
+---widest cells it stored, as a table of the run shows them (a name cut to
+---28 characters), to size the table's columns without reading it twice.
 ---@param id integer
 ---@param status "ok"|"failed"
 ---@param partners? integer
 ---@param error? string
+---@return {id: integer, name: integer, kind: integer}
 function db:run_end(id, status, partners, error) end
 
 ---Add or update a partner of the host's `partners` table.

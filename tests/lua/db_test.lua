@@ -632,6 +632,49 @@ test("the host's record is written through run_begin, run_load, run_input, run_s
              "INSERT INTO scorecards(hash, name) VALUES ('x', 'y')")
 end)
 
+test("run_end gives the widest cells stored, as SQL's cell_width and cell_cut measure them", function()
+  local db = vouch.db.open()
+  -- Each case alone in a run: plain, long, wide, escaped, combining and
+  -- invalid UTF-8 cells, and cuts that land inside them.
+  local cases = {
+    { "P1", "Plain Name", "brand" },
+    { "P2", "Exactly Twenty-Eight Bytes!!", "kol" },
+    { "P3", "Exactly Twenty-Nine Bytes!!!!", "kol" },
+    { "東京", "東京パートナーズ株式会社グループ東京パートナーズ株式会社グループ", "ブランド" },
+    { "X\tY", "Bell\1And\127Del and a tail long enough to be cut", "kind\2" },
+    { "P6", "Cafe\204\129 Me\204\129lange Combining Marks Here And More", nil },
+    { "\255\254", "Bad \255 UTF-8 \192\128 in a name that is long enough", "\200" },
+    { "P8", "\255\255\255\255\255\255\255\255\255\255\255\255\255\255\255\255" ..
+            "\255\255\255\255\255\255\255\255\255\255\255\255\255\255", "x" },
+    { "P9", "Two\nLines\r\n and a tab\t and more to cut past 28", "" },
+    { "PA", nil, nil },
+  }
+  local h = require("vouch.scorecard").hash("return 3")
+  for k, c in ipairs(cases) do
+    local run = db:run_begin { scorecard = "w", hash = h, source = "return 3" }
+    db:run_score(run, c[1], c[2], c[3], 50, "review", nil, nil, {}, {})
+    local cells = db:run_end(run, "ok", 1)
+    local m = db:one("SELECT max(cell_width(partner_id)) AS id, " ..
+                     "max(cell_width(cell_cut(name, 28))) AS name, max(cell_width(kind)) AS kind " ..
+                     "FROM scores WHERE run_id = ?", run)
+    eq(cells.id, m.id, "case " .. k .. ": the id's width")
+    eq(cells.name, m.name or 0, "case " .. k .. ": the cut name's width")
+    eq(cells.kind, m.kind or 0, "case " .. k .. ": the kind's width")
+  end
+  -- Over many rows, the widest of each column.
+  local run = db:run_begin { scorecard = "w", hash = h, source = "return 3" }
+  for k, c in ipairs(cases) do
+    db:run_score(run, c[1] .. k, c[2], c[3], 50, "review", nil, nil, {}, {})
+  end
+  local cells = db:run_end(run, "ok", #cases)
+  local m = db:one("SELECT max(cell_width(partner_id)) AS id, " ..
+                   "max(cell_width(cell_cut(name, 28))) AS name, max(cell_width(kind)) AS kind " ..
+                   "FROM scores WHERE run_id = ?", run)
+  eq(cells.id, m.id, "the widest id")
+  eq(cells.name, m.name, "the widest cut name")
+  eq(cells.kind, m.kind, "the widest kind")
+end)
+
 test("a run's rows keep their order with the database's other calls, and a row that fails is raised", function()
   local db = vouch.db.open()
   local h = require("vouch.scorecard").hash("return 2")
