@@ -3,7 +3,8 @@
 -- portfolio rules judge the whole set, card:score_all explains it.
 local portfolio_m = {}
 
-local type, ipairs, error = type, ipairs, error
+local type, ipairs, error, load, assert = type, ipairs, error, load, assert
+local format, concat = string.format, table.concat
 
 local core = require "vouch.scorecard.core"
 local Card, rows_of = core.Card, core.rows_of
@@ -57,6 +58,22 @@ function Card:in_portfolio(p)
     if judges(rule, p) then return true end
   end
   return false
+end
+
+--- card:in_portfolio as a function made for this card, each rule's kinds
+--- and fields written into its code: a run asks it of every partner.
+function portfolio_m.judge(card)
+  local out, kinds = { "local K = ...", "return function(p)" }, {}
+  for i, rule in ipairs(card.portfolio) do
+    local conds = {}
+    if rule.kinds then kinds[i] = rule.kinds; conds[1] = format("K[%d][p.kind]", i) end
+    for _, f in ipairs(rule.reads) do
+      if not rule.optional[f] then conds[#conds + 1] = format("p[%q] ~= nil", f) end
+    end
+    out[#out + 1] = format("if %s then return true end", #conds > 0 and concat(conds, " and ") or "true")
+  end
+  out[#out + 1] = "return false end"
+  return assert(load(concat(out, "\n"), "=portfolio of " .. card.name, "t", {}))(kinds)
 end
 
 function Card:apply_portfolio(set)

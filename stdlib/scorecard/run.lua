@@ -12,6 +12,7 @@ local huge = math.huge
 
 local core = require "vouch.scorecard.core"
 local explain_m = require "vouch.scorecard.explain"
+local portfolio_m = require "vouch.scorecard.portfolio"
 local Card, FLAGS, checkarg = core.Card, core.FLAGS, core.checkarg
 local closure, rows_of = core.closure, core.rows_of
 local evidence, impact, by_impact = explain_m.evidence, explain_m.impact, explain_m.by_impact
@@ -202,6 +203,15 @@ function run_m.ranker(card)
 end
 local ranker = run_m.ranker
 
+-- A function (values, list) that lists a partner's dimensions in the
+-- card's order, false where indeterminate, one assignment each.
+local function dims_filler(dims)
+  local out = { "local D, L = ..." }
+  for k, d in ipairs(dims) do out[#out + 1] = format("L[%d] = D[%q] or false", k, d) end
+  return assert(load("return function(...) " .. concat(out, "\n") .. " end",
+                     "=dimensions", "t", {}))()
+end
+
 --- Score every partner from `opts.rows` (an iterator, an array, a source
 --- with :rows()) or `opts.query` (SQL whose rows are partners; or
 --- "partners" for the stored partners), and store the run in `opts.db`
@@ -301,14 +311,11 @@ function Card:run(opts)
   -- indeterminate, and its stored reasons, five values each: code,
   -- outcome, points, rank and, for a portfolio flag, its evidence (the
   -- other outcomes are recomputed by replay). Both lists are reused.
-  local dims, ndims = self.dimension_list, #self.dimension_list
   local dv, rv = {}, {}
   local run_score = db and db.run_score
+  local dims_into = dims_filler(self.dimension_list)
   local function put_row(id, name, kind, total, verdict, values, load_id, row, nr)
-    for k = 1, ndims do
-      local v = values[dims[k]]
-      dv[k] = v ~= nil and v or false
-    end
+    dims_into(values, dv)
     run_score(db, run_id, tostring(id), name, kind, total, verdict, load_id, row, dv, rv, nr)
   end
   local progress = opts.progress
@@ -367,9 +374,11 @@ function Card:run(opts)
     local n = i4 > 0 and 4 or i3 > 0 and 3 or i2 > 0 and 2 or i1 > 0 and 1 or 0
     local m = 0
     for k = 1, n do
-      local i = top_i[k]
-      local kind, pts = outcome(rules[i], V[i], r)
-      rv[m + 1], rv[m + 2], rv[m + 3], rv[m + 4], rv[m + 5] = rules[i].id, kind, pts, k, false
+      local rule, pts = rules[top_i[k]], V[top_i[k]]
+      local kind = rule.kind
+      if pts == false then kind = "indeterminate"
+      elseif kind ~= "score" and kind ~= "points" then kind, pts = outcome(rule, pts, r) end
+      rv[m + 1], rv[m + 2], rv[m + 3], rv[m + 4], rv[m + 5] = rule.id, kind, pts, k, false
       m = m + 5
     end
     for f = 1, nf do
@@ -452,8 +461,9 @@ function Card:run(opts)
       -- Partners no portfolio rule can judge are stored at once; the
       -- others wait until the whole set has been seen.
       local set, r, scorer = {}, self:result(), self.full_scorer
+      local judged = portfolio_m.judge(self)
       for p in rows do
-        if not self:in_portfolio(p) then store(p, scorer(p, r))
+        if not judged(p) then store(p, scorer(p, r))
         elseif view then set[#set + 1] = defer(p, scorer(p, r))
         else
           local load_id, row
