@@ -239,10 +239,20 @@ local function table_from_db(db, run_id, card, summary, top)
       widths[c - 1] = w[c]
       right[c - 1] = RIGHT[c]
     end
+    -- SQLite sorts a run too large for memory in pieces the size of its
+    -- page cache, which it then merges. One worker thread sorts and
+    -- writes a piece while the next is read; with pieces half the cache's
+    -- size, the two take the memory one piece took.
+    local cache = db:one("PRAGMA cache_size").cache_size
+    local threads = db:one("PRAGMA threads").threads
+    db:exec("PRAGMA threads = 1")
+    db:exec(format("PRAGMA cache_size = %d", cache // 2))
     db:print("SELECT s.partner_id, cell_cut(s.name, 28), s.kind, coalesce(fixed(s.total, 1), '-'), " ..
              "s.verdict, " .. concat(weakest, " ") .. ", " .. CODES_SQL ..
              " FROM scores s WHERE s.run_id = ?1" .. ORDER_SQL,
              { number = w[1], widths = widths, right = right }, run_id)
+    db:exec(format("PRAGMA threads = %d", threads))
+    db:exec(format("PRAGMA cache_size = %d", cache))
   end
   print_table(each, measure, not parts[3] and body or nil)
   print_summary(run_id, card, summary, parts[3] and 2 * top or n)
