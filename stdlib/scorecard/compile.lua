@@ -12,7 +12,7 @@ local format = string.format
 local huge = math.huge
 
 local core = require "vouch.scorecard.core"
-local api, EXPR_HELPERS = core.api, core.helpers
+local api, EXPR_HELPERS, lit = core.api, core.helpers, core.literal
 local INTERNAL, KEYWORDS = core.INTERNAL, core.KEYWORDS
 
 --[[ {======================================================
@@ -100,8 +100,8 @@ function compile_m.compile(card, full)
 
   b("local v, e, s, w, wa, wd, pt, hp, d, u, verdict")
   b("local t, tw, miss, pen, cap, veto, rev, nf")
-  local TW, MAXMISS = format("%.17g", card.total_weight), format("%.17g", card.max_missing)
-  local REJECT, APPROVE = format("%.17g", card.bands.reject), format("%.17g", card.bands.approve)
+  local TW, MAXMISS = lit(card.total_weight), lit(card.max_missing)
+  local REJECT, APPROVE = lit(card.bands.reject), lit(card.bands.approve)
 
   -- The fast scorer first tries the common case: every field present and
   -- every rule determinate. It skips the bookkeeping of missing data, and
@@ -137,7 +137,7 @@ function compile_m.compile(card, full)
         -- One score rule is the dimension. NaN is caught once, on the total.
         fcall(members[1], rules[members[1]])
         b("if v == nil then goto slow elseif v < 0 then v = 0 elseif v > 100 then v = 100 end")
-        b("D[%q] = v; t = t + %.17g * v", dim, dw)
+        b("D[%q] = v; t = t + %s * v", dim, lit(dw))
         goto next_dim
       end
       b("s, pt = 0, 0")
@@ -149,7 +149,7 @@ function compile_m.compile(card, full)
             nscore = nscore + 1
             W = W + r.weight
             b("if v < 0 then v = 0 elseif v > 100 then v = 100 end")
-            b("s = s + %.17g * v", r.weight)
+            b("s = s + %s * v", lit(r.weight))
           else
             npoints = npoints + 1
             b("pt = pt + v")
@@ -157,9 +157,9 @@ function compile_m.compile(card, full)
         end
       end
       if nscore > 0 or npoints > 0 then
-        if nscore > 0 then b("d = s / %.17g", W) else b("d = %.17g", card.base[dim] or 0) end
+        if nscore > 0 then b("d = s / %s", lit(W)) else b("d = %s", lit(card.base[dim] or 0)) end
         if npoints > 0 then b("d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end") end
-        b("D[%q] = d; t = t + %.17g * d", dim, dw)
+        b("D[%q] = d; t = t + %s * d", dim, lit(dw))
       else
         b("D[%q] = nil; goto slow", dim)
       end
@@ -176,8 +176,8 @@ function compile_m.compile(card, full)
           b("if v then if v == UNKNOWN then goto slow end; nf = nf + 1; F[nf] = %q", r.id)
         end
         if r.kind == "veto" then b("  veto = true")
-        elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
-        elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
+        elseif r.kind == "penalty" then b("  pen = pen + %s", lit(r.points))
+        elseif r.kind == "cap" then b("  if %s < cap then cap = %s end", lit(r.cap), lit(r.cap))
         else b("  rev = true") end
         b("end")
         if r.kinds then b("end") end
@@ -218,10 +218,10 @@ function compile_m.compile(card, full)
       b("if v ~= nil and v == v then")
       b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
       set(only, "v")
-      b("  t = t + %.17g * v; tw = tw + %.17g", dw, dw)
+      b("  t = t + %s * v; tw = tw + %s", lit(dw), lit(dw))
       b("else")
       set(only, "false")
-      b("  v = nil; miss = miss + %.17g end", dw)
+      b("  v = nil; miss = miss + %s end", lit(dw))
       b("D[%q] = v", dim)
     else
       b("s, w, wa, wd, pt, hp = 0, 0, 0, 0, 0, false")
@@ -229,17 +229,17 @@ function compile_m.compile(card, full)
         local r = rules[i]
         b("-- rule %d %s", i, r.id)
         applies(i, r)
-        b("wa = wa + %.17g", r.weight)
+        b("wa = wa + %s", lit(r.weight))
         call(i, r)
         if r.kind == "score" then
           b("if v ~= nil and v == v then")
           b("  if v < 0 then v = 0 elseif v > 100 then v = 100 end")
           set(i, "v")
-          b("  s = s + %.17g * v; w = w + %.17g; wd = wd + %.17g", r.weight, r.weight, r.weight)
+          b("  s = s + %s * v; w = w + %s; wd = wd + %s", lit(r.weight), lit(r.weight), lit(r.weight))
         else
           b("if v ~= nil and v == v then")
           set(i, "v")
-          b("  pt = pt + v; hp = true; wd = wd + %.17g", r.weight)
+          b("  pt = pt + v; hp = true; wd = wd + %s", lit(r.weight))
         end
         b("else")
         set(i, "false")
@@ -254,11 +254,11 @@ function compile_m.compile(card, full)
         b("  if hp then d = d + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end end")
         b("else d = nil end")
       else
-        b("if hp then d = %.17g + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end else d = nil end", base)
+        b("if hp then d = %s + pt; if d < 0 then d = 0 elseif d > 100 then d = 100 end else d = nil end", lit(base))
       end
       b("if wa > 0 then")
-      b("  if wd < wa then miss = miss + %.17g * (wa - wd) / wa end", dw)
-      b("  if d then t = t + %.17g * d; tw = tw + %.17g end", dw, dw)
+      b("  if wd < wa then miss = miss + %s * (wa - wd) / wa end", lit(dw))
+      b("  if d then t = t + %s * d; tw = tw + %s end", lit(dw), lit(dw))
       b("else d = nil end")
       b("D[%q] = d", dim)
     end
@@ -274,8 +274,8 @@ function compile_m.compile(card, full)
       b("elseif v then nf = nf + 1; F[nf] = %q", r.id)
       set(i, "1")
       if r.kind == "veto" then b("  veto = true")
-      elseif r.kind == "penalty" then b("  pen = pen + %.17g", r.points)
-      elseif r.kind == "cap" then b("  if %.17g < cap then cap = %.17g end", r.cap, r.cap)
+      elseif r.kind == "penalty" then b("  pen = pen + %s", lit(r.points))
+      elseif r.kind == "cap" then b("  if %s < cap then cap = %s end", lit(r.cap), lit(r.cap))
       else b("  rev = true") end
       if full then b("else V[%d] = 0 end", i) else b("end") end
       applies_end(i, r)

@@ -66,6 +66,16 @@ local function fmtnum(v)
 end
 core.fmtnum = fmtnum
 
+--- A number as a Lua literal for generated code, exactly (%.17g reads back
+--- as the same double), the infinities and NaN as expressions that make them,
+--- a negative one in parentheses.
+function core.literal(x)
+  if x ~= x then return "(0/0)" elseif x == math.huge then return "(1/0)"
+  elseif x == -math.huge then return "(-1/0)" end
+  local s = format("%.17g", x)
+  return x < 0 and "(" .. s .. ")" or s
+end
+
 
 --[[ {======================================================
   Rows: what the caller gave, as an iterator

@@ -159,10 +159,7 @@ end
 -- share and weight are written into the code as constants: this runs for
 -- every partner stored, and a loop over the rules looking them up was a
 -- third of the time of scoring.
-local function num(x)
-  if x ~= x then return "(0/0)" elseif x == huge then return "(1/0)" elseif x == -huge then return "(-1/0)" end
-  return format("%.17g", x)
-end
+local num = core.literal
 function run_m.ranker(card)
   local out = { "local V, r, F = ...",
                 "local lost, un = r.missing > " .. num(card.max_missing) .. ", r.uncapped",

@@ -171,12 +171,14 @@ local function normalise_rule(r, i, card, portfolio)
       else fail(where .. ": a flag needs 'when = function(...)' or an expression", 3) end
     end
     if r.flag == "penalty" then
-      if type(r.points) ~= "number" or r.points < 0 then
+      if type(r.points) ~= "number" or not (r.points >= 0) then
         fail(where .. ": a penalty needs 'points', a number >= 0 taken off the total", 3)
       end
       n.points = r.points
     elseif r.flag == "cap" then
-      if type(r.cap) ~= "number" then fail(where .. ": a cap needs 'cap', the highest total allowed", 3) end
+      if type(r.cap) ~= "number" or not (r.cap >= 0) then
+        fail(where .. ": a cap needs 'cap', the highest total allowed (a number >= 0)", 3)
+      end
       n.cap = r.cap
     end
   elseif portfolio then

@@ -22,7 +22,7 @@
 ---@field points? number|string|fun(...): number? a function or expression: points added to the dimension; a number: a penalty's points
 ---@field flag? "veto"|"penalty"|"cap"|"review" what a raised flag does
 ---@field when? string|fun(...): any, table? a flag (function or expression): truthy raises it, falsy passes, sc.unknown is indeterminate; the second value is extra evidence
----@field cap? number the highest total a raised cap allows
+---@field cap? number the highest total a raised cap allows (>= 0)
 
 ---A portfolio rule sees every partner of a run at once.
 ---@class vouch.portfolio_rule: vouch.rule

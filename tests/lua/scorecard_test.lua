@@ -89,6 +89,36 @@ T.test("a rule that reads the clock, randomness or the network is refused", func
   T.eq(math.random(1, 1), 1, "and randomness")
 end)
 
+T.test("a cap or penalty of any number scores, infinite ones included", function()
+  local c = sc.scorecard {
+    name = "unbounded", dimensions = { reach = 1 },
+    rules = {
+      { id = "R", dimension = "reach", reads = { "x" }, score = "x" },
+      { id = "NO_CAP", flag = "cap", cap = 1 / 0, reads = { "x" }, when = "x > 5" },
+      { id = "ZERO", flag = "cap", cap = 0, reads = { "x" }, when = "x > 90" },
+      { id = "ALL", flag = "penalty", points = 1 / 0, reads = { "x" }, when = "x > 50" },
+    },
+  }
+  local function total(x) return c:score { id = "p", x = x }.total end
+  T.eq(total(10), 10, "an infinite cap takes nothing off")
+  T.eq(total(60), 0, "an infinite penalty takes everything")
+  T.eq(total(95), 0, "a cap of zero")
+  for _, bad in ipairs { { cap = -5 }, { cap = -1 / 0 }, { cap = 0 / 0 }, { points = 0 / 0 } } do
+    local rule = { id = "BAD", flag = bad.cap and "cap" or "penalty", cap = bad.cap, points = bad.points,
+                   reads = { "x" }, when = "x > 1" }
+    T.checkerror(bad.cap and "a cap needs 'cap', the highest total allowed (a number >= 0)"
+                 or "a penalty needs 'points', a number >= 0",
+                 sc.scorecard, { name = "bad", dimensions = { reach = 1 },
+                                 rules = { { id = "R", dimension = "reach", reads = { "x" }, score = "x" },
+                                           rule } })
+  end
+  local db = vouch.db.open()
+  local id, s = c:run { db = db, rows = { { id = "a", x = 10 }, { id = "b", x = 60 } } }
+  T.eq(s.partners, 2, "stored")
+  local reasons = db:one("SELECT reasons FROM scores WHERE run_id = ? AND partner_id = 'b'", id).reasons
+  assert(reasons:find('"ALL","penalty"', 1, true), "the infinite penalty is a principal reason: " .. reasons)
+end)
+
 T.test("a spec is checked, naming the rule at fault", function()
   T.checkerror("bad argument #1 to 'scorecard' (table expected, got no value)", sc.scorecard)
   T.checkerror("'name' must be a non-empty string", sc.scorecard, { dimensions = { trust = 1 } })
