@@ -522,32 +522,45 @@ static void cancel_all(loop_state *s) {
 
 typedef struct sleep_op {
   vouch_op_t op;            /* must be first */
-  uv_timer_t timer;
+  union {
+    uv_handle_t handle;
+    uv_timer_t timer;       /* a sleep of some time */
+    uv_idle_t idle;         /* a sleep of none: until the loop's next turn */
+  } u;
 } sleep_op;
 
 static void sleep_closed(uv_handle_t *handle) {
   free(handle->data);
 }
 
-static void sleep_fired(uv_timer_t *timer) {
-  sleep_op *sp = timer->data;
-  uv_close((uv_handle_t *)timer, sleep_closed);
+static void sleep_stop(sleep_op *sp) {
+  if (sp->u.handle.type == UV_IDLE) uv_idle_stop(&sp->u.idle);
+  else uv_timer_stop(&sp->u.timer);
+  uv_close(&sp->u.handle, sleep_closed);
+}
+
+static void sleep_done(sleep_op *sp) {
+  sleep_stop(sp);
   if (sp->op.L) {
     lua_pushboolean(sp->op.L, 1);
     vouch_op_done(&sp->op, 1);
   }
 }
 
+static void sleep_fired(uv_timer_t *timer) { sleep_done(timer->data); }
+static void sleep_turned(uv_idle_t *idle) { sleep_done(idle->data); }
+
 static void sleep_cancel(vouch_op_t *op) {
-  sleep_op *sp = (sleep_op *)op;
-  uv_timer_stop(&sp->timer);
-  uv_close((uv_handle_t *)&sp->timer, sleep_closed);
+  sleep_stop((sleep_op *)op);
 }
 
 /*
 ** vouch.sleep(ms [, opts]): let the loop run other tasks for at least `ms`
 ** milliseconds; true, or nil, message, "ETIMEDOUT" if opts.timeout is
-** shorter.
+** shorter. A sleep of 0 waits for the loop's next turn (an idle handle, so
+** the loop polls without blocking): a timer of 0 would fire in the pass
+** that started it, and a task sleeping 0 in a loop would keep the loop
+** from ever polling or reading its clock again.
 */
 static int loop_sleep(lua_State *L) {
   lua_Number ms = luaL_checknumber(L, 1);
@@ -561,9 +574,15 @@ static int loop_sleep(lua_State *L) {
   if (sp == NULL) return luaL_error(L, "not enough memory");
   vouch_op_start(L, &sp->op);
   sp->op.cancel = sleep_cancel;
-  uv_timer_init(&h->loop, &sp->timer);
-  sp->timer.data = sp;
-  uv_timer_start(&sp->timer, sleep_fired, (uint64_t)ms, 0);
+  if ((uint64_t)ms == 0) {
+    uv_idle_init(&h->loop, &sp->u.idle);
+    sp->u.idle.data = sp;
+    uv_idle_start(&sp->u.idle, sleep_turned);
+  } else {
+    uv_timer_init(&h->loop, &sp->u.timer);
+    sp->u.timer.data = sp;
+    uv_timer_start(&sp->u.timer, sleep_fired, (uint64_t)ms, 0);
+  }
   vouch_op_timeout(&sp->op, timeout);
   return vouch_op_wait(L);
 }

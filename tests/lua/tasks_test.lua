@@ -30,6 +30,29 @@ T.test("sleep returns true, and honours a shorter timeout", function()
   T.eq(vouch.sleep(1, {timeout = 5000}), true, "timeout longer than the sleep")
 end)
 
+T.test("a task that sleeps 0 in a loop lets the loop turn: timers fire, files are read", function()
+  local done, turns = false, 0
+  local spinner = vouch.spawn(function()
+    while not done do vouch.sleep(0); turns = turns + 1 end
+    return turns
+  end)
+  local ok, err = pcall(function()
+    T.eq(vouch.sleep(5), true, "a timer fires beside it")
+    local dir = arg[0]:match("^(.*)/lua/[^/]*$") .. "/data/csv/"
+    local n = 0
+    for _ in assert(vouch.load.csv(dir .. "quoted.csv")):rows() do n = n + 1 end
+    assert(n > 0, "a file is read beside it, on the thread pool")
+  end)
+  done = true   -- whatever happened, the spinner stops
+  assert(ok, err)
+  assert(spinner:wait() > 1, "the spinner turned more than once")
+  local t = vouch.spawn(function() return vouch.sleep(0, { timeout = 1 }) end)
+  T.eq(t:wait(), true, "sleep(0) is done before a timeout")
+  local c = vouch.spawn(function() vouch.sleep(0); return "not reached" end)
+  c:cancel()
+  T.eq(c:status(), "cancelled", "a sleep of 0 is cancelled")
+end)
+
 T.test("bad arguments raise", function()
   T.checkerror("must not be negative", vouch.sleep, -1)
   T.checkerror("bad timeout (must not be negative)", vouch.sleep, 1, {timeout = -5})
