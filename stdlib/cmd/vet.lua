@@ -376,11 +376,33 @@ local function compact(res)
            verdict = res.verdict, weakest = res.weakest, reasons = concat(codes, ", ") }
 end
 
+-- compact() of a partner's row as card:run gives it to opts.row, as
+-- values: its weakest dimension is the first of the lowest, its principal
+-- reasons the ranked ones at the head of the list.
+local function row_values(dims)
+  local codes, huge = {}, math.huge
+  return function(id, name, kind, total, verdict, dv, rv, n)
+    local weakest, low = nil, huge
+    for k = 1, #dims do
+      local v = dv[k]
+      if v and v < low then weakest, low = dims[k], v end
+    end
+    local m = 0
+    while m < n and rv[5 * m + 4] do m = m + 1; codes[m] = rv[5 * m - 4] end
+    return id, name, kind, total, verdict, weakest, concat(codes, ", ", 1, m)
+  end
+end
+
 local function no_store(card, rows, fmt, top, progress)
+  local values = row_values(card.dimension_list)
   if fmt == "table" and top then
     local add, first, last = ends(top)
+    local function keep(id, name, kind, total, verdict, weakest, reasons)
+      add { id = id, name = name, kind = kind, total = total, verdict = verdict,
+            weakest = weakest, reasons = reasons }
+    end
     local _, summary = card:run { store = false, rows = rows, progress = progress,
-                                  each = function(res) add(compact(res)) end }
+                                  row = function(...) keep(values(...)) end }
     local n = summary.partners
     print_table(function(f)
       for i, c in ipairs(first) do f(cells(i, c)) end
@@ -401,16 +423,21 @@ local function no_store(card, rows, fmt, top, progress)
   local hold = sc.inserter(tmp, "held", 8)
   local _, summary
   tmp:tx(function()
-    _, summary = card:run { store = false, rows = rows, text = fmt ~= "table", progress = progress,
-      each = function(res)
-        local c, line = compact(res), nil
-        if fmt == "json" then
-          line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
-        elseif fmt == "csv" then
-          line = csv_line(card.dimension_list, 0, "", res, res.outcomes):match("^0,,(.*)$")
-        end
-        hold.add(c.id, c.name, c.kind, c.total, c.verdict, c.weakest, c.reasons, line)
-      end }
+    if fmt == "table" then   -- the row alone: no partner is explained in full
+      _, summary = card:run { store = false, rows = rows, progress = progress,
+                              row = function(...) hold.add(values(...)) end }
+    else
+      _, summary = card:run { store = false, rows = rows, text = true, progress = progress,
+        each = function(res)
+          local c, line = compact(res), nil
+          if fmt == "json" then
+            line = json_item(0, res, res.outcomes):sub(#'{"rank":0,' + 1)
+          else
+            line = csv_line(card.dimension_list, 0, "", res, res.outcomes):match("^0,,(.*)$")
+          end
+          hold.add(c.id, c.name, c.kind, c.total, c.verdict, c.weakest, c.reasons, line)
+        end }
+    end
     hold.flush()
   end)
   local ranked = "SELECT * FROM held s " .. sc.rank_sql("s", "id")
@@ -433,14 +460,24 @@ local function no_store(card, rows, fmt, top, progress)
       local i = 0
       for c in tmp:rows(ranked) do i = i + 1; f(cells(i, c)) end
     end
+    -- Measured and, piped, laid out by SQL and the host, as a stored
+    -- run's table is (table_from_db).
     local function measure(f)
-      local n = summary.partners
-      f({ tostring(n), "", "", "", "100.0", "approve", "", "" })
-      for c in tmp:rows("SELECT id, name, kind, weakest FROM held") do
-        f({ "", c.id, cli.cut(c.name or "", 28), c.kind or "", "", "", c.weakest or "-", "" })
-      end
+      local m = tmp:one("SELECT max(cell_width(id)) AS id, max(cell_width(cell_cut(name, 28))) " ..
+                        "AS name, max(cell_width(kind)) AS kind, " ..
+                        "max(cell_width(coalesce(weakest, '-'))) AS weakest FROM held")
+      local rep = string.rep
+      f({ tostring(summary.partners), rep("x", m.id or 0), rep("x", m.name or 0), rep("x", m.kind or 0),
+          "100.0", "approve", rep("x", m.weakest or 0), "" })
     end
-    print_table(each, measure)
+    local function body(w)
+      local widths, right = {}, {}
+      for c = 2, #HEADER do widths[c - 1], right[c - 1] = w[c], RIGHT[c] end
+      tmp:print("SELECT s.id, cell_cut(s.name, 28), s.kind, coalesce(fixed(s.total, 1), '-'), " ..
+                "s.verdict, coalesce(s.weakest, '-'), s.reasons FROM held s " .. sc.rank_sql("s", "id"),
+                { number = w[1], widths = widths, right = right })
+    end
+    print_table(each, measure, body)
     print_summary(nil, card, summary, summary.partners)
   end
 end

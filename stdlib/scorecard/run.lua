@@ -223,6 +223,10 @@ end
 -- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
 -- source text (hashed), opts.started_by (default 'cli').
 -- opts.store = false scores without storing (no run; the id is nil).
+-- opts.row(id, name, kind, total, verdict, dims, reasons, n) is called
+-- with each partner's row as db:run_score takes it (dims in the card's
+-- order, false where indeterminate; reasons five values a reason, the
+-- principal ones first, by rank), stored or not; both lists are reused.
 -- opts.each(res) is called once per partner with its final result, in the
 -- order they are stored: id, name, kind, total, verdict, dimensions,
 -- weakest and reasons (the principal outcomes) are always there; the
@@ -309,11 +313,14 @@ function Card:run(opts)
   -- outcome, points, rank and, for a portfolio flag, its evidence (the
   -- other outcomes are recomputed by replay). Both lists are reused.
   local dv, rv = {}, {}
-  local run_score = db and db.run_score
+  local run_score = storing and db.run_score
+  local on_row = opts.row
   local dims_into = dims_filler(self.dimension_list)
   local function put_row(id, name, kind, total, verdict, values, load_id, row, nr)
     dims_into(values, dv)
-    run_score(db, run_id, tostring(id), name, kind, total, verdict, load_id, row, dv, rv, nr)
+    id = tostring(id)
+    if run_score then run_score(db, run_id, id, name, kind, total, verdict, load_id, row, dv, rv, nr) end
+    if on_row then on_row(id, name, kind, total, verdict, dv, rv, nr) end
   end
   local progress = opts.progress
   local function count(res)
@@ -348,7 +355,7 @@ function Card:run(opts)
   end
   -- Storing alone (nothing kept, nobody told): the stored row is made
   -- straight from the compact result, without an outcome table per rule.
-  local fast = storing and not keep and not each
+  local fast = (storing or on_row) and not keep and not each
   local rules = self.rules
   local top_i = {}
   local function outcome(rule, v, r)
@@ -391,7 +398,7 @@ function Card:run(opts)
     summary.partners = n_done
     summary[r.verdict] = summary[r.verdict] + 1
     if progress and n_done % 2048 == 0 then progress(n_done, "scoring") end
-    if load_id == nil then load_id, row = input_of(p) end
+    if storing and load_id == nil then load_id, row = input_of(p) end
     put_row(p.id, p.name, p.kind, r.total, r.verdict, r.dimensions, load_id, row, m // 5)
   end
   local function store(p, r, load_id, row)
@@ -400,10 +407,8 @@ function Card:run(opts)
     if keeper then keep[#keep + 1] = keeper(res)
     elseif keep then keep[#keep + 1] = res end
     count(res)
-    if storing then
-      if load_id == nil then load_id, row = input_of(p) end
-      score_row(res, res.outcomes, load_id, row)
-    end
+    if storing and load_id == nil then load_id, row = input_of(p) end
+    if storing or on_row then score_row(res, res.outcomes, load_id, row) end
   end
 
   -- A portfolio partner, slim: it waits (packed) with the fields the
@@ -450,7 +455,7 @@ function Card:run(opts)
     end
     count(res)
     for _, o in ipairs(hits) do cand[#cand + 1] = o end
-    if storing then score_row(res, cand, e.load, e.row) end
+    if storing or on_row then score_row(res, cand, e.load, e.row) end
   end
 
   local function body()

@@ -89,6 +89,8 @@
 ---@field source? string the scorecard's source text, hashed with the run
 ---@field started_by? string default "cli"
 ---@field keep? boolean return every explanation in summary.results
+---@field store? boolean false: score without storing (no run)
+---@field row? fun(id: string, name: string?, kind: string?, total: number?, verdict: string, dims: (number|false)[], reasons: any[], n: integer) each partner's row as db:run_score takes it, stored or not (the lists are reused)
 
 ---@class vouch.run_summary
 ---@field run integer

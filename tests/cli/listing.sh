@@ -136,3 +136,16 @@ check "vet, piped: hostile names laid out to the byte" 0 '' -- \
   sed 's/\x1b\[[0-9;]*m//g; s/run 2:/run 1:/' | head -n 26 >hostile_plain.txt
 check "vet, piped: hostile names as the terminal path lays them out" 0 '' -- \
   sh -c "head -n 26 hostile.txt | cmp - hostile_plain.txt"
+
+# --no-store ranks the same rows in a temporary database and lays them out
+# the same way: the table is the stored run's, line for line.
+"$VOUCH" vet --no-store hostile.csv >bare.txt 2>&1
+head -n 24 want.txt >want_table.txt
+check "vet --no-store, piped: hostile names laid out as a stored run's" 0 '' -- \
+  sh -c "head -n 24 bare.txt | cmp - want_table.txt"
+check "vet --no-store, piped: its summary names no run" 0 '^22 partners: 13 approve, 9 review' -- \
+  sed -n 26p bare.txt
+"$VOUCH" vet --no-store odd.csv >bare_odd.txt 2>&1
+head -n 24 piped.txt >piped_table.txt
+check "vet --no-store, piped: the same table as stored, wide and accented names" 0 '' -- \
+  sh -c "head -n 24 bare_odd.txt | cmp - piped_table.txt"
