@@ -3053,14 +3053,15 @@ static void rec_reason(lua_State *L, vouch_json_buf *b, int t, int k) {
 
 /*
 ** The width of a stored cell as a table of the run shows it (cut to `cut`
-** characters, unless 0): printable ASCII is as wide as its bytes, the
-** rest is measured as SQL's cell_width and cell_cut do.
+** characters, unless 0): printable ASCII is as wide as its bytes (cut,
+** cut - 1 of them and "…"), the rest is measured as SQL's cell_width and
+** cell_cut do.
 */
 static size_t rec_cell_width(const char *s, size_t len, size_t cut) {
   size_t i;
   for (i = 0; i < len; i++)
     if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) break;
-  if (i == len) return cut && len > cut ? vouch__cell_cut_width(s, len, cut) : len;
+  if (i == len) return cut && len > cut ? cut : len;
   return cut ? vouch__cell_cut_width(s, len, cut) : vouch__cell_width(s, len, NULL);
 }
 

@@ -217,9 +217,10 @@ end
 --- transaction. On error the run is marked 'failed', no score stays, and
 --- the error is raised again. Returns the run id and a summary
 --- { partners = n, approve = n, review = n, reject = n, results = {...},
---- cells = db:run_end's widest cells when stored } (results: the explanations when opts.keep is true, or what
---- opts.keep(explanation) returned for each when it is a function; texts
---- are made when opts.keep is true or opts.text is).
+--- cells = {...} } (results: the explanations when opts.keep is true, or
+--- what opts.keep(explanation) returned for each when it is a function;
+--- texts are made when opts.keep is true or opts.text is; cells: the
+--- widest cells stored, as db:run_end gives them, when stored).
 -- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
 -- source text (hashed), opts.started_by (default 'cli').
 -- opts.store = false scores without storing (no run; the id is nil).
