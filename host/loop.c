@@ -547,7 +547,14 @@ static void sleep_done(sleep_op *sp) {
   }
 }
 
-static void sleep_fired(uv_timer_t *timer) { sleep_done(timer->data); }
+static void sleep_fired(uv_timer_t *timer) {
+  vouch_host_t *h = (vouch_host_t *)((char *)timer->loop - offsetof(vouch_host_t, loop));
+  int waking = h->waking;
+  h->waking = 1;
+  sleep_done(timer->data);
+  h->waking = waking;
+}
+
 static void sleep_turned(uv_idle_t *idle) { sleep_done(idle->data); }
 
 static void sleep_cancel(vouch_op_t *op) {
@@ -557,10 +564,12 @@ static void sleep_cancel(vouch_op_t *op) {
 /*
 ** vouch.sleep(ms [, opts]): let the loop run other tasks for at least `ms`
 ** milliseconds; true, or nil, message, "ETIMEDOUT" if opts.timeout is
-** shorter. A sleep of 0 waits for the loop's next turn (an idle handle, so
-** the loop polls without blocking): a timer of 0 would fire in the pass
-** that started it, and a task sleeping 0 in a loop would keep the loop
-** from ever polling or reading its clock again.
+** shorter. Sleeps end in the order of their deadlines, a sleep of 0 first.
+** A task that a sleep's timer woke and that sleeps 0 waits for the loop's
+** next turn instead (an idle handle, so the loop polls without blocking):
+** a timer of 0 started there would fire in the same pass over the timers,
+** and a task sleeping 0 in a loop would keep the loop from ever polling
+** or reading its clock again.
 */
 static int loop_sleep(lua_State *L) {
   lua_Number ms = luaL_checknumber(L, 1);
@@ -574,7 +583,7 @@ static int loop_sleep(lua_State *L) {
   if (sp == NULL) return luaL_error(L, "not enough memory");
   vouch_op_start(L, &sp->op);
   sp->op.cancel = sleep_cancel;
-  if ((uint64_t)ms == 0) {
+  if ((uint64_t)ms == 0 && h->waking) {
     uv_idle_init(&h->loop, &sp->u.idle);
     sp->u.idle.data = sp;
     uv_idle_start(&sp->u.idle, sleep_turned);

@@ -92,6 +92,7 @@ typedef struct vouch_host {
   size_t loads_held;        /* read buffers of the sources reading now (load.c) */
   void *loads_reading;      /* those sources, and those waiting their turn, */
   void *loads_waiting;      /* oldest first (load.c's readers) */
+  int waking;               /* a task woken by a sleep's timer runs (loop.c) */
 } vouch_host_t;
 
 /* host.c */
