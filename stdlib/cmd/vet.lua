@@ -120,6 +120,24 @@ local function print_table(lines, measure, body)
   flush_lines()
 end
 
+-- Every line of a table whose cells SQL gives in order (`sql`, with its
+-- parameters), laid out by the host with the widths `w` (db:print).
+-- SQLite sorts rows too many for memory in pieces the size of its page
+-- cache, which it then merges: one worker thread sorts and writes a piece
+-- while the next is read, and with pieces half the cache's size the two
+-- take the memory one piece took.
+local function print_sorted(db, w, sql, ...)
+  local widths, right = {}, {}
+  for c = 2, #HEADER do widths[c - 1], right[c - 1] = w[c], RIGHT[c] end
+  local cache = db:one("PRAGMA cache_size").cache_size
+  local threads = db:one("PRAGMA threads").threads
+  db:exec("PRAGMA threads = 1")
+  db:exec(format("PRAGMA cache_size = %d", cache // 2))
+  db:print(sql, { number = w[1], widths = widths, right = right }, ...)
+  db:exec(format("PRAGMA threads = %d", threads))
+  db:exec(format("PRAGMA cache_size = %d", cache))
+end
+
 -- A name of at most 28 bytes and no control character is shown as it is.
 local function short_name(name)
   name = name or ""
@@ -234,25 +252,9 @@ local function table_from_db(db, run_id, card, summary, top)
     local weakest = { "CASE json_argmin(s.dims)" }
     for k, d in ipairs(names) do weakest[#weakest + 1] = format("WHEN %d THEN %s", k - 1, quote(d)) end
     weakest[#weakest + 1] = "ELSE '-' END"
-    local widths, right = {}, {}
-    for c = 2, #HEADER do
-      widths[c - 1] = w[c]
-      right[c - 1] = RIGHT[c]
-    end
-    -- SQLite sorts a run too large for memory in pieces the size of its
-    -- page cache, which it then merges. One worker thread sorts and
-    -- writes a piece while the next is read; with pieces half the cache's
-    -- size, the two take the memory one piece took.
-    local cache = db:one("PRAGMA cache_size").cache_size
-    local threads = db:one("PRAGMA threads").threads
-    db:exec("PRAGMA threads = 1")
-    db:exec(format("PRAGMA cache_size = %d", cache // 2))
-    db:print("SELECT s.partner_id, cell_cut(s.name, 28), s.kind, coalesce(fixed(s.total, 1), '-'), " ..
-             "s.verdict, " .. concat(weakest, " ") .. ", " .. CODES_SQL ..
-             " FROM scores s WHERE s.run_id = ?1" .. ORDER_SQL,
-             { number = w[1], widths = widths, right = right }, run_id)
-    db:exec(format("PRAGMA threads = %d", threads))
-    db:exec(format("PRAGMA cache_size = %d", cache))
+    print_sorted(db, w, "SELECT s.partner_id, cell_cut(s.name, 28), s.kind, " ..
+                 "coalesce(fixed(s.total, 1), '-'), s.verdict, " .. concat(weakest, " ") .. ", " ..
+                 CODES_SQL .. " FROM scores s WHERE s.run_id = ?1" .. ORDER_SQL, run_id)
   end
   print_table(each, measure, not parts[3] and body or nil)
   print_summary(run_id, card, summary, parts[3] and 2 * top or n)
@@ -471,11 +473,9 @@ local function no_store(card, rows, fmt, top, progress)
           "100.0", "approve", rep("x", m.weakest or 0), "" })
     end
     local function body(w)
-      local widths, right = {}, {}
-      for c = 2, #HEADER do widths[c - 1], right[c - 1] = w[c], RIGHT[c] end
-      tmp:print("SELECT s.id, cell_cut(s.name, 28), s.kind, coalesce(fixed(s.total, 1), '-'), " ..
-                "s.verdict, coalesce(s.weakest, '-'), s.reasons FROM held s " .. sc.rank_sql("s", "id"),
-                { number = w[1], widths = widths, right = right })
+      print_sorted(tmp, w, "SELECT s.id, cell_cut(s.name, 28), s.kind, " ..
+                   "coalesce(fixed(s.total, 1), '-'), s.verdict, coalesce(s.weakest, '-'), s.reasons " ..
+                   "FROM held s " .. sc.rank_sql("s", "id"))
     end
     print_table(each, measure, body)
     print_summary(nil, card, summary, summary.partners)
