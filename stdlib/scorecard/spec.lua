@@ -245,8 +245,8 @@ end
 -- spec.rules, spec.portfolio: lists of rules
 -- spec.evidence: accepted and ignored (a run stores no evidence but a
 --   portfolio flag's: explain recomputes it by replay)
--- spec.store: "all" (default) stores every rule's outcome with a run,
---   "adverse" only raised flags and the principal reasons
+-- spec.store: accepted and ignored (a run stores the principal reasons
+--   and the raised flags; the other outcomes are recomputed by replay)
 function spec_m.scorecard(spec)
   checkarg(1, spec, "table", "scorecard")
   if type(spec.name) ~= "string" or spec.name == "" then
