@@ -255,7 +255,7 @@ function spec_m.scorecard(spec)
   local card = setmetatable({ name = spec.name, description = spec.description,
     spec = spec, weights = {}, base = {}, dimension_list = {}, rules = {},
     portfolio = {}, index = {},
-    store = spec.store or "all", max_missing = spec.max_missing or 0.25 }, Card)
+    max_missing = spec.max_missing or 0.25 }, Card)
   local where = "scorecard '" .. spec.name .. "'"
   local known, why = check_keys(spec, SPEC_KEYS)
   if not known then error(where .. ": " .. why, 2) end
