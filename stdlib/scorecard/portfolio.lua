@@ -37,9 +37,6 @@ local function verdict_of(card, r)
   return "approve"
 end
 
---- Apply the portfolio rules to `set`, an array of { partner = p, result = r }
---- whose results are compact results (each its own). Raised flags are added
---- to r.portfolio and change r.total and r.verdict.
 -- Whether portfolio rule `rule` can judge partner `p`: of its kinds, and
 -- with every field it reads (a partner missing them is indeterminate for
 -- it, and is left out of the set it sees).
@@ -51,17 +48,10 @@ local function judges(rule, p)
   return true
 end
 
--- Whether any portfolio rule can judge `p`: only those partners are held
--- in memory until the whole set has been seen.
-function Card:in_portfolio(p)
-  for _, rule in ipairs(self.portfolio) do
-    if judges(rule, p) then return true end
-  end
-  return false
-end
-
---- card:in_portfolio as a function made for this card, each rule's kinds
---- and fields written into its code: a run asks it of every partner.
+--- A function(p) that says whether any portfolio rule of `card` can judge
+--- `p` (as judges() does, each rule's kinds and fields written into its
+--- code): only those partners are held until the whole set has been seen,
+--- and a run asks it of every partner.
 function portfolio_m.judge(card)
   local out, kinds = { "local K = ...", "return function(p)" }, {}
   for i, rule in ipairs(card.portfolio) do
@@ -76,6 +66,9 @@ function portfolio_m.judge(card)
   return assert(load(concat(out, "\n"), "=portfolio of " .. card.name, "t", {}))(kinds)
 end
 
+--- Apply the portfolio rules to `set`, an array of { partner = p, result = r }
+--- whose results are compact results (each its own). Raised flags are added
+--- to r.portfolio and change r.total and r.verdict.
 function Card:apply_portfolio(set)
   for _, rule in ipairs(self.portfolio) do
     local view = {}

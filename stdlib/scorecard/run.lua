@@ -159,10 +159,10 @@ end
 -- share and weight are written into the code as constants: this runs for
 -- every partner stored, and a loop over the rules looking them up was a
 -- third of the time of scoring.
-local num = core.literal
+local lit = core.literal
 function run_m.ranker(card)
   local out = { "local V, r, F = ...",
-                "local lost, un = r.missing > " .. num(card.max_missing) .. ", r.uncapped",
+                "local lost, un = r.missing > " .. lit(card.max_missing) .. ", r.uncapped",
                 "local i1, i2, i3, i4, x1, x2, x3, x4, nf, v, x = 0, 0, 0, 0, 0, 0, 0, 0, 0" }
   local function emit(fmt, ...) out[#out + 1] = format(fmt, ...) end
   for i, rule in ipairs(card.rules) do
@@ -171,16 +171,16 @@ function run_m.ranker(card)
     -- indeterminate: an unchecked veto forces review; a missing score
     -- matters most when it is why the verdict is review
     local unknown = kind == "veto" and "2e5"
-                    or rule.share and format("lost and %s or %s", num(1e5 * rule.share), num(rule.share * 25))
+                    or rule.share and format("lost and %s or %s", lit(1e5 * rule.share), lit(rule.share * 25))
                     or "0"
     if kind == "score" then
-      emit("if v then x = %s * (50 - v)", num(rule.share))
+      emit("if v then x = %s * (50 - v)", lit(rule.share))
     elseif kind == "points" then
-      emit("if v then x = v < 0 and -v * %s or 0", num(card.weights[rule.dimension]))
+      emit("if v then x = v < 0 and -v * %s or 0", lit(card.weights[rule.dimension]))
     else
       local raised = kind == "veto" and "1e9" or kind == "review" and "1e6"
-                     or kind == "penalty" and num(rule.points)
-                     or kind == "cap" and format("(un and un > %s) and (un - %s) or 0", num(rule.cap), num(rule.cap))
+                     or kind == "penalty" and lit(rule.points)
+                     or kind == "cap" and format("(un and un > %s) and (un - %s) or 0", lit(rule.cap), lit(rule.cap))
                      or "0"
       emit("if v == 1 then x = %s; if x > 0 then nf = nf + 1; F[nf] = %d end", raised, i)
     end

@@ -46,11 +46,18 @@ T.test("a task that sleeps 0 in a loop lets the loop turn: timers fire, files ar
   done = true   -- whatever happened, the spinner stops
   assert(ok, err)
   assert(spinner:wait() > 1, "the spinner turned more than once")
-  local t = vouch.spawn(function() return vouch.sleep(0, { timeout = 1 }) end)
-  T.eq(t:wait(), true, "sleep(0) is done before a timeout")
-  local c = vouch.spawn(function() vouch.sleep(0); return "not reached" end)
-  c:cancel()
-  T.eq(c:status(), "cancelled", "a sleep of 0 is cancelled")
+  -- A sleep of 0 after a timer woke the task waits for the loop's next
+  -- turn: it ends before its timeout (whose timer goes with it, or the run
+  -- would wait a minute for it), and a race cancels it where it waits.
+  local t = vouch.spawn(function() vouch.sleep(1); return vouch.sleep(0, { timeout = 60000 }) end)
+  T.eq(t:wait(), true, "a turn's sleep ends, and before its timeout")
+  local turned = false
+  local won = vouch.race {
+    function() vouch.sleep(1); turned = true; vouch.sleep(0); return "turn" end,
+    function() vouch.sleep(1); return "timer" end,
+  }
+  T.eq(won, "timer", "the timer's task won the race")
+  T.eq(turned, true, "the other was waiting for the loop's turn when it was cancelled")
 end)
 
 T.test("bad arguments raise", function()
