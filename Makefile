@@ -11,15 +11,15 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash minizip expat xlsxwriter libh2o openssl
+PKGS    := lua5.4 libuv sqlite3 libcurl jansson libedit libxxhash minizip expat xlsxwriter libh2o openssl libpq
 # Headers only: these are loaded on first use (host/dl.h), not linked.
-LAZY    := libcurl minizip expat xlsxwriter libh2o openssl
+LAZY    := libcurl minizip expat xlsxwriter libh2o openssl libpq
 # Debian packages: the -dev packages behind PKGS and the tools the tests use.
 DEBS    := build-essential pkg-config liblua5.4-dev libuv1-dev libsqlite3-dev \
            libcurl4-openssl-dev libjansson-dev libedit-dev \
            libcmocka-dev libxxhash-dev libminizip-dev libexpat1-dev \
-           libxlsxwriter-dev libh2o-dev libssl-dev sqlite3 python3 tmux tzdata clang libclang-rt-14-dev \
-           lua5.4 chromium fonts-thai-tlwg
+           libxlsxwriter-dev libh2o-dev libssl-dev libpq-dev sqlite3 python3 tmux tzdata \
+           clang libclang-rt-14-dev lua5.4 chromium fonts-thai-tlwg postgresql
 BUILD   := build
 ifeq ($(SANITIZE),1)
 BUILD   := build-san

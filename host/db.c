@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "record_pg.h"
 #include "store.h"
 
 #define ROWS_MT "vouch.db.rows"
@@ -809,6 +810,17 @@ static int push_db(lua_State *L, const char *path, const char *display, int flag
   sqlite3 *conn;
   int rc;
   if (!h->trusted) flags |= VOUCH_STORE_SANDBOX;
+  if (vouch_pgrec_is_uri(path)) {
+    /* The record on a server is the scheduler's (record.h): no script
+       reaches it, and scoring runs are not stored there. */
+    char shown[600];
+    vouch_pgrec_shown(path, shown, sizeof shown);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "%s: the record on a server keeps schedules, their runs and alerts; "
+                    "scoring runs and vouch.db are kept in SQLite files (give --db FILE)", shown);
+    lua_pushstring(L, "CANTOPEN");
+    return 3;
+  }
   d = (vouch_db_t *)lua_newuserdatauv(L, sizeof *d, 3);
   memset(d, 0, sizeof *d);
   lua_newtable(L);

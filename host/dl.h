@@ -1,11 +1,12 @@
 /*
 ** dl.h: libraries loaded on first use.
 **
-** libcurl and the thirty libraries behind it (TLS, Kerberos, LDAP), the
-** workbook libraries with libcrypto behind them, and libh2o with libssl,
-** libcrypto and libwslay, cost more to map and relocate than the rest of a
-** start together, and most runs use none of them. Such a library is not
-** linked: a file of stubs (dl_curl.c, dl_xlsx.c, dl_h2o.c) defines each
+** libcurl and the thirty libraries behind it (TLS, Kerberos, LDAP), libpq
+** with much the same behind it, the workbook libraries with libcrypto
+** behind them, and libh2o with libssl, libcrypto and libwslay, cost more
+** to map and relocate than the rest of a start together, and most runs use
+** none of them. Such a library is not linked: a file of stubs (dl_curl.c,
+** dl_pq.c, dl_xlsx.c, dl_h2o.c) defines each
 ** function the host calls, under the library's own name, so the callers
 ** are unchanged; data that a header's macros name (libh2o's token table)
 ** is reached through an accessor the macro is pointed at (dl_h2o.h). The
@@ -34,7 +35,7 @@ typedef struct vouch_dl {
 } vouch_dl_t;
 
 extern vouch_dl_t vouch_dl_curl, vouch_dl_expat, vouch_dl_minizip, vouch_dl_xlsxwriter,
-    vouch_dl_h2o;
+    vouch_dl_h2o, vouch_dl_pq;
 
 /* Loads lib unless tried before; 0 when its functions can be called, -1
 ** when the library or one of its functions is missing (lib->error says

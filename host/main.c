@@ -12,7 +12,11 @@
 #include <lualib.h>
 #include <sqlite3.h>
 
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include "vouch.h"
+#include "record_pg.h"
 
 #define DEFAULT_MEMORY "1G"
 #define DEFAULT_TIMEOUT 600.0
@@ -238,6 +242,15 @@ static int db_ready(const vouch_opts_t *o, const char *cmd, int readonly) {
   const char *slash;
   if (db == NULL || *db == '\0') db = "vouch.db";
   if (strcmp(db, ":memory:") == 0) return 0;
+  if (vouch_pgrec_is_uri(db)) {
+    char shown[600];
+    if (strncmp(cmd, "schedule", 8) == 0 || strcmp(cmd, "prune") == 0) return 0;
+    vouch_pgrec_shown(db, shown, sizeof shown);
+    fprintf(stderr, "vouch: %s: the record on %s keeps schedules, their runs and alerts; "
+                    "scoring runs are kept in a SQLite file\n"
+                    "hint: give --db FILE for 'vouch %s'\n", cmd, shown, cmd);
+    return VOUCH_EXIT_DB;
+  }
   if (stat(db, &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return 0;
     fprintf(stderr, "vouch: %s: cannot open the database %s: it is a folder\n"
@@ -464,10 +477,29 @@ static int cmd_version(vouch_opts_t *o, const command *c, int argc, char **argv)
 }
 
 
+/*
+** A schedule's run ends with the daemon that started it: killed with -9,
+** the daemon leaves no run behind that another daemon then runs again.
+** The variable is the daemon's pid; a run whose daemon is already gone
+** does not start. Its own children do not inherit it.
+*/
+static void die_with_daemon(void) {
+  const char *d = getenv("VOUCH_SCHEDULE_DAEMON");
+  long pid;
+  if (d == NULL) return;
+  pid = atol(d);
+  unsetenv("VOUCH_SCHEDULE_DAEMON");
+#ifdef __linux__
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+  if (pid > 0 && getppid() != (pid_t)pid) _exit(VOUCH_EXIT_SCRIPT);
+}
+
 int main(int argc, char **argv) {
   vouch_opts_t o;
   const command *c;
   int i;
+  die_with_daemon();
   memset(&o, 0, sizeof o);
   vouch_parse_size(DEFAULT_MEMORY, &o.max_memory);
   o.timeout = DEFAULT_TIMEOUT;

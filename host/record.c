@@ -2,7 +2,8 @@
 ** record.c: the record layer (record.h) on SQLite. Every statement the
 ** scheduler, its Lua binding and the monitor make on the host's tables is
 ** here, behind named functions; the connection is opened and migrated by
-** store.c like every other connection to the host's database.
+** store.c like every other connection to the host's database. A record on
+** a PostgreSQL server is record_pg.c's: each call hands it over there.
 */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "record.h"
+#include "record_pg.h"
 #include "store.h"
 
 const char *const vouch_flag_outcomes[] = {"veto", "penalty", "cap", "review", NULL};
@@ -22,6 +24,7 @@ typedef struct kept_write {     /* a write waiting for the lock */
 } kept_write;
 
 struct vouch_record {
+  vouch_pgrec_t *pg;            /* owned: the record is on a server; NULL for a file */
   sqlite3 *db;                  /* owned */
   char error[600];              /* why the last call failed */
   int defer;                    /* writes that find the lock taken are kept */
@@ -147,6 +150,14 @@ vouch_record_t *vouch_record_open(const char *path, vouch_host_t *h, char **err)
     *err = strdup("out of memory");
     return NULL;
   }
+  r->kept_tail = &r->kept;
+  if (vouch_pgrec_is_uri(path)) {
+    if ((r->pg = vouch_pgrec_open(path, err)) == NULL) {
+      free(r);
+      return NULL;
+    }
+    return r;
+  }
   if (vouch__store_open(path, VOUCH_STORE_HOST, h, NULL, &r->db, err) != SQLITE_OK) {
     free(r);
     return NULL;
@@ -168,15 +179,23 @@ static void drop_kept(vouch_record_t *r) {
 void vouch_record_close(vouch_record_t *r) {
   if (r == NULL) return;
   drop_kept(r);
+  vouch_pgrec_close(r->pg);
   sqlite3_close(r->db);
   free(r);
 }
 
 const char *vouch_record_error(vouch_record_t *r) {
-  return r->error;
+  return r->pg ? vouch_pgrec_error(r->pg) : r->error;
 }
 
+int vouch_record_shared(vouch_record_t *r) {
+  return r->pg != NULL;
+}
+
+/* A server's rows are locked one by one, never the whole record: there is
+   nothing to wait for and nothing is kept. */
 void vouch_record_defer(vouch_record_t *r, int wait_ms, vouch_record_report_cb report, void *ud) {
+  if (r->pg) return;
   r->defer = 1;
   r->report = report;
   r->report_ud = ud;
@@ -259,6 +278,40 @@ static int put(vouch_record_t *r, sqlite3_stmt *st) {
 
 /*
 ** {======================================================
+** Daemons and their leases: a file's single daemon needs none
+** =======================================================
+*/
+
+int vouch_record_join(vouch_record_t *r, const char *host, int64_t pid, const char *at,
+                      int lease_ms) {
+  return r->pg ? vouch_pgrec_daemon_join(r->pg, host, pid, at, lease_ms) : VOUCH_RECORD_OK;
+}
+
+int vouch_record_renew(vouch_record_t *r) {
+  return r->pg ? vouch_pgrec_daemon_renew(r->pg) : VOUCH_RECORD_OK;
+}
+
+int vouch_record_leave(vouch_record_t *r) {
+  return r->pg ? vouch_pgrec_daemon_leave(r->pg) : VOUCH_RECORD_OK;
+}
+
+int vouch_record_claim(vouch_record_t *r, const char *at,
+                       void (*each)(void *ud, const char *schedule, const char *last_for),
+                       void *ud) {
+  return r->pg ? vouch_pgrec_claim(r->pg, at, each, ud) : VOUCH_RECORD_OK;
+}
+
+int vouch_record_daemons(vouch_record_t *r, vouch_daemon_t **v, int *n) {
+  *v = NULL;
+  *n = 0;
+  return r->pg ? vouch_pgrec_daemons(r->pg, v, n) : VOUCH_RECORD_OK;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
 ** Schedules
 ** =======================================================
 */
@@ -266,7 +319,7 @@ static int put(vouch_record_t *r, sqlite3_stmt *st) {
 void vouch_schedule_free(vouch_schedule_t *s) {
   free(s->name); free(s->expr); free(s->tz); free(s->script); free(s->args);
   free(s->missed); free(s->overlap); free(s->alerts); free(s->dir); free(s->grants);
-  free(s->created_at); free(s->last_run); free(s->next_run);
+  free(s->created_at); free(s->last_run); free(s->next_run); free(s->holder);
   memset(s, 0, sizeof *s);
 }
 
@@ -289,9 +342,11 @@ static void schedule_read(sqlite3_stmt *st, vouch_schedule_t *s) {
   s->dir = col_dup(st, 12); s->created_at = col_dup(st, 13); s->last_run = col_dup(st, 14);
   s->next_run = col_dup(st, 15); s->grants = col_dup(st, 16);
   s->keep = sqlite3_column_int64(st, 17); s->keep_days = sqlite3_column_double(st, 18);
+  s->holder = NULL;  /* a file's single daemon holds every schedule */
 }
 
 int vouch_record_schedule_get(vouch_record_t *r, const char *name, vouch_schedule_t *s) {
+  if (r->pg) return vouch_pgrec_schedule_get(r->pg, name, s);
   sqlite3_stmt *st = prep(r, "SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE name=?", "s", name);
   int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
   memset(s, 0, sizeof *s);
@@ -302,6 +357,7 @@ int vouch_record_schedule_get(vouch_record_t *r, const char *name, vouch_schedul
 }
 
 int vouch_record_schedules(vouch_record_t *r, int paused, vouch_schedule_t **v, int *n) {
+  if (r->pg) return vouch_pgrec_schedules(r->pg, paused, v, n);
   sqlite3_stmt *st = prep(r, "SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE ?1 OR paused=0"
                           " ORDER BY name", "i", (int64_t)paused);
   int cap = 0, rc;
@@ -316,6 +372,7 @@ int vouch_record_schedules(vouch_record_t *r, int paused, vouch_schedule_t **v, 
 }
 
 int vouch_record_schedule_put(vouch_record_t *r, const vouch_schedule_t *s) {
+  if (r->pg) return vouch_pgrec_schedule_put(r->pg, s);
   return done(r, prep(r,
     "INSERT INTO schedules(name, expr, tz, script, args, missed, missed_cap, overlap, jitter,"
     " paused, alerts, threshold, created_at, next_run, dir, grants, keep, keep_days)"
@@ -333,23 +390,28 @@ int vouch_record_schedule_put(vouch_record_t *r, const vouch_schedule_t *s) {
 }
 
 int vouch_record_schedule_remove(vouch_record_t *r, const char *name) {
+  if (r->pg) return vouch_pgrec_schedule_remove(r->pg, name);
   return changed(r, prep(r, "DELETE FROM schedules WHERE name=?", "s", name));
 }
 
 int vouch_record_schedule_pause(vouch_record_t *r, const char *name) {
+  if (r->pg) return vouch_pgrec_schedule_pause(r->pg, name);
   return changed(r, prep(r, "UPDATE schedules SET paused=1 WHERE name=?", "s", name));
 }
 
 int vouch_record_schedule_resume(vouch_record_t *r, const char *name, const char *next_run) {
+  if (r->pg) return vouch_pgrec_schedule_resume(r->pg, name, next_run);
   return changed(r, prep(r, "UPDATE schedules SET paused=0, next_run=? WHERE name=?", "ss",
                          next_run, name));
 }
 
 int vouch_record_schedule_next(vouch_record_t *r, const char *name, const char *next_run) {
+  if (r->pg) return vouch_pgrec_schedule_next(r->pg, name, next_run);
   return put(r, prep(r, "UPDATE schedules SET next_run=? WHERE name=?", "ss", next_run, name));
 }
 
 int vouch_record_schedule_started(vouch_record_t *r, const char *name, const char *at) {
+  if (r->pg) return vouch_pgrec_schedule_started(r->pg, name, at);
   return put(r, prep(r, "UPDATE schedules SET last_run=? WHERE name=?", "ss", at, name));
 }
 
@@ -368,6 +430,7 @@ void vouch_sched_runs_free(vouch_sched_run_t *v, int n) {
     vouch_sched_run_t *s = &v[i];
     free(s->schedule); free(s->scheduled_for); free(s->trigger); free(s->status);
     free(s->started_at); free(s->ended_at); free(s->error); free(s->output); free(s->alert);
+    free(s->daemon);
   }
   free(v);
 }
@@ -385,6 +448,7 @@ static void sched_run_read(sqlite3_stmt *st, vouch_sched_run_t *s) {
 
 int vouch_record_history(vouch_record_t *r, const char *name, int64_t limit, int alerts,
                          vouch_sched_run_t **v, int *n) {
+  if (r->pg) return vouch_pgrec_history(r->pg, name, limit, alerts, v, n);
   sqlite3_stmt *st = prep(r, "SELECT id, schedule, scheduled_for, trigger, status, started_at,"
                           " ended_at, duration, exit_code, error, output, pid, run_id, alert"
                           " FROM schedule_runs WHERE (?1 IS NULL OR schedule=?1)"
@@ -404,6 +468,7 @@ int vouch_record_history(vouch_record_t *r, const char *name, int64_t limit, int
 
 int vouch_record_run_start(vouch_record_t *r, const char *name, const char *scheduled_for,
                            const char *trigger, const char *at, int64_t *id) {
+  if (r->pg) return vouch_pgrec_run_start(r->pg, name, scheduled_for, trigger, at, id);
   int rc;
   if (vouch_record_flush(r) != VOUCH_RECORD_OK) return VOUCH_RECORD_BUSY;
   rc = done(r, prep(r, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
@@ -414,18 +479,22 @@ int vouch_record_run_start(vouch_record_t *r, const char *name, const char *sche
 }
 
 int vouch_record_run_pid(vouch_record_t *r, int64_t id, int64_t pid) {
+  if (r->pg) return vouch_pgrec_run_pid(r->pg, id, pid);
   return put(r, prep(r, "UPDATE schedule_runs SET pid=? WHERE id=?", "ii", pid, id));
 }
 
 int vouch_record_run_not_started(vouch_record_t *r, const char *name, const char *scheduled_for,
                                  const char *trigger, const char *status, const char *at,
                                  const char *error) {
+  if (r->pg)
+    return vouch_pgrec_run_not_started(r->pg, name, scheduled_for, trigger, status, at, error);
   return put(r, prep(r, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
                      " started_at, ended_at, duration, error) VALUES (?,?,?,?,?,?,0,?)",
                      "sssssss", name, scheduled_for, trigger, status, at, at, error));
 }
 
 int vouch_record_run_end(vouch_record_t *r, const vouch_sched_run_t *s) {
+  if (r->pg) return vouch_pgrec_run_end(r->pg, s);
   return put(r, prep(r, "UPDATE schedule_runs SET status=?, ended_at=?, duration=?,"
                      " exit_code=?, error=?, output=?, run_id=nullif(?, 0), alert=? WHERE id=?",
                      "ssdissisi", s->status, s->ended_at, s->duration, s->exit_code, s->error,
@@ -434,6 +503,7 @@ int vouch_record_run_end(vouch_record_t *r, const vouch_sched_run_t *s) {
 
 int vouch_record_running(vouch_record_t *r, int unstarted, int64_t **ids, int64_t **pids,
                          int *n) {
+  if (r->pg) return vouch_pgrec_running(r->pg, unstarted, ids, pids, n);
   sqlite3_stmt *st = prep(r, "SELECT id, pid FROM schedule_runs WHERE status='running'"
                           " AND (?1 OR pid IS NOT NULL)", "i", (int64_t)unstarted);
   int cap = 0, cap2 = 0, rc;
@@ -452,6 +522,7 @@ int vouch_record_running(vouch_record_t *r, int unstarted, int64_t **ids, int64_
 }
 
 int vouch_record_run_abort(vouch_record_t *r, int64_t id, const char *at, const char *error) {
+  if (r->pg) return vouch_pgrec_run_abort(r->pg, id, at, error);
   return put(r, prep(r, "UPDATE schedule_runs SET status='aborted', ended_at=?, error=?"
                      " WHERE id=? AND status='running'", "ssi", at, error, id));
 }
@@ -466,6 +537,7 @@ void vouch_triggers_free(vouch_trigger_t *v, int n) {
 
 int vouch_record_trigger(vouch_record_t *r, const char *name, const char *partner,
                          const char *reason, const char *at) {
+  if (r->pg) return vouch_pgrec_trigger(r->pg, name, partner, reason, at);
   return done(r, prep(r, "INSERT INTO schedule_triggers(schedule, partner_id, reason, created_at)"
                       " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM schedule_triggers"
                       " WHERE schedule=?1 AND partner_id IS ?2 AND fired_at IS NULL)", "ssss",
@@ -473,6 +545,7 @@ int vouch_record_trigger(vouch_record_t *r, const char *name, const char *partne
 }
 
 int vouch_record_triggers(vouch_record_t *r, vouch_trigger_t **v, int *n) {
+  if (r->pg) return vouch_pgrec_triggers(r->pg, v, n);
   sqlite3_stmt *st = prep(r, "SELECT id, schedule, partner_id, reason FROM schedule_triggers"
                           " WHERE fired_at IS NULL ORDER BY id", NULL);
   int cap = 0, rc;
@@ -492,6 +565,7 @@ int vouch_record_triggers(vouch_record_t *r, vouch_trigger_t **v, int *n) {
 }
 
 int vouch_record_trigger_fired(vouch_record_t *r, int64_t id, const char *at) {
+  if (r->pg) return vouch_pgrec_trigger_fired(r->pg, id, at);
   return put(r, prep(r, "UPDATE schedule_triggers SET fired_at=? WHERE id=?", "si", at, id));
 }
 
@@ -505,11 +579,13 @@ int vouch_record_trigger_fired(vouch_record_t *r, int64_t id, const char *at) {
 */
 
 int64_t vouch_record_last_run(vouch_record_t *r) {
+  if (r->pg) return vouch_pgrec_last_run(r->pg);
   return one_int(prep(r, "SELECT coalesce(max(id),0) FROM runs", NULL));
 }
 
 int vouch_record_runs_made(vouch_record_t *r, int64_t after, int64_t pid, const char *name,
                            int64_t **ids, int *n) {
+  if (r->pg) return vouch_pgrec_runs_made(r->pg, after, pid, name, ids, n);
   sqlite3_stmt *st = prep(r, "SELECT id FROM runs WHERE id>? AND status='ok' AND (pid=? OR"
                           " started_by='schedule:'||?) ORDER BY id", "iis", after, pid, name);
   int cap = 0, rc;
@@ -525,6 +601,7 @@ int vouch_record_runs_made(vouch_record_t *r, int64_t after, int64_t pid, const 
 
 int64_t vouch_record_previous_run(vouch_record_t *r, const char *name, int64_t run,
                                   int64_t runs_before, int64_t pid) {
+  if (r->pg) return vouch_pgrec_previous_run(r->pg, name, run, runs_before, pid);
   /* h: the schedule's earlier executions, each with the range of run ids
      it may have made (after the run the history row before it links);
      c: the runs they made, those started as the schedule's, and this
@@ -545,6 +622,7 @@ int64_t vouch_record_previous_run(vouch_record_t *r, const char *name, int64_t r
 }
 
 char *vouch_record_run_scorecard(vouch_record_t *r, int64_t run) {
+  if (r->pg) return vouch_pgrec_run_scorecard(r->pg, run);
   sqlite3_stmt *st = prep(r, "SELECT scorecard FROM runs WHERE id=?", "i", run);
   char *s = st && sqlite3_step(st) == SQLITE_ROW ? col_dup(st, 0) : NULL;
   sqlite3_finalize(st);
@@ -552,6 +630,7 @@ char *vouch_record_run_scorecard(vouch_record_t *r, int64_t run) {
 }
 
 char **vouch_record_run_dimensions(vouch_record_t *r, int64_t run, int *n) {
+  if (r->pg) return vouch_pgrec_run_dimensions(r->pg, run, n);
   sqlite3_stmt *st = prep(r, "SELECT CASE WHEN j.type='text' THEN j.value END FROM runs r"
                           " JOIN scorecards c ON c.hash=r.scorecard_hash, json_each(CASE WHEN"
                           " NOT json_valid(c.dimensions) THEN '[]' WHEN json_type(c.dimensions)"
@@ -569,6 +648,7 @@ char **vouch_record_run_dimensions(vouch_record_t *r, int64_t run, int *n) {
 }
 
 double *vouch_record_run_values(vouch_record_t *r, int64_t run, int index, int *n) {
+  if (r->pg) return vouch_pgrec_run_values(r->pg, run, index, n);
   char path[32];
   sqlite3_stmt *st;
   double *v = NULL;
@@ -591,6 +671,7 @@ double *vouch_record_run_values(vouch_record_t *r, int64_t run, int index, int *
 
 int vouch_record_changes(vouch_record_t *r, int64_t run, int64_t prev, double threshold,
                          void (*each)(void *ud, const vouch_score_change_t *c), void *ud) {
+  if (r->pg) return vouch_pgrec_changes(r->pg, run, prev, threshold, each, ud);
   sqlite3_stmt *st = prep(r, "SELECT n.partner_id, n.name, o.verdict, n.verdict, o.total, n.total"
                " FROM scores n JOIN scores o ON o.run_id=? AND o.partner_id=n.partner_id"
                " WHERE n.run_id=? AND (o.verdict<>n.verdict OR abs(n.total-o.total)>?)"
@@ -625,6 +706,7 @@ static const char *flag_sql(char *buf, size_t n) {
 
 int vouch_record_new_flags(vouch_record_t *r, int64_t run, int64_t prev,
                            void (*each)(void *ud, const vouch_flag_t *f), void *ud) {
+  if (r->pg) return vouch_pgrec_new_flags(r->pg, run, prev, each, ud);
   char sql[1200], flags[80];
   sqlite3_stmt *st;
   int rc;
@@ -712,6 +794,7 @@ static const char *const prune_delete[] = {
 
 int vouch_record_prune(vouch_record_t *r, const char *name, int64_t keep, double keep_days,
                        const char *now, int dry_run, vouch_prune_t *out) {
+  if (r->pg) return vouch_pgrec_prune(r->pg, name, keep, keep_days, now, dry_run, out);
   size_t i;
   int rc;
   memset(out, 0, sizeof *out);

@@ -20,7 +20,8 @@
 
 #include "vouch.h"
 
-enum { VOUCH_RECORD_OK = 0, VOUCH_RECORD_ERROR = -1, VOUCH_RECORD_BUSY = -2 };
+enum { VOUCH_RECORD_OK = 0, VOUCH_RECORD_ERROR = -1, VOUCH_RECORD_BUSY = -2,
+       VOUCH_RECORD_LOST = -3 };  /* a daemon's write after its lease expired (below) */
 
 typedef struct vouch_record vouch_record_t;  /* an open record */
 
@@ -46,14 +47,18 @@ extern const char *const vouch_flag_outcomes[];
 /* }====================================================== */
 
 
-/* Open the host's record at `path` (migrated to the newest schema); NULL
-** and a malloc'd message in *err. `h` (may be NULL) is the host whose
-** limits long queries obey. */
+/* Open the host's record at `path` (migrated to the newest schema): a
+** SQLite file, or a PostgreSQL server named by a connection URI
+** (postgresql://...). NULL and a malloc'd message in *err. `h` (may be
+** NULL) is the host whose limits long queries obey. */
 vouch_record_t *vouch_record_open(const char *path, vouch_host_t *h, char **err);
 void vouch_record_close(vouch_record_t *r);
 
 /* Why the last call failed (owned by r, valid until the next call). */
 const char *vouch_record_error(vouch_record_t *r);
+
+/* Whether the record is on a server, where several daemons may share it. */
+int vouch_record_shared(vouch_record_t *r);
 
 
 /*
@@ -84,6 +89,59 @@ int vouch_record_flush_wait(vouch_record_t *r, int seconds);
 
 /*
 ** {======================================================
+** Daemons and their leases
+** On a server any number of daemons, on any number of machines, share the
+** schedules. Each joins with a lease that it renews (vouch_record_renew)
+** well before it ends. A schedule is driven by one daemon at a time, the
+** one that claimed it, until that daemon leaves or its lease expires; then
+** another daemon's claim takes it over. Once joined, vouch_record_schedules
+** and vouch_record_triggers give only what this daemon holds, and every
+** write for a schedule checks, in the same statement, that this daemon
+** still holds it: one that lost its lease (killed, paused, cut off) gets
+** VOUCH_RECORD_LOST, however late it wakes. A due time runs once: starting
+** it a second time, from any daemon, is LOST too.
+** A SQLite file has a single daemon (the lock on DB.lock): there join,
+** renew, leave and claim do nothing.
+** =======================================================
+*/
+
+typedef struct vouch_daemon {
+  int64_t id;
+  char *host, *started_at, *seen_at;  /* owned (vouch_daemons_free) */
+  int64_t pid, schedules;       /* its process on `host`; how many schedules it holds */
+  int lease_ms;
+  int alive;                    /* its lease has not expired */
+  int self;                     /* it is this process */
+} vouch_daemon_t;
+
+void vouch_daemons_free(vouch_daemon_t *v, int n);
+
+/* Join as a daemon of process `pid` on `host` with a lease of `lease_ms`. */
+int vouch_record_join(vouch_record_t *r, const char *host, int64_t pid, const char *at,
+                      int lease_ms);
+/* Renew the lease: OK, LOST when it had expired (rejoin; the schedules it
+** held may be another's now), BUSY or ERROR when the server did not answer. */
+int vouch_record_renew(vouch_record_t *r);
+/* Leave: the schedules held are free for the others at once. */
+int vouch_record_leave(vouch_record_t *r);
+/*
+** Claim every schedule no live daemon holds. For each taken from a daemon
+** whose lease expired, the runs it left running are marked aborted, and
+** `each` hears the schedule's name and the last due time whose run was
+** started, made or skipped (NULL: none): the due times after it were not
+** run, and the schedule's missed policy decides what becomes of them.
+*/
+int vouch_record_claim(vouch_record_t *r, const char *at,
+                       void (*each)(void *ud, const char *schedule, const char *last_for),
+                       void *ud);
+/* The daemons that joined and have not left, oldest first (malloc'd array). */
+int vouch_record_daemons(vouch_record_t *r, vouch_daemon_t **v, int *n);
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
 ** Schedules
 ** =======================================================
 */
@@ -103,6 +161,7 @@ typedef struct vouch_schedule {
   double threshold;             /* points a total may move before it is reported */
   int64_t keep;                 /* retention: its last `keep` runs (0: no such limit) */
   double keep_days;             /* and those of the last `keep_days` days (0: none) */
+  char *holder;                 /* on a server, the daemon that drives it ("HOST pid N"), or NULL */
 } vouch_schedule_t;
 
 void vouch_schedule_free(vouch_schedule_t *s);
@@ -151,6 +210,7 @@ typedef struct vouch_sched_run {
   int64_t pid;                  /* 0 when none */
   int64_t run_id;               /* the scoring run it made last, 0 when none */
   char *alert;                  /* JSON array of the alerts it raised, or NULL */
+  char *daemon;                 /* on a server, the daemon that ran it ("HOST pid N"), or NULL */
 } vouch_sched_run_t;
 
 void vouch_sched_runs_free(vouch_sched_run_t *v, int n);

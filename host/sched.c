@@ -35,6 +35,7 @@
 #include "vouch.h"
 #include "cron.h"
 #include "vouch_sched.h"
+#include "record_pg.h"
 
 extern char **environ;
 
@@ -645,7 +646,7 @@ typedef struct child {          /* a running schedule */
   int spawned, exited, eofs, closed;
   int64_t exit_status;
   int term_signal;
-  const char *fate;             /* set when we ended it: "aborted", "replaced" */
+  const char *fate;             /* set when we ended it: "aborted", "replaced", "lost" */
   uv_timer_t backstop;          /* kills a child that outlives its time limit */
   int backstop_on;
   vouch_sched_grants_t envg;    /* the variables it was granted (names only), whose
@@ -677,6 +678,11 @@ struct engine {
   int pending_work;             /* webhooks in flight */
   int failures;                 /* runs that did not end ok (for `run`) */
   int lock_fd;
+  int shared;                   /* the record is on a server: daemons hold leases */
+  int lease_ms;                 /* --lease, in ms */
+  uv_timer_t beat;              /* renews the lease */
+  int beat_failing;             /* the last renewal got no answer (told once) */
+  char host[256];               /* this machine's name, in `daemons` */
   int in_run;                   /* uv_run is running: uv_stop may be called */
   uint64_t last_sweep;          /* uv_hrtime() of the last look for dead runs */
 };
@@ -854,7 +860,10 @@ static void check_schedule(engine *e, vouch_schedule_t *d, int64_t now) {
     }
     vouch_tz_release();
   }
-  vouch_record_schedule_next(e->rec, d->name, t == INT64_MAX ? NULL : vouch_time_utc(t, ts));
+  /* Due times are fired by the daemon that moved the schedule on, only. */
+  if (vouch_record_schedule_next(e->rec, d->name, t == INT64_MAX ? NULL : vouch_time_utc(t, ts))
+      == VOUCH_RECORD_LOST)
+    return;
   {
     int on_time = now - last < LATE_LIMIT + d->jitter;
     int64_t missed = ndue - on_time, keep = ndue < 64 ? ndue : 64, run_missed = 0, i;
@@ -888,7 +897,9 @@ static void check_triggers(engine *e) {
   if (vouch_record_triggers(e->rec, &v, &n) != VOUCH_RECORD_OK) return;
   for (i = 0; i < n; i++) {
     vouch_schedule_t d;
-    vouch_record_trigger_fired(e->rec, v[i].id, vouch_time_utc(clock_now(e), ts));
+    if (vouch_record_trigger_fired(e->rec, v[i].id, vouch_time_utc(clock_now(e), ts)) ==
+        VOUCH_RECORD_LOST)
+      continue;  /* another daemon fired it */
     if (vouch_record_schedule_get(e->rec, v[i].schedule, &d) > 0 && !d.paused) {
       logf_(e, "trigger", v[i].schedule, "partner=%s reason=\"%s\"",
             v[i].partner ? v[i].partner : "-", v[i].reason ? v[i].reason : "");
@@ -939,6 +950,81 @@ static void sweep_dead(engine *e, int startup) {
 }
 
 
+/*
+** {======================================================
+** Leases: several daemons on one server
+** Each daemon renews its lease on a timer of its own, a third of the lease,
+** so that a long poll or a slow run's end does not let it lapse. A daemon
+** that finds its lease lost stops its runs (another daemon has taken them
+** over, and their ends would not be recorded), drops what it queued and
+** joins again: it then claims what no one holds, like a new daemon.
+** =======================================================
+*/
+
+/* A schedule taken over from a daemon whose lease expired: the due times
+   after the last it handled were not run. Its next run goes back to the
+   first of them, and check_schedule treats them as any time no daemon ran:
+   the missed policy decides. */
+static void takeover(void *ud, const char *name, const char *last_for) {
+  engine *e = ud;
+  vouch_schedule_t d;
+  int64_t now = clock_now(e), last, next, cur;
+  char ts[32];
+  if (vouch_record_schedule_get(e->rec, name, &d) > 0 && last_for &&
+      vouch_time_parse(last_for, NULL, now, &last) == 0 &&
+      vouch_cron_next_of(d.expr, d.tz, last, &next) == 0 &&
+      (d.next_run == NULL || vouch_time_parse(d.next_run, NULL, now, &cur) != 0 || next < cur))
+    vouch_record_schedule_next(e->rec, name, vouch_time_utc(next, ts));
+  logf_(e, "takeover", name, "after=%s", last_for ? last_for : "-");
+  vouch_schedule_free(&d);
+}
+
+static int join(engine *e) {
+  char ts[32];
+  if (vouch_record_join(e->rec, e->host, (int64_t)getpid(), vouch_time_utc(clock_now(e), ts),
+                        e->lease_ms) != VOUCH_RECORD_OK) {
+    logf_(e, "error", NULL, "cannot join as a daemon: %s", vouch_record_error(e->rec));
+    return -1;
+  }
+  return 0;
+}
+
+static void lease_lost(engine *e) {
+  child *c;
+  request *r;
+  logf_(e, "lease", NULL, "lost: %s", vouch_record_error(e->rec));
+  while ((r = e->queue)) {
+    e->queue = r->next;
+    request_free(r);
+  }
+  e->queue_tail = &e->queue;
+  for (c = e->children; c; c = c->next)
+    if (!c->exited && !c->fate) {
+      c->fate = "lost";
+      uv_process_kill(&c->proc, SIGTERM);
+    }
+  if (join(e) == 0) logf_(e, "lease", NULL, "joined again");
+}
+
+static void beat_cb(uv_timer_t *t) {
+  engine *e = t->data;
+  int rc = vouch_record_renew(e->rec);
+  if (rc == VOUCH_RECORD_LOST) {
+    lease_lost(e);
+  } else if (rc != VOUCH_RECORD_OK) {
+    if (!e->beat_failing)
+      logf_(e, "error", NULL, "cannot renew the lease: %s", vouch_record_error(e->rec));
+    e->beat_failing = 1;
+    /* not renewed at all yet: the lease may lapse, and the next renewal says so */
+  } else {
+    if (e->beat_failing) logf_(e, "lease", NULL, "renewed again");
+    e->beat_failing = 0;
+  }
+}
+
+/* }====================================================== */
+
+
 static void poll_once(engine *e) {
   int64_t now = clock_now(e);
   vouch_schedule_t *defs;
@@ -948,6 +1034,10 @@ static void poll_once(engine *e) {
      back as they left them. */
   if (vouch_record_flush(e->rec) != VOUCH_RECORD_OK) return;
   if (uv_hrtime() - e->last_sweep > 30 * (uint64_t)1000000000) sweep_dead(e, 0);
+  if (e->shared) {
+    char ts[32];
+    vouch_record_claim(e->rec, vouch_time_utc(clock_now(e), ts), takeover, e);
+  }
   check_triggers(e);
   /* Read them all first: checking writes to the table. */
   if (vouch_record_schedules(e->rec, 0, &defs, &n) == VOUCH_RECORD_OK) {
@@ -1254,9 +1344,12 @@ static void child_finish(child *c) {
   char *alert_text = NULL;
 
   if (c->fate) {
-    status = strcmp(c->fate, "killed") == 0 ? "limit" : c->fate;
+    status = strcmp(c->fate, "killed") == 0 ? "limit" : strcmp(c->fate, "lost") == 0
+             ? "aborted" : c->fate;
     snprintf(error, sizeof error, "%s", strcmp(c->fate, "aborted") == 0
              ? "the daemon stopped before the run ended"
+             : strcmp(c->fate, "lost") == 0
+             ? "the daemon lost its lease before the run ended"
              : strcmp(c->fate, "replaced") == 0 ? "replaced by a newer run (overlap=replace)"
              : "killed after outliving its time limit");
   } else if (c->term_signal) {
@@ -1306,7 +1399,8 @@ static void child_finish(child *c) {
     end.output = output;
     end.run_id = run_id;
     end.alert = alert_text;
-    vouch_record_run_end(e->rec, &end);
+    if (vouch_record_run_end(e->rec, &end) == VOUCH_RECORD_LOST)
+      logf_(e, "lost", c->name, "run=%lld: %s", (long long)c->row, vouch_record_error(e->rec));
   }
   retain(e, c->name);
   if (strcmp(status, "ok") != 0) e->failures++;
@@ -1368,7 +1462,7 @@ static int start_run(engine *e, request *r) {
   vouch_schedule_t d;
   vouch_sched_plan_t plan;
   child *c;
-  char **env = NULL, ts[32], now[32], buf[4][600], why[600];
+  char **env = NULL, ts[32], now[32], buf[5][600], why[600];
   size_t i, nenv = 0, k;
   uv_process_options_t po;
   uv_stdio_container_t stdio[3];
@@ -1394,7 +1488,10 @@ static int start_run(engine *e, request *r) {
     vouch_sched_plan_free(&plan);
     vouch_schedule_free(&d);
     if (rc == VOUCH_RECORD_BUSY) return -1;
-    logf_(e, "error", r->name, "cannot record the run: %s", vouch_record_error(e->rec));
+    if (rc == VOUCH_RECORD_LOST)  /* another daemon's now, or run already */
+      logf_(e, "lost", r->name, "for=%s not started: %s", ts, vouch_record_error(e->rec));
+    else
+      logf_(e, "error", r->name, "cannot record the run: %s", vouch_record_error(e->rec));
     request_free(r);
     return 0;
   }
@@ -1412,7 +1509,7 @@ static int start_run(engine *e, request *r) {
   vouch_record_schedule_started(e->rec, r->name, now);
 
   for (nenv = 0; environ[nenv]; nenv++) {}
-  env = calloc(nenv + 5, sizeof *env);
+  env = calloc(nenv + 6, sizeof *env);
   if (env) {
     for (k = 0, i = 0; environ[k]; k++)
       if (strncmp(environ[k], "VOUCH_SCHEDULE", 14) != 0) env[i++] = environ[k];
@@ -1421,7 +1518,10 @@ static int start_run(engine *e, request *r) {
              r->trigger, ts);
     snprintf(buf[2], sizeof buf[2], "VOUCH_SCHEDULE_PARTNER=%s", r->partner ? r->partner : "");
     snprintf(buf[3], sizeof buf[3], "VOUCH_SCHEDULE_REASON=%s", r->reason ? r->reason : "");
+    /* the run ends with this process, should it die first (main.c) */
+    snprintf(buf[4], sizeof buf[4], "VOUCH_SCHEDULE_DAEMON=%ld", (long)getpid());
     env[i++] = buf[0]; env[i++] = buf[1]; env[i++] = buf[2]; env[i++] = buf[3];
+    env[i++] = buf[4];
     env[i] = NULL;
   }
 
@@ -1510,6 +1610,7 @@ static void maybe_finish(engine *e) {
   if (e->mode == MODE_DAEMON || e->stopping) {
     if (uv_is_active((uv_handle_t *)&e->poll)) uv_timer_stop(&e->poll);
   }
+  if (uv_is_active((uv_handle_t *)&e->beat)) uv_timer_stop(&e->beat);
   if (e->in_run) uv_stop(&e->loop);
 }
 
@@ -1638,6 +1739,9 @@ static const char daemon_help[] =
   "  --log FILE        append the log to FILE instead of stderr\n"
   "  --proxy URL       send webhooks through this proxy (default: none; the\n"
   "                    environment's http_proxy and https_proxy are ignored)\n"
+  "  --lease SECONDS   on a PostgreSQL record, how long this daemon's hold on its\n"
+  "                    schedules lasts unless renewed (default 20)\n"
+  "  --status          list the daemons of the record and what each holds, then exit\n"
   "Each run is `vouch run SCRIPT ARGS` (or `vouch vet|report ARGS`) with the\n"
   "grants recorded when its schedule was added, never more than the daemon's\n"
   "own: --allow-read (default: the daemon's working directory), --allow-write,\n"
@@ -1646,8 +1750,12 @@ static const char daemon_help[] =
   "report, a host option among a command's arguments, a path or host outside\n"
   "its grants, a missing directory) is not run: the run is recorded as failed\n"
   "with an error starting \"refused:\", and the daemon goes on.\n"
-  "A second daemon on the same database refuses to start (exit 6); a crashed\n"
-  "daemon's lock is taken over.\n";
+  "On a SQLite file a second daemon refuses to start (exit 6); a crashed\n"
+  "daemon's lock is taken over. On a PostgreSQL record (--db postgresql://...)\n"
+  "any number of daemons, on any number of machines, share the schedules: each\n"
+  "schedule is driven by one of them, and when that one stops or its lease\n"
+  "expires another takes the schedule over; its missed policy says what becomes\n"
+  "of the runs due meanwhile.\n";
 
 
 /*
@@ -1660,7 +1768,7 @@ static int runner_grants(engine *e, const vouch_opts_t *o, const char *db) {
   vouch_list_t l = {0};
   char cwd[PATH_MAX];
   int k, i;
-  if (db[0] != '/' && strcmp(db, ":memory:") != 0 && getcwd(cwd, sizeof cwd))
+  if (db[0] != '/' && strcmp(db, ":memory:") != 0 && !e->shared && getcwd(cwd, sizeof cwd))
     snprintf(e->db_abs, sizeof e->db_abs, "%s/%s", cwd, db);
   else
     snprintf(e->db_abs, sizeof e->db_abs, "%s", db);
@@ -1684,6 +1792,52 @@ static int runner_grants(engine *e, const vouch_opts_t *o, const char *db) {
   return 0;
 }
 
+/* vouch daemon --status: the daemons of the record and what each holds. */
+static int daemon_status(engine *e, const char *db_path, const char *shown) {
+  vouch_daemon_t *v;
+  vouch_schedule_t *s;
+  int n, ns, i, j, free_n = 0;
+  if (!e->shared) {
+    long pid = vouch_sched_daemon_pid(db_path);
+    if (pid) printf("daemon pid %ld runs the schedules of %s\n", pid, shown);
+    else printf("no daemon is running on %s\n", shown);
+    return VOUCH_EXIT_OK;
+  }
+  if (vouch_record_daemons(e->rec, &v, &n) != VOUCH_RECORD_OK) {
+    fprintf(stderr, "vouch: %s: %s\n", shown, vouch_record_error(e->rec));
+    return VOUCH_EXIT_DB;
+  }
+  if (vouch_record_schedules(e->rec, 1, &s, &ns) != VOUCH_RECORD_OK) {
+    fprintf(stderr, "vouch: %s: %s\n", shown, vouch_record_error(e->rec));
+    vouch_daemons_free(v, n);
+    return VOUCH_EXIT_DB;
+  }
+  if (n == 0) printf("no daemon has joined %s\n", shown);
+  else printf("%-6s %-20s %-8s %-20s %-20s %-7s %s\n", "ID", "HOST", "PID", "STARTED",
+              "LAST SEEN", "LEASE S", "HOLDS");
+  for (i = 0; i < n; i++) {
+    char holder[300];
+    int k = 0;
+    snprintf(holder, sizeof holder, "%s pid %lld", v[i].host, (long long)v[i].pid);
+    printf("%-6lld %-20s %-8lld %-20s %-20s %-7g ", (long long)v[i].id, v[i].host,
+           (long long)v[i].pid, v[i].started_at ? v[i].started_at : "-",
+           v[i].seen_at ? v[i].seen_at : "-", v[i].lease_ms / 1000.0);
+    if (!v[i].alive) {
+      printf("(lease expired %gs after it was last seen)\n", v[i].lease_ms / 1000.0);
+      continue;
+    }
+    for (j = 0; j < ns; j++)
+      if (s[j].holder && strcmp(s[j].holder, holder) == 0) printf("%s%s", k++ ? ", " : "", s[j].name);
+    printf("%s\n", k ? "" : "(none: standing by)");
+  }
+  for (j = 0; j < ns; j++)
+    if (s[j].holder == NULL) printf("%s%s", free_n++ ? ", " : "not held by a live daemon: ", s[j].name);
+  if (free_n) printf("\n");
+  vouch_schedules_free(s, ns);
+  vouch_daemons_free(v, n);
+  return VOUCH_EXIT_OK;
+}
+
 static void walk_close(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h)) uv_close(h, NULL);
@@ -1703,11 +1857,12 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   engine e;
   const char *db_path = o->db_path ? o->db_path : getenv("VOUCH_DB");
   const char *log_path = NULL, *name = NULL;
-  char *err = NULL;
-  int i, status = VOUCH_EXIT_OK;
+  char *err = NULL, shown[600];
+  int i, status = VOUCH_EXIT_OK, status_only = 0;
   ssize_t n;
 
   memset(&e, 0, sizeof e);
+  e.lease_ms = 20000;
   e.fixed_now = -1;
   e.clock_last = -1;
   e.poll_ms = 1000;
@@ -1722,8 +1877,12 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   for (i = 0; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     static const char *const opts[] = {"--poll", "--grace", "--max-running", "--clock",
-                                       "--log", "--at", "--proxy", NULL};
+                                       "--log", "--at", "--proxy", "--lease", NULL};
     int k;
+    if (strcmp(a, "--status") == 0 && e.mode == MODE_DAEMON) {
+      status_only = 1;
+      continue;
+    }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(e.mode == MODE_DAEMON ? daemon_help
             : "usage: vouch schedule tick --at TIME | vouch schedule run NAME\n", stdout);
@@ -1754,6 +1913,14 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
           return usage_error("bad time for --at (use YYYY-MM-DDTHH:MM:SSZ):", v);
         break;
       case 6: e.proxy = v; break;
+      case 7: {
+        char *end;
+        double secs = strtod(v, &end);
+        if (*end || !(secs >= 1 && secs <= 3600))
+          return usage_error("bad --lease (seconds, 1 to 3600):", v);
+        e.lease_ms = (int)(secs * 1000);
+        break;
+      }
     }
   }
   if (e.mode == MODE_TICK && e.fixed_now < 0) return usage_error("tick needs --at TIME", NULL);
@@ -1773,7 +1940,26 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
     if (e.log != stderr) fclose(e.log);
     return VOUCH_EXIT_DB;
   }
-  if (e.mode != MODE_RUN && take_lock(&e, db_path) != 0) {
+  e.shared = vouch_record_shared(e.rec);
+  vouch_pgrec_shown(db_path, shown, sizeof shown);
+  if (status_only) {
+    status = daemon_status(&e, db_path, shown);
+    vouch_record_close(e.rec);
+    if (e.log != stderr) fclose(e.log);
+    return status;
+  }
+  if (e.shared) {
+    if (gethostname(e.host, sizeof e.host) != 0) snprintf(e.host, sizeof e.host, "?");
+    e.host[sizeof e.host - 1] = '\0';
+  }
+  if (e.mode != MODE_RUN && e.shared && join(&e) != 0) {
+    fprintf(stderr, "vouch: %s: cannot join as a daemon: %s\n", shown,
+            vouch_record_error(e.rec));
+    vouch_record_close(e.rec);
+    if (e.log != stderr) fclose(e.log);
+    return VOUCH_EXIT_DB;
+  }
+  if (e.mode != MODE_RUN && !e.shared && take_lock(&e, db_path) != 0) {
     vouch_record_close(e.rec);
     if (e.log != stderr) fclose(e.log);
     return VOUCH_EXIT_LOCKED;
@@ -1795,7 +1981,10 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
 
   uv_timer_init(&e.loop, &e.poll);
   uv_timer_init(&e.loop, &e.grace_timer);
-  e.poll.data = e.grace_timer.data = &e;
+  uv_timer_init(&e.loop, &e.beat);
+  e.poll.data = e.grace_timer.data = e.beat.data = &e;
+  if (e.shared && e.mode != MODE_RUN)
+    uv_timer_start(&e.beat, beat_cb, (uint64_t)e.lease_ms / 3, (uint64_t)e.lease_ms / 3);
   uv_signal_init(&e.loop, &e.sigterm);
   uv_signal_init(&e.loop, &e.sigint);
   uv_signal_init(&e.loop, &e.sighup);
@@ -1807,8 +1996,13 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   uv_signal_start(&e.sighup, signal_cb, SIGHUP);
 
   if (e.mode == MODE_DAEMON) {
-    logf_(&e, "daemon", NULL, "pid=%ld db=%s poll=%llums max-running=%d", (long)getpid(),
-          db_path, (unsigned long long)e.poll_ms, e.max_running);
+    if (e.shared)
+      logf_(&e, "daemon", NULL, "pid=%ld db=%s poll=%llums max-running=%d host=%s lease=%gs",
+            (long)getpid(), shown, (unsigned long long)e.poll_ms, e.max_running, e.host,
+            e.lease_ms / 1000.0);
+    else
+      logf_(&e, "daemon", NULL, "pid=%ld db=%s poll=%llums max-running=%d", (long)getpid(),
+            shown, (unsigned long long)e.poll_ms, e.max_running);
     uv_timer_start(&e.poll, poll_cb, 0, e.poll_ms);
   } else if (e.mode == MODE_TICK) {
     poll_once(&e);
@@ -1838,6 +2032,7 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
     fprintf(stderr, "vouch: %s: the database stayed locked: a run was not started\n", db_path);
     if (status == VOUCH_EXIT_OK) status = VOUCH_EXIT_DB;
   }
+  if (e.shared && e.mode != MODE_RUN) vouch_record_leave(e.rec);
   if (e.mode == MODE_DAEMON) logf_(&e, "exit", NULL, "pid=%ld", (long)getpid());
   if (e.mode == MODE_RUN && status == VOUCH_EXIT_OK && e.failures) status = VOUCH_EXIT_SCRIPT;
 

@@ -21,6 +21,7 @@
 #include "cron.h"
 #include "record.h"
 #include "vouch_sched.h"
+#include "record_pg.h"
 
 #define MISSED_CAP_DEFAULT 10
 
@@ -104,6 +105,7 @@ static void push_schedule(lua_State *L, const vouch_schedule_t *s) {
   set_text(L, "created_at", s->created_at); set_text(L, "last_run", s->last_run);
   set_text(L, "next_run", s->next_run); set_text(L, "grants", s->grants);
   set_int(L, "keep", s->keep); set_number(L, "keep_days", s->keep_days);
+  set_text(L, "holder", s->holder);
 }
 
 /* A run of a schedule as a table of its columns. */
@@ -119,6 +121,7 @@ static void push_sched_run(lua_State *L, const vouch_sched_run_t *r) {
   if (r->pid) set_int(L, "pid", r->pid);
   if (r->run_id) set_int(L, "run_id", r->run_id);
   set_text(L, "alert", r->alert);
+  set_text(L, "daemon", r->daemon);
 }
 
 /* Push the schedule `name` (or nil): 1 when found. Raises on an error. */
@@ -433,9 +436,42 @@ static int sched_list(lua_State *L) {
 /* vouch.schedules.daemon() -> the pid of the daemon running on the default
 ** database, or nil when none is. */
 static int sched_daemon(lua_State *L) {
-  long pid = vouch_sched_daemon_pid(vouch_host(L)->db_path);
+  long pid = 0;
+  if (vouch_pgrec_is_uri(vouch_host(L)->db_path)) {  /* a live one of the server's */
+    vouch_daemon_t *v;
+    int n, i;
+    if (vouch_record_daemons(sdb(L), &v, &n) != VOUCH_RECORD_OK)
+      return luaL_error(L, "%s", vouch_record_error(sdb(L)));
+    for (i = 0; i < n && pid == 0; i++) if (v[i].alive) pid = (long)v[i].pid;
+    vouch_daemons_free(v, n);
+  } else {
+    pid = vouch_sched_daemon_pid(vouch_host(L)->db_path);
+  }
   if (pid) lua_pushinteger(L, (lua_Integer)pid);
   else lua_pushnil(L);
+  return 1;
+}
+
+/* vouch.schedules.daemons() -> the daemons that joined the record on a
+** server and have not left: {id, host, pid, started_at, seen_at, lease,
+** alive, schedules}; an empty list for a file. */
+static int sched_daemons(lua_State *L) {
+  vouch_record_t *db = sdb(L);
+  vouch_daemon_t *v;
+  int n, i;
+  if (vouch_record_daemons(db, &v, &n) != VOUCH_RECORD_OK)
+    return luaL_error(L, "%s", vouch_record_error(db));
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lua_createtable(L, 0, 8);
+    set_int(L, "id", v[i].id); set_text(L, "host", v[i].host); set_int(L, "pid", v[i].pid);
+    set_text(L, "started_at", v[i].started_at); set_text(L, "seen_at", v[i].seen_at);
+    set_number(L, "lease", v[i].lease_ms / 1000.0); set_int(L, "schedules", v[i].schedules);
+    lua_pushboolean(L, v[i].alive);
+    lua_setfield(L, -2, "alive");
+    lua_rawseti(L, -2, i + 1);
+  }
+  vouch_daemons_free(v, n);
   return 1;
 }
 
@@ -657,6 +693,7 @@ static void push_reason(lua_State *L) {
 int luaopen_vouch_sched(lua_State *L) {
   static const luaL_Reg schedules[] = {
     {"add", sched_add}, {"list", sched_list}, {"get", sched_get}, {"daemon", sched_daemon},
+    {"daemons", sched_daemons},
     {"remove", sched_remove}, {"pause", sched_pause}, {"resume", sched_resume},
     {"history", sched_history}, {"alerts", sched_alerts}, {"prune", sched_prune},
     {"trigger", sched_trigger}, {"context", sched_context}, {"psi", sched_psi}, {"now", sched_now}, {NULL, NULL}

@@ -252,7 +252,7 @@ and its limits, never more than the daemon's own.]],
         example = "vouch schedule tick --at 2025-01-01T02:00:00Z" },
     },
     example = "vouch schedule add nightly '0 2 * * *' report.lua" },
-  { name = "daemon", usage = "daemon [--poll MS] [--grace SECONDS] [--max-running N] [--clock FILE] [--log FILE] [--proxy URL]",
+  { name = "daemon", usage = "daemon [--poll MS] [--grace SECONDS] [--max-running N] [--clock FILE] [--log FILE] [--proxy URL] [--lease SECONDS] [--status]",
     summary = "run due schedules until stopped (SIGTERM/SIGINT)",
     text = [[
 Run due schedules until SIGTERM, SIGINT or SIGHUP, one log line per event.
@@ -266,8 +266,12 @@ two. A schedule whose row fails that check (a command other than vet or
 report, a host option among a command's arguments, a path or host outside
 its grants, a missing directory) is not run: the run is recorded as failed
 with an error starting "refused:", and the daemon goes on.
-A second daemon on the same database refuses to start (exit 6); a crashed
-daemon's lock is taken over.]],
+On a SQLite file a second daemon refuses to start (exit 6); a crashed
+daemon's lock is taken over. On a PostgreSQL record (--db postgresql://...)
+any number of daemons, on any number of machines, share the schedules: each
+schedule is driven by one of them, and when that one stops or its lease
+expires another takes the schedule over; its missed policy says what becomes
+of the runs due meanwhile.]],
     options = {
       { "poll", "MS", "how often schedules are checked (default 1000)" },
       { "grace", "SECONDS", "on stop, how long running runs may finish (default 30)" },
@@ -275,6 +279,8 @@ daemon's lock is taken over.]],
       { "clock", "FILE", "read the time from FILE (a controllable clock, for tests)" },
       { "log", "FILE", "append the log to FILE instead of stderr" },
       { "proxy", "URL", "send webhooks through this proxy (default: none; the environment's http_proxy and https_proxy are ignored)" },
+      { "lease", "SECONDS", "on a PostgreSQL record, how long this daemon's hold on its schedules lasts unless renewed (default 20)" },
+      { "status", nil, "list the daemons of the record and what each holds, then exit" },
     },
     example = "vouch --db scores.db daemon --log daemon.log" },
   { name = "prune", usage = "prune [--keep N] [--keep-days DAYS] [--dry-run]",

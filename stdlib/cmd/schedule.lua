@@ -124,6 +124,8 @@ function commands.list(_, opts)
     return
   end
   local rows, now = {}, schedules.now()
+  -- On a server, which daemon drives each schedule (several may share it).
+  local shared = #schedules.daemons() > 0
   for _, s in ipairs(list) do
     local policies = "missed=" .. s.missed .. (s.missed == "each" and (":" .. s.missed_cap) or "")
       .. " overlap=" .. s.overlap .. (s.jitter > 0 and (" jitter=" .. s.jitter .. "s") or "")
@@ -131,11 +133,14 @@ function commands.list(_, opts)
     if s.keep_days > 0 then policies = policies .. fmt(" keep-days=%g", s.keep_days) end
     rows[#rows + 1] = { s.name, s.expr .. (s.tz ~= "UTC" and (" " .. s.tz) or ""),
       next_run(s, daemon, now), s.last_run or "-", policies, s.script }
+    if shared then table.insert(rows[#rows], 4, s.holder or "-") end
   end
   if #rows == 0 and opts.format ~= "csv" then
     print("no schedules (add one with: vouch schedule add NAME 'EXPR' SCRIPT)") return
   end
-  columns({ "NAME", "EXPR", "NEXT RUN", "LAST RUN", "POLICIES", "SCRIPT" }, rows, opts.format)
+  local header = { "NAME", "EXPR", "NEXT RUN", "LAST RUN", "POLICIES", "SCRIPT" }
+  if shared then table.insert(header, 4, "HELD BY") end
+  columns(header, rows, opts.format)
   if not daemon and opts.format ~= "csv" then
     eprint("note: no daemon is running on this database, so nothing runs at these times "
       .. "(start one with: vouch daemon)")
@@ -194,15 +199,19 @@ function commands.history(args, opts)
     print(vouch.json.encode(vouch.json.array(runs)))
     return
   end
+  local shared = false  -- runs made by the daemons of a server say which
+  for _, r in ipairs(runs) do shared = shared or r.daemon ~= nil end
   for _, r in ipairs(runs) do
     local n = #reports(r)
     rows[#rows + 1] = { r.id, r.schedule, r.status, r.trigger, r.started_at,
       r.duration and fmt("%.2fs", r.duration) or "-", r.run_id or "-",
       n > 0 and fmt("%d (schedule alerts)", n) or "-", r.error or "" }
+    if shared then table.insert(rows[#rows], 6, r.daemon or "-") end
   end
   if #rows == 0 and opts.format ~= "csv" then print("no runs yet") return end
-  columns({ "ID", "SCHEDULE", "STATUS", "TRIGGER", "STARTED", "DURATION", "RUN", "ALERT", "ERROR" }, rows,
-          opts.format, { [3] = true })
+  local header = { "ID", "SCHEDULE", "STATUS", "TRIGGER", "STARTED", "DURATION", "RUN", "ALERT", "ERROR" }
+  if shared then table.insert(header, 6, "DAEMON") end
+  columns(header, rows, opts.format, { [3] = true })
   if output then
     for _, r in ipairs(runs) do
       if r.output and r.output ~= "" then

@@ -1,0 +1,74 @@
+/*
+** record_pg.h: the record layer on a PostgreSQL server (record_pg.c).
+** record.c calls these when the record was opened with a connection URI;
+** each does what the record.h call of the same name does.
+*/
+#ifndef VOUCH_RECORD_PG_H
+#define VOUCH_RECORD_PG_H
+
+#include "record.h"
+
+typedef struct vouch_pgrec vouch_pgrec_t;
+
+/* Whether `s` names a server (postgresql:// or postgres://) rather than a file. */
+int vouch_pgrec_is_uri(const char *s);
+
+/* `db` as logs and messages show it: a URI without its password
+** (user:PASSWORD@ or password=...), a file's path as it is. */
+void vouch_pgrec_shown(const char *db, char *out, size_t n);
+
+vouch_pgrec_t *vouch_pgrec_open(const char *uri, char **err);
+void vouch_pgrec_close(vouch_pgrec_t *r);
+const char *vouch_pgrec_error(vouch_pgrec_t *r);
+
+int vouch_pgrec_daemon_join(vouch_pgrec_t *r, const char *host, int64_t pid, const char *at,
+                            int lease_ms);
+int vouch_pgrec_daemon_renew(vouch_pgrec_t *r);
+int vouch_pgrec_daemon_leave(vouch_pgrec_t *r);
+int vouch_pgrec_claim(vouch_pgrec_t *r, const char *at,
+                      void (*each)(void *ud, const char *schedule, const char *last_for),
+                      void *ud);
+int vouch_pgrec_daemons(vouch_pgrec_t *r, vouch_daemon_t **v, int *n);
+
+int vouch_pgrec_schedule_get(vouch_pgrec_t *r, const char *name, vouch_schedule_t *s);
+int vouch_pgrec_schedules(vouch_pgrec_t *r, int paused, vouch_schedule_t **v, int *n);
+int vouch_pgrec_schedule_put(vouch_pgrec_t *r, const vouch_schedule_t *s);
+int vouch_pgrec_schedule_remove(vouch_pgrec_t *r, const char *name);
+int vouch_pgrec_schedule_pause(vouch_pgrec_t *r, const char *name);
+int vouch_pgrec_schedule_resume(vouch_pgrec_t *r, const char *name, const char *next_run);
+int vouch_pgrec_schedule_next(vouch_pgrec_t *r, const char *name, const char *next_run);
+int vouch_pgrec_schedule_started(vouch_pgrec_t *r, const char *name, const char *at);
+
+int vouch_pgrec_history(vouch_pgrec_t *r, const char *name, int64_t limit, int alerts,
+                        vouch_sched_run_t **v, int *n);
+int vouch_pgrec_run_start(vouch_pgrec_t *r, const char *name, const char *scheduled_for,
+                          const char *trigger, const char *at, int64_t *id);
+int vouch_pgrec_run_pid(vouch_pgrec_t *r, int64_t id, int64_t pid);
+int vouch_pgrec_run_not_started(vouch_pgrec_t *r, const char *name, const char *scheduled_for,
+                                const char *trigger, const char *status, const char *at,
+                                const char *error);
+int vouch_pgrec_run_end(vouch_pgrec_t *r, const vouch_sched_run_t *run);
+int vouch_pgrec_running(vouch_pgrec_t *r, int unstarted, int64_t **ids, int64_t **pids, int *n);
+int vouch_pgrec_run_abort(vouch_pgrec_t *r, int64_t id, const char *at, const char *error);
+int vouch_pgrec_trigger(vouch_pgrec_t *r, const char *name, const char *partner,
+                        const char *reason, const char *at);
+int vouch_pgrec_triggers(vouch_pgrec_t *r, vouch_trigger_t **v, int *n);
+int vouch_pgrec_trigger_fired(vouch_pgrec_t *r, int64_t id, const char *at);
+
+int64_t vouch_pgrec_last_run(vouch_pgrec_t *r);
+int vouch_pgrec_runs_made(vouch_pgrec_t *r, int64_t after, int64_t pid, const char *name,
+                          int64_t **ids, int *n);
+int64_t vouch_pgrec_previous_run(vouch_pgrec_t *r, const char *name, int64_t run,
+                                 int64_t runs_before, int64_t pid);
+char *vouch_pgrec_run_scorecard(vouch_pgrec_t *r, int64_t run);
+char **vouch_pgrec_run_dimensions(vouch_pgrec_t *r, int64_t run, int *n);
+double *vouch_pgrec_run_values(vouch_pgrec_t *r, int64_t run, int index, int *n);
+int vouch_pgrec_changes(vouch_pgrec_t *r, int64_t run, int64_t prev, double threshold,
+                        void (*each)(void *ud, const vouch_score_change_t *c), void *ud);
+int vouch_pgrec_new_flags(vouch_pgrec_t *r, int64_t run, int64_t prev,
+                          void (*each)(void *ud, const vouch_flag_t *f), void *ud);
+
+int vouch_pgrec_prune(vouch_pgrec_t *r, const char *name, int64_t keep, double keep_days,
+                      const char *now, int dry_run, vouch_prune_t *out);
+
+#endif
