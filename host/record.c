@@ -296,7 +296,8 @@ int vouch_record_leave(vouch_record_t *r) {
 }
 
 int vouch_record_claim(vouch_record_t *r, const char *at,
-                       void (*each)(void *ud, const char *schedule, const char *last_for),
+                       void (*each)(void *ud, const char *schedule, const char *last_for,
+                                    const char *first_aborted),
                        void *ud) {
   return r->pg ? vouch_pgrec_claim(r->pg, at, each, ud) : VOUCH_RECORD_OK;
 }

@@ -127,12 +127,14 @@ int vouch_record_leave(vouch_record_t *r);
 /*
 ** Claim every schedule no live daemon holds. For each taken from a daemon
 ** whose lease expired, the runs it left running are marked aborted, and
-** `each` hears the schedule's name and the last due time whose run was
-** started, made or skipped (NULL: none): the due times after it were not
-** run, and the schedule's missed policy decides what becomes of them.
+** `each` hears the schedule's name, the last due time whose run ended or was
+** skipped (NULL: none) and the first due time among the runs just aborted
+** (NULL: none). The due times after the one and from the other did not run;
+** the schedule's missed policy decides what becomes of them.
 */
 int vouch_record_claim(vouch_record_t *r, const char *at,
-                       void (*each)(void *ud, const char *schedule, const char *last_for),
+                       void (*each)(void *ud, const char *schedule, const char *last_for,
+                                    const char *first_aborted),
                        void *ud);
 /* The daemons that joined and have not left, oldest first (malloc'd array). */
 int vouch_record_daemons(vouch_record_t *r, vouch_daemon_t **v, int *n);

@@ -447,13 +447,12 @@ int vouch_pgrec_daemon_leave(vouch_pgrec_t *r) {
 
 /*
 ** Claim the schedules no live daemon holds. For each one taken from a
-** daemon that held it (now gone), the runs it left running are aborted with
-** `error`, and `each` hears the schedule and the last due time whose run
-** started, ended or was skipped (NULL: none): the due times after it were
-** not run. One transaction: either all of it or nothing.
+** daemon that held it (now gone), the runs it left running are aborted,
+** and `each` hears what record.h says. One transaction: all of it or nothing.
 */
 int vouch_pgrec_claim(vouch_pgrec_t *r, const char *at,
-                      void (*each)(void *ud, const char *schedule, const char *last_for),
+                      void (*each)(void *ud, const char *schedule, const char *last_for,
+                                   const char *first_aborted),
                       void *ud) {
   PGresult *res, *runs;
   int busy, i;
@@ -473,15 +472,16 @@ int vouch_pgrec_claim(vouch_pgrec_t *r, const char *at,
     if (PQgetisnull(res, i, 1)) continue;  /* nobody held it: nothing was left running */
     snprintf(err, sizeof err, "the daemon that ran it (%lld) stopped: its lease expired",
              (long long)int_at(res, i, 1));
-    runs = q(r, &busy, "UPDATE schedule_runs SET status='aborted', ended_at=$2, error=$3"
-             " WHERE schedule=$1 AND status='running' AND daemon IS DISTINCT FROM $4",
+    /* the first due time among the runs left running did not run either */
+    runs = q(r, &busy, "WITH a AS (UPDATE schedule_runs SET status='aborted', ended_at=$2,"
+             " error=$3 WHERE schedule=$1 AND status='running' AND daemon IS DISTINCT FROM $4"
+             " RETURNING scheduled_for, trigger)"
+             " SELECT (SELECT max(scheduled_for) FROM schedule_runs WHERE schedule=$1"
+             "   AND trigger IN ('time','missed') AND status NOT IN ('aborted','running')),"
+             " (SELECT min(scheduled_for) FROM a WHERE trigger IN ('time','missed'))",
              "sssi", name, at, err, r->daemon);
     if (runs == NULL) goto fail;
-    PQclear(runs);
-    runs = q(r, &busy, "SELECT max(scheduled_for) FROM schedule_runs WHERE schedule=$1"
-             " AND trigger IN ('time','missed') AND status<>'aborted'", "s", name);
-    if (runs == NULL) goto fail;
-    each(ud, name, text_at(runs, 0, 0));
+    each(ud, name, text_at(runs, 0, 0), text_at(runs, 0, 1));
     PQclear(runs);
   }
   PQclear(res);

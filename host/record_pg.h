@@ -26,7 +26,8 @@ int vouch_pgrec_daemon_join(vouch_pgrec_t *r, const char *host, int64_t pid, con
 int vouch_pgrec_daemon_renew(vouch_pgrec_t *r);
 int vouch_pgrec_daemon_leave(vouch_pgrec_t *r);
 int vouch_pgrec_claim(vouch_pgrec_t *r, const char *at,
-                      void (*each)(void *ud, const char *schedule, const char *last_for),
+                      void (*each)(void *ud, const char *schedule, const char *last_for,
+                                   const char *first_aborted),
                       void *ud);
 int vouch_pgrec_daemons(vouch_pgrec_t *r, vouch_daemon_t **v, int *n);
 

@@ -961,21 +961,32 @@ static void sweep_dead(engine *e, int startup) {
 ** =======================================================
 */
 
-/* A schedule taken over from a daemon whose lease expired: the due times
-   after the last it handled were not run. Its next run goes back to the
-   first of them, and check_schedule treats them as any time no daemon ran:
-   the missed policy decides. */
-static void takeover(void *ud, const char *name, const char *last_for) {
+/*
+** A schedule taken over from a daemon whose lease expired: the due times
+** after the last that ran (`last_for`; with none, since the schedule was
+** added) did not, nor did `first_aborted`, the first of the runs it left
+** running. Its next run goes back to the first of them, and check_schedule
+** treats them as any time no daemon ran: the missed policy decides.
+*/
+static void takeover(void *ud, const char *name, const char *last_for,
+                     const char *first_aborted) {
   engine *e = ud;
   vouch_schedule_t d;
-  int64_t now = clock_now(e), last, next, cur;
+  int64_t now = clock_now(e), from, next = INT64_MAX, t, cur;
   char ts[32];
-  if (vouch_record_schedule_get(e->rec, name, &d) > 0 && last_for &&
-      vouch_time_parse(last_for, NULL, now, &last) == 0 &&
-      vouch_cron_next_of(d.expr, d.tz, last, &next) == 0 &&
-      (d.next_run == NULL || vouch_time_parse(d.next_run, NULL, now, &cur) != 0 || next < cur))
-    vouch_record_schedule_next(e->rec, name, vouch_time_utc(next, ts));
-  logf_(e, "takeover", name, "after=%s", last_for ? last_for : "-");
+  if (vouch_record_schedule_get(e->rec, name, &d) > 0) {
+    const char *after = last_for ? last_for : d.created_at;
+    if (after && vouch_time_parse(after, NULL, now, &from) == 0 &&
+        vouch_cron_next_of(d.expr, d.tz, from, &t) == 0)
+      next = t;
+    if (first_aborted && vouch_time_parse(first_aborted, NULL, now, &t) == 0 && t < next)
+      next = t;
+    if (next != INT64_MAX &&
+        (d.next_run == NULL || vouch_time_parse(d.next_run, NULL, now, &cur) != 0 || next < cur))
+      vouch_record_schedule_next(e->rec, name, vouch_time_utc(next, ts));
+  }
+  logf_(e, "takeover", name, "after=%s aborted=%s", last_for ? last_for : "-",
+        first_aborted ? first_aborted : "-");
   vouch_schedule_free(&d);
 }
 
