@@ -192,10 +192,11 @@ int vouch_record_shared(vouch_record_t *r) {
   return r->pg != NULL;
 }
 
-/* A server's rows are locked one by one, never the whole record: there is
-   nothing to wait for and nothing is kept. */
 void vouch_record_defer(vouch_record_t *r, int wait_ms, vouch_record_report_cb report, void *ud) {
-  if (r->pg) return;
+  if (r->pg) {
+    vouch_pgrec_defer(r->pg, wait_ms, report, ud);
+    return;
+  }
   r->defer = 1;
   r->report = report;
   r->report_ud = ud;
@@ -214,6 +215,7 @@ static void tell(vouch_record_t *r, const char *event, const char *fmt, ...) {
 
 /* A write that fails otherwise than busy is told and dropped. */
 int vouch_record_flush(vouch_record_t *r) {
+  if (r->pg) return vouch_pgrec_flush(r->pg);
   while (r->kept) {
     kept_write *w = r->kept;
     char *err = NULL;
@@ -232,6 +234,7 @@ int vouch_record_flush_wait(vouch_record_t *r, int seconds) {
   uint64_t until = uv_hrtime() + (uint64_t)seconds * 1000000000;
   int n = 0;
   kept_write *w;
+  if (r->pg) return vouch_pgrec_flush_wait(r->pg, seconds);
   if (r->kept == NULL) return 0;
   sqlite3_busy_timeout(r->db, VOUCH_BUSY_TIMEOUT);
   while (vouch_record_flush(r) != VOUCH_RECORD_OK && uv_hrtime() < until) {}

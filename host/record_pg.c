@@ -19,16 +19,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
 #include "dl.h"
 #include "record_pg.h"
 
+typedef struct pg_kept {        /* a write waiting for the server */
+  struct pg_kept *next;
+  const char *sql;              /* a literal of this file */
+  int n;
+  char *vals[20];               /* its parameters, owned (NULL: SQL NULL) */
+} pg_kept;
+
 struct vouch_pgrec {
   PGconn *conn;                 /* owned; reset when the server drops it */
+  int defer;                    /* writes that find a row locked are kept */
+  vouch_record_report_cb report;  /* hears of kept writes; may be NULL */
+  void *report_ud;
+  pg_kept *kept, **kept_tail;   /* in order */
   int64_t daemon;               /* this process's row in `daemons`, 0 if none */
   int lease_ms;                 /* its lease */
+  int lock_ms;                  /* how long a statement waits for a locked row */
   char error[600];              /* why the last call failed */
   char state[6];                /* and its SQLSTATE, "" when the server gave none */
 };
@@ -135,12 +148,27 @@ static void quiet(void *ud, const char *message) {
   (void)ud; (void)message;
 }
 
+/* A session's settings, on each new connection: the notices are not the
+   user's, and a row locked elsewhere is waited for lock_ms, not forever. */
+static int setup(vouch_pgrec_t *r) {
+  char sql[80];
+  PGresult *res;
+  int ok;
+  PQsetNoticeProcessor(r->conn, quiet, NULL);
+  snprintf(sql, sizeof sql, "SET lock_timeout = %d", r->lock_ms);
+  res = PQexec(r->conn, sql);
+  ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  if (!ok) fail_pq(r, PQerrorMessage(r->conn));
+  PQclear(res);
+  return ok ? 0 : -1;
+}
+
 /* A connection the server dropped (restarted, a network fault) is made
 ** again once before a statement: 0, or -1 (r->error says why). */
 static int ready(vouch_pgrec_t *r) {
   if (PQstatus(r->conn) == CONNECTION_OK) return 0;
   PQreset(r->conn);
-  if (PQstatus(r->conn) == CONNECTION_OK) return 0;
+  if (PQstatus(r->conn) == CONNECTION_OK) return setup(r);
   fail_pq(r, PQerrorMessage(r->conn));
   return -1;
 }
@@ -155,37 +183,39 @@ static int retryable(const PGresult *res) {
          strcmp(state, "57P01") == 0;  /* the server shut down */
 }
 
-/*
-** Run `sql` with parameters from a format ("s" text or NULL, "i" int64,
-** "d" double), as text. A statement the server could not answer because the
-** connection dropped is made once more on a new connection. Returns the
-** result (PQclear it) or NULL with r->error set and *busy (may be NULL)
-** whether trying later may help.
-*/
+/* The parameters of a format ("s" text or NULL, "i" int64, "d" double) as
+   text, in vals (numbers written into num): how many. */
 #define MAXP 20
-static PGresult *q(vouch_pgrec_t *r, int *busy, const char *sql, const char *fmt, ...) {
-  char num[MAXP][32];
-  const char *vals[MAXP];
-  PGresult *res = NULL;
-  va_list ap;
-  int n = 0, tries;
-  if (busy) *busy = 0;
-  va_start(ap, fmt);
-  for (; fmt && fmt[n] && n < MAXP; n++) {
+static int params(const char *fmt, va_list ap, char num[][32], const char **vals) {
+  int n;
+  for (n = 0; fmt && fmt[n] && n < MAXP; n++) {
     switch (fmt[n]) {
       case 's': vals[n] = va_arg(ap, const char *); break;
       case 'i':
-        snprintf(num[n], sizeof num[n], "%lld", (long long)va_arg(ap, int64_t));
+        snprintf(num[n], 32, "%lld", (long long)va_arg(ap, int64_t));
         vals[n] = num[n];
         break;
       case 'd':
-        snprintf(num[n], sizeof num[n], "%.17g", va_arg(ap, double));
+        snprintf(num[n], 32, "%.17g", va_arg(ap, double));
         vals[n] = num[n];
         break;
       default: vals[n] = NULL; break;
     }
   }
-  va_end(ap);
+  return n;
+}
+
+/*
+** Run `sql` with `n` text parameters. A statement the server could not
+** answer because the connection dropped is made once more on a new
+** connection. Returns the result (PQclear it) or NULL with r->error set and
+** *busy whether trying later may help.
+*/
+static PGresult *run(vouch_pgrec_t *r, int *busy, const char *sql, int n,
+                     const char *const *vals) {
+  PGresult *res = NULL;
+  int tries;
+  *busy = 0;
   for (tries = 0; tries < 2; tries++) {
     ExecStatusType st;
     if (ready(r) != 0) break;
@@ -198,14 +228,30 @@ static PGresult *q(vouch_pgrec_t *r, int *busy, const char *sql, const char *fmt
     fail_pq(r, res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
                    ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
                    : PQerrorMessage(r->conn));
-    if (busy) *busy = retryable(res);
+    *busy = retryable(res);
     if (PQstatus(r->conn) == CONNECTION_OK) break;  /* the statement's own error */
     PQclear(res);
     res = NULL;
   }
   PQclear(res);
-  if (busy && PQstatus(r->conn) != CONNECTION_OK) *busy = 1;
+  if (PQstatus(r->conn) != CONNECTION_OK) *busy = 1;
   return NULL;
+}
+
+/* run() with the parameters of a format; `busy` may be NULL. */
+static PGresult *q(vouch_pgrec_t *r, int *busy, const char *sql, const char *fmt, ...) {
+  char num[MAXP][32];
+  const char *vals[MAXP];
+  va_list ap;
+  int n, b;
+  va_start(ap, fmt);
+  n = params(fmt, ap, num, vals);
+  va_end(ap);
+  {
+    PGresult *res = run(r, &b, sql, n, vals);
+    if (busy) *busy = b;
+    return res;
+  }
 }
 
 /* A write's result: OK, BUSY (try later) or ERROR; *n (may be NULL) rows
@@ -218,6 +264,114 @@ static int w(PGresult *res, int64_t *n, const int *busy) {
 }
 
 #define W(r, n, ...) w(q((r), &busy, __VA_ARGS__), (n), &busy)
+
+
+/*
+** {======================================================
+** Writes that wait (record.h): a write that finds a row locked past the
+** lock timeout, or the server gone, is kept with its parameters and made
+** again, in order, before any later write.
+** =======================================================
+*/
+
+static void tell(vouch_pgrec_t *r, const char *event, const char *fmt, ...) {
+  char msg[700];
+  va_list ap;
+  if (r->report == NULL) return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  r->report(r->report_ud, event, msg);
+}
+
+static void kept_free(pg_kept *k) {
+  int i;
+  for (i = 0; i < k->n; i++) free(k->vals[i]);
+  free(k);
+}
+
+static int keep(vouch_pgrec_t *r, const char *sql, int n, const char *const *vals) {
+  pg_kept *k = calloc(1, sizeof *k);
+  int i;
+  if (k == NULL) return fail(r, "out of memory");
+  k->sql = sql;
+  k->n = n;
+  for (i = 0; i < n; i++)
+    if (vals[i] && (k->vals[i] = strdup(vals[i])) == NULL) {
+      kept_free(k);
+      tell(r, "error", "out of memory: a write was lost");
+      return fail(r, "out of memory");
+    }
+  if (r->kept == NULL) tell(r, "busy", "the record is locked or out of reach: writes wait (%s)",
+                            r->error);
+  *r->kept_tail = k;
+  r->kept_tail = &k->next;
+  return VOUCH_RECORD_OK;
+}
+
+void vouch_pgrec_defer(vouch_pgrec_t *r, int wait_ms, vouch_record_report_cb report, void *ud) {
+  r->defer = 1;
+  r->report = report;
+  r->report_ud = ud;
+  /* The loop's writes wait for a row that long, not the 10 s of others. */
+  r->lock_ms = wait_ms < 0 ? 10000 : wait_ms;
+  if (PQstatus(r->conn) == CONNECTION_OK) setup(r);
+}
+
+int vouch_pgrec_flush(vouch_pgrec_t *r) {
+  while (r->kept) {
+    pg_kept *k = r->kept;
+    int busy;
+    PGresult *res = run(r, &busy, k->sql, k->n, (const char *const *)k->vals);
+    if (res == NULL && busy) return VOUCH_RECORD_BUSY;
+    if (res == NULL) tell(r, "error", "write failed: %s", r->error);
+    PQclear(res);
+    if ((r->kept = k->next) == NULL) r->kept_tail = &r->kept;
+    kept_free(k);
+  }
+  return VOUCH_RECORD_OK;
+}
+
+int vouch_pgrec_flush_wait(vouch_pgrec_t *r, int seconds) {
+  uint64_t until = uv_hrtime() + (uint64_t)seconds * 1000000000;
+  int n = 0;
+  while (vouch_pgrec_flush(r) != VOUCH_RECORD_OK && uv_hrtime() < until) {
+    struct timespec ts = {0, 200 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  while (r->kept) {
+    pg_kept *k = r->kept;
+    r->kept = k->next;
+    kept_free(k);
+    n++;
+  }
+  r->kept_tail = &r->kept;
+  return n;
+}
+
+/*
+** A write the engine must not stop for: made now, or kept while deferring
+** (OK, as if made; *changed then counts it as one row). Without deferring,
+** as W.
+*/
+static int put(vouch_pgrec_t *r, int64_t *changed, const char *sql, const char *fmt, ...) {
+  char num[MAXP][32];
+  const char *vals[MAXP];
+  va_list ap;
+  int n, busy = 0;
+  va_start(ap, fmt);
+  n = params(fmt, ap, num, vals);
+  va_end(ap);
+  if (!r->defer) return w(run(r, &busy, sql, n, vals), changed, &busy);
+  if (vouch_pgrec_flush(r) == VOUCH_RECORD_OK) {
+    PGresult *res = run(r, &busy, sql, n, vals);
+    if (res || !busy) return w(res, changed, &busy);
+  }
+  if (changed) *changed = 1;
+  return keep(r, sql, n, vals);
+}
+
+/* }====================================================== */
 
 static char *dup_at(const PGresult *res, int row, int col) {
   return PQgetisnull(res, row, col) ? NULL : strdup(PQgetvalue(res, row, col));
@@ -343,12 +497,13 @@ vouch_pgrec_t *vouch_pgrec_open(const char *uri, char **err) {
   static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
   const char *vals[] = {"10", "vouch", uri, NULL};
   vouch_pgrec_t *r;
-  PGresult *res;
+  char shown[600];
   *err = NULL;
+  vouch_pgrec_shown(uri, shown, sizeof shown);
   if (vouch_dl_load(&vouch_dl_pq) != 0) {
-    char msg[400];
+    char msg[1000];
     snprintf(msg, sizeof msg, "cannot open the record on %s: libpq is not installed (%s)\n"
-             "hint: apt-get install libpq5", uri, vouch_dl_pq.error);
+             "hint: apt-get install libpq5", shown, vouch_dl_pq.error);
     *err = strdup(msg);
     return NULL;
   }
@@ -356,16 +511,14 @@ vouch_pgrec_t *vouch_pgrec_open(const char *uri, char **err) {
     *err = strdup("out of memory");
     return NULL;
   }
+  r->kept_tail = &r->kept;
   r->conn = PQconnectdbParams(keys, vals, 1);
   if (r->conn == NULL || PQstatus(r->conn) != CONNECTION_OK) {
     fail_pq(r, r->conn ? PQerrorMessage(r->conn) : "out of memory");
     goto fail;
   }
-  PQsetNoticeProcessor(r->conn, quiet, NULL);
-  /* A lock held elsewhere is waited for a while, not forever. */
-  if ((res = q(r, NULL, "SET lock_timeout = 10000", NULL)) == NULL) goto fail;
-  PQclear(res);
-  if (migrate(r) != 0) goto fail;
+  r->lock_ms = 10000;
+  if (setup(r) != 0 || migrate(r) != 0) goto fail;
   return r;
 fail:
   {
@@ -378,7 +531,12 @@ fail:
 }
 
 void vouch_pgrec_close(vouch_pgrec_t *r) {
+  pg_kept *k;
   if (r == NULL) return;
+  while ((k = r->kept)) {
+    r->kept = k->next;
+    kept_free(k);
+  }
   if (r->conn) PQfinish(r->conn);
   free(r);
 }
@@ -642,14 +800,14 @@ static int fenced(vouch_pgrec_t *r, int rc, int64_t n) {
 
 int vouch_pgrec_schedule_next(vouch_pgrec_t *r, const char *name, const char *next_run) {
   int64_t n = 0;
-  int busy, rc = W(r, &n, "UPDATE schedules SET next_run=$3 WHERE name=$2 AND ($1::bigint=0 OR"
+  int rc = put(r, &n, "UPDATE schedules SET next_run=$3 WHERE name=$2 AND ($1::bigint=0 OR"
                    " (owner=$1 AND " ME "))", "iss", r->daemon, name, next_run);
   return fenced(r, rc, n);
 }
 
 int vouch_pgrec_schedule_started(vouch_pgrec_t *r, const char *name, const char *at) {
   int64_t n = 0;
-  int busy, rc = W(r, &n, "UPDATE schedules SET last_run=$3 WHERE name=$2 AND ($1::bigint=0 OR"
+  int rc = put(r, &n, "UPDATE schedules SET last_run=$3 WHERE name=$2 AND ($1::bigint=0 OR"
                    " (owner=$1 AND " ME "))", "iss", r->daemon, name, at);
   return fenced(r, rc, n);
 }
@@ -723,15 +881,13 @@ int vouch_pgrec_run_start(vouch_pgrec_t *r, const char *name, const char *schedu
 }
 
 int vouch_pgrec_run_pid(vouch_pgrec_t *r, int64_t id, int64_t pid) {
-  int busy;
-  return W(r, NULL, "UPDATE schedule_runs SET pid=$1 WHERE id=$2", "ii", pid, id);
+  return put(r, NULL, "UPDATE schedule_runs SET pid=$1 WHERE id=$2", "ii", pid, id);
 }
 
 int vouch_pgrec_run_not_started(vouch_pgrec_t *r, const char *name, const char *scheduled_for,
                                 const char *trigger, const char *status, const char *at,
                                 const char *error) {
-  int busy;
-  return W(r, NULL, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
+  return put(r, NULL, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
            " started_at, ended_at, duration, error, daemon)"
            " VALUES ($1,$2,$3,$4,$5,$5,0,$6,nullif($7::bigint, 0)) ON CONFLICT DO NOTHING",
            "ssssssi", name, scheduled_for, trigger, status, at, error, r->daemon);
@@ -739,9 +895,9 @@ int vouch_pgrec_run_not_started(vouch_pgrec_t *r, const char *name, const char *
 
 int vouch_pgrec_run_end(vouch_pgrec_t *r, const vouch_sched_run_t *s) {
   int64_t n = 0;
-  int busy, rc;
+  int rc;
   /* Fenced: a run another daemon took over (aborted) keeps that record. */
-  rc = W(r, &n, "UPDATE schedule_runs SET status=$1, ended_at=$2, duration=$3,"
+  rc = put(r, &n, "UPDATE schedule_runs SET status=$1, ended_at=$2, duration=$3,"
          " exit_code=$4, error=$5, output=$6, run_id=nullif($7::bigint, 0), alert=$8"
          " WHERE id=$9 AND status='running' AND daemon IS NOT DISTINCT FROM nullif($10::bigint, 0)",
          "ssdissisii", s->status, s->ended_at, s->duration, s->exit_code, s->error,
@@ -783,8 +939,7 @@ int vouch_pgrec_running(vouch_pgrec_t *r, int unstarted, int64_t **ids, int64_t 
 }
 
 int vouch_pgrec_run_abort(vouch_pgrec_t *r, int64_t id, const char *at, const char *error) {
-  int busy;
-  return W(r, NULL, "UPDATE schedule_runs SET status='aborted', ended_at=$1, error=$2"
+  return put(r, NULL, "UPDATE schedule_runs SET status='aborted', ended_at=$1, error=$2"
            " WHERE id=$3 AND status='running'", "ssi", at, error, id);
 }
 
@@ -824,9 +979,9 @@ int vouch_pgrec_triggers(vouch_pgrec_t *r, vouch_trigger_t **v, int *n) {
 
 int vouch_pgrec_trigger_fired(vouch_pgrec_t *r, int64_t id, const char *at) {
   int64_t n = 0;
-  int busy, rc;
+  int rc;
   /* Fired once: the daemon that marks it is the one that runs it. */
-  rc = W(r, &n, "UPDATE schedule_triggers SET fired_at=$1 WHERE id=$2 AND fired_at IS NULL",
+  rc = put(r, &n, "UPDATE schedule_triggers SET fired_at=$1 WHERE id=$2 AND fired_at IS NULL",
          "si", at, id);
   if (rc == VOUCH_RECORD_OK && n == 0) {
     fail(r, "trigger %lld was fired already", (long long)id);

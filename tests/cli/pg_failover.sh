@@ -65,6 +65,18 @@ ran() {
 rand() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }   # 0..65535
 
 kills=0 stuck=0 delays=
+# Kill the holder with -9, start a daemon in its place, and time the
+# takeover: until another live daemon holds the schedule.
+kill_holder() {
+  h=$(holder) || return 1
+  kill -9 "$h" 2>/dev/null
+  at=$(date +%s.%N)
+  kills=$((kills + 1))
+  start_daemon
+  if holder "$h" >/dev/null; then
+    delays="$delays $(awk "BEGIN { printf \"%.2f\", $(date +%s.%N) - $at }")"
+  fi
+}
 i=1
 while [ $i -le $STEPS ]; do
   t=$(printf '2026-01-01T%02d:%02d:00Z' $((i / 60)) $((i % 60)))
@@ -72,24 +84,13 @@ while [ $i -le $STEPS ]; do
   # Kill the holder in half the steps, at a moment of the run or after it.
   if [ $kills -lt $KILLS ] && [ $(($(rand) % 2)) -eq 0 ]; then
     sleep "0.$(printf '%03d' $(($(rand) % 600)))"
-    if h=$(holder); then
-      kill -9 "$h" 2>/dev/null
-      at=$(date +%s.%N)
-      kills=$((kills + 1))
-      start_daemon
-      # the takeover: another live daemon holds it
-      if holder "$h" >/dev/null; then
-        delays="$delays $(awk "BEGIN { printf \"%.2f\", $(date +%s.%N) - $at }")"
-      fi
-    fi
+    kill_holder
   fi
   ran "$t" || { stuck=$((stuck + 1)); echo "# the run due at $t was not recorded ok in 60 s"; }
   i=$((i + 1))
 done
 # The kills that remain, so that there are KILLS in all.
-while [ $kills -lt $KILLS ]; do
-  if h=$(holder); then kill -9 "$h" 2>/dev/null; kills=$((kills + 1)); start_daemon; fi
-done
+while [ $kills -lt $KILLS ]; do kill_holder || break; done
 holder >/dev/null
 for p in $pids; do kill -TERM "$p" 2>/dev/null; done
 for p in $pids; do wait "$p" 2>/dev/null; done
