@@ -454,6 +454,14 @@ static int migrate(vouch_pgrec_t *r) {
   PGresult *res;
   int64_t v;
   int i;
+  /* Up to date: nothing to lock or create, so that a role that may only
+     read and write rows opens it. */
+  if ((res = q(r, NULL, "SELECT to_regclass('vouch_schema') IS NOT NULL", NULL)) == NULL)
+    return -1;
+  i = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  PQclear(res);
+  if (i && one_int(q(r, NULL, "SELECT max(version) FROM vouch_schema", NULL)) == NMIGRATIONS)
+    return 0;
   if ((res = q(r, NULL, "BEGIN", NULL)) == NULL) return -1;
   PQclear(res);
   if ((res = q(r, NULL, "SELECT pg_advisory_xact_lock(7306541600337)", NULL)) == NULL ||
@@ -522,8 +530,8 @@ vouch_pgrec_t *vouch_pgrec_open(const char *uri, char **err) {
   return r;
 fail:
   {
-    char msg[800];
-    snprintf(msg, sizeof msg, "cannot open the record on the server: %s", r->error);
+    char msg[1400];
+    snprintf(msg, sizeof msg, "cannot open the record on %s: %s", shown, r->error);
     *err = strdup(msg);
   }
   vouch_pgrec_close(r);

@@ -1,0 +1,70 @@
+#!/bin/sh
+# The host's record on a PostgreSQL server: opened and migrated once, used
+# by a role with no more rights than reading and writing rows, a URI's
+# password kept out of messages and logs, scoring commands and a script's
+# vouch.db refused there with a clear message, and a record of a newer
+# vouch refused.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg.sh"
+trap 'pg_stop' EXIT
+if ! pg_start; then
+  pg_not_run "record: migrated once" "record: a role that only reads and writes rows" \
+    "record: passwords stay out of messages" "record: scoring commands are refused" \
+    "record: a newer schema is refused"
+  exit 0
+fi
+cd "$TMP"
+export VOUCH_NOW=2026-01-01T00:00:00Z
+printf 'print("hi")\n' > hi.lua
+
+check "record: a schedule added on the server" 0 "schedule hi added" -- \
+  "$VOUCH" --db "$PG_URI" schedule add hi 'every 1m' hi.lua
+check "record: the schema is the server's, at its version" 0 '^1$' -- \
+  pg_sql "$PG_URI" "SELECT version FROM vouch_schema"
+"$VOUCH" --db "$PG_URI" schedule list >/dev/null 2>&1
+check "record: opened again, it is not migrated again" 0 '^1$' -- \
+  pg_sql "$PG_URI" "SELECT count(*) FROM vouch_schema"
+check "record: ... and keeps what it holds" 0 '^1$' -- \
+  pg_sql "$PG_URI" "SELECT count(*) FROM schedules"
+
+# A role that may only read and write the rows: what the daemons need once
+# the schema is made.
+_pg_su -c "CREATE ROLE vouch_rw LOGIN" >/dev/null
+pg_sql "$PG_URI" "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO vouch_rw;
+                  GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO vouch_rw;
+                  REVOKE CREATE ON SCHEMA public FROM PUBLIC" >/dev/null
+rw=$(echo "$PG_URI" | sed 's|//vouch@|//vouch_rw@|')
+check "record: a role that only reads and writes rows adds a schedule" 0 "schedule rw added" -- \
+  "$VOUCH" --db "$rw" schedule add rw 'every 1m' hi.lua
+check "record: ... and runs it" 0 "hi" -- "$VOUCH" --db "$rw" schedule run rw
+check "record: ... and a daemon joins and leaves with it" 0 "exit" -- \
+  sh -c "echo 2026-01-01T00:00:30Z > clock; '$VOUCH' --db '$rw' daemon --clock clock --poll 50 --log rw.log &
+         p=\$!; sleep 1; kill -TERM \$p; wait \$p; cat rw.log"
+check "record: that role cannot change the schema" 3 "must be owner|permission denied" -- \
+  sh -c "psql -X -q -v ON_ERROR_STOP=1 -d '$rw' -c 'DROP TABLE schedules' 2>&1; exit 3"
+
+# A password in the URI is never shown.
+check "record: a URI's password stays out of an error" 4 'vouch:\*\*\*@' -- \
+  "$VOUCH" --db "postgresql://vouch:s3cr3t@127.0.0.1:1/vouch?connect_timeout=2" schedule list
+check "record: ... and the error names no password" 4 '^[^3]*$' -- \
+  sh -c "'$VOUCH' --db 'postgresql://vouch:s3cr3t@127.0.0.1:1/vouch?connect_timeout=2' schedule list 2>&1 | grep -c s3cr3t; exit 4"
+check "record: a password= parameter stays out of the daemon's log" 0 'password=\*\*\*' -- \
+  sh -c "'$VOUCH' --db '$PG_URI&password=s3cr3t' daemon --clock clock --poll 50 --log pw.log &
+         p=\$!; sleep 1; kill -TERM \$p; wait \$p; grep -v s3cr3t pw.log"
+
+# Scoring runs are kept in a SQLite file; a script's vouch.db is SQLite's.
+check "record: vet is refused on a server, with a hint" 4 "give --db FILE" -- \
+  "$VOUCH" --db "$PG_URI" vet "$ROOT/examples/partners.csv"
+check "record: runs is refused on a server" 4 "scoring runs are kept in a SQLite file" -- \
+  "$VOUCH" --db "$PG_URI" runs
+printf 'local db, err = vouch.db.open() print(db, err)\n' > open.lua
+check "record: a script's vouch.db.open() of the record fails cleanly (exit 4)" 4 \
+  "the record on a server keeps schedules.*give --db FILE" -- "$VOUCH" --db "$PG_URI" run open.lua
+printf 'print(#vouch.schedules.list(), vouch.schedules.get("hi").expr)\n' > list.lua
+check "record: a script reads the schedules on the server" 0 "^2	every 1m$" -- \
+  "$VOUCH" --db "$PG_URI" run list.lua
+
+# A record made by a newer vouch is left alone.
+pg_sql "$PG_URI" "UPDATE vouch_schema SET version = 99" >/dev/null
+check "record: a newer schema is refused" 4 "newer vouch" -- "$VOUCH" --db "$PG_URI" schedule list
+check "record: ... and left as it was" 0 '^99$' -- pg_sql "$PG_URI" "SELECT version FROM vouch_schema"
