@@ -572,7 +572,10 @@ int vouch_sched_check_row(const vouch_sched_row_t *row, const vouch_sched_grants
   p->argv = calloc(json_array_size(args) + 13, sizeof *p->argv);
   if (p->argv == NULL) { why_(why, n, "out of memory"); goto refuse; }
   p->argv[p->argc++] = (char *)exe;
-  if (push_arg(p, "--db=%s", db) || push_arg(p, "--max-memory=%zu", p->grants.max_memory) ||
+  /* A server's URI may hold a password: it goes in the environment
+     (start_run), where other users' `ps` does not show it. */
+  if ((!vouch_pgrec_is_uri(db) && push_arg(p, "--db=%s", db)) ||
+      push_arg(p, "--max-memory=%zu", p->grants.max_memory) ||
       push_arg(p, "--timeout=%g", p->grants.timeout) ||
       push_list(p, "--allow-read", p->grants.read, p->grants.nread) ||
       push_list(p, "--allow-write", p->grants.write, p->grants.nwrite) ||
@@ -1474,6 +1477,7 @@ static int start_run(engine *e, request *r) {
   vouch_sched_plan_t plan;
   child *c;
   char **env = NULL, ts[32], now[32], buf[5][600], why[600];
+  char dbenv[sizeof e->db_abs + 16];
   size_t i, nenv = 0, k;
   uv_process_options_t po;
   uv_stdio_container_t stdio[3];
@@ -1520,10 +1524,12 @@ static int start_run(engine *e, request *r) {
   vouch_record_schedule_started(e->rec, r->name, now);
 
   for (nenv = 0; environ[nenv]; nenv++) {}
-  env = calloc(nenv + 6, sizeof *env);
+  env = calloc(nenv + 7, sizeof *env);
   if (env) {
     for (k = 0, i = 0; environ[k]; k++)
-      if (strncmp(environ[k], "VOUCH_SCHEDULE", 14) != 0) env[i++] = environ[k];
+      if (strncmp(environ[k], "VOUCH_SCHEDULE", 14) != 0 &&
+          !(e->shared && strncmp(environ[k], "VOUCH_DB=", 9) == 0))
+        env[i++] = environ[k];
     snprintf(buf[0], sizeof buf[0], "VOUCH_SCHEDULE=%s", r->name);
     snprintf(buf[1], sizeof buf[1], "VOUCH_SCHEDULE_RUN=%lld:%s:%s", (long long)c->row,
              r->trigger, ts);
@@ -1533,6 +1539,10 @@ static int start_run(engine *e, request *r) {
     snprintf(buf[4], sizeof buf[4], "VOUCH_SCHEDULE_DAEMON=%ld", (long)getpid());
     env[i++] = buf[0]; env[i++] = buf[1]; env[i++] = buf[2]; env[i++] = buf[3];
     env[i++] = buf[4];
+    if (e->shared) {
+      snprintf(dbenv, sizeof dbenv, "VOUCH_DB=%s", e->db_abs);
+      env[i++] = dbenv;
+    }
     env[i] = NULL;
   }
 

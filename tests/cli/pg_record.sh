@@ -52,6 +52,14 @@ check "record: a password= parameter stays out of the daemon's log" 0 'password=
   sh -c "'$VOUCH' --db '$PG_URI&password=s3cr3t' daemon --clock clock --poll 50 --log pw.log &
          p=\$!; sleep 1; kill -TERM \$p; wait \$p; grep -v s3cr3t pw.log"
 
+printf 'vouch.sleep(3000)\n' > nap.lua
+"$VOUCH" --db "$PG_URI" schedule add nap 'every 1m' nap.lua >/dev/null
+check "record: a run's command line does not show the URI's password" 0 '^running 1 0$' -- \
+  sh -c "'$VOUCH' --db '$PG_URI&password=s3cr3t' schedule run nap >/dev/null 2>&1 & p=\$!
+         n=0; until ps -eo args | grep -q '[n]ap.lua' || [ \$n -gt 100 ]; do n=\$((n + 1)); sleep 0.05; done
+         echo running \$(ps -eo args | grep -c '[n]ap.lua') \$(ps -eo args | grep '[n]ap.lua' | grep -c s3cr3t)
+         wait \$p"
+
 # Scoring runs are kept in a SQLite file; a script's vouch.db is SQLite's.
 check "record: vet is refused on a server, with a hint" 4 "give --db FILE" -- \
   "$VOUCH" --db "$PG_URI" vet "$ROOT/examples/partners.csv"
@@ -61,7 +69,7 @@ printf 'local db, err = vouch.db.open() print(db, err)\n' > open.lua
 check "record: a script's vouch.db.open() of the record fails cleanly (exit 4)" 4 \
   "the record on a server keeps schedules.*give --db FILE" -- "$VOUCH" --db "$PG_URI" run open.lua
 printf 'print(#vouch.schedules.list(), vouch.schedules.get("hi").expr)\n' > list.lua
-check "record: a script reads the schedules on the server" 0 "^2	every 1m$" -- \
+check "record: a script reads the schedules on the server" 0 "^3	every 1m$" -- \
   "$VOUCH" --db "$PG_URI" run list.lua
 
 # A record made by a newer vouch is left alone.
