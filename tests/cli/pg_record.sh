@@ -65,6 +65,8 @@ check "record: vet is refused on a server, with a hint" 4 "give --db FILE" -- \
   "$VOUCH" --db "$PG_URI" vet "$ROOT/examples/partners.csv"
 check "record: runs is refused on a server" 4 "scoring runs are kept in a SQLite file" -- \
   "$VOUCH" --db "$PG_URI" runs
+check "record: a cmd:vet schedule is refused on a server" 2 "scoring runs, which a record on a server does not keep" -- \
+  "$VOUCH" --db "$PG_URI" schedule add v 'every 1m' cmd:vet "$ROOT/examples/partners.csv"
 printf 'local db, err = vouch.db.open() print(db, err)\n' > open.lua
 check "record: a script's vouch.db.open() of the record fails cleanly (exit 4)" 4 \
   "the record on a server keeps schedules.*give --db FILE" -- "$VOUCH" --db "$PG_URI" run open.lua
