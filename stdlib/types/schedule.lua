@@ -94,8 +94,18 @@ local schedules = {}
 ---@return table|nil row
 ---@return string? err
 function schedules.add(name, expr, script, opts) end
+---Every schedule; on a PostgreSQL record each row's `holder` names the
+---daemon that drives it ("HOST pid N"), when a live one does.
 ---@return table[] rows
 function schedules.list() end
+---The pid of a daemon running on the record (on a server: of a live one), or nil.
+---@return integer|nil pid
+function schedules.daemon() end
+---The daemons that joined a record on a server and have not left, oldest
+---first: {id, host, pid, started_at, seen_at, lease (s), alive, schedules}.
+---Empty for a SQLite file.
+---@return table[] daemons
+function schedules.daemons() end
 ---@return table|nil row
 function schedules.get(name) end
 ---@return true|nil ok
