@@ -27,6 +27,10 @@ check "record: opened again, it is not migrated again" 0 '^1$' -- \
 check "record: ... and keeps what it holds" 0 '^1$' -- \
   pg_sql "$PG_URI" "SELECT count(*) FROM schedules"
 
+# Shell code that waits (up to 60 s) for a daemon's first line in a log.
+started='n=0; until grep -q " daemon " "$0" 2>/dev/null || [ $n -gt 600 ]; do n=$((n + 1)); sleep 0.1; done; :'
+started="sh -c '$started'"
+
 # A role that may only read and write the rows: what the daemons need once
 # the schema is made.
 _pg_su -c "CREATE ROLE vouch_rw LOGIN" >/dev/null
@@ -39,7 +43,7 @@ check "record: a role that only reads and writes rows adds a schedule" 0 "schedu
 check "record: ... and runs it" 0 "hi" -- "$VOUCH" --db "$rw" schedule run rw
 check "record: ... and a daemon joins and leaves with it" 0 "exit" -- \
   sh -c "echo 2026-01-01T00:00:30Z > clock; '$VOUCH' --db '$rw' daemon --clock clock --poll 50 --log rw.log &
-         p=\$!; sleep 1; kill -TERM \$p; wait \$p; cat rw.log"
+         p=\$!; $started rw.log; kill -TERM \$p; wait \$p; cat rw.log"
 check "record: that role cannot change the schema" 3 "must be owner|permission denied" -- \
   sh -c "psql -X -q -v ON_ERROR_STOP=1 -d '$rw' -c 'DROP TABLE schedules' 2>&1; exit 3"
 
@@ -50,7 +54,7 @@ check "record: ... and the error names no password" 4 '^[^3]*$' -- \
   sh -c "'$VOUCH' --db 'postgresql://vouch:s3cr3t@127.0.0.1:1/vouch?connect_timeout=2' schedule list 2>&1 | grep -c s3cr3t; exit 4"
 check "record: a password= parameter stays out of the daemon's log" 0 'password=\*\*\*' -- \
   sh -c "'$VOUCH' --db '$PG_URI&password=s3cr3t' daemon --clock clock --poll 50 --log pw.log &
-         p=\$!; sleep 1; kill -TERM \$p; wait \$p; grep -v s3cr3t pw.log"
+         p=\$!; $started pw.log; kill -TERM \$p; wait \$p; grep -v s3cr3t pw.log"
 
 printf 'vouch.sleep(3000)\n' > nap.lua
 "$VOUCH" --db "$PG_URI" schedule add nap 'every 1m' nap.lua >/dev/null
