@@ -630,14 +630,15 @@ int vouch_pgrec_claim(vouch_pgrec_t *r, const char *at,
           "   AND s.owner IS DISTINCT FROM $1 AND NOT EXISTS (SELECT 1 FROM daemons d"
           "   WHERE d.id=s.owner AND " LIVE("d") ") FOR UPDATE OF s SKIP LOCKED)"
           " UPDATE schedules s SET owner=$1 FROM free WHERE s.name=free.name"
-          " RETURNING s.name, free.owner", "i", r->daemon);
+          " RETURNING s.name, free.owner, (SELECT d.host || ' pid ' || d.pid FROM daemons d"
+          "  WHERE d.id=free.owner)", "i", r->daemon);
   if (res == NULL) goto fail;
   for (i = 0; i < PQntuples(res); i++) {
     const char *name = PQgetvalue(res, i, 0);
-    char err[200];
+    char err[400];
     if (PQgetisnull(res, i, 1)) continue;  /* nobody held it: nothing was left running */
-    snprintf(err, sizeof err, "the daemon that ran it (%lld) stopped: its lease expired",
-             (long long)int_at(res, i, 1));
+    snprintf(err, sizeof err, "the daemon that ran it (%s) stopped: its lease expired",
+             text_at(res, i, 2) ? text_at(res, i, 2) : "?");
     /* the first due time among the runs left running did not run either */
     runs = q(r, &busy, "WITH a AS (UPDATE schedule_runs SET status='aborted', ended_at=$2,"
              " error=$3 WHERE schedule=$1 AND status='running' AND daemon IS DISTINCT FROM $4"

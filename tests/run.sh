@@ -13,8 +13,11 @@
 # fails, and the errors are listed at the end (logs kept in $VALGRIND_LOGS).
 # Tests whose point is timing (kills at random moments, soaks, a daemon's
 # schedules) are skipped under valgrind, and so is manners.sh, which starts
-# vouch 140 times to read the command line's help and usage (the sanitizer
-# run covers it): VALGRIND_SKIP lists them.
+# vouch 140 times to read the command line's help and usage, and so are the
+# wrappers that run the scheduler's tests again on a PostgreSQL server
+# (pg_schedule.sh, pg_daemon.sh ...) and the daemons killed or cut off
+# from their server (pg_failover.sh, pg_faults.sh); the plain and sanitizer
+# runs cover them: VALGRIND_SKIP lists them.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 VOUCH=$(cd "$root" && realpath "${VOUCH:-./vouch}")
@@ -28,7 +31,7 @@ pass=0 fail=0 skip=0
 vg=
 if [ "${VALGRIND:-0}" = 1 ]; then
   VALGRIND_LOGS=${VALGRIND_LOGS:-$root/valgrind-out}
-  VALGRIND_SKIP=${VALGRIND_SKIP-kill.sh daemon.sh soak.sh faults.sh manners.sh}
+  VALGRIND_SKIP=${VALGRIND_SKIP-kill.sh daemon.sh soak.sh faults.sh manners.sh pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh pg_faults.sh}
   rm -rf "$VALGRIND_LOGS"; mkdir -p "$VALGRIND_LOGS" "$work/vg"
   # Definite and indirect leaks count as errors; "possible" ones are
   # libuv's and glibc's thread stacks, kept until exit on purpose.

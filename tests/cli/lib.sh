@@ -42,3 +42,32 @@ serve_start() {
   BASE=${URL%%/?token=*}
   TOKEN=${URL##*token=}
 }
+
+# {== the record: a SQLite file or a PostgreSQL server ==}
+# A test of the scheduler keeps its record in a file of its own,
+#   export VOUCH_DB="${VOUCH_TEST_DB:-$TMP/s.db}"
+# unless VOUCH_TEST_DB names another: the pg_*.sh wrappers set it to a
+# database of a server they started (pg.sh's pg_run) and run the same test
+# there. The variable is the test suite's own, so that a VOUCH_DB of the
+# user's is never written to. on_pg says whether the record is on a server,
+# and a check that only makes sense on one kind of record runs only there.
+on_pg() {
+  case ${VOUCH_TEST_DB:-} in postgres://*|postgresql://*) return 0 ;; esac
+  return 1
+}
+
+# q [SQL]: runs SQL (else the statements on stdin) on $VOUCH_DB, with
+# sqlite3 on a file and psql on a server, which print rows alike: columns
+# joined by |, NULL as nothing. Their SQL differs; write what both take.
+# Booleans print as 1 and t: compare with CASE WHEN ... THEN 1 ELSE 0 END.
+# group_concat is SQLite's and string_agg PostgreSQL's: join rows with rows.
+q() {
+  case $VOUCH_DB in
+    postgres://*|postgresql://*)
+      "${PG_BIN:+$PG_BIN/}psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$VOUCH_DB" ${1+-c} ${1+"$1"} ;;
+    *) sqlite3 "$VOUCH_DB" ${1+"$1"} ;;
+  esac
+}
+
+# rows SQL: the rows of q SQL on one line, separated by spaces.
+rows() { q "$1" | paste -sd ' ' -; }

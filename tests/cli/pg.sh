@@ -18,6 +18,9 @@
 # root), so the directory is made outside $TMP, whose parents that user may
 # not enter: /tmp/vouch-pg.XXXXXX, which also keeps the socket's path short.
 # A watchdog stops the server if the test dies without calling pg_stop.
+#
+# pg_run runs a test written for a SQLite file on the server instead (the
+# pg_*.sh wrappers): `pg_run schedule sh "$ROOT/tests/cli/schedule.sh"`.
 
 PG_DIR= PG_PORT= PG_URI= PG_SKIP= PG_KILLED=
 _pg_watch= _pg_root=
@@ -166,6 +169,23 @@ select count(pg_terminate_backend(pid, 10000)) from pg_stat_activity
  where datname = :'db' and pid <> pg_backend_pid();
 EOF
 ) || return 1
+}
+
+# pg_run NAME CMD...: runs CMD, a test of its own, with its record on a new
+# database NAME of the server (VOUCH_TEST_DB, which lib.sh's tests read,
+# and VOUCH_DB, which vouch reads) and in a directory of its own,
+# $TMP/NAME (so CMD names its files by absolute paths). Its TAP lines pass
+# through with "pg: " before each name, so that a failure says which record
+# it was on; returns CMD's exit status.
+pg_run() {
+  _name=$1; shift
+  if ! _db=$(pg_newdb "$_name"); then
+    echo "not ok - pg: $_name: the database could not be made"; return 1
+  fi
+  mkdir -p "$TMP/$_name"
+  { (cd "$TMP/$_name" && TEST_TMP="$TMP/$_name" VOUCH_TEST_DB="$_db" VOUCH_DB="$_db" "$@")
+    echo $? >"$TMP/$_name.rc"; } | sed -e 's/^ok - /ok - pg: /' -e 's/^not ok - /not ok - pg: /'
+  return "$(cat "$TMP/$_name.rc")"
 }
 
 # pg_stop: stops the server (immediate mode) and removes its directory.
