@@ -389,6 +389,17 @@ static const char *text_at(const PGresult *res, int row, int col) {
   return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
+/* *v: a zeroed array of one item of `size` for each row of `res` (NULL when
+   there are none): 0, or -1 out of memory (res cleared). */
+static int alloc_rows(vouch_pgrec_t *r, PGresult *res, void **v, size_t size) {
+  if (PQntuples(res) > 0 && (*v = calloc((size_t)PQntuples(res), size)) == NULL) {
+    PQclear(res);
+    fail(r, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
 /* The first column of the one row of `res` as an integer, 0 when none. */
 static int64_t one_int(PGresult *res) {
   int64_t v = res && PQntuples(res) > 0 ? int_at(res, 0, 0) : 0;
@@ -677,11 +688,7 @@ int vouch_pgrec_daemons(vouch_pgrec_t *r, vouch_daemon_t **v, int *n) {
   int i;
   *v = NULL;
   *n = 0;
-  if (res == NULL) return VOUCH_RECORD_ERROR;
-  if (PQntuples(res) > 0 && (*v = calloc((size_t)PQntuples(res), sizeof **v)) == NULL) {
-    PQclear(res);
-    return fail(r, "out of memory");
-  }
+  if (res == NULL || alloc_rows(r, res, (void **)v, sizeof **v) != 0) return VOUCH_RECORD_ERROR;
   for (i = 0; i < PQntuples(res); i++) {
     vouch_daemon_t *d = &(*v)[i];
     d->id = int_at(res, i, 0);
@@ -747,11 +754,7 @@ int vouch_pgrec_schedules(vouch_pgrec_t *r, int paused, vouch_schedule_t **v, in
   int i;
   *v = NULL;
   *n = 0;
-  if (res == NULL) return VOUCH_RECORD_ERROR;
-  if (PQntuples(res) > 0 && (*v = calloc((size_t)PQntuples(res), sizeof **v)) == NULL) {
-    PQclear(res);
-    return fail(r, "out of memory");
-  }
+  if (res == NULL || alloc_rows(r, res, (void **)v, sizeof **v) != 0) return VOUCH_RECORD_ERROR;
   for (i = 0; i < PQntuples(res); i++) schedule_read(res, i, &(*v)[i]);
   *n = PQntuples(res);
   PQclear(res);
@@ -840,11 +843,7 @@ int vouch_pgrec_history(vouch_pgrec_t *r, const char *name, int64_t limit, int a
   int i;
   *v = NULL;
   *n = 0;
-  if (res == NULL) return VOUCH_RECORD_ERROR;
-  if (PQntuples(res) > 0 && (*v = calloc((size_t)PQntuples(res), sizeof **v)) == NULL) {
-    PQclear(res);
-    return fail(r, "out of memory");
-  }
+  if (res == NULL || alloc_rows(r, res, (void **)v, sizeof **v) != 0) return VOUCH_RECORD_ERROR;
   for (i = 0; i < PQntuples(res); i++) {
     vouch_sched_run_t *s = &(*v)[i];
     s->id = int_at(res, i, 0);
@@ -969,11 +968,7 @@ int vouch_pgrec_triggers(vouch_pgrec_t *r, vouch_trigger_t **v, int *n) {
   int i;
   *v = NULL;
   *n = 0;
-  if (res == NULL) return VOUCH_RECORD_ERROR;
-  if (PQntuples(res) > 0 && (*v = calloc((size_t)PQntuples(res), sizeof **v)) == NULL) {
-    PQclear(res);
-    return fail(r, "out of memory");
-  }
+  if (res == NULL || alloc_rows(r, res, (void **)v, sizeof **v) != 0) return VOUCH_RECORD_ERROR;
   for (i = 0; i < PQntuples(res); i++) {
     vouch_trigger_t *t = &(*v)[i];
     t->id = int_at(res, i, 0);
