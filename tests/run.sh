@@ -17,7 +17,10 @@
 # wrappers that run the scheduler's tests again on a PostgreSQL server
 # (pg_schedule.sh, pg_daemon.sh ...) and the daemons killed or cut off
 # from their server (pg_failover.sh, pg_faults.sh); the plain and sanitizer
-# runs cover them: VALGRIND_SKIP lists them.
+# runs cover them: VALGRIND_SKIP lists them. `make test SANITIZE=1` skips
+# the wrappers and pg_failover.sh too (SANITIZE_SKIP): the server's own
+# code runs under the sanitizers in pg_record.sh and pg_faults.sh, and the
+# plain run has the rest.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 VOUCH=$(cd "$root" && realpath "${VOUCH:-./vouch}")
@@ -52,6 +55,11 @@ run_one() {  # NAME CMD...
   case "$name" in *"$pattern"*) ;; *) return 0 ;; esac
   if [ -n "$vg" ] && case " $VALGRIND_SKIP " in *" ${name#*/} "*) true ;; *) false ;; esac; then
     echo "skip $name (not under valgrind: VALGRIND_SKIP)"
+    skip=$((skip + 1))
+    return 0
+  fi
+  if case " ${SANITIZE_SKIP:-} " in *" ${name#*/} "*) true ;; *) false ;; esac; then
+    echo "skip $name (not under the sanitizers: SANITIZE_SKIP)"
     skip=$((skip + 1))
     return 0
   fi
