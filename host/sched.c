@@ -1955,7 +1955,12 @@ int vouch_sched_command(vouch_opts_t *o, const char *cmd, int argc, char **argv)
   n = readlink("/proc/self/exe", e.exe, sizeof e.exe - 1);
   if (n <= 0) { fprintf(stderr, "vouch: cannot find my own executable\n"); return VOUCH_EXIT_SCRIPT; }
   e.exe[n] = '\0';
-  if ((e.rec = vouch_record_open(db_path, NULL, &err)) == NULL) {
+  if (status_only && !vouch_pgrec_is_uri(db_path) && access(db_path, F_OK) != 0) {
+    printf("no daemon is running on %s (there is no such database)\n", db_path);  /* made by none */
+    if (e.log != stderr) fclose(e.log);
+    return VOUCH_EXIT_OK;
+  }
+    if ((e.rec = vouch_record_open(db_path, NULL, &err)) == NULL) {
     fprintf(stderr, "vouch: %s\n", err ? err : "cannot open the database");
     free(err);
     if (e.log != stderr) fclose(e.log);

@@ -218,3 +218,9 @@ check "locked: no write was lost" 0 '^$' -- sh -c "! grep -E 'error|lost' l.log 
 export VOUCH_DB="${VOUCH_TEST_DB:-$TMP/d.db}"
 check "daemon: help" 0 'controllable clock' -- "$VOUCH" daemon --help
 check "daemon: needs a database file" 2 'needs a database file' -- "$VOUCH" --db :memory: daemon
+if ! on_pg; then
+  check "daemon --status on a file names its daemon, or none" 0 '^no daemon is running on ' -- \
+    "$VOUCH" --db "$TMP/d.db" daemon --status
+  check "daemon --status on a missing file creates none" 0 '^no such$' -- \
+    sh -c "'$VOUCH' --db '$TMP/none.db' daemon --status >/dev/null; [ -e '$TMP/none.db' ] || echo no such"
+fi
