@@ -512,9 +512,13 @@ fail:
 }
 
 vouch_pgrec_t *vouch_pgrec_open(const char *uri, char **err) {
-  /* The URI's own settings come after ours and win. */
-  static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-  const char *vals[] = {"10", "vouch", uri, NULL};
+  /* The URI's own settings come after ours and win. A server cut off
+     without a word (a network partition) is given up within about 30 s,
+     not the system's two hours, so the loop does not hang on it. */
+  static const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
+                                     "keepalives_interval", "keepalives_count",
+                                     "tcp_user_timeout", "dbname", NULL};
+  const char *vals[] = {"10", "vouch", "10", "5", "3", "30000", uri, NULL};
   vouch_pgrec_t *r;
   char shown[600];
   *err = NULL;
