@@ -63,6 +63,10 @@ echo 2026-01-01T00:04:00Z > clock
 if wait_count ok 4; then echo "ok - faults: a locked row: the runs are recorded once it is free"
 else echo "not ok - faults: a locked row: the runs are recorded once it is free"; sed 's/^/# /' d.log | tail -n 15; fi
 
+# So far the daemon kept its lease: no wait on the server outlasted it.
+check "faults: the daemon kept its lease through a restart, drops and a locked row" 0 '^$' -- \
+  sh -c "grep ' lease ' d.log; true"
+
 # 4. The server down for longer than the lease: the daemon loses it, joins
 #    again when the server is back, and goes on.
 _pg_as "$PG_BIN/pg_ctl" stop -D data -m fast -w -t 60 >/dev/null 2>&1
