@@ -27,7 +27,8 @@
   X(pq, char *, PQcmdTuples, (PGresult *r), (r), "") \
   X(pq, PQnoticeProcessor, PQsetNoticeProcessor, (PGconn *c, PQnoticeProcessor f, void *ud), \
     (c, f, ud), NULL) \
-  X(pq, int, PQserverVersion, (const PGconn *c), (c), 0)
+  X(pq, int, PQserverVersion, (const PGconn *c), (c), 0) \
+  X(pq, PGTransactionStatusType, PQtransactionStatus, (const PGconn *c), (c), PQTRANS_UNKNOWN)
 
 /* The ABI name: libpq has kept it since PostgreSQL 8.0 (2005). */
 VOUCH_DL_LIBRARY(pq, "libpq.so.5", PQ_FUNCTIONS)

@@ -285,9 +285,8 @@ static int put(vouch_record_t *r, sqlite3_stmt *st) {
 ** =======================================================
 */
 
-int vouch_record_join(vouch_record_t *r, const char *host, int64_t pid, const char *at,
-                      int lease_ms) {
-  return r->pg ? vouch_pgrec_daemon_join(r->pg, host, pid, at, lease_ms) : VOUCH_RECORD_OK;
+int vouch_record_join(vouch_record_t *r, const char *host, int64_t pid, int lease_ms) {
+  return r->pg ? vouch_pgrec_daemon_join(r->pg, host, pid, lease_ms) : VOUCH_RECORD_OK;
 }
 
 int vouch_record_renew(vouch_record_t *r) {

@@ -111,14 +111,13 @@ typedef struct vouch_daemon {
   int64_t pid, schedules;       /* its process on `host`; how many schedules it holds */
   int lease_ms;
   int alive;                    /* its lease has not expired */
-  int self;                     /* it is this process */
 } vouch_daemon_t;
 
 void vouch_daemons_free(vouch_daemon_t *v, int n);
 
-/* Join as a daemon of process `pid` on `host` with a lease of `lease_ms`. */
-int vouch_record_join(vouch_record_t *r, const char *host, int64_t pid, const char *at,
-                      int lease_ms);
+/* Join as a daemon of process `pid` on `host` with a lease of `lease_ms`
+** (its times are the server's clock). */
+int vouch_record_join(vouch_record_t *r, const char *host, int64_t pid, int lease_ms);
 /* Renew the lease: OK, LOST when it had expired (rejoin; the schedules it
 ** held may be another's now), BUSY or ERROR when the server did not answer. */
 int vouch_record_renew(vouch_record_t *r);

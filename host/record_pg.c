@@ -26,11 +26,13 @@
 #include "dl.h"
 #include "record_pg.h"
 
+#define MAXP 20                 /* parameters of a statement */
+
 typedef struct pg_kept {        /* a write waiting for the server */
   struct pg_kept *next;
   const char *sql;              /* a literal of this file */
   int n;
-  char *vals[20];               /* its parameters, owned (NULL: SQL NULL) */
+  char *vals[MAXP];             /* its parameters, owned (NULL: SQL NULL) */
 } pg_kept;
 
 struct vouch_pgrec {
@@ -185,7 +187,6 @@ static int retryable(const PGresult *res) {
 
 /* The parameters of a format ("s" text or NULL, "i" int64, "d" double) as
    text, in vals (numbers written into num): how many. */
-#define MAXP 20
 static int params(const char *fmt, va_list ap, char num[][32], const char **vals) {
   int n;
   for (n = 0; fmt && fmt[n] && n < MAXP; n++) {
@@ -208,8 +209,9 @@ static int params(const char *fmt, va_list ap, char num[][32], const char **vals
 /*
 ** Run `sql` with `n` text parameters. A statement the server could not
 ** answer because the connection dropped is made once more on a new
-** connection. Returns the result (PQclear it) or NULL with r->error set and
-** *busy whether trying later may help.
+** connection, unless it was part of a transaction, which went with the
+** connection: made alone it would not be. Returns the result (PQclear it)
+** or NULL with r->error set and *busy whether trying later may help.
 */
 static PGresult *run(vouch_pgrec_t *r, int *busy, const char *sql, int n,
                      const char *const *vals) {
@@ -218,7 +220,9 @@ static PGresult *run(vouch_pgrec_t *r, int *busy, const char *sql, int n,
   *busy = 0;
   for (tries = 0; tries < 2; tries++) {
     ExecStatusType st;
+    int in_tx;
     if (ready(r) != 0) break;
+    in_tx = PQtransactionStatus(r->conn) != PQTRANS_IDLE;
     res = PQexecParams(r->conn, sql, n, NULL, vals, NULL, NULL, 0);
     st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
@@ -229,7 +233,7 @@ static PGresult *run(vouch_pgrec_t *r, int *busy, const char *sql, int n,
                    ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
                    : PQerrorMessage(r->conn));
     *busy = retryable(res);
-    if (PQstatus(r->conn) == CONNECTION_OK) break;  /* the statement's own error */
+    if (PQstatus(r->conn) == CONNECTION_OK || in_tx) break;  /* its own error, or the tx's */
     PQclear(res);
     res = NULL;
   }
@@ -243,15 +247,14 @@ static PGresult *q(vouch_pgrec_t *r, int *busy, const char *sql, const char *fmt
   char num[MAXP][32];
   const char *vals[MAXP];
   va_list ap;
+  PGresult *res;
   int n, b;
   va_start(ap, fmt);
   n = params(fmt, ap, num, vals);
   va_end(ap);
-  {
-    PGresult *res = run(r, &b, sql, n, vals);
-    if (busy) *busy = b;
-    return res;
-  }
+  res = run(r, &b, sql, n, vals);
+  if (busy) *busy = b;
+  return res;
 }
 
 /* A write's result: OK, BUSY (try later) or ERROR; *n (may be NULL) rows
@@ -264,6 +267,42 @@ static int w(PGresult *res, int64_t *n, const int *busy) {
 }
 
 #define W(r, n, ...) w(q((r), &busy, __VA_ARGS__), (n), &busy)
+
+static char *dup_at(const PGresult *res, int row, int col) {
+  return PQgetisnull(res, row, col) ? NULL : strdup(PQgetvalue(res, row, col));
+}
+
+static int64_t int_at(const PGresult *res, int row, int col) {
+  return PQgetisnull(res, row, col) ? 0 : atoll(PQgetvalue(res, row, col));
+}
+
+static double num_at(const PGresult *res, int row, int col) {
+  return PQgetisnull(res, row, col) ? 0 : strtod(PQgetvalue(res, row, col), NULL);
+}
+
+static const char *text_at(const PGresult *res, int row, int col) {
+  return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+/* *v: a zeroed array of one item of `size` for each row of `res` (NULL when
+   there are none): 0, or -1 out of memory (res cleared). */
+static int alloc_rows(vouch_pgrec_t *r, PGresult *res, void **v, size_t size) {
+  if (PQntuples(res) > 0 && (*v = calloc((size_t)PQntuples(res), size)) == NULL) {
+    PQclear(res);
+    fail(r, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+/* The first column of the one row of `res` as an integer, 0 when none. */
+static int64_t one_int(PGresult *res) {
+  int64_t v = res && PQntuples(res) > 0 ? int_at(res, 0, 0) : 0;
+  PQclear(res);
+  return v;
+}
+
+/* }====================================================== */
 
 
 /*
@@ -373,42 +412,6 @@ static int put(vouch_pgrec_t *r, int64_t *changed, const char *sql, const char *
 
 /* }====================================================== */
 
-static char *dup_at(const PGresult *res, int row, int col) {
-  return PQgetisnull(res, row, col) ? NULL : strdup(PQgetvalue(res, row, col));
-}
-
-static int64_t int_at(const PGresult *res, int row, int col) {
-  return PQgetisnull(res, row, col) ? 0 : atoll(PQgetvalue(res, row, col));
-}
-
-static double num_at(const PGresult *res, int row, int col) {
-  return PQgetisnull(res, row, col) ? 0 : strtod(PQgetvalue(res, row, col), NULL);
-}
-
-static const char *text_at(const PGresult *res, int row, int col) {
-  return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-/* *v: a zeroed array of one item of `size` for each row of `res` (NULL when
-   there are none): 0, or -1 out of memory (res cleared). */
-static int alloc_rows(vouch_pgrec_t *r, PGresult *res, void **v, size_t size) {
-  if (PQntuples(res) > 0 && (*v = calloc((size_t)PQntuples(res), size)) == NULL) {
-    PQclear(res);
-    fail(r, "out of memory");
-    return -1;
-  }
-  return 0;
-}
-
-/* The first column of the one row of `res` as an integer, 0 when none. */
-static int64_t one_int(PGresult *res) {
-  int64_t v = res && PQntuples(res) > 0 ? int_at(res, 0, 0) : 0;
-  PQclear(res);
-  return v;
-}
-
-/* }====================================================== */
-
 
 /*
 ** {======================================================
@@ -471,8 +474,9 @@ static int migrate(vouch_pgrec_t *r) {
     return -1;
   i = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
   PQclear(res);
-  if (i && one_int(q(r, NULL, "SELECT max(version) FROM vouch_schema", NULL)) == NMIGRATIONS)
-    return 0;
+  v = i ? one_int(q(r, NULL, "SELECT max(version) FROM vouch_schema", NULL)) : 0;
+  if (v == NMIGRATIONS) return 0;
+  if (v > NMIGRATIONS) goto newer;
   if ((res = q(r, NULL, "BEGIN", NULL)) == NULL) return -1;
   PQclear(res);
   if ((res = q(r, NULL, "SELECT pg_advisory_xact_lock(7306541600337)", NULL)) == NULL ||
@@ -482,9 +486,8 @@ static int migrate(vouch_pgrec_t *r) {
   PQclear(res);
   v = one_int(q(r, NULL, "SELECT coalesce(max(version), 0) FROM vouch_schema", NULL));
   if (v > NMIGRATIONS) {
-    fail(r, "the record on this server is of a newer vouch (schema %lld, this one knows %d)",
-         (long long)v, NMIGRATIONS);
-    goto fail;
+    PQclear(PQexec(r->conn, "ROLLBACK"));
+    goto newer;
   }
   for (i = (int)v; i < NMIGRATIONS; i++) {  /* several statements: no parameters */
     res = PQexec(r->conn, migrations[i]);
@@ -508,6 +511,10 @@ static int migrate(vouch_pgrec_t *r) {
   return 0;
 fail:
   PQclear(PQexec(r->conn, "ROLLBACK"));
+  return -1;
+newer:
+  fail(r, "the record on this server is of a newer vouch (schema %lld, this one knows %d)",
+       (long long)v, NMIGRATIONS);
   return -1;
 }
 
@@ -579,17 +586,17 @@ const char *vouch_pgrec_error(vouch_pgrec_t *r) {
 
 /* SQL: whether daemon `d` holds a lease that has not expired. */
 #define LIVE(d) "(" d ".seen_at > now() - " d ".lease_ms * interval '1 millisecond')"
+/* SQL: daemon `d` as users see it, "HOST pid N". */
+#define NAMED(d) d ".host || ' pid ' || " d ".pid"
 /* SQL: $1 is this daemon, alive. */
 #define ME "EXISTS (SELECT 1 FROM daemons m WHERE m.id=$1 AND " LIVE("m") ")"
 
-int vouch_pgrec_daemon_join(vouch_pgrec_t *r, const char *host, int64_t pid, const char *at,
-                            int lease_ms) {
+int vouch_pgrec_daemon_join(vouch_pgrec_t *r, const char *host, int64_t pid, int lease_ms) {
   PGresult *res;
   /* The rows of daemons gone for a day go; the others stay listed as expired. */
   res = q(r, NULL, "DELETE FROM daemons d WHERE d.seen_at < now() - interval '1 day'", NULL);
   if (res == NULL) return VOUCH_RECORD_ERROR;
   PQclear(res);
-  (void)at;  /* the server's clock, as for the lease */
   res = q(r, NULL, "INSERT INTO daemons(host, pid, started_at, lease_ms) VALUES ($1, $2,"
           " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), $3)"
           " RETURNING id", "sii", host, pid, (int64_t)lease_ms);
@@ -645,7 +652,7 @@ int vouch_pgrec_claim(vouch_pgrec_t *r, const char *at,
           "   AND s.owner IS DISTINCT FROM $1 AND NOT EXISTS (SELECT 1 FROM daemons d"
           "   WHERE d.id=s.owner AND " LIVE("d") ") FOR UPDATE OF s SKIP LOCKED)"
           " UPDATE schedules s SET owner=$1 FROM free WHERE s.name=free.name"
-          " RETURNING s.name, free.owner, (SELECT d.host || ' pid ' || d.pid FROM daemons d"
+          " RETURNING s.name, free.owner, (SELECT " NAMED("d") " FROM daemons d"
           "  WHERE d.id=free.owner)", "i", r->daemon);
   if (res == NULL) goto fail;
   for (i = 0; i < PQntuples(res); i++) {
@@ -703,7 +710,6 @@ int vouch_pgrec_daemons(vouch_pgrec_t *r, vouch_daemon_t **v, int *n) {
     d->alive = strcmp(PQgetvalue(res, i, 5), "t") == 0;
     d->schedules = int_at(res, i, 6);
     d->lease_ms = (int)int_at(res, i, 7);
-    d->self = d->id == r->daemon;
   }
   *n = PQntuples(res);
   PQclear(res);
@@ -724,7 +730,7 @@ int vouch_pgrec_daemons(vouch_pgrec_t *r, vouch_daemon_t **v, int *n) {
 #define SCHEDULE_COLUMNS "s.name, s.expr, s.tz, s.script, s.args, s.missed, s.missed_cap," \
                          " s.overlap, s.jitter, s.paused, s.alerts, s.threshold, s.dir," \
                          " s.created_at, s.last_run, s.next_run, s.grants, s.keep, s.keep_days," \
-                         " (SELECT d.host || ' pid ' || d.pid FROM daemons d WHERE d.id=s.owner" \
+                         " (SELECT " NAMED("d") " FROM daemons d WHERE d.id=s.owner" \
                          "  AND " LIVE("d") ")"
 
 static void schedule_read(const PGresult *res, int i, vouch_schedule_t *s) {
@@ -873,7 +879,7 @@ int vouch_pgrec_run_start(vouch_pgrec_t *r, const char *name, const char *schedu
      some daemon already ran (schedule_runs_due) is not run again. */
   res = q(r, &busy, "INSERT INTO schedule_runs(schedule, scheduled_for, trigger, status,"
           " started_at, daemon, ran_by) SELECT $2, $3, $4, 'running', $5, nullif($1::bigint, 0),"
-          " (SELECT d.host || ' pid ' || d.pid FROM daemons d WHERE d.id=$1)"
+          " (SELECT " NAMED("d") " FROM daemons d WHERE d.id=$1)"
           " WHERE $1::bigint=0 OR EXISTS (SELECT 1 FROM schedules s WHERE s.name=$2 AND"
           " s.owner=$1) AND " ME " RETURNING id", "issss", r->daemon, name, scheduled_for,
           trigger, at);

@@ -25,8 +25,7 @@ void vouch_pgrec_defer(vouch_pgrec_t *r, int wait_ms, vouch_record_report_cb rep
 int vouch_pgrec_flush(vouch_pgrec_t *r);
 int vouch_pgrec_flush_wait(vouch_pgrec_t *r, int seconds);
 
-int vouch_pgrec_daemon_join(vouch_pgrec_t *r, const char *host, int64_t pid, const char *at,
-                            int lease_ms);
+int vouch_pgrec_daemon_join(vouch_pgrec_t *r, const char *host, int64_t pid, int lease_ms);
 int vouch_pgrec_daemon_renew(vouch_pgrec_t *r);
 int vouch_pgrec_daemon_leave(vouch_pgrec_t *r);
 int vouch_pgrec_claim(vouch_pgrec_t *r, const char *at,

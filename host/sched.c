@@ -994,9 +994,7 @@ static void takeover(void *ud, const char *name, const char *last_for,
 }
 
 static int join(engine *e) {
-  char ts[32];
-  if (vouch_record_join(e->rec, e->host, (int64_t)getpid(), vouch_time_utc(clock_now(e), ts),
-                        e->lease_ms) != VOUCH_RECORD_OK) {
+  if (vouch_record_join(e->rec, e->host, (int64_t)getpid(), e->lease_ms) != VOUCH_RECORD_OK) {
     logf_(e, "error", NULL, "cannot join as a daemon: %s", vouch_record_error(e->rec));
     return -1;
   }
