@@ -123,6 +123,16 @@ struct vouch_db {
   int nloads, caploads;
   rec_writer *w;            /* writes the run's rows, or NULL; owned */
   ck_thread *ck;            /* the checkpoint under way, or NULL; owned */
+  vouch_pgrec_t *pg;        /* the record is on this server: this file stages the runs
+                               begun here, which are sent there as they end, and holds
+                               a copy of the server's runs; owned */
+  int staged;               /* a private file of the command's own, not the user's copy */
+  struct {                  /* the shard of a run held here (vet --shard), run 0 if none */
+    int64_t run, claims;
+    int shard, lease_ms;
+    uint64_t renewed;       /* uv_hrtime() of the last renewal */
+    char holder[300];
+  } shard;
 };
 
 struct rows_cursor {
@@ -771,6 +781,8 @@ static void db_close_all(lua_State *L, vouch_db_t *d) {
   sqlite3_close_v2(d->db);
   d->db = NULL;
   d->tx_depth = 0;
+  vouch_pgrec_close(d->pg);
+  d->pg = NULL;
   while (d->waiters) bulk_wake(d);  /* each then finds the database closed */
   if (d->is_default && L != NULL) {
     /* The next vouch.db.open() opens the host's database again. */
@@ -803,6 +815,8 @@ void vouch_db_close_default(lua_State *L) {
 ** Push a new database userdata for `path` opened with `flags`. Returns 1,
 ** or pushes nil, message, code and returns 3 (nothing is left open).
 */
+static int push_server(lua_State *L, const char *uri, int flags);
+
 static int push_db(lua_State *L, const char *path, const char *display, int flags) {
   vouch_host_t *h = vouch_host(L);
   vouch_db_t *d;
@@ -811,13 +825,12 @@ static int push_db(lua_State *L, const char *path, const char *display, int flag
   int rc;
   if (!h->trusted) flags |= VOUCH_STORE_SANDBOX;
   if (vouch_pgrec_is_uri(path)) {
-    /* The record on a server is the scheduler's (record.h): no script
-       reaches it, and scoring runs are not stored there. */
     char shown[600];
+    if (flags & VOUCH_STORE_HOST) return push_server(L, path, flags);
     vouch_pgrec_shown(path, shown, sizeof shown);
     luaL_pushfail(L);
-    lua_pushfstring(L, "%s: the record on a server keeps schedules, their runs and alerts; "
-                    "scoring runs and vouch.db are kept in SQLite files (give --db FILE)", shown);
+    lua_pushfstring(L, "%s: vouch.db.open(path) opens SQLite files; the host's record is "
+                    "vouch.db.open()", shown);
     lua_pushstring(L, "CANTOPEN");
     return 3;
   }
@@ -848,6 +861,76 @@ static int push_db(lua_State *L, const char *path, const char *display, int flag
   if (!(flags & VOUCH_STORE_READONLY)) sqlite3_wal_hook(conn, ck_hook, d);
   d->sandboxed = (flags & VOUCH_STORE_SANDBOX) != 0;
   d->readonly = (flags & VOUCH_STORE_READONLY) != 0;
+  return 1;
+}
+
+
+/*
+** Where the user's copy of the runs of a record on a server is kept: a
+** file named by the server (its URI without a password) under
+** $XDG_CACHE_HOME/vouch or ~/.cache/vouch, made private to the user.
+** Returns -1 when there is no such folder.
+*/
+static int copy_path(const char *uri, char *out, size_t n) {
+  const char *base = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  char shown[600], dir[4096], hex[VOUCH_HASH_HEX];
+  if (base != NULL && *base == '/') snprintf(dir, sizeof dir, "%s", base);
+  else if (home != NULL && *home == '/') snprintf(dir, sizeof dir, "%s/.cache", home);
+  else return -1;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return -1;
+  if (strlen(dir) + 7 >= sizeof dir) return -1;
+  strcat(dir, "/vouch");
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return -1;
+  vouch_pgrec_shown(uri, shown, sizeof shown);
+  vouch_hash_hex(shown, strlen(shown), hex);
+  return snprintf(out, n, "%s/record-%s.db", dir, hex) < (int)n ? 0 : -1;
+}
+
+
+/*
+** The host's record on a server. Runs are scored into a SQLite file and
+** sent to the server as each ends (vouch_pgrec_push): a command that
+** scores (vet) stages them in a private file of its own, so that several
+** of them on one machine never wait on each other; any other reads the
+** user's copy of the server's runs, brought up to date here.
+*/
+static int push_server(lua_State *L, const char *uri, int flags) {
+  vouch_host_t *h = vouch_host(L);
+  char *err = NULL, local[4096], shown[600];
+  vouch_pgrec_t *pg = vouch_pgrec_open(uri, &err);
+  vouch_db_t *d;
+  int staged;
+  if (pg == NULL) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err ? err : "cannot open the record");
+    lua_pushstring(L, "CANTOPEN");
+    free(err);
+    return 3;
+  }
+  staged = h->record_stage || copy_path(uri, local, sizeof local) != 0;
+  if (push_db(L, staged ? "" : local, staged ? "" : local, flags) != 1) {
+    vouch_pgrec_close(pg);
+    return 3;
+  }
+  d = (vouch_db_t *)lua_touserdata(L, -1);
+  d->pg = pg;
+  d->staged = staged;
+  if (!h->record_stage) {
+    int rc;
+    d->auth.internal++;
+    rc = vouch_pgrec_copy_runs(pg, d->db, 1);
+    d->auth.internal--;
+    if (rc != VOUCH_RECORD_OK) {
+      vouch_pgrec_shown(uri, shown, sizeof shown);
+      lua_pushfstring(L, "cannot copy the runs of %s: %s", shown, vouch_pgrec_error(pg));
+      db_close_all(NULL, d);
+      lua_remove(L, -2);
+      luaL_pushfail(L);
+      lua_insert(L, -2);
+      lua_pushstring(L, "CANTOPEN");
+      return 3;
+    }
+  }
   return 1;
 }
 
@@ -2788,6 +2871,95 @@ static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const c
 }
 
 
+/* Raise what the server said, naming it. */
+static int server_error(lua_State *L, vouch_db_t *d, const char *what) {
+  return luaL_error(L, "'%s': the record on the server: %s", what, vouch_pgrec_error(d->pg));
+}
+
+
+/*
+** The run begun on the server for db:run_begin: a new one, or, when the
+** table at 2 has a `shard` field ({key =, of =, want =, lease = ms,
+** batch =}), a shard of the run of that key (d->shard). Returns 1 with
+** *id set, or pushes nil, why ("complete", "failed" or "held") and the
+** run's id and returns 3.
+*/
+static int server_run(lua_State *L, vouch_db_t *d, const char *card, const char *hash,
+                      const char *inputs, const char *now, const char *by, int64_t *id) {
+  vouch_shard_ask_t a;
+  const char *state;
+  char host[256];
+  int shard;
+  int64_t claims;
+  if (lua_getfield(L, 2, "shard") == LUA_TNIL) {
+    lua_pop(L, 1);
+    if (vouch_pgrec_run_new(d->pg, card, hash, inputs, now, by, (int64_t)getpid(), id) != 0)
+      return server_error(L, d, "run_begin");
+    return 1;
+  }
+  luaL_argexpected(L, lua_istable(L, -1), 2, "field 'shard' a table");
+  memset(&a, 0, sizeof a);
+  lua_getfield(L, -1, "key");
+  a.key = luaL_checkstring(L, -1);
+  lua_getfield(L, -2, "of");
+  a.of = (int)luaL_checkinteger(L, -1);
+  lua_getfield(L, -3, "want");
+  a.want = (int)luaL_optinteger(L, -1, 1) - 1;
+  lua_getfield(L, -4, "lease");
+  a.lease_ms = (int)luaL_optinteger(L, -1, 20000);
+  lua_getfield(L, -5, "batch");
+  a.batch = luaL_optstring(L, -1, NULL);
+  if (a.of < 1 || a.of > 100000 || a.want < 0 || a.want >= a.of || a.lease_ms < 100)
+    return luaL_error(L, "'run_begin': shard %d of %d, lease %d ms: out of range", a.want + 1,
+                      a.of, a.lease_ms);
+  if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "localhost");
+  host[sizeof host - 1] = '\0';
+  snprintf(d->shard.holder, sizeof d->shard.holder, "%s pid %lld", host, (long long)getpid());
+  a.holder = d->shard.holder;
+  a.card = card;
+  a.hash = hash;
+  a.inputs = inputs;
+  a.at = now;
+  a.by = by;
+  a.pid = (int64_t)getpid();
+  if (vouch_pgrec_shard_claim(d->pg, &a, id, &shard, &claims, &state) != 0)
+    return server_error(L, d, "run_begin");
+  lua_pop(L, 6);
+  if (shard < 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, state);
+    lua_pushinteger(L, (lua_Integer)*id);
+    return 3;
+  }
+  d->shard.run = *id;
+  d->shard.shard = shard;
+  d->shard.claims = claims;
+  d->shard.lease_ms = a.lease_ms;
+  d->shard.renewed = uv_hrtime();
+  return 1;
+}
+
+
+/*
+** db:run_renew(run_id): keep the lease on the shard of run_id held here,
+** renewing it when a third of it has passed (cheap to call often). Raises
+** when another process has taken the shard over.
+*/
+static int db_run_renew(lua_State *L) {
+  vouch_db_t *d = check_open_run(L, 1);
+  lua_Integer id = luaL_checkinteger(L, 2);
+  uint64_t now = uv_hrtime();
+  if (d->pg == NULL || d->shard.run != id ||
+      now - d->shard.renewed < (uint64_t)d->shard.lease_ms * 1000000 / 3)
+    return 0;
+  if (vouch_pgrec_shard_renew(d->pg, id, d->shard.shard, d->shard.holder, d->shard.claims,
+                              d->shard.lease_ms) != 0)
+    return server_error(L, d, "run_renew");
+  d->shard.renewed = now;
+  return 0;
+}
+
+
 /*
 ** db:run_begin{scorecard =, hash =, dimensions = {names}, weights = {numbers},
 ** source = text, inputs = JSON text, started_by =}: record the scorecard
@@ -2799,6 +2971,7 @@ static int db_run_begin(lua_State *L) {
   const char *card, *hash, *inputs, *by, *dims, *weights, *rules, *source = NULL;
   char now[32];
   sqlite3_stmt *st;
+  int64_t id = 0;
   int rc;
   luaL_checktype(L, 2, LUA_TTABLE);
   card = rec_text(L, "scorecard", NULL, 1000);
@@ -2818,21 +2991,36 @@ static int db_run_begin(lua_State *L) {
   vouch__store_now(now, sizeof now);
   rules = rec_rules(L);
   rec_scorecard(L, d, hash, card, dims, weights, source, rules);
+  if (d->pg) {  /* the server numbers the run */
+    int got = server_run(L, d, card, hash, inputs, now, by, &id);
+    if (got != 1) return got;
+  }
   st = rec_prepare(L, d, "INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
-                         "status, started_by, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)");
+                         "status, started_by, pid, id) VALUES (?, ?, ?, ?, 'running', ?, ?, ?) "
+                         "ON CONFLICT(id) DO UPDATE SET status = 'running', ended_at = NULL, "
+                         "partners = NULL, error = NULL");
   sqlite3_bind_text(st, 1, card, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, inputs, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 5, by, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 6, (sqlite3_int64)getpid());
+  if (d->pg) sqlite3_bind_int64(st, 7, id);
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
+  if (d->pg) {  /* a shard's pass again: what an earlier pass staged was sent */
+    rec_exec(L, d, "DELETE FROM scores WHERE run_id = ?", "i", id);
+    rec_exec(L, d, "DELETE FROM run_loads WHERE run_id = ?", "i", id);
+  } else id = sqlite3_last_insert_rowid(d->db);
   lua_getfield(L, 2, "dimensions");
   memset(&d->runs[d->nruns], 0, sizeof d->runs[d->nruns]);
   d->runs[d->nruns].ndims = lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : 0;
-  d->runs[d->nruns].id = sqlite3_last_insert_rowid(d->db);
+  d->runs[d->nruns].id = id;
   lua_pushinteger(L, (lua_Integer)d->runs[d->nruns++].id);
+  if (d->shard.run == id) {
+    lua_pushinteger(L, d->shard.shard + 1);
+    return 2;
+  }
   return 1;
 }
 
@@ -2876,8 +3064,14 @@ static int db_run_load(lua_State *L) {
   l->run_id = run;
   l->ncols = -1;
   vouch__store_now(now, sizeof now);
-  rec_exec(L, d, "INSERT INTO loads(source, format, rows, loaded_at, columns) "
-                 "VALUES (?, ?, 0, ?, ?)", "ssss", source, format, now, cols);
+  if (d->pg && !d->staged)  /* below the server's ids, which the copy holds: sent, it
+                               takes the one the server gives */
+    rec_exec(L, d, "INSERT INTO loads(id, source, format, rows, loaded_at, columns) "
+                   "VALUES ((SELECT min(coalesce(min(id), 0), 0) - 1 FROM loads), ?, ?, 0, "
+                   "?, ?)", "ssss", source, format, now, cols);
+  else
+    rec_exec(L, d, "INSERT INTO loads(source, format, rows, loaded_at, columns) "
+                   "VALUES (?, ?, 0, ?, ?)", "ssss", source, format, now, cols);
   id = sqlite3_last_insert_rowid(d->db);
   rec_exec(L, d, "INSERT INTO run_loads(run_id, load_id) VALUES (?, ?)", "ii", (int64_t)run, id);
   if (cols) {  /* a copy of the names, which run_input looks the fields up by */
@@ -3187,6 +3381,7 @@ static int db_run_end(lua_State *L) {
   err = luaL_optstring(L, 5, NULL);
   sqlite3_stmt *st;
   char now[32];
+  const char *server = NULL;
   if (k < 0)
     return luaL_error(L, "'run_end': run %d was not begun by this process with db:run_begin, "
                          "or has ended", (int)id);
@@ -3201,7 +3396,21 @@ static int db_run_end(lua_State *L) {
   sqlite3_bind_int64(st, 5, id);
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
-  lua_createtable(L, 0, 3);
+  if (d->pg) {  /* sent to the server; on failure the run stays begun, to be ended failed */
+    int sh = d->shard.run == id ? d->shard.shard : -1;
+    d->auth.internal++;
+    rc = vouch_pgrec_push(d->pg, d->db, id, sh, d->shard.holder, d->shard.claims, &server);
+    d->auth.internal--;
+    if (rc != VOUCH_RECORD_OK) return server_error(L, d, "run_end");
+    if (sh >= 0) d->shard.run = 0;
+    else if (!d->staged)  /* the copy holds the run as the server does */
+      rec_exec(L, d, "INSERT OR IGNORE INTO copied(run_id) VALUES (?)", "i", (int64_t)id);
+  }
+  lua_createtable(L, 0, 4);
+  if (server) {
+    lua_pushstring(L, server);
+    lua_setfield(L, -2, "server");
+  }
   lua_pushinteger(L, (lua_Integer)d->runs[k].cells[0]);
   lua_setfield(L, -2, "id");
   lua_pushinteger(L, (lua_Integer)d->runs[k].cells[1]);
@@ -3267,6 +3476,7 @@ static const luaL_Reg db_methods[] = {
   {"changes", db_changes},
   {"last_id", db_last_id},
   {"run_begin", db_run_begin},
+  {"run_renew", db_run_renew},
   {"run_score", db_run_score},
   {"run_load", db_run_load},
   {"run_input", db_run_input},

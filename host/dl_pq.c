@@ -28,7 +28,14 @@
   X(pq, PQnoticeProcessor, PQsetNoticeProcessor, (PGconn *c, PQnoticeProcessor f, void *ud), \
     (c, f, ud), NULL) \
   X(pq, int, PQserverVersion, (const PGconn *c), (c), 0) \
-  X(pq, PGTransactionStatusType, PQtransactionStatus, (const PGconn *c), (c), PQTRANS_UNKNOWN)
+  X(pq, PGTransactionStatusType, PQtransactionStatus, (const PGconn *c), (c), PQTRANS_UNKNOWN) \
+  X(pq, int, PQgetlength, (const PGresult *r, int row, int col), (r, row, col), 0) \
+  X(pq, int, PQnfields, (const PGresult *r), (r), 0) \
+  X(pq, int, PQputCopyData, (PGconn *c, const char *buf, int n), (c, buf, n), -1) \
+  X(pq, int, PQputCopyEnd, (PGconn *c, const char *msg), (c, msg), -1) \
+  X(pq, int, PQgetCopyData, (PGconn *c, char **buf, int async), (c, buf, async), -2) \
+  X(pq, PGresult *, PQgetResult, (PGconn *c), (c), NULL) \
+  V(pq, PQfreemem, (void *p), (p))
 
 /* The ABI name: libpq has kept it since PostgreSQL 8.0 (2005). */
 VOUCH_DL_LIBRARY(pq, "libpq.so.5", PQ_FUNCTIONS)

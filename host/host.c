@@ -273,6 +273,7 @@ vouch_host_t *vouch_host_new(const vouch_opts_t *opts) {
   db = opts->db_path ? opts->db_path : getenv("VOUCH_DB");
   h->db_path = strdup(db && *db ? db : "vouch.db");
   h->db_given = opts->db_path != NULL;
+  h->record_stage = opts->record_stage;
   if (uv_loop_init(&h->loop) != 0) goto fail;
   h->L = lua_newstate(vouch_alloc, h);
   if (h->L == NULL) goto fail_loop;

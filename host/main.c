@@ -242,15 +242,7 @@ static int db_ready(const vouch_opts_t *o, const char *cmd, int readonly) {
   const char *slash;
   if (db == NULL || *db == '\0') db = "vouch.db";
   if (strcmp(db, ":memory:") == 0) return 0;
-  if (vouch_pgrec_is_uri(db)) {
-    char shown[600];
-    if (strncmp(cmd, "schedule", 8) == 0 || strcmp(cmd, "prune") == 0) return 0;
-    vouch_pgrec_shown(db, shown, sizeof shown);
-    fprintf(stderr, "vouch: %s: the record on %s keeps schedules, their runs and alerts; "
-                    "scoring runs are kept in a SQLite file\n"
-                    "hint: give --db FILE for 'vouch %s'\n", cmd, shown, cmd);
-    return VOUCH_EXIT_DB;
-  }
+  if (vouch_pgrec_is_uri(db)) return 0;  /* the server says what it lacks */
   if (stat(db, &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return 0;
     fprintf(stderr, "vouch: %s: cannot open the database %s: it is a folder\n"
@@ -381,6 +373,8 @@ static int cmd_module(vouch_opts_t *o, const command *c, int argc, char **argv) 
     free(rest);
     return VOUCH_EXIT_SCRIPT;
   }
+  /* vet only scores: on a server it stages its run in a file of its own */
+  o->record_stage = strcmp(c->name, "vet") == 0;
   h = new_host(o);
   o->allow_write = allow_write;  /* the host keeps its own resolved copies */
   o->allow_net = allow_net;

@@ -75,4 +75,27 @@ int vouch_pgrec_new_flags(vouch_pgrec_t *r, int64_t run, int64_t prev,
 int vouch_pgrec_prune(vouch_pgrec_t *r, const char *name, int64_t keep, double keep_days,
                       const char *now, int dry_run, vouch_prune_t *out);
 
+/* Scoring runs through a SQLite file (db.c). */
+struct sqlite3;
+typedef struct vouch_shard_ask {
+  const char *key;              /* the run's key: the processes scoring it agree on it */
+  const char *batch;            /* non-NULL: a batch scored once (its key includes it) */
+  int of;                       /* shards */
+  int want;                     /* the shard asked for, 0-based */
+  const char *holder;           /* "HOST pid N" */
+  int lease_ms;
+  const char *card, *hash, *inputs, *at, *by;  /* as run_begin's, for a new run */
+  int64_t pid;
+} vouch_shard_ask_t;
+
+int vouch_pgrec_copy_runs(vouch_pgrec_t *r, struct sqlite3 *db, int scores);
+int vouch_pgrec_run_new(vouch_pgrec_t *r, const char *card, const char *hash, const char *inputs,
+                        const char *at, const char *by, int64_t pid, int64_t *id);
+int vouch_pgrec_shard_claim(vouch_pgrec_t *r, const vouch_shard_ask_t *a, int64_t *run,
+                            int *shard, int64_t *claims, const char **state);
+int vouch_pgrec_shard_renew(vouch_pgrec_t *r, int64_t run, int shard, const char *holder,
+                            int64_t claims, int lease_ms);
+int vouch_pgrec_push(vouch_pgrec_t *r, struct sqlite3 *db, int64_t run, int shard,
+                     const char *holder, int64_t claims, const char **state);
+
 #endif

@@ -348,9 +348,6 @@ static int schedule_add_k(lua_State *L, int replace) {
     int k;
     for (k = 0; ok[k] && strcmp(ok[k], script); k++) {}
     if (!ok[k]) return fail_with(L, "only cmd:vet and cmd:report may be scheduled as commands");
-    if (vouch_pgrec_is_uri(vouch_host(L)->db_path))
-      return fail_with(L, "cmd:vet and cmd:report store scoring runs, which a record on a "
-                          "server does not keep yet: schedule them on a SQLite file's record");
   }
   lua_getfield(L, t, "args");
   push_json_strings(L, lua_gettop(L), "args");

@@ -319,6 +319,7 @@ void vouch__store_progress(sqlite3 *db, vouch_host_t *h, int on) {
 static const char *const host_tables[] = {
   "partners", "loads", "runs", "scores", "reasons", "schedules", "schedule_runs",
   "schedule_triggers", "scorecards", "inputs", "run_loads", "scores_4", "http_cache", "scores_6",
+  "copied",  /* a copy of a record on a server: the runs whose scores it holds */
   NULL
 };
 

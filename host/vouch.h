@@ -52,6 +52,8 @@ typedef struct vouch_opts {
   const char *out;          /* a command's --out FILE (writable), or NULL */
   int verbose;              /* --verbose: tracebacks for every error */
   int color;                /* --color: VOUCH_COLOR_AUTO, _ALWAYS or _NEVER */
+  int record_stage;         /* a record on a server: stage runs in a private file, copy
+                               none of the server's (a command that only scores) */
 } vouch_opts_t;
 
 enum { VOUCH_COLOR_AUTO, VOUCH_COLOR_ALWAYS, VOUCH_COLOR_NEVER };
@@ -74,6 +76,7 @@ typedef struct vouch_host {
   vouch_list_t secrets;     /* values read through vouch.env: redacted on output */
   char *db_path;            /* default database path; owned */
   int db_given;             /* db_path came from --db (commands' hints repeat it) */
+  int record_stage;         /* as vouch_opts_t's */
   char *script_dir;         /* directory of the main script; owned, may be NULL */
   char *out_path;           /* resolved --out FILE, the one file vouch.file.show
                                opens; owned, may be NULL */
