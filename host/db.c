@@ -2909,6 +2909,8 @@ static int server_run(lua_State *L, vouch_db_t *d, const char *card, const char 
   a.lease_ms = (int)luaL_optinteger(L, -1, 20000);
   lua_getfield(L, -5, "batch");
   a.batch = luaL_optstring(L, -1, NULL);
+  lua_getfield(L, -6, "run");
+  a.run = (int64_t)luaL_optinteger(L, -1, 0);
   if (a.of < 1 || a.of > 100000 || a.want < 0 || a.want >= a.of || a.lease_ms < 100)
     return luaL_error(L, "'run_begin': shard %d of %d, lease %d ms: out of range", a.want + 1,
                       a.of, a.lease_ms);
@@ -2924,7 +2926,7 @@ static int server_run(lua_State *L, vouch_db_t *d, const char *card, const char 
   a.pid = (int64_t)getpid();
   if (vouch_pgrec_shard_claim(d->pg, &a, id, &shard, &claims, &state) != 0)
     return server_error(L, d, "run_begin");
-  lua_pop(L, 6);
+  lua_pop(L, 7);
   if (shard < 0) {
     luaL_pushfail(L);
     lua_pushstring(L, state);
@@ -2991,6 +2993,9 @@ static int db_run_begin(lua_State *L) {
   vouch__store_now(now, sizeof now);
   rules = rec_rules(L);
   rec_scorecard(L, d, hash, card, dims, weights, source, rules);
+  if (!d->pg && lua_getfield(L, 2, "shard") != LUA_TNIL)
+    return luaL_error(L, "'run_begin': a run is scored in shards on a record on a server "
+                         "(--db postgresql://...), not in a file");
   if (d->pg) {  /* the server numbers the run */
     int got = server_run(L, d, card, hash, inputs, now, by, &id);
     if (got != 1) return got;

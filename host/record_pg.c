@@ -1699,6 +1699,11 @@ int vouch_pgrec_shard_claim(vouch_pgrec_t *r, const vouch_shard_ask_t *a, int64_
     }
     PQclear(res);
   }
+  if (a->run > 0) {  /* the run joined before: its shards, or its end */
+    res = q(r, NULL, "SELECT id, shards FROM runs WHERE id = $1 AND shard_key = $2", "is",
+            a->run, a->key);
+    goto joined;
+  }
   res = q(r, NULL, "WITH n AS (INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
           "status, started_by, pid, shard_key, shards) VALUES ($1, $2, $3, $4, 'running', $5, "
           "$6, $7, $8) ON CONFLICT (shard_key) WHERE status = 'running' DO NOTHING RETURNING id),"
@@ -1706,7 +1711,8 @@ int vouch_pgrec_shard_claim(vouch_pgrec_t *r, const vouch_shard_ask_t *a, int64_
           "generate_series(0, $8::int - 1) g) "
           "SELECT id, $8::int FROM n UNION ALL SELECT id, shards FROM runs WHERE shard_key = $7 "
           "AND status = 'running' AND NOT EXISTS (SELECT 1 FROM n)",
-          "ssssiisi", a->card, a->hash, a->inputs, a->at, a->by, a->pid, a->key, (int64_t)a->of);
+          "sssssisi", a->card, a->hash, a->inputs, a->at, a->by, a->pid, a->key, (int64_t)a->of);
+joined:
   if (res == NULL) return VOUCH_RECORD_ERROR;
   if (PQntuples(res) == 0) {  /* it ended between the two: the next call makes another */
     PQclear(res);
@@ -1784,10 +1790,11 @@ static int push_load(vouch_pgrec_t *r, sqlite3 *db, int64_t run, sqlite3_stmt *l
   if (res == NULL) return -1;
   if (PQntuples(res) > 0) {
     *to = int_at(res, 0, 0);
-    /* a sibling shard's load takes this shard's rows; an ended run's has them all */
+    /* a load this run made (a sibling shard's) takes this shard's rows; one
+       an ended run read has them all */
     PQclear(res);
-    res = q(r, NULL, "SELECT EXISTS (SELECT 1 FROM run_loads WHERE run_id = $1 AND load_id = $2)",
-            "ii", run, *to);
+    res = q(r, NULL, "SELECT NOT EXISTS (SELECT 1 FROM run_loads WHERE run_id <> $1 AND "
+            "load_id = $2)", "ii", run, *to);
     if (res == NULL) return -1;
     *copy = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);

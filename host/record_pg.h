@@ -80,6 +80,7 @@ struct sqlite3;
 typedef struct vouch_shard_ask {
   const char *key;              /* the run's key: the processes scoring it agree on it */
   const char *batch;            /* non-NULL: a batch scored once (its key includes it) */
+  int64_t run;                  /* > 0: the run joined before, not a new one */
   int of;                       /* shards */
   int want;                     /* the shard asked for, 0-based */
   const char *holder;           /* "HOST pid N" */

@@ -59,7 +59,7 @@ The interactive prompt: each entry runs as a task with the sandbox and the
 limits the global options give. Type .help at the prompt for its commands.]],
     options = {}, global = true,
     example = "vouch repl --allow-read=data/" },
-  { name = "vet", usage = "vet DATA... [--rules SCRIPT] [--format F] [--out FILE] [--top N | --all] [--no-store]",
+  { name = "vet", usage = "vet DATA... [--rules SCRIPT] [--format F] [--out FILE] [--top N | --all] [--no-store] [--shard K/N]",
     summary = "score partners with a scorecard, store the run, print them ranked",
     text = [[
 Score every partner in DATA (CSV, JSON, NDJSON or XLSX, chosen by extension) with
@@ -74,6 +74,9 @@ See also: vouch explain, vouch runs, vouch diff, vouch test.]],
       { "top", "N", "the table shows the first and the last N of the ranking (default 20 on a terminal), then the summary" },
       { "all", nil, "the table shows every partner" },
       { "no-store", nil, "score and print without storing a run" },
+      { "shard", "K/N", "on a record on a server: score shard K of N of one run, beside N-1 other processes given the same DATA and scorecard (on this machine or others); each then takes over the shards of a process that died, and the run ends when every shard has" },
+      { "batch", "NAME", "with --shard: a name for the run the processes share; a batch that ended is not scored again" },
+      { "lease", "SECONDS", "with --shard: how long a shard stays held by a process that stopped (default 20)" },
     },
     example = "vouch vet examples/partners.csv --rules supplier --top 5" },
   { name = "explain", usage = "explain PARTNER [--run N] [--format F]",

@@ -524,6 +524,85 @@ end
 --[[ }====================================================== ]]
 
 
+--[[ {======================================================
+  A run in shards (--shard K/N): several processes, each given the same
+  data and scorecard, score one run on a record on a server
+========================================================]]
+
+-- The run the processes share is found by a key they all make alike: the
+-- scorecard, the number of shards, each input's name and size, and the
+-- batch's name when one is given.
+local function shard_key(card, data, n, batch)
+  local parts = { card.source and vouch.hash(card.source) or card.name, tostring(n) }
+  for _, path in ipairs(data) do
+    local src = cli.source(path)
+    parts[#parts + 1] = path:match("[^/]*$") .. " " .. tostring(src and src.size or "?")
+  end
+  if batch then parts[#parts + 1] = "batch " .. batch end
+  return vouch.hash(table.concat(parts, "\n"))
+end
+
+local function sharded(card, data, opts, commands)
+  local k, n = (opts.shard or ""):match("^(%d+)/(%d+)$")
+  k, n = tonumber(k), tonumber(n)
+  if not k or n < 1 or k < 1 or k > n or n > 100000 then
+    return commands.usage("vet", nil, format("--shard takes K/N, a shard K of N (1 <= K <= N), " ..
+                                             "not '%s'", tostring(opts.shard)))
+  end
+  if opts["no-store"] or opts.format and opts.format ~= "table" then
+    return commands.usage("vet", nil, "--shard stores its part of a run: it goes with neither " ..
+                                      "--no-store nor --format (read the run with vouch report)")
+  end
+  local lease = tonumber(opts.lease or "20")
+  if not lease or lease < 0.5 or lease > 86400 then
+    return commands.usage("vet", nil, format("--lease takes seconds, from 0.5 (not '%s')",
+                                             tostring(opts.lease)))
+  end
+  local db = vouch.db.open()
+  local key = shard_key(card, data, n, opts.batch)
+  local ask = { key = key, of = n, want = k, lease = math.floor(lease * 1000), batch = opts.batch }
+  local mine, stored = {}, 0
+  while true do
+    local sources = {}
+    for i, path in ipairs(data) do
+      local src, e = cli.source(path)
+      if not src then cli.say("vet: %s", e); return 1 end
+      sources[i] = src
+    end
+    local rows, origin = cli.chain(sources)
+    local ok, run_id, summary = pcall(card.run, card, { db = db, rows = rows, origin = origin,
+                                                        inputs = data, source = card.source,
+                                                        shard = ask })
+    if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
+    if run_id then
+      mine[#mine + 1] = summary.shard
+      stored = stored + summary.partners
+      print(format("run %d: shard %d/%d: %d partners stored", run_id, summary.shard, n,
+                   summary.partners))
+      if summary.cells.server ~= "running" then
+        print(format("run %d: every shard is stored (%s)", run_id, summary.cells.server))
+        return 0
+      end
+    elseif summary.state == "complete" then
+      print(format("run %d: every shard is stored%s", summary.run,
+                   #mine == 0 and " (nothing left to score here)" or ""))
+      return 0
+    elseif summary.state == "failed" then
+      cli.say("vet: run %d failed in another process (see vouch runs)", summary.run)
+      return 1
+    else
+      -- every shard left is held: wait for them, or for a holder's lease
+      -- to run out, whose shard this process then takes over
+      vouch.sleep(ask.lease // 3)
+    end
+    -- later passes keep to the run joined, not another of the same key
+    ask.run = ask.run or run_id or summary.run
+  end
+end
+
+--[[ }====================================================== ]]
+
+
 return function(...)
   local commands = require "vouch.cmd.commands"
   local opts, data = commands.args({ ... }, "vet")
@@ -566,6 +645,10 @@ return function(...)
   -- anything is scored or stored.
   local fits, why = cli.check_reads(card, sources)
   if not fits then cli.say("vet: %s", why); return 1 end
+  if opts.shard then return sharded(card, data, opts, commands) end
+  if opts.batch or opts.lease then
+    return commands.usage("vet", nil, "--batch and --lease go with --shard")
+  end
   if opts["no-store"] then
     local ok, e = pcall(no_store, card, cli.chain(sources), fmt, top, progress_line(sources))
     if vouch.file.tty("stderr") then vouch.status() end

@@ -254,12 +254,23 @@ function Card:run(opts)
       if r.dimension then rule_dims[r.id] = r.dimension end
     end
   end
-  local run_id = storing and db:run_begin { scorecard = self.name, hash = hash, rules = rule_dims,
+  local shard = storing and opts.shard or nil
+  local run_id, shard_k = nil, nil
+  if storing then
+    local other
+    run_id, shard_k, other = db:run_begin { scorecard = self.name, hash = hash, rules = rule_dims,
                                             dimensions = self.dimension_list, weights = weights,
                                             source = opts.source or self.source,
                                             inputs = encode(opts.inputs or {}, core.JSON),
-                                            started_by = opts.started_by } or nil
-  local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0 }
+                                            started_by = opts.started_by, shard = shard }
+    -- a shard of a run on a server: none left to take (why, and the run)
+    if not run_id then return nil, { state = shard_k, run = other } end
+  end
+  local summary = { run = run_id, partners = 0, approve = 0, review = 0, reject = 0,
+                    shard = shard_k }
+  -- Of a run in shards, this process stores the partners of its shard:
+  -- the (shard_k)th of every shard.of rows, counted over all the inputs.
+  local seen, of, mine = 0, shard and shard.of or 1, (shard_k or 1) - 1
   local keep = opts.keep and {} or nil
   local keeper = type(opts.keep) == "function" and opts.keep or nil
   local each = opts.each
@@ -278,6 +289,7 @@ function Card:run(opts)
   local function input_of(p)
     local src, n
     if origin then src, n = origin() end
+    if shard and not n then n = seen end  -- a row's number is the same in every shard
     local key = src or loads
     local l = loads[key]
     if not l then
@@ -302,8 +314,10 @@ function Card:run(opts)
   local function end_loads()
     for _, l in ipairs(load_list) do
       local src = l.src
+      -- a shard stored some of the rows of a load the run's shards share
+      local rows = shard and (src and src.rows_read or seen) or l.n
       db:run_load_end(l.id, { hash = src and src.hash or ("rows of run " .. run_id),
-                              rows = l.n, bad_rows = src and src.bad_rows or 0,
+                              rows = rows, bad_rows = src and src.bad_rows or 0,
                               size = src and src.size })
     end
   end
@@ -415,14 +429,14 @@ function Card:run(opts)
   -- A portfolio partner, slim: it waits (packed) with the fields the
   -- portfolio rules read and its ranked candidates.
   local view = slim and #self.portfolio > 0 and portfolio_view(self)
-  local function defer(p, r)
+  local function defer(p, r, stored)
     local res = self:explain(p, r, true)
     local ranked = {}
     for _, o in ipairs(res.outcomes) do
       if o.impact > 0 then ranked[#ranked + 1] = o end
     end
     local load_id, row
-    if storing then load_id, row = input_of(p) end
+    if storing and stored then load_id, row = input_of(p) end
     return { partner = view(p), load = load_id, row = row,
              result = { total = r.total, verdict = r.verdict, missing = r.missing,
                         uncapped = r.uncapped, vetoed = r.vetoed, forced = r.forced },
@@ -463,21 +477,39 @@ function Card:run(opts)
     if #self.portfolio > 0 then
       -- Partners no portfolio rule can judge are stored at once; the
       -- others wait until the whole set has been seen.
+      -- Of a run in shards, every shard judges the whole set, and
+      -- stores its own partners.
       local set, r, scorer = {}, self:result(), self.full_scorer
       local judged = portfolio_m.judge(self)
       for p in rows do
-        if not judged(p) then store(p, scorer(p, r))
-        elseif view then set[#set + 1] = defer(p, scorer(p, r))
+        seen = seen + 1
+        local ours = (seen - 1) % of == mine
+        if shard and seen % 1024 == 0 then db:run_renew(run_id) end
+        if not judged(p) then
+          if ours then store(p, scorer(p, r)) end
+        elseif view then
+          local e = defer(p, scorer(p, r), ours)
+          e.ours = ours
+          set[#set + 1] = e
         else
           local load_id, row
-          if storing then load_id, row = input_of(p) end
-          set[#set + 1] = { partner = p, result = scorer(p, self:result()), load = load_id, row = row }
+          if storing and ours then load_id, row = input_of(p) end
+          set[#set + 1] = { partner = p, result = scorer(p, self:result()), load = load_id,
+                            row = row, ours = ours }
         end
       end
       self:apply_portfolio(set)
       for k, e in ipairs(set) do
         set[k] = false
-        if view then store_deferred(e) else store(e.partner, e.result, e.load, e.row) end
+        if not e.ours then -- another shard's
+        elseif view then store_deferred(e) else store(e.partner, e.result, e.load, e.row) end
+      end
+    elseif shard then
+      local r, scorer = self:result(), self.full_scorer
+      for p in rows do
+        seen = seen + 1
+        if (seen - 1) % of == mine then store(p, scorer(p, r)) end
+        if seen % 1024 == 0 then db:run_renew(run_id) end
       end
     else
       local r, scorer = self:result(), self.full_scorer
