@@ -2943,6 +2943,28 @@ static int server_run(lua_State *L, vouch_db_t *d, const char *card, const char 
 
 
 /*
+** db:refresh(): on the record on a server, bring the copy of its runs up
+** to date, and return the server's name (without a password); nothing on
+** a file.
+*/
+static int db_refresh(lua_State *L) {
+  vouch_db_t *d = check_open(L, 1);
+  char shown[600];
+  int rc;
+  if (d->pg == NULL) return 0;
+  if (!d->staged) {
+    d->auth.internal++;
+    rc = vouch_pgrec_copy_runs(d->pg, d->db, 1);
+    d->auth.internal--;
+    if (rc != VOUCH_RECORD_OK) return server_error(L, d, "refresh");
+  }
+  vouch_pgrec_shown(d->h->db_path, shown, sizeof shown);
+  lua_pushstring(L, shown);
+  return 1;
+}
+
+
+/*
 ** db:run_renew(run_id): keep the lease on the shard of run_id held here,
 ** renewing it when a third of it has passed (cheap to call often). Raises
 ** when another process has taken the shard over.
@@ -3482,6 +3504,7 @@ static const luaL_Reg db_methods[] = {
   {"last_id", db_last_id},
   {"run_begin", db_run_begin},
   {"run_renew", db_run_renew},
+  {"refresh", db_refresh},
   {"run_score", db_run_score},
   {"run_load", db_run_load},
   {"run_input", db_run_input},

@@ -763,7 +763,9 @@ return function(...)
   local port = tointeger(tonumber(opts.port or 8421))
   if not port or port < 0 or port > 65535 then return commands.usage("serve", nil, "--port needs a number 0-65535") end
   local db = vouch.db.open()
-  local file = db:one("PRAGMA database_list").file
+  -- on a server, the copy of its runs is brought up to date as the pages poll
+  local server = db:refresh()
+  local file = server or db:one("PRAGMA database_list").file
   local srv, err, code
   srv, err, code = vouch.serve.listen { host = opts.bind or "127.0.0.1", port = port,
     handler = function(req) return route(srv, db, req, file) end }
@@ -779,6 +781,7 @@ return function(...)
   local last, beat = nil, 0
   while not srv:closed() do
     collect_summaries(srv)
+    if server and beat % 4 == 0 then pcall(db.refresh, db) end
     local ok, st = pcall(state, db)
     if ok then
       local text = json.encode(st)

@@ -177,9 +177,23 @@ function db:insert(table, rows) end
 function db:tx(fn, ...) end
 
 ---Begin a run of the host's record (committed as 'running'); returns its id.
----@param run {scorecard: string, hash: string, dimensions?: string[], weights?: number[], rules?: table<string, string>, source?: string, inputs?: string, started_by?: string}
----@return integer
+---On a record on a server, `shard` takes a shard of the run of that key that
+---several processes score (made when none is running): returns its id and the
+---shard taken (1-based), or nil, why ("complete", "failed" or "held": every
+---shard left is held) and the run's id.
+---@param run {scorecard: string, hash: string, dimensions?: string[], weights?: number[], rules?: table<string, string>, source?: string, inputs?: string, started_by?: string, shard?: {key: string, of: integer, want?: integer, lease?: integer, batch?: string, run?: integer}}
+---@return integer?, (integer|string)?, integer?
 function db:run_begin(run) end
+
+---Keep the lease on the shard of run `id` held here (renewed when a third of
+---it has passed: cheap to call often); raises when another process took it.
+---@param id integer
+function db:run_renew(id) end
+
+---On the record on a server: bring the copy of its runs up to date and
+---return the server's name (without its password). Nothing on a file.
+---@return string?
+function db:refresh() end
 
 ---Store one partner's result in a run begun here: its dimensions' values in the
 ---scorecard's order (false: indeterminate) and its reasons, five values each
@@ -206,7 +220,9 @@ function db:run_score(run, id, name, kind, total, verdict, load, row, dims, reas
 ---@param status "ok"|"failed"
 ---@param partners? integer
 ---@param error? string
----@return {id: integer, name: integer, kind: integer}
+---On a record on a server the run is sent there (in one transaction) and
+---`server` is its status there ("running" while other shards are not stored).
+---@return {id: integer, name: integer, kind: integer, server: string?}
 function db:run_end(id, status, partners, error) end
 
 ---Add or update a partner of the host's `partners` table.
