@@ -3,11 +3,12 @@
 # next) prints them as a table, JSON (that parses) or CSV; tables fit
 # COLUMNS, escape control characters and colour only when asked; explain
 # finds a partner regardless of case, suggests one, and names the fields an
-# indeterminate rule missed.
+# indeterminate rule missed. On a file's record, or on a server's under
+# pg_formats.sh.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TMP" || exit 1
-export VOUCH_DB="$TMP/f.db"
+export VOUCH_DB="${VOUCH_TEST_DB:-$TMP/f.db}"
 DATA=$ROOT/examples/partners.csv
 # a second input: one partner with a newline in its name and no sentiment
 awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "sentiment") s = i; print; next }

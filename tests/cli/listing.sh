@@ -3,9 +3,12 @@
 # `vouch vet` table it prints: every partner, lined up exactly as the table
 # printed in Lua (the path a terminal takes) lines them up, whatever is in
 # the names (wide characters, control characters, long names, ties in the
-# totals that SQL's printf would round otherwise).
+# totals that SQL's printf would round otherwise). The runs vetted are
+# stored in files, or on a server under pg_listing.sh; db:print's own
+# tables are a script's, in a file.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
+V=$(record v) H=$(record h)
 
 cat > print.lua <<'LUA'
 local db = vouch.db.open()
@@ -74,8 +77,8 @@ awk -F, -v OFS=, 'NR == 1 { print; next }
   NR == 6 { $1 = "P-ß-6" }
   NR == 7 { $3 = "kölsch" }
   { print }' "$DATA" >odd.csv
-"$VOUCH" --db "$TMP/v.db" vet odd.csv >piped.txt 2>&1
-"$VOUCH" --db "$TMP/v.db" --color=always vet odd.csv >styled.txt 2>&1
+"$VOUCH" --db "$V" vet odd.csv >piped.txt 2>&1
+"$VOUCH" --db "$V" --color=always vet odd.csv >styled.txt 2>&1
 sed 's/\x1b\[[0-9;]*m//g' styled.txt | sed 's/run 2:/run 1:/; s/--run 2/--run 1/' >plain.txt
 check "vet, piped: every line as the terminal path prints it" 0 '' -- cmp piped.txt plain.txt
 check "vet, piped: a long name of accented letters is cut to 28 characters" 0 \
@@ -101,7 +104,7 @@ awk -F, -v OFS=, -v soh="$soh" -v stx="$stx" -v del="$del" -v tab="$tab" -v acut
   NR == 11 { $2 = "Exactly Twenty-Eight Bytes!!" }
   NR == 12 { $2 = "Exactly Twenty-Nine Bytes!!!!" }
   { print }' "$DATA" >hostile.csv
-"$VOUCH" --db "$TMP/h.db" vet hostile.csv >hostile.txt 2>&1
+"$VOUCH" --db "$H" vet hostile.csv >hostile.txt 2>&1
 cat > want.txt <<'TXT'
  #  partner  name                          kind        total  verdict  weakest        principal reasons
 --  -------  ----------------------------  ----------  -----  -------  -------------  -----------------
@@ -132,7 +135,7 @@ run 1: 22 partners: 13 approve, 9 review, 0 reject (scorecard social_capital)
 TXT
 check "vet, piped: hostile names laid out to the byte" 0 '' -- \
   sh -c "head -n 26 hostile.txt | cmp - want.txt"
-"$VOUCH" --db "$TMP/h.db" --color=always vet hostile.csv 2>&1 |
+"$VOUCH" --db "$H" --color=always vet hostile.csv 2>&1 |
   sed 's/\x1b\[[0-9;]*m//g; s/run 2:/run 1:/' | head -n 26 >hostile_plain.txt
 check "vet, piped: hostile names as the terminal path lays them out" 0 '' -- \
   sh -c "head -n 26 hostile.txt | cmp - hostile_plain.txt"

@@ -2,13 +2,15 @@
 # A scorecard with dimensions of its own (reach, reputation), end to end:
 # vetted, explained, listed with its inputs, compared, reported (and drawn
 # in headless Chromium) and monitored, with nothing of the bundled
-# scorecard's eight dimensions showing anywhere.
+# scorecard's eight dimensions showing anywhere. Its records are files, or
+# databases of a server under pg_own_dimensions.sh.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/chromium.sh"
 cd "$TMP" || exit 1
 unset VOUCH_DB
-DB="$TMP/own.db"
+DB=$(record own)
 v() { "$VOUCH" --db "$DB" "$@"; }
+qdb() { (VOUCH_DB=$DB; q "$@"); }
 py() { python3 -c "import json,sys; a=json.loads(open('$1').readline()); $2"; }
 mutate() { python3 "$ROOT/examples/monitoring/mutate.py" "$@" >/dev/null; }
 bundled='trust|goodwill|authority|community|empathy|shared.values|respect|collaboration'
@@ -40,15 +42,20 @@ mutate q2.csv 1
 # Vetting and the record.
 check "vet with its own dimensions" 0 '^run 1: 22 partners: .*\(scorecard reach_and_reputation\)' -- \
   v vet q1.csv --rules own.lua
-check "the run's scorecard names its dimensions" 0 '^(\["reach","reputation"\]|\["reputation","reach"\])$' -- \
-  sqlite3 "$DB" "SELECT c.dimensions FROM scorecards c JOIN runs r ON r.scorecard_hash = c.hash WHERE r.id = 1"
+check "the run's scorecard names its dimensions" 0 '^(\["reach", ?"reputation"\]|\["reputation", ?"reach"\])$' -- \
+  qdb "SELECT c.dimensions FROM scorecards c JOIN runs r ON r.scorecard_hash = c.hash WHERE r.id = 1"
+# SQLite's JSON functions, and the server's on the same text
+len='json_array_length(dims)' each='json_each(s.reasons) j' at0="json_extract(j.value, '\$[0]')" at1="json_extract(j.value, '\$[1]')"
+if on_pg; then
+  len='jsonb_array_length(dims::jsonb)' each='jsonb_array_elements(s.reasons::jsonb) j' at0="j->>0" at1="j->>1"
+fi
 check "each score holds two dimension values" 0 '^22\|2$' -- \
-  sqlite3 "$DB" "SELECT count(*), max(json_array_length(dims)) FROM scores WHERE run_id = 1"
+  qdb "SELECT count(*), max($len) FROM scores WHERE run_id = 1"
 check "vet the next quarter" 0 'reach_and_reputation' -- v vet q2.csv --rules own.lua
-check "B002's veto is stored among its reasons" 0 '^reject\|SCANDAL\|veto$' -- sqlite3 "$DB" "
-  SELECT s.verdict, json_extract(j.value, '\$[0]'), json_extract(j.value, '\$[1]')
-  FROM scores s, json_each(s.reasons) j WHERE s.run_id = 2 AND s.partner_id = 'B002'
-    AND json_extract(j.value, '\$[1]') = 'veto'"
+check "B002's veto is stored among its reasons" 0 '^reject\|SCANDAL\|veto$' -- qdb "
+  SELECT s.verdict, $at0, $at1
+  FROM scores s, $each WHERE s.run_id = 2 AND s.partner_id = 'B002'
+    AND $at1 = 'veto'"
 check "explain B002 names its own dimensions" 0 'reputation' -- v explain B002 --run 2
 check "explain B002: the veto" 0 'SCANDAL' -- v explain B002 --run 2
 check "runs shows what each run read" 0 '^ +2 +reach_and_reputation .*q2\.csv \(22 rows, [^)]+\)' -- v runs
@@ -110,7 +117,7 @@ import json; print(len(json.load(open("cross.json"))["dimensions"]))'
 
 # Monitoring: a schedule vets the live file; the second run is compared
 # with the first on the card's own dimensions.
-export VOUCH_DB="$TMP/mon.db"
+VOUCH_DB=$(record mon); export VOUCH_DB
 cp q1.csv live.csv
 check "schedule the card" 0 'schedule own added' -- "$VOUCH" --allow-write="$TMP" schedule add own '@yearly' cmd:vet \
   --alert "file:$TMP/alerts.jsonl" -- live.csv --rules own.lua

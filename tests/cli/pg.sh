@@ -9,7 +9,8 @@
 #
 # pg_start sets PG_URI (role and database "vouch", reached through the
 # Unix socket), PG_DIR (the private directory: data/, log, the socket),
-# PG_PORT and PG_BIN. It returns 0 when the server answers; 1 with PG_SKIP
+# PG_PORT and PG_BIN. pg_newdb NAME (a new database) and pg_sql URI SQL
+# are lib.sh's, which a test under pg_run reaches the server with too. It returns 0 when the server answers; 1 with PG_SKIP
 # set to the reason when no server binaries are installed; 2 when they are
 # but the server would not start, after printing the log's last lines as
 # TAP comments. A missing server is a skip, never a pass.
@@ -34,14 +35,6 @@ _pg_as() {
     (cd "$PG_DIR" && "$@")
   fi
 }
-
-# _pg_su ARGS...: psql as the superuser, on the maintenance database.
-_pg_su() {
-  "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" \
-    -U postgres -d postgres "$@"
-}
-
-_pg_uri() { echo "postgresql://vouch@/$1?host=$PG_DIR&port=$PG_PORT"; }
 
 # A port free at this moment; the server may still lose it to another
 # process before it binds, so pg_start tries again on "Address in use".
@@ -140,18 +133,6 @@ _pg_watch_start() {
   _pg_watch=$!
 }
 
-# pg_newdb NAME: a new, empty database NAME owned by vouch; prints its URI.
-pg_newdb() {
-  case $1 in ''|*[!a-z0-9_]*) echo "pg_newdb: bad name '$1'" >&2; return 2 ;; esac
-  _pg_su -c "create database $1 owner vouch" >/dev/null || return 1
-  _pg_uri "$1"
-}
-
-# pg_sql URI SQL: runs SQL and prints its rows as `psql -At` does.
-pg_sql() {
-  "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
-}
-
 # pg_restart: a fast shutdown and a start on the same directory, port and
 # socket; returns once the server answers again.
 pg_restart() {
@@ -176,14 +157,20 @@ EOF
 # and VOUCH_DB, which vouch reads) and in a directory of its own,
 # $TMP/NAME (so CMD names its files by absolute paths). Its TAP lines pass
 # through with "pg: " before each name, so that a failure says which record
-# it was on; returns CMD's exit status.
+# it was on; returns CMD's exit status. CMD gets the server too (PG_DIR,
+# PG_PORT, PG_BIN, and PG_RUNUSER=1 when its programs run as the postgres
+# user), so that lib.sh's `record` makes it more databases; and
+# XDG_CACHE_HOME in its directory, where vouch keeps its copies of the
+# server's runs, so that no test writes the user's own.
 pg_run() {
   _name=$1; shift
   if ! _db=$(pg_newdb "$_name"); then
     echo "not ok - pg: $_name: the database could not be made"; return 1
   fi
-  mkdir -p "$TMP/$_name"
-  { (cd "$TMP/$_name" && TEST_TMP="$TMP/$_name" VOUCH_TEST_DB="$_db" VOUCH_DB="$_db" "$@")
+  mkdir -p "$TMP/$_name/.cache"
+  { (cd "$TMP/$_name" && export PG_DIR PG_PORT PG_BIN PG_RUNUSER="$_pg_root" &&
+     TEST_TMP="$TMP/$_name" XDG_CACHE_HOME="$TMP/$_name/.cache" VOUCH_TEST_DB="$_db" \
+       VOUCH_DB="$_db" "$@")
     echo $? >"$TMP/$_name.rc"; } | sed -e 's/^ok - /ok - pg: /' -e 's/^not ok - /not ok - pg: /'
   return "$(cat "$TMP/$_name.rc")"
 }

@@ -1,12 +1,13 @@
 #!/bin/sh
 # vouch report: the command on a real database, the pages in headless
 # Chromium (charts drawn, nothing fetched, no script from the data), the
-# Markdown charts as well-formed SVG files, JSON as parsable data.
+# Markdown charts as well-formed SVG files, JSON as parsable data. Its
+# records are files, or databases of a server under pg_report.sh.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/chromium.sh"
 cd "$TMP" || exit 1
 export VOUCH_PATH="$ROOT/tests/lua"
-DB="$TMP/report.db"
+DB=$(record report)
 
 # Usage errors need no database.
 check "report: unknown argument" 2 "unknown option '--bogus'" -- "$VOUCH" report --bogus
@@ -23,12 +24,16 @@ if ! "$VOUCH" -e 'assert(vouch.db and vouch.db.open)' >/dev/null 2>&1; then
   exit 0
 fi
 
-check "report: no database yet" 4 "no database $DB: nothing has been stored there yet" -- "$VOUCH" --db "$DB" report
+only_file "a server's database is there before anything is stored" \
+  check "report: no database yet" 4 "no database $DB: nothing has been stored there yet" -- "$VOUCH" --db "$DB" report
 "$VOUCH" --db "$DB" -e 'vouch.db.open()' >/dev/null 2>&1
 check "report: no run yet" 1 "no finished run in the database" -- "$VOUCH" --db "$DB" report
 # The fixture writes the record's rows with fixed ids and times, as a tool with
-# the file in hand would: --trusted, since a sandboxed script may not.
-check "report: fixture stored" 0 "" -- "$VOUCH" --trusted --db "$DB" -e 'require("report_fixture").insert(vouch.db.open())'
+# the file in hand would: --trusted, since a sandboxed script may not. For a
+# server it writes them in a file, whose rows are then sent there (seed).
+fx=$DB; if on_pg; then fx=$TMP/fixture.db; fi
+check "report: fixture stored" 0 "" -- "$VOUCH" --trusted --db "$fx" -e 'require("report_fixture").insert(vouch.db.open())'
+if on_pg; then check "report: fixture sent to the server" 0 "" -- seed "$fx" "$DB"; fi
 check "report: missing run" 1 "no run 99 in the database" -- "$VOUCH" --db "$DB" report --run 99
 check "report: unknown partner" 1 "partner 'nobody' is in no stored run" -- \
   "$VOUCH" --db "$DB" report --partner nobody
@@ -100,10 +105,12 @@ check "report: write outside --out refused" 1 "access denied" -- \
 # A scorecard of its own two dimensions: the same rows over reach and
 # reputation. Its charts are bars (two dimensions span no radar), and
 # nothing of the eight dimensions of the bundled scorecard shows.
-DB2="$TMP/own.db"
+DB2=$(record own)
 own='{ dimensions = { "reach", "reputation" } }'
-check "report: two-dimension fixture stored" 0 "" -- "$VOUCH" --trusted --db "$DB2" -e \
+fx=$DB2; if on_pg; then fx=$TMP/fixture-own.db; fi
+check "report: two-dimension fixture stored" 0 "" -- "$VOUCH" --trusted --db "$fx" -e \
   "require('report_fixture').insert(vouch.db.open(), $own)"
+if on_pg; then check "report: two-dimension fixture sent to the server" 0 "" -- seed "$fx" "$DB2"; fi
 check "report: own dimensions, data matches the rows" 0 "^same reach,reputation$" -- "$VOUCH" --db "$DB2" -e "
   local report, fx = require 'vouch.report', require 'report_fixture'
   local got, want = report.run(vouch.db.open()), fx.expected_run(3, $own)
@@ -134,8 +141,14 @@ check "report: own dimensions, diff side by side in bars" 0 "^[1-9]" -- sh -c \
 # A database written at schema version 3 (a column per dimension, every
 # outcome a row of reasons) migrates, and its runs report and compare as
 # that version reported them (its JSON and `vouch diff` output, kept in
-# tests/data; numbers equal to within 1e-9 of themselves).
+# tests/data; numbers equal to within 1e-9 of themselves). A server's
+# record is sent its runs once the file has migrated.
 sqlite3 v3.db < "$ROOT/tests/data/record-v3.sql"
+V3=$(record v3)
+if on_pg; then
+  "$VOUCH" --db v3.db runs >/dev/null
+  check "report: a schema 3 database's runs sent to the server" 0 "" -- seed v3.db "$V3"
+fi
 same_json='
 import json, sys
 def same(a, b, path):
@@ -159,9 +172,9 @@ def same(a, b, path):
 print(same(json.load(open(sys.argv[1])), json.load(sys.stdin), "report") or "same")'
 for r in "run1:--run 1" "diff12:--diff 1 2" "A001:--partner A001"; do
   check "report: a schema 3 database, ${r#*:}, as that version reported it" 0 "^same$" -- sh -c \
-    "\"$VOUCH\" --db v3.db report ${r#*:} --format json | python3 -c '$same_json' \"$ROOT/tests/data/record-v3-report-${r%%:*}.json\""
+    "\"$VOUCH\" --db '$V3' report ${r#*:} --format json | python3 -c '$same_json' \"$ROOT/tests/data/record-v3-report-${r%%:*}.json\""
 done
-"$VOUCH" --db v3.db diff 1 2 > v3-diff.txt 2>&1
+"$VOUCH" --db "$V3" diff 1 2 > v3-diff.txt 2>&1
 ok "report: vouch diff of a schema 3 database prints what that version printed" \
   cmp v3-diff.txt "$ROOT/tests/data/record-v3-diff12.txt"
 

@@ -1,19 +1,23 @@
 #!/bin/sh
 # scorecard.sh: vouch vet, explain, runs, diff and test, driven as a user
-# would, exit code and output checked together.
+# would, exit code and output checked together; on a file's record, or on
+# a server's under pg_scorecard.sh.
 . "$(dirname "$0")/lib.sh"
 EX=$ROOT/examples
-DB=$TMP/vet.db
+export VOUCH_DB="${VOUCH_TEST_DB:-$TMP/vet.db}"
+DB=$VOUCH_DB
 v() { "$VOUCH" --db "$DB" "$@"; }
 
-check "runs without a database: an error, and none made" 4 'no database .*vet.db: nothing has been stored there yet' -- v runs
-ok "runs made no database" test ! -e "$DB"
+only_file "a server's database is there before anything is stored" \
+  check "runs without a database: an error, and none made" 4 'no database .*vet.db: nothing has been stored there yet' -- v runs
+only_file "a server's database is there before anything is stored" \
+  ok "runs made no database" test ! -e "$DB"
 check "vet the examples with the default rules" 0 \
   'S001 +Crimson Energy Drinks +sponsor +60\.0 +reject +goodwill +CONTROVERSY, SPONSOR_RISK' -- \
   v vet "$EX/partners.csv" "$EX/partners.json"
 check "vet prints a summary" 0 '^36 partners: 22 approve, 13 review, 1 reject \(scorecard social_capital\)' -- \
   v vet --no-store "$EX/partners.csv" "$EX/partners.json"
-check "vet stored one run" 0 '^1$' -- sqlite3 "$DB" "SELECT count(*) FROM runs"
+check "vet stored one run" 0 '^1$' -- q "SELECT count(*) FROM runs"
 check "the run is listed" 0 '1  social_capital  [0-9a-f]{8}  20[0-9-]+T[0-9:]+Z  ok      cli +36 +22 +13 +1' -- v runs
 check "a KOL with the wrong audience is found" 0 'K001 +Dr\. Anan Skincare +kol .* review .*AUDIENCE_MISMATCH' -- \
   v vet --no-store "$EX/partners.csv"
@@ -47,8 +51,10 @@ assert p['S001']['rank'] == 36 and p['S003']['rank'] == 1
 latin=$(printf 'lat\351.csv')
 cp "$EX/partners.csv" "$TMP/$latin"
 check "a data file named in another encoding is vetted" 0 'run [0-9]+: 22 partners' -- v vet "$TMP/$latin"
+valid='json_valid(inputs)'
+if on_pg; then valid="CASE WHEN inputs::jsonb IS NOT NULL THEN 1 ELSE 0 END"; fi
 check "... its name stored as valid JSON" 0 '^1$' -- \
-  sqlite3 "$DB" "SELECT json_valid(inputs) FROM runs ORDER BY id DESC LIMIT 1"
+  q "SELECT $valid FROM runs ORDER BY id DESC LIMIT 1"
 check "vet as CSV" 0 '^rank,run,partner_id,name,kind,total,verdict,weakest,trust,' -- v vet --format csv "$EX/partners.json"
 check "vet as CSV: one line per partner" 0 '^1,[0-9]+,S003,Peak Sportswear,sponsor,86\.' -- v vet --format=csv "$EX/partners.json"
 check "vet with another bundled scorecard" 0 'U005 .*supplier .*reject .*PRICE_INFLATION, FAIR_PRICE' -- \
@@ -72,8 +78,8 @@ return sc.scorecard { name = "broken", dimensions = { trust = 1 }, rules = {
 LUA
 check "a rule that fails stops the run" 1 'cannot score 420' -- v vet --rules "$TMP/broken.lua" "$EX/partners.csv"
 check "the failed run is marked failed" 0 "broken +[0-9a-f]{8} .* failed .*partner 'B001': rule BOOM" -- v runs
-check "the failed run keeps the whole message" 0 'partners\.csv:[0-9]+: .*cannot score 420' -- sqlite3 "$DB" "SELECT error FROM runs WHERE status = 'failed'"
-check "a failed run keeps no scores" 0 '^0$' -- sqlite3 "$DB" "SELECT count(*) FROM scores s JOIN runs r ON r.id = s.run_id WHERE r.status = 'failed'"
+check "the failed run keeps the whole message" 0 'partners\.csv:[0-9]+: .*cannot score 420' -- q "SELECT error FROM runs WHERE status = 'failed'"
+check "a failed run keeps no scores" 0 '^0$' -- q "SELECT count(*) FROM scores s JOIN runs r ON r.id = s.run_id WHERE r.status = 'failed'"
 cat >"$TMP/escape.lua" <<'LUA'
 local f = io.open("/etc/passwd")
 return f

@@ -1,14 +1,17 @@
 #!/bin/sh
 # vouch serve: a real server on a free loopback port, driven with curl and
 # raw sockets: the token, the Host and Origin checks, bad, oversized and
-# slow requests, the JSON API, markup in the data, an action, the end.
+# slow requests, the JSON API, markup in the data, an action, the end. On
+# a file's record, or on a server's under pg_serve.sh.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
-DB="$TMP/serve.db"
+DB=$(record serve)
+qdb() { (VOUCH_DB=$DB; q "$@"); }
 
 check "serve: help" 0 "--bind ADDR" -- "$VOUCH" help serve
 check "serve: unknown option" 2 "unknown option '--bogus'" -- "$VOUCH" serve --bogus
-check "serve: no database" 4 "no database $DB" -- "$VOUCH" --db "$DB" serve
+only_file "a server's database is there before anything is stored" \
+  check "serve: no database" 4 "no database $DB" -- "$VOUCH" --db "$DB" serve
 check "serve: another address needs --bind" 2 "needs the address in --allow-net" -- \
   "$VOUCH" --db "$DB" -e 'vouch.db.open(); local s, e = vouch.serve.listen{host="0.0.0.0", handler=print}
     vouch.eprint(e); vouch.exit(2)'
@@ -88,7 +91,7 @@ grep -q "^second client 200" raw.out && echo "ok - serve: a slow client does not
   { echo "not ok - serve: a slow client does not hold up another"; sed 's/^/# /' raw.out; }
 
 # The API: JSON that parses, with what the pages show.
-P=$(sqlite3 "$DB" "SELECT partner_id FROM scores LIMIT 1")
+P=$(qdb "SELECT partner_id FROM scores LIMIT 1")
 for p in /api/runs /api/runs/1 "/api/runs/1/partners?sort=total&dir=asc&limit=5&offset=2" \
          "/api/runs/1/partners?verdict=review&dim=trust&below=90" "/api/partners/$P" \
          "/api/diff?a=1&b=2" /api/schedules /api/state; do
@@ -105,7 +108,7 @@ check "serve: a partner's rules by replay" 0 '"explained"' -- cat body.out
 
 # A large run's summary is made by a child while the server answers: 202
 # until it is there, then the same JSON as `vouch report --format json`.
-sqlite3 "$DB" "INSERT INTO runs(id, scorecard, scorecard_hash, inputs, started_at, ended_at, status, partners)
+qdb "INSERT INTO runs(id, scorecard, scorecard_hash, inputs, started_at, ended_at, status, partners)
   SELECT 80, scorecard, scorecard_hash, inputs, started_at, ended_at, 'ok', 22 * 500 FROM runs WHERE id = 1;
   WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 500)
   INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
@@ -129,10 +132,12 @@ check "serve: its first partners, from the summary" 0 "" -- sh -c \
 # Deep pages of a large run come from its order, sorted once and kept:
 # the same partners as SQLite's own ORDER BY ... OFFSET, by offset and after
 # a partner, in rank order and filtered and sorted otherwise.
+dim0="json_extract(dims, '\$[0]')"
+if on_pg; then dim0="(dims::jsonb->>0)::float8"; fi
 RANK="CASE verdict WHEN 'approve' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, total IS NULL, total DESC, partner_id"
 deep() {  # NAME QUERY WHERE ORDER OFFSET LIMIT
   code -b jar "$BASE/api/runs/80/partners?$2" >/dev/null
-  sqlite3 "$DB" "SELECT partner_id FROM scores WHERE run_id = 80 $3 ORDER BY $4 LIMIT $6 OFFSET $5" > want.txt
+  qdb "SELECT partner_id FROM scores WHERE run_id = 80 $3 ORDER BY $4 LIMIT $6 OFFSET $5" > want.txt
   check "serve: a deep page of a large run: $1" 0 "" -- python3 -c '
 import json, sys
 got = [p["partner_id"] for p in json.load(open("body.out"))["partners"]]
@@ -142,16 +147,16 @@ ranks = [p["rank"] for p in json.load(open("body.out"))["partners"]]
 assert ranks == list(range(int(sys.argv[1]) + 1, int(sys.argv[1]) + 1 + len(got))), ranks' "$5"
 }
 deep "by rank, at an offset" "offset=5000&limit=20" "" "$RANK" 5000 20
-at=$(sqlite3 "$DB" "SELECT partner_id FROM scores WHERE run_id = 80 ORDER BY $RANK LIMIT 1 OFFSET 4999")
+at=$(qdb "SELECT partner_id FROM scores WHERE run_id = 80 ORDER BY $RANK LIMIT 1 OFFSET 4999")
 deep "by rank, after a partner" "offset=5000&after=$at&limit=20" "" "$RANK" 5000 20
 deep "filtered and sorted" "verdict=review&sort=total&dir=asc&offset=300&limit=10" "AND verdict = 'review'" \
   "total IS NULL, total ASC, partner_id" 300 10
 deep "by a dimension" "sort=trust&offset=7000&limit=15" "" \
-  "json_extract(dims, '\$[0]') IS NULL, json_extract(dims, '\$[0]') DESC, partner_id" 7000 15
+  "$dim0 IS NULL, $dim0 DESC, partner_id" 7000 15
 code -b jar "$BASE/api/runs/80/partners?verdict=review&limit=1" >/dev/null
 check "serve: a filtered large run counts its partners" 0 \
-  "\"total\": ?$(sqlite3 "$DB" "SELECT count(*) FROM scores WHERE run_id = 80 AND verdict = 'review'")[,}]" -- cat body.out
-sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 80; DELETE FROM runs WHERE id = 80"
+  "\"total\": ?$(qdb "SELECT count(*) FROM scores WHERE run_id = 80 AND verdict = 'review'")[,}]" -- cat body.out
+qdb "DELETE FROM scores WHERE run_id = 80; DELETE FROM runs WHERE id = 80"
 
 # Keyset paging: the page after a partner is the page at the offset, in
 # every order (NULL dimensions among them).
@@ -184,14 +189,14 @@ status_is "serve: vet a readable file" 202 -b jar -X POST -H "Origin: $BASE" \
   -d "file=$TMP/partners.csv&rules=supplier" "$BASE/api/vet"
 status_is "serve: vet an unreadable file, refused" 400 -b jar -X POST -d "file=/etc/passwd" "$BASE/api/vet"
 for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
-  [ "$(sqlite3 "$DB" "SELECT count(*) FROM runs WHERE status = 'ok'")" = 3 ] && break
+  [ "$(qdb "SELECT count(*) FROM runs WHERE status = 'ok'")" = 3 ] && break
   sleep 1
 done
-check "serve: the action's run is stored" 0 "^3$" -- sqlite3 "$DB" "SELECT count(*) FROM runs WHERE scorecard = 'supplier' OR id <= 2"
+check "serve: the action's run is stored" 0 "^3$" -- qdb "SELECT count(*) FROM runs WHERE scorecard = 'supplier' OR id <= 2"
 
 # A run in progress (as `vouch vet` in another terminal leaves it while it
 # goes) reaches the pages as an event, its count growing.
-sqlite3 "$DB" "INSERT INTO runs(id, scorecard, scorecard_hash, started_at, status)
+qdb "INSERT INTO runs(id, scorecard, scorecard_hash, started_at, status)
   SELECT 90, scorecard, scorecard_hash, started_at, 'running' FROM runs WHERE id = 1;
   INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
   SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7;"
@@ -199,12 +204,12 @@ curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
 grep -q '"running":\[{[^]]*"id":90' events.out && grep -q '"scored":7' events.out &&
   echo "ok - serve: a run in progress is an event" ||
   { echo "not ok - serve: a run in progress is an event"; head -c 400 events.out | sed 's/^/# /'; }
-sqlite3 "$DB" "INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
+qdb "INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
   SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7 OFFSET 7"
 curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
 grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
   { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
-sqlite3 "$DB" "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
+qdb "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
 
 # Ctrl-C with an event stream open: the stream ends, and so does the server.
 curl -s -N -m 60 -b jar "$BASE/api/events" > held.out &

@@ -2,11 +2,12 @@
 # xlsx.sh: vouch.load.xlsx on workbooks made here (tests/data/xlsx/make.py),
 # hostile ones among them: each a clear error naming the file and the
 # sheet, in bounded memory; `vouch vet` of a workbook written by LibreOffice
-# against the CSV it came from; vet and report --format xlsx read back.
+# against the CSV it came from; vet and report --format xlsx read back, of
+# runs in a file's record, or in a server's under pg_xlsx.sh.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 MAKE="python3 $ROOT/tests/data/xlsx/make.py"
-DB="$TMP/xlsx.db"
+DB="${VOUCH_TEST_DB:-$TMP/xlsx.db}"
 
 for k in good no_sst broken_xml dtd not_zip bomb_cell bomb_tag wide bomb_sst; do
   $MAKE $k $k.xlsx || echo "not ok - make.py $k"

@@ -1,0 +1,7 @@
+#!/bin/sh
+# listing.sh with its records on a PostgreSQL server of its own (pg.sh).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg.sh"
+trap 'pg_stop' EXIT
+if ! pg_start; then pg_not_run "pg: listing.sh"; exit 0; fi
+pg_run listing sh "$ROOT/tests/cli/listing.sh"
