@@ -220,14 +220,74 @@ static int params(const char *fmt, va_list ap, char num[][32], const char **vals
 }
 
 /*
+** The length of the UTF-8 sequence at p (n bytes left), or 0 when the bytes
+** there are not one. A server's text is UTF-8, and a file's name, or a
+** row a loader passed as it was, may not be: such a byte is sent as the
+** character of the same number (Latin-1), the nearest reading of it.
+*/
+static size_t utf8_at(const unsigned char *p, size_t n) {
+  size_t k, len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+                : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+  if (len == 0 || len > n || (len == 2 && p[0] < 0xc2)) return 0;
+  for (k = 1; k < len; k++) if ((p[k] & 0xc0) != 0x80) return 0;
+  if (len == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))) return 0;
+  if (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || p[0] > 0xf4 ||
+                   (p[0] == 0xf4 && p[1] >= 0x90))) return 0;
+  return len;
+}
+
+/* A malloc'd UTF-8 copy of s (n bytes) when it is not UTF-8 or holds a NUL
+   (which no text on the server may), else NULL. */
+static char *utf8_copy(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i, k;
+  char *out, *o;
+  for (i = 0; i < n; i += k)
+    if (p[i] == 0 || (k = utf8_at(p + i, n - i)) == 0) break;
+  if (i == n || (out = malloc(2 * n + 1)) == NULL) return NULL;
+  for (o = out, i = 0; i < n; i += k) {
+    if (p[i] != 0 && (k = utf8_at(p + i, n - i)) > 0) {
+      memcpy(o, p + i, k);
+      o += k;
+    } else {
+      k = 1;
+      if (p[i] == 0) continue;
+      *o++ = (char)(0xc0 | p[i] >> 6);
+      *o++ = (char)(0x80 | (p[i] & 0x3f));
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+/*
 ** Run `sql` with `n` text parameters. A statement the server could not
 ** answer because the connection dropped is made once more on a new
 ** connection, unless it was part of a transaction, which went with the
 ** connection: made alone it would not be. Returns the result (PQclear it)
 ** or NULL with r->error set and *busy whether trying later may help.
 */
+static PGresult *run_utf8(vouch_pgrec_t *r, int *busy, const char *sql, int n,
+                          const char *const *vals);
+
 static PGresult *run(vouch_pgrec_t *r, int *busy, const char *sql, int n,
-                     const char *const *vals) {
+                     const char *const *given) {
+  PGresult *res;
+  const char *vals[MAXP];
+  char *made[MAXP];
+  int i;
+  if (n > MAXP) n = MAXP;
+  for (i = 0; i < n; i++) {
+    made[i] = given[i] ? utf8_copy(given[i], strlen(given[i])) : NULL;
+    vals[i] = made[i] ? made[i] : given[i];
+  }
+  res = run_utf8(r, busy, sql, n, vals);
+  for (i = 0; i < n; i++) free(made[i]);
+  return res;
+}
+
+static PGresult *run_utf8(vouch_pgrec_t *r, int *busy, const char *sql, int n,
+                          const char *const *vals) {
   PGresult *res = NULL;
   int tries;
   *busy = 0;
@@ -1426,10 +1486,16 @@ static int cb_value(copy_buf *b, sqlite3_stmt *st, int k) {
     case SQLITE_FLOAT:
       n = snprintf(num, sizeof num, "%.17g", sqlite3_column_double(st, k));
       return cb_put(b, num, (size_t)n);
-    default:
+    default: {
+      char *made;
+      int rc;
       t = sqlite3_column_text(st, k);
       n = sqlite3_column_bytes(st, k);
-      for (i = 0; i < n; i++) {
+      if ((made = utf8_copy((const char *)t, (size_t)n)) != NULL) {
+        t = (const unsigned char *)made;
+        n = (int)strlen(made);
+      }
+      for (rc = 0, i = 0; i < n && rc == 0; i++) {
         const char *e = NULL;
         switch (t[i]) {
           case '\\': e = "\\\\"; break;
@@ -1437,9 +1503,11 @@ static int cb_value(copy_buf *b, sqlite3_stmt *st, int k) {
           case '\r': e = "\\r"; break;
           case '\t': e = "\\t"; break;
         }
-        if (e ? cb_put(b, e, 2) : cb_put(b, (const char *)t + i, 1)) return -1;
+        rc = e ? cb_put(b, e, 2) : cb_put(b, (const char *)t + i, 1);
       }
-      return 0;
+      free(made);
+      return rc;
+    }
   }
 }
 
