@@ -22,7 +22,7 @@ if ! pg_start; then
   exit 0
 fi
 cd "$TMP"
-export VOUCH_DB="$PG_URI" VOUCH_NOW=2026-01-01T00:00:00Z
+export VOUCH_DB="$PG_URI" VOUCH_NOW=2026-01-01T00:00:00Z XDG_CACHE_HOME="$TMP/cache"
 q() { pg_sql "$PG_URI" "$1"; }
 mkdir out
 # A run takes a third of a second, then leaves its mark.

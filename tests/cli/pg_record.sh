@@ -14,12 +14,12 @@ if ! pg_start; then
   exit 0
 fi
 cd "$TMP"
-export VOUCH_NOW=2026-01-01T00:00:00Z
+export VOUCH_NOW=2026-01-01T00:00:00Z XDG_CACHE_HOME="$TMP/cache"
 printf 'print("hi")\n' > hi.lua
 
 check "record: a schedule added on the server" 0 "schedule hi added" -- \
   "$VOUCH" --db "$PG_URI" schedule add hi 'every 1m' hi.lua
-check "record: the schema is the server's, at its version" 0 '^1$' -- \
+check "record: the schema is the server's, at its version" 0 '^2$' -- \
   pg_sql "$PG_URI" "SELECT version FROM vouch_schema"
 check "record: reached over TCP as well as the socket" 0 "^hi " -- \
   "$VOUCH" --db "postgresql://vouch@127.0.0.1:$PG_PORT/vouch" schedule list
@@ -73,18 +73,26 @@ check "record: a run's command line does not show the URI's password" 0 '^runnin
          echo running \$(ps -eo args | grep -c '[n]ap.lua') \$(ps -eo args | grep '[n]ap.lua' | grep -c s3cr3t)
          wait \$p"
 
-# Scoring runs are kept in a SQLite file; a script's vouch.db is SQLite's.
-check "record: vet is refused on a server, with a hint" 4 "give --db FILE" -- \
+# Scoring runs are kept on the server too; a script's vouch.db.open() is
+# the user's copy of them, whose host tables the sandbox keeps, as a file's.
+check "record: vet stores its run on the server" 0 "run 1: 22 partners" -- \
   "$VOUCH" --db "$PG_URI" vet "$ROOT/examples/partners.csv"
-check "record: runs is refused on a server" 4 "scoring runs are kept in a SQLite file" -- \
-  "$VOUCH" --db "$PG_URI" runs
-check "record: a cmd:vet schedule is refused on a server" 2 "scoring runs, which a record on a server does not keep" -- \
+check "record: ... all of it" 0 '^ok\|22\|22\|22$' -- pg_sql "$PG_URI" \
+  "SELECT status, partners, (SELECT count(*) FROM scores), (SELECT count(*) FROM inputs) FROM runs"
+check "record: runs lists it" 0 " 1  social_capital .* ok " -- "$VOUCH" --db "$PG_URI" runs
+check "record: a cmd:vet schedule is taken on a server" 0 "schedule v added" -- \
   "$VOUCH" --db "$PG_URI" schedule add v 'every 1m' cmd:vet "$ROOT/examples/partners.csv"
-printf 'local db, err = vouch.db.open() print(db, err)\n' > open.lua
-check "record: a script's vouch.db.open() of the record fails cleanly (exit 4)" 4 \
-  "the record on a server keeps schedules.*give --db FILE" -- "$VOUCH" --db "$PG_URI" run open.lua
+printf 'local db = vouch.db.open() print(db:one("SELECT count(*) AS n FROM scores").n)
+print(pcall(db.exec, db, "DELETE FROM runs"))\n' > open.lua
+check "record: a script reads the copy of the runs, and cannot change them" 0 \
+  "^22
+false	.*is not allowed in the sandbox" -- "$VOUCH" --db "$PG_URI" run open.lua
+check "record: ... nor the server's" 0 '^1$' -- pg_sql "$PG_URI" "SELECT count(*) FROM runs"
+printf 'print(vouch.db.open(arg[1]))\n' > open2.lua
+check "record: vouch.db.open(URI) is not the way to a server" 1 "open2.lua:1: postgresql://.*denied" -- \
+  "$VOUCH" --db "$PG_URI" run open2.lua "$PG_URI"
 printf 'print(#vouch.schedules.list(), vouch.schedules.get("hi").expr)\n' > list.lua
-check "record: a script reads the schedules on the server" 0 "^3	every 1m$" -- \
+check "record: a script reads the schedules on the server" 0 "^4	every 1m$" -- \
   "$VOUCH" --db "$PG_URI" run list.lua
 
 # A record made by a newer vouch is left alone.

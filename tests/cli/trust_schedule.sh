@@ -105,24 +105,14 @@ check "even with --trusted, a read grant of / needs the runner's" 0 '' -- \
 check "a legitimate row still runs" 0 'job	a' -- "$VOUCH" schedule run legit
 
 # Arguments from a sandboxed script: a command's host-option arguments are
-# refused when added; a script's arguments stay the script's. A server keeps
-# no scoring runs: there cmd:vet and cmd:report are refused when added,
-# whatever their arguments, and those are checked on a file only.
-scoring="cmd:vet and cmd:report store scoring runs, which a record on a server does not keep"
-if on_pg; then
-  check "vouch.schedule: cmd:vet is refused on a server, host options among its arguments or not" 0 \
-    "^nil	$scoring" -- "$VOUCH" -e "
-    print(vouch.schedule{name = 'b', expr = '@daily', script = 'cmd:vet',
-      args = {'--trusted', '--rules', 'x.lua', '-e', [=[$(pwn pwned-b2)]=]}})"
-else
-  check "vouch.schedule: --trusted in a command's arguments is refused" 1 \
-    "schedule 'b' refused: argument '--trusted' is a host option" -- "$VOUCH" -e "
-    print(vouch.schedule{name = 'b', expr = '@daily', script = 'cmd:vet',
-      args = {'--trusted', '--rules', 'x.lua', '-e', [=[$(pwn pwned-b2)]=]}})"
-  check "vouch.schedule: --allow-read=/ in a command's arguments is refused" 1 \
-    "argument '--allow-read=/' is a host option" -- "$VOUCH" -e "
-    vouch.schedule{name = 'b', expr = '@daily', script = 'cmd:vet', args = {'x.csv', '--allow-read=/'}}"
-fi
+# refused when added; a script's arguments stay the script's.
+check "vouch.schedule: --trusted in a command's arguments is refused" 1 \
+  "schedule 'b' refused: argument '--trusted' is a host option" -- "$VOUCH" -e "
+  print(vouch.schedule{name = 'b', expr = '@daily', script = 'cmd:vet',
+    args = {'--trusted', '--rules', 'x.lua', '-e', [=[$(pwn pwned-b2)]=]}})"
+check "vouch.schedule: --allow-read=/ in a command's arguments is refused" 1 \
+  "argument '--allow-read=/' is a host option" -- "$VOUCH" -e "
+  vouch.schedule{name = 'b', expr = '@daily', script = 'cmd:vet', args = {'x.csv', '--allow-read=/'}}"
 check "nothing was stored" 0 '^0$' -- q "select count(*) from schedules where name='b'"
 check "vouch.schedule: a script may take --trusted and -e as its own arguments" 0 'schedule.*added|^table' -- \
   "$VOUCH" -e "print(vouch.schedule{name = 'b3', expr = '@daily', script = 'job.lua',
@@ -131,20 +121,14 @@ check "and they reach the script, which runs sandboxed" 0 'job	--trusted -e ' --
 check "the code in them did not run" 0 '' -- test ! -e pwned-b3
 
 # report --out: only inside the write grant of whoever adds the schedule.
-if on_pg; then
-  check "schedule add: cmd:report is refused on a server" 2 "$scoring" -- \
-    "$VOUCH" --allow-write="$TMP" schedule add c '@daily' cmd:report --out "$TMP/r.html"
-  check "and nothing was stored" 0 '^0$' -- q "select count(*) from schedules where name='c'"
-else
-  check "vouch.schedule: cmd:report --out outside the grants is refused" 1 \
-    "--out $outside/new/r.html: write access denied" -- "$VOUCH" -e "
-    vouch.schedule{name = 'c', expr = '@daily', script = 'cmd:report', args = {'--out', '$outside/new/r.html'}}"
-  check "vouch.schedule: cmd:report --out= outside the grants is refused" 1 \
-    "write access denied" -- "$VOUCH" -e "
-    vouch.schedule{name = 'c', expr = '@daily', script = 'cmd:report', args = {'--out=$outside/r.md'}}"
-  check "vouch.schedule: cmd:report --out inside --allow-write is taken" 0 'schedule c added' -- \
-    "$VOUCH" --allow-write="$TMP" schedule add c '@daily' cmd:report --out "$TMP/r.html"
-fi
+check "vouch.schedule: cmd:report --out outside the grants is refused" 1 \
+  "--out $outside/new/r.html: write access denied" -- "$VOUCH" -e "
+  vouch.schedule{name = 'c', expr = '@daily', script = 'cmd:report', args = {'--out', '$outside/new/r.html'}}"
+check "vouch.schedule: cmd:report --out= outside the grants is refused" 1 \
+  "write access denied" -- "$VOUCH" -e "
+  vouch.schedule{name = 'c', expr = '@daily', script = 'cmd:report', args = {'--out=$outside/r.md'}}"
+check "vouch.schedule: cmd:report --out inside --allow-write is taken" 0 'schedule c added' -- \
+  "$VOUCH" --allow-write="$TMP" schedule add c '@daily' cmd:report --out "$TMP/r.html"
 
 # Alert URLs are parsed by libcurl: a user name that looks like the allowed
 # host does not make 127.0.0.1 allowed.

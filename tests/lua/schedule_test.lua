@@ -1,15 +1,9 @@
 -- schedule_test.lua: vouch.cron and vouch.schedules from Lua: results,
 -- expected failures (nil, message) and misuse (raises). The record is the
 -- one VOUCH_DB names: a file, or a server's when pg_schedule_lua.sh runs
--- this file as `schedule_test.lua server`. A server keeps no scoring runs,
--- so it refuses cmd:vet and cmd:report when they are added: what is checked
--- of a command's arguments is checked on a file, and the checks that take
--- any script take this file there.
+-- this file as `schedule_test.lua server`.
 local T = require "testlib"
 local cron, schedules = vouch.cron, vouch.schedules
-local on_server = arg[1] == "server"
--- what the checks that take any script schedule: a command, or this file
-local any_script = on_server and arg[0] or "cmd:vet"
 
 T.test("cron.next gives UTC times in order", function()
   local t = cron.next("0 9 * * mon-fri", "2026-01-02T10:00:00Z", 3, "Europe/Berlin")
@@ -47,9 +41,9 @@ end)
 T.test("schedules: misuse raises", function()
   T.checkerror("a schedule needs a name", vouch.schedule, {expr = "@daily", script = "x"})
   T.checkerror("bad alert target 'smoke-signal'", vouch.schedule,
-    {name = "a", expr = "@daily", script = any_script, alerts = {"smoke-signal"}})
+    {name = "a", expr = "@daily", script = "cmd:vet", alerts = {"smoke-signal"}})
   T.checkerror("option 'jitter' must be an integer", vouch.schedule,
-    {name = "a", expr = "@daily", script = any_script, jitter = "soon"})
+    {name = "a", expr = "@daily", script = "cmd:vet", jitter = "soon"})
 end)
 
 T.test("schedules: commands other than vet and report are refused", function()
@@ -69,16 +63,7 @@ T.test("schedules: no daemon while none runs, on a file or a server", function()
   T.eq(#schedules.daemons(), 0, "daemons")
 end)
 
-if on_server then
-  T.test("schedules: a server refuses cmd:vet and cmd:report", function()
-    for _, cmd in ipairs { "cmd:vet", "cmd:report" } do
-      local row, err = vouch.schedule("scoring", "@daily", cmd, {args = {"x.csv", "--trusted"}})
-      T.eq(row, nil, cmd)
-      assert(err:find("which a record on a server does not keep", 1, true), err)
-    end
-    T.eq(schedules.get("scoring"), nil)
-  end)
-else
+do
   T.test("schedules: a command may not read what the script may not", function()
     T.checkerror("/etc/hostname: read access denied", vouch.schedule,
       "leak", "@daily", "cmd:vet", {args = {"/etc/hostname"}})
@@ -97,13 +82,13 @@ end
 
 T.test("schedules: an alert URL with a user name is refused", function()
   T.checkerror("a user name or password in an alert URL is refused", vouch.schedule,
-    "hook", "@daily", any_script, {alerts = {"http://allowed.example:x@127.0.0.1:9/"}})
+    "hook", "@daily", "cmd:vet", {alerts = {"http://allowed.example:x@127.0.0.1:9/"}})
   T.checkerror("http://: not a URL", vouch.schedule,
-    "hook", "@daily", any_script, {alerts = {"http://"}})
+    "hook", "@daily", "cmd:vet", {alerts = {"http://"}})
 end)
 
 T.test("schedules: the row keeps the grants of the script that added it", function()
-  local row = vouch.schedule("grants", "@daily", any_script)
+  local row = vouch.schedule("grants", "@daily", "cmd:vet")
   assert(row.grants:find('"trusted":false', 1, true), row.grants)
   assert(row.grants:find('"net":[]', 1, true), row.grants)
   assert(schedules.remove("grants"))
