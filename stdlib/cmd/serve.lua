@@ -676,6 +676,12 @@ local APP_JS = [[
 ]]
 
 -- The answer to one request (called by host/serve.c): status, headers, body.
+-- A run the copy of a server's runs has not seen yet: it is brought up to
+-- date before the answer (on a file there is nothing to do).
+local function look_again(db, id)
+  if id and not db:one("SELECT 1 AS x FROM runs WHERE id = ?", id) then pcall(db.refresh, db) end
+end
+
 local function route(srv, db, req, file)
   local path, q = req.path, params(req.query)
   local api = path:find("^/api/") ~= nil
@@ -735,6 +741,7 @@ local function route(srv, db, req, file)
   local id, rest = path:match("^/api/runs/(%d+)(.*)$")
   if id then
     id = positive(id)
+    look_again(db, id)
     if rest == "" then
       local s, err = summary(srv, db, id)
       if s == nil then return bad(404, err, true) end
@@ -748,7 +755,10 @@ local function route(srv, db, req, file)
     end
   end
   id = path:match("^/run/(%d+)$")
-  if id then return run_page(srv, db, positive(id), q) end
+  if id then
+    look_again(db, positive(id))
+    return run_page(srv, db, positive(id), q)
+  end
   return bad(404, "nothing here: " .. path, api)
 end
 
@@ -781,7 +791,7 @@ return function(...)
   local last, beat = nil, 0
   while not srv:closed() do
     collect_summaries(srv)
-    if server and beat % 4 == 0 then pcall(db.refresh, db) end
+    if server then pcall(db.refresh, db) end
     local ok, st = pcall(state, db)
     if ok then
       local text = json.encode(st)

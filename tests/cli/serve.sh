@@ -201,14 +201,19 @@ qdb "INSERT INTO runs(id, scorecard, scorecard_hash, started_at, status)
   INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
   SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7;"
 curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
-grep -q '"running":\[{[^]]*"id":90' events.out && grep -q '"scored":7' events.out &&
+# (a run on a server sends its scores when it ends: there it is running, with none yet)
+grep -q '"running":\[{[^]]*"id":90' events.out && { on_pg || grep -q '"scored":7' events.out; } &&
   echo "ok - serve: a run in progress is an event" ||
   { echo "not ok - serve: a run in progress is an event"; head -c 400 events.out | sed 's/^/# /'; }
 qdb "INSERT INTO scores(run_id, partner_id, name, kind, total, verdict, dims, reasons)
   SELECT 90, partner_id, name, kind, total, verdict, dims, reasons FROM scores WHERE run_id = 1 LIMIT 7 OFFSET 7"
-curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
-grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
-  { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
+if on_pg; then
+  echo "ok - serve: its count grows # SKIP a run on a server sends its scores when it ends"
+else
+  curl -s -N -m 3 -b jar "$BASE/api/events" > events.out
+  grep -q '"scored":14' events.out && echo "ok - serve: its count grows" ||
+    { echo "not ok - serve: its count grows"; head -c 400 events.out | sed 's/^/# /'; }
+fi
 qdb "DELETE FROM scores WHERE run_id = 90; DELETE FROM runs WHERE id = 90"
 
 # Ctrl-C with an event stream open: the stream ends, and so does the server.
