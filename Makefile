@@ -88,9 +88,10 @@ test: deps
 	VOUCH=./vouch$(if $(filter 1,$(SANITIZE)),-san) BUILD=$(BUILD) VALGRIND=$(VALGRIND) \
 	  SANITIZE_SKIP="$(if $(filter 1,$(SANITIZE)),$(SANITIZE_SKIP))" sh tests/run.sh
 
-# Under the sanitizers, the scheduler's tests run again on a PostgreSQL
-# server are left to the plain run (tests/run.sh says why).
-SANITIZE_SKIP := pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh
+# Under the sanitizers, the tests run again on a PostgreSQL server are left
+# to the plain run (tests/run.sh says why).
+SANITIZE_SKIP := pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh \
+  pg_report.sh pg_scorecard.sh pg_own_dimensions.sh pg_formats.sh pg_listing.sh pg_xlsx.sh pg_monitor.sh pg_retention.sh pg_serve.sh pg_trust_db.sh
 
 # C unit tests: tests/c/test-*.c, cmocka, linked with the host minus main.
 TEST_SRCS := $(wildcard tests/c/test-*.c)

@@ -14,13 +14,15 @@
 # Tests whose point is timing (kills at random moments, soaks, a daemon's
 # schedules) are skipped under valgrind, and so is manners.sh, which starts
 # vouch 140 times to read the command line's help and usage, and so are the
-# wrappers that run the scheduler's tests again on a PostgreSQL server
-# (pg_schedule.sh, pg_daemon.sh ...) and the daemons killed or cut off
-# from their server (pg_failover.sh, pg_faults.sh); the plain and sanitizer
-# runs cover them: VALGRIND_SKIP lists them. `make test SANITIZE=1` skips
-# the wrappers and pg_failover.sh too (SANITIZE_SKIP): the server's own
-# code runs under the sanitizers in pg_record.sh and pg_faults.sh, and the
-# plain run has the rest.
+# wrappers that run the scheduler's and the scoring commands' tests again
+# on a PostgreSQL server (pg_schedule.sh, pg_report.sh ...), the daemons
+# killed or cut off from their server (pg_failover.sh, pg_faults.sh) and
+# the shards' processes stopped at a moment (pg_shard.sh); the plain and
+# sanitizer runs cover them: VALGRIND_SKIP lists them. `make test
+# SANITIZE=1` skips the wrappers and pg_failover.sh too (SANITIZE_SKIP):
+# the server's own code runs under the sanitizers in pg_record.sh,
+# pg_faults.sh and pg_shard.sh, and the plain run has the rest; under
+# valgrind, pg_record.sh stores, sends and copies runs.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 VOUCH=$(cd "$root" && realpath "${VOUCH:-./vouch}")
@@ -34,7 +36,7 @@ pass=0 fail=0 skip=0
 vg=
 if [ "${VALGRIND:-0}" = 1 ]; then
   VALGRIND_LOGS=${VALGRIND_LOGS:-$root/valgrind-out}
-  VALGRIND_SKIP=${VALGRIND_SKIP-kill.sh daemon.sh soak.sh faults.sh manners.sh pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh pg_faults.sh}
+  VALGRIND_SKIP=${VALGRIND_SKIP-kill.sh daemon.sh soak.sh faults.sh manners.sh pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh pg_faults.sh pg_shard.sh pg_report.sh pg_scorecard.sh pg_own_dimensions.sh pg_formats.sh pg_listing.sh pg_xlsx.sh pg_monitor.sh pg_retention.sh pg_serve.sh pg_trust_db.sh}
   rm -rf "$VALGRIND_LOGS"; mkdir -p "$VALGRIND_LOGS" "$work/vg"
   # Definite and indirect leaks count as errors; "possible" ones are
   # libuv's and glibc's thread stacks, kept until exit on purpose.
