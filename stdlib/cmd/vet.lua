@@ -591,9 +591,10 @@ local function sharded(card, data, opts, commands)
       cli.say("vet: run %d failed in another process (see vouch runs)", summary.run)
       return 1
     else
-      -- every shard left is held: wait for them, or for a holder's lease
-      -- to run out, whose shard this process then takes over
-      vouch.sleep(ask.lease // 3)
+      -- every shard left is held: wait for them (and say so as soon as the
+      -- run ends), or for a holder's lease to run out, whose shard this
+      -- process then takes over
+      vouch.sleep(math.min(ask.lease // 3, 200))
     end
     -- later passes keep to the run joined, not another of the same key
     ask.run = ask.run or run_id or summary.run
