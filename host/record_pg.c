@@ -1412,21 +1412,43 @@ static int copy_fields(char *line, int len, char **f, int *flen, int *null, int 
   return n;
 }
 
+/* Begin the COPY statement `copy`, which answers `want`. */
+static int copy_start(vouch_pgrec_t *r, const char *copy, ExecStatusType want) {
+  PGresult *res = PQexec(r->conn, copy);
+  int ok = PQresultStatus(res) == want;
+  if (!ok)
+    fail_pq(r, res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                   ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(r->conn));
+  PQclear(res);
+  return ok ? 0 : -1;
+}
+
+/* The end of a COPY: `rc` when it had failed (its message kept), else 0,
+   or -1 with r->error set when the server refused it. */
+static int copy_end(vouch_pgrec_t *r, int rc) {
+  PGresult *res;
+  char why[sizeof r->error];
+  int failed = rc != 0;
+  memcpy(why, r->error, sizeof why);
+  while ((res = PQgetResult(r->conn)) != NULL) {
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+      fail_pq(r, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                     ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(r->conn));
+      rc = -1;
+    }
+    PQclear(res);
+  }
+  if (failed) memcpy(r->error, why, sizeof why);
+  return rc;
+}
+
 /* Read `copy` (COPY (...) TO STDOUT) into `insert`, row by row. */
 static int copy_out(vouch_pgrec_t *r, sqlite3 *db, const char *copy, const char *insert) {
-  PGresult *res;
   sqlite3_stmt *st = NULL;
   char *line, *f[16];
   int len, flen[16], null[16], rc = 0;
   if (ready(r) != 0) return -1;
-  res = PQexec(r->conn, copy);
-  if (PQresultStatus(res) != PGRES_COPY_OUT) {
-    fail_pq(r, res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                   ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(r->conn));
-    PQclear(res);
-    return -1;
-  }
-  PQclear(res);
+  if (copy_start(r, copy, PGRES_COPY_OUT) != 0) return -1;
   if (sqlite3_prepare_v2(db, insert, -1, &st, NULL) != SQLITE_OK)
     rc = (lite_fail(r, db, "the copy of the record"), -1);
   while ((len = PQgetCopyData(r->conn, &line, 0)) > 0) {
@@ -1443,14 +1465,7 @@ static int copy_out(vouch_pgrec_t *r, sqlite3 *db, const char *copy, const char 
   }
   sqlite3_finalize(st);
   if (len == -2 && rc == 0) rc = (fail_pq(r, PQerrorMessage(r->conn)), -1);
-  while ((res = PQgetResult(r->conn)) != NULL) {
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-      fail_pq(r, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                     ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(r->conn));
-      rc = -1;
-    }
-    PQclear(res);
-  }
+  rc = copy_end(r, rc);
   return rc;
 }
 
@@ -1518,18 +1533,10 @@ static int cb_value(copy_buf *b, sqlite3_stmt *st, int k) {
 */
 static int copy_in(vouch_pgrec_t *r, sqlite3 *db, sqlite3_stmt *st, const char *copy,
                    int map_col, const int64_t (*map)[2], int nmap, int64_t *rows) {
-  PGresult *res;
   copy_buf b = {NULL, 0, 0};
   int rc = 0, step, k, ncol = sqlite3_column_count(st);
   *rows = 0;
-  res = PQexec(r->conn, copy);
-  if (PQresultStatus(res) != PGRES_COPY_IN) {
-    fail_pq(r, res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                   ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(r->conn));
-    PQclear(res);
-    return -1;
-  }
-  PQclear(res);
+  if (copy_start(r, copy, PGRES_COPY_IN) != 0) return -1;
   while ((step = sqlite3_step(st)) == SQLITE_ROW && rc == 0) {
     for (k = 0; k < ncol && rc == 0; k++) {
       if (k > 0) rc = cb_put(&b, "\t", 1);
@@ -1556,14 +1563,7 @@ static int copy_in(vouch_pgrec_t *r, sqlite3 *db, sqlite3_stmt *st, const char *
     rc = fail_pq(r, PQerrorMessage(r->conn));
   free(b.p);
   PQputCopyEnd(r->conn, rc == 0 ? NULL : "the staged run could not be read");
-  while ((res = PQgetResult(r->conn)) != NULL) {
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-      fail_pq(r, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                     ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(r->conn));
-      rc = -1;
-    }
-    PQclear(res);
-  }
+  rc = copy_end(r, rc);
   return rc == 0 ? 0 : -1;
 }
 

@@ -4,7 +4,9 @@
 # process's (the same digest of scores, reasons and input rows), each
 # shard is stored once, a process that finishes takes over a shard whose
 # holder stopped renewing its lease, and a holder that lost its shard
-# cannot write it any more (SIGSTOP stands for a process that hangs).
+# cannot write it any more (SIGSTOP stands for a process that hangs). A
+# run survives a server restarted while it is scored, and one whose server
+# is gone when it ends leaves nothing half-written.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 pids=
@@ -105,6 +107,32 @@ check "shard: a holder that lost its shard cannot write it" 1 'shard 2 of run 1 
   sh -c "cat a.out; exit $a_rc"
 check "shard: every partner stored once" 0 '^3000\|3000$' -- \
   pg_sql "$four" "SELECT count(*), count(DISTINCT partner_id) FROM scores"
+
+# --- Faults while one process scores: the server restarted in the middle
+# of the run, then the server gone when the run is sent.
+# started DB: waits (up to 30 s) until the server has a run running.
+started() {
+  n=0
+  until [ "$(pg_sql "$1" "SELECT count(*) FROM runs WHERE status = 'running'" 2>/dev/null)" = 1 ] ||
+        [ $n -ge 600 ]; do sleep 0.05; n=$((n + 1)); done
+}
+five=$(pg_newdb five)
+"$VOUCH" --db "$five" vet p.csv --rules slow.lua >a.out 2>&1 & a=$!; pids="$pids $a"
+started "$five"
+pg_restart
+wait $a; a_rc=$?
+got="$a_rc $(pg_sql "$five" "SELECT status, partners, (SELECT count(*) FROM scores) FROM runs")"
+check "shard: a server restarted while vet scores: the run is sent whole" 0 '^0 ok\|3000\|3000$' -- \
+  echo "$got"
+"$VOUCH" --db "$five" vet p.csv --rules slow.lua >a.out 2>&1 & a=$!; pids="$pids $a"
+started "$five"
+_pg_as "$PG_BIN/pg_ctl" stop -D data -m fast -w -t 60 >/dev/null 2>&1
+wait $a; a_rc=$?
+_pg_as "$PG_BIN/pg_ctl" start -D data -l log -w -t 60 >/dev/null 2>&1 && _pg_ready
+check "shard: the server gone when the run ends: vet fails and says why" 1 \
+  "vet: .*run_end.*the record on the server" -- sh -c "cat a.out; exit $a_rc"
+check "shard: ... and the server has none of its rows" 0 '^2\|running\|0$' -- \
+  pg_sql "$five" "SELECT id, status, (SELECT count(*) FROM scores WHERE run_id = 2) FROM runs WHERE id = 2"
 
 # --- Refusals.
 check "shard: a file's record is refused" 1 'in shards on a record on a server' -- \
