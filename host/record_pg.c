@@ -1502,24 +1502,30 @@ static int cb_value(copy_buf *b, sqlite3_stmt *st, int k) {
       n = snprintf(num, sizeof num, "%.17g", sqlite3_column_double(st, k));
       return cb_put(b, num, (size_t)n);
     default: {
+      const unsigned char *run, *end;
       char *made;
-      int rc;
+      int rc = 0;
       t = sqlite3_column_text(st, k);
       n = sqlite3_column_bytes(st, k);
       if ((made = utf8_copy((const char *)t, (size_t)n)) != NULL) {
         t = (const unsigned char *)made;
         n = (int)strlen(made);
       }
-      for (rc = 0, i = 0; i < n && rc == 0; i++) {
+      /* the bytes between those COPY escapes, a run at a time */
+      for (run = t, end = t + n, i = 0; i < n && rc == 0; i++) {
         const char *e = NULL;
         switch (t[i]) {
           case '\\': e = "\\\\"; break;
           case '\n': e = "\\n"; break;
           case '\r': e = "\\r"; break;
           case '\t': e = "\\t"; break;
+          default: continue;
         }
-        rc = e ? cb_put(b, e, 2) : cb_put(b, (const char *)t + i, 1);
+        rc = cb_put(b, (const char *)run, (size_t)(t + i - run));
+        if (rc == 0) rc = cb_put(b, e, 2);
+        run = t + i + 1;
       }
+      if (rc == 0) rc = cb_put(b, (const char *)run, (size_t)(end - run));
       free(made);
       return rc;
     }
@@ -1895,6 +1901,7 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   sqlite3_stmt *st = NULL, *ld = NULL;
   PGresult *res = NULL;
   int64_t (*map)[2] = NULL, rows, partners;
+  char *copies = NULL;          /* copies[k]: this process sends load k's inputs */
   const char *status, *err, *ended;
   char sql[300];
   int nmap = 0, cap = 0, k, rc = VOUCH_RECORD_ERROR, busy = 0;
@@ -1918,7 +1925,10 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   if (ended == NULL) return fail(r, "out of memory");
   if ((res = q(r, &busy, "BEGIN", NULL)) == NULL) goto fail;
   PQclear(res);
-  if ((res = q(r, &busy, "SELECT status FROM runs WHERE id = $1 FOR UPDATE", "i", run)) == NULL)
+  /* the run's row locked: its shards see each other's loads, and end it once
+     (NO KEY UPDATE: their scores, which refer to it, are not held up) */
+  if ((res = q(r, &busy, "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE", "i",
+               run)) == NULL)
     goto fail;
   if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "running") != 0) {
     fail(r, "run %lld %s on the server", (long long)run,
@@ -1927,34 +1937,20 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   }
   PQclear(res);
   res = NULL;
-  if (shard >= 0) {
-    int64_t n = 0;
-    if (strcmp(status, "ok") != 0) {  /* a shard that failed fails the run */
-      if (W(r, &n, "UPDATE runs SET status = 'failed', ended_at = $2, error = $3 WHERE id = $1 "
+  if (strcmp(status, "ok") != 0) {
+    if (shard >= 0) {  /* a shard that failed fails the run */
+      if (W(r, NULL, "UPDATE runs SET status = 'failed', ended_at = $2, error = $3 WHERE id = $1 "
             "AND EXISTS (SELECT 1 FROM run_shards WHERE run_id = $1 AND shard = $4 AND "
             "holder = $5 AND claims = $6 AND status = 'running')", "issisi", run, ended,
             err, (int64_t)shard, holder, claims) != VOUCH_RECORD_OK)
         goto fail;
-      goto commit;
-    }
-    if (W(r, &n, "UPDATE run_shards SET status = 'done', partners = $5, ended_at = $6 "
-          "WHERE run_id = $1 AND shard = $2 AND holder = $3 AND claims = $4 AND "
-          "status = 'running'", "iisiis", run, (int64_t)shard, holder, claims, partners,
-          ended) != VOUCH_RECORD_OK)
-      goto fail;
-    if (n == 0) {
-      fail(r, "shard %d of run %lld was taken over: its lease ran out", shard + 1,
-           (long long)run);
-      rc = VOUCH_RECORD_LOST;
-      goto fail;
-    }
-  } else if (strcmp(status, "ok") != 0) {
-    if (W(r, NULL, "UPDATE runs SET status = $2, ended_at = $3, partners = $4, error = $5 "
-          "WHERE id = $1", "issis", run, status, ended, partners, err) != VOUCH_RECORD_OK)
+    } else if (W(r, NULL, "UPDATE runs SET status = $2, ended_at = $3, partners = $4, error = $5 "
+                 "WHERE id = $1", "issis", run, status, ended, partners, err) != VOUCH_RECORD_OK)
       goto fail;
     goto commit;
   }
-  /* the scorecard, once per hash */
+  /* First, in a short transaction of their own under that lock: the
+     scorecard, once per hash, and the loads, found or made. */
   if (sqlite3_prepare_v2(db, "SELECT " CARD_COLS " FROM scorecards WHERE hash = (SELECT "
                              "scorecard_hash FROM runs WHERE id = ?)", -1, &st, NULL) != SQLITE_OK) {
     lite_fail(r, db, "the staged run");
@@ -1971,7 +1967,6 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
     goto fail;
   sqlite3_finalize(st);
   st = NULL;
-  /* the loads, and the inputs the server lacks */
   if (sqlite3_prepare_v2(db, "SELECT " LOAD_COLS " FROM loads WHERE id IN (SELECT load_id FROM "
                              "run_loads WHERE run_id = ?) ORDER BY id", -1, &ld, NULL) != SQLITE_OK) {
     lite_fail(r, db, "the staged run");
@@ -1979,37 +1974,63 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   }
   sqlite3_bind_int64(ld, 1, run);
   while (sqlite3_step(ld) == SQLITE_ROW) {
-    int64_t from = sqlite3_column_int64(ld, 0), to;
+    int64_t to;
     int copy;
     if (nmap == cap) {
       int64_t (*v)[2] = realloc(map, sizeof *map * (size_t)(cap = cap ? 2 * cap : 4));
-      if (v == NULL) {
+      char *c = v ? realloc(copies, (size_t)cap) : NULL;
+      if (v) map = v;
+      if (c == NULL) {
         fail(r, "out of memory");
         goto fail;
       }
-      map = v;
+      copies = c;
     }
     if (push_load(r, db, run, ld, &to, &copy) != 0) goto fail;
-    map[nmap][0] = from;
-    map[nmap++][1] = to;
+    map[nmap][0] = sqlite3_column_int64(ld, 0);
+    map[nmap][1] = to;
+    copies[nmap++] = (char)copy;
     if (W(r, NULL, "INSERT INTO run_loads(run_id, load_id) VALUES ($1, $2) ON CONFLICT "
           "DO NOTHING", "ii", run, to) != VOUCH_RECORD_OK)
       goto fail;
-    if (!copy) continue;
+  }
+  sqlite3_finalize(ld);
+  ld = NULL;
+  if ((res = q(r, &busy, "COMMIT", NULL)) == NULL) goto fail;
+  PQclear(res);
+  /* Then the rows, in the transaction that ends the shard or the run: the
+     shards of a run send theirs at once, and take the lock only to end. */
+  if ((res = q(r, &busy, "BEGIN", NULL)) == NULL) goto fail;
+  PQclear(res);
+  res = NULL;
+  if (shard >= 0) {
+    int64_t n = 0;
+    if (W(r, &n, "UPDATE run_shards SET status = 'done', partners = $5, ended_at = $6 "
+          "WHERE run_id = $1 AND shard = $2 AND holder = $3 AND claims = $4 AND "
+          "status = 'running'", "iisiis", run, (int64_t)shard, holder, claims, partners,
+          ended) != VOUCH_RECORD_OK)
+      goto fail;
+    if (n == 0) {
+      fail(r, "shard %d of run %lld was taken over: its lease ran out", shard + 1,
+           (long long)run);
+      rc = VOUCH_RECORD_LOST;
+      goto fail;
+    }
+  }
+  for (k = 0; k < nmap; k++) {  /* the inputs the server lacks */
+    if (!copies[k]) continue;
     if (sqlite3_prepare_v2(db, "SELECT load_id, row, vals FROM inputs WHERE load_id = ?", -1,
                            &st, NULL) != SQLITE_OK) {
       lite_fail(r, db, "the staged run");
       goto fail;
     }
-    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 1, map[k][0]);
     if (copy_in(r, db, st, "COPY inputs(load_id, row, vals) FROM STDIN", 0,
-                (const int64_t (*)[2])map + nmap - 1, 1, &rows) != 0)
+                (const int64_t (*)[2])map + k, 1, &rows) != 0)
       goto fail;
     sqlite3_finalize(st);
     st = NULL;
   }
-  sqlite3_finalize(ld);
-  ld = NULL;
   /* the scores */
   if (sqlite3_prepare_v2(db, "SELECT " SCORE_COLS " FROM scores WHERE run_id = ?", -1, &st,
                          NULL) != SQLITE_OK) {
@@ -2022,6 +2043,18 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
     goto fail;
   sqlite3_finalize(st);
   st = NULL;
+  /* the end, under the run's lock: each statement from here sees what the
+     shards that held it before committed */
+  if ((res = q(r, &busy, "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE", "i",
+               run)) == NULL)
+    goto fail;
+  if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "running") != 0) {
+    fail(r, "run %lld %s on the server", (long long)run,
+         PQntuples(res) == 0 ? "is no longer" : "has ended already");
+    goto fail;
+  }
+  PQclear(res);
+  res = NULL;
   if (shard < 0) {
     if (W(r, NULL, "UPDATE runs SET status = 'ok', ended_at = $2, partners = $3 WHERE id = $1",
           "isi", run, ended, partners) != VOUCH_RECORD_OK)
@@ -2069,6 +2102,7 @@ done:
   sqlite3_finalize(st);
   sqlite3_finalize(ld);
   free(map);
+  free(copies);
   free((char *)ended);
   free((char *)err);
   return rc;
