@@ -1778,7 +1778,11 @@ int vouch_pgrec_shard_claim(vouch_pgrec_t *r, const vouch_shard_ask_t *a, int64_
             a->run, a->key);
     goto joined;
   }
-  res = q(r, NULL, "WITH n AS (INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
+  /* Another process making the run at the same moment: the insert waits
+     for it and does nothing, and the statement's snapshot, taken before,
+     does not see its run: the next statement does. */
+  for (k = 0; k < 5; k++) {
+    res = q(r, NULL, "WITH n AS (INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
           "status, started_by, pid, shard_key, shards) VALUES ($1, $2, $3, $4, 'running', $5, "
           "$6, $7, $8) ON CONFLICT (shard_key) WHERE status = 'running' DO NOTHING RETURNING id),"
           " s AS (INSERT INTO run_shards(run_id, shard) SELECT n.id, g FROM n, "
@@ -1786,11 +1790,15 @@ int vouch_pgrec_shard_claim(vouch_pgrec_t *r, const vouch_shard_ask_t *a, int64_
           "SELECT id, $8::int FROM n UNION ALL SELECT id, shards FROM runs WHERE shard_key = $7 "
           "AND status = 'running' AND NOT EXISTS (SELECT 1 FROM n)",
           "sssssisi", a->card, a->hash, a->inputs, a->at, a->by, a->pid, a->key, (int64_t)a->of);
+    if (res == NULL || PQntuples(res) > 0 || k == 4) break;
+    PQclear(res);
+    res = NULL;
+  }
 joined:
   if (res == NULL) return VOUCH_RECORD_ERROR;
-  if (PQntuples(res) == 0) {  /* it ended between the two: the next call makes another */
+  if (PQntuples(res) == 0) {
     PQclear(res);
-    return fail(r, "the run of this key ended while this process joined it; try again");
+    return fail(r, "the run of this key could not be joined; try again");
   }
   *run = int_at(res, 0, 0);
   if (int_at(res, 0, 1) != a->of) {
