@@ -563,13 +563,18 @@ local function sharded(card, data, opts, commands)
   local ask = { key = key, of = n, want = k, lease = math.floor(lease * 1000), batch = opts.batch }
   local mine, stored = {}, 0
   while true do
-    local sources = {}
-    for i, path in ipairs(data) do
-      local src, e = cli.source(path)
-      if not src then cli.say("vet: %s", e); return 1 end
-      sources[i] = src
+    -- the inputs are opened once a shard is taken: a process that waits
+    -- for the others opens nothing
+    local it, where
+    local function rows()
+      if not it then
+        local sources = {}
+        for i, path in ipairs(data) do sources[i] = assert(cli.source(path)) end
+        it, where = cli.chain(sources)
+      end
+      return it()
     end
-    local rows, origin = cli.chain(sources)
+    local function origin() if where then return where() end end
     local ok, run_id, summary = pcall(card.run, card, { db = db, rows = rows, origin = origin,
                                                         inputs = data, source = card.source,
                                                         shard = ask })
