@@ -178,12 +178,37 @@ static int setup(vouch_pgrec_t *r) {
   return ok ? 0 : -1;
 }
 
-/* A connection the server dropped (restarted, a network fault) is made
-** again once before a statement: 0, or -1 (r->error says why). */
+/* How long a connection the server dropped is tried again, in ms: a
+   server restarted by its operator is back within seconds. */
+#define REJOIN_MS 10000
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+** A connection the server dropped (restarted, a network fault) is made
+** again before a statement. While the server shuts down, starts up or is
+** not listening yet, it is tried again, 50 ms later, then twice as late
+** each time up to a second, for REJOIN_MS: 0, or -1 (r->error says why).
+*/
 static int ready(vouch_pgrec_t *r) {
+  uint64_t until;
+  long wait = 50;
   if (PQstatus(r->conn) == CONNECTION_OK) return 0;
-  PQreset(r->conn);
-  if (PQstatus(r->conn) == CONNECTION_OK) return setup(r);
+  until = now_ms() + REJOIN_MS;
+  for (;;) {
+    struct timespec ts;
+    PQreset(r->conn);
+    if (PQstatus(r->conn) == CONNECTION_OK) return setup(r);
+    if (now_ms() + (uint64_t)wait > until) break;
+    ts.tv_sec = wait / 1000;
+    ts.tv_nsec = (wait % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+    if ((wait *= 2) > 1000) wait = 1000;
+  }
   fail_pq(r, PQerrorMessage(r->conn));
   return -1;
 }
@@ -1737,11 +1762,17 @@ done:
 /* A run begun on the server, that the file stages: its id (*id). */
 int vouch_pgrec_run_new(vouch_pgrec_t *r, const char *card, const char *hash, const char *inputs,
                         const char *at, const char *by, int64_t pid, int64_t *id) {
-  PGresult *res = q(r, NULL, "INSERT INTO runs(scorecard, scorecard_hash, inputs, started_at, "
-                    "status, started_by, pid) VALUES ($1, $2, $3, $4, 'running', $5, $6) "
-                    "RETURNING id", "sssssi", card, hash, inputs, at, by, pid);
+  /* The number is taken first, so that the insert can be made again when
+     the connection drops under it: if the first one was committed, the
+     second finds its row and makes no other run. */
+  PGresult *res = q(r, NULL, "SELECT nextval(pg_get_serial_sequence('runs', 'id'))", NULL);
   if (res == NULL) return VOUCH_RECORD_ERROR;
   *id = int_at(res, 0, 0);
+  PQclear(res);
+  res = q(r, NULL, "INSERT INTO runs(id, scorecard, scorecard_hash, inputs, started_at, "
+          "status, started_by, pid) VALUES ($7, $1, $2, $3, $4, 'running', $5, $6) "
+          "ON CONFLICT (id) DO NOTHING", "sssssii", card, hash, inputs, at, by, pid, *id);
+  if (res == NULL) return VOUCH_RECORD_ERROR;
   PQclear(res);
   return VOUCH_RECORD_OK;
 }
