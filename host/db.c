@@ -127,6 +127,9 @@ struct vouch_db {
                                begun here, which are sent there as they end, and holds
                                a copy of the server's runs; owned */
   int staged;               /* a private file of the command's own, not the user's copy */
+  struct lease_timer *lease;/* renews the leases of the runs begun here on the server
+                               (not shards), or NULL; closed with the database */
+  int lease_ms;             /* their lease */
   struct {                  /* the shard of a run held here (vet --shard), run 0 if none */
     int64_t run, claims;
     int shard, lease_ms;
@@ -756,11 +759,68 @@ static int bulk_of_another(vouch_db_t *d, const void *task);
 
 
 /* Finalize everything the database lent or kept, then close it. */
+/*
+** The runs begun here on a server are held under a lease (other than a
+** shard's, which the scoring renews: db:run_renew): a timer renews it
+** every third of it while any is open, from the loop, so that a script
+** waiting on a slow source keeps it as well as one that scores. A run
+** whose process died is marked aborted by the next reader once its lease
+** runs out.
+*/
+typedef struct lease_timer {
+  uv_timer_t timer;
+  vouch_db_t *d;            /* NULL once the database closed */
+  uint64_t renewed;         /* uv_hrtime() of the last renewal */
+} lease_timer;
+
+static void lease_closed(uv_handle_t *handle) {
+  free(handle->data);
+}
+
+static void lease_fired(uv_timer_t *timer) {
+  lease_timer *t = timer->data;
+  vouch_db_t *d = t->d;
+  int k;
+  if (d == NULL || d->pg == NULL) return;
+  t->renewed = uv_hrtime();
+  /* A renewal that fails is tried at the next tick; one the server refuses
+     (the run marked aborted) is said again when the run ends. */
+  for (k = 0; k < d->nruns; k++)
+    if (d->runs[k].id != d->shard.run) vouch_pgrec_run_renew(d->pg, d->runs[k].id, d->lease_ms);
+}
+
+static void lease_start(vouch_db_t *d) {
+  uint64_t every = (uint64_t)d->lease_ms / 3;
+  if (d->lease == NULL) {
+    lease_timer *t = malloc(sizeof *t);
+    if (t == NULL || uv_timer_init(&d->h->loop, &t->timer) != 0) {
+      free(t);
+      return;  /* not renewed: the run still ends well within its lease */
+    }
+    t->d = d;
+    t->renewed = uv_hrtime();
+    t->timer.data = t;
+    uv_unref((uv_handle_t *)&t->timer);  /* it does not keep the loop running */
+    d->lease = t;
+  }
+  d->lease->renewed = uv_hrtime();
+  uv_timer_start(&d->lease->timer, lease_fired, every, every);
+}
+
+static void lease_stop(vouch_db_t *d) {
+  if (d->lease == NULL) return;
+  d->lease->d = NULL;
+  uv_close((uv_handle_t *)&d->lease->timer, lease_closed);
+  d->lease = NULL;
+}
+
+
 static void db_close_all(lua_State *L, vouch_db_t *d) {
   stmt_entry *e, *next;
   vouch_bulk_t *b;
   if (d->db == NULL) return;
   w_stop(d);
+  lease_stop(d);
   while (d->cursors) cursor_release(d->cursors);
   for (b = d->bulks; b; b = b->next) {
     sqlite3_finalize(b->ins);
@@ -2892,9 +2952,15 @@ static int server_run(lua_State *L, vouch_db_t *d, const char *card, const char 
   int shard;
   int64_t claims;
   if (lua_getfield(L, 2, "shard") == LUA_TNIL) {
-    lua_pop(L, 1);
-    if (vouch_pgrec_run_new(d->pg, card, hash, inputs, now, by, (int64_t)getpid(), id) != 0)
+    lua_getfield(L, 2, "lease");
+    d->lease_ms = (int)luaL_optinteger(L, -1, 60000);
+    lua_pop(L, 2);
+    if (d->lease_ms < 300 || d->lease_ms > 86400000)
+      return luaL_error(L, "'run_begin': lease %d ms: out of range", d->lease_ms);
+    if (vouch_pgrec_run_new(d->pg, card, hash, inputs, now, by, (int64_t)getpid(), d->lease_ms,
+                            id) != 0)
       return server_error(L, d, "run_begin");
+    lease_start(d);
     return 1;
   }
   luaL_argexpected(L, lua_istable(L, -1), 2, "field 'shard' a table");
@@ -2973,6 +3039,10 @@ static int db_run_renew(lua_State *L) {
   vouch_db_t *d = check_open_run(L, 1);
   lua_Integer id = luaL_checkinteger(L, 2);
   uint64_t now = uv_hrtime();
+  if (d->pg && d->lease && d->shard.run != id) {  /* a run of this process alone */
+    if (now - d->lease->renewed >= (uint64_t)d->lease_ms * 1000000 / 3) lease_fired(&d->lease->timer);
+    return 0;
+  }
   if (d->pg == NULL || d->shard.run != id ||
       now - d->shard.renewed < (uint64_t)d->shard.lease_ms * 1000000 / 3)
     return 0;
@@ -3446,7 +3516,10 @@ static int db_run_end(lua_State *L) {
   lua_setfield(L, -2, "kind");
   d->runs[k] = d->runs[--d->nruns];
   loads_drop(L, d, id);
-  if (d->nruns == 0) w_stop(d);  /* no run left to write */
+  if (d->nruns == 0) {  /* no run left to write, nor to hold */
+    w_stop(d);
+    if (d->lease) uv_timer_stop(&d->lease->timer);
+  }
   return 1;
 }
 

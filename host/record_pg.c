@@ -45,6 +45,7 @@ struct vouch_pgrec {
   int64_t daemon;               /* this process's row in `daemons`, 0 if none */
   int lease_ms;                 /* its lease */
   int lock_ms;                  /* how long a statement waits for a locked row */
+  int run_lease_ms;             /* the lease of the runs begun here (not shards) */
   char error[600];              /* why the last call failed */
   char state[6];                /* and its SQLSTATE, "" when the server gave none */
 };
@@ -130,6 +131,10 @@ static const char *const migrations[] = {
   "  status text NOT NULL DEFAULT 'todo' CHECK (status IN ('todo','running','done')),\n"
   "  holder text, claims integer NOT NULL DEFAULT 0, lease_until timestamptz,\n"
   "  partners bigint, started_at text, ended_at text, PRIMARY KEY (run_id, shard));\n",
+  /* 3: a run scored by one process is held under a lease too, renewed while
+     it runs: one whose process died (on any machine) is marked aborted by
+     the next reader, as the file's dead runs are by their pid */
+  "ALTER TABLE runs ADD COLUMN lease_until timestamptz;\n",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1635,6 +1640,14 @@ int vouch_pgrec_copy_runs(vouch_pgrec_t *r, sqlite3 *db, int scores) {
   if (lite_exec(r, db, "CREATE TABLE IF NOT EXISTS copied(run_id INTEGER PRIMARY KEY)") != 0 ||
       lite_exec(r, db, "BEGIN IMMEDIATE") != 0)
     return VOUCH_RECORD_ERROR;
+  /* Runs of one process whose lease ran out: the process is gone (a run
+     being sent is locked, and skipped). A role that may not write leaves
+     them to the next reader that may. */
+  PQclear(q(r, NULL, "UPDATE runs SET status = 'aborted', ended_at = to_char(now() AT TIME ZONE "
+            "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), error = 'process ' || coalesce(pid::text, "
+            "'?') || ' stopped renewing the run''s lease before the run finished' WHERE id IN "
+            "(SELECT id FROM runs WHERE status = 'running' AND shard_key IS NULL AND lease_until "
+            "< now() FOR UPDATE SKIP LOCKED)", NULL));
   if ((srv = q(r, NULL, "SELECT id, status, coalesce(ended_at, '') FROM runs ORDER BY id",
                NULL)) == NULL)
     goto done;
@@ -1761,7 +1774,7 @@ done:
 
 /* A run begun on the server, that the file stages: its id (*id). */
 int vouch_pgrec_run_new(vouch_pgrec_t *r, const char *card, const char *hash, const char *inputs,
-                        const char *at, const char *by, int64_t pid, int64_t *id) {
+                        const char *at, const char *by, int64_t pid, int lease_ms, int64_t *id) {
   /* The number is taken first, so that the insert can be made again when
      the connection drops under it: if the first one was committed, the
      second finds its row and makes no other run. */
@@ -1770,10 +1783,24 @@ int vouch_pgrec_run_new(vouch_pgrec_t *r, const char *card, const char *hash, co
   *id = int_at(res, 0, 0);
   PQclear(res);
   res = q(r, NULL, "INSERT INTO runs(id, scorecard, scorecard_hash, inputs, started_at, "
-          "status, started_by, pid) VALUES ($7, $1, $2, $3, $4, 'running', $5, $6) "
-          "ON CONFLICT (id) DO NOTHING", "sssssii", card, hash, inputs, at, by, pid, *id);
+          "status, started_by, pid, lease_until) VALUES ($7, $1, $2, $3, $4, 'running', $5, $6, "
+          "now() + $8 * interval '1 millisecond') ON CONFLICT (id) DO NOTHING", "sssssiii", card,
+          hash, inputs, at, by, pid, *id, (int64_t)lease_ms);
   if (res == NULL) return VOUCH_RECORD_ERROR;
   PQclear(res);
+  r->run_lease_ms = lease_ms;
+  return VOUCH_RECORD_OK;
+}
+
+int vouch_pgrec_run_renew(vouch_pgrec_t *r, int64_t run, int lease_ms) {
+  int64_t n = 0;
+  int busy = 0, rc = W(r, &n, "UPDATE runs SET lease_until = now() + $2 * interval '1 millisecond' "
+             "WHERE id = $1 AND status = 'running'", "ii", run, (int64_t)lease_ms);
+  if (rc != VOUCH_RECORD_OK) return rc;
+  if (n == 0) {
+    fail(r, "run %lld was marked aborted on the server: its lease ran out", (long long)run);
+    return VOUCH_RECORD_LOST;
+  }
   return VOUCH_RECORD_OK;
 }
 
@@ -1927,6 +1954,25 @@ static int push_load(vouch_pgrec_t *r, sqlite3 *db, int64_t run, sqlite3_stmt *l
 }
 
 /*
+** Lock run `run`'s row (NO KEY UPDATE: the scores, which refer to it, are
+** not held up) in the transaction open, and check it still runs: 0, or -1
+** with r->error set.
+*/
+static int lock_run(vouch_pgrec_t *r, int64_t run, int *busy) {
+  PGresult *res = q(r, busy, "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE", "i", run);
+  const char *status;
+  if (res == NULL) return -1;
+  status = PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : NULL;
+  if (status == NULL) fail(r, "run %lld is no longer on the server", (long long)run);
+  else if (strcmp(status, "aborted") == 0)
+    fail(r, "run %lld was marked aborted on the server: its lease ran out", (long long)run);
+  else if (strcmp(status, "running") != 0)
+    fail(r, "run %lld has ended already on the server", (long long)run);
+  PQclear(res);
+  return status && strcmp(status, "running") == 0 ? 0 : -1;
+}
+
+/*
 ** Send run `run`, staged in `db` and ended there, to the server in one
 ** transaction: its scorecard, loads (each input stored once, as in the
 ** file), scores and end. For a shard (`shard` >= 0, held as `claims` by
@@ -1964,18 +2010,15 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   if (ended == NULL) return fail(r, "out of memory");
   if ((res = q(r, &busy, "BEGIN", NULL)) == NULL) goto fail;
   PQclear(res);
+  res = NULL;
   /* the run's row locked: its shards see each other's loads, and end it once
      (NO KEY UPDATE: their scores, which refer to it, are not held up) */
-  if ((res = q(r, &busy, "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE", "i",
-               run)) == NULL)
+  if (lock_run(r, run, &busy) != 0) goto fail;
+  /* a run of one process: its lease lasts while it is sent */
+  if (shard < 0 && W(r, NULL, "UPDATE runs SET lease_until = now() + $2 * interval "
+                     "'1 millisecond' WHERE id = $1", "ii", run,
+                     (int64_t)(r->run_lease_ms > 0 ? r->run_lease_ms : 60000)) != VOUCH_RECORD_OK)
     goto fail;
-  if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "running") != 0) {
-    fail(r, "run %lld %s on the server", (long long)run,
-         PQntuples(res) == 0 ? "is no longer" : "has ended already");
-    goto fail;
-  }
-  PQclear(res);
-  res = NULL;
   if (strcmp(status, "ok") != 0) {
     if (shard >= 0) {  /* a shard that failed fails the run */
       if (W(r, NULL, "UPDATE runs SET status = 'failed', ended_at = $2, error = $3 WHERE id = $1 "
@@ -2042,6 +2085,9 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   if ((res = q(r, &busy, "BEGIN", NULL)) == NULL) goto fail;
   PQclear(res);
   res = NULL;
+  /* a run of one process is locked from here, so that no reader marks it
+     aborted while its rows go; a shard's run is locked only to end it */
+  if (shard < 0 && lock_run(r, run, &busy) != 0) goto fail;
   if (shard >= 0) {
     int64_t n = 0;
     if (W(r, &n, "UPDATE run_shards SET status = 'done', partners = $5, ended_at = $6 "
@@ -2084,16 +2130,7 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   st = NULL;
   /* the end, under the run's lock: each statement from here sees what the
      shards that held it before committed */
-  if ((res = q(r, &busy, "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE", "i",
-               run)) == NULL)
-    goto fail;
-  if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "running") != 0) {
-    fail(r, "run %lld %s on the server", (long long)run,
-         PQntuples(res) == 0 ? "is no longer" : "has ended already");
-    goto fail;
-  }
-  PQclear(res);
-  res = NULL;
+  if (shard >= 0 && lock_run(r, run, &busy) != 0) goto fail;
   if (shard < 0) {
     if (W(r, NULL, "UPDATE runs SET status = 'ok', ended_at = $2, partners = $3 WHERE id = $1",
           "isi", run, ended, partners) != VOUCH_RECORD_OK)

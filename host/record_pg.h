@@ -91,7 +91,10 @@ typedef struct vouch_shard_ask {
 
 int vouch_pgrec_copy_runs(vouch_pgrec_t *r, struct sqlite3 *db, int scores);
 int vouch_pgrec_run_new(vouch_pgrec_t *r, const char *card, const char *hash, const char *inputs,
-                        const char *at, const char *by, int64_t pid, int64_t *id);
+                        const char *at, const char *by, int64_t pid, int lease_ms, int64_t *id);
+/* Keep the lease on run `run` (begun by vouch_pgrec_run_new): LOST when
+   it was marked aborted, its lease having run out. */
+int vouch_pgrec_run_renew(vouch_pgrec_t *r, int64_t run, int lease_ms);
 int vouch_pgrec_shard_claim(vouch_pgrec_t *r, const vouch_shard_ask_t *a, int64_t *run,
                             int *shard, int64_t *claims, const char **state);
 int vouch_pgrec_shard_renew(vouch_pgrec_t *r, int64_t run, int shard, const char *holder,

@@ -652,8 +652,11 @@ return function(...)
   local fits, why = cli.check_reads(card, sources)
   if not fits then cli.say("vet: %s", why); return 1 end
   if opts.shard then return sharded(card, data, opts, commands) end
-  if opts.batch or opts.lease then
-    return commands.usage("vet", nil, "--batch and --lease go with --shard")
+  if opts.batch then return commands.usage("vet", nil, "--batch goes with --shard") end
+  local lease = opts.lease and tonumber(opts.lease)
+  if opts.lease and (opts["no-store"] or not lease or lease < 0.5 or lease > 86400) then
+    return commands.usage("vet", nil, opts["no-store"] and "--lease goes with a run stored" or
+                          format("--lease takes seconds, from 0.5 (not '%s')", tostring(opts.lease)))
   end
   if opts["no-store"] then
     local ok, e = pcall(no_store, card, cli.chain(sources), fmt, top, progress_line(sources))
@@ -662,11 +665,17 @@ return function(...)
     return 0
   end
   local db = vouch.db.open()
+  if lease and not db:refresh() then
+    cli.say("vet: --lease is for a record on a server (--db postgresql://...): a run in a " ..
+            "file is known dead by its process")
+    return 2
+  end
   local rows, origin = cli.chain(sources)
   local progress = progress_line(sources)
   local ok, run_id, summary = pcall(card.run, card, { db = db, rows = rows, origin = origin,
                                                       inputs = inputs, source = card.source,
-                                                      progress = progress })
+                                                      progress = progress,
+                                                      lease = lease and math.floor(lease * 1000) })
   if progress then vouch.status() end
   if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
   if fmt == "xlsx" then

@@ -262,7 +262,8 @@ function Card:run(opts)
                                             dimensions = self.dimension_list, weights = weights,
                                             source = opts.source or self.source,
                                             inputs = encode(opts.inputs or {}, core.JSON),
-                                            started_by = opts.started_by, shard = shard }
+                                            started_by = opts.started_by, shard = shard,
+                                            lease = opts.lease }
     -- a shard of a run on a server: none left to take (why, and the run)
     if not run_id then return nil, { state = shard_k, run = other } end
   end
@@ -484,7 +485,7 @@ function Card:run(opts)
       for p in rows do
         seen = seen + 1
         local ours = (seen - 1) % of == mine
-        if shard and seen % 1024 == 0 then db:run_renew(run_id) end
+        if storing and seen % 128 == 0 then db:run_renew(run_id) end
         if not judged(p) then
           if ours then store(p, scorer(p, r)) end
         elseif view then
@@ -509,11 +510,15 @@ function Card:run(opts)
       for p in rows do
         seen = seen + 1
         if (seen - 1) % of == mine then store(p, scorer(p, r)) end
-        if seen % 1024 == 0 then db:run_renew(run_id) end
+        if seen % 128 == 0 then db:run_renew(run_id) end
       end
     else
       local r, scorer = self:result(), self.full_scorer
-      for p in rows do store(p, scorer(p, r)) end
+      for p in rows do
+        store(p, scorer(p, r))
+        seen = seen + 1
+        if storing and seen % 128 == 0 then db:run_renew(run_id) end
+      end
     end
     if progress then progress(summary.partners, storing and "storing" or "ranking") end
     if storing then

@@ -181,12 +181,15 @@ function db:tx(fn, ...) end
 ---several processes score (made when none is running): returns its id and the
 ---shard taken (1-based), or nil, why ("complete", "failed" or "held": every
 ---shard left is held) and the run's id.
----@param run {scorecard: string, hash: string, dimensions?: string[], weights?: number[], rules?: table<string, string>, source?: string, inputs?: string, started_by?: string, shard?: {key: string, of: integer, want?: integer, lease?: integer, batch?: string, run?: integer}}
+---On a server, a run is held under a lease of `lease` ms (default 60000),
+---renewed while this process lives; one left running past it is aborted.
+---@param run {scorecard: string, hash: string, dimensions?: string[], weights?: number[], rules?: table<string, string>, source?: string, inputs?: string, started_by?: string, lease?: integer, shard?: {key: string, of: integer, want?: integer, lease?: integer, batch?: string, run?: integer}}
 ---@return integer?, (integer|string)?, integer?
 function db:run_begin(run) end
 
----Keep the lease on the shard of run `id` held here (renewed when a third of
----it has passed: cheap to call often); raises when another process took it.
+---Keep the lease on run `id`, or on its shard, held here (renewed when a
+---third of it has passed: cheap to call often); raises when another process
+---took the shard.
 ---@param id integer
 function db:run_renew(id) end
 

@@ -19,7 +19,7 @@ printf 'print("hi")\n' > hi.lua
 
 check "record: a schedule added on the server" 0 "schedule hi added" -- \
   "$VOUCH" --db "$PG_URI" schedule add hi 'every 1m' hi.lua
-check "record: the schema is the server's, at its version" 0 '^2$' -- \
+check "record: the schema is the server's, at its version" 0 '^3$' -- \
   pg_sql "$PG_URI" "SELECT version FROM vouch_schema"
 check "record: reached over TCP as well as the socket" 0 "^hi " -- \
   "$VOUCH" --db "postgresql://vouch@127.0.0.1:$PG_PORT/vouch" schedule list

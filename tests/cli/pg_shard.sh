@@ -134,12 +134,51 @@ check "shard: the server gone when the run ends: vet fails and says why" 1 \
 check "shard: ... and the server has none of its rows" 0 '^2\|running\|0$' -- \
   pg_sql "$five" "SELECT id, status, (SELECT count(*) FROM scores WHERE run_id = 2) FROM runs WHERE id = 2"
 
+# --- A run of one process is held under a lease: killed (-9), it is marked
+# aborted by the next reader once the lease runs out; stopped past its
+# lease and woken, its process finds the run aborted and sends nothing.
+six=$(pg_newdb six)
+"$VOUCH" --db "$six" vet p.csv --rules slow.lua --lease 1 >a.out 2>&1 & a=$!; pids="$pids $a"
+started "$six"
+kill -9 $a; wait $a 2>/dev/null
+check "lease: a live run is listed running" 0 'running' -- "$VOUCH" --db "$six" runs
+sleep 1.5
+check "lease: a run whose process died is aborted once its lease ran out" 0 \
+  " 1  slow .* aborted " -- "$VOUCH" --db "$six" runs
+check "lease: ... and says why" 0 "^aborted\|process $a stopped renewing the run's lease" -- \
+  pg_sql "$six" "SELECT status, error FROM runs WHERE id = 1"
+"$VOUCH" --db "$six" vet p.csv --rules slow.lua --lease 1 >a.out 2>&1 & a=$!; pids="$pids $a"
+started "$six"
+kill -STOP $a
+n=0
+until "$VOUCH" --db "$six" runs 2>/dev/null | grep -q ' 2  slow .* aborted ' || [ $n -ge 300 ]; do
+  sleep 0.1; n=$((n + 1))
+done
+kill -CONT $a
+wait $a; a_rc=$?
+check "lease: a process stopped past its lease finds its run aborted" 1 \
+  'run 2 was marked aborted on the server: its lease ran out' -- sh -c "cat a.out; exit $a_rc"
+check "lease: ... and the server has none of its rows" 0 '^aborted\|0$' -- \
+  pg_sql "$six" "SELECT status, (SELECT count(*) FROM scores WHERE run_id = 2) FROM runs WHERE id = 2"
+# A reader that looks all along while a run lasting several leases is scored.
+sed 's/20000/400000/' slow.lua > slower.lua
+"$VOUCH" --db "$six" vet p.csv --rules slower.lua --lease 2 >a.out 2>&1 & a=$!; pids="$pids $a"
+looks=0
+while kill -0 $a 2>/dev/null; do
+  "$VOUCH" --db "$six" runs >/dev/null 2>&1; sleep 0.1; looks=$((looks + 1))
+done
+wait $a; a_rc=$?
+check "lease: a run that keeps renewing its lease is not aborted" 0 '^0 ok\|3000 [1-9]' -- \
+  echo "$a_rc $(pg_sql "$six" "SELECT status, partners FROM runs WHERE id = 3") $looks"
+
 # --- Refusals.
 check "shard: a file's record is refused" 1 'in shards on a record on a server' -- \
   "$VOUCH" --db x.db vet p.csv --shard 1/2
 check "shard: K/N is checked" 2 'shard takes K/N' -- "$VOUCH" --db "$two" vet p.csv --shard 3/2
-check "shard: --lease goes with --shard" 2 'go with --shard' -- \
-  "$VOUCH" --db "$two" vet p.csv --lease 3
+check "shard: --batch goes with --shard" 2 "goes with --shard" -- \
+  "$VOUCH" --db "$two" vet p.csv --batch b0
+check "shard: --lease goes with a record on a server" 2 'lease is for a record on a server' -- \
+  "$VOUCH" --db x.db vet p.csv --lease 3
 check "shard: a batch that ended is not scored again" 0 'nothing left to score here' -- \
   sh -c "\"$VOUCH\" --db '$two' vet p.csv --shard 1/1 --batch b1 >/dev/null &&
          \"$VOUCH\" --db '$two' vet p.csv --shard 1/1 --batch b1"
