@@ -1961,15 +1961,17 @@ static int push_load(vouch_pgrec_t *r, sqlite3 *db, int64_t run, sqlite3_stmt *l
 static int lock_run(vouch_pgrec_t *r, int64_t run, int *busy) {
   PGresult *res = q(r, busy, "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE", "i", run);
   const char *status;
+  int rc = -1;
   if (res == NULL) return -1;
   status = PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : NULL;
   if (status == NULL) fail(r, "run %lld is no longer on the server", (long long)run);
+  else if (strcmp(status, "running") == 0) rc = 0;
   else if (strcmp(status, "aborted") == 0)
     fail(r, "run %lld was marked aborted on the server: its lease ran out", (long long)run);
-  else if (strcmp(status, "running") != 0)
+  else
     fail(r, "run %lld has ended already on the server", (long long)run);
   PQclear(res);
-  return status && strcmp(status, "running") == 0 ? 0 : -1;
+  return rc;
 }
 
 /*

@@ -2,8 +2,10 @@
 # scorecard_errors.sh: what an analyst sees when their scorecard or data is
 # wrong: each message names the partner, the file and line, the rule and its
 # line, and what it read; slips in a spec are refused with a suggestion.
+# The record is a file, or a server's under pg_scorecard_errors.sh.
 . "$(dirname "$0")/lib.sh"
-DB=$TMP/errs.db
+export VOUCH_DB="${VOUCH_TEST_DB:-$TMP/errs.db}"
+DB=$VOUCH_DB
 v() { "$VOUCH" --db "$DB" "$@"; }
 
 cat >"$TMP/mine.lua" <<'LUA'
@@ -53,7 +55,7 @@ check "a field no column has is refused with a suggestion" 1 \
   "rule TRUST_REVIEWS reads 'review_avgg', which no column of .*text_review\.csv has \(did you mean 'review_avg'\?\)" -- \
   v vet --rules "$TMP/typo.lua" "$TMP/text_review.csv"
 check "a refused field stores no run" 0 '^0$' -- \
-  sqlite3 "$DB" "SELECT count(*) FROM runs WHERE error LIKE '%review_avgg%'"
+  q "SELECT count(*) FROM runs WHERE error LIKE '%review_avgg%'"
 sed 's/"review_avg" }/"review_avgg" }, optional = { "review_avgg" }/; s/(avg - 1)/((avg or 3) - 1)/' "$TMP/mine.lua" >"$TMP/opt.lua"
 check "an optional field may be missing" 0 '2 partners' -- v vet --no-store --rules "$TMP/opt.lua" "$TMP/text_review.csv"
 check "a misspelt field in JSON is refused too" 1 "reads 'review_avgg'.*did you mean 'review_avg'" -- \
@@ -89,12 +91,12 @@ awk 'BEGIN { print "id,name,review_avg,years,fines"
              for (i = 1; i <= 10000; i++) {
                id = (i == 9000) ? "Q77" : (i == 9500) ? "Q12" : "Q" i
                printf "%s,N%d,4,3,1\n", id, i } }' >"$TMP/late.csv"
-runs_before=$(sqlite3 "$DB" "SELECT count(*) FROM runs WHERE status = 'ok'" 2>/dev/null || echo 0)
+runs_before=$(q "SELECT count(*) FROM runs WHERE status = 'ok'" 2>/dev/null || echo 0)
 check "an id seen twice far into a file names the first repeat and both lines" 1 \
   "late\.csv:9001: partner 'Q77' appears twice \(first at .*late\.csv:78\)" -- \
   v vet --rules "$TMP/mine.lua" "$TMP/late.csv"
 check "nothing of that run is kept" 0 "^$runs_before\$" -- \
-  sqlite3 "$DB" "SELECT count(*) FROM runs WHERE status = 'ok'"
+  q "SELECT count(*) FROM runs WHERE status = 'ok'"
 check "the same without storing" 1 "late\.csv:9001: partner 'Q77' appears twice \(first at .*late\.csv:78\)" -- \
   v vet --no-store --rules "$TMP/mine.lua" "$TMP/late.csv"
 printf 'id,name,review_avg,years,fines\nP1,One,4,3,1\n,Nobody,3,2,1\n' >"$TMP/noid.csv"

@@ -4,7 +4,10 @@
 # (tests/http_server.py's /api). Runs tests/lua/sources_cases.lua, then
 # examples/sources/api_vet.lua twice (the second run revalidates: no full
 # body is sent), and checks that the key never shows: not in any output,
-# the database, a schedule row or the REPL's history.
+# the database, a schedule row or the REPL's history. The record is a file,
+# or a database of a server under pg_sources.sh; there the stored responses
+# are in the user's copy of the server's runs, a file, searched for the key
+# with the server's rows.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
 
@@ -21,7 +24,9 @@ fi
 PORT=$(cat "$TMP/port")
 URL="http://127.0.0.1:$PORT"
 export PARTNER_API_KEY="$KEY"
-DB="$TMP/sources.db"
+DB=$(record sources)
+# qdb SQL: SQL on the record, a file or a server (lib.sh's q).
+qdb() { (VOUCH_DB=$DB; q "$1"); }
 : > "$TMP/all.out"
 
 $VOUCH run --db "$DB" --timeout 300 --allow-net=127.0.0.1 --allow-env=PARTNER_API_KEY \
@@ -77,7 +82,7 @@ check "after the prune, nothing is cached" 0 "^0 stored responses" -- $VOUCH --d
 check "schedule add records the env grant" 0 "" -- \
   $VOUCH --db "$DB" --allow-net=127.0.0.1 --allow-env=PARTNER_API_KEY schedule add api \
   '0 6 * * *' "$ROOT/examples/sources/api_vet.lua" "$URL"
-g=$(sqlite3 "$DB" "SELECT grants FROM schedules WHERE name = 'api'")
+g=$(qdb "SELECT grants FROM schedules WHERE name = 'api'")
 case $g in
   *'"env":["PARTNER_API_KEY"]'*) echo "ok - the schedule's grants name PARTNER_API_KEY" ;;
   *) echo "not ok - the schedule's grants name PARTNER_API_KEY: $g" ;;
@@ -87,7 +92,7 @@ check "a scheduled run gets the key through its grant" 0 "50 partners from 5 pag
   schedule run api
 check "a daemon without the grant refuses the run" 1 "environment access to PARTNER_API_KEY denied" -- \
   $VOUCH --db "$DB" --allow-net=127.0.0.1 --allow-read="$ROOT,$TMP" schedule run api
-r=$(sqlite3 "$DB" "SELECT error FROM schedule_runs ORDER BY id DESC LIMIT 1")
+r=$(qdb "SELECT error FROM schedule_runs ORDER BY id DESC LIMIT 1")
 case $r in
   *"environment access to PARTNER_API_KEY denied"*) echo "ok - the refusal is recorded: $r" ;;
   *) echo "not ok - the refusal is recorded: $r" ;;
@@ -99,7 +104,7 @@ error("failed with " .. vouch.env("PARTNER_API_KEY"))
 END
 $VOUCH --db "$DB" --allow-env=PARTNER_API_KEY schedule add leaky '0 6 * * *' "$TMP/leaky.lua" >/dev/null 2>&1
 $VOUCH --db "$DB" --allow-env=PARTNER_API_KEY schedule run leaky >> "$TMP/all.out" 2>&1
-o=$(sqlite3 "$DB" "SELECT output || ' / ' || error FROM schedule_runs WHERE schedule = 'leaky'")
+o=$(qdb "SELECT output || ' / ' || error FROM schedule_runs WHERE schedule = 'leaky'")
 case $o in
   *"the key is ***"*"failed with ***"*) echo "ok - a run's stored output and error show the key as ***" ;;
   *) echo "not ok - a run's stored output and error show the key as ***: $o" ;;
@@ -135,17 +140,29 @@ else
   echo "ok - the REPL echoes the key as *** # SKIP no pty module"
 fi
 
-# Nowhere the key: outputs, the database and its WAL, logs.
-sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+# Nowhere the key: outputs, the database and its WAL, logs; on a server,
+# every row of its database and the user's copy, with its WAL.
+on_pg || sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 if grep -q "$KEY" "$TMP/all.out"; then
   echo "not ok - no output holds the key"; grep -n "$KEY" "$TMP/all.out" | head -5 | sed 's/^/# /'
 else
   echo "ok - no output holds the key"
 fi
-if grep -aq "$KEY" "$DB" "$DB-wal" 2>/dev/null; then
+if on_pg; then
+  if ! "$PG_BIN/pg_dump" -d "$DB" >"$TMP/server.sql"; then
+    echo "not ok - no stored row holds the key: pg_dump failed"
+  elif ! ls "$XDG_CACHE_HOME"/vouch/record-*.db >/dev/null 2>&1; then
+    echo "not ok - no stored row holds the key: no copy of the record in $XDG_CACHE_HOME/vouch"
+  elif grep -aq "$KEY" "$TMP/server.sql" "$XDG_CACHE_HOME"/vouch/record-*; then
+    echo "not ok - no stored row holds the key"
+    grep -al "$KEY" "$TMP/server.sql" "$XDG_CACHE_HOME"/vouch/record-* | sed 's/^/# in /'
+  else
+    echo "ok - no stored row holds the key"
+  fi
+elif grep -aq "$KEY" "$DB" "$DB-wal" 2>/dev/null; then
   echo "not ok - no stored row holds the key"
 else
   echo "ok - no stored row holds the key"
 fi
-n=$(sqlite3 "$DB" "SELECT count(*) FROM runs")
+n=$(qdb "SELECT count(*) FROM runs")
 [ "$n" -ge 4 ] && echo "ok - the runs were stored ($n)" || echo "not ok - the runs were stored ($n)"

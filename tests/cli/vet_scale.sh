@@ -3,9 +3,9 @@
 # ends of the ranking and the summary, JSON and CSV print every partner one
 # at a time, and memory does not grow with the partners scored, with or
 # without a database. Memory is checked by limit and by peak RSS, never by
-# time.
+# time. The records are files, or a server's under pg_vet_scale.sh.
 . "$(dirname "$0")/lib.sh"
-DB=$TMP/scale.db
+DB=${VOUCH_TEST_DB:-$TMP/scale.db}
 v() { "$VOUCH" --db "$DB" "$@"; }
 
 # partners N FILE: N partners with every field the default scorecard reads,
@@ -42,14 +42,15 @@ check "--top and --all together" 2 'vet: --top and --all cannot go together' -- 
 # A progress line on a terminal's stderr: the phase, the partners so far,
 # the share of the input read; nothing of it when stderr is not a terminal.
 partners 2100 "$TMP/p2k.csv"
-script -qec "'$VOUCH' --db '$TMP/prog.db' vet --top 1 '$TMP/p2k.csv'" /dev/null | tr '\r' '\n' >"$TMP/prog.out"
+PROG=$(record prog)
+script -qec "'$VOUCH' --db '$PROG' vet --top 1 '$TMP/p2k.csv'" /dev/null | tr '\r' '\n' >"$TMP/prog.out"
 check "on a terminal, a progress line: phase, partners, share read" 0 \
   'vet: scoring 2048 partners, [0-9]+%' -- cat "$TMP/prog.out"
 check "... then the phase that stores" 0 'vet: storing 2100 partners' -- cat "$TMP/prog.out"
 check "... and not the loader's own line beside it" 0 '^0$' -- \
   sh -c "grep -c 'vouch: loading' '$TMP/prog.out' || true"
 check "not on a pipe" 0 '^0$' -- \
-  sh -c "'$VOUCH' --db '$TMP/prog.db' vet --top 1 '$TMP/p2k.csv' 2>&1 | grep -c 'vet: scoring' || true"
+  sh -c "'$VOUCH' --db '$PROG' vet --top 1 '$TMP/p2k.csv' 2>&1 | grep -c 'vet: scoring' || true"
 
 # Without a database the two ends are kept as the partners go by: the same
 # lines as from a stored run.
@@ -81,7 +82,7 @@ MID=20000 BIG=200000
 case "${VALGRIND:-0}:$VOUCH" in 1:*|*/vg/*) MID=400 BIG=4000 ;; esac
 partners $MID "$TMP/p20k.csv"
 check "JSON of a run larger than the memory limit is written as it is read" 0 '^\]\}$' -- \
-  sh -c "'$VOUCH' --db '$TMP/json.db' --max-memory 24M vet --format json '$TMP/p20k.csv' | tail -n 1"
+  sh -c "'$VOUCH' --db '$(record json)' --max-memory 24M vet --format json '$TMP/p20k.csv' | tail -n 1"
 
 # Peak RSS allowed: the limit below plus the host's fixed cost (Lua,
 # SQLite's page cache, libuv's threads; see trust_limits.sh), generously.
