@@ -92,7 +92,7 @@ test: deps
 # to the plain run (tests/run.sh says why).
 SANITIZE_SKIP := pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh \
   pg_report.sh pg_scorecard.sh pg_own_dimensions.sh pg_formats.sh pg_listing.sh pg_xlsx.sh pg_monitor.sh pg_retention.sh pg_serve.sh pg_trust_db.sh \
-  pg_vet_scale.sh pg_errors.sh pg_scorecard_errors.sh pg_sources.sh pg_loading.sh
+  pg_vet_scale.sh pg_errors.sh pg_scorecard_errors.sh pg_sources.sh pg_loading.sh pg_db.sh pg_kill.sh pg_soak.sh pg_concurrency.sh pg_db_lua.sh
 
 # C unit tests: tests/c/test-*.c, cmocka, linked with the host minus main.
 TEST_SRCS := $(wildcard tests/c/test-*.c)

@@ -127,6 +127,7 @@ struct vouch_db {
                                begun here, which are sent there as they end, and holds
                                a copy of the server's runs; owned */
   int staged;               /* a private file of the command's own, not the user's copy */
+  int partners_out;         /* partners put here wait to be sent to the server */
   struct lease_timer *lease;/* renews the leases of the runs begun here on the server
                                (not shards), or NULL; closed with the database */
   int lease_ms;             /* their lease */
@@ -2321,6 +2322,8 @@ static int db_insert(lua_State *L) {
 ** =======================================================
 */
 
+static int partners_send(lua_State *L, vouch_db_t *d);
+
 static int tx_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_db_t *d = (vouch_db_t *)lua_touserdata(L, 1);
   int sp = (int)ctx;
@@ -2346,6 +2349,7 @@ static int tx_k(lua_State *L, int status, lua_KContext ctx) {
       tx_rollback(d, sp);
       return raise_top(L);
     }
+    partners_send(L, d);
     return lua_gettop(L) - 1;
   }
   tx_rollback(d, sp);
@@ -3525,9 +3529,48 @@ static int db_run_end(lua_State *L) {
 
 
 /*
+** On a server, the partners put here are sent there once the transaction
+** they were put in commits (at once outside one): temp.partners_out lists
+** them, in that transaction, so that a rollback forgets them too. Each
+** takes the server's first_seen.
+*/
+static int partners_send(lua_State *L, vouch_db_t *d) {
+  sqlite3_stmt *st;
+  char first[32];
+  int rc;
+  if (d->pg == NULL || !d->partners_out || !sqlite3_get_autocommit(d->db)) return 0;
+  st = rec_prepare(L, d, "SELECT p.id, p.name, p.kind, p.attrs, p.last_seen FROM "
+                         "temp.partners_out o JOIN partners p ON p.id = o.id");
+  d->auth.internal++;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    if (vouch_pgrec_put_partner(d->pg, id, (const char *)sqlite3_column_text(st, 1),
+                                (const char *)sqlite3_column_text(st, 2),
+                                (const char *)sqlite3_column_text(st, 3),
+                                (const char *)sqlite3_column_text(st, 4), first) != 0) {
+      d->auth.internal--;
+      sqlite3_finalize(st);
+      return server_error(L, d, "put_partner");
+    }
+    lua_pushstring(L, id);  /* kept past the statement's reset */
+    rec_exec(L, d, "UPDATE partners SET first_seen = ? WHERE id = ?", "ss", first,
+             lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  d->auth.internal--;
+  if (rc != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
+  sqlite3_finalize(st);
+  rec_exec(L, d, "DELETE FROM temp.partners_out", "");
+  d->partners_out = 0;
+  return 0;
+}
+
+
+/*
 ** db:put_partner{id =, name =, kind =, attrs = JSON text}: add a partner to
 ** `partners` or update it (first_seen kept, last_seen now). Partners are
-** input to later runs (card:run{query = "partners"}), kept by the host.
+** input to later runs (card:run{query = "partners"}), kept by the host; on
+** a server, kept there (the copy takes them from it as it opens).
 */
 static int db_put_partner(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
@@ -3552,6 +3595,12 @@ static int db_put_partner(lua_State *L) {
   sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
   if ((rc = rec_step(d, st)) != SQLITE_DONE) return rec_fail(L, d, st, rc, 1);
   sqlite3_finalize(st);
+  if (d->pg) {
+    rec_exec(L, d, "CREATE TEMP TABLE IF NOT EXISTS partners_out(id TEXT PRIMARY KEY)", "");
+    rec_exec(L, d, "INSERT OR IGNORE INTO temp.partners_out VALUES (?)", "s", id);
+    d->partners_out = 1;
+    partners_send(L, d);
+  }
   return 0;
 }
 

@@ -1625,6 +1625,32 @@ static char *id_array(PGresult *res, const int *pick) {
 }
 
 /*
+** The partners scripts keep (db:put_partner), copied whole when the
+** server's differ from the file's in number or in the latest seen.
+*/
+static int copy_partners(vouch_pgrec_t *r, sqlite3 *db) {
+  PGresult *res = q(r, NULL, "SELECT count(*), coalesce(max(last_seen), '') FROM partners", NULL);
+  sqlite3_stmt *st = NULL;
+  int same;
+  if (res == NULL) return -1;
+  if (sqlite3_prepare_v2(db, "SELECT count(*) = ? AND coalesce(max(last_seen), '') = ? "
+                             "FROM partners", -1, &st, NULL) != SQLITE_OK) {
+    PQclear(res);
+    return lite_fail(r, db, "the copy of the record");
+  }
+  sqlite3_bind_int64(st, 1, int_at(res, 0, 0));
+  sqlite3_bind_text(st, 2, PQgetvalue(res, 0, 1), -1, SQLITE_STATIC);
+  same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  PQclear(res);
+  if (same) return 0;
+  if (lite_exec(r, db, "DELETE FROM partners") != 0) return -1;
+  return copy_out(r, db, "COPY (SELECT id, name, kind, attrs, first_seen, last_seen FROM "
+                         "partners) TO STDOUT", "INSERT INTO partners(id, name, kind, attrs, "
+                         "first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)");
+}
+
+/*
 ** Bring the runs of the file `db` up to date with the server's: runs the
 ** server no longer has are dropped, new or changed runs (a running run
 ** that ended) copied with their scorecards and loads, and, when `scores`,
@@ -1659,6 +1685,12 @@ int vouch_pgrec_copy_runs(vouch_pgrec_t *r, sqlite3 *db, int scores) {
       lite_exec(r, db, "DELETE FROM scores WHERE run_id NOT IN (SELECT id FROM temp.server_runs);"
                        "DELETE FROM run_loads WHERE run_id NOT IN "
                        "(SELECT id FROM temp.server_runs);"
+                       /* a run that failed or was aborted has no rows on the server,
+                          whatever a script's run left of it here */
+                       "DELETE FROM scores WHERE run_id IN (SELECT id FROM temp.server_runs "
+                       "  WHERE status IN ('failed', 'aborted'));"
+                       "DELETE FROM run_loads WHERE run_id IN (SELECT id FROM temp.server_runs "
+                       "  WHERE status IN ('failed', 'aborted'));"
                        "DELETE FROM copied WHERE run_id NOT IN (SELECT id FROM temp.server_runs);"
                        "DELETE FROM runs WHERE id NOT IN (SELECT id FROM temp.server_runs);"
                        "DELETE FROM inputs WHERE load_id NOT IN (SELECT load_id FROM run_loads);"
@@ -1726,6 +1758,7 @@ int vouch_pgrec_copy_runs(vouch_pgrec_t *r, sqlite3 *db, int scores) {
     PQclear(res);
     res = NULL;
   }
+  if (copy_partners(r, db) != 0) goto done;
   if (scores) {
     /* the scores of each ended run not copied yet, then the inputs of
        loads that have rows and none here */
@@ -1801,6 +1834,18 @@ int vouch_pgrec_run_renew(vouch_pgrec_t *r, int64_t run, int lease_ms) {
     fail(r, "run %lld was marked aborted on the server: its lease ran out", (long long)run);
     return VOUCH_RECORD_LOST;
   }
+  return VOUCH_RECORD_OK;
+}
+
+int vouch_pgrec_put_partner(vouch_pgrec_t *r, const char *id, const char *name, const char *kind,
+                            const char *attrs, const char *now, char *first) {
+  PGresult *res = q(r, NULL, "INSERT INTO partners(id, name, kind, attrs, first_seen, last_seen) "
+                    "VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO UPDATE SET name = "
+                    "excluded.name, kind = excluded.kind, attrs = excluded.attrs, last_seen = "
+                    "excluded.last_seen RETURNING first_seen", "sssss", id, name, kind, attrs, now);
+  if (res == NULL) return VOUCH_RECORD_ERROR;
+  snprintf(first, 32, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : now);
+  PQclear(res);
   return VOUCH_RECORD_OK;
 }
 

@@ -95,6 +95,10 @@ int vouch_pgrec_run_new(vouch_pgrec_t *r, const char *card, const char *hash, co
 /* Keep the lease on run `run` (begun by vouch_pgrec_run_new): LOST when
    it was marked aborted, its lease having run out. */
 int vouch_pgrec_run_renew(vouch_pgrec_t *r, int64_t run, int lease_ms);
+/* Add partner `id` or update it (its first_seen kept, last_seen `now`);
+   `first` (32 bytes) gets its first_seen on the server. */
+int vouch_pgrec_put_partner(vouch_pgrec_t *r, const char *id, const char *name, const char *kind,
+                            const char *attrs, const char *now, char *first);
 int vouch_pgrec_shard_claim(vouch_pgrec_t *r, const vouch_shard_ask_t *a, int64_t *run,
                             int *shard, int64_t *claims, const char **state);
 int vouch_pgrec_shard_renew(vouch_pgrec_t *r, int64_t run, int shard, const char *holder,

@@ -37,7 +37,7 @@ pass=0 fail=0 skip=0
 vg=
 if [ "${VALGRIND:-0}" = 1 ]; then
   VALGRIND_LOGS=${VALGRIND_LOGS:-$root/valgrind-out}
-  VALGRIND_SKIP=${VALGRIND_SKIP-kill.sh daemon.sh soak.sh faults.sh manners.sh pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh pg_faults.sh pg_shard.sh pg_report.sh pg_scorecard.sh pg_own_dimensions.sh pg_formats.sh pg_listing.sh pg_xlsx.sh pg_monitor.sh pg_retention.sh pg_serve.sh pg_trust_db.sh pg_vet_scale.sh pg_errors.sh pg_scorecard_errors.sh pg_sources.sh pg_loading.sh}
+  VALGRIND_SKIP=${VALGRIND_SKIP-kill.sh daemon.sh soak.sh faults.sh manners.sh pg_schedule.sh pg_schedule_lua.sh pg_daemon.sh pg_trust_schedule.sh pg_failover.sh pg_faults.sh pg_shard.sh pg_report.sh pg_scorecard.sh pg_own_dimensions.sh pg_formats.sh pg_listing.sh pg_xlsx.sh pg_monitor.sh pg_retention.sh pg_serve.sh pg_trust_db.sh pg_vet_scale.sh pg_errors.sh pg_scorecard_errors.sh pg_sources.sh pg_loading.sh pg_db.sh pg_kill.sh pg_soak.sh pg_concurrency.sh pg_db_lua.sh}
   rm -rf "$VALGRIND_LOGS"; mkdir -p "$VALGRIND_LOGS" "$work/vg"
   # Definite and indirect leaks count as errors; "possible" ones are
   # libuv's and glibc's thread stacks, kept until exit on purpose.

@@ -1,0 +1,7 @@
+#!/bin/sh
+# db.sh with its records on a PostgreSQL server of its own (pg.sh).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg.sh"
+trap 'pg_stop' EXIT
+if ! pg_start; then pg_not_run "pg: db.sh"; exit 0; fi
+pg_run db sh "$ROOT/tests/cli/db.sh"
