@@ -2032,10 +2032,10 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   static const char *const states[] = {"running", "ok", "failed", "aborted"};
   sqlite3_stmt *st = NULL, *ld = NULL;
   PGresult *res = NULL;
-  int64_t (*map)[2] = NULL, rows, partners;
+  int64_t (*map)[2] = NULL, rows;
   char *copies = NULL;          /* copies[k]: this process sends load k's inputs */
-  const char *status, *err, *ended;
-  char sql[300];
+  const char *status, *err, *ended, *partners = NULL;  /* NULL when not counted */
+  char sql[300], count[32];
   int nmap = 0, cap = 0, k, rc = VOUCH_RECORD_ERROR, busy = 0;
   *state = "running";
   if (sqlite3_prepare_v2(db, "SELECT status, coalesce(ended_at, ''), partners, error FROM runs "
@@ -2049,7 +2049,10 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   status = (const char *)sqlite3_column_text(st, 0);
   for (k = 0; k < 4; k++) if (strcmp(status, states[k]) == 0) status = states[k];
   ended = strdup((const char *)sqlite3_column_text(st, 1));
-  partners = sqlite3_column_int64(st, 2);
+  if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+    snprintf(count, sizeof count, "%lld", (long long)sqlite3_column_int64(st, 2));
+    partners = count;
+  }
   err = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL
         : strdup((const char *)sqlite3_column_text(st, 3));
   sqlite3_finalize(st);
@@ -2074,7 +2077,7 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
             err, (int64_t)shard, holder, claims) != VOUCH_RECORD_OK)
         goto fail;
     } else if (W(r, NULL, "UPDATE runs SET status = $2, ended_at = $3, partners = $4, error = $5 "
-                 "WHERE id = $1", "issis", run, status, ended, partners, err) != VOUCH_RECORD_OK)
+                 "WHERE id = $1", "issss", run, status, ended, partners, err) != VOUCH_RECORD_OK)
       goto fail;
     goto commit;
   }
@@ -2139,7 +2142,7 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
     int64_t n = 0;
     if (W(r, &n, "UPDATE run_shards SET status = 'done', partners = $5, ended_at = $6 "
           "WHERE run_id = $1 AND shard = $2 AND holder = $3 AND claims = $4 AND "
-          "status = 'running'", "iisiis", run, (int64_t)shard, holder, claims, partners,
+          "status = 'running'", "iisiss", run, (int64_t)shard, holder, claims, partners,
           ended) != VOUCH_RECORD_OK)
       goto fail;
     if (n == 0) {
@@ -2180,7 +2183,7 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
   if (shard >= 0 && lock_run(r, run, &busy) != 0) goto fail;
   if (shard < 0) {
     if (W(r, NULL, "UPDATE runs SET status = 'ok', ended_at = $2, partners = $3 WHERE id = $1",
-          "isi", run, ended, partners) != VOUCH_RECORD_OK)
+          "iss", run, ended, partners) != VOUCH_RECORD_OK)
       goto fail;
   } else if (W(r, NULL, "UPDATE runs SET status = 'ok', ended_at = $2, partners = (SELECT "
                "sum(partners) FROM run_shards WHERE run_id = $1) WHERE id = $1 AND NOT EXISTS "

@@ -1,7 +1,13 @@
 -- db_test.lua: vouch.db, type by type, error by error, edge by edge.
--- Runs sandboxed (untrusted) with the working directory writable.
+-- Runs sandboxed (untrusted) with the working directory writable. The
+-- host's record is the one VOUCH_DB names: a file, or a server's when
+-- pg_db_lua.sh runs this file as `db_test.lua server`. A script's own
+-- databases are SQLite files either way; on a server the host's record is
+-- read through the user's copy of it, and the last test writes what the
+-- server should hold for pg_db_lua.sh to compare with what it holds.
 local T = require "testlib"
 local test, eq, checkerror = T.test, T.eq, T.checkerror
+local server = arg ~= nil and arg[1] == "server"
 
 local n = 0
 local function fresh()
@@ -537,18 +543,28 @@ end)
 test("the host database: opened once, with the schema", function()
   local a, b = vouch.db.open(), vouch.db.open()
   assert(a == b, "the same connection")
-  eq(a:one("PRAGMA user_version").user_version, vouch.db.schema_version, "schema version")
-  for _, t in ipairs { "partners", "loads", "runs", "scores", "reasons" } do
-    assert(a:one("SELECT 1 AS x FROM sqlite_schema WHERE type = 'table' AND name = ?", t), t)
+  if server then
+    local name = a:refresh()
+    assert(name and name:find("^postgres"), "the record is on a server: " .. tostring(name))
+  else
+    eq(a:one("PRAGMA user_version").user_version, vouch.db.schema_version, "schema version")
+    for _, t in ipairs { "partners", "loads", "runs", "scores", "reasons" } do
+      assert(a:one("SELECT 1 AS x FROM sqlite_schema WHERE type = 'table' AND name = ?", t), t)
+    end
+    eq(a:one("PRAGMA foreign_keys").foreign_keys, 1, "foreign keys on")
+    eq(a:one("PRAGMA journal_mode").journal_mode, "wal", "WAL")
+    assert(vouch.db.open("vouch.db") == a, "the default file by name is the same connection")
   end
-  eq(a:one("PRAGMA foreign_keys").foreign_keys, 1, "foreign keys on")
-  eq(a:one("PRAGMA journal_mode").journal_mode, "wal", "WAL")
-  assert(vouch.db.open("vouch.db") == a, "the default file by name is the same connection")
   a:close()
   local c = vouch.db.open()
   assert(c ~= a, "reopened after close")
   eq(count(c, "runs"), 0, "runs")
 end)
+
+if server then
+  T.skip("the host database: its schema version, tables, PRAGMAs and file name",
+         "on a server they are those of the local copy, a SQLite file, not of the record")
+end
 
 test("the host's record is written through run_begin, run_load, run_input, run_score and run_end", function()
   local db = vouch.db.open()
@@ -604,10 +620,19 @@ test("the host's record is written through run_begin, run_load, run_input, run_s
   eq(count(db, "scores"), 2, "scores")
   eq(db:run_load_end(load, { hash = "abc", rows = 2 }), load, "a new input keeps its load")
   checkerror("load " .. load .. " was not begun", db.run_input, db, load, 3, {})
-  db:run_end(run, "ok", 2)
+  local ended = db:run_end(run, "ok", 2)
   r = db:one("SELECT status, partners FROM runs WHERE id = ?", run)
   eq(r.status, "ok", "ended")
   eq(r.partners, 2, "partners")
+  -- On a server the run was sent as it ended, and its load took the id
+  -- the server gave it.
+  local first = load
+  if server then
+    eq(ended.server, "ok", "its status on the server")
+    first = db:one("SELECT load_id FROM run_loads WHERE run_id = ?", run).load_id
+    eq(db:one("SELECT load_id FROM scores WHERE run_id = ? AND partner_id = 'p1'", run).load_id,
+       first, "its scores point at the server's load")
+  end
   checkerror("has ended", db.run_score, db, run, "p4", nil, nil, nil, "reject", nil, nil, {}, {})
   checkerror("has ended", db.run_end, db, run, "failed")
   -- The same input read again is stored once: the second run points at it.
@@ -616,13 +641,14 @@ test("the host's record is written through run_begin, run_load, run_input, run_s
   db:run_input(load2, 1, { id = "p1", n = 3 })
   db:run_input(load2, 2, { id = "p2" })
   db:run_score(run2, "p1", nil, nil, 1, "reject", load2, 1, {}, {})
-  eq(db:run_load_end(load2, { hash = "abc", rows = 2 }), load, "the same content: the first load")
-  db:run_end(run2, "ok", 1)
-  eq(db:one("SELECT load_id FROM scores WHERE run_id = ?", run2).load_id, load, "scores point at it")
+  eq(db:run_load_end(load2, { hash = "abc", rows = 2 }), first, "the same content: the first load")
+  ended = db:run_end(run2, "ok", 1)
+  if server then eq(ended.server, "ok", "the second run's status on the server") end
+  eq(db:one("SELECT load_id FROM scores WHERE run_id = ?", run2).load_id, first, "scores point at it")
   eq(db:one("SELECT count(*) AS n FROM inputs").n, 2, "its rows stored once")
   eq(db:one("SELECT count(*) AS n FROM loads").n, 1, "one load")
   eq(db:one("SELECT group_concat(load_id) AS l FROM run_loads WHERE run_id = ?", run2).l,
-     tostring(load), "the run reads it")
+     tostring(first), "the run reads it")
   checkerror("INSERT into 'runs' is not allowed in the sandbox", db.insert, db, "runs",
              { scorecard = "s", scorecard_hash = "h", started_at = "x" })
   checkerror("DELETE from 'scores' is not allowed in the sandbox", db.exec, db, "DELETE FROM scores")
@@ -654,6 +680,7 @@ test("run_end gives the widest cells stored, as SQL's cell_width and cell_cut me
     local run = db:run_begin { scorecard = "w", hash = h, source = "return 3" }
     db:run_score(run, c[1], c[2], c[3], 50, "review", nil, nil, {}, {})
     local cells = db:run_end(run, "ok", 1)
+    if server then eq(cells.server, "ok", "case " .. k .. ": its status on the server") end
     local m = db:one("SELECT max(cell_width(partner_id)) AS id, " ..
                      "max(cell_width(cell_cut(name, 28))) AS name, max(cell_width(kind)) AS kind " ..
                      "FROM scores WHERE run_id = ?", run)
@@ -667,6 +694,7 @@ test("run_end gives the widest cells stored, as SQL's cell_width and cell_cut me
     db:run_score(run, c[1] .. k, c[2], c[3], 50, "review", nil, nil, {}, {})
   end
   local cells = db:run_end(run, "ok", #cases)
+  if server then eq(cells.server, "ok", "its status on the server") end
   local m = db:one("SELECT max(cell_width(partner_id)) AS id, " ..
                    "max(cell_width(cell_cut(name, 28))) AS name, max(cell_width(kind)) AS kind " ..
                    "FROM scores WHERE run_id = ?", run)
@@ -702,7 +730,8 @@ test("a run's rows keep their order with the database's other calls, and a row t
     end
   end
   db:run_load_end(load, { hash = "order", rows = 3000 })
-  db:run_end(run, "ok", 3000)
+  local ended = db:run_end(run, "ok", 3000)
+  if server then eq(ended.server, "ok", "its status on the server") end
   eq(db:one("SELECT count(*) AS n, sum(length(reasons)) AS len FROM scores WHERE run_id = ?",
             run).n, 3000, "every row")
   eq(db:one("SELECT reasons FROM scores WHERE run_id = ? AND partner_id = 'p3000'", run).reasons:sub(1, 32),
@@ -726,7 +755,13 @@ test("a run's rows keep their order with the database's other calls, and a row t
   ok, err = pcall(db.one, db, "SELECT 1 AS one")
   assert(not ok and tostring(err):find("UNIQUE constraint failed", 1, true), err)
   eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run2).n, 1, "the first row kept")
-  db:run_end(run2, "failed", nil, "twice")
+  ended = db:run_end(run2, "failed", nil, "twice")
+  if server then  -- a failed run is sent without its rows, and the copy follows
+    eq(ended.server, "failed", "the failed run's status on the server")
+    db:refresh()
+    eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run2).n, 0,
+       "the failed run's rows, once the copy is brought up to date")
+  end
   -- Closed with rows still to write: they are written, or rolled back with
   -- the transaction they were in; nothing hangs.
   local run3 = db:run_begin(spec())
@@ -735,6 +770,35 @@ test("a run's rows keep their order with the database's other calls, and a row t
   db = vouch.db.open()
   eq(db:one("SELECT count(*) AS n FROM scores WHERE run_id = ?", run3).n, 500, "written at close")
 end)
+
+if server then
+  test("a run that fails is sent as failed, without its rows, loads or inputs", function()
+    local db = vouch.db.open()
+    local h = require("vouch.scorecard").hash("return 4")
+    local run = db:run_begin { scorecard = "fails", hash = h, source = "return 4",
+                               dimensions = { "reach" }, weights = { 1 } }
+    local load = db:run_load(run, { source = "c.csv", format = "csv", columns = { "id" } })
+    local ok, err = pcall(function()
+      for i = 1, 100 do
+        db:run_input(load, i, { id = "f" .. i })
+        db:run_score(run, "f" .. i, nil, nil, i, "approve", load, i, { i }, { "R", "score", i, 1, false })
+        if i == 60 then error("scoring stopped at f60") end
+      end
+    end)
+    assert(not ok, "the error inside the run")
+    eq(count(db, "scores WHERE run_id = ?", run), 60, "staged here until it ends")
+    local ended = db:run_end(run, "failed", nil, err)
+    eq(ended.server, "failed", "its status on the server")
+    db:refresh()
+    local r = db:one("SELECT status, error FROM runs WHERE id = ?", run)
+    eq(r.status, "failed", "failed in the copy")
+    assert(r.error:find("scoring stopped at f60", 1, true), r.error)
+    eq(count(db, "scores WHERE run_id = ?", run), 0, "no scores")
+    eq(count(db, "run_loads WHERE run_id = ?", run), 0, "no loads")
+    eq(count(db, "inputs WHERE vals = '[\"f1\"]'"), 0, "no inputs")
+    checkerror("has ended", db.run_score, db, run, "f61", nil, nil, nil, "reject", nil, nil, {}, {})
+  end)
+end
 
 test("db:queue runs statements on the database's thread, in order with every other call", function()
   local db = vouch.db.open("")
@@ -972,5 +1036,85 @@ test("printable and fixed: what the listing of a run is made of", function()
   eq(one("fixed(NULL, 1)"), nil, "NULL")
   checkerror("0 to 17", db.one, db, "SELECT fixed(1, 18)")
 end)
+
+-- }======================================================
+
+-- {====================================================== the record on a server
+
+-- What the server should hold, for pg_db_lua.sh to compare with what it
+-- holds: every run as the copy has it once brought up to date, and, of
+-- the runs that ended ok, their scorecards, loads, inputs and scores as
+-- written here; a run that failed, or still runs, has no rows there. A
+-- file per table (server.runs ...), a record per row, each ended by a NUL,
+-- its fields apart by \31, NULL as \N: the form of psql -A -t -0. Floats
+-- to 15 digits, as PostgreSQL's total::numeric writes them.
+if server then
+  -- The server's text of bytes that are not UTF-8: each such byte the
+  -- character of the same number (Latin-1), a NUL dropped.
+  local function as_server(s)
+    local out, i = {}, 1
+    while i <= #s do
+      local c = s:byte(i)
+      local n = c >= 0xf0 and 4 or c >= 0xe0 and 3 or c >= 0xc0 and 2 or 1
+      local ch = s:sub(i, i + n - 1)
+      if c == 0 then ch = ""
+      elseif #ch < n or utf8.len(ch) ~= 1 then ch, n = utf8.char(c), 1 end
+      out[#out + 1] = ch
+      i = i + n
+    end
+    return table.concat(out)
+  end
+
+  local function record(row, cols)
+    local f = {}
+    for k, col in ipairs(cols) do
+      local v = row[col]
+      if v == nil then f[k] = "\\N"
+      elseif math.type(v) == "float" then f[k] = string.format("%.15g", v)
+      else f[k] = as_server(tostring(v)) end
+    end
+    return table.concat(f, "\31") .. "\0"
+  end
+
+  test("the record on the server: what it should hold, written for pg_db_lua.sh", function()
+    local db = vouch.db.open()
+    db:refresh()
+    local ok = "SELECT id FROM runs WHERE status = 'ok'"
+    local tables = {
+      runs = { "SELECT * FROM runs ORDER BY id", "id", "scorecard", "scorecard_hash", "inputs",
+               "started_at", "ended_at", "status", "started_by", "pid", "partners", "error" },
+      scorecards = { "SELECT * FROM scorecards WHERE hash IN (SELECT scorecard_hash FROM runs " ..
+                     "WHERE status = 'ok') ORDER BY hash", "hash", "name", "dimensions", "weights",
+                     "source", "rules" },
+      loads = { "SELECT * FROM loads WHERE id IN (SELECT load_id FROM run_loads WHERE run_id IN (" ..
+                ok .. ")) ORDER BY id", "id", "source", "format", "hash", "rows", "bad_rows", "target",
+                "loaded_at", "size", "columns" },
+      run_loads = { "SELECT * FROM run_loads WHERE run_id IN (" .. ok .. ") ORDER BY run_id, load_id",
+                    "run_id", "load_id" },
+      inputs = { "SELECT * FROM inputs WHERE load_id IN (SELECT load_id FROM run_loads WHERE " ..
+                 "run_id IN (" .. ok .. ")) ORDER BY load_id, row", "load_id", "row", "vals" },
+      scores = { "SELECT * FROM scores WHERE run_id IN (" .. ok .. ") ORDER BY run_id", "run_id",
+                 "partner_id", "name", "kind", "total", "verdict", "dims", "reasons", "load_id", "row" },
+    }
+    local runs = 0
+    for name, t in pairs(tables) do
+      local cols, recs = table.move(t, 2, #t, 1, {}), {}
+      for row in db:rows(t[1]) do
+        if name == "scores" then row.partner_id = as_server(row.partner_id) end
+        recs[#recs + 1] = { row.run_id, row.partner_id, record(row, cols) }
+      end
+      if name == "scores" then  -- in the order of the server's bytes (COLLATE "C")
+        table.sort(recs, function(a, b)
+          if a[1] ~= b[1] then return a[1] < b[1] end
+          return a[2] < b[2]
+        end)
+      end
+      if name == "runs" then runs = #recs end
+      for k, r in ipairs(recs) do recs[k] = r[3] end
+      assert(vouch.file.write("server." .. name, table.concat(recs)))
+    end
+    assert(runs > 0, "no run on the server")
+  end)
+end
 
 -- }======================================================
