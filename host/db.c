@@ -2899,13 +2899,32 @@ static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const c
                           const char *dims, const char *weights, const char *source,
                           const char *rules) {
   sqlite3_stmt *st;
-  int same = 1, found = 0;
+  int same = 1, found = 0, rc;
   if (source) {
     char hex[VOUCH_HASH_HEX];
     vouch_hash_hex(source, strlen(source), hex);
     if (strcmp(hex, hash) != 0)
       luaL_error(L, "'run_begin': hash '%s' is not the hash of the source given (%s)", hash, hex);
   }
+  /* Made, unless there: another process may make it between a look and
+     an insert. */
+  st = rec_prepare(L, d, "INSERT INTO scorecards(hash, name, dimensions, weights, source, rules) "
+                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING RETURNING 1");
+  sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, dims, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, weights, -1, SQLITE_STATIC);
+  if (source) sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, rules, -1, SQLITE_STATIC);
+  d->auth.internal++;
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    found = 1;  /* made here */
+    rc = step_all(st);
+  }
+  d->auth.internal--;
+  if (rc != SQLITE_DONE) rec_fail(L, d, st, rc, 1);
+  sqlite3_finalize(st);
+  if (found) return;
   st = rec_prepare(L, d, "SELECT name IS ?2 AND dimensions IS ?3 AND weights IS ?4 AND "
                          "(source IS NULL OR ?5 IS NULL OR source IS ?5) FROM scorecards "
                          "WHERE hash = ?1");
@@ -2921,10 +2940,7 @@ static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const c
   if (!same)
     luaL_error(L, "'run_begin': scorecard %s was stored before with another name, dimensions, "
                   "weights or source", hash);
-  if (!found)
-    rec_exec(L, d, "INSERT INTO scorecards(hash, name, dimensions, weights, source, rules) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", "ssssss", hash, name, dims, weights, source, rules);
-  else {
+  if (found) {
     if (source)
       rec_exec(L, d, "UPDATE scorecards SET source = ? WHERE hash = ? AND source IS NULL", "ss",
                source, hash);

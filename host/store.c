@@ -482,13 +482,18 @@ static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out, char **er
 */
 static int check_version(sqlite3 *db, const char *path, char **err) {
   sqlite3_int64 v, tables;
-  int rc = query_int(db, "PRAGMA user_version", &v, err);
+  /* both in one statement, one read: another process's first migration
+     commits before it or after it, never between */
+  int rc = query_int(db, "SELECT user_version * 4294967296 + (SELECT count(*) FROM sqlite_schema) "
+                         "FROM pragma_user_version", &v, err);
   if (rc != SQLITE_OK) {
     char *m = *err;
     *err = fmt("%s: %s", path, m);
     free(m);
     return rc;
   }
+  tables = v % 4294967296;
+  v /= 4294967296;
   if (v > NMIGRATIONS) {
     *err = fmt("%s: the database was written by a newer vouch (schema version %lld; "
                "this vouch knows up to %d); refusing to use it", path, (long long)v,
@@ -496,8 +501,6 @@ static int check_version(sqlite3 *db, const char *path, char **err) {
     return SQLITE_ERROR;
   }
   if (v == 0) {
-    rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &tables, err);
-    if (rc != SQLITE_OK) return rc;
     if (tables > 0) {
       *err = fmt("%s: not a vouch database (it has tables but no vouch schema "
                  "version); open it with vouch.db.open(path) instead", path);
