@@ -1694,7 +1694,9 @@ int vouch_pgrec_copy_runs(vouch_pgrec_t *r, sqlite3 *db, int scores) {
                        "DELETE FROM copied WHERE run_id NOT IN (SELECT id FROM temp.server_runs);"
                        "DELETE FROM runs WHERE id NOT IN (SELECT id FROM temp.server_runs);"
                        "DELETE FROM inputs WHERE load_id NOT IN (SELECT load_id FROM run_loads);"
-                       "DELETE FROM loads WHERE id NOT IN (SELECT load_id FROM run_loads);"
+                       /* a script's loads into its tables (a target) are its own */
+                       "DELETE FROM loads WHERE id NOT IN (SELECT load_id FROM run_loads) "
+                       "  AND target IS NULL;"
                        /* runs whose scores changed on the server are copied again */
                        "DELETE FROM copied WHERE run_id IN (SELECT s.id FROM temp.server_runs s "
                        "  JOIN runs l ON l.id = s.id WHERE l.status IS NOT s.status OR "

@@ -144,6 +144,17 @@ check "the default is ./vouch.db" 0 '' -- sh -c '
 check ":memory: as the host database" 0 '^0$' -- "$VOUCH" --db :memory: -e \
   'local db = vouch.db.open(); print(db:one("SELECT count(*) AS n FROM runs").n)'
 check "no file for :memory:" 0 '' -- test ! -e ":memory:"
+if on_pg; then
+  # A script's load into a table of its own, in the copy: the copy, brought
+  # up to date as it opens again, keeps the table and the load's row.
+  printf 'id,name\n1,a\n2,b\n' > into.csv
+  INTO=$(record into)
+  "$VOUCH" --db "$INTO" --allow-read=. -e 'vouch.load.csv("into.csv"):into(vouch.db.open(), "mine")' >/dev/null
+  check "a script's load into its own table stays in the copy" 0 '^2 2 mine$' -- \
+    "$VOUCH" --db "$INTO" -e 'local db = vouch.db.open()
+      local l = db:one("SELECT rows, target FROM loads WHERE target IS NOT NULL")
+      print(db:one("SELECT count(*) AS n FROM mine").n .. " " .. (l and l.rows .. " " .. l.target or "none"))'
+fi
 if on_pg; then  # nothing listens on port 1
   away='postgresql://vouch@127.0.0.1:1/vouch?connect_timeout=5'
   check "a server out of reach is named (exit 4)" 4 \
