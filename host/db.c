@@ -1472,6 +1472,18 @@ static int step_all(sqlite3_stmt *st) {
 ** the number of rows changed. Without parameters the SQL may hold several
 ** statements (a schema, say); with parameters it must hold one.
 */
+static int partners_send(lua_State *L, vouch_db_t *d);
+
+/* exec's result, the rows changed; a COMMIT it ran sends the partners put
+   in that transaction. */
+static int exec_done(lua_State *L, vouch_db_t *d) {
+  lua_Integer n = (lua_Integer)sqlite3_changes64(d->db);
+  partners_send(L, d);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+
 static int db_exec(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
   const char *tail;
@@ -1501,8 +1513,7 @@ static int db_exec(lua_State *L) {
   }
   unprepare(st, e);
   if (e == NULL && has_more_sql(tail)) goto more;
-  lua_pushinteger(L, sqlite3_changes64(d->db));
-  return 1;
+  return exec_done(L, d);
 more:
   /* The rest of a script of statements, each prepared once. */
   while (has_more_sql(tail)) {
@@ -1518,8 +1529,7 @@ more:
     }
     sqlite3_finalize(st);
   }
-  lua_pushinteger(L, sqlite3_changes64(d->db));
-  return 1;
+  return exec_done(L, d);
 }
 
 
@@ -2321,8 +2331,6 @@ static int db_insert(lua_State *L) {
 ** calls are savepoints. fn may yield (wait for I/O) inside the transaction.
 ** =======================================================
 */
-
-static int partners_send(lua_State *L, vouch_db_t *d);
 
 static int tx_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_db_t *d = (vouch_db_t *)lua_touserdata(L, 1);
@@ -3555,6 +3563,12 @@ static int partners_send(lua_State *L, vouch_db_t *d) {
   char first[32];
   int rc;
   if (d->pg == NULL || !d->partners_out || !sqlite3_get_autocommit(d->db)) return 0;
+  /* made in a transaction rolled back: nothing to send */
+  if (sqlite3_table_column_metadata(d->db, "temp", "partners_out", NULL, NULL, NULL, NULL, NULL,
+                                    NULL) != SQLITE_OK) {
+    d->partners_out = 0;
+    return 0;
+  }
   st = rec_prepare(L, d, "SELECT p.id, p.name, p.kind, p.attrs, p.last_seen FROM "
                          "temp.partners_out o JOIN partners p ON p.id = o.id");
   d->auth.internal++;

@@ -481,19 +481,19 @@ static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out, char **er
 ** than ours. A refused file is never touched.
 */
 static int check_version(sqlite3 *db, const char *path, char **err) {
-  sqlite3_int64 v, tables;
-  /* both in one statement, one read: another process's first migration
-     commits before it or after it, never between */
-  int rc = query_int(db, "SELECT user_version * 4294967296 + (SELECT count(*) FROM sqlite_schema) "
-                         "FROM pragma_user_version", &v, err);
+  sqlite3_int64 v, tables = 0;
+  /* both in one read: another process's first migration commits before
+     it or after it, never between */
+  int rc = exec(db, "BEGIN", err);
+  if (rc == SQLITE_OK) rc = query_int(db, "PRAGMA user_version", &v, err);
+  if (rc == SQLITE_OK) rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &tables, err);
+  sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     char *m = *err;
     *err = fmt("%s: %s", path, m);
     free(m);
     return rc;
   }
-  tables = v % 4294967296;
-  v /= 4294967296;
   if (v > NMIGRATIONS) {
     *err = fmt("%s: the database was written by a newer vouch (schema version %lld; "
                "this vouch knows up to %d); refusing to use it", path, (long long)v,

@@ -327,8 +327,13 @@ if on_pg; then
     '$VOUCH' --db '$LIM' -e 'local db = vouch.db.open()
       db:tx(function() db:put_partner { id = \"P3\", attrs = \"{ \\\"a\\\": 1 }\" } end)' &&
     psql -X -At -d '$LIM' -c \"SELECT string_agg(id, ',' ORDER BY id) FROM partners\""
+  check "... and one put between BEGIN and COMMIT, once it commits" 0 '^P2,P3,P4$' -- sh -c "
+    '$VOUCH' --db '$LIM' -e 'local db = vouch.db.open()
+      db:exec(\"BEGIN\") db:put_partner { id = \"P4\" } db:put_partner { id = \"P5\" }
+      db:exec(\"ROLLBACK\") db:exec(\"BEGIN\") db:put_partner { id = \"P4\" } db:exec(\"COMMIT\")' &&
+    psql -X -At -d '$LIM' -c \"SELECT string_agg(id, ',' ORDER BY id) FROM partners\""
   q_at "$LIM" "INSERT INTO partners(id, first_seen, last_seen) VALUES ('S1', 'a', 'b')"
-  check "a partner put by another machine is read here" 0 '^P2 P3 S1 $' -- \
+  check "a partner put by another machine is read here" 0 '^P2 P3 P4 S1 $' -- \
     "$VOUCH" --db "$LIM" -e 'local t = {}
       for r in vouch.db.open():rows("SELECT id FROM partners ORDER BY id") do t[#t + 1] = r.id end
       print(table.concat(t, " ") .. " ")'
