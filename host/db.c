@@ -759,7 +759,6 @@ static void bulk_wake(vouch_db_t *d);
 static int bulk_of_another(vouch_db_t *d, const void *task);
 
 
-/* Finalize everything the database lent or kept, then close it. */
 /*
 ** The runs begun here on a server are held under a lease (other than a
 ** shard's, which the scoring renews: db:run_renew): a timer renews it
@@ -816,6 +815,7 @@ static void lease_stop(vouch_db_t *d) {
 }
 
 
+/* Finalize everything the database lent or kept, then close it. */
 static void db_close_all(lua_State *L, vouch_db_t *d) {
   stmt_entry *e, *next;
   vouch_bulk_t *b;
@@ -2906,56 +2906,51 @@ static const char *rec_rules(lua_State *L) {
 static void rec_scorecard(lua_State *L, vouch_db_t *d, const char *hash, const char *name,
                           const char *dims, const char *weights, const char *source,
                           const char *rules) {
+  static const char *const sql[2] = {
+    /* made, unless there: another process may make it between a look and
+       an insert */
+    "INSERT INTO scorecards(hash, name, dimensions, weights, source, rules) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(hash) DO NOTHING RETURNING 1",
+    /* else what is there must be the same */
+    "SELECT name IS ?2 AND dimensions IS ?3 AND weights IS ?4 AND "
+    "(source IS NULL OR ?5 IS NULL OR source IS ?5) FROM scorecards WHERE hash = ?1"
+  };
   sqlite3_stmt *st;
-  int same = 1, found = 0, rc;
+  int k, rc, row = 0;
   if (source) {
     char hex[VOUCH_HASH_HEX];
     vouch_hash_hex(source, strlen(source), hex);
     if (strcmp(hex, hash) != 0)
       luaL_error(L, "'run_begin': hash '%s' is not the hash of the source given (%s)", hash, hex);
   }
-  /* Made, unless there: another process may make it between a look and
-     an insert. */
-  st = rec_prepare(L, d, "INSERT INTO scorecards(hash, name, dimensions, weights, source, rules) "
-                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING RETURNING 1");
-  sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, dims, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, weights, -1, SQLITE_STATIC);
-  if (source) sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 6, rules, -1, SQLITE_STATIC);
-  d->auth.internal++;
-  if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    found = 1;  /* made here */
-    rc = step_all(st);
+  for (k = 0; k < 2; k++) {
+    st = rec_prepare(L, d, sql[k]);
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, dims, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, weights, -1, SQLITE_STATIC);
+    if (source) sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
+    if (k == 0) sqlite3_bind_text(st, 6, rules, -1, SQLITE_STATIC);
+    d->auth.internal++;
+    row = k == 1;  /* none there any more: nothing to differ from */
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      row = k == 0 || sqlite3_column_int(st, 0);  /* made here, or the same */
+      rc = step_all(st);
+    }
+    d->auth.internal--;
+    if (rc != SQLITE_DONE) rec_fail(L, d, st, rc, 1);
+    sqlite3_finalize(st);
+    if (k == 0 && row) return;
   }
-  d->auth.internal--;
-  if (rc != SQLITE_DONE) rec_fail(L, d, st, rc, 1);
-  sqlite3_finalize(st);
-  if (found) return;
-  st = rec_prepare(L, d, "SELECT name IS ?2 AND dimensions IS ?3 AND weights IS ?4 AND "
-                         "(source IS NULL OR ?5 IS NULL OR source IS ?5) FROM scorecards "
-                         "WHERE hash = ?1");
-  sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, dims, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, weights, -1, SQLITE_STATIC);
-  if (source) sqlite3_bind_text(st, 5, source, -1, SQLITE_STATIC);
-  d->auth.internal++;
-  if (sqlite3_step(st) == SQLITE_ROW) { found = 1; same = sqlite3_column_int(st, 0); }
-  d->auth.internal--;
-  sqlite3_finalize(st);
-  if (!same)
+  if (!row)
     luaL_error(L, "'run_begin': scorecard %s was stored before with another name, dimensions, "
                   "weights or source", hash);
-  if (found) {
-    if (source)
-      rec_exec(L, d, "UPDATE scorecards SET source = ? WHERE hash = ? AND source IS NULL", "ss",
-               source, hash);
-    /* rules only named for display: what was stored before stays */
-    rec_exec(L, d, "UPDATE scorecards SET rules = json_patch(?, rules) WHERE hash = ?", "ss",
-             rules, hash);
-  }
+  if (source)
+    rec_exec(L, d, "UPDATE scorecards SET source = ? WHERE hash = ? AND source IS NULL", "ss",
+             source, hash);
+  /* rules only named for display: what was stored before stays */
+  rec_exec(L, d, "UPDATE scorecards SET rules = json_patch(?, rules) WHERE hash = ?", "ss",
+           rules, hash);
 }
 
 
