@@ -23,23 +23,26 @@ row() {
 }
 
 # measure CMD...: run CMD $RUNS times; sets WALL to the median wall seconds,
-# PEAK to the largest peak RSS in MiB, and OUT to the median of the numbers
-# CMD printed last (for programs that time their own inner part). A failing
-# run prints its error, leaves WALL "failed" and returns 1.
+# PEAK to the largest peak RSS in MiB, CPU to the median CPU seconds (user
+# and system) of CMD and the children it waited for, and OUT to the median
+# of the numbers CMD printed last (for programs that time their own inner
+# part). A failing run prints its error, leaves WALL "failed" and returns 1.
 measure() {
-  _m=$BENCH_DIR/.measure; : >"$_m"; : >"$_m.vals"
-  WALL=failed PEAK=- OUT=-
+  _m=$BENCH_DIR/.measure; : >"$_m"; : >"$_m.vals"; : >"$_m.cpu"
+  WALL=failed PEAK=- OUT=- CPU=-
   for _i in $(seq "$RUNS"); do
     _s=$(date +%s%N)
-    if ! /usr/bin/time -f '%M' -o "$_m.t" "$@" >"$_m.out" 2>"$_m.err"; then
+    if ! /usr/bin/time -f '%U %S %M' -o "$_m.t" "$@" >"$_m.out" 2>"$_m.err"; then
       echo "# failed: $*: $(tail -n 3 "$_m.err" | tr '\n' ' ')" >&2
       return 1
     fi
     _e=$(date +%s%N)
-    echo "$(( (_e - _s) / 1000 )) $(tail -n 1 "$_m.t")" >>"$_m"
+    echo "$(( (_e - _s) / 1000 )) $(tail -n 1 "$_m.t" | awk '{ print $3 }')" >>"$_m"
+    tail -n 1 "$_m.t" | awk '{ print $1 + $2 }' >>"$_m.cpu"
     tail -n 1 "$_m.out" >>"$_m.vals"
   done
   OUT=$(median <"$_m.vals")
+  CPU=$(median <"$_m.cpu")
   WALL=$(sort -n "$_m" | awk '{ v[NR] = $1 } END { printf "%.4f", v[int((NR + 1) / 2)] / 1e6 }')
   PEAK=$(sort -n -k2 "$_m" | tail -n 1 | awk '{ printf "%.1f", $2 / 1024 }')
 }

@@ -42,7 +42,7 @@ check "sqlite3 reads the second row" 0 '^9223372036854775807\|-0\.001\|$' -- \
   sqlite3 -separator '|' shared.db "SELECT i, f, s FROM t WHERE rowid = 2"
 check "integrity of vouch's file" 0 '^ok$' -- sqlite3 shared.db "PRAGMA integrity_check"
 if on_pg; then
-  check "the host schema seen by psql" 0 '^3\|daemons inputs loads partners run_loads run_shards runs schedule_runs schedule_triggers schedules scorecards scores vouch_schema$' -- \
+  check "the host schema seen by psql" 0 '^4\|daemons inputs loads partners run_loads run_shards runs schedule_runs schedule_triggers schedules scorecards scores vouch_schema$' -- \
     q_at "$HOST" "SELECT version, (SELECT string_agg(table_name, ' ' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = current_schema()) FROM vouch_schema"
 else
   check "the host schema seen by sqlite3" 0 '^8\|wal\|http_cache inputs loads partners reasons run_loads runs schedule_runs schedule_triggers schedules scorecards scores$' -- \
@@ -195,7 +195,7 @@ if on_pg; then
   q_at "$FOREIGN" "CREATE TABLE scores(partner_id text PRIMARY KEY, total real)"
   newer='cannot open the record on postgresql://[^ ]*_newer[^ ]*: the record on this server is of a newer vouch \(schema 99, this one knows [0-9]+\)'
   foreign='cannot open the record on postgresql://[^ ]*_foreign[^ ]*: '
-  current='3\|13'
+  current='4\|13'
 else
   sqlite3 "$NEWER" "CREATE TABLE future(x); INSERT INTO future VALUES (1); PRAGMA user_version = 99"
   sqlite3 "$FOREIGN" "CREATE TABLE scores(partner_id TEXT PRIMARY KEY, total REAL)"

@@ -19,7 +19,7 @@ printf 'print("hi")\n' > hi.lua
 
 check "record: a schedule added on the server" 0 "schedule hi added" -- \
   "$VOUCH" --db "$PG_URI" schedule add hi 'every 1m' hi.lua
-check "record: the schema is the server's, at its version" 0 '^3$' -- \
+check "record: the schema is the server's, at its version" 0 '^4$' -- \
   pg_sql "$PG_URI" "SELECT version FROM vouch_schema"
 check "record: reached over TCP as well as the socket" 0 "^hi " -- \
   "$VOUCH" --db "postgresql://vouch@127.0.0.1:$PG_PORT/vouch" schedule list
@@ -94,6 +94,26 @@ check "record: vouch.db.open(URI) is not the way to a server" 1 "open2.lua:1: po
 printf 'print(#vouch.schedules.list(), vouch.schedules.get("hi").expr)\n' > list.lua
 check "record: a script reads the schedules on the server" 0 "^4	every 1m$" -- \
   "$VOUCH" --db "$PG_URI" run list.lua
+
+# A record of schema 3, whose scores and inputs had foreign keys checked
+# row by row, is brought to 4: its rows kept, the keys dropped, and a run
+# or load deleted still takes its scores or inputs with it.
+pg_sql "$PG_URI" "DROP TRIGGER runs_gone ON runs; DROP FUNCTION vouch_runs_gone();
+  DROP TRIGGER loads_gone ON loads; DROP FUNCTION vouch_loads_gone();
+  ALTER TABLE scores ADD FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE;
+  ALTER TABLE inputs ADD FOREIGN KEY (load_id) REFERENCES loads(id) ON DELETE CASCADE;
+  UPDATE vouch_schema SET version = 3" >/dev/null
+check "record: a record of schema 3 is brought to 4" 0 "run 2: 22 partners" -- \
+  "$VOUCH" --db "$PG_URI" vet "$ROOT/examples/partners.csv"
+check "record: ... its rows kept, its row-by-row keys gone" 0 '^4\|44\|22\|0$' -- pg_sql "$PG_URI" \
+  "SELECT (SELECT version FROM vouch_schema), (SELECT count(*) FROM scores),
+     (SELECT count(*) FROM inputs), (SELECT count(*) FROM pg_constraint WHERE contype = 'f'
+     AND conrelid IN ('scores'::regclass, 'inputs'::regclass))"
+check "record: a run deleted takes its scores with it" 0 '^22$' -- pg_sql "$PG_URI" \
+  "DELETE FROM runs WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM schedule_runs WHERE run_id = 1);
+   SELECT count(*) FROM scores"
+check "record: ... and a load deleted, its inputs" 0 '^0$' -- pg_sql "$PG_URI" \
+  "DELETE FROM run_loads; DELETE FROM loads; SELECT count(*) FROM inputs"
 
 # A record made by a newer vouch is left alone.
 pg_sql "$PG_URI" "UPDATE vouch_schema SET version = 99" >/dev/null
