@@ -981,6 +981,68 @@ static int source_rows(lua_State *L) {
 }
 
 
+/*
+** The field iterator: a closure over the source (1), the field's name (2)
+** and its column (3: -2 until the columns are known, -1 for none). A
+** loader with VOUCH_MODE_FIELD pushes that value alone; another makes the
+** row and the value is taken from it.
+*/
+static int field_k(lua_State *L, int status, lua_KContext ctx) {
+  vouch_source_t *s = lua_touserdata(L, lua_upvalueindex(1));
+  int mode = s->loader->fields ? VOUCH_MODE_FIELD : VOUCH_MODE_LUA;
+  if (status == LUA_YIELD && timed_out(s)) return raise_timeout(L, s);
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  push_keys(L, 1);
+  if (mode == VOUCH_MODE_FIELD) {
+    lua_Integer col = lua_tointeger(L, lua_upvalueindex(3));
+    if (col == -2 && s->ncols > 0) {
+      const char *name = lua_tostring(L, lua_upvalueindex(2));
+      int i;
+      for (i = 0; i < s->ncols && strcmp(s->cols[i], name) != 0; i++) {}
+      col = i < s->ncols ? i : -1;
+      lua_pushinteger(L, col);
+      lua_replace(L, lua_upvalueindex(3));
+    }
+    s->field = (int)col;
+  }
+  switch (step(L, s, 1, mode)) {
+    case VOUCH_ROW:
+      if (mode == VOUCH_MODE_LUA) {
+        lua_pushvalue(L, lua_upvalueindex(2));
+        lua_rawget(L, -2);
+      }
+      lua_pushboolean(L, 1);
+      lua_insert(L, -2);
+      return 2;
+    case VOUCH_NEED: return lua_yieldk(L, 0, ctx, field_k);
+    case VOUCH_BAD: return lua_error(L);
+    default: return 0;
+  }
+}
+
+
+static int field_iter(lua_State *L) {
+  return field_k(L, LUA_OK, 0);
+}
+
+
+/*
+** src:field(name): an iterator that reads the rows as rows() does but
+** returns, for each, true and its value of field `name` (what row[name]
+** would be), without making the row; nothing at the end. Both iterators
+** read the same rows: a row read by one is not read by the other.
+*/
+static int source_field(lua_State *L) {
+  check_source(L, 1);
+  luaL_checkstring(L, 2);
+  lua_settop(L, 2);
+  lua_pushinteger(L, -2);
+  lua_pushcclosure(L, field_iter, 3);
+  return 1;
+}
+
+
 static int all_k(lua_State *L, int status, lua_KContext ctx) {
   vouch_source_t *s = check_source(L, 1);
   lua_Integer n = (lua_Integer)ctx;
@@ -1223,7 +1285,7 @@ static int source_index(lua_State *L) {
 
 int luaopen_vouch_load(lua_State *L) {
   static const luaL_Reg methods[] = {
-    {"rows", source_rows}, {"all", source_all}, {"into", source_into},
+    {"rows", source_rows}, {"field", source_field}, {"all", source_all}, {"into", source_into},
     {"close", source_close}, {NULL, NULL}
   };
   luaL_newmetatable(L, VOUCH_SOURCE_MT);

@@ -24,7 +24,9 @@
 enum {
   VOUCH_MODE_PRIME,         /* read what the source needs before it is returned */
   VOUCH_MODE_LUA,           /* push the row as a Lua value */
-  VOUCH_MODE_VALUES         /* fill s->vals (s->ncols of them) */
+  VOUCH_MODE_VALUES,        /* fill s->vals (s->ncols of them) */
+  VOUCH_MODE_FIELD          /* push the Lua value of column s->field alone, as the
+                               row would hold it (nil for -1); loaders with `fields` */
 };
 
 /* What a loader's next() returns. */
@@ -75,6 +77,7 @@ typedef struct vouch_loader {
   int (*next)(lua_State *L, vouch_source_t *s, int mode);
   void (*free)(vouch_source_t *s);   /* release s->state */
   const vouch_scanner_t *scanner;    /* or NULL: next() parses s->buf */
+  int fields;                        /* next() knows VOUCH_MODE_FIELD */
 } vouch_loader_t;
 
 struct vouch_source {
@@ -92,6 +95,7 @@ struct vouch_source {
   int ncols;                /* columns, 0 until known */
   char **cols;              /* column names (malloc'd each), used by into() */
   vouch_value_t *vals;      /* VALUES mode: the row; ncols of them */
+  int field;                /* FIELD mode: the column, or -1 for none */
   int64_t rows;             /* rows produced so far */
   int64_t line;             /* first line of the last row produced; 0 unknown */
   int64_t bad_rows;         /* rows skipped as bad */

@@ -918,6 +918,18 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
     }
     break;
   }
+  if (mode == VOUCH_MODE_FIELD) {  /* a row of arrays has no named field */
+    i = c->arrays ? -1 : s->field;
+    if (i < 0 || i >= r->nf) lua_pushnil(L);
+    else switch (v[i].t) {
+      case V_NIL: lua_pushnil(L); break;
+      case V_INT: lua_pushinteger(L, v[i].u.i); break;
+      case V_NUM: lua_pushnumber(L, v[i].u.d); break;
+      case V_BOOL: lua_pushboolean(L, v[i].u.b); break;
+      default: lua_pushlstring(L, field_p(b, &v[i]), v[i].u.s.n);
+    }
+    return VOUCH_ROW;
+  }
   if (mode == VOUCH_MODE_VALUES) {
     for (i = 0; i < r->nf; i++) {
       vouch_value_t *o = &s->vals[i];
@@ -965,7 +977,7 @@ static int csv_next(lua_State *L, vouch_source_t *s, int mode) {
 }
 
 
-static const vouch_loader_t csv_loader = {"csv", csv_next, csv_free, &csv_scanner};
+static const vouch_loader_t csv_loader = {"csv", csv_next, csv_free, &csv_scanner, 1};
 
 
 static int opt_field(lua_State *L, const char *name, int type) {

@@ -501,8 +501,8 @@ static int ndjson_next(lua_State *L, vouch_source_t *s, int mode) {
 }
 
 
-static const vouch_loader_t json_loader = {"json", json_next, json_free_state, NULL};
-static const vouch_loader_t ndjson_loader = {"ndjson", ndjson_next, json_free_state, NULL};
+static const vouch_loader_t json_loader = {"json", json_next, json_free_state, NULL, 0};
+static const vouch_loader_t ndjson_loader = {"ndjson", ndjson_next, json_free_state, NULL, 0};
 
 
 static int open_json(lua_State *L, const vouch_loader_t *ld, int whole) {

@@ -1189,7 +1189,7 @@ static int xlsx_next(lua_State *L, vouch_source_t *s, int mode) {
 }
 
 
-static const vouch_loader_t xlsx_loader = {"xlsx", xlsx_next, xlsx_free, &xlsx_scanner};
+static const vouch_loader_t xlsx_loader = {"xlsx", xlsx_next, xlsx_free, &xlsx_scanner, 0};
 
 
 /*

@@ -138,8 +138,10 @@ static const char *const migrations[] = {
   /* 4: a run's scores and a load's inputs are written only by the host,
      under the run's lock (vouch_pgrec_push), a million rows at a time: a
      foreign key checked row by row cost the server as much as storing the
-     rows. They go with their run or load still, by a trigger per statement. */
+     rows. They go with their run or load still, by a trigger per statement.
+     Partner ids compare as bytes, as on a file, not by the server's locale. */
   "ALTER TABLE scores DROP CONSTRAINT scores_run_id_fkey;\n"
+  "ALTER TABLE scores ALTER COLUMN partner_id TYPE text COLLATE \"C\";\n"
   "ALTER TABLE inputs DROP CONSTRAINT inputs_load_id_fkey;\n"
   "CREATE FUNCTION vouch_runs_gone() RETURNS trigger LANGUAGE plpgsql\n"
   "AS $$ BEGIN DELETE FROM scores WHERE run_id IN (SELECT id FROM gone); RETURN NULL; END $$;\n"

@@ -565,19 +565,24 @@ local function sharded(card, data, opts, commands)
   while true do
     -- the inputs are opened once a shard is taken: a process that waits
     -- for the others opens nothing
-    local it, where
+    local it, where, skipper
+    local function open()
+      local sources = {}
+      for i, path in ipairs(data) do sources[i] = assert(cli.source(path)) end
+      it, where, skipper = cli.chain(sources)
+    end
     local function rows()
-      if not it then
-        local sources = {}
-        for i, path in ipairs(data) do sources[i] = assert(cli.source(path)) end
-        it, where = cli.chain(sources)
-      end
+      if not it then open() end
       return it()
+    end
+    local function skip()
+      if not it then open() end
+      return skipper()
     end
     local function origin() if where then return where() end end
     local ok, run_id, summary = pcall(card.run, card, { db = db, rows = rows, origin = origin,
-                                                        inputs = data, source = card.source,
-                                                        shard = ask })
+                                                        skip = skip, inputs = data,
+                                                        source = card.source, shard = ask })
     if not ok then cli.say("vet: %s", tostring(run_id)); return 1 end
     if run_id then
       mine[#mine + 1] = summary.shard

@@ -59,6 +59,8 @@ end
 --- an id seen before, raises an error naming the file and line of both.
 --- The ids seen are kept on disk, not in memory. While it runs, a
 --- failing rule can ask vouch.scorecard.where(p) where the row came from.
+--- Returns the iterator, where() (the source of the last row and its
+--- number there) and skip(), which reads the next row without making it.
 function M.chain(sources)
   local sc = require "vouch.scorecard"
   local k, it, src, last = 0, nil, nil, nil
@@ -91,38 +93,68 @@ function M.chain(sources)
     end
   end
   sc.where = function(p) if p == last and src then return origin(src) end end
+  -- Each row's id: checked there, and queued to be seen once.
+  local function check(id)
+    if id == nil or id == "" then
+      error(format("%s: a row without an id (each partner needs one in column 'id')",
+                   origin(src)), 0)
+    end
+    ids:queue(INSERT, tostring(id), (k << 40) | (by_line(src) and src.line or src.rows_read))
+    since = since + 1
+    if since == CHECK_EVERY then since = 0; twice() end
+  end
+  -- The next source, or false after the last.
+  local ids_of   -- of the source: its ids alone, or nil where its first row was read ahead
+  local function advance()
+    k = k + 1
+    src = sources[k]
+    if not src then
+      last = nil
+      if ids then twice(); ids:close(); ids = nil end
+      return false
+    end
+    ids_of = not peeked[src] and src:field("id") or nil
+    it = open_rows(src)
+    return true
+  end
   local function next_row()
     while true do
       if it then
         local row = it()
         if row ~= nil then
           last = row
-          local id = row.id
-          if id == nil or id == "" then
-            error(format("%s: a row without an id (each partner needs one in column 'id')",
-                         origin(src)), 0)
-          end
-          ids:queue(INSERT, tostring(id), (k << 40) | (by_line(src) and src.line or src.rows_read))
-          since = since + 1
-          if since == CHECK_EVERY then since = 0; twice() end
+          check(row.id)
           return row
         end
       end
-      k = k + 1
-      src = sources[k]
-      if not src then
-        last = nil
-        if ids then twice(); ids:close(); ids = nil end
-        return nil
+      if not advance() then return nil end
+    end
+  end
+  -- The next row read and its id checked, without making the row (another
+  -- process's share of a run in shards): true, or nil after the last.
+  local function skip_row()
+    while true do
+      if it then
+        local more, id
+        if ids_of then more, id = ids_of()
+        else
+          local row = it()
+          more, id = row ~= nil, row and row.id
+        end
+        if more then
+          last = nil
+          check(id)
+          return true
+        end
       end
-      it = open_rows(src)
+      if not advance() then return nil end
     end
   end
   -- The source of the row returned last, and its number there.
   local function where()
     if src then return src, src.rows_read end
   end
-  return next_row, where
+  return next_row, where, skip_row
 end
 
 --- Refuse a scorecard that reads a field no input has: every field a rule

@@ -224,6 +224,9 @@ end
 -- opts.inputs: what was read (stored as JSON), opts.source: the scorecard's
 -- source text (hashed), opts.started_by (default 'cli').
 -- opts.store = false scores without storing (no run; the id is nil).
+-- opts.shard (on a record on a server): a shard of the run to store, as
+-- db:run_begin takes it; opts.skip(), when given, reads the next row
+-- without making it (true, or nil after the last), for the other shards'.
 -- opts.row(id, name, kind, total, verdict, dims, reasons, n) is called
 -- with each partner's row as db:run_score takes it (dims in the card's
 -- order, false where indeterminate; reasons five values a reason, the
@@ -506,10 +509,16 @@ function Card:run(opts)
         elseif view then store_deferred(e) else store(e.partner, e.result, e.load, e.row) end
       end
     elseif shard then
-      local r, scorer = self:result(), self.full_scorer
-      for p in rows do
+      -- the other shards' rows are read (their ids checked) but not made
+      local r, scorer, skip = self:result(), self.full_scorer, opts.skip
+      while true do
+        local ours, p = seen % of == mine, nil   -- the next row's
+        if ours or not skip then
+          p = rows()
+          if p == nil then break end
+        elseif not skip() then break end
         seen = seen + 1
-        if (seen - 1) % of == mine then store(p, scorer(p, r)) end
+        if ours then store(p, scorer(p, r)) end
         if seen % 128 == 0 then db:run_renew(run_id) end
       end
     else

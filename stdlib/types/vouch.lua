@@ -284,6 +284,13 @@ local source = {}
 ---@return fun(): table<string, any>?
 function source:rows() end
 
+---Read the next rows as rows() does, but give for each only `true` and its
+---value of field `name` (what `row[name]` would be), without making the row;
+---nothing after the last. Rows read by either iterator are read once.
+---@param name string
+---@return fun(): boolean?, any
+function source:field(name) end
+
 ---The rows not read yet, as one array.
 ---@return table<string, any>[]
 function source:all() end

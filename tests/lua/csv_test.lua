@@ -163,6 +163,45 @@ T.test("a closed source refuses to read", function()
   T.eq(err(src.all, src), "attempt to use a closed source")
 end)
 
+T.test("field(): one field of each row, as the row holds it, without the row", function()
+  local src = csv("quoted.csv")
+  local texts, f = {}, src:field("text")
+  while true do
+    local more, v = f()
+    if not more then break end
+    texts[#texts + 1] = v == nil and "<nil>" or v
+  end
+  T.eq(table.concat(texts, "|"), 'has, comma|has "quotes"|two\nlines|crlf\r\ninside||<nil>')
+  T.eq(src.rows_read, 6, "rows_read counts them") T.eq(f(), nil, "nothing after the end")
+  -- interleaved with rows(): each row is read once, by one or the other
+  local s2 = csv("schema.csv", {schema = {score = "number", ok = "boolean", code = "integer",
+                                          id = "string"}})
+  local rows, ids = s2:rows(), s2:field("id")
+  local more, id = ids()
+  T.eq(more, true) T.eq(id, "1", "typed as the schema says")
+  T.eq(rows().id, "2", "the next row") T.eq(s2.rows_read, 2)
+  local oks = csv("schema.csv", {schema = {ok = "boolean"}}):field("ok")
+  T.eq(select(2, oks()), true, "a boolean stays one")
+  local none = csv("rfc.csv"):field("nope")
+  more, id = none()
+  T.eq(more, true) T.eq(id, nil, "a field no column has: nil, as in the row")
+  more, id = csv("noheader.csv", {header = false}):field("c1")()
+  T.eq(more, true) T.eq(id, nil, "a row of arrays has no named field")
+  -- bad rows are skipped and counted, or raised, as by rows()
+  local bad = csv("mixed_bad.csv", {skip_bad = true})
+  local got, g = {}, bad:field("id")
+  for _ = 1, 4 do got[#got + 1] = select(2, g()) end
+  T.eq(table.concat(got, ","), "1,3,5,7") T.eq(bad.bad_rows, 3) T.eq(bad.rows_read, 4)
+  T.eq(err(function() local h = csv("few.csv"):field("a") while h() do end end),
+       DATA .. "few.csv:3:4: wrong number of fields (expected 3, got 2)")
+  -- a loader without fields of its own makes the row and reads it
+  local j = assert(vouch.load.ndjson(DATA .. "../json/rows.ndjson"))
+  local want = j:rows()().id
+  local j2 = assert(vouch.load.ndjson(DATA .. "../json/rows.ndjson"))
+  more, id = j2:field("id")()
+  T.eq(more, true) T.eq(id, want) T.eq(j2.rows_read, 1)
+end)
+
 T.test("rows() and all() continue the same stream", function()
   local src = csv("quoted.csv")
   local it = src:rows()
