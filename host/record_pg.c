@@ -16,6 +16,7 @@
 ** machines agree on the server's time, not on each other's.
 */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1392,6 +1393,7 @@ fail:
 #define CARD_COLS "hash, name, dimensions, weights, source, rules"
 #define LOAD_COLS "id, source, format, hash, rows, bad_rows, target, loaded_at, size, columns"
 #define SCORE_COLS "run_id, partner_id, name, kind, total, verdict, dims, reasons, load_id, row"
+#define SCORE_TYPES "itttdtttii"  /* of SCORE_COLS, as copy_in takes them */
 #define COPY_CHUNK (64 * 1024)  /* bytes handed to COPY FROM at once */
 
 static int lite_fail(vouch_pgrec_t *r, sqlite3 *db, const char *what) {
@@ -1469,6 +1471,23 @@ static int copy_start(vouch_pgrec_t *r, const char *copy, ExecStatusType want) {
   return ok ? 0 : -1;
 }
 
+/* A partner id twice in one run: another shard's rows held it (a process
+   checks the ids of its own share of the inputs only). */
+static int twice(vouch_pgrec_t *r, PGresult *res) {
+  const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+  const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL), *id, *end;
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  /* "Key (run_id, partner_id)=(7, P1) already exists." */
+  if (state == NULL || strcmp(state, "23505") != 0 || c == NULL ||
+      strcmp(c, "scores_pkey") != 0 || d == NULL || (id = strstr(d, ")=(")) == NULL ||
+      (id = strstr(id, ", ")) == NULL || (end = strstr(id, ") already exists")) == NULL)
+    return 0;
+  id += 2;
+  fail(r, "partner '%.*s' appears twice in the run's inputs, in the shares of two processes; "
+       "each id must be unique in one run", (int)(end - id), id);
+  return 1;
+}
+
 /* The end of a COPY: `rc` when it had failed (its message kept), else 0,
    or -1 with r->error set when the server refused it. */
 static int copy_end(vouch_pgrec_t *r, int rc) {
@@ -1478,8 +1497,10 @@ static int copy_end(vouch_pgrec_t *r, int rc) {
   memcpy(why, r->error, sizeof why);
   while ((res = PQgetResult(r->conn)) != NULL) {
     if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
-      fail_pq(r, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                     ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(r->conn));
+      if (!twice(r, res))
+        fail_pq(r, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                       ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                       : PQerrorMessage(r->conn));
       rc = -1;
     }
     PQclear(res);
@@ -1534,44 +1555,48 @@ static int cb_put(copy_buf *b, const char *s, size_t n) {
   return 0;
 }
 
-/* A SQLite value in COPY's text form. */
-static int cb_value(copy_buf *b, sqlite3_stmt *st, int k) {
-  char num[40];
-  const unsigned char *t;
-  int i, n;
-  switch (sqlite3_column_type(st, k)) {
-    case SQLITE_NULL: return cb_put(b, "\\N", 2);
-    case SQLITE_INTEGER:
-      n = snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, k));
-      return cb_put(b, num, (size_t)n);
-    case SQLITE_FLOAT:
-      n = snprintf(num, sizeof num, "%.17g", sqlite3_column_double(st, k));
-      return cb_put(b, num, (size_t)n);
+static int cb_u32(copy_buf *b, uint32_t v) {
+  unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                        (unsigned char)(v >> 8), (unsigned char)v};
+  return cb_put(b, (const char *)c, 4);
+}
+
+static int cb_u64(copy_buf *b, uint64_t v) {
+  return cb_u32(b, (uint32_t)(v >> 32)) || cb_u32(b, (uint32_t)v);
+}
+
+/*
+** Column k of `st` in COPY's binary form, as the server's column of `type`
+** takes it ('i' bigint, 'd' double precision, 't' text), whatever SQLite's
+** type of the value: its length, then its bytes in network order. Column
+** `map_col` is a load id, which map[] turns from the file's into the
+** server's.
+*/
+static int cb_field(copy_buf *b, sqlite3_stmt *st, int k, char type, int map_col,
+                    const int64_t (*map)[2], int nmap) {
+  if (sqlite3_column_type(st, k) == SQLITE_NULL) return cb_u32(b, 0xffffffffu);
+  switch (type) {
+    case 'i': {
+      int64_t v = sqlite3_column_int64(st, k);
+      int m;
+      for (m = 0; k == map_col && m < nmap; m++) if (map[m][0] == v) { v = map[m][1]; break; }
+      return cb_u32(b, 8) || cb_u64(b, (uint64_t)v);
+    }
+    case 'd': {
+      double d = sqlite3_column_double(st, k);
+      uint64_t u;
+      memcpy(&u, &d, sizeof u);
+      return cb_u32(b, 8) || cb_u64(b, u);
+    }
     default: {
-      const unsigned char *run, *end;
-      char *made;
-      int rc = 0;
-      t = sqlite3_column_text(st, k);
-      n = sqlite3_column_bytes(st, k);
-      if ((made = utf8_copy((const char *)t, (size_t)n)) != NULL) {
-        t = (const unsigned char *)made;
+      const char *t = (const char *)sqlite3_column_text(st, k);
+      int n = sqlite3_column_bytes(st, k), rc;
+      char *made = t ? utf8_copy(t, (size_t)n) : NULL;
+      if (made) {
+        t = made;
         n = (int)strlen(made);
       }
-      /* the bytes between those COPY escapes, a run at a time */
-      for (run = t, end = t + n, i = 0; i < n && rc == 0; i++) {
-        const char *e = NULL;
-        switch (t[i]) {
-          case '\\': e = "\\\\"; break;
-          case '\n': e = "\\n"; break;
-          case '\r': e = "\\r"; break;
-          case '\t': e = "\\t"; break;
-          default: continue;
-        }
-        rc = cb_put(b, (const char *)run, (size_t)(t + i - run));
-        if (rc == 0) rc = cb_put(b, e, 2);
-        run = t + i + 1;
-      }
-      if (rc == 0) rc = cb_put(b, (const char *)run, (size_t)(end - run));
+      rc = cb_u32(b, (uint32_t)n) || cb_put(b, t ? t : "", (size_t)n);
       free(made);
       return rc;
     }
@@ -1580,38 +1605,39 @@ static int cb_value(copy_buf *b, sqlite3_stmt *st, int k) {
 
 /*
 ** The rows `st` gives (bound by the caller) into `copy` (COPY ... FROM
-** STDIN). Column `map_col` (-1: none) is a load id, which map[] turns from
-** the file's into the server's. Sets *rows.
+** STDIN (FORMAT binary)), its columns of `types` (one letter a column, as
+** cb_field takes them). The server then parses no text: binary rows cost
+** it about a fifth less than COPY's text form, and escape nothing here.
+** Column `map_col` (-1: none) is a load id. Sets *rows.
 */
 static int copy_in(vouch_pgrec_t *r, sqlite3 *db, sqlite3_stmt *st, const char *copy,
-                   int map_col, const int64_t (*map)[2], int nmap, int64_t *rows) {
+                   const char *types, int map_col, const int64_t (*map)[2], int nmap,
+                   int64_t *rows) {
+  static const char header[19] = "PGCOPY\n\377\r\n";  /* then flags and extension: 0, 0 */
   copy_buf b = {NULL, 0, 0};
-  int rc = 0, step, k, ncol = sqlite3_column_count(st);
+  int rc, step = SQLITE_DONE, k, ncol = (int)strlen(types);
   *rows = 0;
+  if (sqlite3_column_count(st) != ncol) return fail(r, "COPY of %d columns, not %d", ncol,
+                                                    sqlite3_column_count(st)), -1;
   if (copy_start(r, copy, PGRES_COPY_IN) != 0) return -1;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW && rc == 0) {
-    for (k = 0; k < ncol && rc == 0; k++) {
-      if (k > 0) rc = cb_put(&b, "\t", 1);
-      if (k == map_col && sqlite3_column_type(st, k) == SQLITE_INTEGER) {
-        int64_t id = sqlite3_column_int64(st, k);
-        char num[32];
-        int m;
-        for (m = 0; m < nmap; m++) if (map[m][0] == id) { id = map[m][1]; break; }
-        m = snprintf(num, sizeof num, "%lld", (long long)id);
-        if (rc == 0) rc = cb_put(&b, num, (size_t)m);
-      } else if (rc == 0) rc = cb_value(&b, st, k);
+  rc = cb_put(&b, header, sizeof header);
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    unsigned char nf[2] = {(unsigned char)(ncol >> 8), (unsigned char)ncol};
+    rc = cb_put(&b, (const char *)nf, 2);
+    for (k = 0; k < ncol && rc == 0; k++) rc = cb_field(&b, st, k, types[k], map_col, map, nmap);
+    if (rc != 0) {
+      fail(r, "out of memory");
+      break;
     }
-    if (rc == 0) rc = cb_put(&b, "\n", 1);
-    if (rc != 0) fail(r, "out of memory");
     (*rows)++;
-    if (rc == 0 && b.n >= COPY_CHUNK) {
+    if (b.n >= COPY_CHUNK) {
       if (PQputCopyData(r->conn, b.p, (int)b.n) != 1) rc = fail_pq(r, PQerrorMessage(r->conn));
       b.n = 0;
     }
   }
-  if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
-    rc = lite_fail(r, db, "the staged run");
-  if (rc == 0 && b.n > 0 && PQputCopyData(r->conn, b.p, (int)b.n) != 1)
+  if (rc == 0 && step != SQLITE_DONE) rc = lite_fail(r, db, "the staged run");
+  if (rc == 0 && cb_put(&b, "\377\377", 2) != 0) rc = fail(r, "out of memory");  /* the end */
+  if (rc == 0 && PQputCopyData(r->conn, b.p, (int)b.n) != 1)
     rc = fail_pq(r, PQerrorMessage(r->conn));
   free(b.p);
   PQputCopyEnd(r->conn, rc == 0 ? NULL : "the staged run could not be read");
@@ -2088,11 +2114,15 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
                      (int64_t)(r->run_lease_ms > 0 ? r->run_lease_ms : 60000)) != VOUCH_RECORD_OK)
     goto fail;
   if (strcmp(status, "ok") != 0) {
-    if (shard >= 0) {  /* a shard that failed fails the run */
-      if (W(r, NULL, "UPDATE runs SET status = 'failed', ended_at = $2, error = $3 WHERE id = $1 "
-            "AND EXISTS (SELECT 1 FROM run_shards WHERE run_id = $1 AND shard = $4 AND "
-            "holder = $5 AND claims = $6 AND status = 'running')", "issisi", run, ended,
-            err, (int64_t)shard, holder, claims) != VOUCH_RECORD_OK)
+    if (shard >= 0) {  /* a shard that failed fails the run, first failure first */
+      int64_t n = 0;
+      if (W(r, &n, "UPDATE runs SET status = 'failed', ended_at = $2, error = $3 WHERE id = $1 "
+            "AND status = 'running' AND EXISTS (SELECT 1 FROM run_shards WHERE run_id = $1 "
+            "AND shard = $4 AND holder = $5 AND claims = $6 AND status = 'running')", "issisi",
+            run, ended, err, (int64_t)shard, holder, claims) != VOUCH_RECORD_OK)
+        goto fail;
+      /* and keeps none of the rows the shards done before it sent */
+      if (n > 0 && W(r, NULL, "DELETE FROM scores WHERE run_id = $1", "i", run) != VOUCH_RECORD_OK)
         goto fail;
     } else if (W(r, NULL, "UPDATE runs SET status = $2, ended_at = $3, partners = $4, error = $5 "
                  "WHERE id = $1", "issss", run, status, ended, partners, err) != VOUCH_RECORD_OK)
@@ -2160,13 +2190,21 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
     int64_t n = 0;
     if (W(r, &n, "UPDATE run_shards SET status = 'done', partners = $5, ended_at = $6 "
           "WHERE run_id = $1 AND shard = $2 AND holder = $3 AND claims = $4 AND "
-          "status = 'running'", "iisiss", run, (int64_t)shard, holder, claims, partners,
+          "status = 'running' AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND "
+          "status = 'running')", "iisiss", run, (int64_t)shard, holder, claims, partners,
           ended) != VOUCH_RECORD_OK)
       goto fail;
-    if (n == 0) {
-      fail(r, "shard %d of run %lld was taken over: its lease ran out", shard + 1,
-           (long long)run);
-      rc = VOUCH_RECORD_LOST;
+    if (n == 0) {  /* taken over, or the run failed in another shard */
+      if ((res = q(r, &busy, "SELECT coalesce(error, '') FROM runs WHERE id = $1 AND "
+                   "status = 'failed'", "i", run)) == NULL)
+        goto fail;
+      if (PQntuples(res) > 0) {
+        fail(r, "run %lld failed in another process: %s", (long long)run, PQgetvalue(res, 0, 0));
+      } else {
+        fail(r, "shard %d of run %lld was taken over: its lease ran out", shard + 1,
+             (long long)run);
+        rc = VOUCH_RECORD_LOST;
+      }
       goto fail;
     }
   }
@@ -2178,7 +2216,7 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
       goto fail;
     }
     sqlite3_bind_int64(st, 1, map[k][0]);
-    if (copy_in(r, db, st, "COPY inputs(load_id, row, vals) FROM STDIN", 0,
+    if (copy_in(r, db, st, "COPY inputs(load_id, row, vals) FROM STDIN (FORMAT binary)", "iit", 0,
                 (const int64_t (*)[2])map + k, 1, &rows) != 0)
       goto fail;
     sqlite3_finalize(st);
@@ -2191,7 +2229,8 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
     goto fail;
   }
   sqlite3_bind_int64(st, 1, run);
-  if (copy_in(r, db, st, "COPY scores(" SCORE_COLS ") FROM STDIN", 8,
+  if (copy_in(r, db, st, "COPY scores(" SCORE_COLS ") FROM STDIN (FORMAT binary)",
+              SCORE_TYPES, 8,
               (const int64_t (*)[2])map, nmap, &rows) != 0)
     goto fail;
   sqlite3_finalize(st);

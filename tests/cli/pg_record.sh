@@ -115,6 +115,35 @@ check "record: a run deleted takes its scores with it" 0 '^22$' -- pg_sql "$PG_U
 check "record: ... and a load deleted, its inputs" 0 '^0$' -- pg_sql "$PG_URI" \
   "DELETE FROM run_loads; DELETE FROM loads; SELECT count(*) FROM inputs"
 
+# Text crosses to the server as it is: tabs, line breaks, backslashes and
+# a name that reads as COPY's NULL, beside an empty name and none at all.
+python3 - "$ROOT/examples/partners.csv" odd.csv <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+names = ["tab\there", "two\nlines", "back\\slash", "\\N", "", None, "caf\u00e9 \u0e44\u0e17\u0e22"]
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(rows[0])
+    for k, name in enumerate(names):
+        r = list(rows[k + 1])
+        r[0] = "ODD%d" % k
+        r[1] = name if name is not None else ""
+        w.writerow(r)
+    # an empty quoted field is an empty name; an unquoted one is none
+PY
+sed -i 's/^ODD4,,/ODD4,"",/' odd.csv
+"$VOUCH" --db "$PG_URI" vet odd.csv >/dev/null
+"$VOUCH" --db "$TMP/odd.db" vet odd.csv >/dev/null
+on_server=$(pg_sql "$PG_URI" "SELECT string_agg(partner_id || '=' || CASE WHEN name IS NULL
+  THEN 'null' ELSE encode(convert_to(name, 'UTF8'), 'hex') END, ',' ORDER BY partner_id)
+  FROM scores WHERE partner_id LIKE 'ODD%'")
+on_file=$(sqlite3 "$TMP/odd.db" "SELECT group_concat(partner_id || '=' || CASE WHEN name IS NULL
+  THEN 'null' ELSE lower(hex(CAST(name AS BLOB))) END, ',') FROM (SELECT * FROM scores
+  ORDER BY partner_id)")
+check "record: names with tabs, line breaks and backslashes reach the server as on a file" 0 \
+  '^same: ODD0=7461620968657265,.*ODD3=5c4e,ODD4=,ODD5=null,' -- \
+  sh -c '[ "$1" = "$2" ] && echo "same: $1" || echo "differ: $1 / $2"' - "$on_server" "$on_file"
+
 # A record made by a newer vouch is left alone.
 pg_sql "$PG_URI" "UPDATE vouch_schema SET version = 99" >/dev/null
 check "record: a newer schema is refused" 4 "newer vouch" -- "$VOUCH" --db "$PG_URI" schedule list

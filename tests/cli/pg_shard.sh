@@ -62,6 +62,23 @@ check "shard: vouch runs lists it whole" 0 ' 1  social_capital .* ok .* 3000 ' -
 check "shard: explain reads a partner of either shard" 0 '^P0000002  Partner 2' -- \
   "$VOUCH" --db "$two" explain P0000002
 
+# --- An id twice, in the shares of two processes: each checks the ids of
+# its own share, and the server sees the two; the run fails whole, says
+# why, and keeps none of the rows the first shard sent. (supplier: with
+# portfolio rules every process reads every row, and finds the two itself.)
+sed '3s/^P0000002,/P0000001,/' p.csv > dup.csv
+dup=$(pg_newdb dup)
+"$VOUCH" --db "$dup" vet --rules supplier dup.csv --shard 1/2 >a.out 2>&1 & a=$!; pids="$pids $a"
+"$VOUCH" --db "$dup" vet --rules supplier dup.csv --shard 2/2 >b.out 2>&1; b_rc=$?
+wait $a; a_rc=$?
+ok "shard: an id in two shares: both processes fail" test "$a_rc$b_rc" = 11
+check "shard: ... the run fails, and says why" 0 \
+  "^failed\|.*partner 'P0000001' appears twice in the run's inputs" -- \
+  pg_sql "$dup" "SELECT status, error FROM runs"
+check "shard: ... and keeps none of its rows" 0 '^0$' -- pg_sql "$dup" "SELECT count(*) FROM scores"
+check "shard: ... which each process says" 0 "appears twice.*
+.*(appears twice|failed in another process)" -- sh -c 'cat a.out; echo; cat b.out'
+
 # --- Three shards, two processes: the one that finishes first takes the third.
 three=$(pg_newdb three)
 "$VOUCH" --db "$three" vet p.csv --shard 1/3 >a.out 2>&1 & a=$!; pids="$pids $a"
