@@ -289,8 +289,11 @@ static char *utf8_copy(const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i, k;
   char *out, *o;
-  for (i = 0; i < n; i += k)
+  for (i = 0; i < n; i += k) {
+    k = 1;
+    if (p[i] - 1u < 0x7f) continue;  /* ASCII but NUL: most bytes, at a compare each */
     if (p[i] == 0 || (k = utf8_at(p + i, n - i)) == 0) break;
+  }
   if (i == n || (out = malloc(2 * n + 1)) == NULL) return NULL;
   for (o = out, i = 0; i < n; i += k) {
     if (p[i] != 0 && (k = utf8_at(p + i, n - i)) > 0) {

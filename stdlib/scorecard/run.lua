@@ -509,7 +509,7 @@ function Card:run(opts)
         elseif view then store_deferred(e) else store(e.partner, e.result, e.load, e.row) end
       end
     elseif shard then
-      -- the other shards' rows are read (their ids checked) but not made
+      -- the other shards' rows are read, but neither made nor their ids checked
       local r, scorer, skip = self:result(), self.full_scorer, opts.skip
       while true do
         local ours, p = seen % of == mine, nil   -- the next row's
