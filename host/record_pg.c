@@ -585,6 +585,10 @@ void vouch_pgrec_shown(const char *db, char *out, size_t n) {
   *o = '\0';
 }
 
+/* The tables of the record, those the migrations make. */
+#define VOUCH_TABLES "'partners', 'loads', 'runs', 'scorecards', 'run_loads', 'inputs', " \
+  "'scores', 'daemons', 'schedules', 'schedule_runs', 'schedule_triggers', 'run_shards'"
+
 /* Bring the schema up to date in one transaction; concurrent openers wait
    on an advisory lock, so a new server is migrated once. */
 static int migrate(vouch_pgrec_t *r) {
@@ -611,6 +615,22 @@ static int migrate(vouch_pgrec_t *r) {
   if (v > NMIGRATIONS) {
     PQclear(PQexec(r->conn, "ROLLBACK"));
     goto newer;
+  }
+  /* A new record where tables of its names are already someone else's:
+     said so, as a file with tables but no version is, and left alone. */
+  if (v == 0) {
+    if ((res = q(r, NULL, "SELECT string_agg(relname, ', ' ORDER BY relname) FROM pg_class "
+                 "WHERE relnamespace = current_schema()::regnamespace AND relname IN ("
+                 VOUCH_TABLES ")", NULL)) == NULL)
+      goto fail;
+    if (!PQgetisnull(res, 0, 0)) {
+      fail(r, "not a vouch record: it has tables vouch did not make (%s) and no vouch_schema; "
+           "give vouch a database of its own (createdb), or a schema (options=-csearch_path%%3DNAME "
+           "in the URI)", PQgetvalue(res, 0, 0));
+      PQclear(res);
+      goto fail;
+    }
+    PQclear(res);
   }
   for (i = (int)v; i < NMIGRATIONS; i++) {  /* several statements: no parameters */
     res = PQexec(r->conn, migrations[i]);

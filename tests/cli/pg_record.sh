@@ -148,3 +148,18 @@ check "record: names with tabs, line breaks and backslashes reach the server as 
 pg_sql "$PG_URI" "UPDATE vouch_schema SET version = 99" >/dev/null
 check "record: a newer schema is refused" 4 "newer vouch" -- "$VOUCH" --db "$PG_URI" schedule list
 check "record: ... and left as it was" 0 '^99$' -- pg_sql "$PG_URI" "SELECT version FROM vouch_schema"
+
+# A database whose tables of the record's names are someone else's is
+# refused, named, and left as it was; a schema of vouch's own in it serves.
+clash=$(pg_newdb clash)
+pg_sql "$clash" "CREATE TABLE scores(x int); CREATE TABLE runs(y int); INSERT INTO scores VALUES (1)"
+check "record: tables of its names that vouch did not make are refused" 4 \
+  'not a vouch record: it has tables vouch did not make \(runs, scores\) and no vouch_schema' -- \
+  "$VOUCH" --db "$clash" vet "$ROOT/examples/partners.csv"
+check "record: ... and left as they were" 0 '^1\|$' -- \
+  pg_sql "$clash" "SELECT count(*), to_regclass('vouch_schema') FROM scores"
+pg_sql "$clash" "CREATE SCHEMA vouch"
+check "record: a schema of its own in that database serves" 0 '^run 1: 22 partners' -- \
+  "$VOUCH" --db "$clash&options=-csearch_path%3Dvouch" vet "$ROOT/examples/partners.csv"
+check "record: ... its tables made there, beside the others" 0 '^22\|1$' -- \
+  pg_sql "$clash" "SELECT (SELECT count(*) FROM vouch.scores), (SELECT count(*) FROM public.scores)"
