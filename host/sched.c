@@ -81,26 +81,33 @@ void vouch_sched_grants_free(vouch_sched_grants_t *g) {
   memset(g, 0, sizeof *g);
 }
 
+static int path_under(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  if (strcmp(dir, "/") == 0) return path[0] == '/';
+  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
 int vouch_sched_grants_add(vouch_sched_grants_t *g, int which, const char *item) {
   char ***v = which == 'r' ? &g->read : which == 'w' ? &g->write :
                which == 'e' ? &g->env : &g->net;
   int *n = which == 'r' ? &g->nread : which == 'w' ? &g->nwrite :
            which == 'e' ? &g->nenv : &g->nnet;
-  char **nv, *copy = strdup(item);
-  int i;
-  if (copy == NULL) return -1;
+  int paths = which == 'r' || which == 'w', i, k;
+  char **nv, *copy;
+  /* A path under one granted already adds nothing (the words of a command
+     line under the working directory); one above others takes their place. */
   for (i = 0; i < *n; i++)
-    if (strcmp((*v)[i], item) == 0) { free(copy); return 0; }
+    if (paths ? path_under(item, (*v)[i]) : strcmp((*v)[i], item) == 0) return 0;
+  if ((copy = strdup(item)) == NULL) return -1;
+  for (i = k = 0; paths && i < *n; i++) {
+    if (path_under((*v)[i], item)) free((*v)[i]);
+    else (*v)[k++] = (*v)[i];
+  }
+  if (paths) *n = k;
   if ((nv = realloc(*v, sizeof *nv * (size_t)(*n + 1))) == NULL) { free(copy); return -1; }
   *v = nv;
   nv[(*n)++] = copy;
   return 0;
-}
-
-static int path_under(const char *path, const char *dir) {
-  size_t n = strlen(dir);
-  if (strcmp(dir, "/") == 0) return path[0] == '/';
-  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
 /*

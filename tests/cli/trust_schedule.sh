@@ -49,6 +49,14 @@ cp "$ROOT/tests/monitor/fake_vet.lua" .
 sed "s/'fake'/'fake_url'/g" fake_vet.lua > fake_url.lua
 sed "s/'fake'/'fake_file'/g" fake_vet.lua > fake_file.lua
 "$VOUCH" schedule add legit '@yearly' job.lua a >/dev/null
+# What a schedule may read is what its adder could: the working directory
+# and a file outside it named on the command line, not each word of it.
+"$VOUCH" schedule add words '@yearly' job.lua a '30 2 * * *' "$outside/secret.csv" \
+  --missed once >/dev/null
+check "a schedule keeps the directories and files its command line could read, once each" 0 \
+  "^\\{\"read\":\\[\"$(pwd -P)\",\"$(cd "$outside" && pwd -P)/secret.csv\"\\]," -- \
+  q "select grants from schedules where name='words'"
+"$VOUCH" schedule rm words >/dev/null
 
 # A row written by SQL, as anything with access to the file can: the command
 # `cmd:--trusted` with `-e CODE` would run CODE outside the sandbox.
