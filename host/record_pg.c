@@ -2071,7 +2071,8 @@ static int push_load(vouch_pgrec_t *r, sqlite3 *db, int64_t run, sqlite3_stmt *l
 ** with r->error set.
 */
 static int lock_run(vouch_pgrec_t *r, int64_t run, int *busy) {
-  PGresult *res = q(r, busy, "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE", "i", run);
+  PGresult *res = q(r, busy, "SELECT status, coalesce(error, '') FROM runs WHERE id = $1 "
+                    "FOR NO KEY UPDATE", "i", run);
   const char *status;
   int rc = -1;
   if (res == NULL) return -1;
@@ -2080,6 +2081,8 @@ static int lock_run(vouch_pgrec_t *r, int64_t run, int *busy) {
   else if (strcmp(status, "running") == 0) rc = 0;
   else if (strcmp(status, "aborted") == 0)
     fail(r, "run %lld was marked aborted on the server: its lease ran out", (long long)run);
+  else if (strcmp(status, "failed") == 0)  /* in another shard's process */
+    fail(r, "run %lld failed in another process: %s", (long long)run, PQgetvalue(res, 0, 1));
   else
     fail(r, "run %lld has ended already on the server", (long long)run);
   PQclear(res);
@@ -2144,8 +2147,13 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
             "AND shard = $4 AND holder = $5 AND claims = $6 AND status = 'running')", "issisi",
             run, ended, err, (int64_t)shard, holder, claims) != VOUCH_RECORD_OK)
         goto fail;
-      /* and keeps none of the rows the shards done before it sent */
-      if (n > 0 && W(r, NULL, "DELETE FROM scores WHERE run_id = $1", "i", run) != VOUCH_RECORD_OK)
+      /* and keeps none of the rows the shards done before it sent: their
+         scores, and the loads no other run read, whose inputs go with them */
+      if (n > 0 && (W(r, NULL, "DELETE FROM scores WHERE run_id = $1", "i", run) != VOUCH_RECORD_OK ||
+                    W(r, NULL, "WITH mine AS (DELETE FROM run_loads WHERE run_id = $1 RETURNING "
+                      "load_id) DELETE FROM loads l WHERE id IN (SELECT load_id FROM mine) AND "
+                      "NOT EXISTS (SELECT 1 FROM run_loads x WHERE x.load_id = l.id AND "
+                      "x.run_id <> $1)", "i", run) != VOUCH_RECORD_OK))
         goto fail;
     } else if (W(r, NULL, "UPDATE runs SET status = $2, ended_at = $3, partners = $4, error = $5 "
                  "WHERE id = $1", "issss", run, status, ended, partners, err) != VOUCH_RECORD_OK)

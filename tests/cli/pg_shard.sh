@@ -75,7 +75,9 @@ ok "shard: an id in two shares: both processes fail" test "$a_rc$b_rc" = 11
 check "shard: ... the run fails, and says why" 0 \
   "^failed\|.*partner 'P0000001' appears twice in the run's inputs" -- \
   pg_sql "$dup" "SELECT status, error FROM runs"
-check "shard: ... and keeps none of its rows" 0 '^0$' -- pg_sql "$dup" "SELECT count(*) FROM scores"
+check "shard: ... and keeps none of its rows: scores, inputs, loads" 0 '^0\|0\|0\|0$' -- \
+  pg_sql "$dup" "SELECT (SELECT count(*) FROM scores), (SELECT count(*) FROM inputs),
+                        (SELECT count(*) FROM loads), (SELECT count(*) FROM run_loads)"
 check "shard: ... which each process says" 0 "appears twice.*
 .*(appears twice|failed in another process)" -- sh -c 'cat a.out; echo; cat b.out'
 
