@@ -377,7 +377,7 @@ function httplib.request(req) end
 ---@return integer
 function httplib.limit(n) end
 
--- {====== vouch.file (paths under --allow-write) ======}
+-- {====== vouch.file (paths under --allow-write; hash: --allow-read) ======}
 
 ---@class vouch.filelib
 local filelib = {}
@@ -403,6 +403,14 @@ function filelib.mkdir(path) end
 ---@return string? message
 ---@return string? code
 function filelib.show(path) end
+
+---XXH3-64 of the bytes of a file the script may read (--allow-read), as
+---16 hex digits (vouch.hash of its text), read 64 KiB at a time.
+---@param path string
+---@return string? hex
+---@return string? message
+---@return string? code
+function filelib.hash(path) end
 
 ---Write exactly `text` to standard output (no newline).
 ---@param text string

@@ -81,6 +81,23 @@ check "shard: ... and keeps none of its rows: scores, inputs, loads" 0 '^0\|0\|0
 check "shard: ... which each process says" 0 "appears twice.*
 .*(appears twice|failed in another process)" -- sh -c 'cat a.out; echo; cat b.out'
 
+# --- Two inputs of one name and size, not the same rows: the processes
+# given them make a run each, of their own rows, and do not share one.
+mkdir -p da db
+cp p.csv da/p.csv
+sed 's/^P0000007,Partner 7,/P0000007,Partner X,/' p.csv > db/p.csv
+same=$(pg_newdb same)
+(cd da && "$VOUCH" --db "$same" vet --rules supplier p.csv --shard 1/2 >../a.out 2>&1) & a=$!
+pids="$pids $a"
+(cd db && "$VOUCH" --db "$same" vet --rules supplier p.csv --shard 2/2 >../b.out 2>&1); b_rc=$?
+wait $a; a_rc=$?
+ok "shard: two inputs of one name and size" test "$(stat -c %s da/p.csv)" = "$(stat -c %s db/p.csv)"
+ok "shard: ... both processes end well" test "$a_rc$b_rc" = 00
+check "shard: ... but other rows make two runs, each whole" 0 '^2\|ok\|3000\|3000$' -- \
+  pg_sql "$same" "SELECT count(*), min(status), min(partners), max(partners) FROM runs"
+check "shard: ... each of its own rows" 0 '^1\|1$' -- pg_sql "$same" \
+  "SELECT count(*), count(DISTINCT run_id) FROM scores WHERE name = 'Partner X'"
+
 # --- Three shards, two processes: the one that finishes first takes the third.
 three=$(pg_newdb three)
 "$VOUCH" --db "$three" vet p.csv --shard 1/3 >a.out 2>&1 & a=$!; pids="$pids $a"

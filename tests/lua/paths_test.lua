@@ -22,8 +22,10 @@ T.test("the database and its -wal, -shm and -journal cannot be written as files"
   end
 end)
 
-T.test("the database and its -wal cannot be read by a loader or vouch.script", function()
+T.test("the database and its -wal cannot be read by a loader, vouch.script or file.hash", function()
   T.checkerror(ONLY, vouch.load.csv, db)
+  T.checkerror(ONLY, file.hash, db)
+  T.checkerror(ONLY, file.hash, db .. "-wal")
   T.checkerror(ONLY, vouch.load.json, db .. "-wal")
   T.checkerror(ONLY, vouch.script, dbfile)
   T.checkerror(ONLY, vouch.script, dbfile .. "-journal")
