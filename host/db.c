@@ -3032,19 +3032,24 @@ static int server_run(lua_State *L, vouch_db_t *d, const char *card, const char 
 
 
 /*
-** db:refresh(): on the record on a server, bring the copy of its runs up
-** to date, and return the server's name (without a password); nothing on
-** a file.
+** db:refresh([wait]): on the record on a server, bring the copy of its runs
+** up to date, and return the server's name (without a password); nothing
+** on a file. A connection the server dropped is made again for up to
+** `wait` seconds (default 10; 0: tried once), as the server restarts.
 */
 static int db_refresh(lua_State *L) {
   vouch_db_t *d = check_open(L, 1);
+  lua_Number wait = luaL_optnumber(L, 2, -1);
   char shown[600];
-  int rc;
+  int rc, was;
   if (d->pg == NULL) return 0;
+  luaL_argcheck(L, wait == -1 || (wait >= 0 && wait <= 3600), 2, "seconds from 0 to 3600");
   if (!d->staged) {
+    was = vouch_pgrec_rejoin(d->pg, wait < 0 ? -1 : (int)(wait * 1000));
     d->auth.internal++;
     rc = vouch_pgrec_copy_runs(d->pg, d->db, 1);
     d->auth.internal--;
+    vouch_pgrec_rejoin(d->pg, was);
     if (rc != VOUCH_RECORD_OK) return server_error(L, d, "refresh");
   }
   vouch_pgrec_shown(d->h->db_path, shown, sizeof shown);

@@ -47,6 +47,7 @@ struct vouch_pgrec {
   int lease_ms;                 /* its lease */
   int lock_ms;                  /* how long a statement waits for a locked row */
   int run_lease_ms;             /* the lease of the runs begun here (not shards) */
+  int rejoin_ms;                /* how long a dropped connection is made again */
   char error[600];              /* why the last call failed */
   char state[6];                /* and its SQLSTATE, "" when the server gave none */
 };
@@ -214,13 +215,14 @@ static uint64_t now_ms(void) {
 ** A connection the server dropped (restarted, a network fault) is made
 ** again before a statement. While the server shuts down, starts up or is
 ** not listening yet, it is tried again, 50 ms later, then twice as late
-** each time up to a second, for REJOIN_MS: 0, or -1 (r->error says why).
+** each time up to a second, for r->rejoin_ms (REJOIN_MS unless told; 0:
+** once): 0, or -1 (r->error says why).
 */
 static int ready(vouch_pgrec_t *r) {
   uint64_t until;
   long wait = 50;
   if (PQstatus(r->conn) == CONNECTION_OK) return 0;
-  until = now_ms() + REJOIN_MS;
+  until = now_ms() + (uint64_t)r->rejoin_ms;
   for (;;) {
     struct timespec ts;
     PQreset(r->conn);
@@ -471,6 +473,14 @@ static int keep(vouch_pgrec_t *r, const char *sql, int n, const char *const *val
   return VOUCH_RECORD_OK;
 }
 
+/* How long from now on a dropped connection is made again (ms; 0: tried
+   once), for a caller that has better to do than wait; the last. */
+int vouch_pgrec_rejoin(vouch_pgrec_t *r, int ms) {
+  int was = r->rejoin_ms;
+  r->rejoin_ms = ms < 0 ? REJOIN_MS : ms;
+  return was;
+}
+
 void vouch_pgrec_defer(vouch_pgrec_t *r, int wait_ms, vouch_record_report_cb report, void *ud) {
   r->defer = 1;
   r->report = report;
@@ -691,6 +701,7 @@ vouch_pgrec_t *vouch_pgrec_open(const char *uri, char **err) {
     goto fail;
   }
   r->lock_ms = 10000;
+  r->rejoin_ms = REJOIN_MS;
   if (setup(r) != 0 || migrate(r) != 0) goto fail;
   return r;
 fail:

@@ -21,6 +21,7 @@ vouch_pgrec_t *vouch_pgrec_open(const char *uri, char **err);
 void vouch_pgrec_close(vouch_pgrec_t *r);
 const char *vouch_pgrec_error(vouch_pgrec_t *r);
 
+int vouch_pgrec_rejoin(vouch_pgrec_t *r, int ms);
 void vouch_pgrec_defer(vouch_pgrec_t *r, int wait_ms, vouch_record_report_cb report, void *ud);
 int vouch_pgrec_flush(vouch_pgrec_t *r);
 int vouch_pgrec_flush_wait(vouch_pgrec_t *r, int seconds);

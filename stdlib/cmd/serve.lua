@@ -787,11 +787,30 @@ return function(...)
   if host:find(":") then host = "[" .. host .. "]" end
   vouch.file.stdout(format("vouch serve: the workbench of %s (Ctrl-C stops it)\nopen http://%s:%d/?token=%s\n",
     file, host, srv:port(), srv:token()))
-  -- the record is polled, and what changed is pushed to the pages
-  local last, beat = nil, 0
+  -- the record is polled, and what changed is pushed to the pages. A server
+  -- that cannot be reached is tried once a poll, then less and less often
+  -- (up to every 32 s), so that the pages keep being served from the copy
+  -- while it is away; it is said once when it goes and once when it is back.
+  local last, beat, away, skip = nil, 0, 0, 0
   while not srv:closed() do
     collect_summaries(srv)
-    if server then pcall(db.refresh, db) end
+    if server and skip > 0 then
+      skip = skip - 1
+    elseif server then
+      local ok, why = pcall(db.refresh, db, 0)
+      if ok and away > 0 then
+        vouch.eprint("vouch: serve: the record's server is back")
+        away = 0
+      elseif not ok then
+        if away == 0 then
+          why = tostring(why):gsub("^'refresh': ", ""):gsub("%s*\n%s*", " ")
+          vouch.eprint(format("vouch: serve: %s; the pages show the copy of its runs until it " ..
+                              "is back", why))
+        end
+        away = math.min(away * 2 + 1, 31)
+        skip = away * 1000 // POLL_MS
+      end
+    end
     local ok, st = pcall(state, db)
     if ok then
       local text = json.encode(st)

@@ -194,9 +194,12 @@ function db:run_begin(run) end
 function db:run_renew(id) end
 
 ---On the record on a server: bring the copy of its runs up to date and
----return the server's name (without its password). Nothing on a file.
+---return the server's name (without its password). Nothing on a file. A
+---connection the server dropped is made again for up to `wait` seconds
+---(default 10, as it restarts; 0: tried once).
+---@param wait? number
 ---@return string?
-function db:refresh() end
+function db:refresh(wait) end
 
 ---Store one partner's result in a run begun here: its dimensions' values in the
 ---scorecard's order (false: indeterminate) and its reasons, five values each

@@ -84,3 +84,24 @@ check "faults: the record is consistent: no run left running, each due time once
   sh -c "pg_sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 \"\$1\" -c \"\$2\"; }; echo \$(pg_sql '$PG_URI' \"SELECT count(*) FROM schedule_runs WHERE status = 'running'\") \
     \$(pg_sql '$PG_URI' \"SELECT count(*) FROM (SELECT scheduled_for FROM schedule_runs WHERE status = 'ok' GROUP BY 1 HAVING count(*) > 1) x\") \
     \$(pg_sql '$PG_URI' \"SELECT count(DISTINCT scheduled_for) FROM schedule_runs WHERE status = 'ok'\")"
+
+# 5. vouch serve while the server is away: its pages are served from the
+#    copy of the server's runs without waiting on it; the outage is said
+#    once, and so is its end.
+"$VOUCH" vet --rules supplier "$ROOT/examples/partners.csv" >/dev/null
+serve_start
+pids="$pids $SERVE_PID"
+_pg_as "$PG_BIN/pg_ctl" stop -D data -m fast -w -t 60 >/dev/null 2>&1
+n=0; until grep -q 'the pages show the copy' serve.err || [ $n -gt 300 ]; do n=$((n + 1)); sleep 0.1; done
+check "faults: serve: the server away, the runs are served from the copy at once" 0 \
+  '"scorecard": *"supplier"' -- curl -s --max-time 8 -H "Authorization: Bearer $TOKEN" "$BASE/api/runs"
+check "faults: serve: ... and a page" 0 '^200$' -- curl -s -o /dev/null -w '%{http_code}' \
+  --max-time 8 -H "Authorization: Bearer $TOKEN" "$BASE/"
+sleep 2
+check "faults: serve: ... the outage said once, naming the server's error" 0 '^1$' -- \
+  sh -c "grep -c \"vouch: serve: the record on the server: .*; the pages show the copy\" serve.err"
+_pg_as "$PG_BIN/pg_ctl" start -D data -l log -w -t 60 >/dev/null 2>&1 && _pg_ready
+n=0; until grep -q "the record's server is back" serve.err || [ $n -gt 600 ]; do n=$((n + 1)); sleep 0.1; done
+check "faults: serve: ... and its end, once" 0 '^1$' -- sh -c "grep -c \"server is back\" serve.err"
+ok "faults: serve: still serving" kill -0 "$SERVE_PID"
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null
