@@ -29,6 +29,9 @@ for f in csv ndjson; do
   size=$(awk -v b="$(stat -c %s "$file")" 'BEGIN { printf "%.0f", b / 1048576 }')
   measure "$VOUCH" run --allow-read="$BENCH_DIR" "$L" $f "$file"
   row "load $f: vouch src:rows() ($size MB, $N rows)" "$(mbs "$file" "$WALL")" MB/s "$PEAK"
+  measure "$VOUCH" run --allow-read="$BENCH_DIR" "$L" $f "$file" --field id
+  row "load $f: vouch src:field('id'), rows passed over" "$(mbs "$file" "$WALL")" MB/s "$PEAK" \
+    "CPU $(awk -v c="$CPU" -v n="$N" 'BEGIN { printf "%.2f", c / n * 1e6 }') s per million rows"
   measure sh -c "rm -f '$db'*; '$VOUCH' run --allow-read='$BENCH_DIR' --allow-write='$BENCH_DIR' '$L' $f '$file' '$db'"
   row "load $f: vouch src:into(db)" "$(mbs "$file" "$WALL")" MB/s "$PEAK"
   if [ $f = csv ]; then
