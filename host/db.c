@@ -3042,8 +3042,8 @@ static int db_refresh(lua_State *L) {
   lua_Number wait = luaL_optnumber(L, 2, -1);
   char shown[600];
   int rc, was;
+  luaL_argcheck(L, wait == -1 || (wait >= 0 && wait <= 60), 2, "seconds from 0 to 60");
   if (d->pg == NULL) return 0;
-  luaL_argcheck(L, wait == -1 || (wait >= 0 && wait <= 3600), 2, "seconds from 0 to 3600");
   if (!d->staged) {
     was = vouch_pgrec_rejoin(d->pg, wait < 0 ? -1 : (int)(wait * 1000));
     d->auth.internal++;

@@ -196,7 +196,7 @@ function db:run_renew(id) end
 ---On the record on a server: bring the copy of its runs up to date and
 ---return the server's name (without its password). Nothing on a file. A
 ---connection the server dropped is made again for up to `wait` seconds
----(default 10, as it restarts; 0: tried once).
+---(default 10, as it restarts; 0: tried once; at most 60).
 ---@param wait? number
 ---@return string?
 function db:refresh(wait) end

@@ -543,9 +543,11 @@ end)
 test("the host database: opened once, with the schema", function()
   local a, b = vouch.db.open(), vouch.db.open()
   assert(a == b, "the same connection")
+  checkerror("seconds from 0 to 60", a.refresh, a, 61)
   if server then
     local name = a:refresh()
     assert(name and name:find("^postgres"), "the record is on a server: " .. tostring(name))
+    eq(a:refresh(0), name, "refresh(0): a server that answers answers")
   else
     eq(a:one("PRAGMA user_version").user_version, vouch.db.schema_version, "schema version")
     for _, t in ipairs { "partners", "loads", "runs", "scores", "reasons" } do
