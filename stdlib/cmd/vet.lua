@@ -537,12 +537,13 @@ end
 local function shard_key(card, data, n, batch)
   local parts = { card.source and vouch.hash(card.source) or card.name, tostring(n) }
   for _, path in ipairs(data) do
-    local src = cli.source(path)
     local read, bytes = false, nil
     if not path:match("^%a[%w+.-]*://") then read, bytes = pcall(vouch.file.hash, path) end
-    if not read then bytes = nil end
-    parts[#parts + 1] = path:match("[^/]*$") .. " " ..
-                        (bytes or tostring(src and src.size or "?"))
+    if not read or not bytes then
+      local src = cli.source(path)
+      bytes = tostring(src and src.size or "?")
+    end
+    parts[#parts + 1] = path:match("[^/]*$") .. " " .. bytes
   end
   if batch then parts[#parts + 1] = "batch " .. batch end
   return vouch.hash(table.concat(parts, "\n"))
