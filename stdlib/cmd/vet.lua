@@ -530,20 +530,15 @@ end
 ========================================================]]
 
 -- The run the processes share is found by a key they all make alike: the
--- scorecard, the number of shards, each input's name and the hash of its
--- bytes (its size, for one read over HTTP), and the batch's name when one
--- is given. Two inputs of one name and size but not the same rows make two
--- runs, not one of both.
+-- scorecard, the number of shards, each input's name (its folder differs
+-- from machine to machine) and the hash of its bytes, and the batch's name
+-- when one is given. Two inputs of one name and size but not the same rows
+-- make two runs, not one of both.
 local function shard_key(card, data, n, batch)
   local parts = { card.source and vouch.hash(card.source) or card.name, tostring(n) }
   for _, path in ipairs(data) do
-    local read, bytes = false, nil
-    if not path:match("^%a[%w+.-]*://") then read, bytes = pcall(vouch.file.hash, path) end
-    if not read or not bytes then
-      local src = cli.source(path)
-      bytes = tostring(src and src.size or "?")
-    end
-    parts[#parts + 1] = path:match("[^/]*$") .. " " .. bytes
+    local read, bytes = pcall(vouch.file.hash, path)
+    parts[#parts + 1] = path:match("[^/]*$") .. " " .. tostring(read and bytes or "?")
   end
   if batch then parts[#parts + 1] = "batch " .. batch end
   return vouch.hash(table.concat(parts, "\n"))
