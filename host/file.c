@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
 #include "vouch.h"
 
 extern char **environ;
@@ -252,36 +250,20 @@ static int file_tty(lua_State *L) {
 static int file_hash(lua_State *L) {
   const char *path = luaL_checkstring(L, 1), *why;
   vouch_path_t *p = vouch_path_check(vouch_host(L), path, VOUCH_READ, &why);
-  XXH3_state_t *st;
-  char *buf, hex[VOUCH_HASH_HEX];
-  ssize_t n;
-  int fd, err = 0;
+  char hex[VOUCH_HASH_HEX];
+  int fd, err;
   if (p == NULL && why == NULL) return luaL_error(L, "not enough memory");
   if (p == NULL) return luaL_error(L, "%s: %s", path, why);
   fd = vouch_path_open(p, O_RDONLY | O_CLOEXEC, 0, &why);
-  err = errno;
+  err = fd < 0 ? errno : 0;
   vouch_path_free(p);
-  if (fd < 0) {
-    if (why != NULL) return luaL_error(L, "%s: %s", path, why);
-    return vouch_fail_errno(L, path, err);
-  }
-  buf = malloc(64 * 1024);
-  if (buf == NULL || (st = XXH3_createState()) == NULL) {
-    free(buf);
+  if (fd < 0 && why != NULL) return luaL_error(L, "%s: %s", path, why);
+  if (fd >= 0) {
+    err = vouch_hash_fd_hex(fd, hex);
     close(fd);
-    return luaL_error(L, "not enough memory");
   }
-  XXH3_64bits_reset(st);
-  while ((n = read(fd, buf, 64 * 1024)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) { err = errno; break; }
-    XXH3_64bits_update(st, buf, (size_t)n);
-  }
-  snprintf(hex, sizeof hex, "%016llx", (unsigned long long)XXH3_64bits_digest(st));
-  XXH3_freeState(st);
-  free(buf);
-  close(fd);
-  if (n < 0) return vouch_fail_errno(L, path, err);
+  if (err == ENOMEM) return luaL_error(L, "not enough memory");
+  if (err != 0) return vouch_fail_errno(L, path, err);
   lua_pushstring(L, hex);
   return 1;
 }

@@ -2236,19 +2236,14 @@ int vouch_pgrec_push(vouch_pgrec_t *r, sqlite3 *db, int64_t run, int shard, cons
           "status = 'running')", "iisiss", run, (int64_t)shard, holder, claims, partners,
           ended) != VOUCH_RECORD_OK)
       goto fail;
-    if (n == 0) {  /* taken over, or the run failed in another shard */
-      if ((res = q(r, &busy, "SELECT coalesce(error, '') FROM runs WHERE id = $1 AND "
-                   "status = 'failed'", "i", run)) == NULL)
-        goto fail;
-      if (PQntuples(res) > 0) {
-        fail(r, "run %lld failed in another process: %s", (long long)run, PQgetvalue(res, 0, 0));
-      } else {
-        fail(r, "shard %d of run %lld was taken over: its lease ran out", shard + 1,
-             (long long)run);
-        rc = VOUCH_RECORD_LOST;
-      }
-      goto fail;
+    /* none: the run ended in another shard (lock_run says how), or, still
+       running, this shard was taken over */
+    if (n == 0 && lock_run(r, run, &busy) == 0) {
+      fail(r, "shard %d of run %lld was taken over: its lease ran out", shard + 1,
+           (long long)run);
+      rc = VOUCH_RECORD_LOST;
     }
+    if (n == 0) goto fail;
   }
   for (k = 0; k < nmap; k++) {  /* the inputs the server lacks */
     if (!copies[k]) continue;

@@ -165,6 +165,9 @@ int luaopen_vouch_script(lua_State *L);
    record's hash of a scorecard); vouch_hash_hex writes them and a NUL to hex. */
 #define VOUCH_HASH_HEX 17
 void vouch_hash_hex(const void *p, size_t n, char hex[VOUCH_HASH_HEX]);
+/* The same of the bytes read from fd to its end, 64 KiB at a time: 0, or
+   the errno of a read that failed (or ENOMEM). */
+int vouch_hash_fd_hex(int fd, char hex[VOUCH_HASH_HEX]);
 int luaopen_vouch_hash(lua_State *L);
 
 /* load.c: let a source waiting for the load budget in when the loop ran dry */
